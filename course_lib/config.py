@@ -1,0 +1,107 @@
+"""Run settings shared by every notebook: fast mode, where data lives, seeding, a system report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from pathlib import Path
+
+import numpy as np
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def fast_mode() -> bool:
+    """True when ``COURSE_FAST`` asks for the shrunken sizes CI uses (``1``/``true``/``yes``)."""
+    value = os.environ.get("COURSE_FAST", "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"COURSE_FAST must be one of 0/1/true/false/yes/no, got {value!r}")
+
+
+def pick(full, fast):
+    """Return ``fast`` in fast mode and ``full`` otherwise: one line per notebook parameter."""
+    return fast if fast_mode() else full
+
+
+def repo_root() -> Path:
+    """The checkout that holds ``course_lib`` (meaningful for an editable install)."""
+    return _REPO_ROOT
+
+
+def data_dir() -> Path:
+    """Where datasets are cached.
+
+    ``COURSE_DATA_DIR`` when set, else the repository's ``data/`` when course_lib runs from a
+    checkout, else ``~/.keras/datasets/course_lib`` (a pip install on Colab).
+    """
+    env = os.environ.get("COURSE_DATA_DIR")
+    if env:
+        path = Path(env).expanduser()
+    elif (_REPO_ROOT / "data" / "mnist").is_dir():
+        path = _REPO_ROOT / "data"
+    else:
+        path = Path.home() / ".keras" / "datasets" / "course_lib"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_dir() -> Path:
+    """Where runs write their outputs (results.json, figures): ``COURSE_BUILD_DIR`` or ``build/``."""
+    env = os.environ.get("COURSE_BUILD_DIR")
+    if env:
+        path = Path(env).expanduser()
+    elif (_REPO_ROOT / "pyproject.toml").is_file():
+        path = _REPO_ROOT / "build"
+    else:
+        path = Path.cwd() / "build"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and TensorFlow; with ``deterministic`` also make TF ops deterministic.
+
+    Same seed, same machine, same versions: same numbers, which is what lets the notebooks
+    assert on their results.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    import keras
+    import tensorflow as tf
+
+    random.seed(int(seed))
+    np.random.seed(int(seed))
+    keras.utils.set_random_seed(int(seed))
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def describe() -> dict:
+    """Print and return the versions, devices, distribution strategy and mode of this run."""
+    import keras
+    import tensorflow as tf
+
+    from course_lib.distribute import get_strategy
+
+    strategy = get_strategy()
+    info = {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "devices": [d.name for d in tf.config.list_logical_devices()],
+        "strategy": type(strategy).__name__,
+        "replicas": strategy.num_replicas_in_sync,
+        "fast_mode": fast_mode(),
+        "data_dir": str(data_dir()),
+    }
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        print(f"{key:<{width}}  {value}")
+    return info

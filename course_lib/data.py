@@ -1,0 +1,430 @@
+"""The course's datasets: MNIST, scikit-learn's 8x8 digits and Omniglot, checked and cached.
+
+Every loader returns plain NumPy arrays (images float32 in [0, 1], labels int64) so the notebooks
+can feed them to Keras, scikit-learn or matplotlib alike. Downloaded files are verified against
+known checksums, because a silently truncated download would otherwise show up much later as a
+model that trains on garbage.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import urllib.request
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass
+from http.client import HTTPException
+from pathlib import Path, PurePosixPath
+from typing import NamedTuple
+
+import numpy as np
+
+from course_lib.config import data_dir
+
+__all__ = [
+    "OMNIGLOT_FILES",
+    "OMNIGLOT_URL",
+    "LakeRun",
+    "OmniglotFile",
+    "OmniglotSet",
+    "load_digits_8x8",
+    "load_lake_runs",
+    "load_mnist",
+    "load_omniglot",
+    "omniglot_file",
+]
+
+# SHA-256 of the *uncompressed* IDX files (data/mnist/SHA256SUMS.uncompressed), in reading order.
+_MNIST_FILES = {
+    "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+_IDX_UBYTE = 0x08  # IDX type code for unsigned bytes, the only one MNIST uses
+
+OMNIGLOT_URL = "https://raw.githubusercontent.com/brendenlake/omniglot/master/python/"
+_OMNIGLOT_SIZE = 105  # side of the original Omniglot PNGs
+
+
+class OmniglotFile(NamedTuple):
+    """One file of the official Omniglot repository (Lake et al. 2015, MIT licence)."""
+
+    path: str  # relative to the repository's python/ folder
+    checksum: str | None  # md5 (32 hex digits) or sha256 (64); None when none is known
+
+    @property
+    def url(self) -> str:
+        """Where the file is downloaded from."""
+        return OMNIGLOT_URL + self.path
+
+    @property
+    def filename(self) -> str:
+        """The file's name in the local cache folder."""
+        return PurePosixPath(self.path).name
+
+
+OMNIGLOT_FILES: dict[str, OmniglotFile] = {
+    "background": OmniglotFile("images_background.zip", "68d2efa1b9178cc56df9314c21c6e718"),
+    "evaluation": OmniglotFile("images_evaluation.zip", "6b91aef0f799c5bb55b94e3f2daec811"),
+    "background_small1": OmniglotFile(
+        "images_background_small1.zip",
+        "f38eb80f801274ac2b4dff5b24289016bfaba4a7d5bb50deebf27104ad6cb8a4",
+    ),
+    "background_small2": OmniglotFile("images_background_small2.zip", None),
+    "runs": OmniglotFile(
+        "one-shot-classification/all_runs.zip",
+        "437c1eeab0af8484112e1b4cc0f3d541ec727f7c47b9b202da738af9dfd6c325",
+    ),
+}
+
+# Files already verified in this process, keyed by (path, size, mtime) so a replaced file is
+# checked again.
+_verified: set[tuple[str, int, int]] = set()
+
+
+# --- checksums ------------------------------------------------------------------------------
+
+
+def _hexdigest(source: bytes | Path, algorithm: str) -> str:
+    """Hex digest of in-memory bytes or of a file (read in chunks, so big files stay cheap)."""
+    digest = hashlib.new(algorithm)
+    if isinstance(source, bytes):
+        digest.update(source)
+    else:
+        with open(source, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_checksum(source: bytes | Path, expected: str, name: str) -> None:
+    """Raise ValueError unless ``source`` hashes to ``expected`` (md5 if 32 hex digits, else
+    sha256 if 64): the one check MNIST and Omniglot share."""
+    algorithm = {32: "md5", 64: "sha256"}.get(len(expected))
+    if algorithm is None:
+        raise ValueError(f"checksum for {name} must be 32 (md5) or 64 (sha256) hex digits")
+    actual = _hexdigest(source, algorithm)
+    if actual != expected.lower():
+        raise ValueError(f"{name} failed its {algorithm} check: got {actual}, expected {expected}")
+
+
+# --- MNIST ----------------------------------------------------------------------------------
+
+
+def _read_idx(path: Path, ndim: int, sha256: str) -> np.ndarray:
+    """Parse one gzipped IDX file of unsigned bytes with ``ndim`` dimensions, then verify it."""
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, zlib.error) as err:
+        raise ValueError(f"{path} is not a complete gzip file ({err})") from err
+    if raw[:4] != bytes([0, 0, _IDX_UBYTE, ndim]):
+        raise ValueError(
+            f"{path} does not start with the IDX magic number of a {ndim}-d uint8 array "
+            f"(got {raw[:4].hex()!r}): wrong or damaged file"
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path} ends inside its IDX header: truncated file")
+    shape = tuple(int(n) for n in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    if len(raw) != header + int(np.prod(shape)):
+        raise ValueError(
+            f"{path} holds {len(raw) - header} data bytes but its header announces shape {shape}: "
+            "truncated or damaged file"
+        )
+    _check_checksum(raw, sha256, str(path))
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+@functools.lru_cache(maxsize=2)
+def _mnist_uint8(folder: str) -> tuple[np.ndarray, ...]:
+    """MNIST as read-only uint8 arrays (x_train, y_train, x_test, y_test), parsed once per folder.
+
+    Reads the IDX files in ``folder`` when all four are there, else asks Keras to download them.
+    """
+    paths = [Path(folder) / name for name in _MNIST_FILES]
+    present = [p.is_file() for p in paths]
+    if all(present):
+        arrays = tuple(
+            _read_idx(path, 3 if "images" in path.name else 1, sha256)
+            for path, sha256 in zip(paths, _MNIST_FILES.values(), strict=True)
+        )
+    elif not any(present):
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        arrays = (x_train, y_train, x_test, y_test)
+    else:
+        missing = [p.name for p, ok in zip(paths, present, strict=True) if not ok]
+        raise FileNotFoundError(f"MNIST in {folder} is incomplete: missing {', '.join(missing)}")
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
+def load_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """MNIST as ``(x_train, y_train), (x_test, y_test)``: x float32 (N, 28, 28) in [0, 1], y int64.
+
+    Reads the checksummed files in ``data_dir()/"mnist"`` (Keras download when absent); each call
+    returns fresh arrays, so changing them never corrupts the in-process cache.
+    """
+    x_train, y_train, x_test, y_test = _mnist_uint8(str(data_dir() / "mnist"))
+    return (
+        (_to_unit_float(x_train), y_train.astype(np.int64)),
+        (_to_unit_float(x_test), y_test.astype(np.int64)),
+    )
+
+
+def _to_unit_float(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0..255 as a new float32 array in [0, 1]."""
+    out = images.astype(np.float32)
+    out /= 255.0
+    return out
+
+
+# --- scikit-learn digits --------------------------------------------------------------------
+
+
+def load_digits_8x8() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 handwritten digits as ``(x, y)``: x float32 (1797, 8, 8) in [0, 1],
+    y int64. Tiny and shipped with scikit-learn, so it works offline in seconds."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return (digits.images / 16.0).astype(np.float32), digits.target.astype(np.int64)
+
+
+# --- Omniglot -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OmniglotSet:
+    """Omniglot images with their labels; ``character`` ids are unique across alphabets."""
+
+    images: np.ndarray  # float32 (N, size, size), ink 1, background 0
+    alphabet: np.ndarray  # int64 (N,), index into alphabet_names
+    character: np.ndarray  # int64 (N,), index into character_names
+    drawer: np.ndarray  # int64 (N,), which of the 20 people drew it (1-based, from the file name)
+    alphabet_names: list[str]
+    character_names: list[str]  # "Alphabet/characterNN"
+
+
+class LakeRun(NamedTuple):
+    """One run of Lake et al.'s 20-way one-shot task: match each test item to a training class."""
+
+    train_images: np.ndarray  # float32 (n_classes, size, size): one drawing per candidate class
+    test_images: np.ndarray  # float32 (n_test, size, size)
+    answers: np.ndarray  # int64 (n_test,): index into train_images of each test item's class
+
+
+def _check_split(split: object) -> OmniglotFile:
+    """The table entry for ``split``, or a ValueError/TypeError listing the valid names."""
+    valid = ", ".join(repr(name) for name in OMNIGLOT_FILES)
+    if not isinstance(split, str):
+        raise TypeError(f"split must be a str, one of {valid}; got {type(split).__name__}")
+    if split not in OMNIGLOT_FILES:
+        raise ValueError(f"unknown Omniglot split {split!r}; valid names are {valid}")
+    return OMNIGLOT_FILES[split]
+
+
+def _check_image_size(image_size: object) -> int:
+    """``image_size`` as an int, or a ValueError unless it is an integer in [8, 105]."""
+    if (
+        isinstance(image_size, bool)
+        or not isinstance(image_size, (int, np.integer))
+        or not 8 <= image_size <= _OMNIGLOT_SIZE
+    ):
+        raise ValueError(f"image_size must be an int in [8, {_OMNIGLOT_SIZE}], got {image_size!r}")
+    return int(image_size)
+
+
+def _fetch(url: str, dest: Path) -> None:
+    """Copy the bytes at ``url`` into the file ``dest``."""
+    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
+        shutil.copyfileobj(response, out)
+
+
+def _verify_omniglot(path: Path, info: OmniglotFile) -> None:
+    """Check a cached zip once per process; a bad one is deleted so the next call downloads it."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key in _verified:
+        return
+    try:
+        if info.checksum is None:
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+            if bad is not None:
+                raise ValueError(f"{path}: member {bad} fails its CRC check")
+            warnings.warn(
+                f"no checksum is known for {info.filename}; only checked that it is a readable zip",
+                stacklevel=3,
+            )
+        else:
+            _check_checksum(path, info.checksum, str(path))
+    except (ValueError, zipfile.BadZipFile) as err:
+        path.unlink()
+        raise ValueError(
+            f"{err}. The file was corrupt or truncated and has been deleted; call again to "
+            f"download it afresh, or put a good copy of {info.url} at {path}"
+        ) from None
+    _verified.add(key)
+
+
+def omniglot_file(split: str) -> Path:
+    """Path of the verified zip for ``split`` (a key of OMNIGLOT_FILES), downloading it first if
+    it is not in ``data_dir()/"omniglot"``."""
+    info = _check_split(split)
+    folder = data_dir() / "omniglot"
+    path = folder / info.filename
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".part")
+        print(f"Downloading {info.url} -> {path}")
+        try:
+            _fetch(info.url, partial)
+        except (OSError, HTTPException) as err:
+            partial.unlink(missing_ok=True)
+            raise FileNotFoundError(
+                f"Omniglot file {info.filename} is not cached and could not be downloaded from "
+                f"{info.url} ({err}). Without network access, download it by hand and save it "
+                f"as {path}"
+            ) from err
+        os.replace(partial, path)
+    _verify_omniglot(path, info)
+    return path
+
+
+def _decode_png(data: bytes, image_size: int) -> np.ndarray:
+    """One Omniglot PNG (black strokes on white) as uint8 ink 0..255, area-resized to size."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        ink = Image.fromarray(255 - np.asarray(image.convert("L")))
+    if ink.size != (image_size, image_size):
+        ink = ink.resize((image_size, image_size), Image.Resampling.BOX)
+    return np.asarray(ink, dtype=np.uint8)
+
+
+def _decode_omniglot(zip_path: Path, image_size: int) -> dict[str, np.ndarray]:
+    """Every ``<alphabet>/<character>/<id>_<drawer>.png`` in the zip, sorted, with its labels."""
+    with zipfile.ZipFile(zip_path) as archive:
+        entries = []
+        for name in archive.namelist():
+            parts = PurePosixPath(name).parts
+            if name.endswith(".png") and len(parts) >= 3:
+                entries.append((parts[-3], parts[-2], parts[-1], name))
+        if not entries:
+            raise ValueError(f"{zip_path} contains no <alphabet>/<character>/*.png images")
+        entries.sort()
+        images = np.stack([_decode_png(archive.read(e[3]), image_size) for e in entries])
+    alphabets = sorted({e[0] for e in entries})
+    characters = sorted({e[:2] for e in entries})
+    alphabet_id = {name: i for i, name in enumerate(alphabets)}
+    character_id = {key: i for i, key in enumerate(characters)}
+    drawers = []
+    for *_, filename, name in entries:
+        suffix = PurePosixPath(filename).stem.rpartition("_")[2]
+        if not suffix.isdigit():
+            raise ValueError(f"{zip_path}: cannot read a drawer number from {name}")
+        drawers.append(int(suffix))
+    return {
+        "images": images,
+        "alphabet": np.array([alphabet_id[e[0]] for e in entries], dtype=np.int64),
+        "character": np.array([character_id[e[:2]] for e in entries], dtype=np.int64),
+        "drawer": np.array(drawers, dtype=np.int64),
+        "alphabet_names": np.array(alphabets),
+        "character_names": np.array([f"{a}/{c}" for a, c in characters]),
+    }
+
+
+def _read_cache(cache: Path, source_sha256: str) -> dict[str, np.ndarray] | None:
+    """The arrays in ``cache`` if it exists, is readable and was built from this exact zip."""
+    try:
+        with np.load(cache) as stored:
+            if str(stored["source_sha256"]) != source_sha256:
+                return None
+            return {key: stored[key] for key in stored.files}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def load_omniglot(split: str, image_size: int = 105) -> OmniglotSet:
+    """One Omniglot image split (e.g. ``"background_small1"``) as an OmniglotSet, ink 1 on 0.
+
+    Decoded once, then cached as ``<zip name>_<size>.npz`` beside the zip; the cache stores the
+    zip's sha256 and is rebuilt when the zip changes.
+    """
+    info = _check_split(split)
+    if split == "runs":
+        raise ValueError("split 'runs' holds the one-shot task: load it with load_lake_runs()")
+    image_size = _check_image_size(image_size)
+    zip_path = omniglot_file(split)
+    source_sha256 = _hexdigest(zip_path, "sha256")
+    cache = zip_path.with_name(f"{PurePosixPath(info.filename).stem}_{image_size}.npz")
+    arrays = _read_cache(cache, source_sha256)
+    if arrays is None:
+        arrays = _decode_omniglot(zip_path, image_size)
+        partial = cache.with_name(cache.name + ".part")
+        with open(partial, "wb") as out:
+            np.savez_compressed(out, source_sha256=np.array(source_sha256), **arrays)
+        os.replace(partial, cache)
+    return OmniglotSet(
+        images=_to_unit_float(arrays["images"]),
+        alphabet=arrays["alphabet"].astype(np.int64),
+        character=arrays["character"].astype(np.int64),
+        drawer=arrays["drawer"].astype(np.int64),
+        alphabet_names=[str(name) for name in arrays["alphabet_names"]],
+        character_names=[str(name) for name in arrays["character_names"]],
+    )
+
+
+def _answers(labels: str, train: list[str], test: list[str], where: str) -> np.ndarray:
+    """Parse class_labels.txt (lines ``runNN/test/itemMM.png runNN/training/classKK.png``) into
+    the index in ``train`` of each item of ``test``."""
+    truth = {}
+    for line in labels.splitlines():
+        fields = line.split()
+        if len(fields) != 2:
+            if fields:
+                raise ValueError(f"{where}: expected 'test_image training_image', got {line!r}")
+            continue
+        truth[fields[0]] = fields[1]
+    answers = []
+    for item in test:
+        if truth.get(item) not in train:
+            raise ValueError(f"{where} names no training image for {item}")
+        answers.append(train.index(truth[item]))
+    return np.array(answers, dtype=np.int64)
+
+
+def load_lake_runs(image_size: int = 105) -> list[LakeRun]:
+    """The 20 runs of Lake et al.'s 20-way one-shot classification benchmark (``all_runs.zip``),
+    as LakeRun tuples in run order, images ink 1 on 0 and area-resized to ``image_size``."""
+    image_size = _check_image_size(image_size)
+    zip_path = omniglot_file("runs")
+    runs = []
+    with zipfile.ZipFile(zip_path) as archive:
+        names = sorted(archive.namelist())
+        run_dirs = [n.rpartition("/")[0] for n in names if n.endswith("/class_labels.txt")]
+        if not run_dirs:
+            raise ValueError(f"{zip_path} contains no <run>/class_labels.txt")
+
+        def images(prefix: str) -> tuple[list[str], np.ndarray]:
+            members = [n for n in names if n.startswith(prefix) and n.endswith(".png")]
+            decoded = [_decode_png(archive.read(n), image_size) for n in members]
+            return members, _to_unit_float(np.stack(decoded))
+
+        for run in run_dirs:
+            train, train_images = images(f"{run}/training/")
+            test, test_images = images(f"{run}/test/")
+            labels = archive.read(f"{run}/class_labels.txt").decode()
+            answers = _answers(labels, train, test, f"{zip_path}:{run}/class_labels.txt")
+            runs.append(LakeRun(train_images, test_images, answers))
+    return runs

@@ -1,0 +1,76 @@
+"""Pick the ``tf.distribute`` strategy for the hardware at hand, and the mixed-precision switch."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+_strategy = None
+
+
+def _tpu_strategy():
+    """A TPUStrategy when a TPU is reachable (Colab TPU runtime), else None."""
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.NotFoundError):
+        return None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def get_strategy(refresh: bool = False) -> tf.distribute.Strategy:
+    """TPU when one is reachable, else ``MirroredStrategy`` over 2+ visible GPUs, else the default.
+
+    The choice is made once per process (TPU initialisation must not run twice); ``refresh``
+    makes it again, e.g. after the logical devices were changed.
+    """
+    global _strategy
+    if _strategy is not None and not refresh:
+        return _strategy
+    gpus = tf.config.list_logical_devices("GPU")
+    if tf.config.list_physical_devices("TPU") or "COLAB_TPU_ADDR" in __import__("os").environ:
+        _strategy = _tpu_strategy()
+    else:
+        _strategy = None
+    if _strategy is None:
+        if len(gpus) > 1:
+            _strategy = tf.distribute.MirroredStrategy([g.name for g in gpus])
+        else:
+            _strategy = tf.distribute.get_strategy()
+    return _strategy
+
+
+def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None = None) -> int:
+    """The batch to feed ``fit``: ``per_replica`` examples for each replica in sync."""
+    if not isinstance(per_replica, int) or per_replica < 1:
+        raise ValueError(f"per_replica must be a positive int, got {per_replica!r}")
+    strategy = strategy or get_strategy()
+    return per_replica * strategy.num_replicas_in_sync
+
+
+def split_cpu(n: int = 2) -> list[str]:
+    """Split the CPU into ``n`` logical devices, to exercise the multi-replica path without GPUs.
+
+    Must run before TensorFlow initialises its devices (before any op runs).
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)])
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+def set_mixed_precision(enabled: bool) -> str:
+    """Compute in float16 (bfloat16 on TPU) with float32 weights when ``enabled``; returns the policy.
+
+    Worth it on GPUs with tensor cores and on TPUs; on a CPU it is slower, so leave it off.
+    """
+    if enabled:
+        tpu = isinstance(get_strategy(), tf.distribute.TPUStrategy)
+        policy = "mixed_bfloat16" if tpu else "mixed_float16"
+    else:
+        policy = "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    return policy

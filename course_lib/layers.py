@@ -1,0 +1,75 @@
+"""Distance layers for Siamese heads, registered so ``.keras`` files load without ``Lambda``."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+PACKAGE = "course_lib"
+
+
+def _check_pair(inputs, layer_name: str):
+    if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+        raise ValueError(f"{layer_name} expects inputs=[a, b], a list of two tensors, got {inputs!r}")
+    return inputs
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class EuclideanDistance(keras.layers.Layer):
+    """Distance ``sqrt(sum((a - b)^2) + epsilon)`` between two embeddings, shape (batch, 1).
+
+    ``epsilon > 0`` keeps the gradient finite when ``a == b``: the derivative of a plain
+    square root there is 0/0 (notebook 03). ``epsilon=0`` gives the naive, NaN-prone form.
+    """
+
+    def __init__(self, epsilon: float = 1e-6, squared: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(epsilon, (int, float)) or epsilon < 0:
+            raise ValueError(f"epsilon must be a number >= 0, got {epsilon!r}")
+        self.epsilon = float(epsilon)
+        self.squared = bool(squared)
+
+    def call(self, inputs):
+        a, b = _check_pair(inputs, "EuclideanDistance")
+        squared = ops.sum(ops.square(a - b), axis=-1, keepdims=True)
+        if self.squared:
+            return squared
+        return ops.sqrt(squared + self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[0][:-1], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon, "squared": self.squared}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WeightedL1Similarity(keras.layers.Layer):
+    """Koch et al. (2015) head: ``sigmoid(sum_j alpha_j |a_j - b_j| + bias)``, a same-class probability."""
+
+    def build(self, input_shape):
+        dim = input_shape[0][-1]
+        self.dense = keras.layers.Dense(1, activation="sigmoid", name="alpha")
+        self.dense.build((None, dim))
+
+    def call(self, inputs):
+        a, b = _check_pair(inputs, "WeightedL1Similarity")
+        return self.dense(ops.abs(a - b))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[0][:-1], 1)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class L2Normalize(keras.layers.Layer):
+    """Scale each embedding to unit length, so distances compare directions (cosine geometry)."""
+
+    def __init__(self, epsilon: float = 1e-12, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def call(self, x):
+        return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), self.epsilon))
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}

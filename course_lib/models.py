@@ -1,0 +1,143 @@
+"""Encoders and Siamese builders, all with the Keras functional API.
+
+An encoder maps one image to one embedding. ``siamese`` calls the *same* encoder on two inputs
+(shared weights); ``pseudo_siamese`` uses two encoders (distinct weights, maybe distinct shapes).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from course_lib.layers import EuclideanDistance, WeightedL1Similarity
+
+
+def _check_shape(input_shape, name: str = "input_shape") -> tuple[int, ...]:
+    shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else None
+    if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
+        raise ValueError(f"{name} must be a tuple of positive ints such as (28, 28), got {input_shape!r}")
+    return shape
+
+
+def _check_dim(embedding_dim: int) -> int:
+    if not isinstance(embedding_dim, int) or isinstance(embedding_dim, bool) or embedding_dim < 1:
+        raise ValueError(f"embedding_dim must be a positive int, got {embedding_dim!r}")
+    return embedding_dim
+
+
+def _image_input(input_shape, name: str):
+    """An image input; a (H, W) shape gets a channel axis so conv layers accept it."""
+    shape = _check_shape(input_shape)
+    inputs = keras.Input(shape=shape, name=name)
+    x = layers.Reshape((*shape, 1))(inputs) if len(shape) == 2 else inputs
+    return inputs, x
+
+
+def mlp_encoder(input_shape=(28, 28), embedding_dim: int = 2, hidden: int = 1024,
+                name: str = "mlp_encoder") -> keras.Model:
+    """Three dense layers, the encoder of the classic MNIST Siamese blog post (linear output)."""
+    inputs = keras.Input(shape=_check_shape(input_shape), name="image")
+    x = layers.Flatten()(inputs)
+    x = layers.Dense(hidden, activation="relu")(x)
+    x = layers.Dense(hidden, activation="relu")(x)
+    outputs = layers.Dense(_check_dim(embedding_dim), name="embedding")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def small_cnn_encoder(input_shape=(28, 28), embedding_dim: int = 2, filters=(32, 64),
+                      dense: int = 128, name: str = "small_cnn_encoder") -> keras.Model:
+    """Two conv + pool blocks, one hidden dense layer, then a linear embedding."""
+    inputs, x = _image_input(input_shape, "image")
+    for f in filters:
+        x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(dense, activation="relu")(x)
+    outputs = layers.Dense(_check_dim(embedding_dim), name="embedding")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def five_conv_encoder(input_shape=(28, 28), embedding_dim: int = 2, width: int = 32,
+                      name: str = "five_conv_encoder") -> keras.Model:
+    """Five 3x3 conv layers (two poolings), global average pooling, linear embedding."""
+    inputs, x = _image_input(input_shape, "image")
+    for i, f in enumerate([width, width, 2 * width, 2 * width, 4 * width]):
+        x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        if i in (1, 3):
+            x = layers.MaxPooling2D()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(_check_dim(embedding_dim), name="embedding")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def koch_encoder(input_size: int = 105, embedding_dim: int = 4096, width: float = 1.0,
+                 l2: float = 2e-4, name: str = "koch_encoder") -> keras.Model:
+    """Koch, Zemel and Salakhutdinov (2015) conv net; ``width`` scales the filter counts for CPUs.
+
+    At 105x105 and ``width=1``: conv 64@10, 128@7, 128@4, 256@4 with 2x2 max-pooling after the
+    first three, then a sigmoid dense layer of 4096 units, as in the paper.
+    """
+    if not isinstance(input_size, int) or input_size < 28:
+        raise ValueError(f"input_size must be an int >= 28 (smaller leaves no room for four "
+                         f"conv layers), got {input_size!r}")
+    if not isinstance(width, (int, float)) or width <= 0:
+        raise ValueError(f"width must be a number > 0, got {width!r}")
+    scale = input_size / 105
+    reg = keras.regularizers.L2(l2) if l2 else None
+    inputs, x = _image_input((input_size, input_size), "image")
+    blocks = [(64, 10), (128, 7), (128, 4), (256, 4)]
+    for i, (filters, kernel) in enumerate(blocks):
+        k = max(2, round(kernel * scale))
+        x = layers.Conv2D(max(4, int(filters * width)), k, activation="relu",
+                          kernel_regularizer=reg)(x)
+        if i < len(blocks) - 1:
+            x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    outputs = layers.Dense(_check_dim(embedding_dim), activation="sigmoid",
+                           kernel_regularizer=reg, name="embedding")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _head(head):
+    if head == "euclidean":
+        return EuclideanDistance(name="distance")
+    if head == "koch":
+        return WeightedL1Similarity(name="similarity")
+    if isinstance(head, keras.layers.Layer):
+        return head
+    raise ValueError(f"head must be 'euclidean', 'koch' or a keras Layer, got {head!r}")
+
+
+def siamese(encoder: keras.Model, head="euclidean", name: str = "siamese") -> keras.Model:
+    """Two inputs, one encoder called on both (one set of weights), then a distance/similarity head.
+
+    ``head``: ``"euclidean"`` (a distance, for the contrastive loss), ``"koch"`` (weighted L1 +
+    sigmoid, for binary cross-entropy) or any layer taking ``[a, b]``.
+    """
+    if not isinstance(encoder, keras.Model):
+        raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
+    shape = tuple(encoder.input_shape[1:])
+    a = keras.Input(shape=shape, name="left")
+    b = keras.Input(shape=shape, name="right")
+    output = _head(head)([encoder(a), encoder(b)])
+    return keras.Model([a, b], output, name=name)
+
+
+def pseudo_siamese(encoder_a: keras.Model, encoder_b: keras.Model, head="euclidean",
+                   name: str = "pseudo_siamese") -> keras.Model:
+    """Like :func:`siamese` but each input has its own encoder: distinct weights, maybe shapes.
+
+    The two encoders must produce embeddings of the same size, so that they meet in one space.
+    """
+    for arg, enc in (("encoder_a", encoder_a), ("encoder_b", encoder_b)):
+        if not isinstance(enc, keras.Model):
+            raise TypeError(f"{arg} must be a keras.Model, got {type(enc).__name__}")
+    if encoder_a is encoder_b:
+        raise ValueError("encoder_a and encoder_b are the same object: use siamese() to share weights")
+    if encoder_a.output_shape[-1] != encoder_b.output_shape[-1]:
+        raise ValueError(f"encoder_a and encoder_b must give embeddings of one size, got "
+                         f"{encoder_a.output_shape[-1]} and {encoder_b.output_shape[-1]}")
+    a = keras.Input(shape=tuple(encoder_a.input_shape[1:]), name="left")
+    b = keras.Input(shape=tuple(encoder_b.input_shape[1:]), name="right")
+    output = _head(head)([encoder_a(a), encoder_b(b)])
+    return keras.Model([a, b], output, name=name)

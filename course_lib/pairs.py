@@ -1,0 +1,231 @@
+"""Pairs, triplets and N-way one-shot tasks, sampled on the fly as seeded, vectorised ``tf.data``.
+
+No pair is ever materialised up front and no Python loop runs per pair: each batch is drawn
+by a few tensor ops from the example indices sorted by class. Batch ``k`` of seed ``s`` is the
+same on every run (stateless random ops keyed by ``(s, k)``), whatever the parallelism.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def check_examples(x, y, classes=None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``(x, y)`` and keep only ``classes`` (all when None); returns the arrays kept."""
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim < 2:
+        raise ValueError(f"x must have a leading example axis and at least one feature axis, "
+                         f"got shape {x.shape}")
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D array of class ids, got shape {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"y must hold integer class ids, got dtype {y.dtype}")
+    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
+        raise ValueError("x must be numeric and finite (found NaN/inf or a non-numeric dtype)")
+    if classes is not None:
+        classes = np.asarray(classes)
+        missing = np.setdiff1d(classes, y)
+        if missing.size:
+            raise ValueError(f"classes {missing.tolist()} are not present in y")
+        keep = np.isin(y, classes)
+        x, y = x[keep], y[keep]
+    if len(y) == 0:
+        raise ValueError("no examples to sample from (x is empty after selecting classes)")
+    return x, y
+
+
+def _check_seed(seed) -> int:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+def _check_positive_int(value, name: str) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+class ClassIndex:
+    """Example indices grouped by class, for drawing same-class and other-class partners fast."""
+
+    def __init__(self, y: np.ndarray, need_positive: bool = True, need_negative: bool = True):
+        order = np.argsort(y, kind="stable")
+        classes, starts, counts = np.unique(y[order], return_index=True, return_counts=True)
+        if need_positive and counts.min() < 2:
+            lonely = classes[counts < 2].tolist()
+            raise ValueError(f"classes {lonely} have a single example: a positive pair needs two")
+        if need_negative and len(classes) < 2:
+            raise ValueError("a negative pair needs at least two classes in y")
+        self.classes = classes
+        self.num_classes = len(classes)
+        class_pos = np.repeat(np.arange(len(classes)), counts)
+        self._order = tf.constant(order, tf.int64)
+        self._class_of = tf.constant(class_pos, tf.int64)
+        self._start = tf.constant(starts, tf.int64)
+        self._count = tf.constant(counts, tf.int64)
+        self.size = len(y)
+
+    @staticmethod
+    def _randint(seed, shape, low, high):
+        """Uniform ints in [low, high) elementwise (high may be a tensor)."""
+        u = tf.random.stateless_uniform(shape, seed=seed, dtype=tf.float64)
+        span = tf.cast(high - low, tf.float64)
+        return low + tf.minimum(tf.cast(tf.floor(u * span), tf.int64), tf.cast(high - low - 1, tf.int64))
+
+    def anchors(self, seed, n):
+        """``n`` positions (into the class-sorted order) drawn uniformly over examples."""
+        return self._randint(seed, [n], tf.constant(0, tf.int64), tf.constant(self.size, tf.int64))
+
+    def positives(self, seed, pos):
+        """For each sorted position, another example of the same class (never itself)."""
+        c = tf.gather(self._class_of, pos)
+        start, count = tf.gather(self._start, c), tf.gather(self._count, c)
+        step = self._randint(seed, tf.shape(pos), tf.ones_like(count), count)
+        return start + (pos - start + step) % count
+
+    def negatives(self, seed, pos):
+        """For each sorted position, an example of a different class (classes drawn uniformly)."""
+        seeds = tf.random.experimental.stateless_split(seed, 2)
+        c = tf.gather(self._class_of, pos)
+        shift = self._randint(seeds[0], tf.shape(pos), tf.constant(1, tf.int64),
+                              tf.constant(self.num_classes, tf.int64))
+        other = (c + shift) % self.num_classes
+        start, count = tf.gather(self._start, other), tf.gather(self._count, other)
+        return start + self._randint(seeds[1], tf.shape(pos), tf.zeros_like(count), count)
+
+    def to_example(self, pos):
+        """Map class-sorted positions back to indices into the original arrays."""
+        return tf.gather(self._order, pos)
+
+    def pairs(self, seed, n, n_positive):
+        """``n`` index pairs, the first ``n_positive`` same-class; labels 1 = same, 0 = different."""
+        s = tf.random.experimental.stateless_split(seed, 3)
+        anchor = self.anchors(s[0], n)
+        is_pos = tf.range(n) < n_positive
+        partner = tf.where(is_pos, self.positives(s[1], anchor), self.negatives(s[2], anchor))
+        return self.to_example(anchor), self.to_example(partner), tf.cast(is_pos, tf.float32)
+
+
+def _batches(steps, seed, make_batch) -> tf.data.Dataset:
+    """Batch ``k`` is ``make_batch(seed=(seed, k))``; ``steps=None`` repeats forever."""
+    if steps is not None:
+        steps = _check_positive_int(steps, "steps")
+    count = tf.data.Dataset.range(steps) if steps is not None else tf.data.Dataset.counter()
+    return (count.map(lambda k: make_batch(tf.stack([tf.constant(seed, tf.int64), k])),
+                      num_parallel_calls=AUTOTUNE, deterministic=True)
+            .prefetch(AUTOTUNE))
+
+
+def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, seed: int = 0,
+                 steps: int | None = None, classes=None, augment=None) -> tf.data.Dataset:
+    """Batches of ``((left, right), label)``: label 1.0 for a same-class pair, 0.0 otherwise.
+
+    Each batch holds exactly ``round(batch_size * positive_fraction)`` positive pairs. ``steps``
+    bounds the number of batches (None: endless, use ``steps_per_epoch`` in ``fit``).
+    ``classes`` restricts sampling to those class ids (e.g. to hold classes out for one-shot
+    tests). ``augment``, if given, maps a batch of images to a batch of images (on the fly).
+    """
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    if not 0.0 <= positive_fraction <= 1.0:
+        raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
+    x, y = check_examples(x, y, classes)
+    n_pos = int(round(batch_size * positive_fraction))
+    index = ClassIndex(y, need_positive=n_pos > 0, need_negative=n_pos < batch_size)
+    images = tf.constant(x)
+    seed = _check_seed(seed)
+
+    def make_batch(batch_seed):
+        left, right, labels = index.pairs(batch_seed, batch_size, n_pos)
+        a, b = tf.gather(images, left), tf.gather(images, right)
+        if augment is not None:
+            a, b = augment(a), augment(b)
+        return (a, b), labels
+
+    return _batches(steps, seed, make_batch)
+
+
+def pair_indices(y, n: int, positive_fraction: float = 0.5, seed: int = 0):
+    """A fixed set of ``n`` pairs as NumPy index arrays ``(left, right, labels)``, for evaluation.
+
+    Embed each example once, then look the pairs up: cheaper than embedding pair images.
+    """
+    y = np.asarray(y)
+    _, y = check_examples(np.zeros((len(y), 1), np.float32), y)
+    n = _check_positive_int(n, "n")
+    if not 0.0 <= positive_fraction <= 1.0:
+        raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
+    n_pos = int(round(n * positive_fraction))
+    index = ClassIndex(y, need_positive=n_pos > 0, need_negative=n_pos < n)
+    left, right, labels = index.pairs(tf.constant([_check_seed(seed), 0], tf.int64), n, n_pos)
+    return left.numpy(), right.numpy(), labels.numpy()
+
+
+def triplet_dataset(x, y, batch_size: int = 128, seed: int = 0, steps: int | None = None,
+                    classes=None) -> tf.data.Dataset:
+    """Batches of ``((anchor, positive, negative), zeros)``, triplets drawn uniformly over anchors."""
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    x, y = check_examples(x, y, classes)
+    index = ClassIndex(y)
+    images = tf.constant(x)
+
+    def make_batch(batch_seed):
+        s = tf.random.experimental.stateless_split(batch_seed, 3)
+        anchor = index.anchors(s[0], batch_size)
+        trio = [index.to_example(p) for p in
+                (anchor, index.positives(s[1], anchor), index.negatives(s[2], anchor))]
+        return tuple(tf.gather(images, t) for t in trio), tf.zeros([batch_size])
+
+    return _batches(steps, _check_seed(seed), make_batch)
+
+
+def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, groups=None):
+    """N-way one-shot tasks as index arrays ``(query, support, answer)``.
+
+    Each task draws ``n_way`` distinct classes and one support example of each
+    (``support``: (tasks, n_way) indices into ``y``), and a query: another example of the
+    class at position ``answer`` (tasks,). ``groups`` maps each example to a group (e.g. its
+    alphabet): then every task draws its classes from one group, as in Lake et al.'s
+    within-alphabet runs.
+    """
+    y = np.asarray(y)
+    _, _ = check_examples(np.zeros((len(y), 1), np.float32), y)
+    n_way = _check_positive_int(n_way, "n_way")
+    num_tasks = _check_positive_int(num_tasks, "num_tasks")
+    rng = np.random.default_rng(_check_seed(seed))
+    keep = np.isin(y, classes) if classes is not None else np.ones(len(y), bool)
+    order = np.flatnonzero(keep)[np.argsort(y[keep], kind="stable")]
+    cls, starts, counts = np.unique(y[order], return_index=True, return_counts=True)
+    if n_way > len(cls):
+        raise ValueError(f"n_way={n_way} is larger than the number of classes ({len(cls)})")
+    if counts.min() < 2:
+        raise ValueError(f"classes {cls[counts < 2].tolist()} have a single example: "
+                         "a task needs a support and a different query example")
+
+    keys = rng.random((num_tasks, len(cls)))
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != y.shape:
+            raise ValueError(f"groups must have the shape of y {y.shape}, got {groups.shape}")
+        class_group = groups[order[starts]]
+        names, sizes = np.unique(class_group, return_counts=True)
+        eligible = names[sizes >= n_way]
+        if not eligible.size:
+            raise ValueError(f"n_way={n_way} is larger than the number of classes in every group")
+        task_group = rng.choice(eligible, num_tasks)
+        keys += class_group[None, :] != task_group[:, None]  # other groups sort last
+    chosen = np.argsort(keys, axis=1)[:, :n_way]                  # (tasks, n_way) class slots
+    within = np.floor(rng.random(chosen.shape) * counts[chosen]).astype(np.int64)
+    support = order[starts[chosen] + within]
+    answer = rng.integers(0, n_way, num_tasks)
+    rows = np.arange(num_tasks)
+    c, w = chosen[rows, answer], within[rows, answer]
+    step = 1 + np.floor(rng.random(num_tasks) * (counts[c] - 1)).astype(np.int64)
+    query = order[starts[c] + (w + step) % counts[c]]
+    return query, support, answer

@@ -1,0 +1,59 @@
+"""Headline numbers of each notebook, gathered in ``build/results.json`` for the course table."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from course_lib.config import build_dir, fast_mode
+
+
+def results_path() -> Path:
+    """The shared results file, ``build/results.json`` (see ``config.build_dir``)."""
+    return build_dir() / "results.json"
+
+
+def record(notebook: str, **numbers) -> dict:
+    """Store ``numbers`` (name=value, JSON-serialisable) under ``notebook``, keeping other notebooks'.
+
+    The file is replaced atomically, so a crash never leaves it half written.
+    """
+    if not isinstance(notebook, str) or not notebook:
+        raise ValueError(f"notebook must be a non-empty string, got {notebook!r}")
+    for name, value in numbers.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+    path = results_path()
+    table = json.loads(path.read_text()) if path.exists() else {}
+    table[notebook] = {"fast_mode": fast_mode(), **numbers}
+    text = json.dumps(table, indent=2, sort_keys=True, default=float)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, path)
+    return table[notebook]
+
+
+def format_table(table: dict) -> str:
+    """A markdown table with one row per notebook headline number."""
+    rows = ["| notebook | quantity | value |", "| --- | --- | --- |"]
+    for notebook in sorted(table):
+        for name, value in table[notebook].items():
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            rows.append(f"| {notebook} | {name} | {shown} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    """Print the course's results table (``python -m course_lib.results``)."""
+    path = results_path()
+    if not path.exists():
+        raise SystemExit(f"no results yet: {path} is missing (run `make course` first)")
+    print(format_table(json.loads(path.read_text())))
+
+
+if __name__ == "__main__":
+    main()

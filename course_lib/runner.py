@@ -1,0 +1,78 @@
+"""Execute the course's notebooks headless (``make course``) and print the results table.
+
+Executed copies go to ``build/``; ``--store`` writes them back into ``notebooks/`` instead,
+which is how the stored outputs (from a full-mode run) are made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from course_lib.config import build_dir, fast_mode, repo_root
+from course_lib.results import format_table, results_path
+
+
+def notebooks(names=()) -> list[Path]:
+    """The course's notebooks in reading order, or those whose file name starts with ``names``."""
+    found = sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return found
+    chosen = [p for p in found if any(p.name.startswith(n) for n in names)]
+    unknown = [n for n in names if not any(p.name.startswith(n) for p in found)]
+    if unknown:
+        raise SystemExit(f"no notebook matches {unknown}; available: {[p.name for p in found]}")
+    return chosen
+
+
+def execute(path: Path, out: Path, timeout: int = 3600) -> float:
+    """Run one notebook top to bottom in a fresh kernel, save it to ``out``; returns seconds."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    try:
+        client.execute()
+    finally:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help="notebook name prefixes, e.g. 01 03 (default: all)")
+    parser.add_argument("--store", action="store_true",
+                        help="write executed notebooks back into notebooks/ (maintainers)")
+    args = parser.parse_args(argv)
+    mode = "fast" if fast_mode() else "full"
+    timings, failed = {}, []
+    for path in notebooks(args.names):
+        out = path if args.store else build_dir() / path.name
+        print(f"[{mode}] {path.name} ...", flush=True)
+        try:
+            timings[path.name] = round(execute(path, out), 1)
+            print(f"    done in {timings[path.name]} s -> {out}", flush=True)
+        except CellExecutionError as err:
+            failed.append(path.name)
+            print(f"    FAILED (executed copy with the error: {out})\n{str(err)[-2000:]}")
+    timing_file = build_dir() / f"timings_{mode}.json"
+    previous = json.loads(timing_file.read_text()) if timing_file.exists() else {}
+    timing_file.write_text(json.dumps({**previous, **timings}, indent=2) + "\n")
+    if results_path().exists():
+        print("\n" + format_table(json.loads(results_path().read_text())))
+    if failed:
+        print(f"\n{len(failed)} notebook(s) failed: {failed}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Fast mode, data and build folders, seeding, describe(), and the results table."""
+
+import json
+
+import numpy as np
+import pytest
+
+from course_lib import config, results
+
+
+@pytest.mark.parametrize("value,expected", [("1", True), ("true", True), ("0", False), ("", False)])
+def test_fast_mode(monkeypatch, value, expected):
+    monkeypatch.setenv("COURSE_FAST", value)
+    assert config.fast_mode() is expected
+    assert config.pick(full=100, fast=5) == (5 if expected else 100)
+
+
+def test_fast_mode_rejects_garbage(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "maybe")
+    with pytest.raises(ValueError, match="COURSE_FAST"):
+        config.fast_mode()
+
+
+def test_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    assert config.data_dir() == config.repo_root() / "data"
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
+    assert config.data_dir() == tmp_path / "cache" and (tmp_path / "cache").is_dir()
+
+
+def test_seed_everything_repeats_numbers():
+    import tensorflow as tf
+    config.seed_everything(7)
+    first = np.random.rand(3), tf.random.uniform([3]).numpy()
+    config.seed_everything(7)
+    second = np.random.rand(3), tf.random.uniform([3]).numpy()
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    with pytest.raises(ValueError, match="seed"):
+        config.seed_everything(-3)
+
+
+def test_describe(capsys):
+    info = config.describe()
+    assert info["replicas"] >= 1 and info["tensorflow"]
+    assert "tensorflow" in capsys.readouterr().out
+
+
+def test_results_are_merged_per_notebook():
+    results.record("01_introduction", accuracy=0.9)
+    results.record("02_weight_sharing", retrieval=0.5)
+    results.record("01_introduction", accuracy=0.95)
+    table = json.loads(results.results_path().read_text())
+    assert table["01_introduction"]["accuracy"] == 0.95
+    assert table["02_weight_sharing"]["retrieval"] == 0.5
+    assert "| 01_introduction | accuracy | 0.95 |" in results.format_table(table)
+    with pytest.raises(ValueError, match="accuracy"):
+        results.record("x", accuracy=float("nan"))
+    with pytest.raises(ValueError, match="notebook"):
+        results.record("", accuracy=1.0)

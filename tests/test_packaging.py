@@ -1,0 +1,42 @@
+"""pyproject.toml and environment.yml name the same packages; the repo ships MNIST."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the tests run on 3.11
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_mirrors_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]}
+    wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
+    listed = set()
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        item = line.strip()
+        if item.startswith("- ") and not item.endswith(":"):
+            listed.add(_name(item[2:]))
+    listed -= {"python", "pip", "-e ."}
+    listed = {n for n in listed if not n.startswith("-e")}
+    assert wanted == listed
+
+
+def test_constraints_pin_every_dependency():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = {_name(line) for line in (ROOT / "constraints.txt").read_text().splitlines()
+              if "==" in line}
+    deps = project["dependencies"] + project["optional-dependencies"]["dev"]
+    assert {_name(r) for r in deps} <= pinned
+
+
+def test_mnist_is_shipped():
+    names = {p.name for p in (ROOT / "data" / "mnist").glob("*.gz")}
+    assert names == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                     "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}

@@ -1,0 +1,102 @@
+"""Pair, triplet and one-shot task sampling: balance, correctness, determinism, bad input."""
+
+import numpy as np
+import pytest
+
+from course_lib import pairs
+
+
+@pytest.fixture
+def toy():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 7, 500)
+    x = (y[:, None, None] + rng.random((500, 4, 4))).astype(np.float32)  # x encodes its class
+    return x, y
+
+
+def test_pair_batches_are_balanced_and_labelled_correctly(toy):
+    x, y = toy
+    for (a, b), labels in pairs.pair_dataset(x, y, batch_size=64, seed=3, steps=5):
+        same = np.floor(a.numpy()[:, 0, 0]) == np.floor(b.numpy()[:, 0, 0])
+        np.testing.assert_array_equal(same, labels.numpy() == 1)
+        assert labels.numpy().sum() == 32
+        assert not np.any(np.all(a.numpy() == b.numpy(), axis=(1, 2))), "a pair of one example"
+
+
+def test_positive_fraction_and_held_out_classes(toy):
+    x, y = toy
+    (a, b), labels = next(iter(pairs.pair_dataset(x, y, 40, positive_fraction=0.25,
+                                                  classes=[0, 1, 2], steps=1)))
+    assert labels.numpy().sum() == 10
+    assert set(np.floor(a.numpy()[:, 0, 0])) | set(np.floor(b.numpy()[:, 0, 0])) <= {0, 1, 2}
+
+
+def test_same_seed_same_pairs_other_seed_other_pairs(toy):
+    x, y = toy
+    def first(seed):
+        return next(iter(pairs.pair_dataset(x, y, 32, seed=seed)))[0][1].numpy()
+    np.testing.assert_array_equal(first(1), first(1))
+    assert not np.array_equal(first(1), first(2))
+
+
+def test_pair_indices_cover_every_class(toy):
+    _, y = toy
+    left, right, labels = pairs.pair_indices(y, 2000, seed=0)
+    np.testing.assert_array_equal(y[left] == y[right], labels == 1)
+    assert labels.mean() == 0.5 and np.all(left[labels == 1] != right[labels == 1])
+    assert set(y[right[labels == 0]]) == set(range(7))
+
+
+def test_triplets(toy):
+    x, y = toy
+    (a, p, n), zeros = next(iter(pairs.triplet_dataset(x, y, batch_size=50, seed=0)))
+    cls = [np.floor(t.numpy()[:, 0, 0]) for t in (a, p, n)]
+    assert np.all(cls[0] == cls[1]) and np.all(cls[0] != cls[2]) and zeros.shape == (50,)
+
+
+def test_one_shot_tasks(toy):
+    _, y = toy
+    query, support, answer = pairs.one_shot_tasks(y, n_way=5, num_tasks=200, seed=0)
+    rows = np.arange(200)
+    assert support.shape == (200, 5)
+    assert np.all(y[support[rows, answer]] == y[query])
+    assert np.all(support[rows, answer] != query)
+    assert all(len(set(y[s])) == 5 for s in support)
+    assert np.bincount(answer, minlength=5).min() > 20
+
+
+def test_one_shot_tasks_within_groups():
+    y = np.repeat(np.arange(12), 3)
+    groups = y // 4                      # three "alphabets" of four characters each
+    _, support, _ = pairs.one_shot_tasks(y, 4, 50, seed=1, groups=groups)
+    assert all(len(set(groups[s])) == 1 for s in support)
+    with pytest.raises(ValueError, match="n_way"):
+        pairs.one_shot_tasks(y, 5, 10, groups=groups)
+
+
+def test_bad_input_is_refused(toy):
+    x, y = toy
+    with pytest.raises(ValueError, match="same length"):
+        pairs.pair_dataset(x[:10], y)
+    with pytest.raises(ValueError, match="finite"):
+        pairs.pair_dataset(np.where(x > 6.5, np.nan, x), y)
+    with pytest.raises(TypeError, match="integer"):
+        pairs.pair_dataset(x, y.astype(float))
+    with pytest.raises(ValueError, match="x must"):
+        pairs.pair_dataset(np.arange(500.0), y)
+    with pytest.raises(ValueError, match="single example"):
+        pairs.pair_dataset(x[:3], np.array([0, 1, 1]))
+    with pytest.raises(ValueError, match="two classes"):
+        pairs.pair_dataset(x[:3], np.array([4, 4, 4]))
+    with pytest.raises(ValueError, match="positive_fraction"):
+        pairs.pair_dataset(x, y, positive_fraction=1.5)
+    with pytest.raises(ValueError, match="batch_size"):
+        pairs.pair_dataset(x, y, batch_size=0)
+    with pytest.raises(ValueError, match="classes"):
+        pairs.pair_dataset(x, y, classes=[99])
+    with pytest.raises(ValueError, match="seed"):
+        pairs.pair_dataset(x, y, seed=-1)
+    with pytest.raises(ValueError, match="n_way"):
+        pairs.one_shot_tasks(y, n_way=8, num_tasks=3)
+    with pytest.raises(ValueError, match="single example"):
+        pairs.one_shot_tasks(np.array([0, 0, 1]), n_way=2, num_tasks=3)
