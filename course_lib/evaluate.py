@@ -1,0 +1,347 @@
+"""Metrics for embeddings and pair verification: thresholds, ROC/EER, one-shot, k-NN, clusters.
+
+Conventions: embeddings are float arrays (N, D); class labels are integer arrays (N,); pair
+labels are 1 for "similar" (same class) and 0 for "different"; distances are smaller for more
+similar pairs. NumPy and scikit-learn only, so it runs anywhere the notebooks do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score, roc_curve, silhouette_score
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+_METRICS = ("euclidean", "cosine")
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def _float_array(x, name: str, ndim: int) -> np.ndarray:
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}") from err
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
+    return arr
+
+
+def _binary(x, name: str, meaning: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a numeric or boolean array, got dtype {arr.dtype}")
+    if not np.isin(arr, (0, 1)).all():
+        raise ValueError(f"{name} must contain only {meaning}")
+    return arr.astype(int)
+
+
+def _check_length(arr: np.ndarray, name: str, n: int, other: str) -> None:
+    if len(arr) != n:
+        raise ValueError(f"{name} has {len(arr)} entries but {other} has {n}")
+
+
+def _pairs(distances, labels, d_name: str, l_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (distances, pair labels) that contain both similar and different pairs."""
+    d = _float_array(distances, d_name, 1)
+    lab = _binary(labels, l_name, "0 (different) and 1 (similar)")
+    _check_length(lab, l_name, len(d), d_name)
+    if lab.min() == lab.max():
+        raise ValueError(f"{l_name} must contain both similar (1) and different (0) pairs")
+    return d, lab
+
+
+def _class_labels(y, name: str, n: int, other: str) -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    _check_length(arr, name, n, other)
+    return arr
+
+
+def _labelled(emb, y, e_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+    e = _float_array(emb, e_name, 2)
+    return e, _class_labels(y, y_name, len(e), e_name)
+
+
+def _same_dim(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> None:
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"{b_name} has {b.shape[-1]} dimensions but {a_name} has {a.shape[-1]}")
+
+
+def _positive_int(k, name: str) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(k).__name__}")
+    if k < 1:
+        raise ValueError(f"{name} must be at least 1, got {k}")
+    return int(k)
+
+
+def _confidence(confidence) -> float:
+    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+        raise ValueError(
+            f"confidence must be a number strictly between 0 and 1, got {confidence!r}"
+        )
+    return float(confidence)
+
+
+# --------------------------------------------------------------------------- pair verification
+
+
+def choose_threshold(distances, labels) -> float:
+    """Distance threshold maximising the accuracy of "similar iff distance <= threshold".
+
+    Among equally good cuts the first is kept; the cut sits halfway between the neighbouring
+    distances, so on separable data it is the widest-margin threshold.
+    """
+    d, lab = _pairs(distances, labels, "distances", "labels")
+    order = np.argsort(d, kind="stable")
+    d, lab = d[order], lab[order]
+    # Predicting the k smallest distances "similar": correct = similar among them + different after.
+    similar_before = np.concatenate([[0], np.cumsum(lab)])
+    different_before = np.concatenate([[0], np.cumsum(1 - lab)])
+    correct = similar_before + (different_before[-1] - different_before)
+    # Only cuts between distinct distances are realisable by a threshold (k = 0 and k = n always are).
+    realisable = np.concatenate([[True], d[:-1] < d[1:], [True]])
+    k = int(np.flatnonzero(realisable)[np.argmax(correct[realisable])])
+    if k == 0:
+        return float(np.nextafter(d[0], -np.inf))
+    if k == len(d):
+        return float(d[-1])
+    lo, hi = d[k - 1], d[k]
+    mid = lo + (hi - lo) / 2
+    return float(mid if mid < hi else lo)  # adjacent floats: the midpoint can round up to hi
+
+
+def threshold_accuracy(distances, labels, threshold: float) -> float:
+    """Accuracy of predicting "similar iff distance <= threshold" on the given pairs."""
+    d = _float_array(distances, "distances", 1)
+    lab = _binary(labels, "labels", "0 (different) and 1 (similar)")
+    _check_length(lab, "labels", len(d), "distances")
+    if isinstance(threshold, (bool, str)) or not np.isscalar(threshold):
+        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}")
+    if not np.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold!r}")
+    return float(np.mean((d <= threshold) == (lab == 1)))
+
+
+def _eer_from_roc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    # fpr - fnr rises from -1 at (0, 0) to 1 at (1, 1); interpolate where it crosses zero.
+    gap = fpr + tpr - 1.0
+    i = int(np.argmax(gap >= 0))
+    t = -gap[i - 1] / (gap[i] - gap[i - 1])
+    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
+
+
+def equal_error_rate(distances, labels) -> float:
+    """Error rate where false accepts equal false rejects: one threshold-free summary number."""
+    d, lab = _pairs(distances, labels, "distances", "labels")
+    fpr, tpr, _ = roc_curve(lab, -d)
+    return _eer_from_roc(fpr, tpr)
+
+
+@dataclass(frozen=True, eq=False)
+class VerificationReport:
+    """Test-set verification metrics at a threshold chosen on validation pairs."""
+
+    threshold: float
+    accuracy: float
+    roc_auc: float
+    eer: float
+    fpr: np.ndarray
+    tpr: np.ndarray
+    mean_distance_similar: float
+    mean_distance_different: float
+
+    def as_dict(self, include_curve: bool = True) -> dict:
+        """Plain floats and lists (JSON-ready); ``include_curve=False`` drops ``fpr``/``tpr``."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                if include_curve:
+                    out[f.name] = value.tolist()
+            else:
+                out[f.name] = float(value)
+        return out
+
+
+def verification_report(
+    val_distances, val_labels, test_distances, test_labels
+) -> VerificationReport:
+    """Pick the threshold on validation pairs only, then measure everything on the test pairs."""
+    val_d, val_lab = _pairs(val_distances, val_labels, "val_distances", "val_labels")
+    test_d, test_lab = _pairs(test_distances, test_labels, "test_distances", "test_labels")
+    threshold = choose_threshold(val_d, val_lab)
+    fpr, tpr, _ = roc_curve(test_lab, -test_d)
+    return VerificationReport(
+        threshold=threshold,
+        accuracy=threshold_accuracy(test_d, test_lab, threshold),
+        roc_auc=float(roc_auc_score(test_lab, -test_d)),
+        eer=_eer_from_roc(fpr, tpr),
+        fpr=fpr,
+        tpr=tpr,
+        mean_distance_similar=float(test_d[test_lab == 1].mean()),
+        mean_distance_different=float(test_d[test_lab == 0].mean()),
+    )
+
+
+# --------------------------------------------------------------------------- one-shot tasks
+
+
+def n_way_accuracy(correct, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Accuracy over one-shot task outcomes with a Wilson score interval: ``(mean, low, high)``."""
+    ok = _binary(correct, "correct", "booleans (or 0/1)")
+    z = stats.norm.ppf(0.5 + _confidence(confidence) / 2)
+    n, p = ok.size, float(ok.mean())
+    denom = 1 + z**2 / n
+    center = (p + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    # min/max with p absorb rounding when p is exactly 0 or 1.
+    return p, float(max(0.0, min(center - half, p))), float(min(1.0, max(center + half, p)))
+
+
+def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of per-run scores (e.g. Lake's 20 runs) with a Student-t interval: ``(mean, low, high)``."""
+    v = _float_array(values, "values", 1)
+    if v.size < 2:
+        raise ValueError(f"values needs at least 2 entries for a t-interval, got {v.size}")
+    half = stats.t.ppf(0.5 + _confidence(confidence) / 2, v.size - 1) * stats.sem(v)
+    mean = float(v.mean())
+    return mean, float(mean - half), float(mean + half)
+
+
+def one_shot_predictions(
+    query_embeddings, support_embeddings, metric: str = "euclidean"
+) -> np.ndarray:
+    """Index of the nearest support candidate for each task: queries (T, D), supports (T, N, D)."""
+    q = _float_array(query_embeddings, "query_embeddings", 2)
+    s = _float_array(support_embeddings, "support_embeddings", 3)
+    if s.shape[0] != q.shape[0]:
+        raise ValueError(
+            f"support_embeddings holds {s.shape[0]} tasks but query_embeddings holds {q.shape[0]}"
+        )
+    _same_dim(q, "query_embeddings", s, "support_embeddings")
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    if metric == "euclidean":
+        dist = np.linalg.norm(s - q[:, None, :], axis=2)
+    else:
+        q_norm, s_norm = np.linalg.norm(q, axis=1), np.linalg.norm(s, axis=2)
+        if (q_norm == 0).any() or (s_norm == 0).any():
+            raise ValueError(
+                "metric='cosine' needs non-zero query_embeddings and support_embeddings"
+            )
+        dist = 1 - np.einsum("td,tnd->tn", q, s) / (q_norm[:, None] * s_norm)
+    return np.argmin(dist, axis=1)
+
+
+# --------------------------------------------------------------------------- embedding quality
+
+
+def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5) -> float:
+    """Test accuracy of a k-nearest-neighbour classifier in embedding space."""
+    tr, tr_y = _labelled(train_emb, train_y, "train_emb", "train_y")
+    te, te_y = _labelled(test_emb, test_y, "test_emb", "test_y")
+    _same_dim(tr, "train_emb", te, "test_emb")
+    k = _positive_int(k, "k")
+    if k > len(tr):
+        raise ValueError(f"k must be at most the number of training points ({len(tr)}), got {k}")
+    return float(KNeighborsClassifier(n_neighbors=k).fit(tr, tr_y).score(te, te_y))
+
+
+def fit_linear_probe(train_emb, train_y) -> Pipeline:
+    """Standardise then fit a logistic regression on the embeddings; returns the fitted pipeline."""
+    tr, tr_y = _labelled(train_emb, train_y, "train_emb", "train_y")
+    if np.unique(tr_y).size < 2:
+        raise ValueError("train_y must contain at least 2 classes for a linear probe")
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(tr, tr_y)
+
+
+def linear_probe_accuracy(train_emb, train_y, test_emb, test_y) -> float:
+    """Test accuracy of a linear classifier on the embeddings: how linearly separable they are."""
+    te, te_y = _labelled(test_emb, test_y, "test_emb", "test_y")
+    probe = fit_linear_probe(train_emb, train_y)
+    if te.shape[1] != probe.n_features_in_:
+        raise ValueError(
+            f"test_emb has {te.shape[1]} dimensions but train_emb has {probe.n_features_in_}"
+        )
+    return float(probe.score(te, te_y))
+
+
+def silhouette(emb, y, sample_size: int | None = None, seed: int = 0) -> float:
+    """Mean silhouette (-1..1, higher = tighter, better separated classes); subsample for speed."""
+    e, lab = _labelled(emb, y, "emb", "y")
+    subsampled = sample_size is not None and _positive_int(sample_size, "sample_size") < len(e)
+    if subsampled:
+        idx = np.random.default_rng(seed).choice(len(e), size=sample_size, replace=False)
+        e, lab = e[idx], lab[idx]
+    n_classes = np.unique(lab).size
+    if n_classes < 2:
+        where = " in the subsample (increase sample_size)" if subsampled else ""
+        raise ValueError(f"y must contain at least 2 classes{where}, got {n_classes}")
+    if n_classes >= len(e):
+        raise ValueError(f"silhouette needs more points than classes in y, got {len(e)} points")
+    return float(silhouette_score(e, lab))
+
+
+def cluster_anisotropy(emb, y) -> dict[int, float]:
+    """Per class, largest over smallest covariance eigenvalue: 1 = round cluster, large = elongated.
+
+    A class collapsed onto a lower-dimensional subspace gets ``inf``.
+    """
+    e, lab = _labelled(emb, y, "emb", "y")
+    dim = e.shape[1]
+    out = {}
+    for c in np.unique(lab):
+        pts = e[lab == c]
+        if len(pts) < dim + 1:
+            raise ValueError(
+                f"class {c} in y has {len(pts)} points; cluster_anisotropy needs at least "
+                f"D + 1 = {dim + 1} per class"
+            )
+        eig = np.linalg.eigvalsh(np.atleast_2d(np.cov(pts, rowvar=False)))
+        out[int(c)] = float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
+    return out
+
+
+def recall_at_k(
+    query_emb, query_y, gallery_emb, gallery_y, k: int = 1, exclude_self: bool = False
+) -> float:
+    """Fraction of queries with a same-label item among their k nearest gallery items.
+
+    With ``exclude_self`` the query set is the gallery and each item's own match is skipped.
+    """
+    q, q_y = _labelled(query_emb, query_y, "query_emb", "query_y")
+    g, g_y = _labelled(gallery_emb, gallery_y, "gallery_emb", "gallery_y")
+    _same_dim(g, "gallery_emb", q, "query_emb")
+    k = _positive_int(k, "k")
+    available = len(g) - 1 if exclude_self else len(g)
+    if k > available:
+        raise ValueError(f"k must be at most {available} for this gallery_emb, got {k}")
+    if exclude_self and not (np.array_equal(q, g) and np.array_equal(q_y, g_y)):
+        raise ValueError(
+            "exclude_self=True needs query_emb/query_y identical to gallery_emb/gallery_y"
+        )
+    nn = NearestNeighbors(n_neighbors=k).fit(g)
+    if exclude_self:
+        idx = nn.kneighbors(return_distance=False)  # no X: each point's own index is left out
+    else:
+        idx = nn.kneighbors(q, return_distance=False)
+    return float((g_y[idx] == q_y[:, None]).any(axis=1).mean())

@@ -1,0 +1,252 @@
+"""Tests for course_lib.plots: structure of the returned figures, and input validation."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from course_lib import evaluate as ev  # noqa: E402
+from course_lib import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_show_and_close(monkeypatch):
+    """Fail if a plot function calls plt.show(); close every figure after each test."""
+
+    def _fail(*args, **kwargs):
+        raise AssertionError("plot functions must not call plt.show()")
+
+    monkeypatch.setattr(plt, "show", _fail)
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def emb_y():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 60)
+    angles = 2 * np.pi * y / 10
+    emb = 5 * np.column_stack([np.cos(angles), np.sin(angles)]) + rng.normal(size=(600, 2))
+    return emb, y
+
+
+@pytest.fixture
+def images():
+    rng = np.random.default_rng(0)
+    return rng.random((12, 28, 28))
+
+
+def assert_labelled(ax: Axes):
+    assert ax.get_title()
+    assert ax.get_xlabel()
+    assert ax.get_ylabel()
+
+
+# --------------------------------------------------------------------------- images
+
+
+def test_show_pairs(images):
+    labels = np.array([1, 0] * 6)
+    fig = plots.show_pairs(images, images[::-1], labels, n=5, title="Pairs")
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 10
+    assert fig.get_suptitle() == "Pairs"
+    grid = np.array(fig.axes).reshape(2, 5)
+    assert grid[0, 0].get_ylabel() and grid[1, 0].get_ylabel()
+    captions = [ax.get_xlabel() for ax in grid[1]]
+    assert captions == ["same", "different", "same", "different", "same"]
+
+
+@pytest.mark.parametrize("shape", [(12, 28, 28, 1), (12, 16, 16, 3)])
+def test_show_pairs_accepts_channel_axis(shape):
+    x = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    fig = plots.show_pairs(x, x, np.ones(12, int), n=3)
+    assert len(fig.axes) == 6
+
+
+def test_one_shot_task_marks_truth_and_wrong_pick(images):
+    fig = plots.plot_one_shot_task(images[0], images[1:11], pick=3, truth=7)
+    assert len(fig.axes) == 11
+    assert "wrong" in fig.get_suptitle()
+    query_ax, cands = fig.axes[0], fig.axes[1:]
+    assert query_ax.get_xlabel() == "query"
+    assert cands[7].get_xlabel() == "truth" and cands[3].get_xlabel() == "pick"
+    assert to_hex(cands[7].spines["top"].get_edgecolor()) == plots._GOOD
+    assert to_hex(cands[3].spines["top"].get_edgecolor()) == plots._BAD
+    assert cands[0].get_xlabel() == ""
+
+
+def test_one_shot_task_correct_pick(images):
+    fig = plots.plot_one_shot_task(images[0][..., None], images[1:6][..., None], pick=2, truth=2)
+    assert "correct" in fig.get_suptitle()
+    assert fig.axes[3].get_xlabel() == "pick = truth"
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+def test_plot_embedding(emb_y):
+    emb, y = emb_y
+    names = [f"digit {i}" for i in range(10)]
+    ax = plots.plot_embedding(emb, y, title="Blobs", class_names=names, max_points=100)
+    assert isinstance(ax, Axes) and len(ax.figure.axes) == 1
+    assert_labelled(ax)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == names
+    assert len(ax.collections[0].get_offsets()) == 100
+
+
+def test_plot_embedding_on_given_axes(emb_y):
+    fig, axes = plt.subplots(1, 2)
+    ax = plots.plot_embedding(*emb_y, ax=axes[1])
+    assert ax is axes[1] and len(fig.axes) == 2
+
+
+def test_plot_embedding_grid(emb_y):
+    emb, y = emb_y
+    snapshots = {
+        f"epoch {e}": {"CNN": (emb * (e + 1), y), "Siamese": (-emb, y)} for e in (1, 5, 10)
+    }
+    fig = plots.plot_embedding_grid(snapshots, title="Training", max_points=200)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 6
+    assert fig.get_suptitle() == "Training"
+    assert fig.get_supxlabel() and fig.get_supylabel()
+    assert fig.axes[0].get_title() == "CNN, epoch 1"
+    assert len(fig.legends) == 1 and len(fig.legends[0].get_texts()) == 10
+
+
+def test_plot_decision_regions(emb_y):
+    emb, y = emb_y
+    probe = ev.fit_linear_probe(emb, y)
+    ax = plots.plot_decision_regions(probe, emb, y, resolution=50)
+    assert_labelled(ax)
+    assert len(ax.figure.axes) == 1
+    assert len(ax.get_legend().get_texts()) == 10
+
+
+# --------------------------------------------------------------------------- curves
+
+
+def test_plot_roc_twice_draws_one_chance_line():
+    fpr, tpr = np.array([0.0, 0.1, 1.0]), np.array([0.0, 0.8, 1.0])
+    ax = plots.plot_roc(fpr, tpr, 0.85, label="siamese")
+    plots.plot_roc(fpr, tpr**2, 0.7, ax=ax, label="pixels")
+    assert_labelled(ax)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["chance", "siamese (AUC = 0.850)", "pixels (AUC = 0.700)"]
+
+
+def test_plot_accuracy_vs_n():
+    ns = [2, 5, 10, 20]
+    acc = np.array([0.95, 0.9, 0.85, 0.8])
+    ax = plots.plot_accuracy_vs_n(
+        ns,
+        {"siamese": acc, "pixels": [0.6, 0.3, 0.2, 0.1]},
+        errors={"siamese": (acc - 0.02, acc + 0.02)},
+    )
+    assert_labelled(ax)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["siamese", "pixels", "chance (1/N)"]
+    chance = ax.get_lines()[-1]
+    assert np.allclose(chance.get_ydata(), 1 / np.array(ns))
+
+
+def test_plot_with_spread():
+    x = np.arange(5)
+    values = np.array([[0.5, 0.6, 0.7, 0.8, 0.9], [0.4, 0.5, 0.6, 0.7, 0.8]])
+    ax = plots.plot_with_spread(x, values, label="siamese", ylabel="accuracy")
+    plots.plot_with_spread(x, values - 0.2, ax=ax, label="cnn", spread="std")
+    assert_labelled(ax)
+    assert np.allclose(ax.get_lines()[0].get_ydata(), values.mean(axis=0))
+    assert len(ax.collections) == 2  # one band per curve
+    assert len(ax.get_legend().get_texts()) == 2
+
+
+def test_save_figure(tmp_path, emb_y):
+    ax = plots.plot_embedding(*emb_y)
+    path = plots.save_figure(ax, tmp_path / "figs" / "emb.png")
+    assert path.is_file() and path.stat().st_size > 0
+
+
+# --------------------------------------------------------------------------- bad inputs
+
+_IMG = np.zeros((4, 8, 8))
+_EMB, _Y = np.random.default_rng(0).normal(size=(20, 2)), np.repeat([0, 1], 10)
+_FPR = np.array([0.0, 0.5, 1.0])
+_PROBE = ev.fit_linear_probe(_EMB, _Y)
+
+BAD_INPUTS = [
+    (plots.show_pairs, (_IMG, _IMG[:, :4], [1, 0, 1, 0]), {}, ValueError, "x_b"),
+    (plots.show_pairs, (_IMG, _IMG, [1, 0, 1]), {}, ValueError, "labels"),
+    (plots.show_pairs, (_IMG, _IMG, [1, 0, 1, 0]), {"n": 5}, ValueError, "n"),
+    (plots.show_pairs, (_IMG[0], _IMG[0], [1]), {}, ValueError, "x_a"),
+    (plots.plot_one_shot_task, (_IMG[0], _IMG[:, :4], 0, 1), {}, ValueError, "candidates"),
+    (plots.plot_one_shot_task, (_IMG[0], _IMG, 4, 1), {}, ValueError, "pick"),
+    (plots.plot_one_shot_task, (_IMG[0], _IMG, 0, 1.0), {}, TypeError, "truth"),
+    (plots.plot_embedding, (np.ones((20, 3)), _Y), {}, ValueError, "emb"),
+    (plots.plot_embedding, (_EMB, _Y[:5]), {}, ValueError, "y"),
+    (plots.plot_embedding, (_EMB, _Y), {"class_names": ["a"]}, ValueError, "class_names"),
+    (plots.plot_embedding, (_EMB, _Y), {"ax": "left"}, TypeError, "ax"),
+    (plots.plot_embedding_grid, ({},), {}, TypeError, "snapshots"),
+    (
+        plots.plot_embedding_grid,
+        ({"a": {"x": (_EMB, _Y)}, "b": {"y": (_EMB, _Y)}},),
+        {},
+        ValueError,
+        "snapshots",
+    ),
+    (plots.plot_embedding_grid, ({"a": {"x": _EMB}},), {}, TypeError, "snapshots"),
+    (plots.plot_decision_regions, (object(), _EMB, _Y), {}, TypeError, "model"),
+    (plots.plot_decision_regions, (_PROBE, _EMB, _Y), {"resolution": 1}, ValueError, "resolution"),
+    (plots.plot_roc, (_FPR, _FPR[:2], 0.5), {}, ValueError, "tpr"),
+    (plots.plot_roc, (_FPR * 2, _FPR, 0.5), {}, ValueError, "fpr"),
+    (plots.plot_roc, (_FPR, _FPR, 1.5), {}, ValueError, "auc"),
+    (plots.plot_accuracy_vs_n, ([5, 2], {"m": [0.5, 0.6]}), {}, ValueError, "ns"),
+    (plots.plot_accuracy_vs_n, ([2.0, 5.0], {"m": [0.5, 0.6]}), {}, TypeError, "ns"),
+    (plots.plot_accuracy_vs_n, ([2, 5], {"m": [0.5]}), {}, ValueError, "curves"),
+    (plots.plot_accuracy_vs_n, ([2, 5], {}), {}, TypeError, "curves"),
+    (
+        plots.plot_accuracy_vs_n,
+        ([2, 5], {"m": [0.5, 0.6]}),
+        {"errors": {"other": ([0, 0], [1, 1])}},
+        ValueError,
+        "errors",
+    ),
+    (
+        plots.plot_accuracy_vs_n,
+        ([2, 5], {"m": [0.5, 0.6]}),
+        {"errors": {"m": ([0.6, 0.5], [0.7, 0.7])}},
+        ValueError,
+        "errors",
+    ),
+    (plots.plot_with_spread, (np.arange(3), np.ones((2, 4))), {}, ValueError, "values"),
+    (plots.plot_with_spread, (np.arange(3), np.ones(3)), {}, ValueError, "values"),
+    (
+        plots.plot_with_spread,
+        (np.arange(3), np.ones((2, 3))),
+        {"spread": "iqr"},
+        ValueError,
+        "spread",
+    ),
+    (plots.save_figure, ("figure", "x.png"), {}, TypeError, "fig"),
+]
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "kwargs", "error", "match"),
+    BAD_INPUTS,
+    ids=[f"{f.__name__}-{i}" for i, (f, *_) in enumerate(BAD_INPUTS)],
+)
+def test_bad_inputs_raise_naming_the_argument(func, args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        func(*args, **kwargs)
+    assert not plt.get_fignums()  # validation happens before any figure is made
