@@ -18,13 +18,10 @@ def test_environment_yml_mirrors_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_name(r) for r in project["dependencies"]}
     wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
-    listed = set()
-    for line in (ROOT / "environment.yml").read_text().splitlines():
-        item = line.strip()
-        if item.startswith("- ") and not item.endswith(":"):
-            listed.add(_name(item[2:]))
-    listed -= {"python", "pip", "-e ."}
-    listed = {n for n in listed if not n.startswith("-e")}
+    text = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
+    items = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
+    listed = {_name(i) for i in items if not i.endswith(":") and not i.startswith("-e")}
+    listed -= {"python", "pip"}
     assert wanted == listed
 
 
