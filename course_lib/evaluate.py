@@ -345,3 +345,21 @@ def recall_at_k(
     else:
         idx = nn.kneighbors(q, return_distance=False)
     return float((g_y[idx] == q_y[:, None]).any(axis=1).mean())
+
+
+def pair_distances(embeddings, left, right) -> np.ndarray:
+    """Euclidean distances of the pairs ``(left[i], right[i])`` of rows of ``embeddings``.
+
+    Embed every example once, then measure any number of index pairs (``pairs.pair_indices``).
+    """
+    e = _float_array(embeddings, "embeddings", 2)
+    idx = []
+    for name, arr in (("left", left), ("right", right)):
+        arr = np.asarray(arr)
+        if arr.ndim != 1 or arr.dtype.kind not in "iu":
+            raise ValueError(f"{name} must be a 1-D array of integer row indices")
+        if arr.size and (arr.min() < 0 or arr.max() >= len(e)):
+            raise ValueError(f"{name} holds indices outside [0, {len(e)})")
+        idx.append(arr)
+    _check_length(idx[1], "right", len(idx[0]), "left")
+    return np.linalg.norm(e[idx[0]] - e[idx[1]], axis=1)

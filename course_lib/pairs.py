@@ -100,6 +100,12 @@ class ClassIndex:
         start, count = tf.gather(self._start, other), tf.gather(self._count, other)
         return start + self._randint(seeds[1], tf.shape(pos), tf.zeros_like(count), count)
 
+    def of_classes(self, seed, class_ids):
+        """A random sorted position of each given class id (ids absent here raise at build)."""
+        slot = tf.searchsorted(tf.constant(self.classes), class_ids, out_type=tf.int64)
+        start, count = tf.gather(self._start, slot), tf.gather(self._count, slot)
+        return start + self._randint(seed, tf.shape(class_ids), tf.zeros_like(count), count)
+
     def to_example(self, pos):
         """Map class-sorted positions back to indices into the original arrays."""
         return tf.gather(self._order, pos)
@@ -149,6 +155,46 @@ def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, se
         return (a, b), labels
 
     return _batches(steps, seed, make_batch)
+
+
+def cross_pair_dataset(x_left, y_left, x_right, y_right, batch_size: int = 128,
+                       positive_fraction: float = 0.5, seed: int = 0,
+                       steps: int | None = None) -> tf.data.Dataset:
+    """Pairs across two datasets: left from ``(x_left, y_left)``, right from ``(x_right, y_right)``.
+
+    For two kinds of input with shared labels (say 28x28 and 8x8 digits): label 1.0 when the
+    two have the same class. Both datasets must hold the same set of classes.
+    """
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    if not 0.0 <= positive_fraction <= 1.0:
+        raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
+    x_left, y_left = check_examples(x_left, y_left)
+    x_right, y_right = check_examples(x_right, y_right)
+    if not np.array_equal(np.unique(y_left), np.unique(y_right)):
+        raise ValueError("y_left and y_right must hold the same set of classes, got "
+                         f"{np.unique(y_left).tolist()} and {np.unique(y_right).tolist()}")
+    n_pos = int(round(batch_size * positive_fraction))
+    left_index = ClassIndex(y_left, need_positive=False, need_negative=False)
+    right_index = ClassIndex(y_right, need_positive=False, need_negative=n_pos < batch_size)
+    labels_left = tf.constant(y_left, tf.int64)
+    images_left, images_right = tf.constant(x_left), tf.constant(x_right)
+    k = right_index.num_classes
+
+    def make_batch(batch_seed):
+        s = tf.random.experimental.stateless_split(batch_seed, 3)
+        left = left_index.to_example(left_index.anchors(s[0], batch_size))
+        cls = tf.gather(labels_left, left)
+        slot = tf.searchsorted(tf.constant(right_index.classes), cls, out_type=tf.int64)
+        shift = ClassIndex._randint(s[1], [batch_size], tf.constant(1, tf.int64),
+                                    tf.constant(max(k, 2), tf.int64))
+        is_pos = tf.range(batch_size) < n_pos
+        partner_slot = tf.where(is_pos, slot, (slot + shift) % k)
+        partner_cls = tf.gather(tf.constant(right_index.classes), partner_slot)
+        right = right_index.to_example(right_index.of_classes(s[2], partner_cls))
+        return ((tf.gather(images_left, left), tf.gather(images_right, right)),
+                tf.cast(is_pos, tf.float32))
+
+    return _batches(steps, _check_seed(seed), make_batch)
 
 
 def pair_indices(y, n: int, positive_fraction: float = 0.5, seed: int = 0):

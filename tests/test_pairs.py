@@ -100,3 +100,26 @@ def test_bad_input_is_refused(toy):
         pairs.one_shot_tasks(y, n_way=8, num_tasks=3)
     with pytest.raises(ValueError, match="single example"):
         pairs.one_shot_tasks(np.array([0, 0, 1]), n_way=2, num_tasks=3)
+
+
+def test_cross_pairs_match_labels_across_two_datasets():
+    rng = np.random.default_rng(1)
+    y_big, y_small = rng.integers(0, 5, 300), rng.integers(0, 5, 80)
+    x_big = (y_big[:, None, None] + rng.random((300, 6, 6))).astype(np.float32)
+    x_small = (y_small[:, None] + rng.random((80, 3))).astype(np.float32)
+    (a, b), labels = next(iter(pairs.cross_pair_dataset(x_big, y_big, x_small, y_small, 64)))
+    assert a.shape == (64, 6, 6) and b.shape == (64, 3)
+    same = np.floor(a.numpy()[:, 0, 0]) == np.floor(b.numpy()[:, 0])
+    np.testing.assert_array_equal(same, labels.numpy() == 1)
+    assert labels.numpy().sum() == 32
+    with pytest.raises(ValueError, match="same set of classes"):
+        pairs.cross_pair_dataset(x_big, y_big, x_small, np.minimum(y_small, 3))
+
+
+def test_pair_distances():
+    from course_lib.evaluate import pair_distances
+    emb = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])
+    np.testing.assert_allclose(pair_distances(emb, np.array([0, 1]), np.array([1, 2])),
+                               [5.0, np.sqrt(18.0)])
+    with pytest.raises(ValueError, match="right"):
+        pair_distances(emb, np.array([0]), np.array([7]))
