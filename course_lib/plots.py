@@ -117,17 +117,20 @@ def _unit_interval(x, name: str) -> np.ndarray:
 
 
 def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figure:
-    """The first ``n`` pairs as two rows (image A over image B), captioned "same"/"different"."""
+    """The first ``n`` pairs as two rows (image A over image B), captioned "same"/"different".
+
+    The two rows may hold images of different sizes (two kinds of input, notebook 02).
+    """
     a, b = _images(x_a, "x_a"), _images(x_b, "x_b")
-    if b.shape != a.shape:
-        raise ValueError(f"x_b must have the same shape as x_a, got {b.shape} and {a.shape}")
+    if len(b) != len(a):
+        raise ValueError(f"x_b must hold as many images as x_a, got {len(b)} and {len(a)}")
     lab = _binary(labels, "labels", "0 (different) and 1 (similar)")
     _check_length(lab, "labels", len(a), "x_a")
     n = _positive_int(n, "n")
     if n > len(a):
         raise ValueError(f"n must be at most the number of pairs ({len(a)}), got {n}")
-    shown = np.concatenate([a[:n], b[:n]])
-    lo, hi = float(shown.min()), float(shown.max())
+    lo = float(min(a[:n].min(), b[:n].min()))
+    hi = float(max(a[:n].max(), b[:n].max()))
     fig, axes = plt.subplots(
         2, n, figsize=(1.3 * n + 0.8, 3.2), squeeze=False, layout="constrained"
     )

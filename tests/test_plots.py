@@ -185,7 +185,7 @@ _FPR = np.array([0.0, 0.5, 1.0])
 _PROBE = ev.fit_linear_probe(_EMB, _Y)
 
 BAD_INPUTS = [
-    (plots.show_pairs, (_IMG, _IMG[:, :4], [1, 0, 1, 0]), {}, ValueError, "x_b"),
+    (plots.show_pairs, (_IMG, _IMG[:3], [1, 0, 1, 0]), {}, ValueError, "x_b"),
     (plots.show_pairs, (_IMG, _IMG, [1, 0, 1]), {}, ValueError, "labels"),
     (plots.show_pairs, (_IMG, _IMG, [1, 0, 1, 0]), {"n": 5}, ValueError, "n"),
     (plots.show_pairs, (_IMG[0], _IMG[0], [1]), {}, ValueError, "x_a"),
@@ -250,3 +250,10 @@ def test_bad_inputs_raise_naming_the_argument(func, args, kwargs, error, match):
     with pytest.raises(error, match=match):
         func(*args, **kwargs)
     assert not plt.get_fignums()  # validation happens before any figure is made
+
+
+def test_show_pairs_of_two_image_sizes():
+    big, small = np.random.default_rng(0).random((2, 4, 8, 8))[0], np.zeros((4, 3, 3))
+    fig = plots.show_pairs(big, small, [1, 0, 1, 0], n=4)
+    assert len(fig.axes) == 8
+    plt.close(fig)
