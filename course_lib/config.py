@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -82,14 +84,35 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Hide what C++ code writes to file descriptor 2 (Python exceptions still propagate)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def describe() -> dict:
-    """Print and return the versions, devices, distribution strategy and mode of this run."""
-    import keras
-    import tensorflow as tf
+    """Print and return the versions, devices, distribution strategy and mode of this run.
 
-    from course_lib.distribute import get_strategy
+    TensorFlow starts up here, with its native start-up log (the search for CUDA on a machine
+    without a GPU, a tf.data graph notice) hidden: the devices printed below say what it found.
+    """
+    with _quiet_native_stderr():
+        import keras
+        import tensorflow as tf
 
-    strategy = get_strategy()
+        from course_lib.distribute import get_strategy
+
+        strategy = get_strategy()
+        tf.data.Dataset.range(2).map(lambda v: v, num_parallel_calls=2).reduce(
+            tf.constant(0, tf.int64), lambda a, v: a + v)
     info = {
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
