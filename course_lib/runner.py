@@ -32,17 +32,24 @@ def notebooks(names=()) -> list[Path]:
     return chosen
 
 
-def execute(path: Path, out: Path, timeout: int = 3600) -> float:
-    """Run one notebook top to bottom in a fresh kernel, save it to ``out``; returns seconds."""
+def execute(path: Path, out: Path, timeout: int = 3600, failed_out: Path | None = None) -> float:
+    """Run one notebook top to bottom in a fresh kernel, save it to ``out``; returns seconds.
+
+    If a cell fails (or the run is interrupted) the executed copy goes to ``failed_out`` when
+    given, so that a failed ``--store`` run never overwrites the notebook it was running.
+    """
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
+    ok = False
     try:
         client.execute()
+        ok = True
     finally:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, out)
+        target = out if ok or failed_out is None else failed_out
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
     return time.perf_counter() - start
 
 
@@ -56,13 +63,14 @@ def main(argv=None) -> int:
     timings, failed = {}, []
     for path in notebooks(args.names):
         out = path if args.store else build_dir() / path.name
+        failed_out = build_dir() / path.name
         print(f"[{mode}] {path.name} ...", flush=True)
         try:
-            timings[path.name] = round(execute(path, out), 1)
+            timings[path.name] = round(execute(path, out, failed_out=failed_out), 1)
             print(f"    done in {timings[path.name]} s -> {out}", flush=True)
         except CellExecutionError as err:
             failed.append(path.name)
-            print(f"    FAILED (executed copy with the error: {out})\n{str(err)[-2000:]}")
+            print(f"    FAILED (executed copy with the error: {failed_out})\n{str(err)[-2000:]}")
     timing_file = build_dir() / f"timings_{mode}.json"
     previous = json.loads(timing_file.read_text()) if timing_file.exists() else {}
     timing_file.write_text(json.dumps({**previous, **timings}, indent=2) + "\n")

@@ -1,0 +1,41 @@
+"""The notebook runner: executed copies land where asked, and a failed run never overwrites."""
+
+import nbformat
+import pytest
+from nbclient.exceptions import CellExecutionError
+from nbformat.v4 import new_code_cell, new_notebook
+
+from course_lib import runner
+
+
+def _notebook(path, *sources):
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path.read_text()
+
+
+def test_execute_writes_outputs(tmp_path):
+    src = tmp_path / "ok.ipynb"
+    _notebook(src, "print(6 * 7)")
+    out = tmp_path / "build" / "ok.ipynb"
+    runner.execute(src, out)
+    cell = nbformat.read(out, as_version=4).cells[0]
+    assert cell.execution_count == 1
+    assert cell.outputs[0]["text"].strip() == "42"
+
+
+def test_failed_store_run_keeps_the_source_notebook(tmp_path):
+    src = tmp_path / "bad.ipynb"
+    before = _notebook(src, "x = 1", "raise RuntimeError('boom')")
+    failed = tmp_path / "build" / "bad.ipynb"
+    with pytest.raises(CellExecutionError):
+        runner.execute(src, src, failed_out=failed)
+    assert src.read_text() == before
+    outputs = nbformat.read(failed, as_version=4).cells[1].outputs
+    assert outputs[0]["ename"] == "RuntimeError"
+
+
+def test_unknown_notebook_prefix_is_refused():
+    with pytest.raises(SystemExit, match="no notebook matches"):
+        runner.notebooks(["99"])
