@@ -1,0 +1,354 @@
+"""N-way one-shot tasks scored with a model: Siamese pair scorers, encoders, or raw pixels.
+
+A task is a query image and N candidate images (one per class, the "support"); the model gets
+it right when the candidate it finds most similar to the query is the one of the query's class.
+Tasks are index arrays into one image array (``query`` (T,), ``support`` (T, N), ``answer``
+(T,)), as :func:`course_lib.pairs.one_shot_tasks` makes them, so each image is embedded once.
+
+Also here: Lake et al.'s 20 official runs as such tasks (:func:`lake_run_tasks`), N-way tasks
+drawn inside those runs (:func:`lake_n_way_tasks`), the held-out-alphabet split of an Omniglot
+set (:func:`alphabet_split`), and a Keras callback that selects the epoch on validation tasks
+(:class:`OneShotValidation`).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from course_lib.layers import EuclideanDistance, WeightedL1Similarity
+
+__all__ = [
+    "OneShotValidation",
+    "alphabet_split",
+    "lake_n_way_tasks",
+    "lake_run_tasks",
+    "score_lake_runs",
+    "task_accuracy",
+    "task_scores",
+]
+
+_METRICS = ("euclidean", "cosine")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _int_array(x, name: str, ndim: int) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer indices, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def _check_tasks(images, query, support, answer=None):
+    """Validated ``(images, query, support, answer)``; indices must point into ``images``."""
+    images = np.asarray(images)
+    if images.ndim < 2 or len(images) == 0:
+        raise ValueError(f"images must be a non-empty array of images, got shape {images.shape}")
+    q = _int_array(query, "query", 1)
+    s = _int_array(support, "support", 2)
+    if len(s) != len(q):
+        raise ValueError(f"support has {len(s)} tasks but query has {len(q)}")
+    for arr, name in ((q, "query"), (s, "support")):
+        if arr.min() < 0 or arr.max() >= len(images):
+            raise ValueError(f"{name} indices must lie in [0, {len(images)}) (images), got "
+                             f"{arr.min()}..{arr.max()}")
+    a = None
+    if answer is not None:
+        a = _int_array(answer, "answer", 1)
+        if len(a) != len(q):
+            raise ValueError(f"answer has {len(a)} tasks but query has {len(q)}")
+        if a.min() < 0 or a.max() >= s.shape[1]:
+            raise ValueError(f"answer must be a candidate position in [0, {s.shape[1]}), got "
+                             f"{a.min()}..{a.max()}")
+    return images, q, s, a
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _siamese_parts(model: keras.Model, x: np.ndarray):
+    """``(encoder, head)`` when ``model`` is one shared encoder followed by a pair head (as
+    :func:`course_lib.models.siamese` builds it), else None.
+
+    The structure is checked on the layers, then the shortcut ``head([encoder(a), encoder(b)])``
+    is checked against ``model([a, b])`` on a few of the images ``x``.
+    """
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    head = model.layers[-1]
+    if len(inner) != 1 or head is inner[0] or isinstance(head, keras.layers.InputLayer):
+        return None
+    encoder = inner[0]
+    a, b = x[:4], x[::-1][:4]
+    try:
+        direct = np.asarray(model([a, b], training=False))
+        short = np.asarray(head([encoder(a, training=False), encoder(b, training=False)],
+                                training=False))
+    except (ValueError, TypeError):
+        return None
+    if direct.shape != short.shape or not np.allclose(direct, short, rtol=1e-4, atol=1e-5):
+        return None
+    return encoder, head
+
+
+def _head_is_distance(head) -> bool | None:
+    if isinstance(head, EuclideanDistance):
+        return True
+    if isinstance(head, WeightedL1Similarity):
+        return False
+    return None
+
+
+def _predict(fn, arrays, batch_size: int) -> np.ndarray:
+    """``fn`` over batches of the aligned ``arrays``, concatenated as one NumPy array."""
+    n = len(arrays[0])
+    out = [np.asarray(fn(*[a[i:i + batch_size] for a in arrays])) for i in range(0, n, batch_size)]
+    return np.concatenate(out).reshape(n, -1)
+
+
+def task_scores(model, images, query, support, output: str | None = None,
+                metric: str = "euclidean", batch_size: int = 256) -> np.ndarray:
+    """Similarity of each task's query to each of its N candidates, (T, N): higher = more alike.
+
+    ``model`` may be:
+
+    - ``None``: raw pixels, minus the Euclidean distance of the flattened images (the 1-nearest-
+      neighbour baseline of Lake et al. and Koch et al.);
+    - a one-input Keras model (an encoder): minus the ``metric`` distance of the embeddings;
+    - a two-input Keras model (a Siamese net): its output on each (query, candidate) pair.
+      ``output`` says whether that output is a ``"similarity"`` (e.g. Koch's sigmoid head) or a
+      ``"distance"`` (negated); it is found from the head when the model ends in
+      ``WeightedL1Similarity`` or ``EuclideanDistance``. A model built by
+      :func:`course_lib.models.siamese` embeds each image once and applies its head to the
+      embeddings, which is much cheaper than running every pair through both branches.
+    """
+    images, q, s, _ = _check_tasks(images, query, support)
+    batch_size = _positive_int(batch_size, "batch_size")
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    if output not in (None, "similarity", "distance"):
+        raise ValueError(f"output must be None, 'similarity' or 'distance', got {output!r}")
+    used, inverse = np.unique(np.concatenate([q, s.ravel()]), return_inverse=True)
+    q_pos, s_pos = inverse[:len(q)], inverse[len(q):].reshape(s.shape)
+    x = images[used].astype(np.float32)
+
+    if model is None or (isinstance(model, keras.Model) and len(model.inputs) == 1):
+        if model is None:
+            emb = x.reshape(len(x), -1)
+        else:
+            emb = _predict(lambda b: model(b, training=False), [x], batch_size)
+        if metric == "cosine":
+            norms = np.linalg.norm(emb, axis=1, keepdims=True)
+            if (norms == 0).any():
+                raise ValueError("metric='cosine' needs non-zero embeddings")
+            emb = emb / norms
+        return -np.linalg.norm(emb[s_pos] - emb[q_pos][:, None, :], axis=2)
+
+    if not isinstance(model, keras.Model) or len(model.inputs) != 2:
+        raise TypeError("model must be None (pixels), a one-input keras.Model (an encoder) or a "
+                        f"two-input keras.Model (a Siamese net), got {type(model).__name__}")
+    parts = _siamese_parts(model, x)
+    if output is None:
+        is_distance = _head_is_distance(model.layers[-1])
+        if is_distance is None:
+            raise ValueError("cannot tell whether the model outputs a similarity or a distance: "
+                             "pass output='similarity' or output='distance'")
+    else:
+        is_distance = output == "distance"
+    left = np.repeat(q_pos, s.shape[1])
+    right = s_pos.ravel()
+    if parts is not None:
+        encoder, head = parts
+        emb = _predict(lambda b: encoder(b, training=False), [x], batch_size)
+        pair_batch = max(batch_size, 4096)
+        raw = _predict(lambda a, b: head([a, b], training=False),
+                       [emb[left], emb[right]], pair_batch)
+    else:
+        raw = _predict(lambda a, b: model([a, b], training=False), [x[left], x[right]],
+                       batch_size)
+    if raw.shape[1] != 1:
+        raise ValueError(f"a Siamese model must output one number per pair, got {raw.shape[1]}")
+    scores = raw.reshape(s.shape).astype(np.float64)
+    return -scores if is_distance else scores
+
+
+def task_accuracy(scores, answer) -> np.ndarray:
+    """Per task, True when the highest-scoring candidate is the answer (ties count as wrong)."""
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be 2-D (tasks, candidates), got shape {scores.shape}")
+    a = _int_array(answer, "answer", 1)
+    if len(a) != len(scores):
+        raise ValueError(f"answer has {len(a)} tasks but scores has {len(scores)}")
+    if a.min() < 0 or a.max() >= scores.shape[1]:
+        raise ValueError(f"answer must lie in [0, {scores.shape[1]}), got {a.min()}..{a.max()}")
+    best = scores.max(axis=1)
+    rows = np.arange(len(a))
+    unique_best = (scores == best[:, None]).sum(axis=1) == 1
+    return (scores[rows, a] == best) & unique_best
+
+
+# --------------------------------------------------------------------------- Lake's runs
+
+
+def _check_runs(runs) -> list:
+    if not isinstance(runs, (list, tuple)) or not runs:
+        raise ValueError("runs must be a non-empty list of LakeRun (see data.load_lake_runs)")
+    for i, run in enumerate(runs):
+        train, test, answers = (np.asarray(a) for a in run)
+        if train.ndim != 3 or test.ndim != 3 or train.shape[1:] != test.shape[1:]:
+            raise ValueError(f"runs[{i}] must hold image stacks (n, H, W) of one size")
+        if answers.shape != (len(test),) or answers.min() < 0 or answers.max() >= len(train):
+            raise ValueError(f"runs[{i}].answers must give a training index per test image")
+    return list(runs)
+
+
+def lake_run_tasks(runs):
+    """Lake et al.'s runs as one task set: ``(images, query, support, answer, run)``.
+
+    ``images`` stacks each run's training images then its test images; task t matches test image
+    ``query[t]`` against all the training images of its run (``support[t]``, in file order), and
+    ``answer[t]`` is the true one; ``run[t]`` is the run index. 20 runs of 20: 400 tasks, 20-way.
+    """
+    runs = _check_runs(runs)
+    images, query, support, answer, run_of = [], [], [], [], []
+    offset = 0
+    for r, (train, test, answers) in enumerate(runs):
+        n_train, n_test = len(train), len(test)
+        images += [np.asarray(train), np.asarray(test)]
+        query.append(offset + n_train + np.arange(n_test))
+        support.append(np.tile(offset + np.arange(n_train), (n_test, 1)))
+        answer.append(np.asarray(answers))
+        run_of.append(np.full(n_test, r))
+        offset += n_train + n_test
+    ways = {s.shape[1] for s in support}
+    if len(ways) != 1:
+        raise ValueError(f"runs must all have the same number of training images, got {ways}")
+    return (np.concatenate(images), np.concatenate(query), np.concatenate(support),
+            np.concatenate(answer).astype(np.int64), np.concatenate(run_of).astype(np.int64))
+
+
+def score_lake_runs(model, runs, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy of each run (R,) and the model's pick for each test image (R, n_test).
+
+    ``model`` and ``kwargs`` as in :func:`task_scores` (``None``: 1-NN on pixels).
+    """
+    images, query, support, answer, run = lake_run_tasks(runs)
+    scores = task_scores(model, images, query, support, **kwargs)
+    correct = task_accuracy(scores, answer)
+    picks = scores.argmax(axis=1).reshape(len(runs), -1)
+    per_run = np.array([correct[run == r].mean() for r in range(len(runs))])
+    return per_run, picks
+
+
+def lake_n_way_tasks(runs, n_way: int, num_tasks: int, seed: int = 0):
+    """N-way tasks drawn inside Lake's runs: ``(images, query, support, answer, run)``.
+
+    Each task picks a run, ``n_way`` of its classes, and one of them as the answer: the query is
+    that class's test image and the candidates are the chosen classes' training images, so the
+    roles (and drawers) of the official task are kept and all N classes share one alphabet.
+    With ``n_way`` equal to the run size, the tasks are the official ones with candidates shuffled.
+    """
+    runs = _check_runs(runs)
+    images = lake_run_tasks(runs)[0]
+    n_way = _positive_int(n_way, "n_way")
+    num_tasks = _positive_int(num_tasks, "num_tasks")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    n_train = len(runs[0].train_images)
+    if n_way > n_train:
+        raise ValueError(f"n_way={n_way} is larger than the number of classes per run ({n_train})")
+    rng = np.random.default_rng(int(seed))
+    sizes = np.array([len(r.train_images) + len(r.test_images) for r in runs])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    task_run = rng.integers(0, len(runs), num_tasks)
+    classes = np.argsort(rng.random((num_tasks, n_train)), axis=1)[:, :n_way]
+    answer = rng.integers(0, n_way, num_tasks)
+    support = starts[task_run][:, None] + classes
+    true_class = classes[np.arange(num_tasks), answer]
+    # The test image whose answer is that class: invert each run's answer table.
+    query = np.empty(num_tasks, np.int64)
+    for r in np.unique(task_run):
+        test_of_class = np.empty(n_train, np.int64)
+        test_of_class[np.asarray(runs[r].answers)] = np.arange(len(runs[r].answers))
+        rows = task_run == r
+        query[rows] = starts[r] + n_train + test_of_class[true_class[rows]]
+    return images, query, support.astype(np.int64), answer.astype(np.int64), task_run
+
+
+# --------------------------------------------------------------------------- Omniglot splits
+
+
+def alphabet_split(alphabet, alphabet_names, held_out) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks ``(train, validation)`` over examples: the ``held_out`` alphabets (names)
+    form the validation set, whole, and every other alphabet the training set."""
+    alphabet = _int_array(alphabet, "alphabet", 1)
+    names = list(alphabet_names)
+    if isinstance(held_out, str) or not held_out:
+        raise ValueError(f"held_out must be a non-empty list of alphabet names, got {held_out!r}")
+    unknown = [name for name in held_out if name not in names]
+    if unknown:
+        raise ValueError(f"held_out names {unknown} are not among the alphabets {names}")
+    ids = [names.index(name) for name in held_out]
+    val = np.isin(alphabet, ids)
+    if val.all():
+        raise ValueError("held_out holds every alphabet: nothing is left to train on")
+    return ~val, val
+
+
+# --------------------------------------------------------------------------- model selection
+
+
+class OneShotValidation(keras.callbacks.Callback):
+    """Score fixed validation tasks at the end of each epoch; keep the best epoch's weights.
+
+    Adds ``logs[name]`` (the accuracy), so it shows in ``fit``'s progress line and history. With
+    ``restore_best=True`` the model ends training with the weights of its best epoch (first best
+    on ties), which is model selection on validation tasks only.
+    """
+
+    def __init__(self, images, query, support, answer, name: str = "val_one_shot",
+                 restore_best: bool = True, **score_kwargs):
+        super().__init__()
+        self.images, self.query, self.support, self.answer = _check_tasks(
+            images, query, support, answer)
+        if answer is None:
+            raise ValueError("answer is required to score validation tasks")
+        self.name = str(name)
+        self.restore_best = bool(restore_best)
+        self.score_kwargs = score_kwargs
+        self.history: list[float] = []
+        self.best_epoch: int | None = None
+        self.best: float = -np.inf
+        self._best_weights = None
+
+    def score(self) -> float:
+        """Accuracy of ``self.model`` on the validation tasks now."""
+        scores = task_scores(self.model, self.images, self.query, self.support,
+                             **self.score_kwargs)
+        return float(task_accuracy(scores, self.answer).mean())
+
+    def on_epoch_end(self, epoch, logs=None):
+        acc = self.score()
+        self.history.append(acc)
+        if logs is not None:
+            logs[self.name] = acc
+        if acc > self.best:
+            self.best, self.best_epoch = acc, epoch
+            if self.restore_best:
+                self._best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self._best_weights is not None:
+            self.model.set_weights(self._best_weights)

@@ -1,0 +1,173 @@
+"""One-shot task scoring (pixels, encoders, Siamese nets), Lake's runs as tasks, alphabet
+splits and epoch selection on validation tasks."""
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import models, oneshot
+from course_lib.data import LakeRun
+
+
+@pytest.fixture
+def prototypes():
+    """Five very different 6x6 images, and noisy copies of each as queries."""
+    rng = np.random.default_rng(0)
+    protos = rng.random((5, 6, 6)).astype(np.float32)
+    copies = (protos + 0.05 * rng.standard_normal(protos.shape)).astype(np.float32)
+    return protos, copies
+
+
+def _runs(protos, copies, n_runs=3):
+    """Runs whose test images are noisy copies of the training images, in a shuffled order."""
+    rng = np.random.default_rng(1)
+    out = []
+    for _ in range(n_runs):
+        order = rng.permutation(len(protos))
+        out.append(LakeRun(protos, copies[order], order.astype(np.int64)))
+    return out
+
+
+def test_pixel_scores_are_minus_euclidean_distances(prototypes):
+    protos, copies = prototypes
+    images = np.concatenate([protos, copies])
+    query = np.arange(5, 10)
+    support = np.tile(np.arange(5), (5, 1))
+    scores = oneshot.task_scores(None, images, query, support)
+    expected = -np.linalg.norm(copies[:, None] - protos[None], axis=(2, 3))
+    np.testing.assert_allclose(scores, expected, rtol=1e-6)
+    assert oneshot.task_accuracy(scores, np.arange(5)).all()
+
+
+def test_encoder_scores_use_embedding_distances(prototypes):
+    protos, copies = prototypes
+    images = np.concatenate([protos, copies])
+    inputs = keras.Input((6, 6))
+    encoder = keras.Model(inputs, keras.layers.Flatten()(inputs))  # embedding = pixels
+    query, support = np.arange(5, 10), np.tile(np.arange(5), (5, 1))
+    np.testing.assert_allclose(oneshot.task_scores(encoder, images, query, support),
+                               oneshot.task_scores(None, images, query, support), rtol=1e-5)
+
+
+def test_siamese_scores_match_the_model_on_each_pair(prototypes):
+    protos, copies = prototypes
+    images = np.concatenate([protos, copies])
+    keras.utils.set_random_seed(0)
+    net = models.siamese(models.small_cnn_encoder((6, 6), 8, filters=(4,), dense=8), head="koch")
+    query = np.array([5, 6, 7])
+    support = np.array([[0, 1, 2], [3, 4, 0], [2, 1, 4]])
+    scores = oneshot.task_scores(net, images, query, support, batch_size=2)
+    left = np.repeat(images[query], 3, axis=0)
+    right = images[support.ravel()]
+    direct = net.predict([left, right], verbose=0).reshape(3, 3)
+    np.testing.assert_allclose(scores, direct, rtol=1e-4, atol=1e-6)
+    # A distance head is negated, so that a higher score still means "more alike".
+    dist_net = models.siamese(net.layers[2], head="euclidean")
+    d_scores = oneshot.task_scores(dist_net, images, query, support)
+    d_direct = dist_net.predict([left, right], verbose=0).reshape(3, 3)
+    np.testing.assert_allclose(d_scores, -d_direct, rtol=1e-4, atol=1e-6)
+
+
+def test_unknown_head_needs_output_argument(prototypes):
+    protos, _ = prototypes
+    a, b = keras.Input((6, 6)), keras.Input((6, 6))
+    flat = keras.layers.Flatten()
+    net = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Subtract()([flat(a), flat(b)])))
+    with pytest.raises(ValueError, match="output="):
+        oneshot.task_scores(net, protos, [0], [[1, 2]])
+    scores = oneshot.task_scores(net, protos, [0], [[1, 2]], output="distance")
+    assert scores.shape == (1, 2)
+
+
+def test_task_accuracy_counts_ties_as_wrong():
+    scores = np.array([[0.1, 0.9, 0.3], [0.5, 0.5, 0.1], [0.2, 0.1, 0.0]])
+    np.testing.assert_array_equal(oneshot.task_accuracy(scores, [1, 0, 1]), [True, False, False])
+
+
+def test_lake_runs_become_tasks_and_a_perfect_matcher_scores_one(prototypes):
+    protos, copies = prototypes
+    runs = _runs(protos, copies)
+    images, query, support, answer, run = oneshot.lake_run_tasks(runs)
+    assert images.shape == (30, 6, 6) and query.shape == (15,) and support.shape == (15, 5)
+    np.testing.assert_array_equal(run, np.repeat([0, 1, 2], 5))
+    for t in range(15):  # the query is a noisy copy of its answer's training image
+        assert np.abs(images[query[t]] - images[support[t, answer[t]]]).max() < 0.3
+    per_run, picks = oneshot.score_lake_runs(None, runs)
+    np.testing.assert_array_equal(per_run, np.ones(3))
+    np.testing.assert_array_equal(picks, np.stack([r.answers for r in runs]))
+
+
+def test_lake_n_way_tasks_stay_inside_one_run(prototypes):
+    protos, copies = prototypes
+    runs = _runs(protos, copies)
+    images, query, support, answer, run = oneshot.lake_n_way_tasks(runs, 3, 200, seed=4)
+    assert support.shape == (200, 3) and len(np.unique(run)) == 3
+    for t in range(200):
+        start = 10 * run[t]  # each run holds 5 training then 5 test images
+        assert ((support[t] >= start) & (support[t] < start + 5)).all()
+        assert len(set(support[t])) == 3
+        assert start + 5 <= query[t] < start + 10
+        assert np.abs(images[query[t]] - images[support[t, answer[t]]]).max() < 0.3
+    assert np.bincount(answer, minlength=3).min() > 40  # the answer's position is random
+    again = oneshot.lake_n_way_tasks(runs, 3, 200, seed=4)
+    np.testing.assert_array_equal(again[1], query)
+    with pytest.raises(ValueError, match="n_way"):
+        oneshot.lake_n_way_tasks(runs, 6, 10)
+
+
+def test_alphabet_split_holds_out_whole_alphabets():
+    alphabet = np.array([0, 0, 1, 1, 2, 2, 2])
+    train, val = oneshot.alphabet_split(alphabet, ["A", "B", "C"], ["C", "A"])
+    np.testing.assert_array_equal(val, [True, True, False, False, True, True, True])
+    np.testing.assert_array_equal(train, ~val)
+    with pytest.raises(ValueError, match="not among"):
+        oneshot.alphabet_split(alphabet, ["A", "B", "C"], ["D"])
+    with pytest.raises(ValueError, match="nothing is left"):
+        oneshot.alphabet_split(alphabet, ["A", "B", "C"], ["A", "B", "C"])
+    with pytest.raises(ValueError, match="held_out"):
+        oneshot.alphabet_split(alphabet, ["A", "B", "C"], "A")
+
+
+def test_validation_callback_keeps_the_best_epoch(prototypes):
+    protos, copies = prototypes
+    images = np.concatenate([protos, copies])
+    query, support, answer = np.arange(5, 10), np.tile(np.arange(5), (5, 1)), np.arange(5)
+    keras.utils.set_random_seed(0)
+    encoder = models.small_cnn_encoder((6, 6), 4, filters=(4,), dense=8)
+    net = models.siamese(encoder, head="euclidean")
+    net.compile(keras.optimizers.SGD(0.5), "mse")  # a large step: weights and scores jump
+    check = oneshot.OneShotValidation(images, query, support, answer)
+    rng = np.random.default_rng(0)
+    x = [rng.random((16, 6, 6)).astype(np.float32) for _ in range(2)]
+    history = net.fit(x, rng.random(16), epochs=4, verbose=0, callbacks=[check])
+    assert len(check.history) == 4
+    assert history.history["val_one_shot"] == check.history
+    assert check.best == max(check.history)
+    assert check.history[check.best_epoch] == check.best
+    assert check.score() == check.best  # the best epoch's weights are back in the model
+
+
+def test_bad_input_is_refused(prototypes):
+    protos, copies = prototypes
+    with pytest.raises(ValueError, match="query"):
+        oneshot.task_scores(None, protos, [[0]], [[1, 2]])
+    with pytest.raises(TypeError, match="integer"):
+        oneshot.task_scores(None, protos, [0.0], [[1, 2]])
+    with pytest.raises(ValueError, match="support indices"):
+        oneshot.task_scores(None, protos, [0], [[1, 9]])
+    with pytest.raises(ValueError, match="support has"):
+        oneshot.task_scores(None, protos, [0, 1], [[1, 2]])
+    with pytest.raises(ValueError, match="metric"):
+        oneshot.task_scores(None, protos, [0], [[1, 2]], metric="manhattan")
+    with pytest.raises(TypeError, match="model"):
+        oneshot.task_scores("net", protos, [0], [[1, 2]])
+    with pytest.raises(ValueError, match="answer"):
+        oneshot.task_accuracy(np.zeros((2, 3)), [0, 3])
+    with pytest.raises(ValueError, match="runs"):
+        oneshot.lake_run_tasks([])
+    with pytest.raises(ValueError, match="answers"):
+        oneshot.lake_run_tasks([LakeRun(protos, copies, np.array([0, 1, 2, 3, 7]))])
+    with pytest.raises(ValueError, match="num_tasks"):
+        oneshot.lake_n_way_tasks(_runs(protos, copies), 2, 0)
+    with pytest.raises(ValueError, match="answer"):
+        oneshot.OneShotValidation(protos, [0], [[1, 2]], [5])
