@@ -1,0 +1,92 @@
+"""Keras callbacks that watch training: wall-clock time per epoch, embedding snapshots per epoch.
+
+List an :class:`EpochTimer` *before* any callback that does work at the end of an epoch (such
+as :class:`EmbeddingSnapshots`): callbacks run in list order, so the timer then stops before
+that work starts and measures training alone.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records the wall-clock seconds of each training epoch in ``times`` (one float per epoch).
+
+    The list keeps growing across several ``fit`` calls, so training in stages is timed whole.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.times: list[float] = []
+        self._start: float | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._start is not None:
+            self.times.append(time.perf_counter() - self._start)
+            self._start = None
+
+
+def _check_epochs(epochs) -> frozenset[int] | None:
+    if epochs is None:
+        return None
+    try:
+        values = list(epochs)
+    except TypeError as err:
+        raise TypeError(f"epochs must be an iterable of ints or None, got {epochs!r}") from err
+    if not all(isinstance(e, (int, np.integer)) and not isinstance(e, bool) and e >= 0
+               for e in values):
+        raise ValueError(f"epochs must hold non-negative ints (0 = before training), got {epochs!r}")
+    return frozenset(int(e) for e in values)
+
+
+class EmbeddingSnapshots(keras.callbacks.Callback):
+    """Embeds ``x`` with ``encoder`` before training and after chosen epochs.
+
+    ``snapshots`` maps the number of epochs completed (0 = before training) to the embeddings,
+    an array (len(x), embedding_dim). ``epochs`` lists the epoch counts to keep (None: every
+    epoch, and the start). Epochs are counted as Keras counts them, so ``fit(...,
+    initial_epoch=k)`` continues the numbering. The encoder may be a sub-model of the model
+    being trained (the shared encoder of a Siamese net, the trunk of a classifier).
+    """
+
+    def __init__(self, encoder: keras.Model, x, epochs=None, batch_size: int = 1024):
+        super().__init__()
+        if not isinstance(encoder, keras.Model):
+            raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
+        x = np.asarray(x)
+        if x.ndim < 2 or len(x) == 0:
+            raise ValueError(f"x must be a non-empty batch of inputs, got shape {x.shape}")
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        self.encoder = encoder
+        self.x = x
+        self.epochs = _check_epochs(epochs)
+        self.batch_size = batch_size
+        self.snapshots: dict[int, np.ndarray] = {}
+
+    def _wanted(self, count: int) -> bool:
+        return self.epochs is None or count in self.epochs
+
+    def take(self, count: int) -> np.ndarray:
+        """Embed ``x`` now and store it as the snapshot after ``count`` epochs."""
+        # A direct call per batch: no predict function to trace, so cheap even every epoch.
+        parts = [np.asarray(self.encoder(self.x[i:i + self.batch_size], training=False))
+                 for i in range(0, len(self.x), self.batch_size)]
+        emb = np.concatenate(parts)
+        self.snapshots[int(count)] = emb
+        return emb
+
+    def on_train_begin(self, logs=None):
+        if 0 not in self.snapshots and self._wanted(0):
+            self.take(0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._wanted(epoch + 1):
+            self.take(epoch + 1)

@@ -1,0 +1,231 @@
+"""Does the optimizer shape the embedding? Seeded contrastive runs and cluster-shape metrics (notebook 04).
+
+One *run* trains a fresh three-layer MLP encoder (``models.mlp_encoder``) to 2-D with the
+contrastive loss on balanced MNIST pairs, with one optimizer at one learning rate and one seed;
+the seed fixes both the initial weights and the sequence of pairs. :func:`train_contrastive`
+returns the trained encoder with the loss curve and the spread of the embeddings along the
+way (a spread falling to zero is the signature of collapse). :func:`embedding_metrics` then
+measures the shape and separation of the clusters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from course_lib import distribute, evaluate, losses, models, pairs
+from course_lib.callbacks import EmbeddingSnapshots
+
+OPTIMIZERS = ("adam", "sgd", "momentum")
+
+
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
+    """A fresh Keras optimizer: ``"adam"``, ``"sgd"`` (plain gradient descent) or ``"momentum"``.
+
+    ``"momentum"`` is SGD with (heavy-ball) ``momentum``; the other two ignore it.
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(f"name must be one of {OPTIMIZERS}, got {name!r}")
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
+            or not 0 < learning_rate < math.inf:
+        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate)
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    return keras.optimizers.SGD(learning_rate, momentum=momentum)
+
+
+def embedding_spread(emb) -> float:
+    """Root-mean-square distance of the embeddings to their centroid; 0 when all coincide."""
+    e = np.asarray(emb, dtype=float)
+    if e.ndim != 2 or len(e) == 0:
+        raise ValueError(f"emb must be a non-empty 2-D array (N, D), got shape {e.shape}")
+    if not np.isfinite(e).all():
+        return float("nan")
+    return float(np.sqrt(((e - e.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+@dataclass(eq=False)
+class Run:
+    """One training run; ``loss[i]`` is the mean training loss over chunk ``i`` of the steps and
+    ``spread[i]`` the spread of the probe embeddings after ``i`` chunks (``spread[0]``: at start)."""
+
+    optimizer: str
+    learning_rate: float
+    seed: int
+    steps: int
+    encoder: keras.Model = field(repr=False)
+    loss: np.ndarray = field(repr=False)
+    spread: np.ndarray = field(repr=False)
+    seconds: float
+
+    @property
+    def diverged(self) -> bool:
+        """True when the loss or the embeddings went NaN/inf (training was stopped there)."""
+        return bool(not np.isfinite(self.loss).all() or not np.isfinite(self.spread).all())
+
+    @property
+    def label(self) -> str:
+        return f"{self.optimizer} lr={self.learning_rate:g} seed={self.seed}"
+
+
+def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, steps: int,
+                      chunks: int = 10, batch_size: int = 128, margin: float = 1.0,
+                      hidden: int = 256, probe=None, verbose: bool = True) -> Run:
+    """Train a fresh MLP encoder to 2-D with the contrastive loss on pairs of ``(x, y)``.
+
+    ``steps`` batches of ``batch_size`` balanced pairs, split into ``chunks`` Keras epochs of
+    equal length (one loss value and one probe spread per chunk). ``seed`` sets the initial
+    weights and the pair sequence. ``probe`` (default: the first 500 of ``x``) are the images
+    whose spread is tracked after every chunk. Training stops early if the loss turns NaN.
+    With ``verbose`` one line per run is printed. The model is built in the distribution
+    strategy's scope, and ``batch_size`` pairs go to each replica.
+    """
+    for name, value in (("seed", seed), ("steps", steps), ("chunks", chunks)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    if chunks < 1 or steps < chunks or steps % chunks:
+        raise ValueError(f"steps must be a positive multiple of chunks, got steps={steps!r}, "
+                         f"chunks={chunks!r}")
+    x, y = pairs.check_examples(x, y)
+    probe = x[:500] if probe is None else np.asarray(probe)
+    keras.utils.set_random_seed(int(seed))
+    strategy = distribute.get_strategy()
+    with strategy.scope():
+        encoder = models.mlp_encoder(input_shape=tuple(x.shape[1:]), embedding_dim=2,
+                                     hidden=hidden)
+        model = models.siamese(encoder)
+        model.compile(optimizer=make_optimizer(optimizer, learning_rate),
+                      loss=losses.ContrastiveLoss(margin=margin))
+    data = pairs.pair_dataset(x, y, batch_size=distribute.global_batch_size(batch_size, strategy),
+                              seed=int(seed))
+    snaps = EmbeddingSnapshots(encoder, probe)
+    start = time.perf_counter()
+    history = model.fit(data, steps_per_epoch=steps // chunks, epochs=chunks, verbose=0,
+                        shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN(), snaps])
+    seconds = time.perf_counter() - start
+    loss = np.asarray(history.history["loss"], dtype=float)
+    spread = np.array([embedding_spread(snaps.snapshots[k]) for k in sorted(snaps.snapshots)])
+    run = Run(optimizer, float(learning_rate), int(seed), int(steps), encoder, loss, spread,
+              seconds)
+    if verbose:
+        state = "DIVERGED (NaN)" if run.diverged else f"spread {spread[0]:.3f} -> {spread[-1]:.3f}"
+        print(f"{run.label:<28} loss {loss[0]:.4f} -> {loss[-1]:.4f}  {state}  "
+              f"({seconds:.1f} s)", flush=True)
+    return run
+
+
+def embedding_metrics(train_emb, train_y, test_emb, test_y, k: int = 5,
+                      silhouette_sample: int | None = 3000, seed: int = 0) -> dict:
+    """Shape and separation of the test clusters in one dict of floats.
+
+    ``anisotropy``: median over classes of the largest / smallest eigenvalue of the class
+    covariance (1 = round); ``anisotropy_per_class``: the ten values; ``silhouette``;
+    ``knn``: k-NN accuracy on the test set with the training embeddings as neighbours;
+    ``spread``: RMS distance of the test embeddings to their centroid.
+    """
+    aniso = evaluate.cluster_anisotropy(test_emb, test_y)
+    return {
+        "anisotropy": float(np.median(list(aniso.values()))),
+        "anisotropy_per_class": aniso,
+        "silhouette": evaluate.silhouette(test_emb, test_y, sample_size=silhouette_sample,
+                                          seed=seed),
+        "knn": evaluate.knn_accuracy(train_emb, train_y, test_emb, test_y, k=k),
+        "spread": embedding_spread(test_emb),
+    }
+
+
+def dead_units(encoder: keras.Model, x) -> dict[str, float]:
+    """For each ReLU ``Dense`` layer of ``encoder``: the fraction of its units that output 0 for
+    every input in ``x`` ("dead": no gradient flows through them any more)."""
+    if not isinstance(encoder, keras.Model):
+        raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
+    relu = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Dense)
+            and getattr(layer.activation, "__name__", "") == "relu"]
+    if not relu:
+        raise ValueError("encoder has no Dense layer with a ReLU activation")
+    probe = keras.Model(encoder.input, [layer.output for layer in relu])
+    outputs = probe(np.asarray(x), training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return {layer.name: float(np.mean(np.all(np.asarray(out) <= 0, axis=0)))
+            for layer, out in zip(relu, outputs)}
+
+
+def run_metrics(run: Run, train, test, val_pairs=None, margin: float = 1.0) -> dict:
+    """One row of plain numbers describing ``run``, for a results table.
+
+    ``train`` and ``test`` are ``(x, y)``: the test images are embedded and measured with
+    :func:`embedding_metrics`, the training images serve as k-NN neighbours. ``val_pairs``
+    ``(x, left, right, labels)`` adds ``val_loss``, the contrastive loss on those fixed pairs
+    (the number a learning-rate sweep selects on), and ``val_pair_accuracy``, the best accuracy
+    any distance threshold reaches on them (0.5 = the distances carry no class information).
+    A diverged run gets NaN for everything measured on embeddings.
+    """
+    if not isinstance(run, Run):
+        raise TypeError(f"run must be a Run from train_contrastive, got {type(run).__name__}")
+    row = {"optimizer": run.optimizer, "learning_rate": run.learning_rate, "seed": run.seed,
+           "final_train_loss": float(run.loss[-1]), "seconds": run.seconds}
+    names = ["anisotropy", "silhouette", "knn", "spread"]
+    if val_pairs is not None:
+        names += ["val_loss", "val_pair_accuracy"]
+    if run.diverged:
+        return {**row, **{n: float("nan") for n in names}}
+
+    def embed(x):
+        return np.asarray(run.encoder(np.asarray(x), training=False))
+
+    (x_train, y_train), (x_test, y_test) = train, test
+    test_emb = embed(x_test)
+    if not np.isfinite(test_emb).all():
+        return {**row, **{n: float("nan") for n in names}}
+    metrics = embedding_metrics(embed(x_train), y_train, test_emb, y_test)
+    row.update({n: metrics[n] for n in names[:4]})
+    if val_pairs is not None:
+        x_val, left, right, labels = val_pairs
+        d = evaluate.pair_distances(embed(x_val), left, right)
+        row["val_loss"] = float(np.mean(losses.contrastive_loss(labels, d, margin)))
+        row["val_pair_accuracy"] = evaluate.threshold_accuracy(
+            d, labels, evaluate.choose_threshold(d, labels))
+    return row
+
+
+def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | None = None):
+    """One panel per metric: every run as a dot, the group mean with a +-1 std bar beside it.
+
+    ``table`` is a pandas DataFrame with one row per run (e.g. from :func:`run_metrics`),
+    ``metrics`` the column names to show, ``by`` the column that groups the runs.
+    """
+    import matplotlib.pyplot as plt
+
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    missing = [m for m in [by, *metrics] if m not in getattr(table, "columns", [])]
+    if missing:
+        raise ValueError(f"table must be a DataFrame with the columns {missing}")
+    groups = list(dict.fromkeys(table[by]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.6),
+                             squeeze=False, layout="constrained")
+    for ax, metric in zip(axes[0], metrics):
+        for i, group in enumerate(groups):
+            values = table.loc[table[by] == group, metric].to_numpy(dtype=float)
+            color = f"C{i}"
+            ax.scatter(np.full(len(values), i - 0.08), values, color=color, alpha=0.6, s=22,
+                       label="one run" if i == 0 else None)
+            sd = values.std(ddof=1) if len(values) > 1 else 0.0
+            ax.errorbar(i + 0.12, values.mean(), yerr=sd, fmt="D", color=color, capsize=4,
+                        label="mean ± 1 std" if i == 0 else None)
+        ax.set_xticks(range(len(groups)), groups)
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        ax.set_xlabel(by)
+        ax.set_ylabel(metric)
+        ax.set_title(metric)
+    axes[0][0].legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig

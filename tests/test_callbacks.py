@@ -1,0 +1,60 @@
+"""EpochTimer and EmbeddingSnapshots on a tiny model: one entry per epoch, the right epochs kept."""
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib.callbacks import EmbeddingSnapshots, EpochTimer
+
+
+def _tiny():
+    keras.utils.set_random_seed(0)
+    encoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="embedding")])
+    model = keras.Sequential([encoder, keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    return encoder, model, x, x.sum(axis=1, keepdims=True)
+
+
+def test_epoch_timer_records_one_positive_time_per_epoch_across_fits():
+    _, model, x, y = _tiny()
+    timer = EpochTimer()
+    model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[timer])
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[timer])
+    assert len(timer.times) == 5
+    assert all(t > 0 for t in timer.times)
+
+
+def test_snapshots_keep_the_start_and_the_chosen_epochs_and_track_training():
+    encoder, model, x, y = _tiny()
+    snaps = EmbeddingSnapshots(encoder, x[:10], epochs=[0, 1, 3], batch_size=4)
+    model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[snaps])
+    assert sorted(snaps.snapshots) == [0, 1, 3]
+    assert snaps.snapshots[0].shape == (10, 2)
+    # the last snapshot is what the trained encoder gives now; the first one is not
+    np.testing.assert_allclose(snaps.snapshots[3], encoder(x[:10]).numpy(), rtol=1e-5)
+    assert not np.allclose(snaps.snapshots[0], snaps.snapshots[3])
+
+
+def test_snapshots_every_epoch_by_default_and_continue_numbering_with_initial_epoch():
+    encoder, model, x, y = _tiny()
+    snaps = EmbeddingSnapshots(encoder, x)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[snaps])
+    model.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, verbose=0, callbacks=[snaps])
+    assert sorted(snaps.snapshots) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("kwargs,error", [
+    ({"encoder": "not a model"}, TypeError),
+    ({"x": np.zeros((0, 4))}, ValueError),
+    ({"x": np.zeros(4)}, ValueError),
+    ({"epochs": 5}, TypeError),
+    ({"epochs": [1, -1]}, ValueError),
+    ({"epochs": [1.5]}, ValueError),
+    ({"batch_size": 0}, ValueError),
+])
+def test_snapshots_reject_bad_input(kwargs, error):
+    encoder, _, x, _ = _tiny()
+    args = {"encoder": encoder, "x": x, **kwargs}
+    with pytest.raises(error):
+        EmbeddingSnapshots(**args)

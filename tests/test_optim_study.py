@@ -1,0 +1,142 @@
+"""optim_study: optimizers, seeded contrastive runs, cluster-shape metrics, dead units, the plot."""
+
+import keras
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from course_lib import models, optim_study, pairs
+
+matplotlib.use("Agg")
+
+
+def _blobs(n_per_class=40, classes=3, seed=0):
+    """Tiny 6x6 "images": each class a different bright pixel plus noise."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(classes), n_per_class)
+    x = rng.normal(0, 0.1, size=(len(y), 6, 6)).astype("float32")
+    x[np.arange(len(y)), y, y] += 1.0
+    return x, y
+
+
+@pytest.mark.parametrize("name,momentum", [("adam", 0.0), ("sgd", 0.0), ("momentum", 0.9)])
+def test_make_optimizer_builds_the_named_optimizer(name, momentum):
+    opt = optim_study.make_optimizer(name, 0.01)
+    assert isinstance(opt, keras.optimizers.Adam if name == "adam" else keras.optimizers.SGD)
+    assert float(opt.learning_rate) == pytest.approx(0.01)
+    if name != "adam":
+        assert float(opt.momentum) == pytest.approx(momentum)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"name": "rmsprop", "learning_rate": 0.1},
+    {"name": "sgd", "learning_rate": 0},
+    {"name": "sgd", "learning_rate": float("nan")},
+    {"name": "sgd", "learning_rate": True},
+    {"name": "momentum", "learning_rate": 0.1, "momentum": 1.0},
+])
+def test_make_optimizer_rejects_bad_input(kwargs):
+    with pytest.raises(ValueError):
+        optim_study.make_optimizer(**kwargs)
+
+
+def test_embedding_spread_is_the_rms_distance_to_the_centroid():
+    assert optim_study.embedding_spread([[1.0, 0.0], [-1.0, 0.0]]) == pytest.approx(1.0)
+    assert optim_study.embedding_spread(np.ones((5, 2))) == 0.0
+    assert np.isnan(optim_study.embedding_spread([[np.nan, 0.0]]))
+    with pytest.raises(ValueError):
+        optim_study.embedding_spread(np.zeros(3))
+
+
+def test_train_contrastive_is_seeded_and_records_one_value_per_chunk():
+    x, y = _blobs()
+    kwargs = {"steps": 12, "chunks": 4, "batch_size": 16, "hidden": 8, "probe": x[:30],
+              "verbose": False}
+    a = optim_study.train_contrastive(x, y, "adam", 0.01, seed=1, **kwargs)
+    b = optim_study.train_contrastive(x, y, "adam", 0.01, seed=1, **kwargs)
+    c = optim_study.train_contrastive(x, y, "adam", 0.01, seed=2, **kwargs)
+    assert a.loss.shape == (4,) and a.spread.shape == (5,)
+    assert not a.diverged and a.steps == 12 and a.label == "adam lr=0.01 seed=1"
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-5)
+    assert not np.allclose(a.loss, c.loss)
+    assert a.encoder.output_shape == (None, 2)
+
+
+def test_a_diverged_run_is_flagged_and_measured_as_nan():
+    x, y = _blobs()
+    run = optim_study.train_contrastive(x, y, "sgd", 1e12, seed=0, steps=10, chunks=5,
+                                        batch_size=16, hidden=8, verbose=False)
+    assert run.diverged
+    assert len(run.loss) < 5 or not np.isfinite(run.loss).all()
+    val = (x, *pairs.pair_indices(y, 20, seed=0))
+    row = optim_study.run_metrics(run, (x, y), (x, y), val_pairs=val)
+    assert np.isnan(row["anisotropy"]) and np.isnan(row["val_loss"])
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"steps": 10, "chunks": 3},
+    {"steps": 0, "chunks": 1},
+    {"steps": 10, "chunks": 0},
+    {"steps": 10.0, "chunks": 5},
+    {"seed": -1},
+])
+def test_train_contrastive_rejects_bad_sizes(kwargs):
+    x, y = _blobs()
+    args = {"steps": 10, "chunks": 5, "seed": 0, **kwargs}
+    with pytest.raises(ValueError):
+        optim_study.train_contrastive(x, y, "sgd", 0.1, verbose=False, **args)
+
+
+def test_embedding_metrics_tell_round_from_elongated_clusters():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 300)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0]])
+    round_emb = centres[y] + rng.normal(size=(600, 2))
+    long_emb = centres[y] + rng.normal(size=(600, 2)) * [3.0, 0.3]
+    r = optim_study.embedding_metrics(round_emb, y, round_emb, y)
+    e = optim_study.embedding_metrics(long_emb, y, long_emb, y)
+    assert r["anisotropy"] < 1.5 < 50 < e["anisotropy"]
+    assert set(r["anisotropy_per_class"]) == {0, 1}
+    assert r["knn"] == pytest.approx(1.0) and 0.7 < r["silhouette"] <= 1
+
+
+def test_run_metrics_gives_a_row_with_validation_numbers():
+    x, y = _blobs()
+    run = optim_study.train_contrastive(x, y, "adam", 0.01, seed=0, steps=40, chunks=2,
+                                        batch_size=32, hidden=16, verbose=False)
+    val = (x, *pairs.pair_indices(y, 60, seed=0))
+    row = optim_study.run_metrics(run, (x, y), (x, y), val_pairs=val)
+    assert row["optimizer"] == "adam" and row["seed"] == 0
+    for key in ("anisotropy", "silhouette", "knn", "spread", "val_loss", "val_pair_accuracy"):
+        assert np.isfinite(row[key]), key
+    assert 0.5 <= row["val_pair_accuracy"] <= 1 and 0 <= row["knn"] <= 1
+    with pytest.raises(TypeError):
+        optim_study.run_metrics("run", (x, y), (x, y))
+
+
+def test_dead_units_counts_units_silent_on_every_input():
+    encoder = models.mlp_encoder(input_shape=(6, 6), hidden=10)
+    first = encoder.layers[2]
+    kernel, bias = first.get_weights()
+    bias[:4] = -1e3  # these four units can never fire
+    first.set_weights([kernel, bias])
+    x, _ = _blobs()
+    dead = optim_study.dead_units(encoder, x)
+    assert list(dead.values())[0] == pytest.approx(0.4)
+    with pytest.raises(TypeError):
+        optim_study.dead_units("encoder", x)
+    linear = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError):
+        optim_study.dead_units(linear, np.zeros((2, 3)))
+
+
+def test_plot_metrics_by_group_draws_one_panel_per_metric():
+    table = pd.DataFrame({"optimizer": ["adam", "adam", "sgd", "sgd"],
+                          "knn": [0.9, 0.8, 0.7, 0.75], "silhouette": [0.4, 0.5, 0.3, 0.2]})
+    fig = optim_study.plot_metrics_by_group(table, ["knn", "silhouette"], title="t")
+    axes = fig.get_axes()
+    assert len(axes) == 2 and axes[0].get_ylabel() == "knn"
+    with pytest.raises(ValueError):
+        optim_study.plot_metrics_by_group(table, ["anisotropy"])
+    matplotlib.pyplot.close(fig)
