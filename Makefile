@@ -24,6 +24,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check course_lib tests notebooks
 
+## Speed and memory benchmark: writes build/bench.json and build/bench.md, prints the tables.
+## About 10 minutes on 2 CPU cores; BENCH_ARGS=--quick checks that it runs in about 3.
+bench: $(STAMP)
+	$(PY) -m course_lib.bench $(BENCH_ARGS)
+
 ## Maintainers: full-mode run of the notebooks named in NB (default all), outputs stored in place.
 store: $(STAMP)
 	$(PY) -m course_lib.runner --store $(NB)
