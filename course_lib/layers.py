@@ -8,6 +8,13 @@ from keras import ops
 PACKAGE = "course_lib"
 
 
+def _float32_by_default(kwargs: dict) -> dict:
+    """Distances and norms compute in float32 even under a mixed-precision policy: a sum of
+    squares overflows float16 past 65,504 and a small epsilon underflows to 0."""
+    kwargs.setdefault("dtype", "float32")
+    return kwargs
+
+
 def _check_pair(inputs, layer_name: str):
     if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
         raise ValueError(f"{layer_name} expects inputs=[a, b], a list of two tensors, got {inputs!r}")
@@ -23,7 +30,7 @@ class EuclideanDistance(keras.layers.Layer):
     """
 
     def __init__(self, epsilon: float = 1e-6, squared: bool = False, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(**_float32_by_default(kwargs))
         if not isinstance(epsilon, (int, float)) or epsilon < 0:
             raise ValueError(f"epsilon must be a number >= 0, got {epsilon!r}")
         self.epsilon = float(epsilon)
@@ -47,9 +54,13 @@ class EuclideanDistance(keras.layers.Layer):
 class WeightedL1Similarity(keras.layers.Layer):
     """Koch et al. (2015) head: ``sigmoid(sum_j alpha_j |a_j - b_j| + bias)``, a same-class probability."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**_float32_by_default(kwargs))
+
     def build(self, input_shape):
         dim = input_shape[0][-1]
-        self.dense = keras.layers.Dense(1, activation="sigmoid", name="alpha")
+        self.dense = keras.layers.Dense(1, activation="sigmoid", name="alpha",
+                                        dtype=self.dtype_policy)
         self.dense.build((None, dim))
 
     def call(self, inputs):
@@ -65,7 +76,7 @@ class L2Normalize(keras.layers.Layer):
     """Scale each embedding to unit length, so distances compare directions (cosine geometry)."""
 
     def __init__(self, epsilon: float = 1e-12, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(**_float32_by_default(kwargs))
         self.epsilon = float(epsilon)
 
     def call(self, x):

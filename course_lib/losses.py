@@ -19,12 +19,15 @@ def contrastive_loss(labels, distances, margin: float = 1.0, similar_label: int 
 
     Similar pairs pay ``d^2``; dissimilar pairs pay ``max(margin - d, 0)^2``. ``similar_label``
     names which label means "same class": 1 in this course, 0 in Hadsell et al.'s paper.
-    Returns one loss per pair, shape (batch,), half of each term as in the paper.
+    Returns one loss per pair, shape (batch,), half of each term as in the paper; in float32
+    when the distances come in float16 or bfloat16 (mixed precision).
     """
     if similar_label not in (0, 1):
         raise ValueError(f"similar_label must be 0 or 1, got {similar_label!r}")
     margin = _check_margin(margin)
     distances = ops.convert_to_tensor(distances)
+    if keras.backend.standardize_dtype(distances.dtype) in ("float16", "bfloat16"):
+        distances = ops.cast(distances, "float32")       # d^2 overflows float16 past d = 256
     labels = ops.cast(ops.reshape(labels, ops.shape(distances)), distances.dtype)
     similar = labels if similar_label == 1 else 1.0 - labels
     per_pair = 0.5 * (similar * ops.square(distances)

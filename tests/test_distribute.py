@@ -6,10 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib import distribute
+from course_lib import distribute, layers, losses, models
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +59,42 @@ def test_mixed_precision_switch():
         assert distribute.set_mixed_precision(True) == "mixed_float16"
     finally:
         assert distribute.set_mixed_precision(False) == "float32"
+
+
+@pytest.fixture
+def mixed_policy():
+    """The mixed_float16 global policy for one test, float32 restored whatever happens."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_siamese_under_mixed_precision_has_float32_head_and_loss(mixed_policy):
+    model = models.siamese(models.small_cnn_encoder((8, 8), embedding_dim=4, filters=(4,),
+                                                    dense=8))
+    encoder = model.get_layer("small_cnn_encoder")
+    assert encoder.output.dtype == "float16"                  # the policy is in force ...
+    assert model.output.dtype == "float32"                    # ... but the distance is float32
+    model.compile(optimizer="adam", loss=losses.ContrastiveLoss())
+    rng = np.random.default_rng(0)
+    a, b = rng.random((2, 16, 8, 8), dtype=np.float32)
+    labels = np.tile([1.0, 0.0], 8).astype(np.float32)
+    loss = model.train_on_batch([a, b], labels)
+    assert np.isfinite(loss)
+    assert losses.ContrastiveLoss()(labels, model.predict([a, b], verbose=0)).dtype == "float32"
+
+
+def test_distance_and_loss_do_not_overflow_float16(mixed_policy):
+    # 16 coordinates 600 apart: d^2 = 5.76e6 and d = 2400, far past float16's 65,504.
+    a = keras.ops.full((2, 16), 300.0, dtype="float16")
+    distance = layers.EuclideanDistance()([a, -a])
+    assert distance.dtype == "float32"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(distance), 2400.0, rtol=1e-3)
+    per_pair = losses.contrastive_loss(np.ones(2), keras.ops.full((2, 1), 300.0, "float16"))
+    assert per_pair.dtype == "float32"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(per_pair), 0.5 * 300.0**2)
+    unit = layers.L2Normalize()(keras.ops.full((1, 16), 1e-4, dtype="float16"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.sum(unit**2)), 1.0,
+                               rtol=1e-3)
+    similarity = layers.WeightedL1Similarity()([a, -a])
+    assert similarity.dtype == "float32"
