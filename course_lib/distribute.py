@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import keras
 import tensorflow as tf
 
 _strategy = None
 
 
-def _tpu_strategy():
-    """A TPUStrategy when a TPU is reachable (Colab TPU runtime), else None."""
+def _tpu_address(environ) -> str | None:
+    """The TPU the environment announces, as TPUClusterResolver's ``tpu``; None if none.
+
+    Colab TPU nodes give a gRPC address in ``COLAB_TPU_ADDR`` (TensorFlow 2.21's resolver no
+    longer reads it by itself); ``TPU_NAME`` names a Cloud TPU, which the resolver reads ("").
+    A TPU attached to the machine (Colab's TPU VM runtimes) is found by its devices instead.
+    """
+    if environ.get("COLAB_TPU_ADDR"):
+        return "grpc://" + environ["COLAB_TPU_ADDR"]
+    if environ.get("TPU_NAME"):
+        return ""
+    return None
+
+
+def _tpu_strategy(address: str):
+    """A TPUStrategy on the TPU at ``address``, or None (with a warning) if it cannot start."""
     try:
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address or None)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
-    except (ValueError, RuntimeError, tf.errors.NotFoundError):
+    except (ImportError, ValueError, RuntimeError, tf.errors.OpError) as err:
+        warnings.warn(f"a TPU was announced ({address or 'TPU_NAME'}) but could not start "
+                      f"({err}); using the CPU/GPU strategy instead", stacklevel=3)
         return None
     return tf.distribute.TPUStrategy(resolver)
 
@@ -23,17 +42,18 @@ def get_strategy(refresh: bool = False) -> tf.distribute.Strategy:
     """TPU when one is reachable, else ``MirroredStrategy`` over 2+ visible GPUs, else the default.
 
     The choice is made once per process (TPU initialisation must not run twice); ``refresh``
-    makes it again, e.g. after the logical devices were changed.
+    makes it again, e.g. after the logical devices were changed. Several machines
+    (``MultiWorkerMirroredStrategy``) are never picked here: see the README.
     """
     global _strategy
     if _strategy is not None and not refresh:
         return _strategy
-    gpus = tf.config.list_logical_devices("GPU")
-    if tf.config.list_physical_devices("TPU") or "COLAB_TPU_ADDR" in __import__("os").environ:
-        _strategy = _tpu_strategy()
-    else:
-        _strategy = None
+    address = _tpu_address(os.environ)
+    if address is None and tf.config.list_physical_devices("TPU"):
+        address = "local"
+    _strategy = _tpu_strategy(address) if address is not None else None
     if _strategy is None:
+        gpus = tf.config.list_logical_devices("GPU")
         if len(gpus) > 1:
             _strategy = tf.distribute.MirroredStrategy([g.name for g in gpus])
         else:

@@ -98,3 +98,31 @@ def test_distance_and_loss_do_not_overflow_float16(mixed_policy):
                                rtol=1e-3)
     similarity = layers.WeightedL1Similarity()([a, -a])
     assert similarity.dtype == "float32"
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({}, None),
+    ({"COLAB_TPU_ADDR": "10.0.0.2:8470"}, "grpc://10.0.0.2:8470"),
+    ({"TPU_NAME": "my-tpu"}, ""),
+])
+def test_tpu_address_from_the_environment(environ, expected):
+    assert distribute._tpu_address(environ) == expected
+
+
+def test_announced_tpu_that_cannot_start_falls_back_with_a_warning(monkeypatch):
+    asked = []
+
+    def no_tpu(tpu=None):
+        asked.append(tpu)
+        raise ValueError("no TPU here")
+
+    monkeypatch.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", no_tpu)
+    monkeypatch.setenv("COLAB_TPU_ADDR", "10.0.0.2:8470")
+    try:
+        with pytest.warns(UserWarning, match="could not start"):
+            strategy = distribute.get_strategy(refresh=True)
+        assert asked == ["grpc://10.0.0.2:8470"]
+        assert not isinstance(strategy, tf.distribute.TPUStrategy)
+    finally:
+        monkeypatch.delenv("COLAB_TPU_ADDR")
+        distribute.get_strategy(refresh=True)
