@@ -96,7 +96,7 @@ def summarize(values) -> dict:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB (``ru_maxrss``, Linux kB)."""
+    """Peak resident memory of this process so far, in MiB (``ru_maxrss``: kB on Linux)."""
     import resource
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -104,7 +104,7 @@ def peak_rss_mb() -> float:
 
 
 def current_rss_mb() -> float:
-    """Resident memory now, in MB (Linux ``/proc``; falls back to the peak elsewhere)."""
+    """Resident memory now, in MiB (Linux ``/proc``; falls back to the peak elsewhere)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -445,13 +445,13 @@ def machine() -> dict:
     except (ValueError, OSError, AttributeError):
         mem = float("nan")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from importlib.metadata import PackageNotFoundError, version
+
     versions = {}
     for name in ("tensorflow", "keras", "numpy"):
         try:
-            from importlib.metadata import version
-
             versions[name] = version(name)
-        except Exception:  # noqa: BLE001 (a missing package is reported, not fatal)
+        except PackageNotFoundError:
             versions[name] = "?"
     return {"cpu": cpu, "cores": cores, "memory_gb": round(mem, 1),
             "python": platform.python_version(), "platform": platform.platform(), **versions,
@@ -622,7 +622,7 @@ def markdown(report: dict) -> str:
     if any(mem.values()):
         lines += ["", "Peak memory: a fresh process per feed (load MNIST, build the model, "
                   "train).", "",
-                  "| feed | pairs materialised | RSS after loading MB | peak RSS MB | load |",
+                  "| feed | pairs materialised | RSS after loading MiB | peak RSS MiB | load |",
                   "| --- | --- | --- | --- | --- |"]
         for feed, label in (("pipeline", "`pair_dataset`"),
                             ("numpy", "BASELINE: NumPy pair arrays from the loop")):
@@ -633,7 +633,7 @@ def markdown(report: dict) -> str:
             if failed:
                 lines.append(f"| {label} | {failed} | | | |")
                 continue
-            held = (f"{_fmt(t['config']['epoch_pairs'])} ({_fmt(t['materialised_mb'])} MB, "
+            held = (f"{_fmt(t['config']['epoch_pairs'])} ({_fmt(t['materialised_mb'])} MiB, "
                     f"built in {t['make_pairs_s']:.1f} s)" if feed == "numpy" else "none")
             lines.append(f"| {label} | {held} | {_fmt(t['rss_after_load_mb'])} | "
                          f"{_fmt(t['peak_rss_mb'])} | {_load_text(t)} |")
