@@ -101,7 +101,7 @@ def report():
         "training/memory_numpy": {"rss_after_load_mb": 900, "peak_rss_mb": 2500,
                                   "make_pairs_s": 100.0, "materialised_mb": 718,
                                   "config": {"epoch_pairs": 120_000}, **load},
-        "knobs/jit=off/b64": {"pairs_per_s": _summary(500), "step_ms": _summary(120),
+        "knobs/jit=off/b64": {"batch": 64, "pairs_per_s": _summary(500), "step_ms": _summary(120),
                               "pairs_trained": 18_496, "test_auc": 0.9, **load},
         "knobs/jit=on/b64": {"error": "Traceback ...\nXlaRuntimeError: boom",
                              "config": {"batch": 64}},
@@ -140,6 +140,8 @@ def test_markdown_tables(report):
     assert "| `pair_dataset`, batch 128 | images | 2,000,000 (1,800,000–2,200,000) | 200.0x |" \
         in text
     assert "| jit=on | 64 | failed: XlaRuntimeError: boom |" in text
+    assert "| jit=off | 64 | 120.0 (108.0–132.0) | 533 |" in text      # 64 pairs per 120 ms
+    assert "| `pair_dataset` | 600 (540–660) | 200.0 (180.0–220.0) | 640 |" in text
     assert "skipped: no GPU" in text
     assert "Not run yet: run `make course`" in text
     widths = []                                    # every row of a table has its header's width
