@@ -75,6 +75,11 @@ class Run:
     def label(self) -> str:
         return f"{self.optimizer} lr={self.learning_rate:g} seed={self.seed}"
 
+    def embed(self, x) -> np.ndarray:
+        """Embeddings of ``x`` by the trained encoder (a direct call: unlike ``predict``, nothing
+        is traced again for each of many encoders)."""
+        return np.asarray(self.encoder(np.asarray(x), training=False))
+
 
 def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, steps: int,
                       chunks: int = 10, batch_size: int = 128, margin: float = 1.0,
@@ -120,6 +125,29 @@ def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, ste
         print(f"{run.label:<28} loss {loss[0]:.4f} -> {loss[-1]:.4f}  {state}  "
               f"({seconds:.1f} s)", flush=True)
     return run
+
+
+def early_warning(run: Run, chunks: int = 1, margin: float = 1.0) -> str | None:
+    """What the first ``chunks`` chunks of ``run`` already say about a too-high learning rate.
+
+    ``"diverged"``: the loss or the probe embeddings went NaN/inf; ``"collapsed"``: the probe
+    embeddings shrank to within ``0.05 * margin`` of one point (every distance ~0, so the loss
+    sits at ``margin**2 / 4`` on balanced pairs and no gradient is left); ``"exploded"``: a
+    chunk's mean loss exceeded ``margin**2 / 2``, the most a *different* pair can cost, so the
+    *same* pairs have been flung far apart. ``None``: none of these, training looks healthy.
+    """
+    if not isinstance(run, Run):
+        raise TypeError(f"run must be a Run from train_contrastive, got {type(run).__name__}")
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
+        raise ValueError(f"chunks must be a positive int, got {chunks!r}")
+    loss, spread = run.loss[:chunks], run.spread[1:chunks + 1]
+    if not (np.isfinite(loss).all() and np.isfinite(spread).all()):
+        return "diverged"
+    if (spread < 0.05 * margin).any():
+        return "collapsed"
+    if (loss > margin**2 / 2).any():
+        return "exploded"
+    return None
 
 
 def embedding_metrics(train_emb, train_y, test_emb, test_y, k: int = 5,
@@ -178,18 +206,15 @@ def run_metrics(run: Run, train, test, val_pairs=None, margin: float = 1.0) -> d
     if run.diverged:
         return {**row, **{n: float("nan") for n in names}}
 
-    def embed(x):
-        return np.asarray(run.encoder(np.asarray(x), training=False))
-
     (x_train, y_train), (x_test, y_test) = train, test
-    test_emb = embed(x_test)
+    test_emb = run.embed(x_test)
     if not np.isfinite(test_emb).all():
         return {**row, **{n: float("nan") for n in names}}
-    metrics = embedding_metrics(embed(x_train), y_train, test_emb, y_test)
+    metrics = embedding_metrics(run.embed(x_train), y_train, test_emb, y_test)
     row.update({n: metrics[n] for n in names[:4]})
     if val_pairs is not None:
         x_val, left, right, labels = val_pairs
-        d = evaluate.pair_distances(embed(x_val), left, right)
+        d = evaluate.pair_distances(run.embed(x_val), left, right)
         row["val_loss"] = float(np.mean(losses.contrastive_loss(labels, d, margin)))
         row["val_pair_accuracy"] = evaluate.threshold_accuracy(
             d, labels, evaluate.choose_threshold(d, labels))

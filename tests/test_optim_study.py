@@ -61,6 +61,7 @@ def test_train_contrastive_is_seeded_and_records_one_value_per_chunk():
     np.testing.assert_allclose(a.loss, b.loss, rtol=1e-5)
     assert not np.allclose(a.loss, c.loss)
     assert a.encoder.output_shape == (None, 2)
+    np.testing.assert_allclose(a.embed(x[:5]), a.encoder.predict(x[:5], verbose=0), rtol=1e-5)
 
 
 def test_a_diverged_run_is_flagged_and_measured_as_nan():
@@ -140,3 +141,26 @@ def test_plot_metrics_by_group_draws_one_panel_per_metric():
     with pytest.raises(ValueError):
         optim_study.plot_metrics_by_group(table, ["anisotropy"])
     matplotlib.pyplot.close(fig)
+
+
+def _fake_run(loss, spread):
+    return optim_study.Run("sgd", 0.1, 0, 10 * len(loss), None, np.asarray(loss, float),
+                           np.asarray(spread, float), 1.0)
+
+
+@pytest.mark.parametrize("loss,spread,chunks,expected", [
+    ([0.1, 0.05], [0.25, 0.6, 0.7], 1, None),
+    ([0.1, np.nan], [0.25, 0.6, np.nan], 2, "diverged"),
+    ([0.1, np.nan], [0.25, 0.6, np.nan], 1, None),       # not visible yet after one chunk
+    ([0.24, 0.25], [0.25, 0.01, 0.0], 1, "collapsed"),
+    ([30.0, 0.2], [0.25, 5.0, 0.6], 1, "exploded"),
+])
+def test_early_warning_names_the_failure_visible_so_far(loss, spread, chunks, expected):
+    assert optim_study.early_warning(_fake_run(loss, spread), chunks=chunks) == expected
+
+
+def test_early_warning_rejects_bad_input():
+    with pytest.raises(TypeError):
+        optim_study.early_warning("run")
+    with pytest.raises(ValueError):
+        optim_study.early_warning(_fake_run([0.1], [0.2, 0.3]), chunks=0)
