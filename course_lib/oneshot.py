@@ -258,7 +258,8 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int, seed: int = 0):
     Each task picks a run, ``n_way`` of its classes, and one of them as the answer: the query is
     that class's test image and the candidates are the chosen classes' training images, so the
     roles (and drawers) of the official task are kept and all N classes share one alphabet.
-    With ``n_way`` equal to the run size, the tasks are the official ones with candidates shuffled.
+    With ``n_way`` equal to the run size, each task is one of the official ones (drawn at random),
+    its candidates shuffled.
     """
     runs = _check_runs(runs)
     images = lake_run_tasks(runs)[0]
