@@ -120,13 +120,20 @@ class ClassIndex:
 
 
 def _batches(steps, seed, make_batch) -> tf.data.Dataset:
-    """Batch ``k`` is ``make_batch(seed=(seed, k))``; ``steps=None`` repeats forever."""
+    """Batch ``k`` is ``make_batch(seed=(seed, k))``; ``steps=None`` repeats forever.
+
+    tf.data's autotuning is switched off: with it, ending a ``fit`` call waited up to ~10 s
+    for its background thread (``make bench``), and a batch costs ~1 ms, far below a step.
+    """
     if steps is not None:
         steps = _check_positive_int(steps, "steps")
     count = tf.data.Dataset.range(steps) if steps is not None else tf.data.Dataset.counter()
+    options = tf.data.Options()
+    options.autotune.enabled = False
     return (count.map(lambda k: make_batch(tf.stack([tf.constant(seed, tf.int64), k])),
                       num_parallel_calls=AUTOTUNE, deterministic=True)
-            .prefetch(AUTOTUNE))
+            .prefetch(AUTOTUNE)
+            .with_options(options))
 
 
 def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, seed: int = 0,

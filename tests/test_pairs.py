@@ -123,3 +123,12 @@ def test_pair_distances():
                                [5.0, np.sqrt(18.0)])
     with pytest.raises(ValueError, match="right"):
         pair_distances(emb, np.array([0]), np.array([7]))
+
+
+def test_pair_pipelines_run_without_tf_data_autotune(toy):
+    # With autotuning on, ending a fit() call waited up to ~10 s for tf.data's background
+    # thread (make bench); the samplers are cheap enough to need no tuning.
+    x, y = toy
+    for dataset in (pairs.pair_dataset(x, y, 8), pairs.triplet_dataset(x, y, 8),
+                    pairs.cross_pair_dataset(x, y, x, y, 8)):
+        assert dataset.options().autotune.enabled is False
