@@ -98,6 +98,16 @@ def _scatter(ax: Axes, e: np.ndarray, y: np.ndarray, colors: dict, max_points: i
     ax.set_aspect("equal", adjustable="datalim")
 
 
+def _label_embedding_axes(ax: Axes, handles: list[Line2D], title: str) -> Axes:
+    """Class legend outside the frame on the right, axis labels and title of a 2-D embedding plot."""
+    ax.legend(handles=handles, title="class", loc="center left", bbox_to_anchor=(1.01, 0.5),
+              frameon=False, fontsize="small")
+    ax.set_xlabel("embedding dim 1")
+    ax.set_ylabel("embedding dim 2")
+    ax.set_title(title)
+    return ax
+
+
 def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
@@ -201,18 +211,7 @@ def plot_embedding(
     handles = _legend_handles(colors, class_names)
     ax = _new_axes(ax, (6.5, 5.0))
     _scatter(ax, e, lab, colors, max_points)
-    ax.legend(
-        handles=handles,
-        title="class",
-        loc="center left",
-        bbox_to_anchor=(1.01, 0.5),
-        frameon=False,
-        fontsize="small",
-    )
-    ax.set_xlabel("embedding dim 1")
-    ax.set_ylabel("embedding dim 2")
-    ax.set_title(title)
-    return ax
+    return _label_embedding_axes(ax, handles, title)
 
 
 def plot_embedding_grid(
@@ -315,18 +314,7 @@ def plot_decision_regions(
     ax.set_xlim(xx[0, 0], xx[0, -1])
     ax.set_ylim(yy[0, 0], yy[-1, 0])
     ax.set_aspect("equal", adjustable="box")  # the regions fill the frame exactly
-    ax.legend(
-        handles=handles,
-        title="class",
-        loc="center left",
-        bbox_to_anchor=(1.01, 0.5),
-        frameon=False,
-        fontsize="small",
-    )
-    ax.set_xlabel("embedding dim 1")
-    ax.set_ylabel("embedding dim 2")
-    ax.set_title(title)
-    return ax
+    return _label_embedding_axes(ax, handles, title)
 
 
 # --------------------------------------------------------------------------- curves
