@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test lint bench store clean
+.PHONY: course test lint bench store sync clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m course_lib.bench $(BENCH_ARGS)
 
-## Maintainers: full-mode run of the notebooks named in NB (default all), outputs stored in place.
+## Maintainers: full-mode run of the notebook sources (notebooks/NN_name.py) named in NB
+## (default all) into notebooks/NN_name.ipynb, outputs stored.
 store: $(STAMP)
 	$(PY) -m course_lib.runner --store $(NB)
+
+## Maintainers: copy a text-only edit of the sources named in NB (default all) into the stored
+## .ipynb, keeping its outputs. Any change to code needs `make store` instead.
+sync: $(STAMP)
+	for f in $(if $(NB),$(foreach n,$(NB),notebooks/$(n)_*.py),notebooks/[0-9][0-9]_*.py); do \
+	  $(VENV)/bin/jupytext --quiet --update --to ipynb "$$f" || exit 1; done
 
 clean:
 	rm -rf build

@@ -1,7 +1,9 @@
 """Execute the course's notebooks headless (``make course``) and print the results table.
 
-Executed copies go to ``build/``; ``--store`` writes them back into ``notebooks/`` instead,
-which is how the stored outputs (from a full-mode run) are made.
+Each notebook's source is its jupytext percent-format script ``notebooks/NN_name.py``; the
+``.ipynb`` beside it is that source plus the outputs of one run. Executed copies go to
+``build/``; ``--store`` writes them to ``notebooks/NN_name.ipynb`` instead, which is how the
+stored outputs (from a full-mode run) are made.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
@@ -21,8 +24,9 @@ from course_lib.results import format_table, results_path
 
 
 def notebooks(names=()) -> list[Path]:
-    """The course's notebooks in reading order, or those whose file name starts with ``names``."""
-    found = sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    """The course's notebook sources (``.py``) in reading order, or those whose file name starts
+    with ``names``."""
+    found = sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.py"))
     if not names:
         return found
     chosen = [p for p in found if any(p.name.startswith(n) for n in names)]
@@ -35,10 +39,13 @@ def notebooks(names=()) -> list[Path]:
 def execute(path: Path, out: Path, timeout: int = 3600, failed_out: Path | None = None) -> float:
     """Run one notebook top to bottom in a fresh kernel, save it to ``out``; returns seconds.
 
-    If a cell fails (or the run is interrupted) the executed copy goes to ``failed_out`` when
-    given, so that a failed ``--store`` run never overwrites the notebook it was running.
+    ``path`` is the notebook's source: a jupytext script (``.py``) or an ``.ipynb``; ``out`` is
+    always written as an ``.ipynb``. If a cell fails (or the run is interrupted) the executed
+    copy goes to ``failed_out`` when given, so that a failed ``--store`` run never overwrites
+    the notebook it was running.
     """
-    nb = nbformat.read(path, as_version=4)
+    nb = jupytext.read(path) if path.suffix == ".py" else nbformat.read(path, as_version=4)
+    nb.metadata.get("jupytext", {}).pop("text_representation", None)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
@@ -62,14 +69,15 @@ def main(argv=None) -> int:
     mode = "fast" if fast_mode() else "full"
     timings, failed = {}, []
     for path in notebooks(args.names):
-        out = path if args.store else build_dir() / path.name
-        failed_out = build_dir() / path.name
-        print(f"[{mode}] {path.name} ...", flush=True)
+        name = path.with_suffix(".ipynb").name
+        out = path.with_suffix(".ipynb") if args.store else build_dir() / name
+        failed_out = build_dir() / name
+        print(f"[{mode}] {name} ...", flush=True)
         try:
-            timings[path.name] = round(execute(path, out, failed_out=failed_out), 1)
-            print(f"    done in {timings[path.name]} s -> {out}", flush=True)
+            timings[name] = round(execute(path, out, failed_out=failed_out), 1)
+            print(f"    done in {timings[name]} s -> {out}", flush=True)
         except CellExecutionError as err:
-            failed.append(path.name)
+            failed.append(name)
             print(f"    FAILED (executed copy with the error: {failed_out})\n{str(err)[-2000:]}")
     timing_file = build_dir() / f"timings_{mode}.json"
     previous = json.loads(timing_file.read_text()) if timing_file.exists() else {}

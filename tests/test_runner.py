@@ -39,3 +39,22 @@ def test_failed_store_run_keeps_the_source_notebook(tmp_path):
 def test_unknown_notebook_prefix_is_refused():
     with pytest.raises(SystemExit, match="no notebook matches"):
         runner.notebooks(["99"])
+
+
+def test_execute_runs_a_jupytext_source(tmp_path):
+    src = tmp_path / "nb.py"
+    src.write_text("# %% [markdown]\n# A title\n\n# %% tags=[\"parameters\"]\nN = 6\n\n"
+                   "# %%\nprint(N * 7)\n")
+    out = tmp_path / "nb.ipynb"
+    runner.execute(src, out)
+    nb = nbformat.read(out, as_version=4)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code"]
+    assert nb.cells[1].metadata["tags"] == ["parameters"]
+    assert nb.cells[2].outputs[0]["text"].strip() == "42"
+
+
+def test_notebooks_lists_the_sources_in_reading_order():
+    found = runner.notebooks()
+    assert found, "no notebook sources found"
+    assert all(p.suffix == ".py" for p in found)
+    assert [p.name for p in found] == sorted(p.name for p in found)

@@ -1,0 +1,336 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Weight sharing: one encoder, two inputs
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/siamese-course/siamese-networks-course/blob/main/notebooks/02_weight_sharing.ipynb)
+#
+# The two branches of a Siamese network are "twins" because they share their weights. In Keras
+# that takes no special machinery: call one model on two inputs. This notebook proves that this
+# really is one set of weights, shows what the gradient of a shared weight is, and then breaks the
+# symmetry on purpose: two encoders with **distinct weights**, and finally two **different
+# architectures** for two different kinds of input that must meet in one embedding space.
+#
+# **What you will be able to do after this notebook**
+#
+# - show from the variables themselves that a functional Siamese model shares its encoder;
+# - explain why the gradient of a shared weight is the sum of the gradients of the two branches;
+# - translate TensorFlow 1's `scope.reuse_variables()` idiom into Keras 3;
+# - build a *pseudo-siamese* network for two kinds of input and measure it by cross-domain
+#   retrieval.
+#
+# **Prerequisites:** notebook 01.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install course_lib from the repository
+    # %pip install -q "git+https://github.com/siamese-course/siamese-networks-course"
+
+from course_lib import config
+
+config.describe();
+
+# %% tags=["parameters"]
+EPOCHS = config.pick(full=10, fast=2)
+STEPS_PER_EPOCH = config.pick(full=200, fast=150)
+BATCH_SIZE = 128
+EMBEDDING_DIM = 2         # two dimensions, so that we can look at the shared space
+MARGIN = 1.0
+SEED = 0
+
+config.seed_everything(SEED)
+
+# %% [markdown]
+# ## One encoder called twice is one set of weights
+#
+# A Keras `Model` is a layer like any other: calling it on a new input creates a new *node* in the
+# graph but no new weights. `models.siamese(encoder)` does exactly this: two `Input`s, the same
+# `encoder` object applied to each, and a distance layer (which has no weights). A small encoder
+# keeps the printout short.
+
+# %%
+from course_lib import models
+
+encoder = models.mlp_encoder(input_shape=(28, 28), embedding_dim=EMBEDDING_DIM, hidden=64)
+siamese = models.siamese(encoder)
+siamese.summary()
+
+encoder_ids = {id(v) for v in encoder.trainable_variables}
+siamese_ids = {id(v) for v in siamese.trainable_variables}
+print(f"encoder: {len(encoder_ids)} variables, {encoder.count_params():,} parameters")
+print(f"siamese: {len(siamese_ids)} variables, {siamese.count_params():,} parameters")
+print("the very same Python objects:", encoder_ids == siamese_ids)
+
+# %% [markdown]
+# **Claim:** the Siamese model's trainable variables are exactly the encoder's, the same
+# objects, so it has exactly as many parameters as one encoder.
+
+# %%
+assert siamese_ids == encoder_ids
+assert siamese.count_params() == encoder.count_params()
+
+# %% [markdown]
+# ## The gradient of a shared weight is a sum
+#
+# If the loss is $L(f_W(a), f_W(b))$ with one weight $W$ used in both branches, the chain rule
+# adds one term per use:
+#
+# $$\frac{\partial L}{\partial W} = \underbrace{\frac{\partial L}{\partial f(a)}\frac{\partial f_W(a)}{\partial W}}_{\text{left branch}} + \underbrace{\frac{\partial L}{\partial f(b)}\frac{\partial f_W(b)}{\partial W}}_{\text{right branch}} .$$
+#
+# We can check this with `tf.GradientTape`: compute the gradient once through the whole model,
+# then once per branch, freezing the other branch with `tf.stop_gradient`.
+
+# %%
+import numpy as np
+import tensorflow as tf
+
+from course_lib import data
+
+(x_train, y_train), (x_test, y_test) = data.load_mnist()
+a, b = x_train[:32], x_train[32:64]
+
+with tf.GradientTape() as tape:
+    loss = tf.reduce_mean(tf.square(siamese([a, b])))
+grad_shared = tape.gradient(loss, encoder.trainable_variables)
+
+emb_a, emb_b = encoder(a), encoder(b)
+with tf.GradientTape() as tape:        # only the left branch may change
+    loss_left = tf.reduce_mean(tf.reduce_sum(tf.square(encoder(a) - tf.stop_gradient(emb_b)), -1))
+grad_left = tape.gradient(loss_left, encoder.trainable_variables)
+with tf.GradientTape() as tape:        # only the right branch may change
+    loss_right = tf.reduce_mean(tf.reduce_sum(tf.square(tf.stop_gradient(emb_a) - encoder(b)), -1))
+grad_right = tape.gradient(loss_right, encoder.trainable_variables)
+
+gaps = [float(tf.reduce_max(tf.abs(g - (gl + gr))))
+        for g, gl, gr in zip(grad_shared, grad_left, grad_right)]
+sizes = [float(tf.reduce_max(tf.abs(g))) for g in grad_shared]
+print("largest |gradient| per variable:   ", np.round(sizes, 5))
+print("largest |shared - (left + right)|: ", np.array(gaps))
+
+# %% [markdown]
+# (The loss here is the mean squared distance, so that both formulations are the same function;
+# the $\varepsilon$ inside the distance layer cancels in the square.)
+#
+# **Claim:** for every variable, the gradient through the Siamese model equals the sum of the two
+# branch gradients, up to float32 rounding, and both branches contribute.
+
+# %%
+for g, gl, gr in zip(grad_shared, grad_left, grad_right):
+    np.testing.assert_allclose(g.numpy(), (gl + gr).numpy(), rtol=1e-4, atol=1e-6)
+    assert float(tf.reduce_max(tf.abs(gl))) > 0 and float(tf.reduce_max(tf.abs(gr))) > 0
+
+# %% [markdown]
+# ## How TensorFlow 1 did it
+#
+# In TensorFlow 1 a layer did not own its weights: `tf.get_variable` looked them up by *name* in
+# a global store. Building the network twice would have created two sets of weights
+# (`siamese/dense/kernel` and `siamese/dense_1/kernel`), so the tutorials of that time opened a
+# variable scope, built the first branch, and then told the scope to hand out the *existing*
+# variables for the second branch:
+#
+# ```python
+# # TensorFlow 1.x, for comparison only: this does not run in TensorFlow 2.
+# with tf.variable_scope("siamese") as scope:
+#     embedding_left = network(x_left)     # creates siamese/fc1/weights, ...
+#     scope.reuse_variables()              # from now on: look up, don't create
+#     embedding_right = network(x_right)   # finds siamese/fc1/weights again
+# ```
+#
+# Forget the `reuse_variables()` call, or spell a name differently, and the network silently
+# trains two encoders. In Keras 3 the weights belong to the layer object, so *sharing is
+# calling the same object*, and the check above (same variable objects) is all the proof needed.
+#
+# ## Distinct weights: a pseudo-siamese network
+#
+# Sometimes the two inputs should **not** be encoded the same way: a question and an answer, a
+# sketch and a photo, a query and a document. Then each branch gets its own encoder,
+# `models.pseudo_siamese(encoder_a, encoder_b)`. Even with identical architectures, that doubles
+# the parameters, and it gives up a property we got for free: a shared encoder makes the
+# distance **symmetric**, $d(a, b) = d(b, a)$.
+
+# %%
+left_encoder = models.mlp_encoder(embedding_dim=EMBEDDING_DIM, hidden=64, name="left_encoder")
+right_encoder = models.mlp_encoder(embedding_dim=EMBEDDING_DIM, hidden=64, name="right_encoder")
+distinct = models.pseudo_siamese(left_encoder, right_encoder)
+print(f"shared weights:   {siamese.count_params():,} parameters")
+print(f"distinct weights: {distinct.count_params():,} parameters")
+
+def asymmetry(model):
+    # Largest |d(a, b) - d(b, a)| over a batch of pairs.
+    return float(np.max(np.abs(model.predict([a, b], verbose=0) - model.predict([b, a], verbose=0))))
+
+print(f"asymmetry, shared: {asymmetry(siamese):.2e}   distinct: {asymmetry(distinct):.2e}")
+
+# %% [markdown]
+# **Claim:** distinct weights mean twice the parameters, and the distance is no longer symmetric
+# (a shared encoder gives exactly $d(a,b) = d(b,a)$).
+
+# %%
+assert distinct.count_params() == 2 * siamese.count_params()
+assert {id(v) for v in left_encoder.trainable_variables}.isdisjoint(
+    {id(v) for v in right_encoder.trainable_variables})
+assert asymmetry(siamese) == 0.0
+assert asymmetry(distinct) > 1e-3
+
+# %% [markdown]
+# ## Two kinds of input: 28x28 digits meet 8x8 digits
+#
+# Now a case where sharing is impossible: the inputs do not even have the same shape. MNIST
+# digits are 28x28 grey images; scikit-learn's `load_digits` (from the UCI optical recognition of
+# handwritten digits data) are 8x8 images with 17 grey levels, written by other people and
+# scanned another way. We give each kind its own encoder, with its own architecture: a small
+# CNN for the 28x28 images and a small perceptron for the 8x8 ones, both ending in the same
+# 2-D space. Training pairs are *cross-domain*: one MNIST digit and one 8x8 digit, labelled 1 if
+# they show the same number (`pairs.cross_pair_dataset`).
+
+# %%
+from course_lib import pairs, plots
+
+x_small, y_small = data.load_digits_8x8()
+order = np.random.default_rng(SEED).permutation(len(y_small))
+small_train, small_test = order[:1297], order[1297:]
+print("MNIST", x_train.shape, "  8x8 digits: train", small_train.shape, "test", small_test.shape)
+
+cross_pairs = pairs.cross_pair_dataset(x_train, y_train, x_small[small_train],
+                                       y_small[small_train], batch_size=BATCH_SIZE, seed=SEED)
+(big, small), same = next(iter(cross_pairs))
+plots.show_pairs(big.numpy()[::16], small.numpy()[::16], same.numpy()[::16],
+                 title="Cross-domain pairs: a 28x28 MNIST digit and an 8x8 digit");
+
+# %%
+import keras
+
+from course_lib import distribute, losses
+
+strategy = distribute.get_strategy()
+with strategy.scope():
+    mnist_encoder = models.small_cnn_encoder((28, 28), embedding_dim=EMBEDDING_DIM,
+                                             name="mnist_encoder")
+    small_encoder = models.mlp_encoder((8, 8), embedding_dim=EMBEDDING_DIM, hidden=128,
+                                       name="digits8x8_encoder")
+    cross = models.pseudo_siamese(mnist_encoder, small_encoder)
+    cross.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=losses.ContrastiveLoss(margin=MARGIN))
+print(f"28x28 encoder: {mnist_encoder.count_params():,} parameters, "
+      f"8x8 encoder: {small_encoder.count_params():,}")
+
+# %% [markdown]
+# We measure the result by **cross-domain retrieval**: for each held-out 8x8 digit, find the
+# nearest MNIST test digit in the shared space; is it the same number? Chance is the share of the
+# query's class among the MNIST test digits, about 10%. First the untrained pair of encoders:
+
+# %%
+from course_lib import evaluate
+
+
+def cross_retrieval():
+    # For each held-out 8x8 digit: is its nearest MNIST test embedding the same digit?
+    queries = small_encoder.predict(x_small[small_test], verbose=0)
+    gallery = mnist_encoder.predict(x_test, batch_size=2048, verbose=0)
+    return evaluate.recall_at_k(queries, y_small[small_test], gallery, y_test, k=1), queries, gallery
+
+chance = float(np.mean([np.mean(y_test == c) for c in y_small[small_test]]))
+retrieval_before, _, _ = cross_retrieval()
+print(f"chance {chance:.3f}, untrained encoders {retrieval_before:.3f}")
+
+# %%
+import time
+
+start = time.perf_counter()
+cross_pairs = pairs.cross_pair_dataset(x_train, y_train, x_small[small_train],
+                                       y_small[small_train], seed=SEED,
+                                       batch_size=distribute.global_batch_size(BATCH_SIZE))
+cross.fit(cross_pairs, steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS, verbose=2)
+train_seconds = time.perf_counter() - start
+retrieval, queries, gallery = cross_retrieval()
+print(f"cross-domain retrieval after training: {retrieval:.3f} (chance {chance:.3f})")
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.5), layout="constrained")
+plots.plot_embedding(gallery, y_test, ax=axes[0], title="MNIST test digits (28x28 encoder)")
+plots.plot_embedding(queries, y_small[small_test], ax=axes[1],
+                     title="Held-out 8x8 digits (8x8 encoder)")
+fig.suptitle("Two encoders, one embedding space");
+
+# %% [markdown]
+# Two networks that never share a weight put the same digit in the same place, because the only
+# thing they were trained on was the distance *between* their outputs.
+#
+# **Claim:** cross-domain retrieval is far above chance: we check at least 4 times chance.
+
+# %%
+assert retrieval >= 4 * chance, (retrieval, chance)
+assert retrieval > retrieval_before
+
+# %%
+from course_lib import results
+
+results.record("02_weight_sharing", cross_domain_retrieval_at_1=retrieval,
+               chance=chance, untrained_retrieval_at_1=retrieval_before,
+               train_seconds=round(train_seconds, 1))
+
+# %% [markdown]
+# ## Summary
+#
+# - Calling one Keras model on two inputs shares every weight: same variable objects, one
+#   parameter count. No scopes, no names, no `reuse_variables()`.
+# - The gradient of a shared weight is the sum of what each branch contributes.
+# - Distinct encoders (pseudo-siamese) cost twice the parameters and lose the symmetry
+#   $d(a,b) = d(b,a)$, but they can read inputs of different kinds, even different shapes, and
+#   still learn one common space.
+#
+# ## Exercises
+#
+# 1. Build a Siamese model on `models.small_cnn_encoder()` and check, as above, that it has as
+#    many parameters as its encoder.
+# 2. Train the cross-domain model with an 8-D embedding (`EMBEDDING_DIM = 8`). How does retrieval
+#    change?
+# 3. Can the 8x8 digits use a *shared* encoder with MNIST? Upsample them to 28x28
+#    (`tf.image.resize`) and try `models.siamese` on the mixed pairs.
+#
+# <details><summary>Solution 1</summary>
+#
+# ```python
+# enc = models.small_cnn_encoder()
+# model = models.siamese(enc)
+# assert model.count_params() == enc.count_params()
+# assert {id(v) for v in model.trainable_variables} == {id(v) for v in enc.trainable_variables}
+# ```
+# </details>
+#
+# <details><summary>Solution 2</summary>
+#
+# Set `EMBEDDING_DIM = 8` in the parameters cell and rerun the notebook (the plot cell then
+# needs a 2-D projection, e.g. scikit-learn's `PCA(2)`, or skip it). More dimensions give the
+# ten classes more room; retrieval usually improves.
+# </details>
+#
+# <details><summary>Solution 3</summary>
+#
+# ```python
+# small_up = tf.image.resize(x_small[..., None], (28, 28)).numpy()[..., 0]
+# shared = models.siamese(models.small_cnn_encoder())
+# shared.compile(optimizer="adam", loss=losses.ContrastiveLoss())
+# shared.fit(pairs.cross_pair_dataset(x_train, y_train, small_up[small_train],
+#                                     y_small[small_train]),
+#            steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS, verbose=2)
+# ```
+# It works once the shapes agree, but one encoder must now serve two different image styles:
+# compare its retrieval with the two-encoder model.
+# </details>

@@ -1,0 +1,37 @@
+"""Each notebook's source (jupytext percent ``.py``) and its stored ``.ipynb`` hold the same cells.
+
+The ``.py`` is what people edit and review; ``make store NB=NN`` executes it into the ``.ipynb``
+(``make sync NB=NN`` copies a text-only edit across and keeps the outputs). This test fails
+when one was edited without the other.
+"""
+
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+STORED = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _cells(nb):
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", ()))) for c in nb.cells]
+
+
+def test_every_stored_notebook_has_a_source_and_back():
+    assert SOURCES, "no notebook sources in notebooks/"
+    assert [p.stem for p in SOURCES] == [p.stem for p in STORED]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_stored_notebook_matches_its_source(source):
+    stored = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    expected, actual = _cells(jupytext.read(source)), _cells(stored)
+    for i, (want, got) in enumerate(zip(expected, actual)):
+        assert want == got, (f"{source.name}: cell {i} differs from the stored notebook; run "
+                             f"`make store NB={source.name[:2]}` (or `make sync` for text only)")
+    assert len(expected) == len(actual), f"{source.name}: {len(expected)} cells in the source, " \
+                                         f"{len(actual)} in the stored notebook"
+    assert stored.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
