@@ -21,20 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib import checks
 from course_lib.layers import PACKAGE
 
 __all__ = ["RandomAffine", "affine_matrices", "warp"]
-
-
-def _number(value, name: str, low: float, high: float | None = None) -> float:
-    """``value`` as a float in [low, high], else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < low or (high is not None and value > high):
-        upper = "" if high is None else f" and <= {high}"
-        raise ValueError(f"{name} must be >= {low}{upper}, got {value!r}")
-    return value
 
 
 def affine_matrices(params, height: int, width: int) -> tf.Tensor:
@@ -95,18 +85,16 @@ class RandomAffine(keras.layers.Layer):
                  translation: float = 2 / 105, probability: float = 0.5, strength: float = 1.0,
                  seed: int = 0, **kwargs):
         super().__init__(**kwargs)
-        self.rotation = _number(rotation, "rotation", 0.0, 180.0)
-        self.shear = _number(shear, "shear", 0.0)
-        self.scale = _number(scale, "scale", 0.0, 0.99)
-        self.translation = _number(translation, "translation", 0.0, 1.0)
-        self.probability = _number(probability, "probability", 0.0, 1.0)
-        self.strength = _number(strength, "strength", 0.0)
+        self.rotation = checks.number(rotation, "rotation", 0.0, 180.0)
+        self.shear = checks.number(shear, "shear", 0.0)
+        self.scale = checks.number(scale, "scale", 0.0, 0.99)
+        self.translation = checks.number(translation, "translation", 0.0, 1.0)
+        self.probability = checks.probability(probability, "probability")
+        self.strength = checks.number(strength, "strength", 0.0)
         if self.strength * self.scale >= 1.0:
             raise ValueError(f"strength * scale must be < 1 (a scale factor must stay positive), "
                              f"got {self.strength} * {self.scale}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = checks.seed(seed)
 
     def sample_params(self, seed, batch: int, height: int, width: int) -> tf.Tensor:
         """The (B, 7) transform parameters (see :func:`affine_matrices`) for one stateless seed."""

@@ -11,6 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib import checks
+
+__all__ = ["build_dir", "data_dir", "describe", "fast_mode", "pick", "repo_root",
+           "seed_everything"]
+
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -72,8 +77,7 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
     Same seed, same machine, same versions: same numbers, which is what lets the notebooks
     assert on their results.
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = checks.seed(seed)
     import keras
     import tensorflow as tf
 

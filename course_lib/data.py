@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from course_lib import checks
 from course_lib.config import data_dir
 
 __all__ = [
@@ -234,14 +235,8 @@ def _check_split(split: object) -> OmniglotFile:
 
 
 def _check_image_size(image_size: object) -> int:
-    """``image_size`` as an int, or a ValueError unless it is an integer in [8, 105]."""
-    if (
-        isinstance(image_size, bool)
-        or not isinstance(image_size, (int, np.integer))
-        or not 8 <= image_size <= _OMNIGLOT_SIZE
-    ):
-        raise ValueError(f"image_size must be an int in [8, {_OMNIGLOT_SIZE}], got {image_size!r}")
-    return int(image_size)
+    """``image_size`` as an int in [8, 105]: TypeError for a non-int, ValueError outside."""
+    return checks.integer(image_size, "image_size", 8, _OMNIGLOT_SIZE)
 
 
 def _fetch(url: str, dest: Path) -> None:

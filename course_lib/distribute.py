@@ -8,6 +8,10 @@ import warnings
 import keras
 import tensorflow as tf
 
+from course_lib import checks
+
+__all__ = ["get_strategy", "global_batch_size", "set_mixed_precision", "split_cpu"]
+
 _strategy = None
 
 
@@ -63,8 +67,7 @@ def get_strategy(refresh: bool = False) -> tf.distribute.Strategy:
 
 def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None = None) -> int:
     """The batch to feed ``fit``: ``per_replica`` examples for each replica in sync."""
-    if not isinstance(per_replica, int) or per_replica < 1:
-        raise ValueError(f"per_replica must be a positive int, got {per_replica!r}")
+    per_replica = checks.positive_int(per_replica, "per_replica")
     strategy = strategy or get_strategy()
     return per_replica * strategy.num_replicas_in_sync
 
@@ -74,8 +77,7 @@ def split_cpu(n: int = 2) -> list[str]:
 
     Must run before TensorFlow initialises its devices (before any op runs).
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = checks.positive_int(n, "n")
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)])

@@ -17,42 +17,39 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from course_lib import checks
+
+__all__ = [
+    "VerificationReport",
+    "choose_threshold",
+    "cluster_anisotropy",
+    "equal_error_rate",
+    "fit_linear_probe",
+    "knn_accuracy",
+    "linear_probe_accuracy",
+    "mean_with_ci",
+    "n_way_accuracy",
+    "one_shot_predictions",
+    "pair_distances",
+    "recall_at_k",
+    "silhouette",
+    "threshold_accuracy",
+    "verification_report",
+]
+
 _METRICS = ("euclidean", "cosine")
 
 
 # --------------------------------------------------------------------------- validation helpers
 
 
-def _float_array(x, name: str, ndim: int) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}") from err
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
-    return arr
-
-
-def _binary(x, name: str, meaning: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a numeric or boolean array, got dtype {arr.dtype}")
-    if not np.isin(arr, (0, 1)).all():
-        raise ValueError(f"{name} must contain only {meaning}")
-    return arr.astype(int)
+_float_array = checks.float_array  # (x, name, ndim)
+_binary = checks.binary_labels  # (x, name, meaning)
+_positive_int = checks.positive_int  # (value, name)
 
 
 def _check_length(arr: np.ndarray, name: str, n: int, other: str) -> None:
-    if len(arr) != n:
-        raise ValueError(f"{name} has {len(arr)} entries but {other} has {n}")
+    checks.same_length(arr, name, range(n), other)
 
 
 def _pairs(distances, labels, d_name: str, l_name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -66,11 +63,7 @@ def _pairs(distances, labels, d_name: str, l_name: str) -> tuple[np.ndarray, np.
 
 
 def _class_labels(y, name: str, n: int, other: str) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    arr = checks.class_labels(y, name)
     _check_length(arr, name, n, other)
     return arr
 
@@ -85,20 +78,8 @@ def _same_dim(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> None:
         raise ValueError(f"{b_name} has {b.shape[-1]} dimensions but {a_name} has {a.shape[-1]}")
 
 
-def _positive_int(k, name: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(k).__name__}")
-    if k < 1:
-        raise ValueError(f"{name} must be at least 1, got {k}")
-    return int(k)
-
-
 def _confidence(confidence) -> float:
-    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(
-            f"confidence must be a number strictly between 0 and 1, got {confidence!r}"
-        )
-    return float(confidence)
+    return checks.number(confidence, "confidence", 0.0, 1.0, low_open=True, high_open=True)
 
 
 # --------------------------------------------------------------------------- pair verification
@@ -134,10 +115,7 @@ def threshold_accuracy(distances, labels, threshold: float) -> float:
     d = _float_array(distances, "distances", 1)
     lab = _binary(labels, "labels", "0 (different) and 1 (similar)")
     _check_length(lab, "labels", len(d), "distances")
-    if isinstance(threshold, (bool, str)) or not np.isscalar(threshold):
-        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}")
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold must be finite, got {threshold!r}")
+    threshold = checks.number(threshold, "threshold")
     return float(np.mean((d <= threshold) == (lab == 1)))
 
 
@@ -238,8 +216,7 @@ def one_shot_predictions(
             f"support_embeddings holds {s.shape[0]} tasks but query_embeddings holds {q.shape[0]}"
         )
     _same_dim(q, "query_embeddings", s, "support_embeddings")
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    checks.one_of(metric, "metric", _METRICS)
     if metric == "euclidean":
         dist = np.linalg.norm(s - q[:, None, :], axis=2)
     else:
@@ -290,7 +267,7 @@ def silhouette(emb, y, sample_size: int | None = None, seed: int = 0) -> float:
     e, lab = _labelled(emb, y, "emb", "y")
     subsampled = sample_size is not None and _positive_int(sample_size, "sample_size") < len(e)
     if subsampled:
-        idx = np.random.default_rng(seed).choice(len(e), size=sample_size, replace=False)
+        idx = np.random.default_rng(checks.seed(seed)).choice(len(e), size=sample_size, replace=False)
         e, lab = e[idx], lab[idx]
     n_classes = np.unique(lab).size
     if n_classes < 2:
@@ -353,13 +330,7 @@ def pair_distances(embeddings, left, right) -> np.ndarray:
     Embed every example once, then measure any number of index pairs (``pairs.pair_indices``).
     """
     e = _float_array(embeddings, "embeddings", 2)
-    idx = []
-    for name, arr in (("left", left), ("right", right)):
-        arr = np.asarray(arr)
-        if arr.ndim != 1 or arr.dtype.kind not in "iu":
-            raise ValueError(f"{name} must be a 1-D array of integer row indices")
-        if arr.size and (arr.min() < 0 or arr.max() >= len(e)):
-            raise ValueError(f"{name} holds indices outside [0, {len(e)})")
-        idx.append(arr)
+    idx = [checks.index_array(arr, name, ndim=1, size=len(e), allow_empty=True)
+           for name, arr in (("left", left), ("right", right))]
     _check_length(idx[1], "right", len(idx[0]), "left")
     return np.linalg.norm(e[idx[0]] - e[idx[1]], axis=1)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from course_lib import checks
+
+__all__ = ["PACKAGE", "EuclideanDistance", "L2Normalize", "WeightedL1Similarity"]
+
 PACKAGE = "course_lib"
 
 
@@ -16,7 +20,10 @@ def _float32_by_default(kwargs: dict) -> dict:
 
 
 def _check_pair(inputs, layer_name: str):
-    if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"{layer_name} expects inputs=[a, b], a list of two tensors, got "
+                        f"{type(inputs).__name__}")
+    if len(inputs) != 2:
         raise ValueError(f"{layer_name} expects inputs=[a, b], a list of two tensors, got {inputs!r}")
     return inputs
 
@@ -31,9 +38,7 @@ class EuclideanDistance(keras.layers.Layer):
 
     def __init__(self, epsilon: float = 1e-6, squared: bool = False, **kwargs):
         super().__init__(**_float32_by_default(kwargs))
-        if not isinstance(epsilon, (int, float)) or epsilon < 0:
-            raise ValueError(f"epsilon must be a number >= 0, got {epsilon!r}")
-        self.epsilon = float(epsilon)
+        self.epsilon = checks.number(epsilon, "epsilon", 0.0)
         self.squared = bool(squared)
 
     def call(self, inputs):
@@ -77,7 +82,7 @@ class L2Normalize(keras.layers.Layer):
 
     def __init__(self, epsilon: float = 1e-12, **kwargs):
         super().__init__(**_float32_by_default(kwargs))
-        self.epsilon = float(epsilon)
+        self.epsilon = checks.number(epsilon, "epsilon", 0.0, low_open=True)
 
     def call(self, x):
         return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), self.epsilon))

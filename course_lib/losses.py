@@ -3,28 +3,75 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
+from course_lib import checks
 from course_lib.layers import PACKAGE
+
+__all__ = ["ContrastiveLoss", "TripletLoss", "contrastive_loss", "triplet_loss"]
 
 
 def _check_margin(margin) -> float:
-    if not isinstance(margin, (int, float)) or isinstance(margin, bool) or margin <= 0:
-        raise ValueError(f"margin must be a number > 0, got {margin!r}")
-    return float(margin)
+    return checks.number(margin, "margin", 0.0, low_open=True)
+
+
+def _known_values(x) -> np.ndarray | None:
+    """``x`` as a NumPy array when its values exist now (NumPy data, Python numbers or an eager
+    tensor); None for a symbolic tensor (inside ``tf.function``, ``fit``, XLA)."""
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float)):
+        return np.asarray(x)
+    if tf.is_tensor(x) and tf.executing_eagerly() and hasattr(x, "numpy"):
+        return np.asarray(x.numpy())
+    return None
 
 
 def contrastive_loss(labels, distances, margin: float = 1.0, similar_label: int = 1):
     """Per-pair loss of Hadsell, Chopra and LeCun (2006), on distances (not on similarities).
 
-    Similar pairs pay ``d^2``; dissimilar pairs pay ``max(margin - d, 0)^2``. ``similar_label``
-    names which label means "same class": 1 in this course, 0 in Hadsell et al.'s paper.
-    Returns one loss per pair, shape (batch,), half of each term as in the paper; in float32
-    when the distances come in float16 or bfloat16 (mixed precision).
+    Similar pairs pay ``d^2``; dissimilar pairs pay ``max(margin - d, 0)^2``.
+
+    Labels other than 0 and 1 (class ids fed by mistake, say) are rejected when their values are
+    known at call time: NumPy data, Python numbers or eager tensors. Inside a traced graph
+    (``fit``, ``tf.function``) this check cannot run here; :class:`ContrastiveLoss` then checks
+    with a graph assertion, which XLA (``jit_compile=True``) drops.
+
+    Args:
+        labels: pair labels, 0 or 1, one per pair (any shape with as many entries as
+            ``distances``).
+        distances: pair distances (not similarities), e.g. a ``(batch, 1)`` model output.
+        margin: the distance beyond which a dissimilar pair costs nothing; a number > 0.
+        similar_label: which label means "same class": 1 in this course, 0 in Hadsell et
+            al.'s paper.
+
+    Returns:
+        One loss per pair, shape ``(batch,)``, half of each term as in the paper; in float32
+        when the distances come in float16 or bfloat16 (mixed precision).
+
+    Raises:
+        TypeError: ``margin`` is not a number, ``similar_label`` not an int, or ``labels`` not
+            numeric.
+        ValueError: ``margin <= 0``, ``similar_label`` not 0 or 1, or (eagerly) a label other
+            than 0 and 1.
     """
-    if similar_label not in (0, 1):
-        raise ValueError(f"similar_label must be 0 or 1, got {similar_label!r}")
+    checks.integer(similar_label, "similar_label", 0, 1)
     margin = _check_margin(margin)
+    _check_known_labels(labels, "labels")
+    return _contrastive(labels, distances, margin, similar_label)
+
+
+def _check_known_labels(labels, name: str) -> bool:
+    """Raise unless the labels are all 0 or 1, when known now; True when they were checked."""
+    known = _known_values(labels)
+    if known is None:
+        return False
+    if known.size:
+        checks.binary_labels(known.reshape(-1), name, "0 and 1 (pair labels, not class ids)")
+    return True
+
+
+def _contrastive(labels, distances, margin: float, similar_label: int):
     distances = ops.convert_to_tensor(distances)
     if keras.backend.standardize_dtype(distances.dtype) in ("float16", "bfloat16"):
         distances = ops.cast(distances, "float32")       # d^2 overflows float16 past d = 256
@@ -47,20 +94,17 @@ class ContrastiveLoss(keras.losses.Loss):
                  name: str = "contrastive_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.margin = _check_margin(margin)
-        if similar_label not in (0, 1):
-            raise ValueError(f"similar_label must be 0 or 1, got {similar_label!r}")
+        checks.integer(similar_label, "similar_label", 0, 1)
         self.similar_label = int(similar_label)
         self.check_labels = bool(check_labels)
 
     def call(self, y_true, y_pred):
-        if self.check_labels:
-            import tensorflow as tf
-
+        if self.check_labels and not _check_known_labels(y_true, "y_true"):
             y = tf.cast(y_true, tf.float32)
             tf.debugging.assert_equal(
                 tf.reduce_all((y == 0.0) | (y == 1.0)), True,
                 message="y_true (pair labels) must be 0 or 1")
-        return contrastive_loss(y_true, y_pred, self.margin, self.similar_label)
+        return _contrastive(y_true, y_pred, self.margin, self.similar_label)
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin,

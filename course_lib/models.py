@@ -9,20 +9,30 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from course_lib import checks
 from course_lib.layers import EuclideanDistance, WeightedL1Similarity
+
+__all__ = [
+    "five_conv_encoder",
+    "koch_encoder",
+    "mlp_encoder",
+    "pseudo_siamese",
+    "siamese",
+    "small_cnn_encoder",
+]
 
 
 def _check_shape(input_shape, name: str = "input_shape") -> tuple[int, ...]:
-    shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else None
-    if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
-        raise ValueError(f"{name} must be a tuple of positive ints such as (28, 28), got {input_shape!r}")
-    return shape
+    if not isinstance(input_shape, (list, tuple)):
+        raise TypeError(f"{name} must be a tuple of positive ints such as (28, 28), got "
+                        f"{type(input_shape).__name__} {input_shape!r}")
+    if not input_shape:
+        raise ValueError(f"{name} must not be empty, got {input_shape!r}")
+    return tuple(checks.positive_int(s, f"{name}[{i}]") for i, s in enumerate(input_shape))
 
 
 def _check_dim(embedding_dim: int) -> int:
-    if not isinstance(embedding_dim, int) or isinstance(embedding_dim, bool) or embedding_dim < 1:
-        raise ValueError(f"embedding_dim must be a positive int, got {embedding_dim!r}")
-    return embedding_dim
+    return checks.positive_int(embedding_dim, "embedding_dim")
 
 
 def _image_input(input_shape, name: str):
@@ -77,11 +87,8 @@ def koch_encoder(input_size: int = 105, embedding_dim: int = 4096, width: float 
     At 105x105 and ``width=1``: conv 64@10, 128@7, 128@4, 256@4 with 2x2 max-pooling after the
     first three, then a sigmoid dense layer of 4096 units, as in the paper.
     """
-    if not isinstance(input_size, int) or input_size < 28:
-        raise ValueError(f"input_size must be an int >= 28 (smaller leaves no room for four "
-                         f"conv layers), got {input_size!r}")
-    if not isinstance(width, (int, float)) or width <= 0:
-        raise ValueError(f"width must be a number > 0, got {width!r}")
+    input_size = checks.integer(input_size, "input_size", minimum=28)  # room for four convs
+    width = checks.number(width, "width", 0.0, low_open=True)
     scale = input_size / 105
     reg = keras.regularizers.L2(l2) if l2 else None
     inputs, x = _image_input((input_size, input_size), "image")
@@ -105,6 +112,9 @@ def _head(head):
         return WeightedL1Similarity(name="similarity")
     if isinstance(head, keras.layers.Layer):
         return head
+    if not isinstance(head, str):
+        raise TypeError(f"head must be 'euclidean', 'koch' or a keras Layer, got "
+                        f"{type(head).__name__}")
     raise ValueError(f"head must be 'euclidean', 'koch' or a keras Layer, got {head!r}")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from course_lib import checks
 from course_lib.layers import EuclideanDistance, WeightedL1Similarity
 
 __all__ = [
@@ -35,14 +36,7 @@ _METRICS = ("euclidean", "cosine")
 
 
 def _int_array(x, name: str, ndim: int) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer indices, got dtype {arr.dtype}")
-    return arr.astype(np.int64)
+    return checks.index_array(x, name, ndim=ndim)
 
 
 def _check_tasks(images, query, support, answer=None):
@@ -69,10 +63,7 @@ def _check_tasks(images, query, support, answer=None):
     return images, q, s, a
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+_positive_int = checks.positive_int  # (value, name)
 
 
 # --------------------------------------------------------------------------- scoring
@@ -265,8 +256,7 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int, seed: int = 0):
     images = lake_run_tasks(runs)[0]
     n_way = _positive_int(n_way, "n_way")
     num_tasks = _positive_int(num_tasks, "num_tasks")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = checks.seed(seed)
     n_train = len(runs[0].train_images)
     if n_way > n_train:
         raise ValueError(f"n_way={n_way} is larger than the number of classes per run ({n_train})")

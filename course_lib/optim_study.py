@@ -10,15 +10,27 @@ measures the shape and separation of the clusters.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 
-from course_lib import distribute, evaluate, losses, models, pairs
+from course_lib import checks, distribute, evaluate, losses, models, pairs
 from course_lib.callbacks import EmbeddingSnapshots
+
+__all__ = [
+    "OPTIMIZERS",
+    "Run",
+    "dead_units",
+    "early_warning",
+    "embedding_metrics",
+    "embedding_spread",
+    "make_optimizer",
+    "plot_metrics_by_group",
+    "run_metrics",
+    "train_contrastive",
+]
 
 OPTIMIZERS = ("adam", "sgd", "momentum")
 
@@ -28,23 +40,22 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
 
     ``"momentum"`` is SGD with (heavy-ball) ``momentum``; the other two ignore it.
     """
-    if name not in OPTIMIZERS:
-        raise ValueError(f"name must be one of {OPTIMIZERS}, got {name!r}")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
-            or not 0 < learning_rate < math.inf:
-        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
+    checks.one_of(name, "name", OPTIMIZERS)
+    learning_rate = checks.number(learning_rate, "learning_rate", 0.0, low_open=True)
     if name == "adam":
         return keras.optimizers.Adam(learning_rate)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate)
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    momentum = checks.number(momentum, "momentum", 0.0, 1.0, high_open=True)
     return keras.optimizers.SGD(learning_rate, momentum=momentum)
 
 
 def embedding_spread(emb) -> float:
     """Root-mean-square distance of the embeddings to their centroid; 0 when all coincide."""
-    e = np.asarray(emb, dtype=float)
+    try:
+        e = np.asarray(emb, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"emb must be a numeric array, got {type(emb).__name__}") from err
     if e.ndim != 2 or len(e) == 0:
         raise ValueError(f"emb must be a non-empty 2-D array (N, D), got shape {e.shape}")
     if not np.isfinite(e).all():
@@ -93,10 +104,10 @@ def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, ste
     With ``verbose`` one line per run is printed. The model is built in the distribution
     strategy's scope, and ``batch_size`` pairs go to each replica.
     """
-    for name, value in (("seed", seed), ("steps", steps), ("chunks", chunks)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    if chunks < 1 or steps < chunks or steps % chunks:
+    seed = checks.seed(seed)
+    steps = checks.positive_int(steps, "steps")
+    chunks = checks.positive_int(chunks, "chunks")
+    if steps < chunks or steps % chunks:
         raise ValueError(f"steps must be a positive multiple of chunks, got steps={steps!r}, "
                          f"chunks={chunks!r}")
     x, y = pairs.check_examples(x, y)
@@ -138,8 +149,7 @@ def early_warning(run: Run, chunks: int = 1, margin: float = 1.0) -> str | None:
     """
     if not isinstance(run, Run):
         raise TypeError(f"run must be a Run from train_contrastive, got {type(run).__name__}")
-    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
-        raise ValueError(f"chunks must be a positive int, got {chunks!r}")
+    chunks = checks.positive_int(chunks, "chunks")
     loss, spread = run.loss[:chunks], run.spread[1:chunks + 1]
     if not (np.isfinite(loss).all() and np.isfinite(spread).all()):
         return "diverged"

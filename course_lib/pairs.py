@@ -10,24 +10,33 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from course_lib import checks
+
+__all__ = [
+    "ClassIndex",
+    "check_examples",
+    "cross_pair_dataset",
+    "one_shot_tasks",
+    "pair_dataset",
+    "pair_indices",
+    "triplet_dataset",
+]
+
 AUTOTUNE = tf.data.AUTOTUNE
 
 
 def check_examples(x, y, classes=None) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``(x, y)`` and keep only ``classes`` (all when None); returns the arrays kept."""
     x = np.asarray(x)
-    y = np.asarray(y)
     if x.ndim < 2:
         raise ValueError(f"x must have a leading example axis and at least one feature axis, "
                          f"got shape {x.shape}")
-    if y.ndim != 1:
-        raise ValueError(f"y must be a 1-D array of class ids, got shape {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"y must hold integer class ids, got dtype {y.dtype}")
-    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
-        raise ValueError("x must be numeric and finite (found NaN/inf or a non-numeric dtype)")
+    if not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"x must be a numeric array, got dtype {x.dtype}")
+    if not np.isfinite(x).all():
+        raise ValueError("x contains non-finite values (NaN or inf)")
+    y = checks.class_labels(y, "y")
+    checks.same_length(x, "x", y, "y")
     if classes is not None:
         classes = np.asarray(classes)
         missing = np.setdiff1d(classes, y)
@@ -38,18 +47,6 @@ def check_examples(x, y, classes=None) -> tuple[np.ndarray, np.ndarray]:
     if len(y) == 0:
         raise ValueError("no examples to sample from (x is empty after selecting classes)")
     return x, y
-
-
-def _check_seed(seed) -> int:
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return int(seed)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 class ClassIndex:
@@ -126,7 +123,7 @@ def _batches(steps, seed, make_batch) -> tf.data.Dataset:
     for its background thread (``make bench``), and a batch costs ~1 ms, far below a step.
     """
     if steps is not None:
-        steps = _check_positive_int(steps, "steps")
+        steps = checks.positive_int(steps, "steps")
     count = tf.data.Dataset.range(steps) if steps is not None else tf.data.Dataset.counter()
     options = tf.data.Options()
     options.autotune.enabled = False
@@ -145,14 +142,13 @@ def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, se
     ``classes`` restricts sampling to those class ids (e.g. to hold classes out for one-shot
     tests). ``augment``, if given, maps a batch of images to a batch of images (on the fly).
     """
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    if not 0.0 <= positive_fraction <= 1.0:
-        raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    positive_fraction = checks.probability(positive_fraction, "positive_fraction")
     x, y = check_examples(x, y, classes)
     n_pos = int(round(batch_size * positive_fraction))
     index = ClassIndex(y, need_positive=n_pos > 0, need_negative=n_pos < batch_size)
     images = tf.constant(x)
-    seed = _check_seed(seed)
+    seed = checks.seed(seed)
 
     def make_batch(batch_seed):
         left, right, labels = index.pairs(batch_seed, batch_size, n_pos)
@@ -172,9 +168,8 @@ def cross_pair_dataset(x_left, y_left, x_right, y_right, batch_size: int = 128,
     For two kinds of input with shared labels (say 28x28 and 8x8 digits): label 1.0 when the
     two have the same class. Both datasets must hold the same set of classes.
     """
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    if not 0.0 <= positive_fraction <= 1.0:
-        raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    positive_fraction = checks.probability(positive_fraction, "positive_fraction")
     x_left, y_left = check_examples(x_left, y_left)
     x_right, y_right = check_examples(x_right, y_right)
     if not np.array_equal(np.unique(y_left), np.unique(y_right)):
@@ -201,7 +196,7 @@ def cross_pair_dataset(x_left, y_left, x_right, y_right, batch_size: int = 128,
         return ((tf.gather(images_left, left), tf.gather(images_right, right)),
                 tf.cast(is_pos, tf.float32))
 
-    return _batches(steps, _check_seed(seed), make_batch)
+    return _batches(steps, checks.seed(seed), make_batch)
 
 
 def pair_indices(y, n: int, positive_fraction: float = 0.5, seed: int = 0):
@@ -211,19 +206,18 @@ def pair_indices(y, n: int, positive_fraction: float = 0.5, seed: int = 0):
     """
     y = np.asarray(y)
     _, y = check_examples(np.zeros((len(y), 1), np.float32), y)
-    n = _check_positive_int(n, "n")
-    if not 0.0 <= positive_fraction <= 1.0:
-        raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
+    n = checks.positive_int(n, "n")
+    positive_fraction = checks.probability(positive_fraction, "positive_fraction")
     n_pos = int(round(n * positive_fraction))
     index = ClassIndex(y, need_positive=n_pos > 0, need_negative=n_pos < n)
-    left, right, labels = index.pairs(tf.constant([_check_seed(seed), 0], tf.int64), n, n_pos)
+    left, right, labels = index.pairs(tf.constant([checks.seed(seed), 0], tf.int64), n, n_pos)
     return left.numpy(), right.numpy(), labels.numpy()
 
 
 def triplet_dataset(x, y, batch_size: int = 128, seed: int = 0, steps: int | None = None,
                     classes=None) -> tf.data.Dataset:
     """Batches of ``((anchor, positive, negative), zeros)``, triplets drawn uniformly over anchors."""
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = checks.positive_int(batch_size, "batch_size")
     x, y = check_examples(x, y, classes)
     index = ClassIndex(y)
     images = tf.constant(x)
@@ -235,7 +229,7 @@ def triplet_dataset(x, y, batch_size: int = 128, seed: int = 0, steps: int | Non
                 (anchor, index.positives(s[1], anchor), index.negatives(s[2], anchor))]
         return tuple(tf.gather(images, t) for t in trio), tf.zeros([batch_size])
 
-    return _batches(steps, _check_seed(seed), make_batch)
+    return _batches(steps, checks.seed(seed), make_batch)
 
 
 def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, groups=None):
@@ -249,9 +243,9 @@ def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, g
     """
     y = np.asarray(y)
     _, _ = check_examples(np.zeros((len(y), 1), np.float32), y)
-    n_way = _check_positive_int(n_way, "n_way")
-    num_tasks = _check_positive_int(num_tasks, "num_tasks")
-    rng = np.random.default_rng(_check_seed(seed))
+    n_way = checks.positive_int(n_way, "n_way")
+    num_tasks = checks.positive_int(num_tasks, "num_tasks")
+    rng = np.random.default_rng(checks.seed(seed))
     keep = np.isin(y, classes) if classes is not None else np.ones(len(y), bool)
     order = np.flatnonzero(keep)[np.argsort(y[keep], kind="stable")]
     cls, starts, counts = np.unique(y[order], return_index=True, return_counts=True)

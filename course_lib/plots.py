@@ -15,7 +15,19 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from course_lib.evaluate import _binary, _check_length, _class_labels, _float_array, _positive_int
+from course_lib import checks
+
+__all__ = [
+    "plot_accuracy_vs_n",
+    "plot_decision_regions",
+    "plot_embedding",
+    "plot_embedding_grid",
+    "plot_one_shot_task",
+    "plot_roc",
+    "plot_with_spread",
+    "save_figure",
+    "show_pairs",
+]
 
 _GOOD = "#2ca02c"  # green: same pair, true candidate
 _BAD = "#d62728"  # red: different pair, wrong pick
@@ -31,7 +43,7 @@ def _images(x, name: str) -> np.ndarray:
     if arr.ndim == 4 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim == 3 or (arr.ndim == 4 and arr.shape[-1] == 3):
-        return _float_array(arr, name, arr.ndim)
+        return checks.float_array(arr, name, arr.ndim)
     raise ValueError(
         f"{name} must be images (N, H, W), (N, H, W, 1) or (N, H, W, 3), got {arr.shape}"
     )
@@ -48,12 +60,14 @@ def _draw_image(ax: Axes, img: np.ndarray, lo: float, hi: float) -> None:
 
 
 def _embedding_2d(emb, y, e_name: str = "emb", y_name: str = "y"):
-    e = _float_array(emb, e_name, 2)
+    e = checks.float_array(emb, e_name, 2)
     if e.shape[1] != 2:
         raise ValueError(
             f"{e_name} must have D=2 columns to plot, got D={e.shape[1]}; reduce it first"
         )
-    return e, _class_labels(y, y_name, len(e), e_name)
+    lab = checks.class_labels(y, y_name)
+    checks.same_length(lab, y_name, e, e_name)
+    return e, lab
 
 
 def _class_colors(classes) -> dict:
@@ -117,7 +131,7 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
 
 
 def _unit_interval(x, name: str) -> np.ndarray:
-    arr = _float_array(x, name, 1)
+    arr = checks.float_array(x, name, 1)
     if arr.min() < 0 or arr.max() > 1:
         raise ValueError(f"{name} must lie in [0, 1]")
     return arr
@@ -132,11 +146,10 @@ def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figu
     The two rows may hold images of different sizes (two kinds of input, notebook 02).
     """
     a, b = _images(x_a, "x_a"), _images(x_b, "x_b")
-    if len(b) != len(a):
-        raise ValueError(f"x_b must hold as many images as x_a, got {len(b)} and {len(a)}")
-    lab = _binary(labels, "labels", "0 (different) and 1 (similar)")
-    _check_length(lab, "labels", len(a), "x_a")
-    n = _positive_int(n, "n")
+    checks.same_length(b, "x_b", a, "x_a")
+    lab = checks.binary_labels(labels, "labels", "0 (different) and 1 (similar)")
+    checks.same_length(lab, "labels", a, "x_a")
+    n = checks.positive_int(n, "n")
     if n > len(a):
         raise ValueError(f"n must be at most the number of pairs ({len(a)}), got {n}")
     lo = float(min(a[:n].min(), b[:n].min()))
@@ -166,11 +179,8 @@ def plot_one_shot_task(
             f"candidates must be images shaped like query {q.shape}, got {cands.shape[1:]}"
         )
     n = len(cands)
-    for value, name in ((pick, "pick"), (truth, "truth")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an integer index, got {type(value).__name__}")
-        if not 0 <= value < n:
-            raise ValueError(f"{name} must be a candidate index in [0, {n}), got {value}")
+    pick = checks.integer(pick, "pick", 0, n - 1)
+    truth = checks.integer(truth, "truth", 0, n - 1)
     lo = float(min(q.min(), cands.min()))
     hi = float(max(q.max(), cands.max()))
     fig, axes = plt.subplots(
@@ -206,7 +216,7 @@ def plot_embedding(
 ) -> Axes:
     """2-D embedding as a scatter coloured by class; ``class_names`` maps label -> name."""
     e, lab = _embedding_2d(emb, y)
-    max_points = _positive_int(max_points, "max_points")
+    max_points = checks.positive_int(max_points, "max_points")
     colors = _class_colors(lab)
     handles = _legend_handles(colors, class_names)
     ax = _new_axes(ax, (6.5, 5.0))
@@ -234,7 +244,7 @@ def plot_embedding_grid(
     for r in rows:
         if not isinstance(snapshots[r], dict) or list(snapshots[r]) != cols:
             raise ValueError(f"snapshots[{r!r}] must have the columns {cols} like the first row")
-    max_points = _positive_int(max_points, "max_points")
+    max_points = checks.positive_int(max_points, "max_points")
     cells = {}
     for r in rows:
         for c in cols:
@@ -287,9 +297,8 @@ def plot_decision_regions(
             f"model must be a fitted classifier with .predict, got {type(model).__name__}"
         )
     e, lab = _embedding_2d(emb, y)
-    if _positive_int(resolution, "resolution") < 2:
-        raise ValueError(f"resolution must be at least 2 grid points per axis, got {resolution}")
-    max_points = _positive_int(max_points, "max_points")
+    resolution = checks.integer(resolution, "resolution", minimum=2)
+    max_points = checks.positive_int(max_points, "max_points")
     lo, hi = e.min(axis=0), e.max(axis=0)
     pad = 0.05 * np.where(hi > lo, hi - lo, 1.0)
     xx, yy = np.meshgrid(
@@ -325,9 +334,8 @@ def plot_roc(
 ) -> Axes:
     """ROC curve labelled with its AUC, over the chance diagonal; call again to compare models."""
     f, t = _unit_interval(fpr, "fpr"), _unit_interval(tpr, "tpr")
-    _check_length(t, "tpr", len(f), "fpr")
-    if isinstance(auc, bool) or not isinstance(auc, (int, float)) or not 0 <= auc <= 1:
-        raise ValueError(f"auc must be a number in [0, 1], got {auc!r}")
+    checks.same_length(t, "tpr", f, "fpr")
+    auc = checks.probability(auc, "auc")
     ax = _new_axes(ax, (5.0, 5.0))
     if not any(line.get_gid() == "chance" for line in ax.lines):
         ax.plot([0, 1], [0, 1], ls="--", color=_CHANCE, label="chance", gid="chance")
@@ -353,11 +361,7 @@ def plot_accuracy_vs_n(
 
     ``errors`` optionally maps a curve name to ``(low, high)`` interval bounds (not offsets).
     """
-    n_arr = np.asarray(ns)
-    if n_arr.ndim != 1 or n_arr.size == 0:
-        raise ValueError(f"ns must be a non-empty 1-D sequence, got shape {n_arr.shape}")
-    if n_arr.dtype.kind not in "iu":
-        raise TypeError(f"ns must hold integers (candidates per task), got dtype {n_arr.dtype}")
+    n_arr = checks.index_array(ns, "ns", ndim=1)
     if n_arr.min() < 1 or (np.diff(n_arr) <= 0).any():
         raise ValueError(f"ns must be strictly increasing and at least 1, got {n_arr.tolist()}")
     if not isinstance(curves, dict) or not curves:
@@ -371,15 +375,15 @@ def plot_accuracy_vs_n(
     series = []
     for name, acc in curves.items():
         acc = _unit_interval(acc, f"curves[{name!r}]")
-        _check_length(acc, f"curves[{name!r}]", len(n_arr), "ns")
+        checks.same_length(acc, f"curves[{name!r}]", n_arr, "ns")
         yerr = None
         if name in errors:
             if not isinstance(errors[name], (tuple, list)) or len(errors[name]) != 2:
                 raise TypeError(f"errors[{name!r}] must be a pair (low, high)")
-            low = _float_array(errors[name][0], f"errors[{name!r}] low", 1)
-            high = _float_array(errors[name][1], f"errors[{name!r}] high", 1)
-            _check_length(low, f"errors[{name!r}] low", len(n_arr), "ns")
-            _check_length(high, f"errors[{name!r}] high", len(n_arr), "ns")
+            low = checks.float_array(errors[name][0], f"errors[{name!r}] low", 1)
+            high = checks.float_array(errors[name][1], f"errors[{name!r}] high", 1)
+            checks.same_length(low, f"errors[{name!r}] low", n_arr, "ns")
+            checks.same_length(high, f"errors[{name!r}] high", n_arr, "ns")
             if (low > acc).any() or (high < acc).any():
                 raise ValueError(f"errors[{name!r}] must satisfy low <= accuracy <= high")
             yerr = np.vstack([acc - low, high - acc])
@@ -413,12 +417,11 @@ def plot_with_spread(
 
     ``values`` has shape (seeds, len(x)); call again on the same ``ax`` to add another curve.
     """
-    xs = _float_array(x, "x", 1)
-    v = _float_array(values, "values", 2)
+    xs = checks.float_array(x, "x", 1)
+    v = checks.float_array(values, "values", 2)
     if v.shape[1] != len(xs):
         raise ValueError(f"values must have shape (seeds, {len(xs)}) to match x, got {v.shape}")
-    if spread not in ("range", "std"):
-        raise ValueError(f"spread must be 'range' or 'std', got {spread!r}")
+    checks.one_of(spread, "spread", ("range", "std"))
     mean = v.mean(axis=0)
     if spread == "range":
         low, high = v.min(axis=0), v.max(axis=0)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from course_lib.config import build_dir, fast_mode
 
+__all__ = ["format_table", "main", "record", "results_path"]
+
 
 def results_path() -> Path:
     """The shared results file, ``build/results.json`` (see ``config.build_dir``)."""
@@ -21,8 +23,10 @@ def record(notebook: str, **numbers) -> dict:
 
     The file is replaced atomically, so a crash never leaves it half written.
     """
-    if not isinstance(notebook, str) or not notebook:
-        raise ValueError(f"notebook must be a non-empty string, got {notebook!r}")
+    if not isinstance(notebook, str):
+        raise TypeError(f"notebook must be a str, got {type(notebook).__name__} {notebook!r}")
+    if not notebook:
+        raise ValueError("notebook must be a non-empty string, got ''")
     for name, value in numbers.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value!r}")

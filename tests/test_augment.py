@@ -78,17 +78,18 @@ def test_config_round_trip():
     assert clone.get_config() == layer.get_config()
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"rotation": -1}, "rotation"),
-    ({"shear": "big"}, "shear"),
-    ({"scale": 1.0}, "scale"),
-    ({"probability": 1.5}, "probability"),
-    ({"strength": float("nan")}, "strength"),
-    ({"scale": 0.5, "strength": 2.0}, "strength \\* scale"),
-    ({"seed": -1}, "seed"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"rotation": -1}, ValueError, "rotation"),
+    ({"shear": "big"}, TypeError, "shear"),
+    ({"scale": 1.0}, ValueError, "scale"),
+    ({"probability": 1.5}, ValueError, "probability"),
+    ({"strength": float("nan")}, ValueError, "strength"),
+    ({"scale": 0.5, "strength": 2.0}, ValueError, "strength \\* scale"),
+    ({"seed": -1}, ValueError, "seed"),
+    ({"seed": 0.5}, TypeError, "seed"),
 ])
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         RandomAffine(**kwargs)
 
 

@@ -76,7 +76,7 @@ def test_one_shot_tasks_within_groups():
 
 def test_bad_input_is_refused(toy):
     x, y = toy
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="x has 10 entries but y has 500"):
         pairs.pair_dataset(x[:10], y)
     with pytest.raises(ValueError, match="finite"):
         pairs.pair_dataset(np.where(x > 6.5, np.nan, x), y)
@@ -96,6 +96,15 @@ def test_bad_input_is_refused(toy):
         pairs.pair_dataset(x, y, classes=[99])
     with pytest.raises(ValueError, match="seed"):
         pairs.pair_dataset(x, y, seed=-1)
+    # One policy (course_lib.checks): a wrong type is a TypeError, a wrong value a ValueError.
+    with pytest.raises(TypeError, match="seed"):
+        pairs.pair_dataset(x, y, seed=1.5)
+    with pytest.raises(TypeError, match="batch_size"):
+        pairs.pair_dataset(x, y, batch_size=2.0)
+    with pytest.raises(TypeError, match="positive_fraction"):
+        pairs.pair_dataset(x, y, positive_fraction="half")
+    with pytest.raises(TypeError, match="x must be a numeric"):
+        pairs.pair_dataset(x.astype(str), y)
     with pytest.raises(ValueError, match="n_way"):
         pairs.one_shot_tasks(y, n_way=8, num_tasks=3)
     with pytest.raises(ValueError, match="single example"):
