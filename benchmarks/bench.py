@@ -19,7 +19,9 @@ interleaved in one process and the ratios are taken repeat by repeat, so that th
 shared machine (recorded before and after each measurement) hits both sides alike. No test
 asserts a timing.
 
-Usage: ``python -m course_lib.bench`` (about 10 minutes on 2 CPU cores), ``--quick`` (small
+Tooling, not part of the installed ``course_lib`` package: run it from the repository root.
+
+Usage: ``python -m benchmarks.bench`` (about 10 minutes on 2 CPU cores), ``--quick`` (small
 sizes, to check that it runs), ``--only sampling training knobs``, ``--out DIR``.
 """
 
@@ -39,6 +41,7 @@ import numpy as np
 
 from course_lib.config import build_dir
 
+_REPO = str(Path(__file__).resolve().parent.parent)  # where ``-m benchmarks.bench`` resolves
 RESULT_MARK = "BENCH_RESULT "
 DEFAULT_BATCH = 128
 
@@ -364,10 +367,11 @@ def run_in_process(cfg: dict) -> dict:
 def run_worker(cfg: dict, timeout: int = 1800) -> dict:
     """Run one measurement in a fresh Python process; returns its result (or the error)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    cmd = [sys.executable, "-m", "course_lib.bench", "--worker", json.dumps(cfg)]
+    cmd = [sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(cfg)]
     start = time.perf_counter()
     try:
-        run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+        run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
+                             cwd=_REPO)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s", "config": cfg}
     lines = [ln for ln in run.stdout.splitlines() if ln.startswith(RESULT_MARK)]
