@@ -52,18 +52,29 @@ def affine_matrices(params, height: int, width: int) -> tf.Tensor:
 
 
 def warp(images, params) -> tf.Tensor:
-    """Apply the affine maps of ``params`` (B, 7) (see :func:`affine_matrices`) to ``images``
-    (B, H, W, C): bilinear sampling, zeros (no ink) where the source falls outside the image."""
+    """Apply the affine maps of ``params`` (see :func:`affine_matrices`) to a batch of images.
+
+    Bilinear sampling with ``keras.ops.image.affine_transform``; zeros (no ink) where the
+    source falls outside the image.
+
+    Args:
+        images: a batch (B, H, W, C), channels last.
+        params: (B, 7) transform parameters, one row per image.
+
+    Returns:
+        The warped batch, same shape and dtype as ``images``.
+    """
     images = tf.convert_to_tensor(images)
     height, width = images.shape[1], images.shape[2]
     forward = affine_matrices(params, height, width)
-    inverse = tf.linalg.inv(forward)  # the op maps each output pixel to where it samples from
+    # affine_transform maps each *output* pixel (x, y) to where it samples the input from, as
+    # [a0, a1, a2, b0, b1, b2, c0, c1]: the inverse map, normalised so its last entry is 1.
+    inverse = tf.linalg.inv(forward)
     inverse = inverse / inverse[:, 2:3, 2:3]
     transforms = tf.reshape(inverse, [-1, 9])[:, :8]
-    out = tf.raw_ops.ImageProjectiveTransformV3(
-        images=tf.cast(images, tf.float32), transforms=transforms,
-        output_shape=tf.constant([height, width], tf.int32), fill_value=0.0,
-        interpolation="BILINEAR", fill_mode="CONSTANT")
+    out = keras.ops.image.affine_transform(
+        tf.cast(images, tf.float32), transforms, interpolation="bilinear",
+        fill_mode="constant", fill_value=0.0, data_format="channels_last")
     return tf.cast(out, images.dtype)
 
 
@@ -115,8 +126,10 @@ class RandomAffine(keras.layers.Layer):
         digest = tf.bitcast(tf.fingerprint(raw)[0], tf.int64)
         return tf.stack([tf.constant(self.seed, tf.int64), digest])
 
-    def call(self, images, seed=None):
+    def call(self, images, training=True, seed=None):
         images = tf.convert_to_tensor(images)
+        if not training:
+            return images
         if images.shape.rank not in (3, 4):
             raise ValueError(f"images must be a batch (B, H, W) or (B, H, W, C), got shape "
                              f"{images.shape}")

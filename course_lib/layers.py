@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 from keras import ops
 
@@ -77,15 +79,20 @@ class WeightedL1Similarity(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class L2Normalize(keras.layers.Layer):
-    """Scale each embedding to unit length, so distances compare directions (cosine geometry)."""
+class L2Normalize(keras.layers.UnitNormalization):
+    """Deprecated alias of ``keras.layers.UnitNormalization(dtype="float32")``; use that.
+
+    Kept so that older code and saved ``.keras`` files that name it still work. It scales
+    each embedding to unit length along the last axis, computing in float32 by default.
+
+    Args:
+        epsilon: ignored, accepted for older configs (Keras uses 1e-12).
+        **kwargs: passed to ``keras.layers.UnitNormalization``.
+    """
 
     def __init__(self, epsilon: float = 1e-12, **kwargs):
-        super().__init__(**_float32_by_default(kwargs))
-        self.epsilon = checks.number(epsilon, "epsilon", 0.0, low_open=True)
-
-    def call(self, x):
-        return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), self.epsilon))
-
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        warnings.warn("course_lib.layers.L2Normalize is deprecated: use "
+                      "keras.layers.UnitNormalization (dtype='float32' under mixed precision)",
+                      DeprecationWarning, stacklevel=2)
+        kwargs.pop("axis", None)
+        super().__init__(axis=-1, **_float32_by_default(kwargs))

@@ -107,7 +107,16 @@ def test_keras_file_round_trip(tmp_path, head, loss):
         assert loaded.loss.margin == 2.0
 
 
-def test_l2_normalize_gives_unit_vectors():
-    out = layers.L2Normalize()(np.array([[3.0, 4.0], [0.0, 0.0]], np.float32)).numpy()
+def test_l2_normalize_is_a_deprecated_alias_of_unit_normalization():
+    x = np.array([[3.0, 4.0], [0.0, 0.0]], np.float32)
+    with pytest.warns(DeprecationWarning, match="UnitNormalization"):
+        layer = layers.L2Normalize()
+    assert isinstance(layer, keras.layers.UnitNormalization)
+    out = layer(x).numpy()
+    np.testing.assert_allclose(out, keras.layers.UnitNormalization()(x).numpy())
     np.testing.assert_allclose(out[0], [0.6, 0.8], rtol=1e-6)
     assert np.isfinite(out).all()
+    # an old config (with epsilon) still builds the layer
+    with pytest.warns(DeprecationWarning):
+        again = layers.L2Normalize.from_config({**layer.get_config(), "epsilon": 1e-12})
+    np.testing.assert_allclose(again(x).numpy(), out)
