@@ -33,6 +33,14 @@ def affine_matrices(params, height: int, width: int) -> tf.Tensor:
     ``params`` (B, 7) holds per image: rotation (radians), shear x, shear y, scale x, scale y,
     shift x, shift y (pixels). The map is ``shift * rotate * shear * scale``, applied about the
     centre, so a pure rotation or scale keeps the centre in place.
+
+    Args:
+        params: (B, 7) transform parameters.
+        height: image height in pixels.
+        width: image width in pixels.
+
+    Returns:
+        A float32 tensor (B, 3, 3) mapping input pixel coordinates to output ones.
     """
     params = tf.convert_to_tensor(params, tf.float32)
     theta, shx, shy, sx, sy, tx, ty = tf.unstack(params, axis=-1)
@@ -90,6 +98,23 @@ class RandomAffine(keras.layers.Layer):
 
     Called with ``seed`` (an int or a shape-(2,) int tensor) it uses that seed; otherwise the seed
     is ``(self.seed, fingerprint of the batch)``: deterministic, stateless, parallel-safe.
+    Like Keras's own random layers it distorts only in training: inside a model, ``predict``
+    and ``training=False`` pass the images through unchanged; called alone it distorts.
+
+    Args:
+        rotation: largest rotation in degrees, in [0, 180].
+        shear: largest shear factor, >= 0.
+        scale: largest relative scale change, in [0, 0.99].
+        translation: largest shift as a fraction of the image side, in [0, 1].
+        probability: chance that each component is switched on, in [0, 1].
+        strength: multiplies every range, >= 0 (``strength * scale`` must stay < 1).
+        seed: an int >= 0.
+        **kwargs: passed to ``keras.layers.Layer``.
+
+    Raises:
+        TypeError: a non-numeric range or a non-int seed.
+        ValueError: a value outside its range; at call time, images that are not a batch
+            (B, H, W) or (B, H, W, C) with a static height and width.
     """
 
     def __init__(self, rotation: float = 10.0, shear: float = 0.3, scale: float = 0.2,

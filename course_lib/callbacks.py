@@ -56,6 +56,16 @@ class EmbeddingSnapshots(keras.callbacks.Callback):
     epoch, and the start). Epochs are counted as Keras counts them, so ``fit(...,
     initial_epoch=k)`` continues the numbering. The encoder may be a sub-model of the model
     being trained (the shared encoder of a Siamese net, the trunk of a classifier).
+
+    Args:
+        encoder: the ``keras.Model`` whose embeddings are recorded.
+        x: the inputs to embed, a non-empty batch.
+        epochs: epoch counts to keep (ints >= 0), or None for all.
+        batch_size: inputs embedded per call, an int >= 1.
+
+    Raises:
+        TypeError: ``encoder`` not a Model, ``epochs`` not an iterable of ints, ``batch_size``
+            not an int. ValueError: empty ``x``, a negative epoch, ``batch_size`` < 1.
     """
 
     def __init__(self, encoder: keras.Model, x, epochs=None, batch_size: int = 1024):

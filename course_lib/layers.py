@@ -36,6 +36,16 @@ class EuclideanDistance(keras.layers.Layer):
 
     ``epsilon > 0`` keeps the gradient finite when ``a == b``: the derivative of a plain
     square root there is 0/0 (notebook 03). ``epsilon=0`` gives the naive, NaN-prone form.
+    Called on ``[a, b]``, two tensors (batch, D); computes in float32 by default.
+
+    Args:
+        epsilon: added under the square root, a number >= 0.
+        squared: return the squared distance (no square root, no epsilon) instead.
+        **kwargs: passed to ``keras.layers.Layer``.
+
+    Raises:
+        TypeError: ``epsilon`` not a number; at call time, inputs not a list/tuple.
+        ValueError: ``epsilon`` < 0; at call time, not exactly two inputs.
     """
 
     def __init__(self, epsilon: float = 1e-6, squared: bool = False, **kwargs):
@@ -59,7 +69,14 @@ class EuclideanDistance(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class WeightedL1Similarity(keras.layers.Layer):
-    """Koch et al. (2015) head: ``sigmoid(sum_j alpha_j |a_j - b_j| + bias)``, a same-class probability."""
+    """Koch et al. (2015) head: ``sigmoid(sum_j alpha_j |a_j - b_j| + bias)``, a same-class probability.
+
+    Called on ``[a, b]``, two tensors (batch, D); returns (batch, 1); computes in float32 by
+    default.
+
+    Args:
+        **kwargs: passed to ``keras.layers.Layer``.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(**_float32_by_default(kwargs))

@@ -86,8 +86,21 @@ def _contrastive(labels, distances, margin: float, similar_label: int):
 class ContrastiveLoss(keras.losses.Loss):
     """Keras loss wrapping :func:`contrastive_loss`; ``y_pred`` must be a distance, ``y_true`` 0/1.
 
-    Pass ``check_labels=True`` (the default) to fail loudly on labels other than 0 and 1, the
-    symptom of mixing up label conventions or feeding class ids instead of pair labels.
+    With ``check_labels=True`` (the default) labels other than 0 and 1, the symptom of mixing
+    up label conventions or feeding class ids instead of pair labels, fail loudly: a ValueError
+    when the labels are known at call time (eager), a graph assertion
+    (``InvalidArgumentError``) inside ``fit``; XLA (``jit_compile=True``) drops that assertion.
+
+    Args:
+        margin: a number > 0 (see :func:`contrastive_loss`).
+        similar_label: 1 (this course) or 0 (Hadsell et al.) for "same class".
+        check_labels: check that the labels are 0 or 1.
+        name: the loss's name.
+        **kwargs: passed to ``keras.losses.Loss`` (e.g. ``reduction``).
+
+    Raises:
+        TypeError: ``margin`` not a number or ``similar_label`` not an int.
+        ValueError: ``margin`` <= 0 or ``similar_label`` not 0/1.
     """
 
     def __init__(self, margin: float = 1.0, similar_label: int = 1, check_labels: bool = True,
@@ -112,7 +125,19 @@ class ContrastiveLoss(keras.losses.Loss):
 
 
 def triplet_loss(anchor_positive, anchor_negative, margin: float = 1.0):
-    """Per-triplet ``max(d(a, p) - d(a, n) + margin, 0)`` of Schroff et al. (2015), on distances."""
+    """Per-triplet ``max(d(a, p) - d(a, n) + margin, 0)`` of Schroff et al. (2015), on distances.
+
+    Args:
+        anchor_positive: distances anchor-positive, shape (batch,).
+        anchor_negative: distances anchor-negative, same shape.
+        margin: a number > 0.
+
+    Returns:
+        One loss per triplet, shape (batch,).
+
+    Raises:
+        TypeError: ``margin`` not a number. ValueError: ``margin`` <= 0.
+    """
     margin = _check_margin(margin)
     return ops.relu(ops.convert_to_tensor(anchor_positive) - anchor_negative + margin)
 
@@ -122,6 +147,14 @@ class TripletLoss(keras.losses.Loss):
     """Keras loss for a model whose output stacks ``[d(a, p), d(a, n)]`` on the last axis.
 
     ``y_true`` is ignored (a triplet carries its own supervision); pass zeros.
+
+    Args:
+        margin: a number > 0 (see :func:`triplet_loss`).
+        name: the loss's name.
+        **kwargs: passed to ``keras.losses.Loss``.
+
+    Raises:
+        TypeError: ``margin`` not a number. ValueError: ``margin`` <= 0.
     """
 
     def __init__(self, margin: float = 1.0, name: str = "triplet_loss", **kwargs):

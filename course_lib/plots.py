@@ -144,6 +144,20 @@ def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figu
     """The first ``n`` pairs as two rows (image A over image B), captioned "same"/"different".
 
     The two rows may hold images of different sizes (two kinds of input, notebook 02).
+
+    Args:
+        x_a: images (N, H, W), (N, H, W, 1) or (N, H, W, 3).
+        x_b: as many images, maybe of another size.
+        labels: pair labels, 1 = same, 0 = different (N,).
+        n: pairs shown, an int in [1, N].
+        title: the figure's title.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        TypeError: non-numeric images or labels, a non-int ``n``.
+        ValueError: wrong shapes or lengths, labels other than 0/1, ``n`` out of range.
     """
     a, b = _images(x_a, "x_a"), _images(x_b, "x_b")
     checks.same_length(b, "x_b", a, "x_a")
@@ -171,7 +185,22 @@ def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figu
 def plot_one_shot_task(
     query, candidates, pick: int, truth: int, title: str = "One-shot task"
 ) -> Figure:
-    """Query, then the N candidates: green border on the true match, red on a wrong pick."""
+    """Query, then the N candidates: green border on the true match, red on a wrong pick.
+
+    Args:
+        query: one image (H, W), (H, W, 1) or (H, W, 3).
+        candidates: N images shaped like ``query``.
+        pick: the model's chosen candidate, an int in [0, N).
+        truth: the true candidate, an int in [0, N).
+        title: the figure's title.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        TypeError: non-int ``pick`` or ``truth``, non-numeric images.
+        ValueError: shapes that differ, an index out of range.
+    """
     q = _images(np.asarray(query)[None], "query")[0]
     cands = _images(candidates, "candidates")
     if cands.shape[1:] != q.shape:
@@ -214,7 +243,23 @@ def plot_embedding(
     class_names=None,
     max_points: int = 5000,
 ) -> Axes:
-    """2-D embedding as a scatter coloured by class; ``class_names`` maps label -> name."""
+    """2-D embedding as a scatter coloured by class.
+
+    Args:
+        emb: embeddings (N, 2).
+        y: integer class labels (N,).
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        class_names: maps a label to its name in the legend (list or dict), or None.
+        max_points: points drawn at most (a random subset), an int >= 1.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric embeddings, non-integer labels, ``ax`` not an Axes.
+        ValueError: not 2-D embeddings with D=2, lengths that differ, a class without a name.
+    """
     e, lab = _embedding_2d(emb, y)
     max_points = checks.positive_int(max_points, "max_points")
     colors = _class_colors(lab)
@@ -233,6 +278,19 @@ def plot_embedding_grid(
     """Grid of 2-D embeddings, ``snapshots[row][column] = (emb, y)``, with one shared legend.
 
     E.g. rows = epochs and columns = models; every row must have the same columns.
+
+    Args:
+        snapshots: ``{row: {column: (emb, y)}}``.
+        title: the figure's title.
+        class_names: maps a label to its name in the legend (list or dict), or None.
+        max_points: points drawn per panel at most, an int >= 1.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        TypeError: ``snapshots`` not a non-empty dict of dicts of pairs.
+        ValueError: rows with other columns, bad embeddings or labels.
     """
     if not isinstance(snapshots, dict) or not snapshots:
         raise TypeError("snapshots must be a non-empty dict {row: {column: (emb, y)}}")
@@ -291,7 +349,25 @@ def plot_decision_regions(
     resolution: int = 300,
     max_points: int = 5000,
 ) -> Axes:
-    """Regions a fitted classifier (e.g. ``fit_linear_probe``) assigns to each class, plus points."""
+    """Regions a fitted classifier (e.g. ``fit_linear_probe``) assigns to each class, plus points.
+
+    Args:
+        model: a fitted classifier with ``.predict`` on 2-D points.
+        emb: embeddings (N, 2).
+        y: integer class labels (N,).
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        class_names: maps a label to its name in the legend (list or dict), or None.
+        resolution: grid points per axis, an int >= 2.
+        max_points: points drawn at most, an int >= 1.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: ``model`` without ``predict``, bad types as in :func:`plot_embedding`.
+        ValueError: ``resolution`` < 2, bad shapes as in :func:`plot_embedding`.
+    """
     if not callable(getattr(model, "predict", None)):
         raise TypeError(
             f"model must be a fitted classifier with .predict, got {type(model).__name__}"
@@ -332,7 +408,23 @@ def plot_decision_regions(
 def plot_roc(
     fpr, tpr, auc: float, ax: Axes | None = None, label: str = "model", title: str = "ROC curve"
 ) -> Axes:
-    """ROC curve labelled with its AUC, over the chance diagonal; call again to compare models."""
+    """ROC curve labelled with its AUC, over the chance diagonal; call again to compare models.
+
+    Args:
+        fpr: false positive rates in [0, 1].
+        tpr: true positive rates in [0, 1], as many.
+        auc: the area under the curve, in [0, 1].
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        label: the curve's name in the legend.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric rates or AUC, ``ax`` not an Axes.
+        ValueError: rates outside [0, 1] or of different lengths, AUC outside [0, 1].
+    """
     f, t = _unit_interval(fpr, "fpr"), _unit_interval(tpr, "tpr")
     checks.same_length(t, "tpr", f, "fpr")
     auc = checks.probability(auc, "auc")
@@ -359,7 +451,20 @@ def plot_accuracy_vs_n(
 ) -> Axes:
     """Accuracy against the number of candidates N per model, with the 1/N chance line.
 
-    ``errors`` optionally maps a curve name to ``(low, high)`` interval bounds (not offsets).
+    Args:
+        ns: strictly increasing ints >= 1.
+        curves: ``{name: accuracies}``, one accuracy in [0, 1] per N.
+        errors: ``{name: (low, high)}`` interval bounds (not offsets) for some curves, or None.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-integer ``ns``, ``curves``/``errors`` not dicts, a bound not a pair.
+        ValueError: bad ``ns``, lengths that differ, accuracies outside [0, 1], bounds that do
+            not bracket the accuracy, error names not among the curves.
     """
     n_arr = checks.index_array(ns, "ns", ndim=1)
     if n_arr.min() < 1 or (np.diff(n_arr) <= 0).any():
@@ -415,7 +520,24 @@ def plot_with_spread(
 ) -> Axes:
     """Mean over seeds as a line, shaded by the seeds' min-max ``range`` or +-1 ``std``.
 
-    ``values`` has shape (seeds, len(x)); call again on the same ``ax`` to add another curve.
+    Call again on the same ``ax`` to add another curve.
+
+    Args:
+        x: the x values (K,).
+        values: (seeds, K) values.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        label: the curve's name in the legend (None: no legend).
+        title: the plot's title.
+        xlabel: the x axis label.
+        ylabel: the y axis label.
+        spread: ``"range"`` or ``"std"``.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric values, ``ax`` not an Axes.
+        ValueError: shapes that do not match, an unknown ``spread``.
     """
     xs = checks.float_array(x, "x", 1)
     v = checks.float_array(values, "values", 2)
@@ -442,7 +564,19 @@ def plot_with_spread(
 
 
 def save_figure(fig: Figure | Axes, path, dpi: int = 150) -> Path:
-    """Write a figure (or an Axes' figure) to ``path``, creating folders; returns the path."""
+    """Write a figure (or an Axes' figure) to ``path``, creating folders.
+
+    Args:
+        fig: a matplotlib Figure or Axes.
+        path: the file to write; its suffix picks the format.
+        dpi: resolution of raster formats.
+
+    Returns:
+        The path written, as a ``Path``.
+
+    Raises:
+        TypeError: ``fig`` is neither a Figure nor an Axes.
+    """
     if isinstance(fig, Axes):
         fig = fig.figure
     if not isinstance(fig, Figure):
