@@ -262,7 +262,7 @@ def compare_worker(cfg: dict) -> dict:
     repeats, warmup = int(cfg.get("repeats", 3)), int(cfg.get("warmup", 3))
     x, y = _load(cfg.get("n_train"))
     model = _build_model(cfg.get("jit", "auto"))
-    pipeline = pairs.pair_dataset(x, y, batch, seed=0)
+    pipeline = pairs.pair_dataset(x, y, batch, seed=0, repeat=True)
     cached = pipeline.take(1).cache().repeat()
     pair_images, labels = tutorial_pairs(x, y, steps * batch, seed=0)
     left, right = pair_images[:, 0], pair_images[:, 1]         # as the tutorials feed them
@@ -309,7 +309,7 @@ def memory_worker(cfg: dict) -> dict:
     out = {"feed": feed, "batch": batch, "steps": steps, "rss_after_load_mb": current_rss_mb()}
     start = time.perf_counter()
     if feed == "pipeline":
-        model.fit(pairs.pair_dataset(x, y, batch, seed=0), steps_per_epoch=steps, epochs=1,
+        model.fit(pairs.pair_dataset(x, y, batch, seed=0, steps=steps), epochs=1,
                   verbose=0)
     elif feed == "numpy":
         pair_images, labels = tutorial_pairs(x, y, int(cfg["epoch_pairs"]), seed=0)
@@ -337,7 +337,7 @@ def knob_worker(cfg: dict) -> dict:
         distribute.set_mixed_precision(True)
     model = _build_model(cfg.get("jit", "auto"))
     steps = max(1, total // (batch * repeats))
-    data = pairs.pair_dataset(x, y, batch, seed=0)
+    data = pairs.pair_dataset(x, y, batch, seed=0, repeat=True)
     model.fit(data, steps_per_epoch=1, epochs=1, verbose=0)     # trace and compile
     rates, step_s = [], []
     for _ in range(repeats):

@@ -173,7 +173,7 @@ def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, ste
         model.compile(optimizer=make_optimizer(optimizer, learning_rate),
                       loss=losses.ContrastiveLoss(margin=margin))
     data = pairs.pair_dataset(x, y, batch_size=distribute.global_batch_size(batch_size, strategy),
-                              seed=int(seed))
+                              seed=int(seed), steps=steps)
     snaps = EmbeddingSnapshots(encoder, probe)
     start = time.perf_counter()
     history = model.fit(data, steps_per_epoch=steps // chunks, epochs=chunks, verbose=0,
