@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test lint bench store sync clean
+.PHONY: course test lab lint bench store sync clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ course: $(STAMP)
 test: $(STAMP)
 	COURSE_FAST=1 COURSE_BUILD_DIR=build/test $(PY) -m pytest tests benchmarks tools
 	COURSE_FAST=1 COURSE_BUILD_DIR=build/test $(PY) -m pytest --nbval-lax notebooks
+
+## Open the course in JupyterLab: the notebooks folder, the kernel of .venv.
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
 
 lint: $(STAMP)
 	$(PY) -m ruff check course_lib tests benchmarks tools scripts notebooks

@@ -20,6 +20,7 @@ from course_lib import checks
 __all__ = [
     "plot_accuracy_vs_n",
     "plot_decision_regions",
+    "plot_distance_distributions",
     "plot_embedding",
     "plot_embedding_grid",
     "plot_one_shot_task",
@@ -439,6 +440,59 @@ def plot_roc(
     ax.set_ylabel("true positive rate (same pairs called same)")
     ax.set_title(title)
     ax.legend(loc="lower right")
+    return ax
+
+
+def plot_distance_distributions(
+    distances,
+    labels,
+    threshold: float | None = None,
+    ax: Axes | None = None,
+    title: str = "Pair distances",
+    bins: int = 50,
+) -> Axes:
+    """Histograms of the distances of same and different pairs, overlaid, with a density curve.
+
+    The picture behind verification: the further apart the two humps, the better a single
+    threshold separates the pairs. Drawn with seaborn's ``histplot`` (one hue per kind of
+    pair, each normalised to its own count, so unbalanced pair sets compare fairly).
+
+    Args:
+        distances: pair distances, a 1-D float array.
+        labels: pair labels, 1 = same class, 0 = different; as many as distances.
+        threshold: a distance threshold to mark (e.g. from ``evaluate.choose_threshold``), or
+            None.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        bins: histogram bins, an int >= 1.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric distances, labels or threshold; ``ax`` not an Axes.
+        ValueError: empty or non-finite distances, labels other than 0/1, lengths that
+            differ, a non-finite threshold, ``bins`` < 1.
+    """
+    d = checks.float_array(distances, "distances", 1)
+    lab = checks.binary_labels(labels, "labels", "0 (different) and 1 (same)")
+    checks.same_length(lab, "labels", d, "distances")
+    bins = checks.positive_int(bins, "bins")
+    if threshold is not None:
+        threshold = checks.number(threshold, "threshold")
+    ax = _new_axes(ax, (6.0, 4.0))
+    kind = np.where(lab == 1, "same class", "different class")
+    palette = {"same class": _GOOD, "different class": _BAD}
+    sns.histplot(x=d, hue=kind, hue_order=["same class", "different class"], bins=bins,
+                 stat="density", common_norm=False, kde=len(d) > 2, alpha=0.4,
+                 palette=palette, ax=ax)
+    if threshold is not None:
+        ax.axvline(threshold, color="black", ls="--", lw=1.5)
+        ax.text(threshold, 0.98, f" threshold {threshold:.3g}", transform=ax.get_xaxis_transform(),
+                va="top", ha="left", fontsize="small")
+    ax.set_xlabel("distance between the two embeddings")
+    ax.set_ylabel("density (each kind of pair sums to 1)")
+    ax.set_title(title)
     return ax
 
 
