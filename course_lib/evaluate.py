@@ -370,7 +370,7 @@ def pair_distances(embeddings, left, right) -> np.ndarray:
 
 
 def _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y, exclude_self, metric):
-    from course_lib import checks
+    import course_lib.checks as checks
 
     q = checks.float_array(query_emb, "query_emb", ndim=2)
     q_y = checks.class_labels(query_y, "query_y")
@@ -475,7 +475,7 @@ def retrieval_scores(query_emb, query_y, gallery_emb=None, gallery_y=None, ks=(1
     Raises:
         TypeError, ValueError: as for :func:`map_at_r`; a bad k.
     """
-    from course_lib import checks
+    import course_lib.checks as checks
 
     q, q_y, g, g_y, exclude = _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y,
                                                 exclude_self, metric)
@@ -507,7 +507,7 @@ def far_frr(distances, labels, threshold: float) -> tuple[float, float]:
     Raises:
         TypeError, ValueError: bad arrays or threshold.
     """
-    from course_lib import checks
+    import course_lib.checks as checks
 
     d, lab = _pairs(distances, labels, "distances", "labels")
     t = checks.number(threshold, "threshold")
@@ -533,7 +533,7 @@ def threshold_at_far(distances, labels, target_far: float) -> float:
     """
     import warnings
 
-    from course_lib import checks
+    import course_lib.checks as checks
 
     d, lab = _pairs(distances, labels, "distances", "labels")
     target = checks.number(target_far, "target_far", 0.0, 1.0, high_open=True)
