@@ -293,19 +293,13 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int, seed: int = 0):
 
 def alphabet_split(alphabet, alphabet_names, held_out) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks ``(train, validation)`` over examples: the ``held_out`` alphabets (names)
-    form the validation set, whole, and every other alphabet the training set."""
-    alphabet = _int_array(alphabet, "alphabet", 1)
-    names = list(alphabet_names)
-    if isinstance(held_out, str) or not held_out:
-        raise ValueError(f"held_out must be a non-empty list of alphabet names, got {held_out!r}")
-    unknown = [name for name in held_out if name not in names]
-    if unknown:
-        raise ValueError(f"held_out names {unknown} are not among the alphabets {names}")
-    ids = [names.index(name) for name in held_out]
-    val = np.isin(alphabet, ids)
-    if val.all():
-        raise ValueError("held_out holds every alphabet: nothing is left to train on")
-    return ~val, val
+    form the validation set, whole, and every other alphabet the training set.
+
+    Omniglot's name for :func:`course_lib.splits.held_out_split`; for a seeded split of any
+    labelled data by fractions see :func:`course_lib.splits.class_disjoint_split`."""
+    from course_lib.splits import held_out_split
+
+    return held_out_split(alphabet, alphabet_names, held_out, what="alphabet")
 
 
 # --------------------------------------------------------------------------- model selection
