@@ -79,6 +79,17 @@ def test_semi_hard_picks_the_nearest_farther_negative():
     assert float(mining.batch_hard_triplet_loss(labels, emb, 1.0, epsilon=0.0)) > float(loss)
 
 
+def test_semi_hard_falls_back_to_the_farthest_negative():
+    # 1-D: class 0 at 0 and 3, class 1 at 1 and 2. For the class-0 pairs (d = 3) no negative is
+    # farther, so the farthest (d = 2) is used: loss 3 - 2 + 1 = 2; class-1 pairs (d = 1) find a
+    # semi-hard negative at d = 2: loss 0. Mean over the 4 pairs: 1.0.
+    labels = np.array([0, 0, 1, 1])
+    emb = np.array([[0.0], [3.0], [1.0], [2.0]], np.float32)
+    loss = float(mining.semi_hard_triplet_loss(labels, emb, margin=1.0, epsilon=0.0))
+    assert loss == pytest.approx(1.0, rel=1e-6)
+    assert loss == pytest.approx(brute_force(labels, emb, 1.0, eps=0.0)["semi_hard"], rel=1e-6)
+
+
 def test_pairwise_distances(batch):
     _, emb = batch
     d = mining.pairwise_distances(emb, epsilon=0.0).numpy()
