@@ -30,7 +30,7 @@ import course_lib.layers  # noqa: F401  (registers the course's layers, so encod
 import course_lib.mining  # noqa: F401  (and its losses, for an encoder saved compiled)
 from course_lib import checks
 
-__all__ = ["UNKNOWN", "Gallery", "GalleryIndex", "Identification", "build_index", "export",
+__all__ = ["UNKNOWN", "BruteForceSearch", "Gallery", "GalleryIndex", "Identification", "build_index", "export",
            "load", "load_index", "save_index"]
 
 UNKNOWN = "unknown"
@@ -292,6 +292,80 @@ def load(directory) -> Gallery:
     return Gallery(encoder, load_index(folder / INDEX_FILE), source=folder / INDEX_FILE)
 
 
+# --------------------------------------------------------------------------- search
+
+
+class BruteForceSearch:
+    """Exact nearest classes of query embeddings: one matrix product against the whole gallery.
+
+    The gallery is held once, in float32, sorted by class. A batch of queries is processed in
+    chunks so that the temporary (queries x gallery) distance block stays under ~64 MB.
+
+    Args:
+        embeddings: (N, D) gallery embeddings (finite numbers).
+        labels: (N,) integer class ids.
+
+    Raises:
+        TypeError: non-integer labels. ValueError: bad shapes, NaN/inf, lengths that differ.
+    """
+
+    _BLOCK = 16_000_000          # floats per temporary distance block (64 MB)
+
+    def __init__(self, embeddings, labels):
+        emb = np.asarray(embeddings, dtype=np.float32)
+        if emb.ndim != 2 or not len(emb):
+            raise ValueError(f"embeddings must be a non-empty 2-D array, got shape {emb.shape}")
+        if not np.isfinite(emb).all():
+            raise ValueError("embeddings contains non-finite values (NaN or inf)")
+        y = checks.class_labels(labels, "labels")
+        checks.same_length(y, "labels", emb, "embeddings")
+        order = np.argsort(y, kind="stable")
+        self.classes, self._starts = np.unique(y[order], return_index=True)
+        self._gallery = np.ascontiguousarray(emb[order])
+        self._sq = (self._gallery ** 2).sum(1)
+
+    def class_distances(self, queries) -> np.ndarray:
+        """(n, classes) distance from each query to the nearest gallery item of each class.
+
+        Args:
+            queries: (n, D) query embeddings.
+
+        Returns:
+            float32 distances; column ``j`` is class ``self.classes[j]``.
+        """
+        q = np.asarray(queries, dtype=np.float32)
+        if q.ndim != 2 or q.shape[1] != self._gallery.shape[1]:
+            raise ValueError(f"queries must have shape (n, {self._gallery.shape[1]}), "
+                             f"got {q.shape}")
+        out = np.empty((len(q), len(self.classes)), np.float32)
+        step = max(1, self._BLOCK // len(self._gallery))
+        for lo in range(0, len(q), step):
+            qc = q[lo:lo + step]
+            d2 = (qc ** 2).sum(1)[:, None] + self._sq[None, :] - 2.0 * (qc @ self._gallery.T)
+            np.maximum(d2, 0.0, out=d2)
+            out[lo:lo + step] = np.sqrt(np.minimum.reduceat(d2, self._starts, axis=1))
+        return out
+
+    def nearest_classes(self, queries, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest classes of each query, nearest first.
+
+        Args:
+            queries: (n, D) query embeddings.
+            k: an int in [1, number of classes].
+
+        Returns:
+            ``(class_ids, distances)``, both (n, k).
+        """
+        k = checks.integer(k, "k", minimum=1, maximum=len(self.classes))
+        d = self.class_distances(queries)
+        part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else \
+            np.broadcast_to(np.arange(d.shape[1]), d.shape)
+        part_d = np.take_along_axis(d, part, axis=1)
+        order = np.lexsort((part, part_d), axis=1)          # by distance, then class
+        cols = np.take_along_axis(part, order, axis=1)
+        return self.classes[cols], np.take_along_axis(d, cols, axis=1)
+
+
 # --------------------------------------------------------------------------- answering
 
 
@@ -331,16 +405,12 @@ class Gallery:
         self.encoder, self.index = encoder, index
         self.threshold = index.threshold
         self._shape = shape
-        self._order = np.argsort(index.labels, kind="stable")
-        sorted_labels = index.labels[self._order]
-        self._classes, self._starts = np.unique(sorted_labels, return_index=True)
-        self._gallery = index.embeddings[self._order].astype(np.float64)
-        self._gallery_sq = (self._gallery ** 2).sum(1)
+        self.search = BruteForceSearch(index.embeddings, index.labels)
 
     def embed(self, images) -> np.ndarray:
         """Embeddings (n, D) of one image or a batch (shape checked against the encoder)."""
         x, _ = _images(images, "images", self._shape)
-        return _embed(self.encoder, x).astype(np.float64)
+        return _embed(self.encoder, x)
 
     def verify(self, a, b):
         """Are ``a`` and ``b`` the same (distance <= threshold)?
@@ -358,18 +428,12 @@ class Gallery:
         xb, single_b = _images(b, "b", self._shape)
         checks.same_length(xb, "b", xa, "a")
         ea, eb = _embed(self.encoder, xa), _embed(self.encoder, xb)
-        d = np.sqrt(((ea.astype(np.float64) - eb) ** 2).sum(1))
+        d = np.sqrt(((ea - eb) ** 2).sum(1, dtype=np.float64))
         same = d <= self.threshold
         if single_a and single_b:
             return bool(same[0]), float(d[0])
         return same, d
 
-    def class_distances(self, queries) -> np.ndarray:
-        """(n, classes) distance from each query to the nearest gallery image of each class."""
-        q = self.embed(queries)
-        d2 = (q ** 2).sum(1)[:, None] + self._gallery_sq[None, :] - 2.0 * q @ self._gallery.T
-        d = np.sqrt(np.maximum(d2, 0.0))
-        return np.minimum.reduceat(d, self._starts, axis=1)
 
     def identify(self, query, k: int = 1):
         """Who is this? The k nearest classes, and "unknown" when none is within the threshold.
@@ -384,14 +448,13 @@ class Gallery:
         Raises:
             ValueError: a query of another shape than the encoder's input, a bad ``k``.
         """
-        _, single = _images(query, "query", self._shape)
-        k = checks.integer(k, "k", minimum=1, maximum=len(self._classes))
-        dist = self.class_distances(query)
-        nearest = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        x, single = _images(query, "query", self._shape)
+        k = checks.integer(k, "k", minimum=1, maximum=len(self.search.classes))
+        ids, dists = self.search.nearest_classes(_embed(self.encoder, x), k)
         names = self.index.class_names
         out = []
-        for row, cols in zip(dist, nearest):
-            cands = tuple((names[self._classes[c]], float(row[c])) for c in cols)
+        for row_ids, row_d in zip(ids, dists):
+            cands = tuple((names[c], float(d)) for c, d in zip(row_ids, row_d))
             best = cands[0][1]
             out.append(Identification(cands[0][0] if best <= self.threshold else UNKNOWN, best,
                                       cands))

@@ -197,3 +197,30 @@ def test_projector_files(setup, tmp_path):
     with pytest.raises(ValueError, match=r"images must have shape \(N, h, w\)"):
         projector.write_projector(tmp_path / "r2", index.embeddings, labels, images=labels)
     assert not (tmp_path / "r2").exists()                  # nothing written on bad input
+
+
+def test_brute_force_search_in_chunks(monkeypatch):
+    rng = np.random.default_rng(3)
+    emb = rng.normal(size=(300, 5)).astype(np.float32)
+    labels = rng.integers(0, 40, 300) * 3 + 7                  # ids need not be 0..C-1
+    queries = rng.normal(size=(23, 5)).astype(np.float32)
+    d = np.linalg.norm(queries[:, None].astype(float) - emb[None], axis=2)
+    classes = np.unique(labels)
+    want = np.stack([d[:, labels == c].min(1) for c in classes], axis=1)
+    monkeypatch.setattr(gallery.BruteForceSearch, "_BLOCK", 1000)   # 3 queries per block
+    search = gallery.BruteForceSearch(emb, labels)
+    np.testing.assert_allclose(search.class_distances(queries), want, rtol=1e-4, atol=1e-5)
+    ids, dist = search.nearest_classes(queries, k=4)
+    order = np.argsort(want, axis=1)[:, :4]
+    np.testing.assert_array_equal(ids, classes[order])
+    np.testing.assert_allclose(dist, np.take_along_axis(want, order, 1), rtol=1e-4, atol=1e-5)
+    ids_all, _ = search.nearest_classes(queries, k=len(classes))
+    np.testing.assert_array_equal(np.sort(ids_all, axis=1), np.tile(classes, (23, 1)))
+    with pytest.raises(ValueError, match=r"queries must have shape \(n, 5\)"):
+        search.class_distances(queries[:, :4])
+    with pytest.raises(ValueError, match="k must be an int >= 1 and <= 40"):
+        search.nearest_classes(queries, k=41)
+    with pytest.raises(ValueError, match="non-finite"):
+        gallery.BruteForceSearch(np.full((2, 2), np.inf), [0, 1])
+    with pytest.raises(ValueError, match="labels has 1 entries but embeddings has 2"):
+        gallery.BruteForceSearch(np.zeros((2, 2)), [0])
