@@ -7,7 +7,9 @@
     <run_dir>/projector/sprite.png             the thumbnails in a square grid (optional)
     <run_dir>/projector/projector_config.pbtxt tells TensorBoard how the files fit together
 
-Open it with ``tensorboard --logdir <run_dir>/projector`` and choose the *Projector* tab.
+Open it with ``tensorboard --logdir <run_dir>/projector`` and choose the *Projector* tab
+(TensorBoard is not a dependency of ``course_lib``: ``pip install tensorboard`` first, or use
+Colab, where it is installed). Only files are written; TensorBoard itself is never imported.
 """
 
 from __future__ import annotations
