@@ -528,3 +528,208 @@ def pair_distances(embeddings, left, right) -> np.ndarray:
            for name, arr in (("left", left), ("right", right))]
     _check_length(idx[1], "right", len(idx[0]), "left")
     return np.linalg.norm(e[idx[0]] - e[idx[1]], axis=1)
+
+
+# --------------------------------------------------------------------------- retrieval: MAP@R
+# (issue 12) Retrieval metrics over a query set and a reference set; validation by checks.py.
+
+
+def _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y, exclude_self, metric):
+
+    q = checks.float_array(query_emb, "query_emb", ndim=2)
+    q_y = checks.class_labels(query_y, "query_y")
+    checks.same_length(q_y, "query_y", q, "query_emb")
+    if gallery_emb is None:
+        g, g_y, exclude_self = q, q_y, True
+    else:
+        g = checks.float_array(gallery_emb, "gallery_emb", ndim=2)
+        g_y = checks.class_labels(gallery_y, "gallery_y")
+        checks.same_length(g_y, "gallery_y", g, "gallery_emb")
+        _same_dim(g, "gallery_emb", q, "query_emb")
+        if exclude_self and not (np.array_equal(q, g) and np.array_equal(q_y, g_y)):
+            raise ValueError("exclude_self=True needs query_emb/query_y identical to "
+                             "gallery_emb/gallery_y (or leave gallery_emb=None)")
+    checks.one_of(metric, "metric", _METRICS)
+    if metric == "cosine":
+        for arr, name in ((q, "query_emb"), (g, "gallery_emb")):
+            if (np.linalg.norm(arr, axis=1) == 0).any():
+                raise ValueError(f"metric='cosine' needs non-zero rows in {name}")
+        q = q / np.linalg.norm(q, axis=1, keepdims=True)
+        g = g / np.linalg.norm(g, axis=1, keepdims=True)
+    return q, q_y, g, g_y, bool(exclude_self)
+
+
+def _ranked_matches(q, q_y, g, g_y, exclude_self, depth, chunk=1024):
+    """Per query, whether each of its ``depth`` nearest gallery items shares its label.
+
+    Ties in distance keep gallery order (stable sort); with ``exclude_self`` query ``i`` is
+    gallery item ``i`` and is skipped.
+    """
+    out = np.empty((len(q), depth), bool)
+    g_sq = (g ** 2).sum(1)
+    for lo in range(0, len(q), chunk):
+        qc = q[lo:lo + chunk]
+        d = (qc ** 2).sum(1)[:, None] + g_sq[None, :] - 2.0 * qc @ g.T
+        if exclude_self:
+            d[np.arange(len(qc)), np.arange(lo, lo + len(qc))] = np.inf
+        order = np.argsort(d, axis=1, kind="stable")[:, :depth]
+        out[lo:lo + chunk] = g_y[order] == q_y[lo:lo + chunk, None]
+    return out
+
+
+def map_at_r(query_emb, query_y, gallery_emb=None, gallery_y=None, exclude_self: bool = False,
+             metric: str = "euclidean") -> float:
+    """MAP@R of Musgrave, Belongie and Lim (2020, "A Metric Learning Reality Check").
+
+    For a query whose class has ``R`` items in the gallery, retrieve its ``R`` nearest gallery
+    items; ``MAP@R = (1/R) * sum_{i=1..R} P(i)``, where ``P(i)`` is the precision among the first
+    ``i`` retrieved when the ``i``-th is of the query's class and 0 otherwise. Averaged over
+    queries. It rewards a whole class ranked first, not only one close neighbour: 1.0 means
+    every query's R nearest items are exactly its own class.
+
+    Args:
+        query_emb: (Q, D) embeddings. query_y: (Q,) integer labels.
+        gallery_emb, gallery_y: the reference set; None (the default) uses the queries
+            themselves, each query left out of its own ranking (the paper's protocol when the
+            query and reference sets are one set).
+        exclude_self: with an explicit gallery identical to the queries, skip each query's own
+            entry.
+        metric: ``"euclidean"`` or ``"cosine"`` (Euclidean on L2-normalised rows).
+
+    Returns:
+        MAP@R in [0, 1].
+
+    Raises:
+        TypeError: non-numeric embeddings or non-integer labels.
+        ValueError: shapes disagree, NaN/inf, unknown metric, or a query whose class has no
+            other item in the gallery (R = 0: MAP@R is undefined for it).
+    """
+    q, q_y, g, g_y, exclude_self = _retrieval_inputs(query_emb, query_y, gallery_emb,
+                                                     gallery_y, exclude_self, metric)
+    classes, counts = np.unique(g_y, return_counts=True)
+    slot = np.searchsorted(classes, q_y)
+    found = (slot < len(classes)) & (classes[np.minimum(slot, len(classes) - 1)] == q_y)
+    r = np.where(found, counts[np.minimum(slot, len(classes) - 1)], 0) - int(exclude_self)
+    if (r < 1).any():
+        lonely = np.unique(q_y[r < 1])
+        raise ValueError(f"query classes {lonely[:10].tolist()} have no other item in the "
+                         "gallery (R = 0), so MAP@R is undefined for them: drop those queries")
+    match = _ranked_matches(q, q_y, g, g_y, exclude_self, depth=int(r.max()))
+    ranks = np.arange(1, match.shape[1] + 1)
+    within_r = ranks[None, :] <= r[:, None]
+    precision = np.cumsum(match, axis=1) / ranks[None, :]
+    return float(((precision * match * within_r).sum(1) / r).mean())
+
+
+def retrieval_scores(query_emb, query_y, gallery_emb=None, gallery_y=None, ks=(1, 2, 4, 8),
+                     exclude_self: bool = False, metric: str = "euclidean") -> dict[str, float]:
+    """Recall@k for each k in ``ks`` and MAP@R, from one ranking (see :func:`map_at_r`).
+
+    Recall@k is the fraction of queries with an item of their class among their k nearest
+    gallery items (as :func:`recall_at_k`).
+
+    Args:
+        query_emb, query_y, gallery_emb, gallery_y, exclude_self, metric: as for
+            :func:`map_at_r`.
+        ks: the k values, each an int in [1, gallery size (minus 1 with exclusion)].
+
+    Returns:
+        ``{"recall@1": ..., "recall@2": ..., "map@r": ...}`` (plain floats).
+
+    Raises:
+        TypeError, ValueError: as for :func:`map_at_r`; a bad k.
+    """
+
+    q, q_y, g, g_y, exclude = _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y,
+                                                exclude_self, metric)
+    if isinstance(ks, (int, np.integer)) or not len(ks):
+        raise TypeError(f"ks must be a non-empty sequence of ints, got {ks!r}")
+    available = len(g) - int(exclude)
+    ks = [checks.integer(k, "ks[i]", minimum=1, maximum=available) for k in ks]
+    match = _ranked_matches(q, q_y, g, g_y, exclude, depth=max(ks))
+    out = {f"recall@{k}": float(match[:, :k].any(axis=1).mean()) for k in ks}
+    out["map@r"] = map_at_r(q, q_y, g, g_y, exclude_self=exclude)
+    return out
+
+
+# --------------------------------------------------------------------------- operating points
+# (issue 13) False-accept / false-reject rates of a verification threshold.
+
+
+def far_frr(distances, labels, threshold: float) -> tuple[float, float]:
+    """False-accept and false-reject rates of "same iff distance <= threshold".
+
+    Args:
+        distances: 1-D pair distances. labels: 1-D pair labels, 1 = same, 0 = different
+            (both kinds needed).
+        threshold: the distance threshold (a finite number).
+
+    Returns:
+        ``(far, frr)``: the fraction of different pairs accepted, of same pairs rejected.
+
+    Raises:
+        TypeError, ValueError: bad arrays or threshold.
+    """
+
+    d, lab = _pairs(distances, labels, "distances", "labels")
+    t = checks.number(threshold, "threshold")
+    return float(np.mean(d[lab == 0] <= t)), float(np.mean(d[lab == 1] > t))
+
+
+def threshold_at_far(distances, labels, target_far: float) -> float:
+    """The largest threshold whose false-accept rate on these pairs is at most ``target_far``.
+
+    Choose it on validation pairs, then measure FAR/FRR on test pairs (:func:`operating_points`).
+    With ``n`` different pairs the smallest FAR that can be told from 0 is ``1/n``; a smaller
+    target is met (no false accept) but is not measured, and a warning says so.
+
+    Args:
+        distances, labels: as for :func:`far_frr`.
+        target_far: the allowed false-accept rate, in [0, 1).
+
+    Returns:
+        The threshold (a float).
+
+    Raises:
+        TypeError, ValueError: bad arrays or ``target_far`` outside [0, 1).
+    """
+    import warnings
+
+
+    d, lab = _pairs(distances, labels, "distances", "labels")
+    target = checks.number(target_far, "target_far", 0.0, 1.0, high_open=True)
+    negatives = np.sort(d[lab == 0])
+    if target * len(negatives) < 1:
+        warnings.warn(f"target_far={target} is below 1/{len(negatives)}, the resolution of "
+                      f"{len(negatives)} different pairs: the threshold admits none of them",
+                      stacklevel=2)
+    allowed = int(np.floor(target * len(negatives) + 1e-9))   # false accepts allowed
+    if allowed >= len(negatives):
+        return float(negatives[-1])
+    return float(np.nextafter(negatives[allowed], -np.inf))
+
+
+def operating_points(val_distances, val_labels, test_distances, test_labels,
+                     fars=(0.01, 0.001)) -> list[dict]:
+    """For each target FAR: the threshold chosen on validation pairs and test FAR / FRR.
+
+    Args:
+        val_distances, val_labels: validation pairs (choose thresholds here only).
+        test_distances, test_labels: test pairs (measured once).
+        fars: target false-accept rates, each in [0, 1).
+
+    Returns:
+        One dict per target: ``target_far``, ``threshold``, ``val_far``, ``test_far``,
+        ``test_frr``.
+
+    Raises:
+        TypeError, ValueError: as for :func:`threshold_at_far` and :func:`far_frr`.
+    """
+    out = []
+    for target in fars:
+        t = threshold_at_far(val_distances, val_labels, target)
+        val_far, _ = far_frr(val_distances, val_labels, t)
+        test_far, test_frr = far_frr(test_distances, test_labels, t)
+        out.append({"target_far": float(target), "threshold": t, "val_far": val_far,
+                    "test_far": test_far, "test_frr": test_frr})
+    return out

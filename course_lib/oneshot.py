@@ -345,6 +345,9 @@ def alphabet_split(alphabet, alphabet_names, held_out) -> tuple[np.ndarray, np.n
     """Boolean masks over examples: the ``held_out`` alphabets (names) form the validation set,
     whole, and every other alphabet the training set.
 
+    Omniglot's name for :func:`course_lib.splits.held_out_split`; for a seeded split of any
+    labelled data by fractions see :func:`course_lib.splits.class_disjoint_split`.
+
     Args:
         alphabet: each example's alphabet id (N,), e.g. ``OmniglotSet.alphabet``.
         alphabet_names: the names the ids index.
@@ -357,18 +360,9 @@ def alphabet_split(alphabet, alphabet_names, held_out) -> tuple[np.ndarray, np.n
         TypeError: non-integer alphabet ids.
         ValueError: an empty or unknown ``held_out``, or one that holds every alphabet.
     """
-    alphabet = _int_array(alphabet, "alphabet", 1)
-    names = list(alphabet_names)
-    if isinstance(held_out, str) or not held_out:
-        raise ValueError(f"held_out must be a non-empty list of alphabet names, got {held_out!r}")
-    unknown = [name for name in held_out if name not in names]
-    if unknown:
-        raise ValueError(f"held_out names {unknown} are not among the alphabets {names}")
-    ids = [names.index(name) for name in held_out]
-    val = np.isin(alphabet, ids)
-    if val.all():
-        raise ValueError("held_out holds every alphabet: nothing is left to train on")
-    return ~val, val
+    from course_lib.splits import held_out_split
+
+    return held_out_split(alphabet, alphabet_names, held_out, what="alphabet")
 
 
 # --------------------------------------------------------------------------- model selection

@@ -1,0 +1,370 @@
+"""Your own images: a folder with one subfolder per class, loaded in memory or read on the fly.
+
+The layout is the one ``keras.utils.image_dataset_from_directory`` reads::
+
+    directory/
+        class_a/  img001.png  img002.jpg ...
+        class_b/  ...
+
+Class ids follow the sorted subfolder names, which are kept as ``class_names``. Files are
+searched recursively inside each class folder; hidden files and folders (names starting with
+``.``) are ignored. Anything else that cannot be used is reported by name in one warning and
+skipped: files that are not PNG/JPEG/GIF/BMP, files that cannot be read, and classes left with
+fewer than ``min_per_class`` images (a class with one image gives no positive pair). Images of
+mixed sizes are resized to the chosen size, and a warning says so once.
+
+:func:`load_image_folder` decodes everything into one array (small data);
+:func:`scan_image_folder` + :func:`path_pk_dataset` keep only the file paths in memory and
+decode each P x K batch on the fly (data that does not fit in memory), with the sampling of
+:mod:`course_lib.pk_sampling`. Both decode with :func:`decode_image`, so the pixels agree.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from course_lib import checks
+from course_lib.pairs import _batches
+from course_lib.pk_sampling import PKSampler
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ImageFolder",
+    "LoadedImages",
+    "decode_image",
+    "load_image_folder",
+    "path_pk_dataset",
+    "scan_image_folder",
+]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+_COLOR_MODES = {"grayscale": 1, "rgb": 3}
+_LISTED = 20          # names listed in a warning before "and N more"
+
+
+@dataclass(frozen=True, eq=False)
+class ImageFolder:
+    """The usable files of a class-per-subfolder image folder.
+
+    Attributes:
+        directory: the folder scanned.
+        paths: (N,) array of file paths (str), sorted by class then name.
+        labels: (N,) int64 class ids, indices into ``class_names``.
+        class_names: the kept classes' folder names, sorted.
+        skipped_files: ``{path: reason}`` for each file left out.
+        skipped_classes: ``{class folder name: reason}`` for each class left out.
+        sizes: ``Counter`` of the readable images' (height, width), when the files were checked.
+    """
+
+    directory: Path
+    paths: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    skipped_files: dict
+    skipped_classes: dict
+    sizes: Counter
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImages:
+    """Images decoded into memory.
+
+    Attributes:
+        images: (N, height, width, channels) float32 in [0, 1].
+        labels: (N,) int64 class ids, indices into ``class_names``.
+        class_names: the classes' folder names.
+        paths: (N,) the file each image came from.
+        skipped_files: ``{path: reason}`` for each file left out.
+        skipped_classes: ``{class folder name: reason}`` for each class left out.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    paths: np.ndarray
+    skipped_files: dict
+    skipped_classes: dict
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _image_size(image_size) -> tuple[int, int]:
+    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    if not isinstance(image_size, (tuple, list)) or len(image_size) != 2:
+        raise TypeError(f"image_size must be an int or a (height, width) pair, got {image_size!r}")
+    return (checks.positive_int(image_size[0], "image_size[0]"),
+            checks.positive_int(image_size[1], "image_size[1]"))
+
+
+def _channels(color_mode: str) -> int:
+    return _COLOR_MODES[checks.one_of(color_mode, "color_mode", _COLOR_MODES)]
+
+
+def _usable(n: int) -> str:
+    return f"{n} usable image" + ("" if n == 1 else "s")
+
+
+def _listing(items: dict) -> str:
+    names = [f"{name} ({reason})" for name, reason in list(items.items())[:_LISTED]]
+    more = f"; and {len(items) - _LISTED} more" if len(items) > _LISTED else ""
+    return "; ".join(names) + more
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+def _class_folders(directory) -> tuple[Path, list[Path]]:
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a path (str or Path), got {type(directory).__name__}")
+    root = Path(directory)
+    if not root.exists():
+        raise FileNotFoundError(f"directory {root} does not exist")
+    if not root.is_dir():
+        raise ValueError(f"directory {root} is a file; expected a folder with one subfolder "
+                         "per class")
+    entries = [p for p in root.iterdir() if not p.name.startswith(".")]
+    folders = sorted(p for p in entries if p.is_dir())
+    if not folders:
+        loose = [p.name for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS]
+        hint = (f" (it holds {len(loose)} images directly, e.g. {loose[0]}: move them into "
+                "one subfolder per class)" if loose else "")
+        raise ValueError(f"directory {root} has no class subfolders{hint}; expected "
+                         f"{root}/<class name>/<image files>")
+    return root, folders
+
+
+def _files(folder: Path) -> list[Path]:
+    out = []
+    for here, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out += [Path(here) / n for n in sorted(names) if not n.startswith(".")]
+    return out
+
+
+def _header(path: Path) -> tuple[int, int]:
+    """(height, width) of an image file, after a structural check; raises OSError if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            size = im.size[::-1]
+            im.verify()
+    except (OSError, SyntaxError, ValueError) as err:      # PIL's ways of saying "broken file"
+        raise OSError(f"unreadable: {err}") from err
+    return size
+
+
+def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = True,
+                      warn: bool = True) -> ImageFolder:
+    """List a class-per-subfolder image folder without decoding it.
+
+    Args:
+        directory: the folder (str or Path).
+        min_per_class: classes with fewer usable images are skipped (>= 1; 2 for pairs).
+        check_files: open each file's header and check its structure (PIL), so that broken
+            files are skipped now rather than failing a training run later; also collects the
+            image sizes to report mixed sizes.
+        warn: emit the warnings (skipped files and classes, mixed sizes).
+
+    Returns:
+        An :class:`ImageFolder`.
+
+    Raises:
+        TypeError: ``directory`` not a path.
+        FileNotFoundError: ``directory`` does not exist.
+        ValueError: a file instead of a folder, no class subfolders, or fewer than 2 classes
+            left with ``min_per_class`` usable images.
+    """
+    min_per_class = checks.positive_int(min_per_class, "min_per_class")
+    root, folders = _class_folders(directory)
+    skipped_files, skipped_classes, sizes = {}, {}, Counter()
+    kept: list[tuple[str, list[str]]] = []
+    for folder in folders:
+        good = []
+        for path in _files(folder):
+            if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                skipped_files[str(path)] = f"not an image type read here ({path.suffix or 'no extension'})"
+                continue
+            if check_files:
+                try:
+                    sizes[_header(path)] += 1
+                except OSError as err:
+                    skipped_files[str(path)] = str(err)
+                    continue
+            good.append(str(path))
+        if len(good) < min_per_class:
+            skipped_classes[folder.name] = _usable(len(good))
+        else:
+            kept.append((folder.name, good))
+    if warn:
+        _warn_skipped(skipped_files, skipped_classes, min_per_class)
+        if len(sizes) > 1:
+            common = ", ".join(f"{h}x{w}: {n}" for (h, w), n in sizes.most_common(3))
+            warnings.warn(f"images in {root} come in {len(sizes)} sizes (height x width: {common}"
+                          f"{', ...' if len(sizes) > 3 else ''}); each is resized to image_size "
+                          "when decoded", stacklevel=2)
+    if len(kept) < 2:
+        raise ValueError(f"directory {root} has {len(kept)} class(es) with at least "
+                         f"{min_per_class} usable images; a Siamese network needs at least 2 "
+                         f"classes (skipped: {_listing(skipped_classes) or 'none'})")
+    paths = np.array([p for _, files in kept for p in files])
+    labels = np.concatenate([np.full(len(files), i, np.int64) for i, (_, files) in enumerate(kept)])
+    return ImageFolder(root, paths, labels, tuple(name for name, _ in kept), skipped_files,
+                       skipped_classes, sizes)
+
+
+def _warn_skipped(files: dict, classes: dict, min_per_class: int) -> None:
+    if files:
+        warnings.warn(f"skipped {len(files)} file(s): {_listing(files)}", stacklevel=3)
+    if classes:
+        warnings.warn(f"skipped {len(classes)} class folder(s) with fewer than {min_per_class} "
+                      f"usable images: {_listing(classes)}", stacklevel=3)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale") -> tf.Tensor:
+    """Read and decode one image file to (height, width, channels) float32 in [0, 1].
+
+    Works eagerly and inside ``tf.data`` (``path`` a string tensor). Bilinear resizing with
+    antialiasing when the file's size differs; GIFs give their first frame.
+
+    Args:
+        path: the file path (str or scalar string tensor).
+        image_size: int or (height, width).
+        color_mode: ``"grayscale"`` (1 channel) or ``"rgb"`` (3 channels).
+
+    Returns:
+        A float32 tensor of shape (height, width, channels).
+
+    Raises:
+        TypeError, ValueError: bad ``image_size`` or ``color_mode``;
+        tf.errors.InvalidArgumentError / NotFoundError: an unreadable or missing file.
+    """
+    size, channels = _image_size(image_size), _channels(color_mode)
+    raw = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+    raw.set_shape([None, None, channels])
+    image = tf.cast(raw, tf.float32) / 255.0
+    same = tf.reduce_all(tf.shape(image)[:2] == tf.constant(size))
+    image = tf.cond(same, lambda: image,
+                    lambda: tf.clip_by_value(tf.image.resize(image, size, antialias=True), 0, 1))
+    image.set_shape([*size, channels])
+    return image
+
+
+def load_image_folder(directory, image_size=(64, 64), color_mode: str = "grayscale",
+                      min_per_class: int = 2) -> LoadedImages:
+    """Decode a whole class-per-subfolder image folder into memory.
+
+    Args:
+        directory: the folder (str or Path).
+        image_size: int or (height, width) every image is resized to.
+        color_mode: ``"grayscale"`` or ``"rgb"``.
+        min_per_class: classes with fewer readable images are skipped (with a warning).
+
+    Returns:
+        :class:`LoadedImages` (images (N, height, width, channels) float32 in [0, 1]).
+
+    Raises:
+        TypeError, FileNotFoundError, ValueError: as for :func:`scan_image_folder`; bad
+        ``image_size`` or ``color_mode``.
+    """
+    size, channels = _image_size(image_size), _channels(color_mode)
+    min_per_class = checks.positive_int(min_per_class, "min_per_class")
+    folder = scan_image_folder(directory, min_per_class=1, check_files=False, warn=False)
+    # The scan skipped non-image files and empty class folders; decoding finds broken files.
+    bad_files, small = dict(folder.skipped_files), dict(folder.skipped_classes)
+    images, keep, sizes = [], [], Counter()
+    for i, path in enumerate(folder.paths):
+        try:
+            raw = tf.io.decode_image(tf.io.read_file(path), channels=channels,
+                                     expand_animations=False)
+        except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
+            bad_files[str(path)] = f"unreadable: {err.message.splitlines()[0]}"
+            continue
+        sizes[tuple(raw.shape[:2])] += 1
+        images.append(decode_image(path, size, color_mode).numpy())
+        keep.append(i)
+    labels = folder.labels[keep]
+    counts = np.bincount(labels, minlength=len(folder.class_names))
+    kept_classes = np.flatnonzero(counts >= min_per_class)
+    for c in np.flatnonzero(counts < min_per_class):
+        small[folder.class_names[c]] = _usable(int(counts[c]))
+    _warn_skipped(bad_files, small, min_per_class)
+    if len(sizes) > 1:
+        common = ", ".join(f"{h}x{w}: {n}" for (h, w), n in sizes.most_common(3))
+        warnings.warn(f"images in {folder.directory} come in {len(sizes)} sizes (height x "
+                      f"width: {common}{', ...' if len(sizes) > 3 else ''}); all resized to "
+                      f"{size[0]}x{size[1]}", stacklevel=2)
+    if len(kept_classes) < 2:
+        raise ValueError(f"directory {folder.directory} has {len(kept_classes)} class(es) with "
+                         f"at least {min_per_class} readable images; a Siamese network needs 2")
+    good = np.isin(labels, kept_classes)
+    remap = np.full(len(folder.class_names), -1, np.int64)
+    remap[kept_classes] = np.arange(len(kept_classes))
+    return LoadedImages(np.stack(images)[good].astype(np.float32), remap[labels[good]],
+                        tuple(folder.class_names[c] for c in kept_classes),
+                        folder.paths[keep][good], bad_files, small)
+
+
+# --------------------------------------------------------------------------- on the fly
+
+
+def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
+                    color_mode: str = "grayscale", seed: int = 0, steps: int | None = None,
+                    groups=None, classes=None, augment=None) -> tf.data.Dataset:
+    """P x K batches of ``(images, labels)`` decoded from files on the fly.
+
+    Only the paths are held in memory; each batch's ``p * k`` files are read and decoded in
+    parallel when the batch is needed. The sampling is :class:`course_lib.pk_sampling.PKSampler`
+    (same guarantees and same batches for the same seed as ``pk_sampling.pk_dataset``).
+
+    Args:
+        paths: (N,) file paths, e.g. ``scan_image_folder(...).paths``.
+        y: (N,) integer class ids.
+        p, k, seed, steps, groups, classes, augment: as for ``pk_sampling.pk_dataset``.
+        image_size, color_mode: as for :func:`decode_image`.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(images, labels)``: (p*k, height, width, channels) float32 and
+        (p*k,) int32.
+
+    Raises:
+        TypeError, ValueError: as for ``PKSampler``; ``paths`` not strings or of another length
+        than ``y``; bad ``image_size``/``color_mode``.
+    """
+    paths = np.asarray(paths)
+    if paths.dtype.kind not in "US" or paths.ndim != 1:
+        raise TypeError(f"paths must be a 1-D array of file paths (str), got dtype {paths.dtype} "
+                        f"and shape {paths.shape}")
+    y = checks.class_labels(y, "y")
+    checks.same_length(paths, "paths", y, "y")
+    size, _ = _image_size(image_size), _channels(color_mode)
+    sampler = PKSampler(y, p, k, groups=groups, classes=classes)
+    path_table = tf.constant(paths.astype(str))
+    labels = tf.constant(y.astype(np.int32))
+
+    def pick(batch_seed):
+        idx = sampler.batch(batch_seed)
+        return tf.gather(path_table, idx), tf.gather(labels, idx)
+
+    def load(path, label):
+        return decode_image(path, size, color_mode), label
+
+    ds = (_batches(steps, checks.seed(seed), pick)
+          .unbatch()
+          .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+          .batch(sampler.batch_size))
+    if augment is not None:
+        ds = ds.map(lambda x, lab: (augment(x), lab))
+    return ds.prefetch(2)

@@ -1,0 +1,302 @@
+"""Triplet losses with online mining inside a batch: batch-all, batch-hard and semi-hard.
+
+Each loss takes ``(labels, embeddings)`` of one batch (best a P x K batch from
+:mod:`course_lib.pk_sampling`), builds the batch's pairwise distance matrix with ``keras.ops``
+and forms its triplets (anchor ``a``, positive ``p`` of the same class, negative ``n`` of
+another class) from it, so no triplet is sampled offline:
+
+- **batch-all** (Hermans, Beyer and Leibe 2017, "In Defense of the Triplet Loss", eq. 5):
+  every valid triplet, ``max(d(a,p) - d(a,n) + margin, 0)``, averaged over the triplets that are
+  still active (loss > 0; their "BA≠0" variant) or over all valid triplets.
+- **batch-hard** (same paper, eq. 4): per anchor, its farthest positive against its nearest
+  negative; averaged over anchors.
+- **semi-hard** (Schroff, Kalenichenko and Philbin 2015, "FaceNet", sec. 3.2): per
+  anchor-positive pair, the nearest negative that is still farther than the positive (so the
+  triplet is not yet violated but may lie within the margin); when no negative is farther, the
+  farthest negative is used. Averaged over anchor-positive pairs.
+
+Distances are Euclidean, ``sqrt(d^2 + epsilon)`` (epsilon keeps the gradient finite when two
+embeddings coincide, as in :class:`course_lib.layers.EuclideanDistance`), or squared Euclidean
+with ``squared=True`` (FaceNet's choice). Compile a model that outputs embeddings with one of the
+losses; ``y_true`` is the batch's class ids. The losses couple the examples of a batch, so
+per-example ``sample_weight`` is not supported: each call returns one scalar.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from course_lib import checks
+from course_lib.layers import PACKAGE
+
+__all__ = [
+    "ActiveTripletFraction",
+    "BatchAllTripletLoss",
+    "BatchHardTripletLoss",
+    "SemiHardTripletLoss",
+    "active_triplet_fraction",
+    "batch_all_triplet_loss",
+    "batch_hard_triplet_loss",
+    "pairwise_distances",
+    "semi_hard_triplet_loss",
+]
+
+_AVERAGES = ("active", "all")
+
+
+# --------------------------------------------------------------------------- distances and masks
+
+
+def _embeddings(embeddings):
+    e = ops.convert_to_tensor(embeddings)
+    if len(e.shape) != 2:
+        raise ValueError(f"embeddings must be 2-D (batch, dim), got shape {tuple(e.shape)}")
+    if keras.backend.standardize_dtype(e.dtype) != "float32":
+        e = ops.cast(e, "float32")          # float16 squares overflow; ints need a float type
+    return e
+
+
+def _options(margin, squared, epsilon) -> tuple[float, bool, float]:
+    margin = checks.number(margin, "margin", low=0.0, low_open=True)
+    if not isinstance(squared, bool):
+        raise TypeError(f"squared must be a bool, got {type(squared).__name__} {squared!r}")
+    return margin, squared, checks.number(epsilon, "epsilon", low=0.0)
+
+
+def pairwise_distances(embeddings, squared: bool = False, epsilon: float = 1e-6):
+    """All pairwise distances of a batch of embeddings, shape (batch, batch).
+
+    Args:
+        embeddings: a (batch, dim) tensor or array.
+        squared: when True, squared Euclidean distances (no square root, no epsilon).
+        epsilon: added under the square root, >= 0; > 0 keeps gradients finite at d = 0.
+
+    Returns:
+        A float32 tensor; the diagonal is ``sqrt(epsilon)`` (0 when squared).
+
+    Raises:
+        ValueError: ``embeddings`` not 2-D, ``epsilon`` < 0. TypeError: ``squared`` not a bool.
+    """
+    _, squared, epsilon = _options(1.0, squared, epsilon)
+    e = _embeddings(embeddings)
+    sq = ops.sum(ops.square(e), axis=1)
+    d2 = ops.expand_dims(sq, 1) + ops.expand_dims(sq, 0) - 2.0 * ops.matmul(e, ops.transpose(e))
+    off_diagonal = 1.0 - ops.eye(ops.shape(e)[0], dtype="float32")
+    d2 = ops.relu(d2) * off_diagonal     # rounding can make d^2 slightly negative, or nonzero at i=i
+    return d2 if squared else ops.sqrt(d2 + epsilon)
+
+
+def _masks(labels, embeddings):
+    """(same-class pairs without the diagonal, different-class pairs), float32 (batch, batch)."""
+    labels = ops.reshape(ops.convert_to_tensor(labels), (-1,))
+    n_labels, n_emb = labels.shape[0], embeddings.shape[0]
+    if n_labels is not None and n_emb is not None and n_labels != n_emb:
+        raise ValueError(f"labels has {n_labels} entries but embeddings has {n_emb} rows")
+    same = ops.cast(ops.equal(ops.expand_dims(labels, 1), ops.expand_dims(labels, 0)), "float32")
+    positive = same * (1.0 - ops.eye(ops.shape(embeddings)[0], dtype="float32"))
+    return positive, 1.0 - same
+
+
+def _triplet_terms(labels, embeddings, margin, squared, epsilon):
+    """Loss of every (a, p, n) and its validity mask, both (batch, batch, batch)."""
+    e = _embeddings(embeddings)
+    d = pairwise_distances(e, squared, epsilon)
+    positive, negative = _masks(labels, e)
+    loss = ops.relu(ops.expand_dims(d, 2) - ops.expand_dims(d, 1) + margin)
+    valid = ops.expand_dims(positive, 2) * ops.expand_dims(negative, 1)
+    return loss * valid, valid
+
+
+def _safe_mean(total, count):
+    return total / ops.maximum(count, 1.0)
+
+
+# --------------------------------------------------------------------------- the losses
+
+
+def batch_all_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
+                           epsilon: float = 1e-6, average: str = "active"):
+    """Mean triplet loss over every valid triplet of the batch (Hermans et al. 2017, eq. 5).
+
+    Args:
+        labels: class ids, shape (batch,) or (batch, 1) (any numeric dtype; compared exactly).
+        embeddings: (batch, dim).
+        margin: the triplet margin, > 0.
+        squared: use squared Euclidean distances.
+        epsilon: added under the square root (see :func:`pairwise_distances`).
+        average: ``"active"`` averages over the triplets with a positive loss (0 when none is);
+            ``"all"`` over all valid triplets.
+
+    Returns:
+        A scalar float32 tensor.
+
+    Raises:
+        ValueError: bad shapes, ``margin`` <= 0, ``average`` not "active" or "all".
+    """
+    margin, squared, epsilon = _options(margin, squared, epsilon)
+    checks.one_of(average, "average", _AVERAGES)
+    loss, valid = _triplet_terms(labels, embeddings, margin, squared, epsilon)
+    count = ops.sum(ops.cast(loss > 0, "float32")) if average == "active" else ops.sum(valid)
+    return _safe_mean(ops.sum(loss), count)
+
+
+def batch_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
+                            epsilon: float = 1e-6):
+    """Per anchor, farthest positive against nearest negative, averaged (Hermans et al., eq. 4).
+
+    Anchors without a positive or without a negative in the batch are left out of the mean.
+
+    Args:
+        labels, embeddings, margin, squared, epsilon: as for :func:`batch_all_triplet_loss`.
+
+    Returns:
+        A scalar float32 tensor.
+
+    Raises:
+        ValueError: bad shapes or ``margin`` <= 0.
+    """
+    margin, squared, epsilon = _options(margin, squared, epsilon)
+    e = _embeddings(embeddings)
+    d = pairwise_distances(e, squared, epsilon)
+    positive, negative = _masks(labels, e)
+    hardest_positive = ops.max(d * positive, axis=1)                  # d >= 0: masked -> 0
+    far = ops.stop_gradient(ops.max(d)) + 1.0
+    hardest_negative = ops.min(d + (1.0 - negative) * far, axis=1)    # masked -> beyond any d
+    valid = ops.cast((ops.sum(positive, 1) > 0) & (ops.sum(negative, 1) > 0), "float32")
+    per_anchor = ops.relu(hardest_positive - hardest_negative + margin) * valid
+    return _safe_mean(ops.sum(per_anchor), ops.sum(valid))
+
+
+def semi_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
+                           epsilon: float = 1e-6):
+    """Per anchor-positive pair, the nearest negative farther than the positive (Schroff et al.).
+
+    When no negative of the anchor is farther than the positive, the farthest negative is used.
+    Pairs whose anchor has no negative in the batch are left out of the mean.
+
+    Args:
+        labels, embeddings, margin, squared, epsilon: as for :func:`batch_all_triplet_loss`.
+
+    Returns:
+        A scalar float32 tensor.
+
+    Raises:
+        ValueError: bad shapes or ``margin`` <= 0.
+    """
+    margin, squared, epsilon = _options(margin, squared, epsilon)
+    e = _embeddings(embeddings)
+    d = pairwise_distances(e, squared, epsilon)
+    positive, negative = _masks(labels, e)
+    d_ap = ops.expand_dims(d, 2)                       # (a, p, 1)
+    d_an = ops.expand_dims(d, 1)                       # (a, 1, n)
+    neg = ops.expand_dims(negative, 1)
+    farther = neg * ops.cast(d_an > d_ap, "float32")   # (a, p, n): semi-hard candidates
+    far = ops.stop_gradient(ops.max(d)) + 1.0
+    nearest_farther = ops.min(d_an + (1.0 - farther) * far, axis=2)
+    farthest = ops.max(d_an * neg, axis=2)
+    chosen = ops.where(ops.sum(farther, axis=2) > 0, nearest_farther, farthest)
+    valid = positive * ops.cast(ops.sum(negative, 1, keepdims=True) > 0, "float32")
+    per_pair = ops.relu(d - chosen + margin) * valid
+    return _safe_mean(ops.sum(per_pair), ops.sum(valid))
+
+
+def active_triplet_fraction(labels, embeddings, margin: float = 1.0, squared: bool = False,
+                            epsilon: float = 1e-6):
+    """Fraction of the batch's valid triplets whose loss is still positive (0 when none is valid).
+
+    Near 0 means almost every triplet is already satisfied by the margin: batch-all's average
+    over all triplets then shrinks and its gradient with it.
+
+    Args:
+        labels, embeddings, margin, squared, epsilon: as for :func:`batch_all_triplet_loss`.
+
+    Returns:
+        A scalar float32 tensor in [0, 1].
+    """
+    margin, squared, epsilon = _options(margin, squared, epsilon)
+    loss, valid = _triplet_terms(labels, embeddings, margin, squared, epsilon)
+    return _safe_mean(ops.sum(ops.cast(loss > 0, "float32")), ops.sum(valid))
+
+
+# --------------------------------------------------------------------------- Keras objects
+
+
+class _MiningLoss(keras.losses.Loss):
+    """Shared options and config of the mining losses; ``y_true`` = class ids."""
+
+    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
+                 name: str | None = None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin, self.squared, self.epsilon = _options(margin, squared, epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin, "squared": self.squared,
+                "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BatchAllTripletLoss(_MiningLoss):
+    """Keras loss wrapping :func:`batch_all_triplet_loss` (``average`` as there)."""
+
+    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
+                 average: str = "active", name: str = "batch_all_triplet_loss", **kwargs):
+        super().__init__(margin, squared, epsilon, name=name, **kwargs)
+        self.average = checks.one_of(average, "average", _AVERAGES)
+
+    def call(self, y_true, y_pred):
+        return batch_all_triplet_loss(y_true, y_pred, self.margin, self.squared, self.epsilon,
+                                      self.average)
+
+    def get_config(self):
+        return {**super().get_config(), "average": self.average}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BatchHardTripletLoss(_MiningLoss):
+    """Keras loss wrapping :func:`batch_hard_triplet_loss`."""
+
+    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
+                 name: str = "batch_hard_triplet_loss", **kwargs):
+        super().__init__(margin, squared, epsilon, name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return batch_hard_triplet_loss(y_true, y_pred, self.margin, self.squared, self.epsilon)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SemiHardTripletLoss(_MiningLoss):
+    """Keras loss wrapping :func:`semi_hard_triplet_loss`."""
+
+    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
+                 name: str = "semi_hard_triplet_loss", **kwargs):
+        super().__init__(margin, squared, epsilon, name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return semi_hard_triplet_loss(y_true, y_pred, self.margin, self.squared, self.epsilon)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ActiveTripletFraction(keras.metrics.Mean):
+    """Metric: mean over batches of :func:`active_triplet_fraction` (compile with a mining loss).
+
+    Args:
+        margin, squared, epsilon: as for the loss it accompanies.
+        name: the metric's name in ``fit``'s logs.
+    """
+
+    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
+                 name: str = "active_triplets", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin, self.squared, self.epsilon = _options(margin, squared, epsilon)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError("ActiveTripletFraction takes no sample_weight: triplets couple "
+                             "the examples of a batch")
+        return super().update_state(
+            active_triplet_fraction(y_true, y_pred, self.margin, self.squared, self.epsilon))
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "margin": self.margin,
+                "squared": self.squared, "epsilon": self.epsilon}

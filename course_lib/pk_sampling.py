@@ -1,0 +1,201 @@
+"""Class-balanced P x K batches: P classes, K examples of each, drawn on the fly as ``tf.data``.
+
+The batches online triplet mining needs (Hermans, Beyer and Leibe 2017, "In Defense of the
+Triplet Loss for Person Re-Identification", sec. 2): every anchor has K - 1 positives and
+(P - 1) K negatives in its own batch. Each batch is drawn by a few vectorised tensor ops from
+the example indices sorted by class, seeded like :mod:`course_lib.pairs`: batch ``b`` of seed
+``s`` is the same on every run. Within a batch the P classes are distinct and the K examples of
+a class are distinct (drawn without replacement); the batch is laid out class by class.
+
+A group constraint (say, every class of a batch from one alphabet) makes the negatives harder:
+pass ``groups``, one group id per example.
+
+:class:`PKSampler` draws the indices; :func:`pk_dataset` gathers in-memory arrays with them, and
+:func:`course_lib.folders.path_pk_dataset` decodes image files with the same sampler.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from course_lib import checks
+from course_lib.pairs import _batches
+
+__all__ = ["PKSampler", "pk_dataset", "pk_indices"]
+
+
+class PKSampler:
+    """Draws P x K batches of example indices from class labels (and optional groups).
+
+    Args:
+        y: 1-D integer class labels, one per example.
+        p: classes per batch, >= 2 (a triplet needs a negative class).
+        k: examples per class in a batch, >= 2 (a triplet needs a positive).
+        groups: optional 1-D integer group ids, one per example (e.g. the alphabet); then the
+            P classes of a batch all come from one group. A class must lie in a single group.
+        classes: optional class ids to sample from (all classes of ``y`` when None).
+
+    Raises:
+        TypeError: ``y``/``groups`` not integers, ``p``/``k`` not ints.
+        ValueError: ``p`` or ``k`` < 2, fewer than ``p`` classes (or no group with ``p``
+            classes), a class with fewer than ``k`` examples, a class spread over two groups,
+            ``classes`` naming ids absent from ``y``, ``groups`` of another length.
+
+    Attributes:
+        p, k: the batch layout; ``batch_size`` = p * k.
+        classes: the class ids sampled from, sorted.
+    """
+
+    def __init__(self, y, p: int, k: int, groups=None, classes=None):
+        y = checks.class_labels(y, "y")
+        self.p = checks.integer(p, "p", minimum=2)
+        self.k = checks.integer(k, "k", minimum=2)
+        self.batch_size = self.p * self.k
+        keep = np.ones(len(y), bool)
+        if classes is not None:
+            classes = checks.class_labels(classes, "classes")
+            missing = np.setdiff1d(classes, y)
+            if missing.size:
+                raise ValueError(f"classes {missing[:10].tolist()} are not present in y")
+            keep = np.isin(y, classes)
+        order = np.flatnonzero(keep)[np.argsort(y[keep], kind="stable")]
+        cls, starts, counts = np.unique(y[order], return_index=True, return_counts=True)
+        if counts.min() < self.k:
+            small = cls[counts < self.k]
+            raise ValueError(
+                f"k={self.k} examples per class, but {small.size} classes have fewer "
+                f"(e.g. classes {small[:10].tolist()} with {counts[counts < self.k][:10].tolist()} "
+                "examples): lower k or leave those classes out with classes=...")
+        if len(cls) < self.p:
+            raise ValueError(f"p={self.p} classes per batch, but y holds only {len(cls)} classes")
+        self.classes = cls
+        self._eligible = np.arange(len(cls))          # class slots a batch can start from
+        self._class_group = None
+        if groups is not None:
+            self._setup_groups(groups, y, order, starts, counts)
+        self._order = tf.constant(order, tf.int64)
+        self._start = tf.constant(starts, tf.int64)
+        self._count = tf.constant(counts, tf.int64)
+        self._max_count = int(counts.max())
+
+    def _setup_groups(self, groups, y, order, starts, counts) -> None:
+        groups = checks.class_labels(groups, "groups")
+        checks.same_length(groups, "groups", y, "y")
+        sorted_groups = groups[order]
+        class_group = sorted_groups[starts]
+        spread = np.repeat(class_group, counts) != sorted_groups
+        if spread.any():
+            bad = np.unique(y[order][spread])
+            raise ValueError(f"classes {bad[:10].tolist()} have examples in more than one group: "
+                             "each class must belong to a single group")
+        names, sizes = np.unique(class_group, return_counts=True)
+        if sizes.max() < self.p:
+            raise ValueError(f"p={self.p} classes per batch from one group, but the largest "
+                             f"group holds only {sizes.max()} classes")
+        small = names[sizes < self.p]
+        if small.size:
+            warnings.warn(f"groups {small[:10].tolist()} have fewer than p={self.p} classes; "
+                          "their classes are never drawn", stacklevel=3)
+        self._eligible = np.flatnonzero(np.isin(class_group, names[sizes >= self.p]))
+        self._class_group = tf.constant(class_group, tf.int64)
+
+    @staticmethod
+    def _randint(seed, high):
+        """One uniform int in [0, high) for a Python int ``high``."""
+        return tf.random.stateless_uniform([], seed=seed, minval=0, maxval=high, dtype=tf.int64)
+
+    def batch(self, seed) -> tf.Tensor:
+        """The indices (into ``y``) of one batch, shape (p * k,), class by class.
+
+        Args:
+            seed: a shape-(2,) int tensor, the stateless seed of this batch.
+
+        Returns:
+            An int64 tensor of ``p * k`` example indices.
+        """
+        s = tf.random.experimental.stateless_split(seed, 3)
+        num_classes = len(self.classes)
+        keys = tf.random.stateless_uniform([num_classes], seed=s[0])
+        if self._class_group is not None:
+            first = tf.gather(tf.constant(self._eligible, tf.int64),
+                              self._randint(s[2], len(self._eligible)))
+            group = tf.gather(self._class_group, first)
+            keys += 2.0 * tf.cast(self._class_group != group, tf.float32)  # other groups last
+        chosen = tf.math.top_k(-keys, self.p).indices                   # p smallest keys
+        count, start = tf.gather(self._count, chosen), tf.gather(self._start, chosen)
+        u = tf.random.stateless_uniform([self.p, self._max_count], seed=s[1])
+        inside = tf.range(self._max_count, dtype=tf.int64)[None, :] < count[:, None]
+        u = tf.where(inside, u, 2.0)                                     # padding sorts last
+        within = tf.cast(tf.math.top_k(-u, self.k).indices, tf.int64)   # k distinct per class
+        return tf.gather(self._order, tf.reshape(start[:, None] + within, [-1]))
+
+
+def pk_indices(y, p: int, k: int, num_batches: int, seed: int = 0, groups=None,
+               classes=None) -> np.ndarray:
+    """The example indices of the first ``num_batches`` batches of :func:`pk_dataset`.
+
+    Args:
+        y, p, k, groups, classes: as for :class:`PKSampler`.
+        num_batches: how many batches, >= 1.
+        seed: the seed, an int >= 0; the same seed gives the batches of ``pk_dataset``.
+
+    Returns:
+        An int64 array of shape (num_batches, p * k).
+
+    Raises:
+        TypeError, ValueError: as for :class:`PKSampler`; bad ``num_batches`` or ``seed``.
+    """
+    sampler = PKSampler(y, p, k, groups=groups, classes=classes)
+    seed = checks.seed(seed)
+    num_batches = checks.positive_int(num_batches, "num_batches")
+    return np.stack([sampler.batch(tf.constant([seed, b], tf.int64)).numpy()
+                     for b in range(num_batches)])
+
+
+def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, groups=None,
+               classes=None, augment=None) -> tf.data.Dataset:
+    """Batches of ``(images, labels)``: p classes x k examples each, labels the class ids of ``y``.
+
+    Feed a model whose output is the embedding, compiled with a loss of
+    :mod:`course_lib.mining` (``y_true`` = class ids, ``y_pred`` = embeddings).
+
+    Args:
+        x: examples, shape (N, ...), any numeric dtype (held as one in-memory constant; for image
+            files that do not fit in memory use ``folders.path_pk_dataset``).
+        y: 1-D integer class labels, length N.
+        p: classes per batch (>= 2). k: examples per class (>= 2).
+        seed: an int >= 0; batch ``b`` is the same on every run.
+        steps: number of batches, or None for an endless dataset (use ``steps_per_epoch``).
+        groups: optional group id per example: the classes of a batch then share one group.
+        classes: optional class ids to sample from (e.g. the training classes).
+        augment: optional function mapping a batch of examples to a batch of examples.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(x_batch, y_batch)``, shapes (p*k, ...) and (p*k,) int32.
+
+    Raises:
+        TypeError, ValueError: as for :class:`PKSampler`; ``x`` not numeric or of another length
+        than ``y``.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"x must be a numeric array, got dtype {arr.dtype}")
+    if arr.ndim < 1:
+        raise ValueError(f"x must have a leading example axis, got shape {arr.shape}")
+    y_arr = checks.class_labels(y, "y")
+    checks.same_length(arr, "x", y_arr, "y")
+    sampler = PKSampler(y_arr, p, k, groups=groups, classes=classes)
+    images = tf.constant(arr)
+    labels = tf.constant(y_arr.astype(np.int32))
+
+    def make_batch(batch_seed):
+        idx = sampler.batch(batch_seed)
+        batch = tf.gather(images, idx)
+        if augment is not None:
+            batch = augment(batch)
+        return batch, tf.gather(labels, idx)
+
+    return _batches(steps, checks.seed(seed), make_batch)

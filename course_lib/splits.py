@@ -1,0 +1,102 @@
+"""Class-disjoint splits: no class (or group of classes) appears in two parts.
+
+A Siamese network is judged on classes it never saw, so its train / validation / test sets
+must split the *classes*, not the examples. :func:`class_disjoint_split` draws a seeded split by
+fractions; with ``groups`` (say, Omniglot's alphabets) whole groups go to one part.
+:func:`held_out_split` holds out named groups (``oneshot.alphabet_split`` is it, for Omniglot).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib import checks
+
+__all__ = ["class_disjoint_split", "held_out_split"]
+
+
+def class_disjoint_split(y, fractions=(0.7, 0.15, 0.15), seed: int = 0,
+                         groups=None) -> tuple[np.ndarray, ...]:
+    """Boolean masks over examples, one per part, whose classes are disjoint.
+
+    The classes (or the groups, when given) are shuffled with ``seed`` and dealt out: part ``i``
+    gets ``round(fractions[i] * n)`` of the ``n`` units (classes or groups), at least one when its
+    fraction is > 0, and the first part takes what rounding leaves.
+
+    Args:
+        y: 1-D integer class labels.
+        fractions: the share of classes of each part (>= 2 parts), each in [0, 1], sum 1.
+        seed: an int >= 0; the same seed gives the same split.
+        groups: optional 1-D integer group per example; a class must lie in one group.
+
+    Returns:
+        A tuple of ``len(fractions)`` boolean arrays, each of the length of ``y``; every example
+        is in exactly one part.
+
+    Raises:
+        TypeError: ``y``/``groups`` not integers, ``fractions`` not numbers.
+        ValueError: fractions not summing to 1 or of fewer than 2 parts, more non-empty parts
+            than units, a class spread over two groups, ``groups`` of another length.
+    """
+    y = checks.class_labels(y, "y")
+    seed = checks.seed(seed)
+    if isinstance(fractions, (str, bytes)) or not hasattr(fractions, "__len__"):
+        raise TypeError(f"fractions must be a sequence of numbers, got {fractions!r}")
+    fr = [checks.probability(f, f"fractions[{i}]") for i, f in enumerate(fractions)]
+    if len(fr) < 2 or abs(sum(fr) - 1.0) > 1e-6:
+        raise ValueError(f"fractions must hold >= 2 shares summing to 1, got {tuple(fractions)}")
+    if groups is None:
+        units = y
+        what = "classes"
+    else:
+        units = checks.class_labels(groups, "groups")
+        checks.same_length(units, "groups", y, "y")
+        classes, first = np.unique(y, return_index=True)
+        spread = units != units[first[np.searchsorted(classes, y)]]
+        if spread.any():
+            raise ValueError(f"classes {np.unique(y[spread])[:10].tolist()} have examples in more "
+                             "than one group: each class must belong to a single group")
+        what = "groups"
+    names = np.unique(units)
+    wanted = [f > 0 for f in fr]
+    if sum(wanted) > len(names):
+        raise ValueError(f"{sum(wanted)} non-empty parts need at least {sum(wanted)} {what}, "
+                         f"got {len(names)}")
+    sizes = [max(int(round(f * len(names))), 1) if f > 0 else 0 for f in fr]
+    while sum(sizes) > len(names):           # rounding up the small parts can overshoot
+        i = int(np.argmax([s if s > 1 else -1 for s in sizes]))
+        sizes[i] -= 1
+    sizes[0] += len(names) - sum(sizes)
+    order = np.random.default_rng(seed).permutation(names)
+    bounds = np.cumsum([0, *sizes])
+    return tuple(np.isin(units, order[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+
+def held_out_split(groups, group_names, held_out, what: str = "group") -> tuple[np.ndarray,
+                                                                                  np.ndarray]:
+    """Masks ``(train, held)``: the named groups, whole, against every other group.
+
+    Args:
+        groups: 1-D integer group id per example (an index into ``group_names``).
+        group_names: the name of each group id.
+        held_out: a non-empty list of names to hold out (not a single string).
+        what: what a group is called in messages (e.g. ``"alphabet"``).
+
+    Returns:
+        Two boolean arrays over examples, ``held = ~train``.
+
+    Raises:
+        TypeError: ``groups`` not integers.
+        ValueError: ``held_out`` empty or a string, unknown names, or every group held out.
+    """
+    groups = checks.class_labels(groups, f"{what} (the {what} of each example)")
+    names = list(group_names)
+    if isinstance(held_out, str) or not held_out:
+        raise ValueError(f"held_out must be a non-empty list of {what} names, got {held_out!r}")
+    unknown = [name for name in held_out if name not in names]
+    if unknown:
+        raise ValueError(f"held_out names {unknown} are not among the {what}s {names}")
+    held = np.isin(groups, [names.index(name) for name in held_out])
+    if held.all():
+        raise ValueError(f"held_out holds every {what}: nothing is left to train on")
+    return ~held, held

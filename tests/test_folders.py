@@ -1,0 +1,167 @@
+"""Image folders: loading, reporting what is skipped, layout errors, decoding on the fly."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from course_lib import folders, mining, pk_sampling
+
+
+def write(path, value, size=(12, 12), mode="L"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    color = value if mode == "L" else (value, 255 - value, 7)
+    Image.new(mode, size[::-1], color).save(path)
+
+
+@pytest.fixture
+def messy(tmp_path):
+    """3 good classes, one with a single image, one empty, a broken file, a text file."""
+    root = tmp_path / "imgs"
+    for c, name in enumerate(["apple", "banana", "cherry"]):
+        for i in range(4):
+            write(root / name / f"{i}.png", 40 * c + i)
+    write(root / "banana" / "big.png", 99, size=(20, 16))          # another size
+    write(root / "lonely" / "only.png", 200)
+    (root / "empty").mkdir()
+    (root / "cherry" / "broken.png").write_bytes(b"\x89PNG not really")
+    (root / "cherry" / "notes.txt").write_text("hello")
+    (root / "cherry" / ".hidden.png").write_bytes(b"")              # ignored: hidden
+    return root
+
+
+def test_load_reports_skips_and_resizes_once(messy):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = folders.load_image_folder(messy, image_size=(12, 12))
+    text = [str(w.message) for w in caught]
+    assert data.class_names == ("apple", "banana", "cherry")
+    assert data.images.shape == (13, 12, 12, 1) and data.images.dtype == np.float32
+    np.testing.assert_array_equal(np.bincount(data.labels), [4, 5, 4])
+    # Pixel values survive: apple's image i is 40*0 + i everywhere.
+    first = data.images[data.labels == 0][:, :, :, 0]
+    np.testing.assert_allclose(first.mean(axis=(1, 2)), np.arange(4) / 255, atol=1e-6)
+    files = [t for t in text if t.startswith("skipped 2 file(s)")]
+    assert len(files) == 1 and "broken.png (unreadable" in files[0] and "notes.txt" in files[0]
+    classes = [t for t in text if "class folder(s)" in t]
+    assert len(classes) == 1 and "lonely (1 usable image)" in classes[0]
+    assert "empty (0 usable images)" in classes[0]
+    sizes = [t for t in text if "sizes" in t]
+    assert len(sizes) == 1 and "all resized to 12x12" in sizes[0]
+    assert set(data.skipped_classes) == {"lonely", "empty"}
+    assert any(k.endswith("broken.png") for k in data.skipped_files)
+
+
+def test_rgb_and_size(messy):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = folders.load_image_folder(messy, image_size=6, color_mode="rgb")
+    assert data.images.shape[1:] == (6, 6, 3)
+    assert 0.0 <= data.images.min() and data.images.max() <= 1.0
+
+
+def test_rgb_channels_are_kept(tmp_path):
+    for c in range(2):
+        for i in range(2):
+            write(tmp_path / f"c{c}" / f"{i}.png", 100 + c, mode="RGB")
+    data = folders.load_image_folder(tmp_path, image_size=12, color_mode="rgb")
+    np.testing.assert_allclose(data.images[0, 0, 0] * 255, [100, 155, 7], atol=1e-4)
+
+
+def test_scan_checks_files_and_reports_sizes(messy):
+    with pytest.warns(UserWarning, match="skipped 2 file"):
+        scan = folders.scan_image_folder(messy)
+    assert scan.class_names == ("apple", "banana", "cherry")
+    assert len(scan.paths) == 13 and scan.sizes[(12, 12)] == 13 and scan.sizes[(20, 16)] == 1
+    quick = folders.scan_image_folder(messy, check_files=False, warn=False)
+    assert any(p.endswith("broken.png") for p in quick.paths)     # not opened: not caught
+
+
+def test_layout_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        folders.load_image_folder(tmp_path / "nowhere")
+    (tmp_path / "file.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="is a file; expected a folder"):
+        folders.scan_image_folder(tmp_path / "file.png")
+    flat = tmp_path / "flat"
+    write(flat / "a.png", 1)
+    with pytest.raises(ValueError, match="no class subfolders .*holds 1 images directly"):
+        folders.scan_image_folder(flat)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no class subfolders"):
+        folders.load_image_folder(tmp_path / "empty")
+    one = tmp_path / "one"
+    for i in range(3):
+        write(one / "only_class" / f"{i}.png", i)
+    with pytest.raises(ValueError, match="has 1 class.*needs at least 2 classes"):
+        folders.scan_image_folder(one)
+    with pytest.raises(TypeError, match="directory must be a path"):
+        folders.scan_image_folder(3)
+    write(one / "other" / "0.png", 9)
+    write(one / "other" / "1.png", 9)
+    with pytest.raises(ValueError, match="color_mode must be one of"):
+        folders.load_image_folder(one, color_mode="rgba")
+    with pytest.raises(ValueError, match=r"image_size\[1\] must be an int >= 1"):
+        folders.load_image_folder(one, image_size=(8, 0))
+    with pytest.raises(TypeError, match="image_size must be an int or a"):
+        folders.load_image_folder(one, image_size="big")
+
+
+@pytest.fixture(scope="module")
+def many_pngs(tmp_path_factory):
+    """2,000 small PNGs in 40 class folders."""
+    root = tmp_path_factory.mktemp("many")
+    rng = np.random.default_rng(0)
+    for c in range(40):
+        (root / f"class_{c:02d}").mkdir()
+        for i in range(50):
+            pixels = (rng.integers(0, 40, (8, 8)) + 5 * c).astype(np.uint8)
+            Image.fromarray(pixels).save(root / f"class_{c:02d}" / f"{i:03d}.png")
+    return root
+
+
+def test_path_pipeline_gives_the_in_memory_batches_and_trains(many_pngs):
+    scan = folders.scan_image_folder(many_pngs)
+    assert len(scan.paths) == 2000
+    memory = folders.load_image_folder(many_pngs, image_size=8)
+    from_files = folders.path_pk_dataset(scan.paths, scan.labels, p=8, k=4, image_size=8,
+                                         seed=5, steps=3)
+    in_memory = pk_sampling.pk_dataset(memory.images, memory.labels, p=8, k=4, seed=5, steps=3)
+    for (xf, yf), (xm, ym) in zip(from_files, in_memory):
+        assert xf.shape == (32, 8, 8, 1)
+        np.testing.assert_array_equal(xf.numpy(), xm.numpy())
+        np.testing.assert_array_equal(yf.numpy(), ym.numpy())
+
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(8)(keras.layers.Flatten()(x)))
+    model.compile("adam", loss=mining.BatchHardTripletLoss(margin=0.2))
+    hist = model.fit(folders.path_pk_dataset(scan.paths, scan.labels, 8, 4, image_size=8,
+                                             seed=0), steps_per_epoch=4, epochs=1, verbose=0)
+    assert np.isfinite(hist.history["loss"][0])
+
+
+def test_path_pipeline_reads_files_when_batches_are_drawn(many_pngs, tmp_path):
+    # Only paths are held: changing a file after building the dataset changes the batch.
+    copy = tmp_path / "copy"
+    for c in range(2):
+        for i in range(2):
+            write(copy / f"c{c}" / f"{i}.png", 10, size=(4, 4))
+    scan = folders.scan_image_folder(copy)
+    ds = folders.path_pk_dataset(scan.paths, scan.labels, 2, 2, image_size=4, steps=1)
+    for path in scan.paths:
+        write(type(copy)(path), 250, size=(4, 4))
+    x, _ = next(iter(ds))
+    np.testing.assert_allclose(x.numpy(), 250 / 255, atol=1e-6)
+
+
+def test_path_pipeline_bad_input(many_pngs):
+    scan = folders.scan_image_folder(many_pngs)
+    with pytest.raises(TypeError, match="paths must be a 1-D array of file paths"):
+        folders.path_pk_dataset(np.arange(2000), scan.labels, 2, 2)
+    with pytest.raises(ValueError, match="paths has 10 entries but y has 2000"):
+        folders.path_pk_dataset(scan.paths[:10], scan.labels, 2, 2)
+    with pytest.raises(ValueError, match="k=60 examples per class"):
+        folders.path_pk_dataset(scan.paths, scan.labels, 2, 60)

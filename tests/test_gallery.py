@@ -1,0 +1,226 @@
+"""Gallery index: verify / identify (open set), export and reload in a fresh process, mismatches;
+TensorBoard projector files."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import gallery, projector
+
+SHAPE = (4, 4, 1)
+
+
+def make_encoder(seed=0, shape=SHAPE, dim=3):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape)
+    x = keras.layers.Dense(8, activation="tanh")(keras.layers.Flatten()(inputs))
+    return keras.Model(inputs, keras.layers.Dense(dim)(x))
+
+
+@pytest.fixture(scope="module")
+def setup():
+    rng = np.random.default_rng(0)
+    centers = rng.random((3, *SHAPE))
+    labels = np.repeat([0, 1, 2], 5)
+    images = np.clip(centers[labels] + 0.05 * rng.normal(size=(15, *SHAPE)), 0, 1)
+    encoder = make_encoder()
+    emb = encoder.predict(images, verbose=0)
+    same = [np.linalg.norm(emb[i] - emb[j]) for i in range(15) for j in range(15)
+            if i < j and labels[i] == labels[j]]
+    threshold = float(np.max(same)) * 1.01
+    index = gallery.build_index(encoder, images, labels, ["ann", "bob", "cy"], threshold)
+    queries = np.clip(centers[[2, 0]] + 0.05 * rng.normal(size=(2, *SHAPE)), 0, 1)
+    return encoder, index, images, labels, queries
+
+
+def test_identify_matches_brute_force(setup):
+    encoder, index, images, labels, queries = setup
+    g = gallery.Gallery(encoder, index)
+    emb, q = encoder.predict(images, verbose=0), encoder.predict(queries, verbose=0)
+    d = np.linalg.norm(q[:, None] - emb[None], axis=2)
+    per_class = np.stack([d[:, labels == c].min(1) for c in range(3)], axis=1)
+    result = g.identify(queries, k=3)
+    for row, ident in zip(per_class, result):
+        order = np.argsort(row)
+        assert [name for name, _ in ident.candidates] == [index.class_names[c] for c in order]
+        np.testing.assert_allclose([dist for _, dist in ident.candidates], row[order], rtol=1e-5)
+    assert [r.answer for r in result] == ["cy", "ann"]
+    single = g.identify(queries[0], k=1)
+    assert isinstance(single, gallery.Identification) and len(single.candidates) == 1
+    assert single.answer == "cy" and single.distance == pytest.approx(per_class[0].min(), 1e-5)
+
+
+def test_unknown_above_the_threshold(setup):
+    encoder, index, *_ = setup
+    g = gallery.Gallery(encoder, index)
+    stranger = np.full(SHAPE, 40.0)                  # far outside the gallery's images
+    ident = g.identify(stranger, k=2)
+    assert ident.distance > g.threshold and ident.answer == gallery.UNKNOWN
+    assert ident.candidates[0][0] in index.class_names       # the nearest is still reported
+
+
+def test_verify(setup):
+    encoder, index, images, labels, _ = setup
+    g = gallery.Gallery(encoder, index)
+    same, dist = g.verify(images[0], images[1])
+    emb = encoder.predict(images[:2], verbose=0)
+    assert same is True and dist == pytest.approx(np.linalg.norm(emb[0] - emb[1]), rel=1e-5)
+    same, dist = g.verify(images[:5], images[5:10])
+    assert same.shape == (5,) and dist.shape == (5,)
+    np.testing.assert_array_equal(same, dist <= g.threshold)
+
+
+def test_export_reloads_in_a_fresh_process(setup, tmp_path):
+    encoder, index, images, _, queries = setup
+    paths = gallery.export(encoder, index, tmp_path / "export")
+    assert paths["encoder"].name == "encoder.keras" and paths["index"].name == "gallery.npz"
+    g = gallery.Gallery(encoder, index)
+    here = [(r.answer, r.distance, r.candidates) for r in g.identify(queries, k=2)]
+    here_verify = g.verify(images[0], images[7])
+    np.save(tmp_path / "queries.npy", queries)
+    np.save(tmp_path / "pair.npy", images[[0, 7]])
+    script = textwrap.dedent(f"""
+        import json, numpy as np
+        from course_lib import gallery
+        g = gallery.load({str(tmp_path / "export")!r})
+        q = np.load({str(tmp_path / "queries.npy")!r})
+        a, b = np.load({str(tmp_path / "pair.npy")!r})
+        out = [(r.answer, r.distance, r.candidates) for r in g.identify(q, k=2)]
+        print(json.dumps({{"identify": out, "verify": g.verify(a, b), "t": g.threshold}}))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    there = json.loads(run.stdout.strip().splitlines()[-1])
+    assert there["t"] == index.threshold
+    assert [r[0] for r in there["identify"]] == [r[0] for r in here]
+    for mine, theirs in zip(here, there["identify"]):
+        assert [c[0] for c in theirs[2]] == [c[0] for c in mine[2]]
+        np.testing.assert_allclose([c[1] for c in theirs[2]], [c[1] for c in mine[2]],
+                                   rtol=1e-6)
+    assert there["verify"][0] == here_verify[0]
+    assert there["verify"][1] == pytest.approx(here_verify[1], rel=1e-6)
+
+
+def test_never_overwrites_without_permission(setup, tmp_path):
+    encoder, index, *_ = setup
+    gallery.export(encoder, index, tmp_path)
+    before = (tmp_path / "gallery.npz").read_bytes()
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
+        gallery.export(encoder, index, tmp_path)
+    assert (tmp_path / "gallery.npz").read_bytes() == before
+    gallery.export(encoder, index, tmp_path, overwrite=True)
+    with pytest.raises(FileExistsError, match="exists"):
+        gallery.save_index(index, tmp_path / "gallery.npz")
+    loaded = gallery.load_index(tmp_path / "gallery.npz")
+    np.testing.assert_array_equal(loaded.embeddings, index.embeddings)
+    assert loaded.class_names == index.class_names and loaded.input_shape == SHAPE
+
+
+def test_another_encoder_is_refused(setup, tmp_path):
+    encoder, index, *_ = setup
+    with pytest.raises(ValueError, match=r"built for inputs \(4, 4, 1\) .* takes \(5, 5, 1\)"):
+        gallery.Gallery(make_encoder(shape=(5, 5, 1)), index)
+    with pytest.raises(ValueError, match="another encoder \\(or other weights\\)"):
+        gallery.Gallery(make_encoder(seed=1), index)
+    with pytest.raises(ValueError, match="3-D embeddings but this encoder outputs 4-D"):
+        gallery.Gallery(make_encoder(dim=4), index)
+    # A gallery file paired with another encoder's export: the error names the file.
+    gallery.export(encoder, index, tmp_path / "a")
+    gallery.export(make_encoder(seed=1), gallery.build_index(
+        make_encoder(seed=1), np.zeros((2, *SHAPE)), [0, 1], ["x", "y"], 1.0), tmp_path / "b")
+    (tmp_path / "b" / "gallery.npz").write_bytes((tmp_path / "a" / "gallery.npz").read_bytes())
+    with pytest.raises(ValueError, match=r"gallery index .*b/gallery.npz was built with another"):
+        gallery.load(tmp_path / "b")
+
+
+def test_bad_queries_and_inputs(setup, tmp_path):
+    encoder, index, images, labels, _ = setup
+    g = gallery.Gallery(encoder, index)
+    with pytest.raises(ValueError, match=r"query must be one image of shape \(4, 4, 1\)"):
+        g.identify(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match=r"k must be an int >= 1 and <= 3"):
+        g.identify(images[0], k=4)
+    with pytest.raises(ValueError, match="b has 2 entries but a has 3"):
+        g.verify(images[:3], images[:2])
+    with pytest.raises(ValueError, match="non-finite"):
+        g.verify(np.full(SHAPE, np.nan), images[0])
+    with pytest.raises(ValueError, match="must not contain 'unknown'"):
+        gallery.build_index(encoder, images, labels, ["ann", "unknown", "cy"], 1.0)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
+        gallery.build_index(encoder, images, labels, ["ann", "bob"], 1.0)
+    with pytest.raises(ValueError, match="threshold must be a finite number >= 0"):
+        gallery.build_index(encoder, images, labels, ["a", "b", "c"], -1.0)
+    with pytest.raises(TypeError, match="encoder must be a keras.Model"):
+        gallery.build_index("model", images, labels, ["a", "b", "c"], 1.0)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        gallery.load(tmp_path / "nothing")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match="is not a gallery index file"):
+        gallery.load_index(tmp_path / "other.npz")
+
+
+def test_projector_files(setup, tmp_path):
+    encoder, index, images, labels, _ = setup
+    out = projector.write_projector(tmp_path / "run", index.embeddings, index.labels,
+                                    index.class_names, images=images)
+    vectors = np.loadtxt(out["vectors"], delimiter="\t")
+    np.testing.assert_allclose(vectors, index.embeddings, rtol=1e-6)
+    meta = out["metadata"].read_text().splitlines()
+    assert meta[0] == "index\tclass" and meta[1] == "0\tann" and len(meta) == 16
+    from PIL import Image
+    assert Image.open(out["sprite"]).size == (16, 16)               # 4 x 4 grid of 4 x 4
+    config = out["config"].read_text()
+    assert 'tensor_path: "vectors.tsv"' in config and "single_image_dim: 4" in config
+    assert out["command"] == f"tensorboard --logdir {tmp_path / 'run' / 'projector'}"
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
+        projector.write_projector(tmp_path / "run", index.embeddings, index.labels)
+    again = projector.write_projector(tmp_path / "run", index.embeddings, index.labels,
+                                      overwrite=True)
+    assert "sprite" not in again and not (tmp_path / "run" / "projector" / "sprite.png").exists()
+    with pytest.raises(ValueError, match=r"images must lie in \[0, 1\]"):
+        projector.write_projector(tmp_path / "r2", index.embeddings, labels, images=images * 9)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
+        projector.write_projector(tmp_path / "r2", index.embeddings, labels, ["a", "b"])
+    with pytest.raises(ValueError, match="more than the projector's 8192 pixels"):
+        projector.write_projector(tmp_path / "r2", np.zeros((5, 2)), [0, 1, 0, 1, 0],
+                                  images=np.broadcast_to(np.zeros((1, 1, 1)), (5, 5000, 5000)))
+    with pytest.raises(ValueError, match="labels has 3 entries but embeddings has 15"):
+        projector.write_projector(tmp_path / "r2", index.embeddings, labels[:3])
+    with pytest.raises(ValueError, match="images has 2 entries but embeddings has 15"):
+        projector.write_projector(tmp_path / "r2", index.embeddings, labels, images=images[:2])
+    with pytest.raises(ValueError, match=r"images must have shape \(N, h, w\)"):
+        projector.write_projector(tmp_path / "r2", index.embeddings, labels, images=labels)
+    assert not (tmp_path / "r2").exists()                  # nothing written on bad input
+
+
+def test_brute_force_search_in_chunks(monkeypatch):
+    rng = np.random.default_rng(3)
+    emb = rng.normal(size=(300, 5)).astype(np.float32)
+    labels = rng.integers(0, 40, 300) * 3 + 7                  # ids need not be 0..C-1
+    queries = rng.normal(size=(23, 5)).astype(np.float32)
+    d = np.linalg.norm(queries[:, None].astype(float) - emb[None], axis=2)
+    classes = np.unique(labels)
+    want = np.stack([d[:, labels == c].min(1) for c in classes], axis=1)
+    monkeypatch.setattr(gallery.BruteForceSearch, "_BLOCK", 1000)   # 3 queries per block
+    search = gallery.BruteForceSearch(emb, labels)
+    np.testing.assert_allclose(search.class_distances(queries), want, rtol=1e-4, atol=1e-5)
+    ids, dist = search.nearest_classes(queries, k=4)
+    order = np.argsort(want, axis=1)[:, :4]
+    np.testing.assert_array_equal(ids, classes[order])
+    np.testing.assert_allclose(dist, np.take_along_axis(want, order, 1), rtol=1e-4, atol=1e-5)
+    ids_all, _ = search.nearest_classes(queries, k=len(classes))
+    np.testing.assert_array_equal(np.sort(ids_all, axis=1), np.tile(classes, (23, 1)))
+    with pytest.raises(ValueError, match=r"queries must have shape \(n, 5\)"):
+        search.class_distances(queries[:, :4])
+    with pytest.raises(ValueError, match="k must be an int >= 1 and <= 40"):
+        search.nearest_classes(queries, k=41)
+    with pytest.raises(ValueError, match="non-finite"):
+        gallery.BruteForceSearch(np.full((2, 2), np.inf), [0, 1])
+    with pytest.raises(ValueError, match="labels has 1 entries but embeddings has 2"):
+        gallery.BruteForceSearch(np.zeros((2, 2)), [0])
