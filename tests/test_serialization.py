@@ -56,6 +56,21 @@ def _layer_model(layer):
     return model, data
 
 
+def _loss_model(loss):
+    """``(model, y_true, x)`` fit for ``loss``: pair labels (4, 2) against softplus outputs for a
+    pair loss, or class labels (6,) against 2-D embeddings for a loss that mines a batch."""
+    rng = np.random.default_rng(0)
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softplus")(inputs))
+    x = rng.random((6, 2)).astype(np.float32)
+    y_pairs = np.array([[0, 1], [1, 0], [1, 1], [0, 0], [1, 0], [0, 1]], np.float32)
+    try:
+        loss(y_pairs, model.predict(x, verbose=0))
+        return model, y_pairs, x
+    except ValueError:
+        return model, np.array([0, 0, 1, 1, 2, 2], np.int32), x
+
+
 @pytest.mark.parametrize("name,cls", REGISTERED, ids=IDS)
 def test_keras_file_round_trip(tmp_path, name, cls):
     obj = _instance(cls)
@@ -68,16 +83,24 @@ def test_keras_file_round_trip(tmp_path, name, cls):
         assert any(type(layer) is cls for layer in loaded.layers)
         np.testing.assert_allclose(loaded.predict(data, verbose=0), before, rtol=1e-6)
     elif isinstance(obj, keras.losses.Loss):
-        inputs = keras.Input((2,))
-        model = keras.Model(inputs, keras.layers.Dense(2, activation="softplus")(inputs))
+        model, y_true, x = _loss_model(obj)
         model.compile(optimizer="sgd", loss=obj)
-        x = np.random.default_rng(0).random((4, 2)).astype(np.float32)
-        y_true = np.array([[0, 1], [1, 0], [1, 1], [0, 0]], np.float32)
         model.save(path)
         loaded = keras.saving.load_model(path)
         assert type(loaded.loss) is cls and loaded.loss.get_config() == obj.get_config()
         y_pred = model.predict(x, verbose=0)
         np.testing.assert_allclose(float(loaded.loss(y_true, y_pred)),
                                    float(obj(y_true, y_pred)), rtol=1e-6)
+    elif isinstance(obj, keras.metrics.Metric):
+        from course_lib.mining import BatchAllTripletLoss
+
+        model, y_true, x = _loss_model(BatchAllTripletLoss())
+        model.compile(optimizer="sgd", loss=BatchAllTripletLoss(), metrics=[obj])
+        before = model.evaluate(x, y_true, verbose=0, return_dict=True)
+        model.save(path)
+        loaded = keras.saving.load_model(path)
+        after = loaded.evaluate(x, y_true, verbose=0, return_dict=True)
+        assert set(after) == set(before)
+        np.testing.assert_allclose(after[obj.name], before[obj.name], rtol=1e-6)
     else:
         pytest.fail(f"{name} is neither a Layer nor a Loss: add a round trip for its kind")
