@@ -1,5 +1,6 @@
 """The library's public surface: every module lists its public names in ``__all__``."""
 
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -35,6 +36,11 @@ def _public_objects():
                 yield f"{name}.{attr}", obj
 
 
+def _is_record(obj) -> bool:
+    return inspect.isclass(obj) and (dataclasses.is_dataclass(obj) or (
+        issubclass(obj, tuple) and hasattr(obj, "_fields")))
+
+
 @pytest.mark.parametrize("qualname,obj", list(_public_objects()),
                          ids=[q for q, _ in _public_objects()])
 def test_public_docstrings_have_args_and_returns(qualname, obj):
@@ -48,7 +54,10 @@ def test_public_docstrings_have_args_and_returns(qualname, obj):
         signature = inspect.signature(obj)
         params = list(signature.parameters)
         wants_returns = signature.return_annotation not in (None, "None")
-    if params:
+    if params and _is_record(obj):
+        # A dataclass or NamedTuple documents its fields, as Attributes or as Args.
+        assert "Attributes:" in doc or "Args:" in doc, f"{qualname} documents no fields"
+    elif params:
         assert "Args:" in doc, f"{qualname} documents no Args"
         for p in params:
             documented = p in doc
