@@ -395,12 +395,13 @@ def _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y, exclude_self, 
     return q, q_y, g, g_y, bool(exclude_self)
 
 
-def _ranked_matches(q, q_y, g, g_y, exclude_self, depth, chunk=1024):
+def _ranked_matches(q, q_y, g, g_y, exclude_self, depth):
     """Per query, whether each of its ``depth`` nearest gallery items shares its label.
 
     Ties in distance keep gallery order (stable sort); with ``exclude_self`` query ``i`` is
-    gallery item ``i`` and is skipped.
+    gallery item ``i`` and is skipped. Queries go in chunks of <= 4M distances (32 MB).
     """
+    chunk = max(1, min(1024, 4_000_000 // len(g)))
     out = np.empty((len(q), depth), bool)
     g_sq = (g ** 2).sum(1)
     for lo in range(0, len(q), chunk):
