@@ -299,7 +299,7 @@ class BruteForceSearch:
     """Exact nearest classes of query embeddings: one matrix product against the whole gallery.
 
     The gallery is held once, in float32, sorted by class. A batch of queries is processed in
-    chunks so that the temporary (queries x gallery) distance block stays under ~64 MB.
+    chunks so that the one temporary (queries x gallery) distance block stays under ~64 MB.
 
     Args:
         embeddings: (N, D) gallery embeddings (finite numbers).
@@ -341,7 +341,10 @@ class BruteForceSearch:
         step = max(1, self._BLOCK // len(self._gallery))
         for lo in range(0, len(q), step):
             qc = q[lo:lo + step]
-            d2 = (qc ** 2).sum(1)[:, None] + self._sq[None, :] - 2.0 * (qc @ self._gallery.T)
+            d2 = qc @ self._gallery.T                  # the only (chunk x N) block, in place:
+            d2 *= -2.0
+            d2 += self._sq[None, :]
+            d2 += (qc ** 2).sum(1)[:, None]
             np.maximum(d2, 0.0, out=d2)
             out[lo:lo + step] = np.sqrt(np.minimum.reduceat(d2, self._starts, axis=1))
         return out
