@@ -462,3 +462,37 @@ class Gallery:
             out.append(Identification(cands[0][0] if best <= self.threshold else UNKNOWN, best,
                                       cands))
         return out[0] if single else out
+
+    def open_set_scores(self, queries, truth) -> dict[str, float]:
+        """How well :meth:`identify` answers queries of known and of unknown classes.
+
+        Args:
+            queries: a batch of images.
+            truth: one str per query: its class name, or ``"unknown"`` for a class that is
+                not in the gallery.
+
+        Returns:
+            ``accuracy`` (answers equal to the truth, over all queries), ``known_accuracy``
+            (right name, over queries of gallery classes), ``unknown_rejection`` (answered
+            "unknown", over queries of other classes); NaN for a group with no query.
+
+        Raises:
+            ValueError: ``truth`` of another length than the batch, or naming a class that is
+            neither in the gallery nor "unknown".
+        """
+        x, _ = _images(queries, "queries", self._shape)
+        truth = [str(t) for t in truth]
+        checks.same_length(truth, "truth", x, "queries")
+        strange = sorted(set(truth) - set(self.index.class_names) - {UNKNOWN})
+        if strange:
+            raise ValueError(f"truth names classes {strange[:10]} that are not in the gallery; "
+                             f"use {UNKNOWN!r} for queries of classes outside it")
+        answers = np.array([r.answer for r in self.identify(x, k=1)])
+        truth = np.array(truth)
+        known = truth != UNKNOWN
+        right = answers == truth
+        return {"accuracy": float(right.mean()),
+                "known_accuracy": float(right[known].mean()) if known.any() else float("nan"),
+                "unknown_rejection": float(right[~known].mean()) if (~known).any()
+                else float("nan")}
+
