@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: course test lint bench store sync clean
+.PHONY: course test lab lint bench store sync clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,25 +14,29 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## Execute every notebook headless into build/ and print the results table (COURSE_FAST=1: fast).
 course: $(STAMP)
-	$(PY) -m course_lib.runner
+	$(PY) -m tools.runner
 
 ## Unit tests, then every notebook under nbval, in fast mode.
 test: $(STAMP)
-	COURSE_FAST=1 COURSE_BUILD_DIR=build/test $(PY) -m pytest tests
+	COURSE_FAST=1 COURSE_BUILD_DIR=build/test $(PY) -m pytest tests benchmarks tools
 	COURSE_FAST=1 COURSE_BUILD_DIR=build/test $(PY) -m pytest --nbval-lax notebooks
 
+## Open the course in JupyterLab: the notebooks folder, the kernel of .venv.
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
 lint: $(STAMP)
-	$(PY) -m ruff check course_lib tests notebooks
+	$(PY) -m ruff check course_lib tests benchmarks tools scripts notebooks
 
 ## Speed and memory benchmark: writes build/bench.json and build/bench.md, prints the tables.
 ## About 10 minutes on 2 CPU cores; BENCH_ARGS=--quick checks that it runs in about 3.
 bench: $(STAMP)
-	$(PY) -m course_lib.bench $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench $(BENCH_ARGS)
 
 ## Maintainers: full-mode run of the notebook sources (notebooks/NN_name.py) named in NB
 ## (default all) into notebooks/NN_name.ipynb, outputs stored.
 store: $(STAMP)
-	$(PY) -m course_lib.runner --store $(NB)
+	$(PY) -m tools.runner --store $(NB)
 
 ## Maintainers: copy a text-only edit of the sources named in NB (default all) into the stored
 ## .ipynb, keeping its outputs. Any change to code needs `make store` instead.

@@ -1,5 +1,30 @@
 """course_lib: the helper library of "Siamese Networks, a hands-on course".
 
+Map of course_lib (module: its one job; the notebook that introduces it):
+
+============== ========================================================== ========
+module         job                                                        notebook
+============== ========================================================== ========
+config         fast mode, data/build folders, seeding, ``describe()``     01
+data           MNIST, scikit-learn's 8x8 digits, Omniglot, Lake's runs    01
+pairs          seeded ``tf.data`` pairs, triplets, one-shot task indices  01
+models         encoders and the (pseudo-)Siamese builders                 01
+layers         distance and similarity heads (serializable)               01
+losses         contrastive and triplet losses (serializable)              01
+evaluate       thresholds, ROC/EER, k-NN, probes, clusters, retrieval     01
+plots          every figure of the notebooks                              01
+distribute     ``tf.distribute`` strategy, mixed precision                01
+results        headline numbers into ``build/results.json``               01
+checks         argument validation shared by every module                 (all)
+optim_study    seeded optimizer runs and cluster-shape metrics            04
+callbacks      epoch timer, embedding snapshots per epoch                 05
+augment        Koch et al.'s random affine distortions                    06
+oneshot        N-way tasks scored with a model, Lake's runs               06
+============== ========================================================== ========
+
+Tooling lives beside the package, not in it: ``benchmarks/`` (``make bench``) and ``tools/``
+(the notebook runner behind ``make course`` and ``make store``).
+
 Importing it quiets two sources of noise in notebook outputs: TensorFlow's C++ log (unless
 ``TF_CPP_MIN_LOG_LEVEL`` is already set; level 3 also hides a spurious tf.data "NodeDef mentions
 attribute use_unbounded_threadpool" error that TF 2.21 prints whenever op determinism rewrites a

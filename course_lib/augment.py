@@ -21,20 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib import checks
 from course_lib.layers import PACKAGE
 
 __all__ = ["RandomAffine", "affine_matrices", "warp"]
-
-
-def _number(value, name: str, low: float, high: float | None = None) -> float:
-    """``value`` as a float in [low, high], else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < low or (high is not None and value > high):
-        upper = "" if high is None else f" and <= {high}"
-        raise ValueError(f"{name} must be >= {low}{upper}, got {value!r}")
-    return value
 
 
 def affine_matrices(params, height: int, width: int) -> tf.Tensor:
@@ -43,6 +33,14 @@ def affine_matrices(params, height: int, width: int) -> tf.Tensor:
     ``params`` (B, 7) holds per image: rotation (radians), shear x, shear y, scale x, scale y,
     shift x, shift y (pixels). The map is ``shift * rotate * shear * scale``, applied about the
     centre, so a pure rotation or scale keeps the centre in place.
+
+    Args:
+        params: (B, 7) transform parameters.
+        height: image height in pixels.
+        width: image width in pixels.
+
+    Returns:
+        A float32 tensor (B, 3, 3) mapping input pixel coordinates to output ones.
     """
     params = tf.convert_to_tensor(params, tf.float32)
     theta, shx, shy, sx, sy, tx, ty = tf.unstack(params, axis=-1)
@@ -62,18 +60,29 @@ def affine_matrices(params, height: int, width: int) -> tf.Tensor:
 
 
 def warp(images, params) -> tf.Tensor:
-    """Apply the affine maps of ``params`` (B, 7) (see :func:`affine_matrices`) to ``images``
-    (B, H, W, C): bilinear sampling, zeros (no ink) where the source falls outside the image."""
+    """Apply the affine maps of ``params`` (see :func:`affine_matrices`) to a batch of images.
+
+    Bilinear sampling with ``keras.ops.image.affine_transform``; zeros (no ink) where the
+    source falls outside the image.
+
+    Args:
+        images: a batch (B, H, W, C), channels last.
+        params: (B, 7) transform parameters, one row per image.
+
+    Returns:
+        The warped batch, same shape and dtype as ``images``.
+    """
     images = tf.convert_to_tensor(images)
     height, width = images.shape[1], images.shape[2]
     forward = affine_matrices(params, height, width)
-    inverse = tf.linalg.inv(forward)  # the op maps each output pixel to where it samples from
+    # affine_transform maps each *output* pixel (x, y) to where it samples the input from, as
+    # [a0, a1, a2, b0, b1, b2, c0, c1]: the inverse map, normalised so its last entry is 1.
+    inverse = tf.linalg.inv(forward)
     inverse = inverse / inverse[:, 2:3, 2:3]
     transforms = tf.reshape(inverse, [-1, 9])[:, :8]
-    out = tf.raw_ops.ImageProjectiveTransformV3(
-        images=tf.cast(images, tf.float32), transforms=transforms,
-        output_shape=tf.constant([height, width], tf.int32), fill_value=0.0,
-        interpolation="BILINEAR", fill_mode="CONSTANT")
+    out = keras.ops.image.affine_transform(
+        tf.cast(images, tf.float32), transforms, interpolation="bilinear",
+        fill_mode="constant", fill_value=0.0, data_format="channels_last")
     return tf.cast(out, images.dtype)
 
 
@@ -89,24 +98,39 @@ class RandomAffine(keras.layers.Layer):
 
     Called with ``seed`` (an int or a shape-(2,) int tensor) it uses that seed; otherwise the seed
     is ``(self.seed, fingerprint of the batch)``: deterministic, stateless, parallel-safe.
+    Like Keras's own random layers it distorts only in training: inside a model, ``predict``
+    and ``training=False`` pass the images through unchanged; called alone it distorts.
+
+    Args:
+        rotation: largest rotation in degrees, in [0, 180].
+        shear: largest shear factor, >= 0.
+        scale: largest relative scale change, in [0, 0.99].
+        translation: largest shift as a fraction of the image side, in [0, 1].
+        probability: chance that each component is switched on, in [0, 1].
+        strength: multiplies every range, >= 0 (``strength * scale`` must stay < 1).
+        seed: an int >= 0.
+        **kwargs: passed to ``keras.layers.Layer``.
+
+    Raises:
+        TypeError: a non-numeric range or a non-int seed.
+        ValueError: a value outside its range; at call time, images that are not a batch
+            (B, H, W) or (B, H, W, C) with a static height and width.
     """
 
     def __init__(self, rotation: float = 10.0, shear: float = 0.3, scale: float = 0.2,
                  translation: float = 2 / 105, probability: float = 0.5, strength: float = 1.0,
                  seed: int = 0, **kwargs):
         super().__init__(**kwargs)
-        self.rotation = _number(rotation, "rotation", 0.0, 180.0)
-        self.shear = _number(shear, "shear", 0.0)
-        self.scale = _number(scale, "scale", 0.0, 0.99)
-        self.translation = _number(translation, "translation", 0.0, 1.0)
-        self.probability = _number(probability, "probability", 0.0, 1.0)
-        self.strength = _number(strength, "strength", 0.0)
+        self.rotation = checks.number(rotation, "rotation", 0.0, 180.0)
+        self.shear = checks.number(shear, "shear", 0.0)
+        self.scale = checks.number(scale, "scale", 0.0, 0.99)
+        self.translation = checks.number(translation, "translation", 0.0, 1.0)
+        self.probability = checks.probability(probability, "probability")
+        self.strength = checks.number(strength, "strength", 0.0)
         if self.strength * self.scale >= 1.0:
             raise ValueError(f"strength * scale must be < 1 (a scale factor must stay positive), "
                              f"got {self.strength} * {self.scale}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = checks.seed(seed)
 
     def sample_params(self, seed, batch: int, height: int, width: int) -> tf.Tensor:
         """The (B, 7) transform parameters (see :func:`affine_matrices`) for one stateless seed."""
@@ -127,8 +151,10 @@ class RandomAffine(keras.layers.Layer):
         digest = tf.bitcast(tf.fingerprint(raw)[0], tf.int64)
         return tf.stack([tf.constant(self.seed, tf.int64), digest])
 
-    def call(self, images, seed=None):
+    def call(self, images, training=True, seed=None):
         images = tf.convert_to_tensor(images)
+        if not training:
+            return images
         if images.shape.rank not in (3, 4):
             raise ValueError(f"images must be a batch (B, H, W) or (B, H, W, C), got shape "
                              f"{images.shape}")

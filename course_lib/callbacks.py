@@ -12,6 +12,10 @@ import time
 import keras
 import numpy as np
 
+from course_lib import checks
+
+__all__ = ["EmbeddingSnapshots", "EpochTimer"]
+
 
 class EpochTimer(keras.callbacks.Callback):
     """Records the wall-clock seconds of each training epoch in ``times`` (one float per epoch).
@@ -40,10 +44,8 @@ def _check_epochs(epochs) -> frozenset[int] | None:
         values = list(epochs)
     except TypeError as err:
         raise TypeError(f"epochs must be an iterable of ints or None, got {epochs!r}") from err
-    if not all(isinstance(e, (int, np.integer)) and not isinstance(e, bool) and e >= 0
-               for e in values):
-        raise ValueError(f"epochs must hold non-negative ints (0 = before training), got {epochs!r}")
-    return frozenset(int(e) for e in values)
+    return frozenset(checks.integer(e, f"epochs[{i}] (0 = before training)", minimum=0)
+                     for i, e in enumerate(values))
 
 
 class EmbeddingSnapshots(keras.callbacks.Callback):
@@ -54,6 +56,16 @@ class EmbeddingSnapshots(keras.callbacks.Callback):
     epoch, and the start). Epochs are counted as Keras counts them, so ``fit(...,
     initial_epoch=k)`` continues the numbering. The encoder may be a sub-model of the model
     being trained (the shared encoder of a Siamese net, the trunk of a classifier).
+
+    Args:
+        encoder: the ``keras.Model`` whose embeddings are recorded.
+        x: the inputs to embed, a non-empty batch.
+        epochs: epoch counts to keep (ints >= 0), or None for all.
+        batch_size: inputs embedded per call, an int >= 1.
+
+    Raises:
+        TypeError: ``encoder`` not a Model, ``epochs`` not an iterable of ints, ``batch_size``
+            not an int. ValueError: empty ``x``, a negative epoch, ``batch_size`` < 1.
     """
 
     def __init__(self, encoder: keras.Model, x, epochs=None, batch_size: int = 1024):
@@ -63,8 +75,7 @@ class EmbeddingSnapshots(keras.callbacks.Callback):
         x = np.asarray(x)
         if x.ndim < 2 or len(x) == 0:
             raise ValueError(f"x must be a non-empty batch of inputs, got shape {x.shape}")
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        batch_size = checks.positive_int(batch_size, "batch_size")
         self.encoder = encoder
         self.x = x
         self.epochs = _check_epochs(epochs)

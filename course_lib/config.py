@@ -11,13 +11,25 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib import checks
+
+__all__ = ["build_dir", "data_dir", "describe", "fast_mode", "pick", "repo_root",
+           "seed_everything"]
+
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
 def fast_mode() -> bool:
-    """True when ``COURSE_FAST`` asks for the shrunken sizes CI uses (``1``/``true``/``yes``)."""
+    """Whether ``COURSE_FAST`` asks for the shrunken sizes CI uses (``1``/``true``/``yes``).
+
+    Returns:
+        True in fast mode, False otherwise (variable unset, empty, ``0``/``false``/``no``).
+
+    Raises:
+        ValueError: ``COURSE_FAST`` holds something else.
+    """
     value = os.environ.get("COURSE_FAST", "").strip().lower()
     if value in _TRUE:
         return True
@@ -27,12 +39,24 @@ def fast_mode() -> bool:
 
 
 def pick(full, fast):
-    """Return ``fast`` in fast mode and ``full`` otherwise: one line per notebook parameter."""
+    """One line per notebook parameter: ``NAME = config.pick(full=..., fast=...)``.
+
+    Args:
+        full: the value of a normal (full-mode) run, the one the text quotes.
+        fast: the value in fast mode (``COURSE_FAST=1``, CI).
+
+    Returns:
+        ``fast`` in fast mode, else ``full``.
+    """
     return fast if fast_mode() else full
 
 
 def repo_root() -> Path:
-    """The checkout that holds ``course_lib`` (meaningful for an editable install)."""
+    """The checkout that holds ``course_lib`` (meaningful for an editable install).
+
+    Returns:
+        The folder above the package.
+    """
     return _REPO_ROOT
 
 
@@ -41,6 +65,9 @@ def data_dir() -> Path:
 
     ``COURSE_DATA_DIR`` when set, else the repository's ``data/`` when course_lib runs from a
     checkout, else ``~/.keras/datasets/course_lib`` (a pip install on Colab).
+
+    Returns:
+        The folder, created if missing.
     """
     env = os.environ.get("COURSE_DATA_DIR")
     if env:
@@ -54,7 +81,12 @@ def data_dir() -> Path:
 
 
 def build_dir() -> Path:
-    """Where runs write their outputs (results.json, figures): ``COURSE_BUILD_DIR`` or ``build/``."""
+    """Where runs write their outputs (results.json, figures).
+
+    Returns:
+        ``COURSE_BUILD_DIR`` when set, else the checkout's ``build/`` (``./build`` outside a
+        checkout); created if missing.
+    """
     env = os.environ.get("COURSE_BUILD_DIR")
     if env:
         path = Path(env).expanduser()
@@ -71,9 +103,15 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
 
     Same seed, same machine, same versions: same numbers, which is what lets the notebooks
     assert on their results.
+
+    Args:
+        seed: an int >= 0.
+        deterministic: also switch on TensorFlow's op determinism (for the rest of the process).
+
+    Raises:
+        TypeError: ``seed`` is not an int. ValueError: ``seed`` is negative.
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = checks.seed(seed)
     import keras
     import tensorflow as tf
 
@@ -103,6 +141,10 @@ def describe() -> dict:
 
     TensorFlow starts up here, with its native start-up log (the search for CUDA on a machine
     without a GPU, a tf.data graph notice) hidden: the devices printed below say what it found.
+
+    Returns:
+        A dict of the printed facts: python, tensorflow, keras, backend, devices, strategy,
+        replicas, fast_mode, data_dir.
     """
     with _quiet_native_stderr():
         import keras

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from course_lib import checks
 from course_lib.config import data_dir
 
 __all__ = [
@@ -173,6 +174,13 @@ def load_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nd
 
     Reads the checksummed files in ``data_dir()/"mnist"`` (Keras download when absent); each call
     returns fresh arrays, so changing them never corrupts the in-process cache.
+
+    Returns:
+        ``((x_train, y_train), (x_test, y_test))``: 60,000 and 10,000 examples.
+
+    Raises:
+        FileNotFoundError: the folder holds only some of the four files.
+        ValueError: a file is truncated or fails its SHA-256 check.
     """
     x_train, y_train, x_test, y_test = _mnist_uint8(str(data_dir() / "mnist"))
     return (
@@ -192,8 +200,11 @@ def _to_unit_float(images: np.ndarray) -> np.ndarray:
 
 
 def load_digits_8x8() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 1,797 handwritten digits as ``(x, y)``: x float32 (1797, 8, 8) in [0, 1],
-    y int64. Tiny and shipped with scikit-learn, so it works offline in seconds."""
+    """scikit-learn's 1,797 handwritten 8x8 digits, tiny and shipped with scikit-learn (offline).
+
+    Returns:
+        ``(x, y)``: x float32 (1797, 8, 8) in [0, 1], y int64 digit labels.
+    """
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -205,7 +216,16 @@ def load_digits_8x8() -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class OmniglotSet:
-    """Omniglot images with their labels; ``character`` ids are unique across alphabets."""
+    """Omniglot images with their labels; ``character`` ids are unique across alphabets.
+
+    Args:
+        images: float32 (N, size, size), ink 1 on background 0.
+        alphabet: int64 (N,), index into ``alphabet_names``.
+        character: int64 (N,), index into ``character_names``.
+        drawer: int64 (N,), which of the 20 people drew it (1-based, from the file name).
+        alphabet_names: the alphabets' names.
+        character_names: ``"Alphabet/characterNN"`` for each character id.
+    """
 
     images: np.ndarray  # float32 (N, size, size), ink 1, background 0
     alphabet: np.ndarray  # int64 (N,), index into alphabet_names
@@ -234,14 +254,8 @@ def _check_split(split: object) -> OmniglotFile:
 
 
 def _check_image_size(image_size: object) -> int:
-    """``image_size`` as an int, or a ValueError unless it is an integer in [8, 105]."""
-    if (
-        isinstance(image_size, bool)
-        or not isinstance(image_size, (int, np.integer))
-        or not 8 <= image_size <= _OMNIGLOT_SIZE
-    ):
-        raise ValueError(f"image_size must be an int in [8, {_OMNIGLOT_SIZE}], got {image_size!r}")
-    return int(image_size)
+    """``image_size`` as an int in [8, 105]: TypeError for a non-int, ValueError outside."""
+    return checks.integer(image_size, "image_size", 8, _OMNIGLOT_SIZE)
 
 
 def _fetch(url: str, dest: Path) -> None:
@@ -278,8 +292,21 @@ def _verify_omniglot(path: Path, info: OmniglotFile) -> None:
 
 
 def omniglot_file(split: str) -> Path:
-    """Path of the verified zip for ``split`` (a key of OMNIGLOT_FILES), downloading it first if
-    it is not in ``data_dir()/"omniglot"``."""
+    """The verified zip of one Omniglot split, downloaded first if not in the cache.
+
+    Args:
+        split: a key of ``OMNIGLOT_FILES`` (``"background"``, ``"background_small1"``, ...,
+            ``"runs"``).
+
+    Returns:
+        Its path in ``data_dir()/"omniglot"``.
+
+    Raises:
+        TypeError: ``split`` is not a str. ValueError: unknown split, or a corrupt file
+            (deleted, never loaded).
+        FileNotFoundError: not cached and the download failed (offline): the message names the
+            file and where to put it.
+    """
     info = _check_split(split)
     folder = data_dir() / "omniglot"
     path = folder / info.filename
@@ -360,6 +387,18 @@ def load_omniglot(split: str, image_size: int = 105) -> OmniglotSet:
 
     Decoded once, then cached as ``<zip name>_<size>.npz`` beside the zip; the cache stores the
     zip's sha256 and is rebuilt when the zip changes.
+
+    Args:
+        split: an image split of ``OMNIGLOT_FILES`` (not ``"runs"``).
+        image_size: side of the area-resized images, an int in [8, 105].
+
+    Returns:
+        An :class:`OmniglotSet`.
+
+    Raises:
+        TypeError: ``split`` or ``image_size`` of the wrong type.
+        ValueError: unknown split, ``"runs"``, a size outside [8, 105], or a malformed zip.
+        FileNotFoundError: see :func:`omniglot_file`.
     """
     info = _check_split(split)
     if split == "runs":
@@ -405,8 +444,18 @@ def _answers(labels: str, train: list[str], test: list[str], where: str) -> np.n
 
 
 def load_lake_runs(image_size: int = 105) -> list[LakeRun]:
-    """The 20 runs of Lake et al.'s 20-way one-shot classification benchmark (``all_runs.zip``),
-    as LakeRun tuples in run order, images ink 1 on 0 and area-resized to ``image_size``."""
+    """The 20 runs of Lake et al.'s 20-way one-shot classification benchmark (``all_runs.zip``).
+
+    Args:
+        image_size: side of the area-resized images, an int in [8, 105].
+
+    Returns:
+        A list of :class:`LakeRun` in run order, images ink 1 on 0.
+
+    Raises:
+        TypeError: ``image_size`` is not an int. ValueError: outside [8, 105], or a malformed
+            zip. FileNotFoundError: see :func:`omniglot_file`.
+    """
     image_size = _check_image_size(image_size)
     zip_path = omniglot_file("runs")
     runs = []

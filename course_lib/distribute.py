@@ -8,6 +8,10 @@ import warnings
 import keras
 import tensorflow as tf
 
+from course_lib import checks
+
+__all__ = ["get_strategy", "global_batch_size", "set_mixed_precision", "split_cpu"]
+
 _strategy = None
 
 
@@ -44,6 +48,12 @@ def get_strategy(refresh: bool = False) -> tf.distribute.Strategy:
     The choice is made once per process (TPU initialisation must not run twice); ``refresh``
     makes it again, e.g. after the logical devices were changed. Several machines
     (``MultiWorkerMirroredStrategy``) are never picked here: see the README.
+
+    Args:
+        refresh: choose again instead of returning the strategy chosen before.
+
+    Returns:
+        The ``tf.distribute.Strategy`` to build and compile models under.
     """
     global _strategy
     if _strategy is not None and not refresh:
@@ -62,9 +72,19 @@ def get_strategy(refresh: bool = False) -> tf.distribute.Strategy:
 
 
 def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None = None) -> int:
-    """The batch to feed ``fit``: ``per_replica`` examples for each replica in sync."""
-    if not isinstance(per_replica, int) or per_replica < 1:
-        raise ValueError(f"per_replica must be a positive int, got {per_replica!r}")
+    """The batch to feed ``fit``: ``per_replica`` examples for each replica in sync.
+
+    Args:
+        per_replica: examples per replica, an int >= 1.
+        strategy: the strategy in use (default: :func:`get_strategy`).
+
+    Returns:
+        ``per_replica`` times the number of replicas.
+
+    Raises:
+        TypeError: ``per_replica`` is not an int. ValueError: it is < 1.
+    """
+    per_replica = checks.positive_int(per_replica, "per_replica")
     strategy = strategy or get_strategy()
     return per_replica * strategy.num_replicas_in_sync
 
@@ -73,9 +93,18 @@ def split_cpu(n: int = 2) -> list[str]:
     """Split the CPU into ``n`` logical devices, to exercise the multi-replica path without GPUs.
 
     Must run before TensorFlow initialises its devices (before any op runs).
+
+    Args:
+        n: the number of logical CPU devices, an int >= 1.
+
+    Returns:
+        The logical CPU device names.
+
+    Raises:
+        TypeError: ``n`` is not an int. ValueError: ``n`` < 1.
+        RuntimeError: TensorFlow has already initialised its devices.
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = checks.positive_int(n, "n")
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)])
@@ -86,6 +115,12 @@ def set_mixed_precision(enabled: bool) -> str:
     """Compute in float16 (bfloat16 on TPU) with float32 weights when ``enabled``; returns the policy.
 
     Worth it on GPUs with tensor cores and on TPUs; on a CPU it is slower, so leave it off.
+
+    Args:
+        enabled: True for mixed precision, False for plain float32.
+
+    Returns:
+        The Keras dtype policy name now in force.
     """
     if enabled:
         tpu = isinstance(get_strategy(), tf.distribute.TPUStrategy)

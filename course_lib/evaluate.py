@@ -17,42 +17,44 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from course_lib import checks
+
+__all__ = [
+    "VerificationReport",
+    "choose_threshold",
+    "cluster_anisotropy",
+    "equal_error_rate",
+    "far_frr",
+    "fit_linear_probe",
+    "knn_accuracy",
+    "linear_probe_accuracy",
+    "map_at_r",
+    "mean_with_ci",
+    "n_way_accuracy",
+    "one_shot_predictions",
+    "operating_points",
+    "pair_distances",
+    "recall_at_k",
+    "retrieval_scores",
+    "silhouette",
+    "threshold_accuracy",
+    "threshold_at_far",
+    "verification_report",
+]
+
 _METRICS = ("euclidean", "cosine")
 
 
 # --------------------------------------------------------------------------- validation helpers
 
 
-def _float_array(x, name: str, ndim: int) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}") from err
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
-    return arr
-
-
-def _binary(x, name: str, meaning: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a numeric or boolean array, got dtype {arr.dtype}")
-    if not np.isin(arr, (0, 1)).all():
-        raise ValueError(f"{name} must contain only {meaning}")
-    return arr.astype(int)
+_float_array = checks.float_array  # (x, name, ndim)
+_binary = checks.binary_labels  # (x, name, meaning)
+_positive_int = checks.positive_int  # (value, name)
 
 
 def _check_length(arr: np.ndarray, name: str, n: int, other: str) -> None:
-    if len(arr) != n:
-        raise ValueError(f"{name} has {len(arr)} entries but {other} has {n}")
+    checks.same_length(arr, name, range(n), other)
 
 
 def _pairs(distances, labels, d_name: str, l_name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -66,11 +68,7 @@ def _pairs(distances, labels, d_name: str, l_name: str) -> tuple[np.ndarray, np.
 
 
 def _class_labels(y, name: str, n: int, other: str) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    arr = checks.class_labels(y, name)
     _check_length(arr, name, n, other)
     return arr
 
@@ -85,20 +83,8 @@ def _same_dim(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> None:
         raise ValueError(f"{b_name} has {b.shape[-1]} dimensions but {a_name} has {a.shape[-1]}")
 
 
-def _positive_int(k, name: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(k).__name__}")
-    if k < 1:
-        raise ValueError(f"{name} must be at least 1, got {k}")
-    return int(k)
-
-
 def _confidence(confidence) -> float:
-    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(
-            f"confidence must be a number strictly between 0 and 1, got {confidence!r}"
-        )
-    return float(confidence)
+    return checks.number(confidence, "confidence", 0.0, 1.0, low_open=True, high_open=True)
 
 
 # --------------------------------------------------------------------------- pair verification
@@ -109,6 +95,18 @@ def choose_threshold(distances, labels) -> float:
 
     Among equally good cuts the first is kept; the cut sits halfway between the neighbouring
     distances, so on separable data it is the widest-margin threshold.
+
+    Args:
+        distances: pair distances, a 1-D float array.
+        labels: pair labels, 1 = similar (same class), 0 = different; as many as distances.
+
+    Returns:
+        The threshold (a float).
+
+    Raises:
+        TypeError: non-numeric distances or labels.
+        ValueError: empty or non-finite distances, labels other than 0/1, lengths that
+            differ, or labels of one kind only.
     """
     d, lab = _pairs(distances, labels, "distances", "labels")
     order = np.argsort(d, kind="stable")
@@ -130,14 +128,25 @@ def choose_threshold(distances, labels) -> float:
 
 
 def threshold_accuracy(distances, labels, threshold: float) -> float:
-    """Accuracy of predicting "similar iff distance <= threshold" on the given pairs."""
+    """Accuracy of predicting "similar iff distance <= threshold" on the given pairs.
+
+    Args:
+        distances: pair distances, a 1-D float array.
+        labels: pair labels, 1 = similar (same class), 0 = different; as many as distances.
+        threshold: a finite number, e.g. from :func:`choose_threshold` on validation pairs.
+
+    Returns:
+        The fraction of pairs predicted right.
+
+    Raises:
+        TypeError: non-numeric distances, labels or threshold.
+        ValueError: empty or non-finite distances, labels other than 0/1, lengths that differ,
+            a non-finite threshold.
+    """
     d = _float_array(distances, "distances", 1)
     lab = _binary(labels, "labels", "0 (different) and 1 (similar)")
     _check_length(lab, "labels", len(d), "distances")
-    if isinstance(threshold, (bool, str)) or not np.isscalar(threshold):
-        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}")
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold must be finite, got {threshold!r}")
+    threshold = checks.number(threshold, "threshold")
     return float(np.mean((d <= threshold) == (lab == 1)))
 
 
@@ -150,7 +159,20 @@ def _eer_from_roc(fpr: np.ndarray, tpr: np.ndarray) -> float:
 
 
 def equal_error_rate(distances, labels) -> float:
-    """Error rate where false accepts equal false rejects: one threshold-free summary number."""
+    """Error rate where false accepts equal false rejects: one threshold-free summary number.
+
+    Args:
+        distances: pair distances, a 1-D float array.
+        labels: pair labels, 1 = similar (same class), 0 = different; as many as distances.
+
+    Returns:
+        The equal error rate in [0, 1], interpolated on the ROC curve.
+
+    Raises:
+        TypeError: non-numeric distances or labels.
+        ValueError: empty or non-finite distances, labels other than 0/1, lengths that
+            differ, or labels of one kind only.
+    """
     d, lab = _pairs(distances, labels, "distances", "labels")
     fpr, tpr, _ = roc_curve(lab, -d)
     return _eer_from_roc(fpr, tpr)
@@ -158,7 +180,18 @@ def equal_error_rate(distances, labels) -> float:
 
 @dataclass(frozen=True, eq=False)
 class VerificationReport:
-    """Test-set verification metrics at a threshold chosen on validation pairs."""
+    """Test-set verification metrics at a threshold chosen on validation pairs.
+
+    Args:
+        threshold: the distance threshold chosen on validation pairs.
+        accuracy: test accuracy at that threshold.
+        roc_auc: test ROC AUC.
+        eer: test equal error rate.
+        fpr: false positive rates of the test ROC curve.
+        tpr: true positive rates of the test ROC curve.
+        mean_distance_similar: mean test distance of similar pairs.
+        mean_distance_different: mean test distance of different pairs.
+    """
 
     threshold: float
     accuracy: float
@@ -185,7 +218,22 @@ class VerificationReport:
 def verification_report(
     val_distances, val_labels, test_distances, test_labels
 ) -> VerificationReport:
-    """Pick the threshold on validation pairs only, then measure everything on the test pairs."""
+    """Pick the threshold on validation pairs only, then measure everything on the test pairs.
+
+    Args:
+        val_distances: validation pair distances (1-D).
+        val_labels: validation pair labels, 1 = similar, 0 = different.
+        test_distances: test pair distances (1-D).
+        test_labels: test pair labels.
+
+    Returns:
+        A :class:`VerificationReport`.
+
+    Raises:
+        TypeError: non-numeric distances or labels.
+        ValueError: empty or non-finite distances, labels other than 0/1, lengths that
+            differ, or labels of one kind only.
+    """
     val_d, val_lab = _pairs(val_distances, val_labels, "val_distances", "val_labels")
     test_d, test_lab = _pairs(test_distances, test_labels, "test_distances", "test_labels")
     threshold = choose_threshold(val_d, val_lab)
@@ -206,7 +254,19 @@ def verification_report(
 
 
 def n_way_accuracy(correct, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Accuracy over one-shot task outcomes with a Wilson score interval: ``(mean, low, high)``."""
+    """Accuracy over one-shot task outcomes with a Wilson score interval.
+
+    Args:
+        correct: one outcome per task, booleans or 0/1.
+        confidence: the interval's confidence level, strictly between 0 and 1.
+
+    Returns:
+        ``(mean, low, high)``.
+
+    Raises:
+        TypeError: non-numeric outcomes or confidence.
+        ValueError: outcomes other than 0/1 or empty, confidence outside (0, 1).
+    """
     ok = _binary(correct, "correct", "booleans (or 0/1)")
     z = stats.norm.ppf(0.5 + _confidence(confidence) / 2)
     n, p = ok.size, float(ok.mean())
@@ -218,7 +278,19 @@ def n_way_accuracy(correct, confidence: float = 0.95) -> tuple[float, float, flo
 
 
 def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean of per-run scores (e.g. Lake's 20 runs) with a Student-t interval: ``(mean, low, high)``."""
+    """Mean of per-run scores (e.g. Lake's 20 runs) with a Student-t interval.
+
+    Args:
+        values: one score per run, at least 2.
+        confidence: the interval's confidence level, strictly between 0 and 1.
+
+    Returns:
+        ``(mean, low, high)``.
+
+    Raises:
+        TypeError: non-numeric values or confidence.
+        ValueError: fewer than 2 or non-finite values, confidence outside (0, 1).
+    """
     v = _float_array(values, "values", 1)
     if v.size < 2:
         raise ValueError(f"values needs at least 2 entries for a t-interval, got {v.size}")
@@ -230,7 +302,21 @@ def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]
 def one_shot_predictions(
     query_embeddings, support_embeddings, metric: str = "euclidean"
 ) -> np.ndarray:
-    """Index of the nearest support candidate for each task: queries (T, D), supports (T, N, D)."""
+    """Index of the nearest support candidate for each task.
+
+    Args:
+        query_embeddings: one query per task, (T, D).
+        support_embeddings: the N candidates of each task, (T, N, D).
+        metric: ``"euclidean"`` or ``"cosine"``.
+
+    Returns:
+        The picked candidate of each task, int (T,).
+
+    Raises:
+        TypeError: non-numeric embeddings.
+        ValueError: wrong dimensions, task counts or sizes that differ, an unknown metric,
+            zero vectors under the cosine metric.
+    """
     q = _float_array(query_embeddings, "query_embeddings", 2)
     s = _float_array(support_embeddings, "support_embeddings", 3)
     if s.shape[0] != q.shape[0]:
@@ -238,8 +324,7 @@ def one_shot_predictions(
             f"support_embeddings holds {s.shape[0]} tasks but query_embeddings holds {q.shape[0]}"
         )
     _same_dim(q, "query_embeddings", s, "support_embeddings")
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    checks.one_of(metric, "metric", _METRICS)
     if metric == "euclidean":
         dist = np.linalg.norm(s - q[:, None, :], axis=2)
     else:
@@ -256,7 +341,22 @@ def one_shot_predictions(
 
 
 def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5) -> float:
-    """Test accuracy of a k-nearest-neighbour classifier in embedding space."""
+    """Test accuracy of a k-nearest-neighbour classifier in embedding space.
+
+    Args:
+        train_emb: training embeddings (N, D).
+        train_y: their integer class labels (N,).
+        test_emb: test embeddings (M, D).
+        test_y: their integer class labels (M,).
+        k: neighbours that vote, an int in [1, N].
+
+    Returns:
+        The test accuracy.
+
+    Raises:
+        TypeError: non-numeric embeddings or non-integer labels.
+        ValueError: wrong dimensions, lengths or non-finite values, k < 1 or k > N.
+    """
     tr, tr_y = _labelled(train_emb, train_y, "train_emb", "train_y")
     te, te_y = _labelled(test_emb, test_y, "test_emb", "test_y")
     _same_dim(tr, "train_emb", te, "test_emb")
@@ -267,7 +367,19 @@ def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5) -> float:
 
 
 def fit_linear_probe(train_emb, train_y) -> Pipeline:
-    """Standardise then fit a logistic regression on the embeddings; returns the fitted pipeline."""
+    """Standardise then fit a logistic regression on the embeddings.
+
+    Args:
+        train_emb: training embeddings (N, D).
+        train_y: their integer class labels (N,), at least 2 classes.
+
+    Returns:
+        The fitted scikit-learn pipeline.
+
+    Raises:
+        TypeError: non-numeric embeddings or non-integer labels.
+        ValueError: wrong dimensions, lengths or non-finite values, fewer than 2 classes.
+    """
     tr, tr_y = _labelled(train_emb, train_y, "train_emb", "train_y")
     if np.unique(tr_y).size < 2:
         raise ValueError("train_y must contain at least 2 classes for a linear probe")
@@ -275,7 +387,21 @@ def fit_linear_probe(train_emb, train_y) -> Pipeline:
 
 
 def linear_probe_accuracy(train_emb, train_y, test_emb, test_y) -> float:
-    """Test accuracy of a linear classifier on the embeddings: how linearly separable they are."""
+    """Test accuracy of a linear classifier on the embeddings: how linearly separable they are.
+
+    Args:
+        train_emb: training embeddings (N, D).
+        train_y: their integer class labels (N,).
+        test_emb: test embeddings (M, D).
+        test_y: their integer class labels (M,).
+
+    Returns:
+        The test accuracy of :func:`fit_linear_probe` fitted on the training embeddings.
+
+    Raises:
+        TypeError: non-numeric embeddings or non-integer labels.
+        ValueError: wrong dimensions, lengths or non-finite values, fewer than 2 classes.
+    """
     te, te_y = _labelled(test_emb, test_y, "test_emb", "test_y")
     probe = fit_linear_probe(train_emb, train_y)
     if te.shape[1] != probe.n_features_in_:
@@ -286,11 +412,25 @@ def linear_probe_accuracy(train_emb, train_y, test_emb, test_y) -> float:
 
 
 def silhouette(emb, y, sample_size: int | None = None, seed: int = 0) -> float:
-    """Mean silhouette (-1..1, higher = tighter, better separated classes); subsample for speed."""
+    """Mean silhouette (-1..1, higher = tighter, better separated classes); subsample for speed.
+
+    Args:
+        emb: embeddings (N, D).
+        y: their integer class labels (N,).
+        sample_size: score a random subsample of this many points (None: all).
+        seed: the subsample's seed, an int >= 0.
+
+    Returns:
+        The mean silhouette coefficient.
+
+    Raises:
+        TypeError: non-numeric embeddings or non-integer labels.
+        ValueError: wrong dimensions, lengths or non-finite values, fewer than 2 classes, or no more points than classes.
+    """
     e, lab = _labelled(emb, y, "emb", "y")
     subsampled = sample_size is not None and _positive_int(sample_size, "sample_size") < len(e)
     if subsampled:
-        idx = np.random.default_rng(seed).choice(len(e), size=sample_size, replace=False)
+        idx = np.random.default_rng(checks.seed(seed)).choice(len(e), size=sample_size, replace=False)
         e, lab = e[idx], lab[idx]
     n_classes = np.unique(lab).size
     if n_classes < 2:
@@ -305,6 +445,17 @@ def cluster_anisotropy(emb, y) -> dict[int, float]:
     """Per class, largest over smallest covariance eigenvalue: 1 = round cluster, large = elongated.
 
     A class collapsed onto a lower-dimensional subspace gets ``inf``.
+
+    Args:
+        emb: embeddings (N, D).
+        y: their integer class labels (N,).
+
+    Returns:
+        ``{class: ratio}``.
+
+    Raises:
+        TypeError: non-numeric embeddings or non-integer labels.
+        ValueError: wrong dimensions, lengths or non-finite values, a class with fewer than D + 1 points.
     """
     e, lab = _labelled(emb, y, "emb", "y")
     dim = e.shape[1]
@@ -326,7 +477,20 @@ def recall_at_k(
 ) -> float:
     """Fraction of queries with a same-label item among their k nearest gallery items.
 
-    With ``exclude_self`` the query set is the gallery and each item's own match is skipped.
+    Args:
+        query_emb: query embeddings (M, D).
+        query_y: their integer labels (M,).
+        gallery_emb: gallery embeddings (N, D).
+        gallery_y: their integer labels (N,).
+        k: neighbours looked at, an int >= 1 and at most the gallery size.
+        exclude_self: the queries are the gallery itself; each item's own match is skipped.
+
+    Returns:
+        Recall@k in [0, 1].
+
+    Raises:
+        TypeError: non-numeric embeddings or non-integer labels.
+        ValueError: wrong dimensions, lengths or non-finite values, k too large, exclude_self with queries that are not the gallery.
     """
     q, q_y = _labelled(query_emb, query_y, "query_emb", "query_y")
     g, g_y = _labelled(gallery_emb, gallery_y, "gallery_emb", "gallery_y")
@@ -351,16 +515,22 @@ def pair_distances(embeddings, left, right) -> np.ndarray:
     """Euclidean distances of the pairs ``(left[i], right[i])`` of rows of ``embeddings``.
 
     Embed every example once, then measure any number of index pairs (``pairs.pair_indices``).
+
+    Args:
+        embeddings: (N, D) float array.
+        left: row indices (P,) into ``embeddings``.
+        right: row indices (P,).
+
+    Returns:
+        Distances (P,).
+
+    Raises:
+        TypeError: non-numeric embeddings or non-integer indices.
+        ValueError: wrong dimensions, an index out of range, left and right of different lengths.
     """
     e = _float_array(embeddings, "embeddings", 2)
-    idx = []
-    for name, arr in (("left", left), ("right", right)):
-        arr = np.asarray(arr)
-        if arr.ndim != 1 or arr.dtype.kind not in "iu":
-            raise ValueError(f"{name} must be a 1-D array of integer row indices")
-        if arr.size and (arr.min() < 0 or arr.max() >= len(e)):
-            raise ValueError(f"{name} holds indices outside [0, {len(e)})")
-        idx.append(arr)
+    idx = [checks.index_array(arr, name, ndim=1, size=len(e), allow_empty=True)
+           for name, arr in (("left", left), ("right", right))]
     _check_length(idx[1], "right", len(idx[0]), "left")
     return np.linalg.norm(e[idx[0]] - e[idx[1]], axis=1)
 
@@ -373,7 +543,6 @@ _RANK_BLOCK = 4_000_000        # distances per chunk of queries when ranking a g
 
 
 def _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y, exclude_self, metric):
-    import course_lib.checks as checks
 
     q = checks.float_array(query_emb, "query_emb", ndim=2)
     q_y = checks.class_labels(query_y, "query_y")
@@ -479,7 +648,6 @@ def retrieval_scores(query_emb, query_y, gallery_emb=None, gallery_y=None, ks=(1
     Raises:
         TypeError, ValueError: as for :func:`map_at_r`; a bad k.
     """
-    import course_lib.checks as checks
 
     q, q_y, g, g_y, exclude = _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y,
                                                 exclude_self, metric)
@@ -511,7 +679,6 @@ def far_frr(distances, labels, threshold: float) -> tuple[float, float]:
     Raises:
         TypeError, ValueError: bad arrays or threshold.
     """
-    import course_lib.checks as checks
 
     d, lab = _pairs(distances, labels, "distances", "labels")
     t = checks.number(threshold, "threshold")
@@ -537,7 +704,6 @@ def threshold_at_far(distances, labels, target_far: float) -> float:
     """
     import warnings
 
-    import course_lib.checks as checks
 
     d, lab = _pairs(distances, labels, "distances", "labels")
     target = checks.number(target_far, "target_far", 0.0, 1.0, high_open=True)

@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from course_lib import checks
 from course_lib.pairs import _batches
-from course_lib.pk_sampling import PKSampler
+from course_lib.pk_sampling import PKSampler, epoch_batches
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -327,7 +327,8 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
 
 def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
                     color_mode: str = "grayscale", seed: int = 0, steps: int | None = None,
-                    groups=None, classes=None, augment=None) -> tf.data.Dataset:
+                    groups=None, classes=None, augment=None,
+                    repeat: bool = False) -> tf.data.Dataset:
     """P x K batches of ``(images, labels)`` decoded from files on the fly.
 
     Only the paths are held in memory; each batch's ``p * k`` files are read and decoded in
@@ -337,7 +338,8 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     Args:
         paths: (N,) file paths, e.g. ``scan_image_folder(...).paths``.
         y: (N,) integer class ids.
-        p, k, seed, steps, groups, classes, augment: as for ``pk_sampling.pk_dataset``.
+        p, k, seed, steps, groups, classes, augment, repeat: as for
+            ``pk_sampling.pk_dataset``.
         image_size, color_mode: as for :func:`decode_image`.
 
     Returns:
@@ -366,7 +368,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     def load(path, label):
         return decode_image(path, size, color_mode), label
 
-    ds = (_batches(steps, checks.seed(seed), pick)
+    ds = (_batches(steps, checks.seed(seed), pick, epoch_batches(y, p, k, classes), repeat)
           .unbatch()
           .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
           .batch(sampler.batch_size))

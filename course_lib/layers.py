@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 from keras import ops
+
+from course_lib import checks
+
+__all__ = ["PACKAGE", "EuclideanDistance", "L2Normalize", "WeightedL1Similarity"]
 
 PACKAGE = "course_lib"
 
@@ -16,7 +22,10 @@ def _float32_by_default(kwargs: dict) -> dict:
 
 
 def _check_pair(inputs, layer_name: str):
-    if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"{layer_name} expects inputs=[a, b], a list of two tensors, got "
+                        f"{type(inputs).__name__}")
+    if len(inputs) != 2:
         raise ValueError(f"{layer_name} expects inputs=[a, b], a list of two tensors, got {inputs!r}")
     return inputs
 
@@ -27,13 +36,21 @@ class EuclideanDistance(keras.layers.Layer):
 
     ``epsilon > 0`` keeps the gradient finite when ``a == b``: the derivative of a plain
     square root there is 0/0 (notebook 03). ``epsilon=0`` gives the naive, NaN-prone form.
+    Called on ``[a, b]``, two tensors (batch, D); computes in float32 by default.
+
+    Args:
+        epsilon: added under the square root, a number >= 0.
+        squared: return the squared distance (no square root, no epsilon) instead.
+        **kwargs: passed to ``keras.layers.Layer``.
+
+    Raises:
+        TypeError: ``epsilon`` not a number; at call time, inputs not a list/tuple.
+        ValueError: ``epsilon`` < 0; at call time, not exactly two inputs.
     """
 
     def __init__(self, epsilon: float = 1e-6, squared: bool = False, **kwargs):
         super().__init__(**_float32_by_default(kwargs))
-        if not isinstance(epsilon, (int, float)) or epsilon < 0:
-            raise ValueError(f"epsilon must be a number >= 0, got {epsilon!r}")
-        self.epsilon = float(epsilon)
+        self.epsilon = checks.number(epsilon, "epsilon", 0.0)
         self.squared = bool(squared)
 
     def call(self, inputs):
@@ -52,7 +69,14 @@ class EuclideanDistance(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class WeightedL1Similarity(keras.layers.Layer):
-    """Koch et al. (2015) head: ``sigmoid(sum_j alpha_j |a_j - b_j| + bias)``, a same-class probability."""
+    """Koch et al. (2015) head: ``sigmoid(sum_j alpha_j |a_j - b_j| + bias)``, a same-class probability.
+
+    Called on ``[a, b]``, two tensors (batch, D); returns (batch, 1); computes in float32 by
+    default.
+
+    Args:
+        **kwargs: passed to ``keras.layers.Layer``.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(**_float32_by_default(kwargs))
@@ -72,15 +96,20 @@ class WeightedL1Similarity(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class L2Normalize(keras.layers.Layer):
-    """Scale each embedding to unit length, so distances compare directions (cosine geometry)."""
+class L2Normalize(keras.layers.UnitNormalization):
+    """Deprecated alias of ``keras.layers.UnitNormalization(dtype="float32")``; use that.
+
+    Kept so that older code and saved ``.keras`` files that name it still work. It scales
+    each embedding to unit length along the last axis, computing in float32 by default.
+
+    Args:
+        epsilon: ignored, accepted for older configs (Keras uses 1e-12).
+        **kwargs: passed to ``keras.layers.UnitNormalization``.
+    """
 
     def __init__(self, epsilon: float = 1e-12, **kwargs):
-        super().__init__(**_float32_by_default(kwargs))
-        self.epsilon = float(epsilon)
-
-    def call(self, x):
-        return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), self.epsilon))
-
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        warnings.warn("course_lib.layers.L2Normalize is deprecated: use "
+                      "keras.layers.UnitNormalization (dtype='float32' under mixed precision)",
+                      DeprecationWarning, stacklevel=2)
+        kwargs.pop("axis", None)
+        super().__init__(axis=-1, **_float32_by_default(kwargs))

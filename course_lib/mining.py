@@ -238,7 +238,16 @@ class _MiningLoss(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BatchAllTripletLoss(_MiningLoss):
-    """Keras loss wrapping :func:`batch_all_triplet_loss` (``average`` as there)."""
+    """Keras loss wrapping :func:`batch_all_triplet_loss`.
+
+    Args:
+        margin: the margin of the hinge, > 0.
+        squared: True to compare squared Euclidean distances.
+        epsilon: added under the square root, so the gradient is finite at equal embeddings.
+        average: how the active triplets' losses are averaged, as in the function.
+        name: the loss's name in ``fit``'s logs.
+        **kwargs: passed to ``keras.losses.Loss`` (e.g. ``reduction``).
+    """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
                  average: str = "active", name: str = "batch_all_triplet_loss", **kwargs):
@@ -255,7 +264,15 @@ class BatchAllTripletLoss(_MiningLoss):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BatchHardTripletLoss(_MiningLoss):
-    """Keras loss wrapping :func:`batch_hard_triplet_loss`."""
+    """Keras loss wrapping :func:`batch_hard_triplet_loss`.
+
+    Args:
+        margin: the margin of the hinge, > 0.
+        squared: True to compare squared Euclidean distances.
+        epsilon: added under the square root, so the gradient is finite at equal embeddings.
+        name: the loss's name in ``fit``'s logs.
+        **kwargs: passed to ``keras.losses.Loss`` (e.g. ``reduction``).
+    """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
                  name: str = "batch_hard_triplet_loss", **kwargs):
@@ -267,7 +284,15 @@ class BatchHardTripletLoss(_MiningLoss):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class SemiHardTripletLoss(_MiningLoss):
-    """Keras loss wrapping :func:`semi_hard_triplet_loss`."""
+    """Keras loss wrapping :func:`semi_hard_triplet_loss`.
+
+    Args:
+        margin: the margin of the hinge, > 0.
+        squared: True to compare squared Euclidean distances.
+        epsilon: added under the square root, so the gradient is finite at equal embeddings.
+        name: the loss's name in ``fit``'s logs.
+        **kwargs: passed to ``keras.losses.Loss`` (e.g. ``reduction``).
+    """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
                  name: str = "semi_hard_triplet_loss", **kwargs):
@@ -284,6 +309,7 @@ class ActiveTripletFraction(keras.metrics.Mean):
     Args:
         margin, squared, epsilon: as for the loss it accompanies.
         name: the metric's name in ``fit``'s logs.
+        **kwargs: passed to ``keras.metrics.Mean`` (e.g. ``dtype``).
     """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,

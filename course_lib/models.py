@@ -9,20 +9,30 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from course_lib import checks
 from course_lib.layers import EuclideanDistance, WeightedL1Similarity
+
+__all__ = [
+    "five_conv_encoder",
+    "koch_encoder",
+    "mlp_encoder",
+    "pseudo_siamese",
+    "siamese",
+    "small_cnn_encoder",
+]
 
 
 def _check_shape(input_shape, name: str = "input_shape") -> tuple[int, ...]:
-    shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else None
-    if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
-        raise ValueError(f"{name} must be a tuple of positive ints such as (28, 28), got {input_shape!r}")
-    return shape
+    if not isinstance(input_shape, (list, tuple)):
+        raise TypeError(f"{name} must be a tuple of positive ints such as (28, 28), got "
+                        f"{type(input_shape).__name__} {input_shape!r}")
+    if not input_shape:
+        raise ValueError(f"{name} must not be empty, got {input_shape!r}")
+    return tuple(checks.positive_int(s, f"{name}[{i}]") for i, s in enumerate(input_shape))
 
 
 def _check_dim(embedding_dim: int) -> int:
-    if not isinstance(embedding_dim, int) or isinstance(embedding_dim, bool) or embedding_dim < 1:
-        raise ValueError(f"embedding_dim must be a positive int, got {embedding_dim!r}")
-    return embedding_dim
+    return checks.positive_int(embedding_dim, "embedding_dim")
 
 
 def _image_input(input_shape, name: str):
@@ -35,7 +45,21 @@ def _image_input(input_shape, name: str):
 
 def mlp_encoder(input_shape=(28, 28), embedding_dim: int = 2, hidden: int = 1024,
                 name: str = "mlp_encoder") -> keras.Model:
-    """Three dense layers, the encoder of the classic MNIST Siamese blog post (linear output)."""
+    """Three dense layers, the encoder of the classic MNIST Siamese blog post (linear output).
+
+    Args:
+        input_shape: the image shape, e.g. ``(28, 28)``: a tuple of positive ints.
+        embedding_dim: the embedding's size, an int >= 1.
+        hidden: units of each of the two hidden ReLU layers.
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model`` from one image to its embedding.
+
+    Raises:
+        TypeError: a shape that is not a tuple of ints, a non-int size.
+        ValueError: a size < 1.
+    """
     inputs = keras.Input(shape=_check_shape(input_shape), name="image")
     x = layers.Flatten()(inputs)
     x = layers.Dense(hidden, activation="relu")(x)
@@ -46,7 +70,22 @@ def mlp_encoder(input_shape=(28, 28), embedding_dim: int = 2, hidden: int = 1024
 
 def small_cnn_encoder(input_shape=(28, 28), embedding_dim: int = 2, filters=(32, 64),
                       dense: int = 128, name: str = "small_cnn_encoder") -> keras.Model:
-    """Two conv + pool blocks, one hidden dense layer, then a linear embedding."""
+    """Two conv + pool blocks, one hidden dense layer, then a linear embedding.
+
+    Args:
+        input_shape: the image shape, e.g. ``(28, 28)``: a tuple of positive ints.
+        embedding_dim: the embedding's size, an int >= 1.
+        filters: filters of each 3x3 conv block.
+        dense: units of the hidden ReLU layer.
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model`` from one image to its embedding.
+
+    Raises:
+        TypeError: a shape that is not a tuple of ints, a non-int size.
+        ValueError: a size < 1.
+    """
     inputs, x = _image_input(input_shape, "image")
     for f in filters:
         x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
@@ -59,7 +98,21 @@ def small_cnn_encoder(input_shape=(28, 28), embedding_dim: int = 2, filters=(32,
 
 def five_conv_encoder(input_shape=(28, 28), embedding_dim: int = 2, width: int = 32,
                       name: str = "five_conv_encoder") -> keras.Model:
-    """Five 3x3 conv layers (two poolings), global average pooling, linear embedding."""
+    """Five 3x3 conv layers (two poolings), global average pooling, linear embedding.
+
+    Args:
+        input_shape: the image shape, e.g. ``(28, 28)``: a tuple of positive ints.
+        embedding_dim: the embedding's size, an int >= 1.
+        width: filters of the first two layers (then 2x and 4x).
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model`` from one image to its embedding.
+
+    Raises:
+        TypeError: a shape that is not a tuple of ints, a non-int size.
+        ValueError: a size < 1.
+    """
     inputs, x = _image_input(input_shape, "image")
     for i, f in enumerate([width, width, 2 * width, 2 * width, 4 * width]):
         x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
@@ -76,12 +129,24 @@ def koch_encoder(input_size: int = 105, embedding_dim: int = 4096, width: float 
 
     At 105x105 and ``width=1``: conv 64@10, 128@7, 128@4, 256@4 with 2x2 max-pooling after the
     first three, then a sigmoid dense layer of 4096 units, as in the paper.
+
+    Args:
+        input_size: side of the square input images, an int >= 28 (room for four convs);
+            kernel sizes scale with it.
+        embedding_dim: units of the sigmoid embedding layer.
+        width: multiplies the filter counts, a number > 0.
+        l2: L2 penalty on the weights (0: none).
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model`` from one image to its embedding.
+
+    Raises:
+        TypeError: a non-int size or non-numeric width.
+        ValueError: ``input_size`` < 28, ``embedding_dim`` < 1 or ``width`` <= 0.
     """
-    if not isinstance(input_size, int) or input_size < 28:
-        raise ValueError(f"input_size must be an int >= 28 (smaller leaves no room for four "
-                         f"conv layers), got {input_size!r}")
-    if not isinstance(width, (int, float)) or width <= 0:
-        raise ValueError(f"width must be a number > 0, got {width!r}")
+    input_size = checks.integer(input_size, "input_size", minimum=28)  # room for four convs
+    width = checks.number(width, "width", 0.0, low_open=True)
     scale = input_size / 105
     reg = keras.regularizers.L2(l2) if l2 else None
     inputs, x = _image_input((input_size, input_size), "image")
@@ -105,6 +170,9 @@ def _head(head):
         return WeightedL1Similarity(name="similarity")
     if isinstance(head, keras.layers.Layer):
         return head
+    if not isinstance(head, str):
+        raise TypeError(f"head must be 'euclidean', 'koch' or a keras Layer, got "
+                        f"{type(head).__name__}")
     raise ValueError(f"head must be 'euclidean', 'koch' or a keras Layer, got {head!r}")
 
 
@@ -113,6 +181,18 @@ def siamese(encoder: keras.Model, head="euclidean", name: str = "siamese") -> ke
 
     ``head``: ``"euclidean"`` (a distance, for the contrastive loss), ``"koch"`` (weighted L1 +
     sigmoid, for binary cross-entropy) or any layer taking ``[a, b]``.
+
+    Args:
+        encoder: a one-input ``keras.Model``.
+        head: ``"euclidean"``, ``"koch"`` or a ``keras.layers.Layer``.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Model`` with inputs ``[left, right]`` and the head's output (batch, 1).
+
+    Raises:
+        TypeError: ``encoder`` not a Model, ``head`` neither a str nor a Layer.
+        ValueError: an unknown head name.
     """
     if not isinstance(encoder, keras.Model):
         raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
@@ -128,6 +208,19 @@ def pseudo_siamese(encoder_a: keras.Model, encoder_b: keras.Model, head="euclide
     """Like :func:`siamese` but each input has its own encoder: distinct weights, maybe shapes.
 
     The two encoders must produce embeddings of the same size, so that they meet in one space.
+
+    Args:
+        encoder_a: the ``keras.Model`` for the left input.
+        encoder_b: another ``keras.Model`` (not the same object) for the right input.
+        head: as in :func:`siamese`.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Model`` with inputs ``[left, right]`` and the head's output.
+
+    Raises:
+        TypeError: an encoder that is not a Model.
+        ValueError: the same encoder twice, or embeddings of different sizes.
     """
     for arg, enc in (("encoder_a", encoder_a), ("encoder_b", encoder_b)):
         if not isinstance(enc, keras.Model):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from course_lib import checks
 from course_lib.layers import EuclideanDistance, WeightedL1Similarity
 
 __all__ = [
@@ -35,14 +36,7 @@ _METRICS = ("euclidean", "cosine")
 
 
 def _int_array(x, name: str, ndim: int) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer indices, got dtype {arr.dtype}")
-    return arr.astype(np.int64)
+    return checks.index_array(x, name, ndim=ndim)
 
 
 def _check_tasks(images, query, support, answer=None):
@@ -69,10 +63,7 @@ def _check_tasks(images, query, support, answer=None):
     return images, q, s, a
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+_positive_int = checks.positive_int  # (value, name)
 
 
 # --------------------------------------------------------------------------- scoring
@@ -132,6 +123,23 @@ def task_scores(model, images, query, support, output: str | None = None,
       ``WeightedL1Similarity`` or ``EuclideanDistance``. A model built by
       :func:`course_lib.models.siamese` embeds each image once and applies its head to the
       embeddings, which is much cheaper than running every pair through both branches.
+
+    Args:
+        model: None, an encoder or a Siamese ``keras.Model`` (see above).
+        images: the image array every index points into (N, ...).
+        query: one query index per task (T,).
+        support: the N candidate indices of each task (T, N).
+        output: ``None``, ``"similarity"`` or ``"distance"`` (two-input models only).
+        metric: ``"euclidean"`` or ``"cosine"`` (pixels and encoders).
+        batch_size: images per forward pass, an int >= 1.
+
+    Returns:
+        Scores (T, N), float64.
+
+    Raises:
+        TypeError: a model of another kind, non-integer indices or batch size.
+        ValueError: indices out of range, mismatched task counts, an unknown metric or output,
+            a head whose kind cannot be told, a model output of more than one number per pair.
     """
     images, q, s, _ = _check_tasks(images, query, support)
     batch_size = _positive_int(batch_size, "batch_size")
@@ -184,7 +192,19 @@ def task_scores(model, images, query, support, output: str | None = None,
 
 
 def task_accuracy(scores, answer) -> np.ndarray:
-    """Per task, True when the highest-scoring candidate is the answer (ties count as wrong)."""
+    """Per task, True when the highest-scoring candidate is the answer (ties count as wrong).
+
+    Args:
+        scores: (T, N) scores, higher = more alike (e.g. from :func:`task_scores`).
+        answer: the true candidate position of each task (T,).
+
+    Returns:
+        Booleans (T,).
+
+    Raises:
+        TypeError: non-integer answers.
+        ValueError: wrong dimensions, mismatched task counts, an answer outside [0, N).
+    """
     scores = np.asarray(scores, dtype=float)
     if scores.ndim != 2:
         raise ValueError(f"scores must be 2-D (tasks, candidates), got shape {scores.shape}")
@@ -220,6 +240,15 @@ def lake_run_tasks(runs):
     ``images`` stacks each run's training images then its test images; task t matches test image
     ``query[t]`` against all the training images of its run (``support[t]``, in file order), and
     ``answer[t]`` is the true one; ``run[t]`` is the run index. 20 runs of 20: 400 tasks, 20-way.
+
+    Args:
+        runs: a non-empty list of :class:`course_lib.data.LakeRun`.
+
+    Returns:
+        ``(images, query, support, answer, run)`` as NumPy arrays.
+
+    Raises:
+        ValueError: no runs, malformed runs, runs of different sizes.
     """
     runs = _check_runs(runs)
     images, query, support, answer, run_of = [], [], [], [], []
@@ -240,9 +269,18 @@ def lake_run_tasks(runs):
 
 
 def score_lake_runs(model, runs, **kwargs) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracy of each run (R,) and the model's pick for each test image (R, n_test).
+    """Accuracy of each run and the model's pick for each test image.
 
-    ``model`` and ``kwargs`` as in :func:`task_scores` (``None``: 1-NN on pixels).
+    Args:
+        model: as in :func:`task_scores` (``None``: 1-NN on pixels).
+        runs: a non-empty list of :class:`course_lib.data.LakeRun`.
+        **kwargs: passed to :func:`task_scores`.
+
+    Returns:
+        ``(per_run, picks)``: accuracies (R,) and picked candidates (R, n_test).
+
+    Raises:
+        TypeError, ValueError: as :func:`lake_run_tasks` and :func:`task_scores`.
     """
     images, query, support, answer, run = lake_run_tasks(runs)
     scores = task_scores(model, images, query, support, **kwargs)
@@ -260,13 +298,25 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int, seed: int = 0):
     roles (and drawers) of the official task are kept and all N classes share one alphabet.
     With ``n_way`` equal to the run size, each task is one of the official ones (drawn at random),
     its candidates shuffled.
+
+    Args:
+        runs: a non-empty list of :class:`course_lib.data.LakeRun`.
+        n_way: candidates per task, an int in [1, classes per run].
+        num_tasks: tasks to draw, an int >= 1.
+        seed: an int >= 0.
+
+    Returns:
+        ``(images, query, support, answer, run)`` as in :func:`lake_run_tasks`.
+
+    Raises:
+        TypeError: a non-int ``n_way``, ``num_tasks`` or ``seed``.
+        ValueError: malformed runs, a value out of range.
     """
     runs = _check_runs(runs)
     images = lake_run_tasks(runs)[0]
     n_way = _positive_int(n_way, "n_way")
     num_tasks = _positive_int(num_tasks, "num_tasks")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = checks.seed(seed)
     n_train = len(runs[0].train_images)
     if n_way > n_train:
         raise ValueError(f"n_way={n_way} is larger than the number of classes per run ({n_train})")
@@ -292,11 +342,24 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int, seed: int = 0):
 
 
 def alphabet_split(alphabet, alphabet_names, held_out) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks ``(train, validation)`` over examples: the ``held_out`` alphabets (names)
-    form the validation set, whole, and every other alphabet the training set.
+    """Boolean masks over examples: the ``held_out`` alphabets (names) form the validation set,
+    whole, and every other alphabet the training set.
 
     Omniglot's name for :func:`course_lib.splits.held_out_split`; for a seeded split of any
-    labelled data by fractions see :func:`course_lib.splits.class_disjoint_split`."""
+    labelled data by fractions see :func:`course_lib.splits.class_disjoint_split`.
+
+    Args:
+        alphabet: each example's alphabet id (N,), e.g. ``OmniglotSet.alphabet``.
+        alphabet_names: the names the ids index.
+        held_out: a non-empty list of alphabet names.
+
+    Returns:
+        ``(train, validation)``, two boolean masks (N,).
+
+    Raises:
+        TypeError: non-integer alphabet ids.
+        ValueError: an empty or unknown ``held_out``, or one that holds every alphabet.
+    """
     from course_lib.splits import held_out_split
 
     return held_out_split(alphabet, alphabet_names, held_out, what="alphabet")
@@ -311,6 +374,18 @@ class OneShotValidation(keras.callbacks.Callback):
     Adds ``logs[name]`` (the accuracy), so it shows in ``fit``'s progress line and history. With
     ``restore_best=True`` the model ends training with the weights of its best epoch (first best
     on ties), which is model selection on validation tasks only.
+
+    Args:
+        images: the image array every index points into (N, ...).
+        query: one query index per task (T,).
+        support: the N candidate indices of each task (T, N).
+        answer: the true candidate position of each task (T,).
+        name: the key added to the epoch logs.
+        restore_best: end training with the best epoch's weights.
+        **score_kwargs: passed to :func:`task_scores` (``output``, ``metric``, ``batch_size``).
+
+    Raises:
+        TypeError: non-integer indices. ValueError: indices out of range, mismatched counts.
     """
 
     def __init__(self, images, query, support, answer, name: str = "val_one_shot",

@@ -10,15 +10,27 @@ measures the shape and separation of the clusters.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 
-from course_lib import distribute, evaluate, losses, models, pairs
+from course_lib import checks, distribute, evaluate, losses, models, pairs
 from course_lib.callbacks import EmbeddingSnapshots
+
+__all__ = [
+    "OPTIMIZERS",
+    "Run",
+    "dead_units",
+    "early_warning",
+    "embedding_metrics",
+    "embedding_spread",
+    "make_optimizer",
+    "plot_metrics_by_group",
+    "run_metrics",
+    "train_contrastive",
+]
 
 OPTIMIZERS = ("adam", "sgd", "momentum")
 
@@ -27,24 +39,45 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
     """A fresh Keras optimizer: ``"adam"``, ``"sgd"`` (plain gradient descent) or ``"momentum"``.
 
     ``"momentum"`` is SGD with (heavy-ball) ``momentum``; the other two ignore it.
+
+    Args:
+        name: one of ``OPTIMIZERS``.
+        learning_rate: a finite number > 0.
+        momentum: in [0, 1), for ``"momentum"`` only.
+
+    Returns:
+        A ``keras.optimizers.Optimizer``.
+
+    Raises:
+        TypeError: a non-numeric learning rate or momentum.
+        ValueError: an unknown name or a value out of range.
     """
-    if name not in OPTIMIZERS:
-        raise ValueError(f"name must be one of {OPTIMIZERS}, got {name!r}")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
-            or not 0 < learning_rate < math.inf:
-        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
+    checks.one_of(name, "name", OPTIMIZERS)
+    learning_rate = checks.number(learning_rate, "learning_rate", 0.0, low_open=True)
     if name == "adam":
         return keras.optimizers.Adam(learning_rate)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate)
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    momentum = checks.number(momentum, "momentum", 0.0, 1.0, high_open=True)
     return keras.optimizers.SGD(learning_rate, momentum=momentum)
 
 
 def embedding_spread(emb) -> float:
-    """Root-mean-square distance of the embeddings to their centroid; 0 when all coincide."""
-    e = np.asarray(emb, dtype=float)
+    """Root-mean-square distance of the embeddings to their centroid; 0 when all coincide.
+
+    Args:
+        emb: embeddings (N, D).
+
+    Returns:
+        The spread, or NaN when an embedding is NaN/inf.
+
+    Raises:
+        TypeError: non-numeric ``emb``. ValueError: not a non-empty 2-D array.
+    """
+    try:
+        e = np.asarray(emb, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"emb must be a numeric array, got {type(emb).__name__}") from err
     if e.ndim != 2 or len(e) == 0:
         raise ValueError(f"emb must be a non-empty 2-D array (N, D), got shape {e.shape}")
     if not np.isfinite(e).all():
@@ -54,8 +87,19 @@ def embedding_spread(emb) -> float:
 
 @dataclass(eq=False)
 class Run:
-    """One training run; ``loss[i]`` is the mean training loss over chunk ``i`` of the steps and
-    ``spread[i]`` the spread of the probe embeddings after ``i`` chunks (``spread[0]``: at start)."""
+    """One training run of :func:`train_contrastive`.
+
+    Args:
+        optimizer: the optimizer's name.
+        learning_rate: its learning rate.
+        seed: the run's seed (initial weights and pairs).
+        steps: training steps taken (planned).
+        encoder: the trained encoder.
+        loss: ``loss[i]``, the mean training loss over chunk ``i`` of the steps.
+        spread: ``spread[i]``, the spread of the probe embeddings after ``i`` chunks
+            (``spread[0]``: at the start).
+        seconds: wall time of training.
+    """
 
     optimizer: str
     learning_rate: float
@@ -88,15 +132,34 @@ def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, ste
 
     ``steps`` batches of ``batch_size`` balanced pairs, split into ``chunks`` Keras epochs of
     equal length (one loss value and one probe spread per chunk). ``seed`` sets the initial
-    weights and the pair sequence. ``probe`` (default: the first 500 of ``x``) are the images
-    whose spread is tracked after every chunk. Training stops early if the loss turns NaN.
-    With ``verbose`` one line per run is printed. The model is built in the distribution
-    strategy's scope, and ``batch_size`` pairs go to each replica.
+    weights and the pair sequence. Training stops early if the loss turns NaN. The model is
+    built in the distribution strategy's scope, and ``batch_size`` pairs go to each replica.
+
+    Args:
+        x: images (N, ...).
+        y: their integer class labels (N,).
+        optimizer: a name of ``OPTIMIZERS``.
+        learning_rate: a number > 0.
+        seed: an int >= 0.
+        steps: training steps, a positive multiple of ``chunks``.
+        chunks: Keras epochs the steps are split into, an int >= 1.
+        batch_size: pairs per step and replica.
+        margin: the contrastive margin.
+        hidden: units of the MLP's hidden layers.
+        probe: images whose spread is tracked after every chunk (default: the first 500 of x).
+        verbose: print one line per run.
+
+    Returns:
+        A :class:`Run`.
+
+    Raises:
+        TypeError: a non-int seed, steps or chunks, bad data types.
+        ValueError: a value out of range, steps not a multiple of chunks, bad data.
     """
-    for name, value in (("seed", seed), ("steps", steps), ("chunks", chunks)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    if chunks < 1 or steps < chunks or steps % chunks:
+    seed = checks.seed(seed)
+    steps = checks.positive_int(steps, "steps")
+    chunks = checks.positive_int(chunks, "chunks")
+    if steps < chunks or steps % chunks:
         raise ValueError(f"steps must be a positive multiple of chunks, got steps={steps!r}, "
                          f"chunks={chunks!r}")
     x, y = pairs.check_examples(x, y)
@@ -110,7 +173,7 @@ def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, ste
         model.compile(optimizer=make_optimizer(optimizer, learning_rate),
                       loss=losses.ContrastiveLoss(margin=margin))
     data = pairs.pair_dataset(x, y, batch_size=distribute.global_batch_size(batch_size, strategy),
-                              seed=int(seed))
+                              seed=int(seed), steps=steps)
     snaps = EmbeddingSnapshots(encoder, probe)
     start = time.perf_counter()
     history = model.fit(data, steps_per_epoch=steps // chunks, epochs=chunks, verbose=0,
@@ -135,11 +198,21 @@ def early_warning(run: Run, chunks: int = 1, margin: float = 1.0) -> str | None:
     sits at ``margin**2 / 4`` on balanced pairs and no gradient is left); ``"exploded"``: a
     chunk's mean loss exceeded ``margin**2 / 2``, the most a *different* pair can cost, so the
     *same* pairs have been flung far apart. ``None``: none of these, training looks healthy.
+
+    Args:
+        run: a :class:`Run`.
+        chunks: how many of the first chunks to look at, an int >= 1.
+        margin: the contrastive margin the run trained with.
+
+    Returns:
+        ``"diverged"``, ``"collapsed"``, ``"exploded"`` or None.
+
+    Raises:
+        TypeError: ``run`` is not a Run, ``chunks`` not an int. ValueError: ``chunks`` < 1.
     """
     if not isinstance(run, Run):
         raise TypeError(f"run must be a Run from train_contrastive, got {type(run).__name__}")
-    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
-        raise ValueError(f"chunks must be a positive int, got {chunks!r}")
+    chunks = checks.positive_int(chunks, "chunks")
     loss, spread = run.loss[:chunks], run.spread[1:chunks + 1]
     if not (np.isfinite(loss).all() and np.isfinite(spread).all()):
         return "diverged"
@@ -155,9 +228,24 @@ def embedding_metrics(train_emb, train_y, test_emb, test_y, k: int = 5,
     """Shape and separation of the test clusters in one dict of floats.
 
     ``anisotropy``: median over classes of the largest / smallest eigenvalue of the class
-    covariance (1 = round); ``anisotropy_per_class``: the ten values; ``silhouette``;
+    covariance (1 = round); ``anisotropy_per_class``: the per-class values; ``silhouette``;
     ``knn``: k-NN accuracy on the test set with the training embeddings as neighbours;
     ``spread``: RMS distance of the test embeddings to their centroid.
+
+    Args:
+        train_emb: training embeddings (N, D), the k-NN neighbours.
+        train_y: their integer labels (N,).
+        test_emb: test embeddings (M, D), the ones measured.
+        test_y: their integer labels (M,).
+        k: k-NN neighbours.
+        silhouette_sample: subsample size of the silhouette (None: all points).
+        seed: the subsample's seed.
+
+    Returns:
+        The dict described above.
+
+    Raises:
+        TypeError, ValueError: as the :mod:`course_lib.evaluate` functions it calls.
     """
     aniso = evaluate.cluster_anisotropy(test_emb, test_y)
     return {
@@ -172,7 +260,19 @@ def embedding_metrics(train_emb, train_y, test_emb, test_y, k: int = 5,
 
 def dead_units(encoder: keras.Model, x) -> dict[str, float]:
     """For each ReLU ``Dense`` layer of ``encoder``: the fraction of its units that output 0 for
-    every input in ``x`` ("dead": no gradient flows through them any more)."""
+    every input in ``x`` ("dead": no gradient flows through them any more).
+
+    Args:
+        encoder: a ``keras.Model`` with ReLU ``Dense`` layers.
+        x: the inputs to probe with.
+
+    Returns:
+        ``{layer name: fraction of dead units}``.
+
+    Raises:
+        TypeError: ``encoder`` is not a Model.
+        ValueError: it has no ReLU ``Dense`` layer.
+    """
     if not isinstance(encoder, keras.Model):
         raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
     relu = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Dense)
@@ -195,6 +295,19 @@ def run_metrics(run: Run, train, test, val_pairs=None, margin: float = 1.0) -> d
     (the number a learning-rate sweep selects on), and ``val_pair_accuracy``, the best accuracy
     any distance threshold reaches on them (0.5 = the distances carry no class information).
     A diverged run gets NaN for everything measured on embeddings.
+
+    Args:
+        run: a :class:`Run`.
+        train: ``(x, y)`` of the training images.
+        test: ``(x, y)`` of the test images.
+        val_pairs: ``(x, left, right, labels)`` validation pairs, or None.
+        margin: the contrastive margin of ``val_loss``.
+
+    Returns:
+        A dict of floats and strings.
+
+    Raises:
+        TypeError: ``run`` is not a Run.
     """
     if not isinstance(run, Run):
         raise TypeError(f"run must be a Run from train_contrastive, got {type(run).__name__}")
@@ -224,8 +337,17 @@ def run_metrics(run: Run, train, test, val_pairs=None, margin: float = 1.0) -> d
 def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | None = None):
     """One panel per metric: every run as a dot, the group mean with a +-1 std bar beside it.
 
-    ``table`` is a pandas DataFrame with one row per run (e.g. from :func:`run_metrics`),
-    ``metrics`` the column names to show, ``by`` the column that groups the runs.
+    Args:
+        table: a pandas DataFrame with one row per run (e.g. from :func:`run_metrics`).
+        metrics: the column name(s) to show.
+        by: the column that groups the runs.
+        title: the figure's title, or None.
+
+    Returns:
+        The matplotlib Figure.
+
+    Raises:
+        ValueError: ``table`` lacks one of the columns.
     """
     import matplotlib.pyplot as plt
 

@@ -10,24 +10,47 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from course_lib import checks
+
+__all__ = [
+    "ClassIndex",
+    "check_examples",
+    "cross_pair_dataset",
+    "one_shot_tasks",
+    "pair_dataset",
+    "pair_indices",
+    "triplet_dataset",
+]
+
 AUTOTUNE = tf.data.AUTOTUNE
 
 
 def check_examples(x, y, classes=None) -> tuple[np.ndarray, np.ndarray]:
-    """Validate ``(x, y)`` and keep only ``classes`` (all when None); returns the arrays kept."""
+    """Validate ``(x, y)`` and keep only the examples of ``classes``.
+
+    Args:
+        x: examples (N, ...) with at least one feature axis, numeric and finite.
+        y: integer class ids (N,).
+        classes: the class ids to keep, or None for all.
+
+    Returns:
+        ``(x, y)`` as NumPy arrays, y as int64, restricted to ``classes``.
+
+    Raises:
+        TypeError: non-numeric x or non-integer y.
+        ValueError: wrong dimensions, lengths that differ, NaN/inf, classes absent from y, or
+            nothing left to sample from.
+    """
     x = np.asarray(x)
-    y = np.asarray(y)
     if x.ndim < 2:
         raise ValueError(f"x must have a leading example axis and at least one feature axis, "
                          f"got shape {x.shape}")
-    if y.ndim != 1:
-        raise ValueError(f"y must be a 1-D array of class ids, got shape {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"y must hold integer class ids, got dtype {y.dtype}")
-    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
-        raise ValueError("x must be numeric and finite (found NaN/inf or a non-numeric dtype)")
+    if not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"x must be a numeric array, got dtype {x.dtype}")
+    if not np.isfinite(x).all():
+        raise ValueError("x contains non-finite values (NaN or inf)")
+    y = checks.class_labels(y, "y")
+    checks.same_length(x, "x", y, "y")
     if classes is not None:
         classes = np.asarray(classes)
         missing = np.setdiff1d(classes, y)
@@ -40,20 +63,17 @@ def check_examples(x, y, classes=None) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _check_seed(seed) -> int:
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return int(seed)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 class ClassIndex:
-    """Example indices grouped by class, for drawing same-class and other-class partners fast."""
+    """Example indices grouped by class, for drawing same-class and other-class partners fast.
+
+    Args:
+        y: integer class ids (N,).
+        need_positive: require two examples per class (for positive pairs).
+        need_negative: require two classes (for negative pairs).
+
+    Raises:
+        ValueError: a class with a single example, or a single class, when required.
+    """
 
     def __init__(self, y: np.ndarray, need_positive: bool = True, need_negative: bool = True):
         order = np.argsort(y, kind="stable")
@@ -119,40 +139,82 @@ class ClassIndex:
         return self.to_example(anchor), self.to_example(partner), tf.cast(is_pos, tf.float32)
 
 
-def _batches(steps, seed, make_batch) -> tf.data.Dataset:
-    """Batch ``k`` is ``make_batch(seed=(seed, k))``; ``steps=None`` repeats forever.
+def _batches(steps, seed: int, make_batch, epoch_batches: int, repeat: bool) -> tf.data.Dataset:
+    """The batches of one sampler, ``make_batch(batch_seed)`` for a stateless seed each.
+
+    - ``steps`` given: exactly ``steps`` batches, batch ``k`` drawn with seed ``(seed, k)``;
+    - ``repeat=True``: the same sequence, endless (pass ``steps_per_epoch`` to ``fit``);
+    - neither: one epoch of ``epoch_batches`` batches. Each pass over the dataset (each Keras
+      epoch) draws new batches, keyed by a number ``tf.data`` draws from ``seed`` anew for every
+      pass: the n-th pass is the same on every run.
 
     tf.data's autotuning is switched off: with it, ending a ``fit`` call waited up to ~10 s
     for its background thread (``make bench``), and a batch costs ~1 ms, far below a step.
     """
+    if not isinstance(repeat, bool):
+        raise TypeError(f"repeat must be a bool, got {type(repeat).__name__} {repeat!r}")
     if steps is not None:
-        steps = _check_positive_int(steps, "steps")
-    count = tf.data.Dataset.range(steps) if steps is not None else tf.data.Dataset.counter()
+        steps = checks.positive_int(steps, "steps")
+        if repeat:
+            raise ValueError("pass either steps (a finite number of batches) or repeat=True "
+                             "(endless), not both")
+    key = tf.constant(seed, tf.int64)
+    if repeat or steps is not None:
+        count = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(steps)
+        seeds = count.map(lambda k: tf.stack([key, k]))
+    else:
+        salt = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+        seeds = salt.flat_map(
+            lambda s: tf.data.Dataset.range(epoch_batches).map(lambda k: tf.stack([s, k]))
+        ).apply(tf.data.experimental.assert_cardinality(epoch_batches))
     options = tf.data.Options()
     options.autotune.enabled = False
-    return (count.map(lambda k: make_batch(tf.stack([tf.constant(seed, tf.int64), k])),
-                      num_parallel_calls=AUTOTUNE, deterministic=True)
+    return (seeds.map(make_batch, num_parallel_calls=AUTOTUNE, deterministic=True)
             .prefetch(AUTOTUNE)
             .with_options(options))
 
 
+
+
 def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, seed: int = 0,
-                 steps: int | None = None, classes=None, augment=None) -> tf.data.Dataset:
+                 steps: int | None = None, classes=None, augment=None,
+                 repeat: bool = False) -> tf.data.Dataset:
     """Batches of ``((left, right), label)``: label 1.0 for a same-class pair, 0.0 otherwise.
 
-    Each batch holds exactly ``round(batch_size * positive_fraction)`` positive pairs. ``steps``
-    bounds the number of batches (None: endless, use ``steps_per_epoch`` in ``fit``).
-    ``classes`` restricts sampling to those class ids (e.g. to hold classes out for one-shot
-    tests). ``augment``, if given, maps a batch of images to a batch of images (on the fly).
+    Each batch holds exactly ``round(batch_size * positive_fraction)`` positive pairs, drawn by a
+    few tensor ops from a stateless seed. By default the dataset is one epoch of about
+    ``len(x)`` pairs, so ``model.fit(pair_dataset(x, y), epochs=5)`` works as with any finite
+    dataset, with new pairs in every epoch; ``steps`` fixes the number of batches instead, and
+    ``repeat=True`` makes the stream endless (``fit`` then needs ``steps_per_epoch``).
+
+    Args:
+        x: images (N, ...), numeric and finite.
+        y: integer class ids (N,); a positive pair needs two examples of its class.
+        batch_size: pairs per batch, an int >= 1.
+        positive_fraction: share of same-class pairs in each batch, in [0, 1].
+        seed: an int >= 0; same seed, same batches.
+        steps: the number of batches, an int >= 1; None (the default): one epoch of about
+            ``len(x)`` pairs, ``ceil(len(x) / batch_size)`` batches, new ones on every pass.
+        repeat: True for an endless stream (then ``fit`` needs ``steps_per_epoch``); its first
+            ``steps`` batches are those of ``steps=steps``.
+        classes: restrict sampling to these class ids (e.g. hold classes out), or None.
+        augment: maps a batch of images to a batch of images, applied to both sides on the fly
+            (e.g. :class:`course_lib.augment.RandomAffine`), or None.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``((left, right), labels)``.
+
+    Raises:
+        TypeError: arguments of the wrong type (see :mod:`course_lib.checks`).
+        ValueError: values out of range, bad data, ``steps`` together with ``repeat=True``.
     """
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    if not 0.0 <= positive_fraction <= 1.0:
-        raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    positive_fraction = checks.probability(positive_fraction, "positive_fraction")
     x, y = check_examples(x, y, classes)
     n_pos = int(round(batch_size * positive_fraction))
     index = ClassIndex(y, need_positive=n_pos > 0, need_negative=n_pos < batch_size)
     images = tf.constant(x)
-    seed = _check_seed(seed)
+    seed = checks.seed(seed)
 
     def make_batch(batch_seed):
         left, right, labels = index.pairs(batch_seed, batch_size, n_pos)
@@ -161,20 +223,39 @@ def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, se
             a, b = augment(a), augment(b)
         return (a, b), labels
 
-    return _batches(steps, seed, make_batch)
+    return _batches(steps, seed, make_batch, -(-len(y) // batch_size), repeat)
 
 
 def cross_pair_dataset(x_left, y_left, x_right, y_right, batch_size: int = 128,
                        positive_fraction: float = 0.5, seed: int = 0,
-                       steps: int | None = None) -> tf.data.Dataset:
+                       steps: int | None = None, repeat: bool = False) -> tf.data.Dataset:
     """Pairs across two datasets: left from ``(x_left, y_left)``, right from ``(x_right, y_right)``.
 
     For two kinds of input with shared labels (say 28x28 and 8x8 digits): label 1.0 when the
     two have the same class. Both datasets must hold the same set of classes.
+
+    Args:
+        x_left: left images (N, ...).
+        y_left: their integer class ids (N,).
+        x_right: right images (M, ...), maybe of another shape.
+        y_right: their integer class ids (M,), the same set of classes.
+        batch_size: pairs per batch, an int >= 1.
+        positive_fraction: share of same-class pairs in each batch, in [0, 1].
+        seed: an int >= 0.
+        steps: the number of batches, an int >= 1; None (the default): one epoch of about
+            ``len(x_left)`` pairs, ``ceil(len(x_left) / batch_size)`` batches, new ones on every pass.
+        repeat: True for an endless stream (then ``fit`` needs ``steps_per_epoch``); its first
+            ``steps`` batches are those of ``steps=steps``.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``((left, right), labels)``.
+
+    Raises:
+        TypeError: arguments of the wrong type.
+        ValueError: values out of range, bad data, class sets that differ.
     """
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    if not 0.0 <= positive_fraction <= 1.0:
-        raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    positive_fraction = checks.probability(positive_fraction, "positive_fraction")
     x_left, y_left = check_examples(x_left, y_left)
     x_right, y_right = check_examples(x_right, y_right)
     if not np.array_equal(np.unique(y_left), np.unique(y_right)):
@@ -201,29 +282,59 @@ def cross_pair_dataset(x_left, y_left, x_right, y_right, batch_size: int = 128,
         return ((tf.gather(images_left, left), tf.gather(images_right, right)),
                 tf.cast(is_pos, tf.float32))
 
-    return _batches(steps, _check_seed(seed), make_batch)
+    return _batches(steps, checks.seed(seed), make_batch, -(-len(y_left) // batch_size), repeat)
 
 
 def pair_indices(y, n: int, positive_fraction: float = 0.5, seed: int = 0):
-    """A fixed set of ``n`` pairs as NumPy index arrays ``(left, right, labels)``, for evaluation.
+    """A fixed set of ``n`` pairs as NumPy index arrays, for evaluation.
 
     Embed each example once, then look the pairs up: cheaper than embedding pair images.
+
+    Args:
+        y: integer class ids (N,).
+        n: the number of pairs, an int >= 1.
+        positive_fraction: share of same-class pairs, in [0, 1].
+        seed: an int >= 0.
+
+    Returns:
+        ``(left, right, labels)``: int64 indices into ``y`` and float32 labels (1 = same).
+
+    Raises:
+        TypeError: arguments of the wrong type. ValueError: values out of range, bad labels.
     """
     y = np.asarray(y)
     _, y = check_examples(np.zeros((len(y), 1), np.float32), y)
-    n = _check_positive_int(n, "n")
-    if not 0.0 <= positive_fraction <= 1.0:
-        raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
+    n = checks.positive_int(n, "n")
+    positive_fraction = checks.probability(positive_fraction, "positive_fraction")
     n_pos = int(round(n * positive_fraction))
     index = ClassIndex(y, need_positive=n_pos > 0, need_negative=n_pos < n)
-    left, right, labels = index.pairs(tf.constant([_check_seed(seed), 0], tf.int64), n, n_pos)
+    left, right, labels = index.pairs(tf.constant([checks.seed(seed), 0], tf.int64), n, n_pos)
     return left.numpy(), right.numpy(), labels.numpy()
 
 
 def triplet_dataset(x, y, batch_size: int = 128, seed: int = 0, steps: int | None = None,
-                    classes=None) -> tf.data.Dataset:
-    """Batches of ``((anchor, positive, negative), zeros)``, triplets drawn uniformly over anchors."""
-    batch_size = _check_positive_int(batch_size, "batch_size")
+                    classes=None, repeat: bool = False) -> tf.data.Dataset:
+    """Batches of ``((anchor, positive, negative), zeros)``, triplets drawn uniformly over anchors.
+
+    Args:
+        x: images (N, ...).
+        y: integer class ids (N,), two examples per class at least, two classes at least.
+        batch_size: triplets per batch, an int >= 1.
+        seed: an int >= 0.
+        steps: the number of batches, an int >= 1; None (the default): one epoch of about
+            ``len(x)`` triplets, ``ceil(len(x) / batch_size)`` batches, new ones on every pass.
+        repeat: True for an endless stream (then ``fit`` needs ``steps_per_epoch``); its first
+            ``steps`` batches are those of ``steps=steps``.
+        classes: restrict sampling to these class ids, or None.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``((anchor, positive, negative), zeros)``.
+
+    Raises:
+        TypeError: arguments of the wrong type.
+        ValueError: values out of range, bad data, ``steps`` together with ``repeat=True``.
+    """
+    batch_size = checks.positive_int(batch_size, "batch_size")
     x, y = check_examples(x, y, classes)
     index = ClassIndex(y)
     images = tf.constant(x)
@@ -235,7 +346,7 @@ def triplet_dataset(x, y, batch_size: int = 128, seed: int = 0, steps: int | Non
                 (anchor, index.positives(s[1], anchor), index.negatives(s[2], anchor))]
         return tuple(tf.gather(images, t) for t in trio), tf.zeros([batch_size])
 
-    return _batches(steps, _check_seed(seed), make_batch)
+    return _batches(steps, checks.seed(seed), make_batch, -(-len(y) // batch_size), repeat)
 
 
 def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, groups=None):
@@ -246,12 +357,28 @@ def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, g
     class at position ``answer`` (tasks,). ``groups`` maps each example to a group (e.g. its
     alphabet): then every task draws its classes from one group, as in Lake et al.'s
     within-alphabet runs.
+
+    Args:
+        y: integer class ids (N,).
+        n_way: candidates per task, an int >= 1.
+        num_tasks: tasks to draw, an int >= 1.
+        seed: an int >= 0.
+        classes: restrict tasks to these class ids, or None.
+        groups: a group id per example (N,), or None.
+
+    Returns:
+        ``(query, support, answer)``: int arrays (T,), (T, n_way), (T,).
+
+    Raises:
+        TypeError: arguments of the wrong type.
+        ValueError: ``n_way`` larger than the classes (of every group), a class with a single
+            example, ``groups`` of another shape.
     """
     y = np.asarray(y)
     _, _ = check_examples(np.zeros((len(y), 1), np.float32), y)
-    n_way = _check_positive_int(n_way, "n_way")
-    num_tasks = _check_positive_int(num_tasks, "num_tasks")
-    rng = np.random.default_rng(_check_seed(seed))
+    n_way = checks.positive_int(n_way, "n_way")
+    num_tasks = checks.positive_int(num_tasks, "num_tasks")
+    rng = np.random.default_rng(checks.seed(seed))
     keep = np.isin(y, classes) if classes is not None else np.ones(len(y), bool)
     order = np.flatnonzero(keep)[np.argsort(y[keep], kind="stable")]
     cls, starts, counts = np.unique(y[order], return_index=True, return_counts=True)

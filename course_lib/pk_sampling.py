@@ -24,7 +24,7 @@ import tensorflow as tf
 from course_lib import checks
 from course_lib.pairs import _batches
 
-__all__ = ["PKSampler", "pk_dataset", "pk_indices"]
+__all__ = ["PKSampler", "epoch_batches", "pk_dataset", "pk_indices"]
 
 
 class PKSampler:
@@ -155,8 +155,25 @@ def pk_indices(y, p: int, k: int, num_batches: int, seed: int = 0, groups=None,
                      for b in range(num_batches)])
 
 
+def epoch_batches(y, p: int, k: int, classes=None) -> int:
+    """How many P x K batches make one default epoch: about one look at each example.
+
+    Args:
+        y: 1-D integer class labels.
+        p: classes per batch. k: examples per class.
+        classes: optional class ids sampled from (None: all of ``y``).
+
+    Returns:
+        ``ceil(n / (p * k))``, ``n`` the number of examples of the sampled classes.
+    """
+    y = checks.class_labels(y, "y")
+    n = len(y) if classes is None else int(np.isin(y, np.asarray(classes)).sum())
+    size = checks.positive_int(p, "p") * checks.positive_int(k, "k")
+    return max(1, -(-n // size))
+
+
 def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, groups=None,
-               classes=None, augment=None) -> tf.data.Dataset:
+               classes=None, augment=None, repeat: bool = False) -> tf.data.Dataset:
     """Batches of ``(images, labels)``: p classes x k examples each, labels the class ids of ``y``.
 
     Feed a model whose output is the embedding, compiled with a loss of
@@ -168,10 +185,14 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
         y: 1-D integer class labels, length N.
         p: classes per batch (>= 2). k: examples per class (>= 2).
         seed: an int >= 0; batch ``b`` is the same on every run.
-        steps: number of batches, or None for an endless dataset (use ``steps_per_epoch``).
+        steps: exactly this many batches (batch ``b`` drawn with seed ``(seed, b)``, the
+            batches of :func:`pk_indices`), or None for one epoch of :func:`epoch_batches`
+            batches, new ones on every pass (as ``pairs.pair_dataset``).
         groups: optional group id per example: the classes of a batch then share one group.
         classes: optional class ids to sample from (e.g. the training classes).
         augment: optional function mapping a batch of examples to a batch of examples.
+        repeat: True for the endless stream whose first ``N`` batches are those of
+            ``steps=N`` (then pass ``steps_per_epoch`` to ``fit``).
 
     Returns:
         A ``tf.data.Dataset`` of ``(x_batch, y_batch)``, shapes (p*k, ...) and (p*k,) int32.
@@ -198,4 +219,5 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
             batch = augment(batch)
         return batch, tf.gather(labels, idx)
 
-    return _batches(steps, checks.seed(seed), make_batch)
+    return _batches(steps, checks.seed(seed), make_batch, epoch_batches(y_arr, p, k, classes),
+                    repeat)

@@ -15,7 +15,20 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from course_lib.evaluate import _binary, _check_length, _class_labels, _float_array, _positive_int
+from course_lib import checks
+
+__all__ = [
+    "plot_accuracy_vs_n",
+    "plot_decision_regions",
+    "plot_distance_distributions",
+    "plot_embedding",
+    "plot_embedding_grid",
+    "plot_one_shot_task",
+    "plot_roc",
+    "plot_with_spread",
+    "save_figure",
+    "show_pairs",
+]
 
 _GOOD = "#2ca02c"  # green: same pair, true candidate
 _BAD = "#d62728"  # red: different pair, wrong pick
@@ -31,7 +44,7 @@ def _images(x, name: str) -> np.ndarray:
     if arr.ndim == 4 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim == 3 or (arr.ndim == 4 and arr.shape[-1] == 3):
-        return _float_array(arr, name, arr.ndim)
+        return checks.float_array(arr, name, arr.ndim)
     raise ValueError(
         f"{name} must be images (N, H, W), (N, H, W, 1) or (N, H, W, 3), got {arr.shape}"
     )
@@ -48,12 +61,14 @@ def _draw_image(ax: Axes, img: np.ndarray, lo: float, hi: float) -> None:
 
 
 def _embedding_2d(emb, y, e_name: str = "emb", y_name: str = "y"):
-    e = _float_array(emb, e_name, 2)
+    e = checks.float_array(emb, e_name, 2)
     if e.shape[1] != 2:
         raise ValueError(
             f"{e_name} must have D=2 columns to plot, got D={e.shape[1]}; reduce it first"
         )
-    return e, _class_labels(y, y_name, len(e), e_name)
+    lab = checks.class_labels(y, y_name)
+    checks.same_length(lab, y_name, e, e_name)
+    return e, lab
 
 
 def _class_colors(classes) -> dict:
@@ -117,7 +132,7 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
 
 
 def _unit_interval(x, name: str) -> np.ndarray:
-    arr = _float_array(x, name, 1)
+    arr = checks.float_array(x, name, 1)
     if arr.min() < 0 or arr.max() > 1:
         raise ValueError(f"{name} must lie in [0, 1]")
     return arr
@@ -130,13 +145,26 @@ def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figu
     """The first ``n`` pairs as two rows (image A over image B), captioned "same"/"different".
 
     The two rows may hold images of different sizes (two kinds of input, notebook 02).
+
+    Args:
+        x_a: images (N, H, W), (N, H, W, 1) or (N, H, W, 3).
+        x_b: as many images, maybe of another size.
+        labels: pair labels, 1 = same, 0 = different (N,).
+        n: pairs shown, an int in [1, N].
+        title: the figure's title.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        TypeError: non-numeric images or labels, a non-int ``n``.
+        ValueError: wrong shapes or lengths, labels other than 0/1, ``n`` out of range.
     """
     a, b = _images(x_a, "x_a"), _images(x_b, "x_b")
-    if len(b) != len(a):
-        raise ValueError(f"x_b must hold as many images as x_a, got {len(b)} and {len(a)}")
-    lab = _binary(labels, "labels", "0 (different) and 1 (similar)")
-    _check_length(lab, "labels", len(a), "x_a")
-    n = _positive_int(n, "n")
+    checks.same_length(b, "x_b", a, "x_a")
+    lab = checks.binary_labels(labels, "labels", "0 (different) and 1 (similar)")
+    checks.same_length(lab, "labels", a, "x_a")
+    n = checks.positive_int(n, "n")
     if n > len(a):
         raise ValueError(f"n must be at most the number of pairs ({len(a)}), got {n}")
     lo = float(min(a[:n].min(), b[:n].min()))
@@ -158,7 +186,22 @@ def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figu
 def plot_one_shot_task(
     query, candidates, pick: int, truth: int, title: str = "One-shot task"
 ) -> Figure:
-    """Query, then the N candidates: green border on the true match, red on a wrong pick."""
+    """Query, then the N candidates: green border on the true match, red on a wrong pick.
+
+    Args:
+        query: one image (H, W), (H, W, 1) or (H, W, 3).
+        candidates: N images shaped like ``query``.
+        pick: the model's chosen candidate, an int in [0, N).
+        truth: the true candidate, an int in [0, N).
+        title: the figure's title.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        TypeError: non-int ``pick`` or ``truth``, non-numeric images.
+        ValueError: shapes that differ, an index out of range.
+    """
     q = _images(np.asarray(query)[None], "query")[0]
     cands = _images(candidates, "candidates")
     if cands.shape[1:] != q.shape:
@@ -166,11 +209,8 @@ def plot_one_shot_task(
             f"candidates must be images shaped like query {q.shape}, got {cands.shape[1:]}"
         )
     n = len(cands)
-    for value, name in ((pick, "pick"), (truth, "truth")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an integer index, got {type(value).__name__}")
-        if not 0 <= value < n:
-            raise ValueError(f"{name} must be a candidate index in [0, {n}), got {value}")
+    pick = checks.integer(pick, "pick", 0, n - 1)
+    truth = checks.integer(truth, "truth", 0, n - 1)
     lo = float(min(q.min(), cands.min()))
     hi = float(max(q.max(), cands.max()))
     fig, axes = plt.subplots(
@@ -204,9 +244,25 @@ def plot_embedding(
     class_names=None,
     max_points: int = 5000,
 ) -> Axes:
-    """2-D embedding as a scatter coloured by class; ``class_names`` maps label -> name."""
+    """2-D embedding as a scatter coloured by class.
+
+    Args:
+        emb: embeddings (N, 2).
+        y: integer class labels (N,).
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        class_names: maps a label to its name in the legend (list or dict), or None.
+        max_points: points drawn at most (a random subset), an int >= 1.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric embeddings, non-integer labels, ``ax`` not an Axes.
+        ValueError: not 2-D embeddings with D=2, lengths that differ, a class without a name.
+    """
     e, lab = _embedding_2d(emb, y)
-    max_points = _positive_int(max_points, "max_points")
+    max_points = checks.positive_int(max_points, "max_points")
     colors = _class_colors(lab)
     handles = _legend_handles(colors, class_names)
     ax = _new_axes(ax, (6.5, 5.0))
@@ -223,6 +279,19 @@ def plot_embedding_grid(
     """Grid of 2-D embeddings, ``snapshots[row][column] = (emb, y)``, with one shared legend.
 
     E.g. rows = epochs and columns = models; every row must have the same columns.
+
+    Args:
+        snapshots: ``{row: {column: (emb, y)}}``.
+        title: the figure's title.
+        class_names: maps a label to its name in the legend (list or dict), or None.
+        max_points: points drawn per panel at most, an int >= 1.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        TypeError: ``snapshots`` not a non-empty dict of dicts of pairs.
+        ValueError: rows with other columns, bad embeddings or labels.
     """
     if not isinstance(snapshots, dict) or not snapshots:
         raise TypeError("snapshots must be a non-empty dict {row: {column: (emb, y)}}")
@@ -234,7 +303,7 @@ def plot_embedding_grid(
     for r in rows:
         if not isinstance(snapshots[r], dict) or list(snapshots[r]) != cols:
             raise ValueError(f"snapshots[{r!r}] must have the columns {cols} like the first row")
-    max_points = _positive_int(max_points, "max_points")
+    max_points = checks.positive_int(max_points, "max_points")
     cells = {}
     for r in rows:
         for c in cols:
@@ -281,15 +350,32 @@ def plot_decision_regions(
     resolution: int = 300,
     max_points: int = 5000,
 ) -> Axes:
-    """Regions a fitted classifier (e.g. ``fit_linear_probe``) assigns to each class, plus points."""
+    """Regions a fitted classifier (e.g. ``fit_linear_probe``) assigns to each class, plus points.
+
+    Args:
+        model: a fitted classifier with ``.predict`` on 2-D points.
+        emb: embeddings (N, 2).
+        y: integer class labels (N,).
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        class_names: maps a label to its name in the legend (list or dict), or None.
+        resolution: grid points per axis, an int >= 2.
+        max_points: points drawn at most, an int >= 1.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: ``model`` without ``predict``, bad types as in :func:`plot_embedding`.
+        ValueError: ``resolution`` < 2, bad shapes as in :func:`plot_embedding`.
+    """
     if not callable(getattr(model, "predict", None)):
         raise TypeError(
             f"model must be a fitted classifier with .predict, got {type(model).__name__}"
         )
     e, lab = _embedding_2d(emb, y)
-    if _positive_int(resolution, "resolution") < 2:
-        raise ValueError(f"resolution must be at least 2 grid points per axis, got {resolution}")
-    max_points = _positive_int(max_points, "max_points")
+    resolution = checks.integer(resolution, "resolution", minimum=2)
+    max_points = checks.positive_int(max_points, "max_points")
     lo, hi = e.min(axis=0), e.max(axis=0)
     pad = 0.05 * np.where(hi > lo, hi - lo, 1.0)
     xx, yy = np.meshgrid(
@@ -323,11 +409,26 @@ def plot_decision_regions(
 def plot_roc(
     fpr, tpr, auc: float, ax: Axes | None = None, label: str = "model", title: str = "ROC curve"
 ) -> Axes:
-    """ROC curve labelled with its AUC, over the chance diagonal; call again to compare models."""
+    """ROC curve labelled with its AUC, over the chance diagonal; call again to compare models.
+
+    Args:
+        fpr: false positive rates in [0, 1].
+        tpr: true positive rates in [0, 1], as many.
+        auc: the area under the curve, in [0, 1].
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        label: the curve's name in the legend.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric rates or AUC, ``ax`` not an Axes.
+        ValueError: rates outside [0, 1] or of different lengths, AUC outside [0, 1].
+    """
     f, t = _unit_interval(fpr, "fpr"), _unit_interval(tpr, "tpr")
-    _check_length(t, "tpr", len(f), "fpr")
-    if isinstance(auc, bool) or not isinstance(auc, (int, float)) or not 0 <= auc <= 1:
-        raise ValueError(f"auc must be a number in [0, 1], got {auc!r}")
+    checks.same_length(t, "tpr", f, "fpr")
+    auc = checks.probability(auc, "auc")
     ax = _new_axes(ax, (5.0, 5.0))
     if not any(line.get_gid() == "chance" for line in ax.lines):
         ax.plot([0, 1], [0, 1], ls="--", color=_CHANCE, label="chance", gid="chance")
@@ -342,6 +443,59 @@ def plot_roc(
     return ax
 
 
+def plot_distance_distributions(
+    distances,
+    labels,
+    threshold: float | None = None,
+    ax: Axes | None = None,
+    title: str = "Pair distances",
+    bins: int = 50,
+) -> Axes:
+    """Histograms of the distances of same and different pairs, overlaid, with a density curve.
+
+    The picture behind verification: the further apart the two humps, the better a single
+    threshold separates the pairs. Drawn with seaborn's ``histplot`` (one hue per kind of
+    pair, each normalised to its own count, so unbalanced pair sets compare fairly).
+
+    Args:
+        distances: pair distances, a 1-D float array.
+        labels: pair labels, 1 = same class, 0 = different; as many as distances.
+        threshold: a distance threshold to mark (e.g. from ``evaluate.choose_threshold``), or
+            None.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        bins: histogram bins, an int >= 1.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric distances, labels or threshold; ``ax`` not an Axes.
+        ValueError: empty or non-finite distances, labels other than 0/1, lengths that
+            differ, a non-finite threshold, ``bins`` < 1.
+    """
+    d = checks.float_array(distances, "distances", 1)
+    lab = checks.binary_labels(labels, "labels", "0 (different) and 1 (same)")
+    checks.same_length(lab, "labels", d, "distances")
+    bins = checks.positive_int(bins, "bins")
+    if threshold is not None:
+        threshold = checks.number(threshold, "threshold")
+    ax = _new_axes(ax, (6.0, 4.0))
+    kind = np.where(lab == 1, "same class", "different class")
+    palette = {"same class": _GOOD, "different class": _BAD}
+    sns.histplot(x=d, hue=kind, hue_order=["same class", "different class"], bins=bins,
+                 stat="density", common_norm=False, kde=len(d) > 2, alpha=0.4,
+                 palette=palette, ax=ax)
+    if threshold is not None:
+        ax.axvline(threshold, color="black", ls="--", lw=1.5)
+        ax.text(threshold, 0.98, f" threshold {threshold:.3g}", transform=ax.get_xaxis_transform(),
+                va="top", ha="left", fontsize="small")
+    ax.set_xlabel("distance between the two embeddings")
+    ax.set_ylabel("density (each kind of pair sums to 1)")
+    ax.set_title(title)
+    return ax
+
+
 def plot_accuracy_vs_n(
     ns,
     curves: dict,
@@ -351,13 +505,22 @@ def plot_accuracy_vs_n(
 ) -> Axes:
     """Accuracy against the number of candidates N per model, with the 1/N chance line.
 
-    ``errors`` optionally maps a curve name to ``(low, high)`` interval bounds (not offsets).
+    Args:
+        ns: strictly increasing ints >= 1.
+        curves: ``{name: accuracies}``, one accuracy in [0, 1] per N.
+        errors: ``{name: (low, high)}`` interval bounds (not offsets) for some curves, or None.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-integer ``ns``, ``curves``/``errors`` not dicts, a bound not a pair.
+        ValueError: bad ``ns``, lengths that differ, accuracies outside [0, 1], bounds that do
+            not bracket the accuracy, error names not among the curves.
     """
-    n_arr = np.asarray(ns)
-    if n_arr.ndim != 1 or n_arr.size == 0:
-        raise ValueError(f"ns must be a non-empty 1-D sequence, got shape {n_arr.shape}")
-    if n_arr.dtype.kind not in "iu":
-        raise TypeError(f"ns must hold integers (candidates per task), got dtype {n_arr.dtype}")
+    n_arr = checks.index_array(ns, "ns", ndim=1)
     if n_arr.min() < 1 or (np.diff(n_arr) <= 0).any():
         raise ValueError(f"ns must be strictly increasing and at least 1, got {n_arr.tolist()}")
     if not isinstance(curves, dict) or not curves:
@@ -371,15 +534,15 @@ def plot_accuracy_vs_n(
     series = []
     for name, acc in curves.items():
         acc = _unit_interval(acc, f"curves[{name!r}]")
-        _check_length(acc, f"curves[{name!r}]", len(n_arr), "ns")
+        checks.same_length(acc, f"curves[{name!r}]", n_arr, "ns")
         yerr = None
         if name in errors:
             if not isinstance(errors[name], (tuple, list)) or len(errors[name]) != 2:
                 raise TypeError(f"errors[{name!r}] must be a pair (low, high)")
-            low = _float_array(errors[name][0], f"errors[{name!r}] low", 1)
-            high = _float_array(errors[name][1], f"errors[{name!r}] high", 1)
-            _check_length(low, f"errors[{name!r}] low", len(n_arr), "ns")
-            _check_length(high, f"errors[{name!r}] high", len(n_arr), "ns")
+            low = checks.float_array(errors[name][0], f"errors[{name!r}] low", 1)
+            high = checks.float_array(errors[name][1], f"errors[{name!r}] high", 1)
+            checks.same_length(low, f"errors[{name!r}] low", n_arr, "ns")
+            checks.same_length(high, f"errors[{name!r}] high", n_arr, "ns")
             if (low > acc).any() or (high < acc).any():
                 raise ValueError(f"errors[{name!r}] must satisfy low <= accuracy <= high")
             yerr = np.vstack([acc - low, high - acc])
@@ -411,14 +574,30 @@ def plot_with_spread(
 ) -> Axes:
     """Mean over seeds as a line, shaded by the seeds' min-max ``range`` or +-1 ``std``.
 
-    ``values`` has shape (seeds, len(x)); call again on the same ``ax`` to add another curve.
+    Call again on the same ``ax`` to add another curve.
+
+    Args:
+        x: the x values (K,).
+        values: (seeds, K) values.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        label: the curve's name in the legend (None: no legend).
+        title: the plot's title.
+        xlabel: the x axis label.
+        ylabel: the y axis label.
+        spread: ``"range"`` or ``"std"``.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric values, ``ax`` not an Axes.
+        ValueError: shapes that do not match, an unknown ``spread``.
     """
-    xs = _float_array(x, "x", 1)
-    v = _float_array(values, "values", 2)
+    xs = checks.float_array(x, "x", 1)
+    v = checks.float_array(values, "values", 2)
     if v.shape[1] != len(xs):
         raise ValueError(f"values must have shape (seeds, {len(xs)}) to match x, got {v.shape}")
-    if spread not in ("range", "std"):
-        raise ValueError(f"spread must be 'range' or 'std', got {spread!r}")
+    checks.one_of(spread, "spread", ("range", "std"))
     mean = v.mean(axis=0)
     if spread == "range":
         low, high = v.min(axis=0), v.max(axis=0)
@@ -439,7 +618,19 @@ def plot_with_spread(
 
 
 def save_figure(fig: Figure | Axes, path, dpi: int = 150) -> Path:
-    """Write a figure (or an Axes' figure) to ``path``, creating folders; returns the path."""
+    """Write a figure (or an Axes' figure) to ``path``, creating folders.
+
+    Args:
+        fig: a matplotlib Figure or Axes.
+        path: the file to write; its suffix picks the format.
+        dpi: resolution of raster formats.
+
+    Returns:
+        The path written, as a ``Path``.
+
+    Raises:
+        TypeError: ``fig`` is neither a Figure nor an Axes.
+    """
     if isinstance(fig, Axes):
         fig = fig.figure
     if not isinstance(fig, Figure):

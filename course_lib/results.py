@@ -10,9 +10,15 @@ from pathlib import Path
 
 from course_lib.config import build_dir, fast_mode
 
+__all__ = ["format_table", "main", "record", "results_path"]
+
 
 def results_path() -> Path:
-    """The shared results file, ``build/results.json`` (see ``config.build_dir``)."""
+    """The shared results file.
+
+    Returns:
+        ``results.json`` in :func:`course_lib.config.build_dir`.
+    """
     return build_dir() / "results.json"
 
 
@@ -20,9 +26,22 @@ def record(notebook: str, **numbers) -> dict:
     """Store ``numbers`` (name=value, JSON-serialisable) under ``notebook``, keeping other notebooks'.
 
     The file is replaced atomically, so a crash never leaves it half written.
+
+    Args:
+        notebook: the notebook's name, e.g. ``"01_introduction"``.
+        **numbers: its headline numbers (plain floats, ints, strings).
+
+    Returns:
+        The entry stored for ``notebook`` (with ``fast_mode`` added).
+
+    Raises:
+        TypeError: ``notebook`` is not a str.
+        ValueError: ``notebook`` is empty or a number is NaN/infinite.
     """
-    if not isinstance(notebook, str) or not notebook:
-        raise ValueError(f"notebook must be a non-empty string, got {notebook!r}")
+    if not isinstance(notebook, str):
+        raise TypeError(f"notebook must be a str, got {type(notebook).__name__} {notebook!r}")
+    if not notebook:
+        raise ValueError("notebook must be a non-empty string, got ''")
     for name, value in numbers.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value!r}")
@@ -38,7 +57,14 @@ def record(notebook: str, **numbers) -> dict:
 
 
 def format_table(table: dict) -> str:
-    """A markdown table with one row per notebook headline number."""
+    """A markdown table with one row per notebook headline number.
+
+    Args:
+        table: the contents of ``results.json``: ``{notebook: {quantity: value}}``.
+
+    Returns:
+        The table as markdown text.
+    """
     rows = ["| notebook | quantity | value |", "| --- | --- | --- |"]
     for notebook in sorted(table):
         for name, value in table[notebook].items():

@@ -59,7 +59,7 @@ def run(size, width, dim, lr, l2, seconds, max_epochs=1000, steps_per_epoch=100,
     net = models.siamese(models.koch_encoder(size, dim, width, l2=l2), head="koch")
     net.compile(keras.optimizers.Adam(lr), "binary_crossentropy")
     train_ds = pairs.pair_dataset(om.images[train], om.character[train], batch_size=128,
-                                  seed=seed, augment=RandomAffine(seed=seed))
+                                  seed=seed, augment=RandomAffine(seed=seed), repeat=True)
     check = oneshot.OneShotValidation(om.images[val], q, s, a)
     start = time.perf_counter()
     net.fit(train_ds, steps_per_epoch=steps_per_epoch, epochs=max_epochs, verbose=0,

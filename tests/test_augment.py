@@ -78,20 +78,73 @@ def test_config_round_trip():
     assert clone.get_config() == layer.get_config()
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"rotation": -1}, "rotation"),
-    ({"shear": "big"}, "shear"),
-    ({"scale": 1.0}, "scale"),
-    ({"probability": 1.5}, "probability"),
-    ({"strength": float("nan")}, "strength"),
-    ({"scale": 0.5, "strength": 2.0}, "strength \\* scale"),
-    ({"seed": -1}, "seed"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"rotation": -1}, ValueError, "rotation"),
+    ({"shear": "big"}, TypeError, "shear"),
+    ({"scale": 1.0}, ValueError, "scale"),
+    ({"probability": 1.5}, ValueError, "probability"),
+    ({"strength": float("nan")}, ValueError, "strength"),
+    ({"scale": 0.5, "strength": 2.0}, ValueError, "strength \\* scale"),
+    ({"seed": -1}, ValueError, "seed"),
+    ({"seed": 0.5}, TypeError, "seed"),
 ])
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         RandomAffine(**kwargs)
 
 
 def test_bad_image_shape():
     with pytest.raises(ValueError, match="images"):
         RandomAffine()(np.zeros((20, 20), np.float32))
+
+
+def test_public_affine_transform_matches_the_raw_op_it_replaced():
+    # warp now calls keras.ops.image.affine_transform; TensorFlow's own projective transform
+    # (what it called before) must give the same pixels for the same matrices, on mixed maps.
+    import tensorflow as tf
+
+    from course_lib.augment import affine_matrices
+
+    rng = np.random.default_rng(0)
+    images = rng.random((5, 17, 13, 1)).astype(np.float32)
+    params = np.column_stack([rng.uniform(-0.5, 0.5, 5), rng.uniform(-0.3, 0.3, (5, 2)),
+                              rng.uniform(0.8, 1.2, (5, 2)), rng.uniform(-2.5, 2.5, (5, 2))])
+    inverse = tf.linalg.inv(affine_matrices(params, 17, 13))
+    inverse = inverse / inverse[:, 2:3, 2:3]
+    raw = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=tf.reshape(inverse, [-1, 9])[:, :8],
+        output_shape=tf.constant([17, 13], tf.int32), fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT")
+    np.testing.assert_allclose(warp(images, params).numpy(), raw.numpy(), atol=1e-5)
+
+
+def test_identity_at_inference_inside_a_model(stroke):
+    # Keras convention: a random augmentation layer distorts in training only, so a model that
+    # contains it predicts on the images as they are.
+    layer = RandomAffine(probability=1.0, seed=1)
+    inputs = keras.Input((9, 9))
+    model = keras.Model(inputs, layer(inputs))
+    np.testing.assert_array_equal(model.predict(stroke, verbose=0), stroke)
+    np.testing.assert_array_equal(model(stroke, training=False).numpy(), stroke)
+    assert not np.allclose(model(stroke, training=True).numpy(), stroke)
+    assert not np.allclose(layer(stroke).numpy(), stroke)  # called alone: distorts (default)
+
+
+def test_distorts_inside_a_pair_pipeline_reproducibly():
+    from course_lib import pairs
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 6)
+    x = rng.random((24, 12, 12)).astype(np.float32)
+
+    def batches():
+        data = pairs.pair_dataset(x, y, batch_size=8, seed=0, steps=2,
+                                  augment=RandomAffine(probability=1.0, seed=5))
+        return [b for (b, _), _ in data.as_numpy_iterator()]
+
+    first = batches()
+    plain = [a for (a, _), _ in pairs.pair_dataset(x, y, batch_size=8, seed=0,
+                                                   steps=2).as_numpy_iterator()]
+    assert len(first) == 2 and first[0].shape == (8, 12, 12)
+    np.testing.assert_array_equal(first[0], batches()[0])
+    assert not np.allclose(first[0], plain[0])

@@ -50,8 +50,9 @@ def test_snapshots_every_epoch_by_default_and_continue_numbering_with_initial_ep
     ({"x": np.zeros(4)}, ValueError),
     ({"epochs": 5}, TypeError),
     ({"epochs": [1, -1]}, ValueError),
-    ({"epochs": [1.5]}, ValueError),
+    ({"epochs": [1.5]}, TypeError),
     ({"batch_size": 0}, ValueError),
+    ({"batch_size": 2.0}, TypeError),
 ])
 def test_snapshots_reject_bad_input(kwargs, error):
     encoder, _, x, _ = _tiny()

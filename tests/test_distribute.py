@@ -93,7 +93,8 @@ def test_distance_and_loss_do_not_overflow_float16(mixed_policy):
     per_pair = losses.contrastive_loss(np.ones(2), keras.ops.full((2, 1), 300.0, "float16"))
     assert per_pair.dtype == "float32"
     np.testing.assert_allclose(keras.ops.convert_to_numpy(per_pair), 0.5 * 300.0**2)
-    unit = layers.L2Normalize()(keras.ops.full((1, 16), 1e-4, dtype="float16"))
+    unit = keras.layers.UnitNormalization(dtype="float32")(
+        keras.ops.full((1, 16), 1e-4, dtype="float16"))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.sum(unit**2)), 1.0,
                                rtol=1e-3)
     similarity = layers.WeightedL1Similarity()([a, -a])

@@ -54,8 +54,22 @@ def test_contrastive_loss_rejects_bad_arguments(bad):
 
 
 def test_contrastive_loss_rejects_class_ids_as_labels():
+    d = np.array([[0.1], [0.2]], np.float32)
+    for labels in (np.array([0.0, 3.0]), [1, 2], tf.constant([0.0, -1.0])):
+        with pytest.raises(ValueError, match="labels must contain only 0 and 1"):
+            losses.contrastive_loss(labels, d)
+        with pytest.raises(ValueError, match="y_true must contain only 0 and 1"):
+            losses.ContrastiveLoss()(labels, d)
+    with pytest.raises(TypeError, match="labels"):
+        losses.contrastive_loss(np.array(["0", "1"]), d)
+    # check_labels=False switches the check off: label 2 then counts as "not similar" terms.
+    assert np.isfinite(losses.ContrastiveLoss(check_labels=False)([0.0, 2.0], d).numpy())
+    # Inside a graph the values are unknown at call time: the function cannot check them (the
+    # documented limit) while the Keras loss still fails through a graph assertion.
+    traced = tf.function(lambda y: losses.contrastive_loss(y, d))
+    assert traced(tf.constant([0.0, 3.0])).shape == (2,)
     with pytest.raises(tf.errors.InvalidArgumentError, match="0 or 1"):
-        losses.ContrastiveLoss()(np.array([0.0, 3.0]), np.array([[0.1], [0.2]]))
+        tf.function(lambda y: losses.ContrastiveLoss()(y, d))(tf.constant([0.0, 3.0]))
 
 
 def test_triplet_loss():
@@ -66,8 +80,12 @@ def test_triplet_loss():
 
 
 def test_distance_layers_reject_a_single_input():
-    with pytest.raises(ValueError, match="inputs"):
+    with pytest.raises(TypeError, match="inputs"):
         layers.EuclideanDistance()(tf.zeros((2, 3)))
+    with pytest.raises(ValueError, match="inputs"):
+        layers.EuclideanDistance()([tf.zeros((2, 3))] * 3)
+    with pytest.raises(TypeError, match="epsilon"):
+        layers.EuclideanDistance(epsilon="small")
     with pytest.raises(ValueError, match="epsilon"):
         layers.EuclideanDistance(epsilon=-1)
 
@@ -89,7 +107,16 @@ def test_keras_file_round_trip(tmp_path, head, loss):
         assert loaded.loss.margin == 2.0
 
 
-def test_l2_normalize_gives_unit_vectors():
-    out = layers.L2Normalize()(np.array([[3.0, 4.0], [0.0, 0.0]], np.float32)).numpy()
+def test_l2_normalize_is_a_deprecated_alias_of_unit_normalization():
+    x = np.array([[3.0, 4.0], [0.0, 0.0]], np.float32)
+    with pytest.warns(DeprecationWarning, match="UnitNormalization"):
+        layer = layers.L2Normalize()
+    assert isinstance(layer, keras.layers.UnitNormalization)
+    out = layer(x).numpy()
+    np.testing.assert_allclose(out, keras.layers.UnitNormalization()(x).numpy())
     np.testing.assert_allclose(out[0], [0.6, 0.8], rtol=1e-6)
     assert np.isfinite(out).all()
+    # an old config (with epsilon) still builds the layer
+    with pytest.warns(DeprecationWarning):
+        again = layers.L2Normalize.from_config({**layer.get_config(), "epsilon": 1e-12})
+    np.testing.assert_allclose(again(x).numpy(), out)

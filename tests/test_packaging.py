@@ -1,5 +1,6 @@
 """pyproject.toml and environment.yml name the same packages; the repo ships MNIST."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -37,3 +38,45 @@ def test_mnist_is_shipped():
     names = {p.name for p in (ROOT / "data" / "mnist").glob("*.gz")}
     assert names == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                      "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}
+
+
+def _imports(path: Path) -> set[str]:
+    """Top-level module names a Python file imports (absolute imports only). In a notebook's
+    jupytext source, a magic such as ``%pip`` is commented out: it becomes a ``pass``."""
+    text = re.sub(r"^(\s*)# %.*$", r"\1pass", path.read_text(), flags=re.MULTILINE)
+    tree = ast.parse(text)
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(tree)
+              if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+    return {n.split(".")[0] for n in names}
+
+
+def test_installed_package_holds_no_tooling():
+    # The benchmark and the notebook runner live beside the package (benchmarks/, tools/):
+    # nothing a learner imports needs the dev-only notebook machinery.
+    package = ROOT / "course_lib"
+    assert not (package / "bench.py").exists() and not (package / "runner.py").exists()
+    used = set().union(*(_imports(p) for p in package.glob("*.py")))
+    assert not used & {"nbclient", "nbformat", "jupytext", "nbval", "pytest"}
+    assert {"nbclient", "nbformat", "jupytext"} <= _imports(ROOT / "tools" / "runner.py")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["tool"]["setuptools"]["packages"] == ["course_lib"]
+
+
+_IMPORT_NAMES = {"scikit-learn": "sklearn", "pillow": "PIL"}
+
+
+def test_runtime_dependencies_are_exactly_what_the_course_imports():
+    # What course_lib and the notebook sources import must be declared, and every declared
+    # runtime dependency must be imported somewhere (no tqdm-style leftovers).
+    import sys
+
+    files = list((ROOT / "course_lib").glob("*.py")) + list(
+        (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    imported = set().union(*(_imports(p) for p in files))
+    third_party = {m for m in imported
+                   if m not in sys.stdlib_module_names and m not in {"course_lib", "__future__"}}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_IMPORT_NAMES.get(_name(r), _name(r)) for r in project["dependencies"]}
+    assert third_party - declared == set(), "imported but not declared"
+    assert declared - third_party == set(), "declared but never imported"

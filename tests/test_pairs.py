@@ -76,7 +76,7 @@ def test_one_shot_tasks_within_groups():
 
 def test_bad_input_is_refused(toy):
     x, y = toy
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="x has 10 entries but y has 500"):
         pairs.pair_dataset(x[:10], y)
     with pytest.raises(ValueError, match="finite"):
         pairs.pair_dataset(np.where(x > 6.5, np.nan, x), y)
@@ -96,6 +96,15 @@ def test_bad_input_is_refused(toy):
         pairs.pair_dataset(x, y, classes=[99])
     with pytest.raises(ValueError, match="seed"):
         pairs.pair_dataset(x, y, seed=-1)
+    # One policy (course_lib.checks): a wrong type is a TypeError, a wrong value a ValueError.
+    with pytest.raises(TypeError, match="seed"):
+        pairs.pair_dataset(x, y, seed=1.5)
+    with pytest.raises(TypeError, match="batch_size"):
+        pairs.pair_dataset(x, y, batch_size=2.0)
+    with pytest.raises(TypeError, match="positive_fraction"):
+        pairs.pair_dataset(x, y, positive_fraction="half")
+    with pytest.raises(TypeError, match="x must be a numeric"):
+        pairs.pair_dataset(x.astype(str), y)
     with pytest.raises(ValueError, match="n_way"):
         pairs.one_shot_tasks(y, n_way=8, num_tasks=3)
     with pytest.raises(ValueError, match="single example"):
@@ -132,3 +141,52 @@ def test_pair_pipelines_run_without_tf_data_autotune(toy):
     for dataset in (pairs.pair_dataset(x, y, 8), pairs.triplet_dataset(x, y, 8),
                     pairs.cross_pair_dataset(x, y, x, y, 8)):
         assert dataset.options().autotune.enabled is False
+
+
+def _first_images(dataset):
+    return [np.asarray(inputs[0]) for inputs, _ in dataset.as_numpy_iterator()]
+
+
+def test_samplers_are_finite_by_default_an_epoch_of_about_len_x(toy):
+    x, y = toy                                                   # 500 examples
+    for data, size in ((pairs.pair_dataset(x, y, batch_size=64), 64),
+                       (pairs.triplet_dataset(x, y, batch_size=64), 64),
+                       (pairs.cross_pair_dataset(x, y, x[:100, 0], y[:100], batch_size=64), 64)):
+        assert int(data.cardinality()) == 8                     # ceil(500 / 64)
+        batches = _first_images(data)
+        assert len(batches) == 8 and all(len(b) == size for b in batches)
+        # every pass (every Keras epoch) draws new pairs ...
+        assert not np.array_equal(batches[0], _first_images(data)[0])
+    # ... and the passes are the same on every run
+    again = pairs.pair_dataset(x, y, batch_size=64)
+    np.testing.assert_array_equal(_first_images(again)[0],
+                                  _first_images(pairs.pair_dataset(x, y, batch_size=64))[0])
+
+
+def test_steps_and_repeat(toy):
+    x, y = toy
+    endless = pairs.pair_dataset(x, y, batch_size=32, seed=2, repeat=True)
+    assert int(endless.cardinality()) == -1                      # tf.data.INFINITE_CARDINALITY
+    fixed = pairs.pair_dataset(x, y, batch_size=32, seed=2, steps=3)
+    assert int(fixed.cardinality()) == 3
+    # an endless stream starts with the batches of steps=...: switching keeps the numbers
+    head = _first_images(endless.take(3))
+    for a, b in zip(head, _first_images(fixed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="not both"):
+        pairs.pair_dataset(x, y, steps=3, repeat=True)
+    with pytest.raises(TypeError, match="repeat"):
+        pairs.triplet_dataset(x, y, repeat="yes")
+
+
+def test_fit_without_steps_per_epoch_ends_its_epochs(toy):
+    import keras
+
+    from course_lib import losses, models
+
+    x, y = toy
+    keras.utils.set_random_seed(0)
+    model = models.siamese(models.mlp_encoder(input_shape=(4, 4), hidden=8))
+    model.compile("sgd", losses.ContrastiveLoss())
+    history = model.fit(pairs.pair_dataset(x, y, batch_size=100), epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2

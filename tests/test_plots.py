@@ -257,3 +257,26 @@ def test_show_pairs_of_two_image_sizes():
     fig = plots.show_pairs(big, small, [1, 0, 1, 0], n=4)
     assert len(fig.axes) == 8
     plt.close(fig)
+
+
+def test_distance_distributions_show_both_kinds_of_pair_and_the_threshold():
+    rng = np.random.default_rng(0)
+    d = np.concatenate([rng.gamma(2.0, 0.2, 300), rng.normal(1.5, 0.2, 100)])
+    labels = np.concatenate([np.ones(300, int), np.zeros(100, int)])
+    ax = plots.plot_distance_distributions(d, labels, threshold=0.9, title="Test pairs")
+    assert isinstance(ax, Axes) and ax.get_title() == "Test pairs"
+    assert ax.get_xlabel().startswith("distance")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["same class", "different class"]
+    assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--"] == [0.9]
+    # each kind normalised on its own: the two histograms each integrate to 1
+    area = {}
+    for patch in ax.patches:
+        color = to_hex(patch.get_facecolor(), keep_alpha=False)
+        area[color] = area.get(color, 0.0) + patch.get_width() * patch.get_height()
+    assert sorted(area) == sorted(["#2ca02c", "#d62728"])
+    assert all(a == pytest.approx(1.0, rel=1e-6) for a in area.values())
+    with pytest.raises(ValueError, match="labels"):
+        plots.plot_distance_distributions(d, labels[:-1])
+    with pytest.raises(TypeError, match="threshold"):
+        plots.plot_distance_distributions(d, labels, threshold="0.9")

@@ -4,6 +4,9 @@ Each notebook's source is its jupytext percent-format script ``notebooks/NN_name
 ``.ipynb`` beside it is that source plus the outputs of one run. Executed copies go to
 ``build/``; ``--store`` writes them to ``notebooks/NN_name.ipynb`` instead, which is how the
 stored outputs (from a full-mode run) are made.
+
+Tooling, not part of the installed ``course_lib`` package (it needs the dev extras nbclient,
+nbformat and jupytext): run it from the repository root, ``python -m tools.runner``.
 """
 
 from __future__ import annotations

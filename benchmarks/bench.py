@@ -19,7 +19,9 @@ interleaved in one process and the ratios are taken repeat by repeat, so that th
 shared machine (recorded before and after each measurement) hits both sides alike. No test
 asserts a timing.
 
-Usage: ``python -m course_lib.bench`` (about 10 minutes on 2 CPU cores), ``--quick`` (small
+Tooling, not part of the installed ``course_lib`` package: run it from the repository root.
+
+Usage: ``python -m benchmarks.bench`` (about 10 minutes on 2 CPU cores), ``--quick`` (small
 sizes, to check that it runs), ``--only sampling training knobs``, ``--out DIR``.
 """
 
@@ -39,6 +41,7 @@ import numpy as np
 
 from course_lib.config import build_dir
 
+_REPO = str(Path(__file__).resolve().parent.parent)  # where ``-m benchmarks.bench`` resolves
 RESULT_MARK = "BENCH_RESULT "
 DEFAULT_BATCH = 128
 
@@ -259,7 +262,7 @@ def compare_worker(cfg: dict) -> dict:
     repeats, warmup = int(cfg.get("repeats", 3)), int(cfg.get("warmup", 3))
     x, y = _load(cfg.get("n_train"))
     model = _build_model(cfg.get("jit", "auto"))
-    pipeline = pairs.pair_dataset(x, y, batch, seed=0)
+    pipeline = pairs.pair_dataset(x, y, batch, seed=0, repeat=True)
     cached = pipeline.take(1).cache().repeat()
     pair_images, labels = tutorial_pairs(x, y, steps * batch, seed=0)
     left, right = pair_images[:, 0], pair_images[:, 1]         # as the tutorials feed them
@@ -306,7 +309,7 @@ def memory_worker(cfg: dict) -> dict:
     out = {"feed": feed, "batch": batch, "steps": steps, "rss_after_load_mb": current_rss_mb()}
     start = time.perf_counter()
     if feed == "pipeline":
-        model.fit(pairs.pair_dataset(x, y, batch, seed=0), steps_per_epoch=steps, epochs=1,
+        model.fit(pairs.pair_dataset(x, y, batch, seed=0, steps=steps), epochs=1,
                   verbose=0)
     elif feed == "numpy":
         pair_images, labels = tutorial_pairs(x, y, int(cfg["epoch_pairs"]), seed=0)
@@ -334,7 +337,7 @@ def knob_worker(cfg: dict) -> dict:
         distribute.set_mixed_precision(True)
     model = _build_model(cfg.get("jit", "auto"))
     steps = max(1, total // (batch * repeats))
-    data = pairs.pair_dataset(x, y, batch, seed=0)
+    data = pairs.pair_dataset(x, y, batch, seed=0, repeat=True)
     model.fit(data, steps_per_epoch=1, epochs=1, verbose=0)     # trace and compile
     rates, step_s = [], []
     for _ in range(repeats):
@@ -364,10 +367,11 @@ def run_in_process(cfg: dict) -> dict:
 def run_worker(cfg: dict, timeout: int = 1800) -> dict:
     """Run one measurement in a fresh Python process; returns its result (or the error)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    cmd = [sys.executable, "-m", "course_lib.bench", "--worker", json.dumps(cfg)]
+    cmd = [sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(cfg)]
     start = time.perf_counter()
     try:
-        run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+        run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
+                             cwd=_REPO)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s", "config": cfg}
     lines = [ln for ln in run.stdout.splitlines() if ln.startswith(RESULT_MARK)]

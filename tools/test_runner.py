@@ -5,7 +5,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course_lib import runner
+from tools import runner
 
 
 def _notebook(path, *sources):

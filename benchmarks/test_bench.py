@@ -6,7 +6,7 @@ No timing is asserted here; the figures themselves come from ``make bench``.
 import numpy as np
 import pytest
 
-from course_lib import bench
+from benchmarks import bench
 
 
 @pytest.fixture
