@@ -51,4 +51,4 @@ clean:
 ## into build/bench_search.json and build/bench_search.md (about 2 minutes on 2 CPU cores).
 .PHONY: bench-search
 bench-search: $(STAMP)
-	$(PY) benchmarks/bench_search.py $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench_search $(BENCH_ARGS)
