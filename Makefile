@@ -51,3 +51,9 @@ sync: $(STAMP)
 
 clean:
 	rm -rf build
+
+## Gallery search cost: brute-force query latency and memory for 10^3..10^6 embeddings,
+## into build/bench_search.json and build/bench_search.md (about 2 minutes on 2 CPU cores).
+.PHONY: bench-search
+bench-search: $(STAMP)
+	$(PY) -m benchmarks.bench_search $(BENCH_ARGS)

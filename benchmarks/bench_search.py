@@ -17,8 +17,9 @@ tool. Memory gives a second limit: the gallery alone is N x D x 4 bytes.
 
 Writes ``build/bench_search.json`` and ``build/bench_search.md`` and prints the table.
 Standalone tooling, not part of the installed package: run it from the repository root,
-``python benchmarks/bench_search.py`` (about 2 minutes on 2 CPU cores), ``--sizes 1000 10000``
-for fewer sizes, ``--dim 128`` for another embedding size, ``--out DIR``.
+``make bench-search`` or ``python -m benchmarks.bench_search`` (about 2 minutes on 2 CPU
+cores); ``--sizes 1000 10000`` for fewer sizes, ``--dim 128`` for another embedding size,
+``--out DIR``.
 No test asserts a timing.
 """
 

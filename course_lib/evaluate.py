@@ -539,6 +539,9 @@ def pair_distances(embeddings, left, right) -> np.ndarray:
 # (issue 12) Retrieval metrics over a query set and a reference set; validation by checks.py.
 
 
+_RANK_BLOCK = 4_000_000        # distances per chunk of queries when ranking a gallery
+
+
 def _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y, exclude_self, metric):
 
     q = checks.float_array(query_emb, "query_emb", ndim=2)
@@ -564,12 +567,13 @@ def _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y, exclude_self, 
     return q, q_y, g, g_y, bool(exclude_self)
 
 
-def _ranked_matches(q, q_y, g, g_y, exclude_self, depth, chunk=1024):
+def _ranked_matches(q, q_y, g, g_y, exclude_self, depth):
     """Per query, whether each of its ``depth`` nearest gallery items shares its label.
 
     Ties in distance keep gallery order (stable sort); with ``exclude_self`` query ``i`` is
-    gallery item ``i`` and is skipped.
+    gallery item ``i`` and is skipped. Queries go in chunks of <= 4M distances (32 MB).
     """
+    chunk = max(1, min(1024, _RANK_BLOCK // len(g)))
     out = np.empty((len(q), depth), bool)
     g_sq = (g ** 2).sum(1)
     for lo in range(0, len(q), chunk):

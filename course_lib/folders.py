@@ -253,6 +253,11 @@ def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale") -> tf
     """
     size, channels = _image_size(image_size), _channels(color_mode)
     raw = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+    return _to_float(raw, size, channels)
+
+
+def _to_float(raw, size: tuple[int, int], channels: int) -> tf.Tensor:
+    """Decoded uint8 pixels (h, w, channels) -> float32 in [0, 1] at ``size``."""
     raw.set_shape([None, None, channels])
     image = tf.cast(raw, tf.float32) / 255.0
     same = tf.reduce_all(tf.shape(image)[:2] == tf.constant(size))
@@ -293,7 +298,7 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
             bad_files[str(path)] = f"unreadable: {err.message.splitlines()[0]}"
             continue
         sizes[tuple(raw.shape[:2])] += 1
-        images.append(decode_image(path, size, color_mode).numpy())
+        images.append(_to_float(raw, size, channels).numpy())
         keep.append(i)
     labels = folder.labels[keep]
     counts = np.bincount(labels, minlength=len(folder.class_names))

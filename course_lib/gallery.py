@@ -299,7 +299,7 @@ class BruteForceSearch:
     """Exact nearest classes of query embeddings: one matrix product against the whole gallery.
 
     The gallery is held once, in float32, sorted by class. A batch of queries is processed in
-    chunks so that the temporary (queries x gallery) distance block stays under ~64 MB.
+    chunks so that the one temporary (queries x gallery) distance block stays under ~64 MB.
 
     Args:
         embeddings: (N, D) gallery embeddings (finite numbers).
@@ -341,7 +341,10 @@ class BruteForceSearch:
         step = max(1, self._BLOCK // len(self._gallery))
         for lo in range(0, len(q), step):
             qc = q[lo:lo + step]
-            d2 = (qc ** 2).sum(1)[:, None] + self._sq[None, :] - 2.0 * (qc @ self._gallery.T)
+            d2 = qc @ self._gallery.T                  # the only (chunk x N) block, in place:
+            d2 *= -2.0
+            d2 += self._sq[None, :]
+            d2 += (qc ** 2).sum(1)[:, None]
             np.maximum(d2, 0.0, out=d2)
             out[lo:lo + step] = np.sqrt(np.minimum.reduceat(d2, self._starts, axis=1))
         return out
@@ -459,3 +462,37 @@ class Gallery:
             out.append(Identification(cands[0][0] if best <= self.threshold else UNKNOWN, best,
                                       cands))
         return out[0] if single else out
+
+    def open_set_scores(self, queries, truth) -> dict[str, float]:
+        """How well :meth:`identify` answers queries of known and of unknown classes.
+
+        Args:
+            queries: a batch of images.
+            truth: one str per query: its class name, or ``"unknown"`` for a class that is
+                not in the gallery.
+
+        Returns:
+            ``accuracy`` (answers equal to the truth, over all queries), ``known_accuracy``
+            (right name, over queries of gallery classes), ``unknown_rejection`` (answered
+            "unknown", over queries of other classes); NaN for a group with no query.
+
+        Raises:
+            ValueError: ``truth`` of another length than the batch, or naming a class that is
+            neither in the gallery nor "unknown".
+        """
+        x, _ = _images(queries, "queries", self._shape)
+        truth = [str(t) for t in truth]
+        checks.same_length(truth, "truth", x, "queries")
+        strange = sorted(set(truth) - set(self.index.class_names) - {UNKNOWN})
+        if strange:
+            raise ValueError(f"truth names classes {strange[:10]} that are not in the gallery; "
+                             f"use {UNKNOWN!r} for queries of classes outside it")
+        answers = np.array([r.answer for r in self.identify(x, k=1)])
+        truth = np.array(truth)
+        known = truth != UNKNOWN
+        right = answers == truth
+        return {"accuracy": float(right.mean()),
+                "known_accuracy": float(right[known].mean()) if known.any() else float("nan"),
+                "unknown_rejection": float(right[~known].mean()) if (~known).any()
+                else float("nan")}
+

@@ -5,11 +5,12 @@ Each loss takes ``(labels, embeddings)`` of one batch (best a P x K batch from
 and forms its triplets (anchor ``a``, positive ``p`` of the same class, negative ``n`` of
 another class) from it, so no triplet is sampled offline:
 
-- **batch-all** (Hermans, Beyer and Leibe 2017, "In Defense of the Triplet Loss", eq. 5):
-  every valid triplet, ``max(d(a,p) - d(a,n) + margin, 0)``, averaged over the triplets that are
-  still active (loss > 0; their "BA≠0" variant) or over all valid triplets.
-- **batch-hard** (same paper, eq. 4): per anchor, its farthest positive against its nearest
-  negative; averaged over anchors.
+- **batch-all** (Hermans, Beyer and Leibe 2017, "In Defense of the Triplet Loss for Person
+  Re-Identification"): every valid triplet, ``max(d(a,p) - d(a,n) + margin, 0)``, averaged
+  over the triplets that are still active (loss > 0; the variant the paper calls BA≠0) or over
+  all valid triplets.
+- **batch-hard** (same paper): per anchor, its farthest positive against its nearest negative;
+  averaged over anchors.
 - **semi-hard** (Schroff, Kalenichenko and Philbin 2015, "FaceNet", sec. 3.2): per
   anchor-positive pair, the nearest negative that is still farther than the positive (so the
   triplet is not yet violated but may lie within the margin); when no negative is farther, the
@@ -117,7 +118,7 @@ def _safe_mean(total, count):
 
 def batch_all_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
                            epsilon: float = 1e-6, average: str = "active"):
-    """Mean triplet loss over every valid triplet of the batch (Hermans et al. 2017, eq. 5).
+    """Mean triplet loss over every valid triplet of the batch (Hermans et al. 2017, batch all).
 
     Args:
         labels: class ids, shape (batch,) or (batch, 1) (any numeric dtype; compared exactly).
@@ -143,7 +144,7 @@ def batch_all_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
 
 def batch_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
                             epsilon: float = 1e-6):
-    """Per anchor, farthest positive against nearest negative, averaged (Hermans et al., eq. 4).
+    """Per anchor, farthest positive against nearest negative, averaged (Hermans et al. 2017).
 
     Anchors without a positive or without a negative in the batch are left out of the mean.
 

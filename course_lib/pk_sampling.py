@@ -1,7 +1,7 @@
 """Class-balanced P x K batches: P classes, K examples of each, drawn on the fly as ``tf.data``.
 
 The batches online triplet mining needs (Hermans, Beyer and Leibe 2017, "In Defense of the
-Triplet Loss for Person Re-Identification", sec. 2): every anchor has K - 1 positives and
+Triplet Loss for Person Re-Identification"): every anchor has K - 1 positives and
 (P - 1) K negatives in its own batch. Each batch is drawn by a few vectorised tensor ops from
 the example indices sorted by class, seeded like :mod:`course_lib.pairs`: batch ``b`` of seed
 ``s`` is the same on every run. Within a batch the P classes are distinct and the K examples of

@@ -64,6 +64,24 @@ def test_unknown_above_the_threshold(setup):
     assert ident.candidates[0][0] in index.class_names       # the nearest is still reported
 
 
+def test_open_set_scores(setup):
+    encoder, index, images, labels, queries = setup
+    g = gallery.Gallery(encoder, index)
+    strangers = np.full((2, *SHAPE), 40.0)
+    batch = np.concatenate([queries, strangers])
+    scores = g.open_set_scores(batch, ["cy", "ann", "unknown", "unknown"])
+    assert scores == {"accuracy": 1.0, "known_accuracy": 1.0, "unknown_rejection": 1.0}
+    scores = g.open_set_scores(batch, ["ann", "ann", "unknown", "cy"])
+    # answers: cy, ann, unknown, unknown -> known queries right 1 of 3, the unknown one right
+    assert scores["known_accuracy"] == pytest.approx(1 / 3) and scores["unknown_rejection"] == 1.0
+    assert scores["accuracy"] == 0.5
+    assert np.isnan(g.open_set_scores(queries, ["cy", "ann"])["unknown_rejection"])
+    with pytest.raises(ValueError, match=r"truth names classes \['zed'\]"):
+        g.open_set_scores(queries, ["cy", "zed"])
+    with pytest.raises(ValueError, match="truth has 1 entries but queries has 2"):
+        g.open_set_scores(queries, ["cy"])
+
+
 def test_verify(setup):
     encoder, index, images, labels, _ = setup
     g = gallery.Gallery(encoder, index)

@@ -42,6 +42,13 @@ def test_map_at_r_matches_the_definition(data):
     assert evaluate.map_at_r(emb, y, emb, y, exclude_self=True) == got
 
 
+def test_chunked_ranking_gives_the_same_scores(data, monkeypatch):
+    emb, y = data
+    whole = evaluate.retrieval_scores(emb, y)
+    monkeypatch.setattr(evaluate, "_RANK_BLOCK", 7 * 80)        # 7 queries per chunk
+    assert evaluate.retrieval_scores(emb, y) == whole
+
+
 def test_map_at_r_on_known_rankings():
     # 1-D: class 0 at 0, 1, class 1 at 10, 11: every query's R = 1 nearest is its own class.
     emb = np.array([[0.0], [1.0], [10.0], [11.0]])
