@@ -99,7 +99,7 @@ print("train", x_train.shape, "validation", x_val.shape, "test", x_test.shape)
 # digit, 0 if not. `course_lib.pairs.pair_dataset` draws them on the fly as a `tf.data`
 # pipeline: every batch is new, exactly half of it same-class, and batch *k* of a given seed is
 # always the same. No list of all pairs is ever built (with 50,000 images there would be
-# 2.5 billion).
+# $50{,}000^2 = 2.5 \times 10^9$).
 
 # %%
 from course_lib import pairs, plots

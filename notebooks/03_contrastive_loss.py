@@ -184,7 +184,7 @@ print(f"mixed-up convention: test accuracy {mixed.accuracy:.3f}, ROC AUC {mixed.
 # same-digit and different-digit pairs sit at the same distance, and the ROC AUC is that of a
 # coin. You might have expected an *inverted* embedding; the numbers say otherwise.
 #
-# **Claims:** with matching conventions verification is good (AUC at least 0.9); mixed up, the
+# **Claim:** with matching conventions verification is good (AUC at least 0.9); mixed up, the
 # AUC is within 0.1 of chance and the two kinds of pair are within 10% of each other's distance.
 
 # %%
@@ -242,7 +242,7 @@ print(f"embedding distances: ROC AUC {sigmoid.roc_auc:.3f} (the correct model: {
 # many more steps the sigmoid model may escape the plateau; it is still optimising the wrong
 # objective, one whose minimum is not the geometry the margin describes.)
 #
-# **Claims:** the sigmoid model's loss ends within 2% of 0.125, its outputs are about 0.5 for both
+# **Claim:** the sigmoid model's loss ends within 2% of 0.125, its outputs are about 0.5 for both
 # kinds of pair, and its embedding is far worse than the correct model's.
 
 # %%
@@ -355,7 +355,7 @@ ax.legend();
 # ended the training, and the loss curve only shows it one step after the cause. The fixed model
 # sails through the same batch.
 #
-# **Claims:** the naive run's loss is finite up to and including the planted step and `NaN` at
+# **Claim:** the naive run's loss is finite up to and including the planted step and `NaN` at
 # every step after it; the fixed run never produces a `NaN`.
 
 # %%
@@ -405,7 +405,7 @@ ax.set(xlabel=r"$\lambda$", ylabel="largest |change of the loss| over d in [0, 2
 ax.legend();
 
 # %% [markdown]
-# **Claims:** at $\lambda = 10^{-6}$ the similar-pair bias is $\lambda/2$ and the dissimilar-pair
+# **Claim:** at $\lambda = 10^{-6}$ the similar-pair bias is $\lambda/2$ and the dissimilar-pair
 # bias is $m\sqrt\lambda$ to within 1%.
 
 # %%
@@ -523,7 +523,7 @@ ax.legend();
 # unit length, where no two points are more than 2 apart: see the exercises.) The fixed threshold
 # 0.5 of the old Keras example, however, is only right for $m = 1$.
 #
-# **Claims:** for every margin, different-digit pairs end between $0.7m$ and $1.3m$ apart and the
+# **Claim:** for every margin, different-digit pairs end between $0.7m$ and $1.3m$ apart and the
 # threshold chosen on validation lies between $0.35m$ and $0.65m$; the ROC AUC of all four margins
 # lies within 0.05; the smallest margin has the lowest silhouette; a fixed threshold of 0.5 costs
 # at least 15 points of accuracy at $m = 4$, compared with the threshold chosen on validation.
