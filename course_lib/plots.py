@@ -342,6 +342,48 @@ def plot_roc(
     return ax
 
 
+def plot_distance_histogram(
+    distances,
+    labels,
+    threshold: float | None = None,
+    ax: Axes | None = None,
+    bins: int = 60,
+    title: str = "Distances of same and different pairs",
+) -> Axes:
+    """Histograms of the distances of same pairs (label 1) and different pairs (label 0).
+
+    Args:
+        distances: one distance per pair, shape (n,).
+        labels: 1 for a same-class pair, 0 for a different-class pair, shape (n,).
+        threshold: if given, drawn as a vertical line ("same" at or below it).
+        ax: Axes to draw on (a new figure if None).
+        bins: number of histogram bins shared by both kinds of pair.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        ValueError: distances not 1-D, labels not 0/1 or of another length, bins < 1.
+    """
+    d = _float_array(distances, "distances", 1)
+    lab = _binary(labels, "labels", "0 (different) and 1 (similar)")
+    _check_length(lab, "labels", len(d), "distances")
+    bins = _positive_int(bins, "bins")
+    edges = np.histogram_bin_edges(d, bins=bins)
+    ax = _new_axes(ax, (6.5, 4.0))
+    ax.hist(d[lab == 1], bins=edges, alpha=0.6, color=_GOOD, label="same-class pairs")
+    ax.hist(d[lab == 0], bins=edges, alpha=0.6, color=_BAD, label="different-class pairs")
+    if threshold is not None:
+        ax.axvline(float(threshold), color="black", ls="--",
+                   label=f"threshold {float(threshold):.3f}")
+    ax.set_xlabel("distance between the two embeddings")
+    ax.set_ylabel("number of pairs")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    return ax
+
+
 def plot_accuracy_vs_n(
     ns,
     curves: dict,

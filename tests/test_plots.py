@@ -145,6 +145,20 @@ def test_plot_roc_twice_draws_one_chance_line():
     assert texts == ["chance", "siamese (AUC = 0.850)", "pixels (AUC = 0.700)"]
 
 
+def test_plot_distance_histogram_counts_both_kinds_and_marks_the_threshold():
+    d = np.array([0.1, 0.2, 0.3, 1.0, 1.2, 1.4, 1.5])
+    same = np.array([1, 1, 1, 0, 0, 0, 0])
+    ax = plots.plot_distance_histogram(d, same, threshold=0.5, bins=7)
+    assert_labelled(ax)
+    heights = [sum(p.get_height() for p in c) for c in ax.containers]
+    assert heights == [3, 4]
+    assert [line.get_xdata()[0] for line in ax.lines] == [0.5]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["same-class pairs", "different-class pairs", "threshold 0.500"]
+    with pytest.raises(ValueError, match="labels"):
+        plots.plot_distance_histogram(d, same[:-1])
+
+
 def test_plot_accuracy_vs_n():
     ns = [2, 5, 10, 20]
     acc = np.array([0.95, 0.9, 0.85, 0.8])
