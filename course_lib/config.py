@@ -14,7 +14,7 @@ import numpy as np
 from course_lib import checks
 
 __all__ = ["build_dir", "data_dir", "describe", "fast_mode", "pick", "repo_root",
-           "seed_everything"]
+           "seed_everything", "shown_path"]
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _TRUE = {"1", "true", "yes", "on"}
@@ -136,8 +136,29 @@ def _quiet_native_stderr():
             os.close(saved)
 
 
+def shown_path(path) -> str:
+    """``path`` as printed in a notebook: relative to the repository when inside it (``data``),
+    else with the home directory as ``~``, so stored outputs carry no machine's folder names.
+
+    Args:
+        path: a file or directory path (``str`` or ``Path``).
+
+    Returns:
+        The path as a string.
+    """
+    path = Path(path).expanduser().resolve()
+    if path.is_relative_to(_REPO_ROOT.resolve()):
+        return path.relative_to(_REPO_ROOT.resolve()).as_posix()   # "." for the root itself
+    if path.is_relative_to(Path.home().resolve()):
+        return "~/" + path.relative_to(Path.home().resolve()).as_posix()
+    return str(path)
+
+
 def describe() -> dict:
     """Print and return the versions, devices, distribution strategy and mode of this run.
+
+    The data directory is shown relative to the repository when it lies inside it
+    (:func:`shown_path`).
 
     TensorFlow starts up here, with its native start-up log (the search for CUDA on a machine
     without a GPU, a tf.data graph notice) hidden: the devices printed below say what it found.
@@ -164,7 +185,7 @@ def describe() -> dict:
         "strategy": type(strategy).__name__,
         "replicas": strategy.num_replicas_in_sync,
         "fast_mode": fast_mode(),
-        "data_dir": str(data_dir()),
+        "data_dir": shown_path(data_dir()),
     }
     width = max(len(k) for k in info)
     for key, value in info.items():

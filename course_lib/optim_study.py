@@ -195,7 +195,11 @@ def early_warning(run: Run, chunks: int = 1, margin: float = 1.0) -> str | None:
 
     ``"diverged"``: the loss or the probe embeddings went NaN/inf; ``"collapsed"``: the probe
     embeddings shrank to within ``0.05 * margin`` of one point (every distance ~0, so the loss
-    sits at ``margin**2 / 4`` on balanced pairs and no gradient is left); ``"exploded"``: a
+    sits near ``margin**2 / 4`` on balanced pairs). Near-collapse still has a gradient: that of
+    the distance with respect to an embedding, ``(a - b) / d``, has length ~1 however small
+    ``d`` is, and pushes a dissimilar pair hardest at ``d ~ 0``; only embeddings that coincide
+    exactly (an encoder whose output no longer depends on its input, e.g. all ReLU units dead)
+    get no gradient and stay collapsed. ``"exploded"``: a
     chunk's mean loss exceeded ``margin**2 / 2``, the most a *different* pair can cost, so the
     *same* pairs have been flung far apart. ``None``: none of these, training looks healthy.
 
@@ -334,7 +338,8 @@ def run_metrics(run: Run, train, test, val_pairs=None, margin: float = 1.0) -> d
     return row
 
 
-def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | None = None):
+def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | None = None,
+                          labels: dict | None = None):
     """One panel per metric: every run as a dot, the group mean with a +-1 std bar beside it.
 
     Args:
@@ -342,6 +347,8 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
         metrics: the column name(s) to show.
         by: the column that groups the runs.
         title: the figure's title, or None.
+        labels: maps a column name to the words shown on its axis and panel title (default:
+            the name).
 
     Returns:
         The matplotlib Figure.
@@ -355,6 +362,9 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
     missing = [m for m in [by, *metrics] if m not in getattr(table, "columns", [])]
     if missing:
         raise ValueError(f"table must be a DataFrame with the columns {missing}")
+    if labels is not None and not isinstance(labels, dict):
+        raise TypeError(f"labels must be a dict or None, got {type(labels).__name__}")
+    names = {**{m: m for m in [by, *metrics]}, **(labels or {})}
     groups = list(dict.fromkeys(table[by]))
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.6),
                              squeeze=False, layout="constrained")
@@ -369,9 +379,9 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
                         label="mean ± 1 std" if i == 0 else None)
         ax.set_xticks(range(len(groups)), groups)
         ax.set_xlim(-0.6, len(groups) - 0.4)
-        ax.set_xlabel(by)
-        ax.set_ylabel(metric)
-        ax.set_title(metric)
+        ax.set_xlabel(names[by])
+        ax.set_ylabel(names[metric])
+        ax.set_title(names[metric])
     axes[0][0].legend(fontsize="small")
     if title:
         fig.suptitle(title)

@@ -20,7 +20,7 @@ from course_lib import checks
 __all__ = [
     "plot_accuracy_vs_n",
     "plot_decision_regions",
-    "plot_distance_distributions",
+    "plot_distance_histogram",
     "plot_embedding",
     "plot_embedding_grid",
     "plot_one_shot_task",
@@ -443,36 +443,35 @@ def plot_roc(
     return ax
 
 
-def plot_distance_distributions(
+def plot_distance_histogram(
     distances,
     labels,
     threshold: float | None = None,
     ax: Axes | None = None,
-    title: str = "Pair distances",
-    bins: int = 50,
+    bins: int = 60,
+    title: str = "Distances of same and different pairs",
 ) -> Axes:
-    """Histograms of the distances of same and different pairs, overlaid, with a density curve.
+    """Histograms of the distances of same pairs (label 1) and different pairs (label 0).
 
-    The picture behind verification: the further apart the two humps, the better a single
-    threshold separates the pairs. Drawn with seaborn's ``histplot`` (one hue per kind of
-    pair, each normalised to its own count, so unbalanced pair sets compare fairly).
+    The picture behind verification: the further apart the two humps, the better one threshold
+    separates the pairs. Both kinds share the same bins, so their counts compare directly;
+    drawn with seaborn's ``histplot`` (one hue per kind of pair).
 
     Args:
-        distances: pair distances, a 1-D float array.
-        labels: pair labels, 1 = same class, 0 = different; as many as distances.
-        threshold: a distance threshold to mark (e.g. from ``evaluate.choose_threshold``), or
-            None.
-        ax: the matplotlib Axes to draw on, or None for a new figure.
+        distances: one distance per pair, shape (n,).
+        labels: 1 for a same-class pair, 0 for a different-class pair, shape (n,).
+        threshold: if given, drawn as a vertical line ("same" at or below it).
+        ax: Axes to draw on (a new figure if None).
+        bins: number of histogram bins shared by both kinds of pair, an int >= 1.
         title: the plot's title.
-        bins: histogram bins, an int >= 1.
 
     Returns:
         The Axes drawn on.
 
     Raises:
-        TypeError: non-numeric distances, labels or threshold; ``ax`` not an Axes.
-        ValueError: empty or non-finite distances, labels other than 0/1, lengths that
-            differ, a non-finite threshold, ``bins`` < 1.
+        TypeError: non-numeric distances, labels or threshold.
+        ValueError: distances not 1-D or not finite, labels not 0/1 or of another length,
+            ``bins`` < 1, a non-finite threshold.
     """
     d = checks.float_array(distances, "distances", 1)
     lab = checks.binary_labels(labels, "labels", "0 (different) and 1 (same)")
@@ -480,18 +479,21 @@ def plot_distance_distributions(
     bins = checks.positive_int(bins, "bins")
     if threshold is not None:
         threshold = checks.number(threshold, "threshold")
-    ax = _new_axes(ax, (6.0, 4.0))
-    kind = np.where(lab == 1, "same class", "different class")
-    palette = {"same class": _GOOD, "different class": _BAD}
-    sns.histplot(x=d, hue=kind, hue_order=["same class", "different class"], bins=bins,
-                 stat="density", common_norm=False, kde=len(d) > 2, alpha=0.4,
-                 palette=palette, ax=ax)
+    edges = np.histogram_bin_edges(d, bins=bins)
+    ax = _new_axes(ax, (6.5, 4.0))
+    kind = np.where(lab == 1, "same-class pairs", "different-class pairs")
+    sns.histplot(x=d, hue=kind, hue_order=["same-class pairs", "different-class pairs"],
+                 bins=edges, stat="count", alpha=0.6, ax=ax,
+                 palette={"same-class pairs": _GOOD, "different-class pairs": _BAD})
+    legend = ax.get_legend()
+    handles = list(legend.legend_handles)
+    texts = [t.get_text() for t in legend.get_texts()]
     if threshold is not None:
-        ax.axvline(threshold, color="black", ls="--", lw=1.5)
-        ax.text(threshold, 0.98, f" threshold {threshold:.3g}", transform=ax.get_xaxis_transform(),
-                va="top", ha="left", fontsize="small")
+        handles.append(ax.axvline(threshold, color="black", ls="--"))
+        texts.append(f"threshold {threshold:.3f}")
+    ax.legend(handles, texts, loc="upper right")
     ax.set_xlabel("distance between the two embeddings")
-    ax.set_ylabel("density (each kind of pair sums to 1)")
+    ax.set_ylabel("number of pairs")
     ax.set_title(title)
     return ax
 

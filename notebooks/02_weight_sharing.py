@@ -67,7 +67,7 @@ from course_lib import models
 
 encoder = models.mlp_encoder(input_shape=(28, 28), embedding_dim=EMBEDDING_DIM, hidden=64)
 siamese = models.siamese(encoder)
-siamese.summary()
+siamese.summary(print_fn=print)   # print_fn=print: plain text, no terminal colour codes
 
 encoder_ids = {id(v) for v in encoder.trainable_variables}
 siamese_ids = {id(v) for v in siamese.trainable_variables}
@@ -125,13 +125,24 @@ print("largest |shared - (left + right)|: ", np.array(gaps))
 # (The loss here is the mean squared distance, so that both formulations are the same function;
 # the $\varepsilon$ inside the distance layer cancels in the square.)
 #
+# One gradient is exactly zero: the last variable's, the bias of the output layer. That is not
+# a bug but a property of every distance: the bias adds the same vector $c$ to both embeddings,
+# and $\lVert (f(a) + c) - (f(b) + c) \rVert = \lVert f(a) - f(b) \rVert$. The loss cannot
+# change when $c$ does, so its gradient with respect to $c$ is zero: the left branch pulls the
+# bias one way and the right branch pulls it exactly the other way. The output bias of a
+# Siamese encoder never learns; it only moves the whole embedding around.
+#
 # **Claim:** for every variable, the gradient through the Siamese model equals the sum of the two
-# branch gradients, up to float32 rounding, and both branches contribute.
+# branch gradients, up to float32 rounding, and both branches contribute; for the output bias the
+# two contributions cancel exactly and the gradient is zero.
 
 # %%
 for g, gl, gr in zip(grad_shared, grad_left, grad_right):
     np.testing.assert_allclose(g.numpy(), (gl + gr).numpy(), rtol=1e-4, atol=1e-6)
     assert float(tf.reduce_max(tf.abs(gl))) > 0 and float(tf.reduce_max(tf.abs(gr))) > 0
+assert encoder.trainable_variables[-1].path.endswith("embedding/bias")
+assert np.all(grad_shared[-1].numpy() == 0)
+np.testing.assert_allclose(grad_left[-1].numpy(), -grad_right[-1].numpy(), rtol=1e-6)
 
 # %% [markdown]
 # ## How TensorFlow 1 did it
@@ -198,15 +209,18 @@ assert asymmetry(distinct) > 1e-3
 # they show the same number (`pairs.cross_pair_dataset`).
 
 # %%
-from course_lib import pairs, plots
+from course_lib import distribute, pairs, plots
 
 x_small, y_small = data.load_digits_8x8()
 order = np.random.default_rng(SEED).permutation(len(y_small))
 small_train, small_test = order[:1297], order[1297:]
 print("MNIST", x_train.shape, "  8x8 digits: train", small_train.shape, "test", small_test.shape)
 
+strategy = distribute.get_strategy()
 cross_pairs = pairs.cross_pair_dataset(x_train, y_train, x_small[small_train],
-                                       y_small[small_train], batch_size=BATCH_SIZE, seed=SEED)
+                                       y_small[small_train], seed=SEED,
+                                       batch_size=distribute.global_batch_size(BATCH_SIZE,
+                                                                               strategy))
 (big, small), same = next(iter(cross_pairs))
 plots.show_pairs(big.numpy()[::16], small.numpy()[::16], same.numpy()[::16],
                  title="Cross-domain pairs: a 28x28 MNIST digit and an 8x8 digit");
@@ -214,9 +228,8 @@ plots.show_pairs(big.numpy()[::16], small.numpy()[::16], same.numpy()[::16],
 # %%
 import keras
 
-from course_lib import distribute, losses
+from course_lib import losses
 
-strategy = distribute.get_strategy()
 with strategy.scope():
     mnist_encoder = models.small_cnn_encoder((28, 28), embedding_dim=EMBEDDING_DIM,
                                              name="mnist_encoder")
@@ -244,16 +257,38 @@ def cross_retrieval():
     return evaluate.recall_at_k(queries, y_small[small_test], gallery, y_test, k=1), queries, gallery
 
 chance = float(np.mean([np.mean(y_test == c) for c in y_small[small_test]]))
-retrieval_before, _, _ = cross_retrieval()
+retrieval_before, queries_before, gallery_before = cross_retrieval()
 print(f"chance {chance:.3f}, untrained encoders {retrieval_before:.3f}")
+
+nearest = np.argmin(((queries_before[:, None, :] - gallery_before[None]) ** 2).sum(-1), axis=1)
+answers = np.bincount(y_test[nearest], minlength=10)
+print(f"untrained: {len(np.unique(nearest))} distinct MNIST images are the nearest neighbour of "
+      f"all {len(nearest)} queries; answers per digit: {answers.tolist()}")
+print("centre of the queries:", queries_before.mean(0).round(2),
+      " centre of the MNIST digits:", gallery_before.mean(0).round(2),
+      " their spread:", gallery_before.std(0).round(2))
+
+# %% [markdown]
+# Below chance? Not in any meaningful sense. The two untrained encoders place their digits in
+# unrelated regions of the plane: the queries sit to one side of the MNIST cloud, so the few
+# MNIST images on the edge facing them are the nearest neighbour of almost every query. The 500
+# answers are not 500 independent guesses but the same one or two digits repeated, and the score
+# is simply the share of those digits among the queries: below 10% or above it by the luck of
+# which digits they are.
+#
+# **Claim:** untrained, at most a handful of MNIST images (we check 10) answer all the queries,
+# one digit answers more than half of them, and the untrained score is exactly the share of the
+# queries whose digit matches those answers.
+
+# %%
+assert len(np.unique(nearest)) <= 10, len(np.unique(nearest))
+assert answers.max() > len(nearest) / 2, answers
+assert np.isclose(retrieval_before, np.mean(y_test[nearest] == y_small[small_test]))
 
 # %%
 import time
 
 start = time.perf_counter()
-cross_pairs = pairs.cross_pair_dataset(x_train, y_train, x_small[small_train],
-                                       y_small[small_train], seed=SEED,
-                                       batch_size=distribute.global_batch_size(BATCH_SIZE))
 cross.fit(cross_pairs, steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS, verbose=2)
 train_seconds = time.perf_counter() - start
 retrieval, queries, gallery = cross_retrieval()
@@ -271,11 +306,16 @@ fig.suptitle("Two encoders, one embedding space");
 # %% [markdown]
 # Two networks that never share a weight put the same digit in the same place, because the only
 # thing they were trained on was the distance *between* their outputs.
-#
-# **Claim:** cross-domain retrieval is far above chance: we check at least 4 times chance.
 
 # %%
-assert retrieval >= 4 * chance, (retrieval, chance)
+print(f"retrieval after training: {retrieval / chance:.1f}x chance")
+
+# %% [markdown]
+# **Claim:** cross-domain retrieval is far above chance: in the stored run about 9x chance, and
+# we check at least 8x. (In the shorter fast mode CI runs, the check is 6x; nbval runs fast.)
+
+# %%
+assert retrieval >= config.pick(full=8, fast=6) * chance, (retrieval, chance)
 assert retrieval > retrieval_before
 
 # %%

@@ -37,7 +37,7 @@
 #
 # **Prerequisites:** notebooks 01 and 03.
 #
-# **Claims tested:** the source material's "Adam: spindly, gradient descent: round"; and a
+# **Sources of the claims tested:** the source material's "Adam: spindly, gradient descent: round"; and a
 # popular Keras reimplementation of Koch et al.'s one-shot Omniglot network, which reports about
 # 80% one-shot accuracy with Adam against about 70% with SGD with momentum.
 
@@ -380,7 +380,7 @@ for (metric, a, b), text in verdict.items():
 # as SGD's, and if anything Adam separates the digits slightly better.
 
 # %% [markdown]
-# **Claim (about the measurement, not about the optimizers):** every run trained (its loss fell
+# **Claim:** (about the measurement, not about the optimizers) every run trained (its loss fell
 # from the first chunk to the last), every metric is finite and in range, and different seeds
 # gave different embeddings, so the spread across seeds is real.
 
@@ -448,8 +448,10 @@ print("test kNN accuracy, std over seeds:", seed_sd.round(3).to_dict())
 # of effect the optimizer produced here once each had its own learning rate. It does not prove the
 # Omniglot numbers wrong (a different task and a larger convolutional network, which we do not
 # rerun here), but without a learning-rate sweep for each optimizer and several seeds, the gap
-# cannot be credited to the optimizer. **Claim:** within one optimizer, the learning rate moves
-# validation accuracy more than the choice of optimizer does at the chosen rates.
+# cannot be credited to the optimizer.
+#
+# **Claim:** within one optimizer, the learning rate moves validation accuracy more than the
+# choice of optimizer does at the chosen rates.
 
 # %%
 assert by_lr.max() > between, (by_lr, between)
@@ -491,7 +493,7 @@ results.record(
 #
 # 1. Adam's per-coordinate steps are tied to the coordinate axes. If Adam did stretch clusters,
 #    the long axes would line up with embedding dimension 1 or 2. Measure the angle between each
-#    digit's long axis and the nearest coordinate axis (0 to 45 degrees; about 22.5 on average
+#    digit's long axis and the nearest coordinate axis (0 to 45 degrees; on average $45/2 = 22.5$
 #    when there is no preference) for each optimizer.
 # 2. Run the comparison with more seeds (`SEEDS = [1, 2, 3, 4, 5, 6]`). Do any of the verdicts
 #    change?
@@ -512,7 +514,7 @@ results.record(
 # for (name, seed), run in runs.items():
 #     print(name, seed, round(axis_angles(run.embed(x_test), y_test), 1))
 # ```
-# Compare the means per optimizer with 22.5 degrees and with each other, seed by seed, as in
+# Compare the means per optimizer with $22.5$ degrees and with each other, seed by seed, as in
 # the verdict above.
 # </details>
 #

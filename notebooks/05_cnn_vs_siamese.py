@@ -248,7 +248,7 @@ for ax, name in zip(axes, snapshots):
 # twice the classifier's 128 images. Exercise 2 gives both the same number of images.
 
 # %% [markdown]
-# **Claims:** both models train (their loss falls from the first epoch to the last); all three
+# **Claim:** both models train (their loss falls from the first epoch to the last); all three
 # metrics exist for every snapshot of both models, and both embeddings end far better than they
 # started; from epoch 1 on the Siamese silhouette is above the classifier's at every snapshot,
 # and it ends with the higher kNN accuracy; and for each model at the final snapshot, the linear
@@ -292,9 +292,8 @@ print(f"siamese / classifier time per epoch: {seconds['siamese'] / seconds['clas
 # throughput of about 4,000 images per second for both. The cost is per image through the trunk;
 # the heads, the optimizer's update of the same ~105,000 weights and the input pipeline are small
 # next to the convolutions. Timings depend on the machine and on what else runs on it (these come
-# from a 2-core CPU shared with other jobs; another full run there, under heavier load, measured
-# 1.23 with the classifier's epochs jumping between 5 and 17 s), so we print them and never assert
-# on them. Run the cell on your machine: the ratio is what to look at.
+# from a 2-core CPU shared with other jobs: in the training log above, one model's epochs vary by
+# a factor of about two within this very run), so we print them and never assert on them. Run the cell on your machine: the ratio is what to look at.
 
 # %%
 from course_lib import results

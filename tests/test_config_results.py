@@ -46,6 +46,22 @@ def test_describe(capsys):
     assert "tensorflow" in capsys.readouterr().out
 
 
+def test_describe_shows_the_data_directory_relative_to_the_repository(capsys, monkeypatch):
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    info = config.describe()
+    out = capsys.readouterr().out
+    assert info["data_dir"] == "data", info["data_dir"]
+    assert str(config.repo_root()) not in out
+
+
+def test_shown_path(tmp_path, monkeypatch):
+    assert config.shown_path(config.repo_root() / "data" / "mnist") == "data/mnist"
+    assert config.shown_path(config.repo_root()) == "."
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert config.shown_path(tmp_path / "cache") == "~/cache"
+    assert config.shown_path("/somewhere/else") == "/somewhere/else"
+
+
 def test_results_are_merged_per_notebook():
     results.record("01_introduction", accuracy=0.9)
     results.record("02_weight_sharing", retrieval=0.5)

@@ -141,6 +141,12 @@ def test_plot_metrics_by_group_draws_one_panel_per_metric():
     with pytest.raises(ValueError):
         optim_study.plot_metrics_by_group(table, ["anisotropy"])
     matplotlib.pyplot.close(fig)
+    fig = optim_study.plot_metrics_by_group(table, ["knn"], labels={"knn": "kNN accuracy"})
+    assert fig.get_axes()[0].get_ylabel() == "kNN accuracy"
+    assert fig.get_axes()[0].get_xlabel() == "optimizer"
+    with pytest.raises(TypeError, match="labels"):
+        optim_study.plot_metrics_by_group(table, ["knn"], labels=["kNN accuracy"])
+    matplotlib.pyplot.close(fig)
 
 
 def _fake_run(loss, spread):

@@ -145,6 +145,23 @@ def test_plot_roc_twice_draws_one_chance_line():
     assert texts == ["chance", "siamese (AUC = 0.850)", "pixels (AUC = 0.700)"]
 
 
+def test_plot_distance_histogram_counts_both_kinds_and_marks_the_threshold():
+    d = np.array([0.1, 0.2, 0.3, 1.0, 1.2, 1.4, 1.5])
+    same = np.array([1, 1, 1, 0, 0, 0, 0])
+    ax = plots.plot_distance_histogram(d, same, threshold=0.5, bins=7)
+    assert_labelled(ax)
+    count = {to_hex(c[0].get_facecolor(), keep_alpha=False): sum(p.get_height() for p in c)
+             for c in ax.containers}
+    assert count == {to_hex(plots._GOOD): 3, to_hex(plots._BAD): 4}  # same, different pairs
+    assert [line.get_xdata()[0] for line in ax.lines] == [0.5]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["same-class pairs", "different-class pairs", "threshold 0.500"]
+    with pytest.raises(ValueError, match="labels"):
+        plots.plot_distance_histogram(d, same[:-1])
+    with pytest.raises(TypeError, match="threshold"):
+        plots.plot_distance_histogram(d, same, threshold="0.5")
+
+
 def test_plot_accuracy_vs_n():
     ns = [2, 5, 10, 20]
     acc = np.array([0.95, 0.9, 0.85, 0.8])
@@ -257,26 +274,3 @@ def test_show_pairs_of_two_image_sizes():
     fig = plots.show_pairs(big, small, [1, 0, 1, 0], n=4)
     assert len(fig.axes) == 8
     plt.close(fig)
-
-
-def test_distance_distributions_show_both_kinds_of_pair_and_the_threshold():
-    rng = np.random.default_rng(0)
-    d = np.concatenate([rng.gamma(2.0, 0.2, 300), rng.normal(1.5, 0.2, 100)])
-    labels = np.concatenate([np.ones(300, int), np.zeros(100, int)])
-    ax = plots.plot_distance_distributions(d, labels, threshold=0.9, title="Test pairs")
-    assert isinstance(ax, Axes) and ax.get_title() == "Test pairs"
-    assert ax.get_xlabel().startswith("distance")
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["same class", "different class"]
-    assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--"] == [0.9]
-    # each kind normalised on its own: the two histograms each integrate to 1
-    area = {}
-    for patch in ax.patches:
-        color = to_hex(patch.get_facecolor(), keep_alpha=False)
-        area[color] = area.get(color, 0.0) + patch.get_width() * patch.get_height()
-    assert sorted(area) == sorted(["#2ca02c", "#d62728"])
-    assert all(a == pytest.approx(1.0, rel=1e-6) for a in area.values())
-    with pytest.raises(ValueError, match="labels"):
-        plots.plot_distance_distributions(d, labels[:-1])
-    with pytest.raises(TypeError, match="threshold"):
-        plots.plot_distance_distributions(d, labels, threshold="0.9")
