@@ -380,7 +380,8 @@ with strategy.scope():
     siamese.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
                     loss=losses.ContrastiveLoss(margin=MARGIN))
 batch = distribute.global_batch_size(BATCH_SIZE, strategy)
-train_pairs = pairs.pair_dataset(x_train, y_train, batch_size=batch, seed=SEED)
+# repeat=True: an endless stream of fresh pairs; steps_per_epoch says how long an epoch is
+train_pairs = pairs.pair_dataset(x_train, y_train, batch_size=batch, seed=SEED, repeat=True)
 start = time.perf_counter()
 history = siamese.fit(train_pairs, steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS - 1,
                       verbose=2)

@@ -218,7 +218,7 @@ print("MNIST", x_train.shape, "  8x8 digits: train", small_train.shape, "test", 
 
 strategy = distribute.get_strategy()
 cross_pairs = pairs.cross_pair_dataset(x_train, y_train, x_small[small_train],
-                                       y_small[small_train], seed=SEED,
+                                       y_small[small_train], seed=SEED, repeat=True,
                                        batch_size=distribute.global_batch_size(BATCH_SIZE,
                                                                                strategy))
 (big, small), same = next(iter(cross_pairs))

@@ -148,7 +148,7 @@ def train(loss, sigmoid_head=None):
             squashed = keras.layers.Dense(1, activation="sigmoid")(h)
             model = keras.Model(model.inputs, squashed)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
-    stream = pairs.pair_dataset(x_train, y_train, batch_size=batch, seed=SEED)
+    stream = pairs.pair_dataset(x_train, y_train, batch_size=batch, seed=SEED, repeat=True)
     history = model.fit(stream, steps_per_epoch=STEPS // EPOCHS, epochs=EPOCHS, verbose=2)
     return encoder, model, history.history["loss"]
 

@@ -120,7 +120,7 @@ with strategy.scope():
 
 images = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
           .shuffle(len(x_train), seed=SEED).repeat().batch(batch).prefetch(tf.data.AUTOTUNE))
-pair_batches = pairs.pair_dataset(x_train, y_train, batch_size=batch, seed=SEED)
+pair_batches = pairs.pair_dataset(x_train, y_train, batch_size=batch, seed=SEED, repeat=True)
 print(f"classifier: {classifier.count_params():,} parameters, "
       f"siamese: {siamese.count_params():,} (the trunk's, shared by both branches)")
 
