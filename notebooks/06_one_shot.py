@@ -222,7 +222,8 @@ val_query, val_support, val_answer = pairs.one_shot_tasks(
     omniglot.character[val], 20, VAL_TASKS, seed=SEED + 1, groups=omniglot.alphabet[val])
 validation = oneshot.OneShotValidation(omniglot.images[val], val_query, val_support, val_answer)
 train_pairs = pairs.pair_dataset(omniglot.images[train], omniglot.character[train],
-                                 batch_size=BATCH_SIZE, seed=SEED, augment=distort)
+                                 batch_size=BATCH_SIZE, seed=SEED, augment=distort,
+                                 repeat=True)
 
 start = time.perf_counter()
 history = net.fit(train_pairs, steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS, verbose=2,
@@ -370,7 +371,7 @@ seen, unseen = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
 digit_net = models.siamese(models.koch_encoder(28, 256, width=0.5), head="koch")
 digit_net.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="binary_crossentropy")
 digit_pairs = pairs.pair_dataset(x_train, y_train, batch_size=BATCH_SIZE, seed=SEED,
-                                 classes=seen)
+                                 classes=seen, repeat=True)
 digit_net.fit(digit_pairs, steps_per_epoch=MNIST_STEPS, epochs=1, verbose=2)
 
 q, s, a = pairs.one_shot_tasks(y_test, 5, MNIST_TASKS, seed=SEED, classes=unseen)
