@@ -20,6 +20,12 @@ optim_study    seeded optimizer runs and cluster-shape metrics            04
 callbacks      epoch timer, embedding snapshots per epoch                 05
 augment        Koch et al.'s random affine distortions                    06
 oneshot        N-way tasks scored with a model, Lake's runs               06
+pk_sampling    P x K class-balanced ``tf.data`` batches                   07
+mining         batch-all, batch-hard, semi-hard triplet losses           07
+folders        image folders: loading, path-based ``tf.data`` batches     08
+splits         seeded class-disjoint train/validation/test splits        08
+gallery        embedding gallery: export, search, verify, identify       08
+projector      TensorBoard embedding projector files                     08
 ============== ========================================================== ========
 
 Tooling lives beside the package, not in it: ``benchmarks/`` (``make bench``) and ``tools/``
