@@ -1,4 +1,5 @@
-"""Keras callbacks that watch training: wall-clock time per epoch, embedding snapshots per epoch.
+"""Keras callbacks that watch training: wall-clock time per epoch, a wall-clock budget, embedding
+snapshots per epoch.
 
 List an :class:`EpochTimer` *before* any callback that does work at the end of an epoch (such
 as :class:`EmbeddingSnapshots`): callbacks run in list order, so the timer then stops before
@@ -14,7 +15,7 @@ import numpy as np
 
 from course_lib import checks
 
-__all__ = ["EmbeddingSnapshots", "EpochTimer"]
+__all__ = ["EmbeddingSnapshots", "EpochTimer", "TimeBudget"]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -35,6 +36,44 @@ class EpochTimer(keras.callbacks.Callback):
         if self._start is not None:
             self.times.append(time.perf_counter() - self._start)
             self._start = None
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once ``seconds`` of wall-clock time have been spent in training batches.
+
+    Only the time inside ``fit``'s training steps counts (from the start of each epoch to the
+    end of its last finished batch), so work done at the end of an epoch by callbacks listed
+    after this one (e.g. validation scoring) is not charged to the budget. ``steps`` counts the
+    batches trained and ``seconds`` the time charged, across several ``fit`` calls.
+
+    Args:
+        seconds: the budget, a number > 0.
+
+    Raises:
+        TypeError: a non-numeric budget. ValueError: a budget <= 0.
+    """
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.budget = checks.number(seconds, "seconds", 0.0, low_open=True)
+        self.seconds = 0.0
+        self.steps = 0
+        self._mark: float | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._mark = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        if self._mark is not None:
+            self.seconds += now - self._mark
+        self._mark = now
+        self.steps += 1
+        if self.seconds >= self.budget:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._mark = None
 
 
 def _check_epochs(epochs) -> frozenset[int] | None:

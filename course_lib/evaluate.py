@@ -1,4 +1,5 @@
-"""Metrics for embeddings and pair verification: thresholds, ROC/EER, one-shot, k-NN, clusters.
+"""Metrics for embeddings and pair verification: thresholds, ROC/EER, one-shot accuracy intervals
+(tasks are scored by :mod:`course_lib.oneshot`), k-NN, clusters.
 
 Conventions: embeddings are float arrays (N, D); class labels are integer arrays (N,); pair
 labels are 1 for "similar" (same class) and 0 for "different"; distances are smaller for more
@@ -31,7 +32,6 @@ __all__ = [
     "map_at_r",
     "mean_with_ci",
     "n_way_accuracy",
-    "one_shot_predictions",
     "operating_points",
     "pair_distances",
     "recall_at_k",
@@ -297,44 +297,6 @@ def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]
     half = stats.t.ppf(0.5 + _confidence(confidence) / 2, v.size - 1) * stats.sem(v)
     mean = float(v.mean())
     return mean, float(mean - half), float(mean + half)
-
-
-def one_shot_predictions(
-    query_embeddings, support_embeddings, metric: str = "euclidean"
-) -> np.ndarray:
-    """Index of the nearest support candidate for each task.
-
-    Args:
-        query_embeddings: one query per task, (T, D).
-        support_embeddings: the N candidates of each task, (T, N, D).
-        metric: ``"euclidean"`` or ``"cosine"``.
-
-    Returns:
-        The picked candidate of each task, int (T,).
-
-    Raises:
-        TypeError: non-numeric embeddings.
-        ValueError: wrong dimensions, task counts or sizes that differ, an unknown metric,
-            zero vectors under the cosine metric.
-    """
-    q = _float_array(query_embeddings, "query_embeddings", 2)
-    s = _float_array(support_embeddings, "support_embeddings", 3)
-    if s.shape[0] != q.shape[0]:
-        raise ValueError(
-            f"support_embeddings holds {s.shape[0]} tasks but query_embeddings holds {q.shape[0]}"
-        )
-    _same_dim(q, "query_embeddings", s, "support_embeddings")
-    checks.one_of(metric, "metric", _METRICS)
-    if metric == "euclidean":
-        dist = np.linalg.norm(s - q[:, None, :], axis=2)
-    else:
-        q_norm, s_norm = np.linalg.norm(q, axis=1), np.linalg.norm(s, axis=2)
-        if (q_norm == 0).any() or (s_norm == 0).any():
-            raise ValueError(
-                "metric='cosine' needs non-zero query_embeddings and support_embeddings"
-            )
-        dist = 1 - np.einsum("td,tnd->tn", q, s) / (q_norm[:, None] * s_norm)
-    return np.argmin(dist, axis=1)
 
 
 # --------------------------------------------------------------------------- embedding quality

@@ -20,10 +20,13 @@ from course_lib import checks
 from course_lib.layers import EuclideanDistance, WeightedL1Similarity
 
 __all__ = [
+    "NWayLoss",
     "OneShotValidation",
     "alphabet_split",
+    "episode_dataset",
     "lake_n_way_tasks",
     "lake_run_tasks",
+    "n_way_loss",
     "score_lake_runs",
     "task_accuracy",
     "task_scores",
@@ -422,3 +425,217 @@ class OneShotValidation(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.restore_best and self._best_weights is not None:
             self.model.set_weights(self._best_weights)
+
+
+# --------------------------------------------------------------------------- training episodes
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class NWayLoss(keras.losses.Loss):
+    """The N-way comparison loss: each anchor against N candidates at once, softmax over negative
+    squared distances, cross-entropy with the true candidate, in both directions.
+
+    ``y_pred`` is a batch of embeddings laid out episode by episode, each episode ``N`` anchors
+    then their ``N`` candidates (anchor ``i`` and candidate ``i`` are two drawings of one class),
+    as :func:`episode_dataset` yields them; ``y_true`` is ignored. For anchor ``i`` the logits are
+    ``-||a_i - c_j||^2`` over ``j``, and its loss is the cross-entropy with ``j = i``; likewise
+    each candidate against the anchors. This is the multi-class N-pair loss of Sohn (2016), which
+    with one example per class is also what prototypical networks (Snell et al. 2017) optimise:
+    the training task is the one-shot test. The loss per row (B,) is returned, so Keras's mean is
+    the average of both directions over all episodes. The squared distance has a finite gradient
+    even when two embeddings are equal.
+
+    Args:
+        n_way: classes per episode, an int >= 2; None: the whole batch is one episode
+            (N = batch / 2).
+        name: the loss's name.
+        **kwargs: passed to ``keras.losses.Loss`` (e.g. ``reduction``).
+
+    Raises:
+        TypeError: a non-int ``n_way``.
+        ValueError: ``n_way`` < 2; at call time, a batch that is not a whole number of episodes
+            of ``2 * n_way`` rows, or embeddings that are not 2-D.
+    """
+
+    def __init__(self, n_way: int | None = None, name: str = "n_way_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.n_way = None if n_way is None else checks.integer(n_way, "n_way", minimum=2)
+
+    def call(self, y_true, y_pred):
+        return n_way_loss(y_pred, self.n_way)
+
+    def get_config(self):
+        return {**super().get_config(), "n_way": self.n_way}
+
+
+def n_way_loss(embeddings, n_way: int | None = None):
+    """Per-row N-way comparison loss of a batch of episodes (see :class:`NWayLoss`).
+
+    Args:
+        embeddings: (B, D) embeddings, each episode ``n_way`` anchors then ``n_way`` candidates.
+        n_way: classes per episode, an int >= 2, or None for one episode of B / 2 classes.
+
+    Returns:
+        The loss of each row, (B,): cross-entropy of anchor ``i`` over the candidates (and of
+        candidate ``i`` over the anchors) with logits minus the squared distances.
+
+    Raises:
+        TypeError: a non-int ``n_way``.
+        ValueError: embeddings that are not 2-D, a batch that is not a whole number of episodes.
+    """
+    emb = keras.ops.convert_to_tensor(embeddings)
+    if len(emb.shape) != 2:
+        raise ValueError(f"embeddings must be 2-D (batch, dim), got shape {tuple(emb.shape)}")
+    batch, dim = emb.shape
+    if n_way is None:
+        if batch is not None and batch % 2:
+            raise ValueError(f"one episode needs an even batch (anchors then candidates), got "
+                             f"{batch} rows")
+        n = keras.ops.shape(emb)[0] // 2
+    else:
+        n = checks.integer(n_way, "n_way", minimum=2)
+        if batch is not None and batch % (2 * n):
+            raise ValueError(f"a batch of episodes has a multiple of 2 * n_way = {2 * n} rows, "
+                             f"got {batch}")
+    pairs = keras.ops.reshape(emb, (-1, 2, n, dim))
+    anchors, candidates = pairs[:, 0], pairs[:, 1]                             # (E, N, D)
+    diff = anchors[:, :, None, :] - candidates[:, None, :, :]
+    logits = -keras.ops.sum(keras.ops.square(diff), axis=-1)                  # (E, N, N)
+    # the diagonal holds the true pairs: anchor i over the candidates j, candidate j over anchors i
+    a_to_c = -keras.ops.diagonal(keras.ops.log_softmax(logits, axis=2), axis1=1, axis2=2)
+    c_to_a = -keras.ops.diagonal(keras.ops.log_softmax(logits, axis=1), axis1=1, axis2=2)
+    return keras.ops.reshape(keras.ops.stack([a_to_c, c_to_a], axis=1), (-1,))
+
+
+def _shift(images, seed, max_shift: int):
+    """Each image moved by its own whole-pixel offset in [-max_shift, max_shift] on each axis
+    (ink moved in from outside is 0)."""
+    import tensorflow as tf
+
+    size_h, size_w = images.shape[1], images.shape[2]
+    padded = tf.pad(images, [[0, 0], [max_shift, max_shift], [max_shift, max_shift]])
+    offsets = tf.random.stateless_uniform([tf.shape(images)[0], 2], seed, 0, 2 * max_shift + 1,
+                                          dtype=tf.int32)
+    rows = offsets[:, :1] + tf.range(size_h)[None]
+    cols = offsets[:, 1:] + tf.range(size_w)[None]
+    out = tf.gather(padded, rows, axis=1, batch_dims=1)
+    return tf.gather(out, cols, axis=2, batch_dims=1)
+
+
+def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int = 0,
+                    rotations: bool = False, max_shift: int = 0, steps: int | None = None,
+                    repeat: bool = False):
+    """Batches of N-way training episodes for :class:`NWayLoss`, as a seeded ``tf.data`` stream.
+
+    Each episode picks a group (e.g. an alphabet) uniformly among those with at least ``n_way``
+    classes, ``n_way`` distinct classes of that group, and two different examples of each: the
+    anchors, then the candidates, in the same class order. A batch is ``episodes`` episodes,
+    ``2 * n_way * episodes`` images, with the labels ``0..n_way-1`` of each row's class inside its
+    episode (the loss ignores them). With ``rotations=True`` every class also appears rotated by
+    90, 180 and 270 degrees as three new classes (of a new group each: a rotated alphabet is
+    another alphabet), as in Santoro et al. (2016) and Vinyals et al. (2016); ``max_shift``
+    moves every image by a random whole-pixel offset. Batch ``k`` of seed ``s`` is the same on
+    every run. Finite by default: one epoch of about ``len(x)`` images; ``repeat=True`` for an
+    endless stream (then ``fit`` needs ``steps_per_epoch``).
+
+    Args:
+        x: square images (N, H, H), numeric and finite.
+        y: integer class ids (N,); every class needs two examples.
+        groups: the group of each example (N,), constant within a class.
+        n_way: classes per episode, an int >= 2.
+        episodes: episodes per batch, an int >= 1.
+        seed: an int >= 0.
+        rotations: add the three rotations of every class as new classes.
+        max_shift: largest shift in pixels, an int >= 0 (0: none).
+        steps: the number of batches, or None (see above).
+        repeat: True for an endless stream.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(images (B, H, H), labels (B,))``, B = 2 * n_way * episodes.
+
+    Raises:
+        TypeError: arguments of the wrong type.
+        ValueError: images that are not square, a class with a single example or in two groups,
+            ``n_way`` larger than the classes of every group, ``steps`` with ``repeat=True``.
+
+    Warns:
+        UserWarning: some groups have fewer than ``n_way`` classes (they are skipped).
+    """
+    import warnings
+
+    import tensorflow as tf
+
+    from course_lib.pairs import _batches, check_examples
+
+    x, y = check_examples(x, y)
+    x = x.astype(np.float32)
+    if x.ndim != 3 or x.shape[1] != x.shape[2]:
+        raise ValueError(f"x must be square images (N, H, H), got shape {x.shape}")
+    groups = checks.class_labels(groups, "groups")
+    checks.same_length(y, "y", groups, "groups")
+    n_way = checks.integer(n_way, "n_way", minimum=2)
+    episodes = _positive_int(episodes, "episodes")
+    seed = checks.seed(seed)
+    max_shift = checks.integer(max_shift, "max_shift", minimum=0)
+    if not isinstance(rotations, bool):
+        raise TypeError(f"rotations must be a bool, got {type(rotations).__name__}")
+
+    order = np.argsort(y, kind="stable")
+    classes, starts, counts = np.unique(y[order], return_index=True, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(f"classes {classes[counts < 2].tolist()[:10]} have a single example: "
+                         "an episode needs two drawings of each class")
+    class_group = groups[order[starts]]
+    if any(len(np.unique(groups[y == c])) > 1 for c in classes):
+        raise ValueError("groups must be constant within each class of y")
+    n_rot = 4 if rotations else 1
+    # Virtual classes: (class, rotation); their group: (group, rotation).
+    v_class = np.repeat(np.arange(len(classes)), n_rot)
+    v_rot = np.tile(np.arange(n_rot), len(classes))
+    v_group = class_group[v_class] * n_rot + v_rot
+    group_order = np.argsort(v_group, kind="stable")
+    names, g_start, g_count = np.unique(v_group[group_order], return_index=True,
+                                        return_counts=True)
+    small = names[g_count < n_way] // n_rot
+    if (g_count < n_way).all():
+        raise ValueError(f"n_way={n_way} is larger than the number of classes of every group "
+                         f"(at most {g_count.max()})")
+    if small.size:
+        warnings.warn(f"groups {sorted(set(small.tolist()))} have fewer than n_way={n_way} "
+                      "classes and are never drawn", stacklevel=2)
+    eligible = tf.constant(np.flatnonzero(g_count >= n_way), tf.int64)
+    widest = int(g_count.max())
+    t = {name: tf.constant(value, tf.int64) for name, value in dict(
+        order=order, starts=starts, counts=counts, group_order=group_order, g_start=g_start,
+        g_count=g_count, v_class=v_class, v_rot=v_rot).items()}
+    images = tf.constant(x)
+    labels = tf.tile(tf.range(n_way, dtype=tf.int32), [2 * episodes])
+
+    def make_batch(batch_seed):
+        s = tf.random.experimental.stateless_split(batch_seed, 6)
+        pick = tf.random.stateless_uniform([episodes], s[0], 0, tf.size(eligible, tf.int64),
+                                           dtype=tf.int64)
+        group = tf.gather(eligible, pick)
+        size = tf.gather(t["g_count"], group)                                  # (E,)
+        keys = tf.random.stateless_uniform([episodes, widest], s[1])
+        keys += tf.cast(tf.range(widest, dtype=tf.int64)[None] >= size[:, None], tf.float32)
+        slot = tf.math.top_k(-keys, n_way).indices                            # (E, N)
+        virtual = tf.gather(t["group_order"],
+                            tf.gather(t["g_start"], group)[:, None] + tf.cast(slot, tf.int64))
+        cls, rot = tf.gather(t["v_class"], virtual), tf.gather(t["v_rot"], virtual)
+        start, count = tf.gather(t["starts"], cls), tf.gather(t["counts"], cls)
+        u = tf.random.stateless_uniform([2, episodes, n_way], s[2], dtype=tf.float64)
+        first = tf.cast(u[0] * tf.cast(count, tf.float64), tf.int64)
+        second = (first + 1 + tf.cast(u[1] * tf.cast(count - 1, tf.float64), tf.int64)) % count
+        pos = tf.stack([start + first, start + second], axis=1)             # (E, 2, N)
+        batch = tf.gather(images, tf.gather(t["order"], tf.reshape(pos, [-1])))
+        if rotations:
+            k = tf.reshape(tf.tile(rot[:, None], [1, 2, 1]), [-1])
+            turned = tf.stack([tf.image.rot90(batch[..., None], i)[..., 0] for i in range(4)])
+            batch = tf.gather(tf.transpose(turned, [1, 0, 2, 3]), k, axis=1, batch_dims=1)
+        if max_shift:
+            batch = _shift(batch, s[3], max_shift)
+        return batch, labels
+
+    epoch_batches = max(1, len(y) // (2 * n_way * episodes))
+    return _batches(steps, seed, make_batch, epoch_batches, repeat)

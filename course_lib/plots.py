@@ -184,7 +184,7 @@ def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figu
 
 
 def plot_one_shot_task(
-    query, candidates, pick: int, truth: int, title: str = "One-shot task"
+    query, candidates, pick: int, truth: int, title: str = "One-shot task", rows: int = 1
 ) -> Figure:
     """Query, then the N candidates: green border on the true match, red on a wrong pick.
 
@@ -194,12 +194,14 @@ def plot_one_shot_task(
         pick: the model's chosen candidate, an int in [0, N).
         truth: the true candidate, an int in [0, N).
         title: the figure's title.
+        rows: rows the candidates are laid out in (the query sits left of the first), an int
+            in [1, N]; 2 keeps a 20-way task readable.
 
     Returns:
         The Figure.
 
     Raises:
-        TypeError: non-int ``pick`` or ``truth``, non-numeric images.
+        TypeError: non-int ``pick``, ``truth`` or ``rows``, non-numeric images.
         ValueError: shapes that differ, an index out of range.
     """
     q = _images(np.asarray(query)[None], "query")[0]
@@ -211,14 +213,23 @@ def plot_one_shot_task(
     n = len(cands)
     pick = checks.integer(pick, "pick", 0, n - 1)
     truth = checks.integer(truth, "truth", 0, n - 1)
+    rows = checks.integer(rows, "rows", 1, n)
+    cols = -(-n // rows)
     lo = float(min(q.min(), cands.min()))
     hi = float(max(q.max(), cands.max()))
     fig, axes = plt.subplots(
-        1, n + 1, figsize=(min(1.15 * (n + 1) + 0.5, 24), 2.6), layout="constrained"
+        rows, cols + 1, figsize=(min(1.15 * (cols + 1) + 0.5, 24), 0.4 + 2.2 * rows),
+        layout="constrained", squeeze=False,
     )
-    _draw_image(axes[0], q, lo, hi)
-    axes[0].set_xlabel("query", fontweight="bold")
-    for i, ax in enumerate(axes[1:]):
+    for ax in axes[:, 0]:
+        ax.set_axis_off()
+    axes[0, 0].set_axis_on()
+    _draw_image(axes[0, 0], q, lo, hi)
+    axes[0, 0].set_xlabel("query", fontweight="bold")
+    slots = axes[:, 1:].ravel()
+    for ax in slots[n:]:
+        ax.set_axis_off()
+    for i, ax in enumerate(slots[:n]):
         _draw_image(ax, cands[i], lo, hi)
         ax.set_title(str(i), fontsize=8)
         if i == truth or i == pick:

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib.callbacks import EmbeddingSnapshots, EpochTimer
+from course_lib.callbacks import EmbeddingSnapshots, EpochTimer, TimeBudget
 
 
 def _tiny():
@@ -59,3 +59,17 @@ def test_snapshots_reject_bad_input(kwargs, error):
     args = {"encoder": encoder, "x": x, **kwargs}
     with pytest.raises(error):
         EmbeddingSnapshots(**args)
+
+
+def test_time_budget_stops_training_once_spent():
+    _, model, x, y = _tiny()
+    budget = TimeBudget(1e-9)  # spent by the first batch
+    history = model.fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=[budget])
+    assert len(history.history["loss"]) == 1 and budget.steps == 1 and budget.seconds > 0
+    roomy = TimeBudget(3600)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[roomy])
+    assert roomy.steps == 8 and 0 < roomy.seconds < 3600
+    with pytest.raises(ValueError, match="seconds"):
+        TimeBudget(0)
+    with pytest.raises(TypeError, match="seconds"):
+        TimeBudget("1")

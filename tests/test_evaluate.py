@@ -159,25 +159,6 @@ def test_mean_with_ci_known_value():
     assert ev.mean_with_ci([0.9, 0.9, 0.9]) == pytest.approx((0.9, 0.9, 0.9))
 
 
-# --------------------------------------------------------------------------- one-shot
-
-
-@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
-def test_one_shot_predictions_find_the_match(metric):
-    rng = np.random.default_rng(0)
-    support = rng.normal(size=(50, 20, 16))
-    truth = rng.integers(0, 20, 50)
-    query = support[np.arange(50), truth] + 0.01 * rng.normal(size=(50, 16))
-    assert np.array_equal(ev.one_shot_predictions(query, support, metric=metric), truth)
-
-
-def test_one_shot_metric_matters():
-    query = np.array([[1.0, 0.0]])
-    support = np.array([[[10.0, 0.0], [0.9, 0.5]]])
-    assert ev.one_shot_predictions(query, support)[0] == 1
-    assert ev.one_shot_predictions(query, support, metric="cosine")[0] == 0
-
-
 # --------------------------------------------------------------------------- embedding quality
 
 
@@ -244,7 +225,6 @@ def test_recall_at_k_grows_with_k():
 
 _D, _L = np.array([0.1, 0.5, 0.9, 1.3]), np.array([1, 1, 0, 0])
 _E, _Y = np.arange(12.0).reshape(6, 2), np.array([0, 0, 0, 1, 1, 1])
-_Q, _S = np.ones((2, 3)), np.ones((2, 4, 3))
 
 BAD_INPUTS = [
     (ev.choose_threshold, (_D, _L[:3]), ValueError, "labels"),
@@ -265,12 +245,6 @@ BAD_INPUTS = [
     (ev.n_way_accuracy, ([True, False], 1.5), ValueError, "confidence"),
     (ev.mean_with_ci, ([0.5],), ValueError, "values"),
     (ev.mean_with_ci, ([0.5, 0.6], 0), ValueError, "confidence"),
-    (ev.one_shot_predictions, (_Q, np.ones((3, 4, 3))), ValueError, "support_embeddings"),
-    (ev.one_shot_predictions, (_Q, np.ones((2, 4, 5))), ValueError, "support_embeddings"),
-    (ev.one_shot_predictions, (_Q, np.ones((2, 3))), ValueError, "support_embeddings"),
-    (ev.one_shot_predictions, (_Q[0], _S), ValueError, "query_embeddings"),
-    (ev.one_shot_predictions, (_Q, _S, "manhattan"), ValueError, "metric"),
-    (ev.one_shot_predictions, (_Q, 0 * _S, "cosine"), ValueError, "support_embeddings"),
     (ev.knn_accuracy, (_E, _Y, _E, _Y, 0), ValueError, "k"),
     (ev.knn_accuracy, (_E, _Y, _E, _Y, 1.5), TypeError, "k"),
     (ev.knn_accuracy, (_E, _Y, _E, _Y, 7), ValueError, "k"),

@@ -14,6 +14,7 @@ from course_lib import layers, models
     (lambda: models.five_conv_encoder(), (28, 28)),
     (lambda: models.small_cnn_encoder(input_shape=(8, 8)), (8, 8)),
     (lambda: models.koch_encoder(input_size=28, embedding_dim=16, width=0.25), (28, 28)),
+    (lambda: models.conv4_encoder(embedding_dim=16), (28, 28)),
 ])
 def test_encoders_map_images_to_embeddings(build, shape):
     encoder = build()
@@ -27,6 +28,19 @@ def test_koch_encoder_matches_the_paper_at_105():
     assert [(c.filters, c.kernel_size[0]) for c in convs] == [(64, 10), (128, 7), (128, 4), (256, 4)]
     assert encoder.output_shape == (None, 4096)
     assert encoder.get_layer("embedding").input.shape[-1] == 6 * 6 * 256
+
+
+def test_conv4_encoder_is_four_conv_bn_relu_pool_blocks():
+    encoder = models.conv4_encoder()
+    kinds = [type(layer).__name__ for layer in encoder.layers]
+    assert kinds.count("Conv2D") == 4 and kinds.count("BatchNormalization") == 4
+    assert kinds.count("MaxPooling2D") == 4 and encoder.output_shape == (None, 256)
+    plain = models.conv4_encoder(batch_norm=False, filters=32)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
+    with pytest.raises(ValueError, match="too small"):
+        models.conv4_encoder((8, 8))
+    with pytest.raises(TypeError, match="batch_norm"):
+        models.conv4_encoder(batch_norm=1)
 
 
 def test_siamese_shares_one_set_of_weights():

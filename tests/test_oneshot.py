@@ -4,6 +4,7 @@ splits and epoch selection on validation tasks."""
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from course_lib import models, oneshot
 from course_lib.data import LakeRun
@@ -171,3 +172,201 @@ def test_bad_input_is_refused(prototypes):
         oneshot.lake_n_way_tasks(_runs(protos, copies), 2, 0)
     with pytest.raises(ValueError, match="answer"):
         oneshot.OneShotValidation(protos, [0], [[1, 2]], [5])
+
+
+# --------------------------------------------------------------------------- one scorer
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_encoder_scores_find_the_nearest_candidate(metric):
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(60, 16)).astype(np.float32)
+    inputs = keras.Input((16,))
+    encoder = keras.Model(inputs, keras.layers.Identity()(inputs))
+    support = rng.permutation(40).reshape(2, 20)
+    answer = np.array([3, 17])
+    images[40:42] = images[support[[0, 1], answer]] + 0.01 * rng.normal(size=(2, 16))
+    scores = oneshot.task_scores(encoder, images, [40, 41], support, metric=metric)
+    np.testing.assert_array_equal(scores.argmax(axis=1), answer)
+    assert oneshot.task_accuracy(scores, answer).all()
+
+
+def test_the_metric_matters_and_ties_are_wrong_for_every_model():
+    images = np.array([[1.0, 0.0], [10.0, 0.0], [0.9, 0.5], [2.0, 0.0], [0.0, 2.0]], np.float32)
+    inputs = keras.Input((2,))
+    encoder = keras.Model(inputs, keras.layers.Identity()(inputs))
+    assert oneshot.task_scores(encoder, images, [0], [[1, 2]]).argmax() == 1
+    assert oneshot.task_scores(encoder, images, [0], [[1, 2]], metric="cosine").argmax() == 0
+    # a query exactly as far from two candidates: the tie counts as wrong
+    tie = oneshot.task_scores(None, np.array([[0.0], [1.0], [-1.0]]), [0], [[1, 2]])
+    assert tie[0, 0] == tie[0, 1] and not oneshot.task_accuracy(tie, [0]).any()
+
+
+# --------------------------------------------------------------------------- N-way loss
+
+
+def _reference_n_way_loss(emb, n_way):
+    """The loss in plain NumPy, one episode and one row at a time."""
+    out = []
+    for episode in emb.reshape(-1, 2, n_way, emb.shape[1]):
+        anchors, candidates = episode
+        logits = -((anchors[:, None, :] - candidates[None, :, :]) ** 2).sum(axis=2)
+        row = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        col = logits - np.log(np.exp(logits).sum(axis=0, keepdims=True))
+        out.append(np.concatenate([-np.diag(row), -np.diag(col)]))
+    return np.concatenate(out)
+
+
+def test_n_way_loss_agrees_with_a_numpy_reference():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(3 * 2 * 5, 4)).astype(np.float32)
+    expected = _reference_n_way_loss(emb.astype(np.float64), 5)
+    np.testing.assert_allclose(np.asarray(oneshot.n_way_loss(emb, 5)), expected, rtol=1e-5)
+    loss = oneshot.NWayLoss(n_way=5)
+    np.testing.assert_allclose(float(loss(np.zeros(30), emb)), expected.mean(), rtol=1e-5)
+    # n_way=None: the whole batch is one 15-way episode
+    np.testing.assert_allclose(float(oneshot.NWayLoss()(np.zeros(30), emb)),
+                               _reference_n_way_loss(emb.astype(np.float64), 15).mean(),
+                               rtol=1e-5)
+
+
+def test_n_way_loss_is_log_n_at_equal_embeddings_with_a_finite_gradient():
+    emb = tf.Variable(np.ones((2 * 2 * 4, 3), np.float32))
+    with tf.GradientTape() as tape:
+        value = oneshot.NWayLoss(n_way=4)(np.zeros(16), emb)
+    grad = tape.gradient(value, emb)
+    np.testing.assert_allclose(float(value), np.log(4), rtol=1e-6)
+    assert np.isfinite(grad.numpy()).all()
+
+
+def test_n_way_loss_refuses_a_batch_of_broken_episodes():
+    with pytest.raises(ValueError, match="2 \\* n_way"):
+        oneshot.n_way_loss(np.zeros((10, 3), np.float32), 4)
+    with pytest.raises(ValueError, match="n_way"):
+        oneshot.NWayLoss(n_way=1)
+    with pytest.raises(TypeError, match="n_way"):
+        oneshot.NWayLoss(n_way=2.0)
+    with pytest.raises(ValueError, match="2-D"):
+        oneshot.n_way_loss(np.zeros((4,), np.float32), 2)
+
+
+# --------------------------------------------------------------------------- episode sampler
+
+
+def _episode_data():
+    """8x8 images: 3 groups of 6, 5 and 2 classes, 3 examples each; each image holds its class
+    id (and its example number) so a batch can be decoded."""
+    groups_of_class = np.array([0] * 6 + [1] * 5 + [2] * 2)
+    y = np.repeat(np.arange(13), 3)
+    images = np.zeros((len(y), 8, 8), np.float32)
+    images[:, 0, 0] = y
+    images[:, 0, 1] = np.tile(np.arange(3), 13)
+    images[:, 7, 7] = -1.0  # a corner marker, to see rotations
+    return images, y, groups_of_class[y]
+
+
+def _decode(batch, n_rot=4):
+    """Class, example number and rotation (0..3 quarter turns) of each image of a batch."""
+    out = []
+    for img in np.asarray(batch):
+        k = next(k for k in range(n_rot) if np.rot90(img, -k)[7, 7] == -1.0)
+        upright = np.rot90(img, -k)
+        out.append((int(upright[0, 0]), int(upright[0, 1]), k))
+    return np.array(out)
+
+
+def test_episodes_hold_two_drawings_of_n_classes_of_one_group():
+    images, y, groups = _episode_data()
+    with pytest.warns(UserWarning, match="fewer than n_way"):
+        ds = oneshot.episode_dataset(images, y, groups, n_way=4, episodes=3, seed=1, steps=20)
+    group_of = dict(zip(y, groups))
+    seen = set()
+    for batch, labels in ds:
+        assert batch.shape == (24, 8, 8)
+        np.testing.assert_array_equal(labels, np.tile(np.arange(4), 6))
+        info = _decode(batch).reshape(3, 2, 4, 3)
+        for episode in info:
+            anchors, candidates = episode
+            np.testing.assert_array_equal(anchors[:, 0], candidates[:, 0])   # same classes
+            assert len(set(anchors[:, 0])) == 4                              # N distinct
+            assert (anchors[:, 1] != candidates[:, 1]).all()                 # two drawings
+            assert len({group_of[c] for c in anchors[:, 0]}) == 1            # one group
+            assert (episode[..., 2] == 0).all()                              # no rotations
+            seen |= set(anchors[:, 0])
+    assert seen == set(range(11))  # group 2 (2 classes) is never drawn
+
+
+def test_episodes_are_seeded_and_finite_by_default():
+    images, y, groups = _episode_data()
+    first = [b.numpy() for b, _ in oneshot.episode_dataset(images, y, groups * 0, 5,
+                                                           seed=3, steps=4)]
+    again = [b.numpy() for b, _ in oneshot.episode_dataset(images, y, groups * 0, 5,
+                                                           seed=3, steps=4)]
+    other = [b.numpy() for b, _ in oneshot.episode_dataset(images, y, groups * 0, 5,
+                                                           seed=4, steps=4)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    finite = oneshot.episode_dataset(images, y, groups * 0, 5, episodes=1)
+    assert finite.cardinality().numpy() == len(y) // 10
+    endless = oneshot.episode_dataset(images, y, groups * 0, 5, repeat=True)
+    assert endless.cardinality().numpy() == tf.data.INFINITE_CARDINALITY
+
+
+@pytest.mark.filterwarnings("ignore:groups")
+def test_rotations_are_new_classes_of_a_new_group_and_shifts_move_the_ink():
+    images, y, groups = _episode_data()
+    ds = oneshot.episode_dataset(images, y, groups, n_way=5, episodes=4, seed=0,
+                                 rotations=True, steps=30)
+    turns = []
+    for batch, _ in ds:
+        info = _decode(batch).reshape(4, 2, 5, 3)
+        for anchors, candidates in info:
+            np.testing.assert_array_equal(anchors[:, 2], candidates[:, 2])  # one rotation...
+            assert len(set(anchors[:, 2])) == 1                             # ...per episode
+            turns.append(anchors[0, 2])
+    assert set(turns) == {0, 1, 2, 3}
+    shifted = oneshot.episode_dataset(images[:, :, :] * 0 + np.pad(np.ones((4, 4)), 2),
+                                      y, groups, n_way=5, max_shift=2, steps=3)
+    for batch, _ in shifted:
+        ink = np.asarray(batch)
+        assert np.allclose(ink.sum(axis=(1, 2)), 16)  # the 4x4 block moved, none lost
+        assert len({tuple(np.argwhere(img)[0]) for img in ink}) > 1
+
+
+@pytest.mark.filterwarnings("ignore:groups")
+def test_episode_sampler_refuses_bad_input():
+    images, y, groups = _episode_data()
+    with pytest.raises(ValueError, match="n_way=7 is larger"):
+        oneshot.episode_dataset(images, y, groups, n_way=7)
+    with pytest.raises(TypeError, match="n_way"):
+        oneshot.episode_dataset(images, y, groups, n_way=2.5)
+    with pytest.raises(ValueError, match="square"):
+        oneshot.episode_dataset(images[:, :, :6], y, groups, n_way=2)
+    with pytest.raises(ValueError, match="single example"):
+        oneshot.episode_dataset(images[2:], y[2:], groups[2:], n_way=2)
+    with pytest.raises(ValueError, match="groups"):
+        oneshot.episode_dataset(images, y, np.arange(len(y)) % 2, n_way=2)
+    with pytest.raises(ValueError, match="groups"):
+        oneshot.episode_dataset(images, y, groups[:-1], n_way=2)
+    with pytest.raises(TypeError, match="rotations"):
+        oneshot.episode_dataset(images, y, groups, n_way=2, rotations=1)
+    with pytest.raises(ValueError, match="steps"):
+        oneshot.episode_dataset(images, y, groups, n_way=2, steps=3, repeat=True)
+
+
+@pytest.mark.filterwarnings("ignore:groups")
+def test_a_conv4_encoder_learns_episodes_and_reloads(tmp_path):
+    images, y, groups = _episode_data()
+    images = images + np.random.default_rng(0).random(images.shape).astype(np.float32) * 0.1
+    keras.utils.set_random_seed(0)
+    encoder = models.conv4_encoder((8, 8), 8, filters=8, blocks=2)
+    encoder.compile(keras.optimizers.Adam(1e-2), oneshot.NWayLoss(n_way=4))
+    ds = oneshot.episode_dataset(images, y, groups * 0, n_way=4, episodes=2, repeat=True)
+    history = encoder.fit(ds, steps_per_epoch=20, epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    path = tmp_path / "encoder.keras"
+    encoder.save(path)
+    again = keras.models.load_model(path)
+    assert isinstance(again.loss, oneshot.NWayLoss) and again.loss.n_way == 4
+    np.testing.assert_allclose(again.predict(images, verbose=0),
+                               encoder.predict(images, verbose=0), rtol=1e-5, atol=1e-6)

@@ -90,6 +90,19 @@ def test_one_shot_task_correct_pick(images):
     assert fig.axes[3].get_xlabel() == "pick = truth"
 
 
+def test_one_shot_task_in_two_rows():
+    images = np.random.default_rng(0).random((21, 8, 8))
+    fig = plots.plot_one_shot_task(images[0], images[1:21], pick=12, truth=12, rows=2)
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert len(visible) == 21  # the query and 20 candidates, in a 2 x 11 grid
+    assert len(fig.axes) == 22
+    width, height = fig.get_size_inches()
+    assert width < 15 and height > 4
+    assert fig.axes[11 + 1 + 2].get_title() == "12"
+    with pytest.raises(ValueError, match="rows"):
+        plots.plot_one_shot_task(images[0], images[1:5], pick=0, truth=0, rows=5)
+
+
 # --------------------------------------------------------------------------- embeddings
 
 
