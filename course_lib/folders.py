@@ -22,16 +22,18 @@ decode each P x K batch on the fly (data that does not fit in memory), with the 
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import tensorflow as tf
 
-from course_lib import checks
-from course_lib.pairs import _batches
+from course_lib import checks, data
+from course_lib.pairs import seeded_batches
 from course_lib.pk_sampling import PKSampler, epoch_batches
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "LoadedImages",
     "decode_image",
     "load_image_folder",
+    "omniglot_folder",
     "path_pk_dataset",
     "scan_image_folder",
 ]
@@ -368,10 +371,63 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     def load(path, label):
         return decode_image(path, size, color_mode), label
 
-    ds = (_batches(steps, checks.seed(seed), pick, epoch_batches(y, p, k, classes), repeat)
+    ds = (seeded_batches(steps, checks.seed(seed), pick, epoch_batches(y, p, k, classes), repeat)
           .unbatch()
           .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
           .batch(sampler.batch_size))
     if augment is not None:
         ds = ds.map(lambda x, lab: (augment(x), lab))
     return ds.prefetch(2)
+
+
+# --------------------------------------------------------------------------- an example folder
+
+
+def omniglot_folder(directory, split: str = "background_small1",
+                    overwrite: bool = False) -> Path:
+    """Write an Omniglot split as a class-per-subfolder folder of its original PNG files.
+
+    The course's stand-in for "your own images": each character becomes one class folder
+    ``<Alphabet>_<characterNN>`` holding its drawings, copied byte for byte from the official
+    zip (105x105 black strokes on white). The folder is written beside itself first and renamed
+    when complete, so an interrupted run never leaves half a folder.
+
+    Args:
+        directory: the folder to create (say, inside the run's build folder).
+        split: an Omniglot image split of ``data.OMNIGLOT_FILES`` (not ``"runs"``).
+        overwrite: replace ``directory`` if it exists.
+
+    Returns:
+        ``directory`` as a Path.
+
+    Raises:
+        TypeError: ``directory`` not a path, ``overwrite`` not a bool.
+        FileExistsError: ``directory`` exists and ``overwrite`` is False.
+        ValueError, FileNotFoundError: as for ``data.omniglot_file``; ``"runs"``.
+    """
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a path (str or Path), got {type(directory).__name__}")
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite must be a bool, got {overwrite!r}")
+    if split == "runs":
+        raise ValueError("split 'runs' holds Lake's one-shot task, not classes of drawings")
+    target = Path(directory)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    zip_path = data.omniglot_file(split)
+    partial = target.with_name(target.name + ".part")
+    shutil.rmtree(partial, ignore_errors=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        for name in archive.namelist():
+            parts = PurePosixPath(name).parts
+            if not name.endswith(".png") or len(parts) < 3:
+                continue
+            folder = partial / f"{parts[-3]}_{parts[-2]}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / parts[-1]).write_bytes(archive.read(name))
+    if not partial.exists():
+        raise ValueError(f"{zip_path} contains no <alphabet>/<character>/*.png images")
+    if target.exists():
+        shutil.rmtree(target)
+    partial.rename(target)
+    return target
