@@ -44,6 +44,7 @@ __all__ = [
     "load_image_folder",
     "omniglot_folder",
     "path_pk_dataset",
+    "read_images",
     "scan_image_folder",
 ]
 
@@ -116,6 +117,14 @@ def _usable(n: int) -> str:
     return f"{n} usable image" + ("" if n == 1 else "s")
 
 
+def _relative(path, root: Path) -> str:
+    """``path`` relative to the scanned folder, so messages carry no machine's folder names."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _listing(items: dict) -> str:
     names = [f"{name} ({reason})" for name, reason in list(items.items())[:_LISTED]]
     more = f"; and {len(items) - _LISTED} more" if len(items) > _LISTED else ""
@@ -162,7 +171,8 @@ def _header(path: Path) -> tuple[int, int]:
             size = im.size[::-1]
             im.verify()
     except (OSError, SyntaxError, ValueError) as err:      # PIL's ways of saying "broken file"
-        raise OSError(f"unreadable: {err}") from err
+        reason = str(err).replace(f"'{path}'", path.name).replace(str(path), path.name)
+        raise OSError(f"unreadable: {reason}") from err
     return size
 
 
@@ -209,10 +219,10 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
         else:
             kept.append((folder.name, good))
     if warn:
-        _warn_skipped(skipped_files, skipped_classes, min_per_class)
+        _warn_skipped(skipped_files, skipped_classes, min_per_class, root)
         if len(sizes) > 1:
             common = ", ".join(f"{h}x{w}: {n}" for (h, w), n in sizes.most_common(3))
-            warnings.warn(f"images in {root} come in {len(sizes)} sizes (height x width: {common}"
+            warnings.warn(f"images in {root.name}/ come in {len(sizes)} sizes (height x width: {common}"
                           f"{', ...' if len(sizes) > 3 else ''}); each is resized to image_size "
                           "when decoded", stacklevel=2)
     if len(kept) < 2:
@@ -225,9 +235,12 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
                        skipped_classes, sizes)
 
 
-def _warn_skipped(files: dict, classes: dict, min_per_class: int) -> None:
+def _warn_skipped(files: dict, classes: dict, min_per_class: int, root: Path) -> None:
+    """One warning for the skipped files (named relative to ``root``), one for the classes."""
     if files:
-        warnings.warn(f"skipped {len(files)} file(s): {_listing(files)}", stacklevel=3)
+        named = {_relative(path, root): why for path, why in files.items()}
+        warnings.warn(f"skipped {len(files)} file(s) in {root.name}/: {_listing(named)}",
+                      stacklevel=3)
     if classes:
         warnings.warn(f"skipped {len(classes)} class folder(s) with fewer than {min_per_class} "
                       f"usable images: {_listing(classes)}", stacklevel=3)
@@ -308,10 +321,10 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
     kept_classes = np.flatnonzero(counts >= min_per_class)
     for c in np.flatnonzero(counts < min_per_class):
         small[folder.class_names[c]] = _usable(int(counts[c]))
-    _warn_skipped(bad_files, small, min_per_class)
+    _warn_skipped(bad_files, small, min_per_class, folder.directory)
     if len(sizes) > 1:
         common = ", ".join(f"{h}x{w}: {n}" for (h, w), n in sizes.most_common(3))
-        warnings.warn(f"images in {folder.directory} come in {len(sizes)} sizes (height x "
+        warnings.warn(f"images in {folder.directory.name}/ come in {len(sizes)} sizes (height x "
                       f"width: {common}{', ...' if len(sizes) > 3 else ''}); all resized to "
                       f"{size[0]}x{size[1]}", stacklevel=2)
     if len(kept_classes) < 2:
@@ -323,6 +336,47 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
     return LoadedImages(np.stack(images)[good].astype(np.float32), remap[labels[good]],
                         tuple(folder.class_names[c] for c in kept_classes),
                         folder.paths[keep][good], bad_files, small)
+
+
+def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
+                batch_size: int = 256) -> np.ndarray:
+    """Decode a list of files, in order and in parallel, into one array.
+
+    For the images a step needs whole (a validation or test set, a gallery to embed); training
+    reads its files batch by batch with :func:`path_pk_dataset` instead.
+
+    Args:
+        paths: (N,) file paths, e.g. ``scan_image_folder(...).paths[mask]``.
+        image_size, color_mode: as for :func:`decode_image`.
+        batch_size: files decoded per ``tf.data`` batch.
+
+    Returns:
+        (N, height, width, channels) float32 in [0, 1], row ``i`` from ``paths[i]``.
+
+    Raises:
+        TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad ``image_size``,
+        ``color_mode`` or ``batch_size``. tf.errors.InvalidArgumentError / NotFoundError: an
+        unreadable or missing file (scan the folder first to skip those).
+    """
+    paths = _path_array(paths)
+    if not len(paths):
+        raise ValueError("paths must hold at least one file path, got none")
+    size, channels = _image_size(image_size), _channels(color_mode)
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    ds = (tf.data.Dataset.from_tensor_slices(paths.astype(str))
+          .map(lambda p: decode_image(p, size, color_mode), num_parallel_calls=tf.data.AUTOTUNE,
+               deterministic=True)
+          .batch(batch_size))
+    out = np.concatenate(list(ds.as_numpy_iterator()))
+    return out.reshape(len(paths), *size, channels)
+
+
+def _path_array(paths) -> np.ndarray:
+    paths = np.asarray(paths)
+    if paths.dtype.kind not in "US" or paths.ndim != 1:
+        raise TypeError(f"paths must be a 1-D array of file paths (str), got dtype {paths.dtype} "
+                        f"and shape {paths.shape}")
+    return paths
 
 
 # --------------------------------------------------------------------------- on the fly
@@ -353,10 +407,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
         TypeError, ValueError: as for ``PKSampler``; ``paths`` not strings or of another length
         than ``y``; bad ``image_size``/``color_mode``.
     """
-    paths = np.asarray(paths)
-    if paths.dtype.kind not in "US" or paths.ndim != 1:
-        raise TypeError(f"paths must be a 1-D array of file paths (str), got dtype {paths.dtype} "
-                        f"and shape {paths.shape}")
+    paths = _path_array(paths)
     y = checks.class_labels(y, "y")
     checks.same_length(paths, "paths", y, "y")
     size, _ = _image_size(image_size), _channels(color_mode)

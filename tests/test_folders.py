@@ -219,3 +219,23 @@ def test_omniglot_folder_copies_the_zip_as_class_folders(tmp_path, monkeypatch):
         folders.omniglot_folder(tmp_path / "x", split="runs")
     with pytest.raises(TypeError, match="directory must be a path"):
         folders.omniglot_folder(None)
+
+
+def test_read_images_in_order(many_pngs):
+    scan = folders.scan_image_folder(many_pngs)
+    pick = scan.paths[[1999, 0, 77]]
+    images = folders.read_images(pick, image_size=8, batch_size=2)
+    memory = folders.load_image_folder(many_pngs, image_size=8)
+    np.testing.assert_array_equal(images, memory.images[[1999, 0, 77]])
+    assert folders.read_images(pick[:1], image_size=(4, 5), color_mode="rgb").shape == (1, 4, 5, 3)
+    with pytest.raises(ValueError, match="at least one file path"):
+        folders.read_images(pick[:0])
+    with pytest.raises(TypeError, match="paths must be a 1-D array of file paths"):
+        folders.read_images([1, 2])
+
+
+def test_warnings_name_files_relative_to_the_folder(messy):
+    with pytest.warns(UserWarning) as caught:
+        folders.scan_image_folder(messy)
+    text = " ".join(str(w.message) for w in caught)
+    assert "cherry/broken.png (unreadable" in text and str(messy) not in text
