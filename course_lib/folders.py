@@ -22,16 +22,18 @@ decode each P x K batch on the fly (data that does not fit in memory), with the 
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import tensorflow as tf
 
-from course_lib import checks
-from course_lib.pairs import _batches
+from course_lib import checks, data
+from course_lib.pairs import seeded_batches
 from course_lib.pk_sampling import PKSampler, epoch_batches
 
 __all__ = [
@@ -40,7 +42,9 @@ __all__ = [
     "LoadedImages",
     "decode_image",
     "load_image_folder",
+    "omniglot_folder",
     "path_pk_dataset",
+    "read_images",
     "scan_image_folder",
 ]
 
@@ -113,6 +117,14 @@ def _usable(n: int) -> str:
     return f"{n} usable image" + ("" if n == 1 else "s")
 
 
+def _relative(path, root: Path) -> str:
+    """``path`` relative to the scanned folder, so messages carry no machine's folder names."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _listing(items: dict) -> str:
     names = [f"{name} ({reason})" for name, reason in list(items.items())[:_LISTED]]
     more = f"; and {len(items) - _LISTED} more" if len(items) > _LISTED else ""
@@ -159,7 +171,8 @@ def _header(path: Path) -> tuple[int, int]:
             size = im.size[::-1]
             im.verify()
     except (OSError, SyntaxError, ValueError) as err:      # PIL's ways of saying "broken file"
-        raise OSError(f"unreadable: {err}") from err
+        reason = str(err).replace(f"'{path}'", path.name).replace(str(path), path.name)
+        raise OSError(f"unreadable: {reason}") from err
     return size
 
 
@@ -206,10 +219,10 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
         else:
             kept.append((folder.name, good))
     if warn:
-        _warn_skipped(skipped_files, skipped_classes, min_per_class)
+        _warn_skipped(skipped_files, skipped_classes, min_per_class, root)
         if len(sizes) > 1:
             common = ", ".join(f"{h}x{w}: {n}" for (h, w), n in sizes.most_common(3))
-            warnings.warn(f"images in {root} come in {len(sizes)} sizes (height x width: {common}"
+            warnings.warn(f"images in {root.name}/ come in {len(sizes)} sizes (height x width: {common}"
                           f"{', ...' if len(sizes) > 3 else ''}); each is resized to image_size "
                           "when decoded", stacklevel=2)
     if len(kept) < 2:
@@ -222,9 +235,12 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
                        skipped_classes, sizes)
 
 
-def _warn_skipped(files: dict, classes: dict, min_per_class: int) -> None:
+def _warn_skipped(files: dict, classes: dict, min_per_class: int, root: Path) -> None:
+    """One warning for the skipped files (named relative to ``root``), one for the classes."""
     if files:
-        warnings.warn(f"skipped {len(files)} file(s): {_listing(files)}", stacklevel=3)
+        named = {_relative(path, root): why for path, why in files.items()}
+        warnings.warn(f"skipped {len(files)} file(s) in {root.name}/: {_listing(named)}",
+                      stacklevel=3)
     if classes:
         warnings.warn(f"skipped {len(classes)} class folder(s) with fewer than {min_per_class} "
                       f"usable images: {_listing(classes)}", stacklevel=3)
@@ -305,10 +321,10 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
     kept_classes = np.flatnonzero(counts >= min_per_class)
     for c in np.flatnonzero(counts < min_per_class):
         small[folder.class_names[c]] = _usable(int(counts[c]))
-    _warn_skipped(bad_files, small, min_per_class)
+    _warn_skipped(bad_files, small, min_per_class, folder.directory)
     if len(sizes) > 1:
         common = ", ".join(f"{h}x{w}: {n}" for (h, w), n in sizes.most_common(3))
-        warnings.warn(f"images in {folder.directory} come in {len(sizes)} sizes (height x "
+        warnings.warn(f"images in {folder.directory.name}/ come in {len(sizes)} sizes (height x "
                       f"width: {common}{', ...' if len(sizes) > 3 else ''}); all resized to "
                       f"{size[0]}x{size[1]}", stacklevel=2)
     if len(kept_classes) < 2:
@@ -320,6 +336,47 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
     return LoadedImages(np.stack(images)[good].astype(np.float32), remap[labels[good]],
                         tuple(folder.class_names[c] for c in kept_classes),
                         folder.paths[keep][good], bad_files, small)
+
+
+def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
+                batch_size: int = 256) -> np.ndarray:
+    """Decode a list of files, in order and in parallel, into one array.
+
+    For the images a step needs whole (a validation or test set, a gallery to embed); training
+    reads its files batch by batch with :func:`path_pk_dataset` instead.
+
+    Args:
+        paths: (N,) file paths, e.g. ``scan_image_folder(...).paths[mask]``.
+        image_size, color_mode: as for :func:`decode_image`.
+        batch_size: files decoded per ``tf.data`` batch.
+
+    Returns:
+        (N, height, width, channels) float32 in [0, 1], row ``i`` from ``paths[i]``.
+
+    Raises:
+        TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad ``image_size``,
+        ``color_mode`` or ``batch_size``. tf.errors.InvalidArgumentError / NotFoundError: an
+        unreadable or missing file (scan the folder first to skip those).
+    """
+    paths = _path_array(paths)
+    if not len(paths):
+        raise ValueError("paths must hold at least one file path, got none")
+    size, channels = _image_size(image_size), _channels(color_mode)
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    ds = (tf.data.Dataset.from_tensor_slices(paths.astype(str))
+          .map(lambda p: decode_image(p, size, color_mode), num_parallel_calls=tf.data.AUTOTUNE,
+               deterministic=True)
+          .batch(batch_size))
+    out = np.concatenate(list(ds.as_numpy_iterator()))
+    return out.reshape(len(paths), *size, channels)
+
+
+def _path_array(paths) -> np.ndarray:
+    paths = np.asarray(paths)
+    if paths.dtype.kind not in "US" or paths.ndim != 1:
+        raise TypeError(f"paths must be a 1-D array of file paths (str), got dtype {paths.dtype} "
+                        f"and shape {paths.shape}")
+    return paths
 
 
 # --------------------------------------------------------------------------- on the fly
@@ -350,10 +407,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
         TypeError, ValueError: as for ``PKSampler``; ``paths`` not strings or of another length
         than ``y``; bad ``image_size``/``color_mode``.
     """
-    paths = np.asarray(paths)
-    if paths.dtype.kind not in "US" or paths.ndim != 1:
-        raise TypeError(f"paths must be a 1-D array of file paths (str), got dtype {paths.dtype} "
-                        f"and shape {paths.shape}")
+    paths = _path_array(paths)
     y = checks.class_labels(y, "y")
     checks.same_length(paths, "paths", y, "y")
     size, _ = _image_size(image_size), _channels(color_mode)
@@ -368,10 +422,63 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     def load(path, label):
         return decode_image(path, size, color_mode), label
 
-    ds = (_batches(steps, checks.seed(seed), pick, epoch_batches(y, p, k, classes), repeat)
+    ds = (seeded_batches(steps, checks.seed(seed), pick, epoch_batches(y, p, k, classes), repeat)
           .unbatch()
           .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
           .batch(sampler.batch_size))
     if augment is not None:
         ds = ds.map(lambda x, lab: (augment(x), lab))
     return ds.prefetch(2)
+
+
+# --------------------------------------------------------------------------- an example folder
+
+
+def omniglot_folder(directory, split: str = "background_small1",
+                    overwrite: bool = False) -> Path:
+    """Write an Omniglot split as a class-per-subfolder folder of its original PNG files.
+
+    The course's stand-in for "your own images": each character becomes one class folder
+    ``<Alphabet>_<characterNN>`` holding its drawings, copied byte for byte from the official
+    zip (105x105 black strokes on white). The folder is written beside itself first and renamed
+    when complete, so an interrupted run never leaves half a folder.
+
+    Args:
+        directory: the folder to create (say, inside the run's build folder).
+        split: an Omniglot image split of ``data.OMNIGLOT_FILES`` (not ``"runs"``).
+        overwrite: replace ``directory`` if it exists.
+
+    Returns:
+        ``directory`` as a Path.
+
+    Raises:
+        TypeError: ``directory`` not a path, ``overwrite`` not a bool.
+        FileExistsError: ``directory`` exists and ``overwrite`` is False.
+        ValueError, FileNotFoundError: as for ``data.omniglot_file``; ``"runs"``.
+    """
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a path (str or Path), got {type(directory).__name__}")
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite must be a bool, got {overwrite!r}")
+    if split == "runs":
+        raise ValueError("split 'runs' holds Lake's one-shot task, not classes of drawings")
+    target = Path(directory)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    zip_path = data.omniglot_file(split)
+    partial = target.with_name(target.name + ".part")
+    shutil.rmtree(partial, ignore_errors=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        for name in archive.namelist():
+            parts = PurePosixPath(name).parts
+            if not name.endswith(".png") or len(parts) < 3:
+                continue
+            folder = partial / f"{parts[-3]}_{parts[-2]}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / parts[-1]).write_bytes(archive.read(name))
+    if not partial.exists():
+        raise ValueError(f"{zip_path} contains no <alphabet>/<character>/*.png images")
+    if target.exists():
+        shutil.rmtree(target)
+    partial.rename(target)
+    return target

@@ -19,6 +19,7 @@ __all__ = [
     "one_shot_tasks",
     "pair_dataset",
     "pair_indices",
+    "seeded_batches",
     "triplet_dataset",
 ]
 
@@ -139,8 +140,13 @@ class ClassIndex:
         return self.to_example(anchor), self.to_example(partner), tf.cast(is_pos, tf.float32)
 
 
-def _batches(steps, seed: int, make_batch, epoch_batches: int, repeat: bool) -> tf.data.Dataset:
-    """The batches of one sampler, ``make_batch(batch_seed)`` for a stateless seed each.
+def seeded_batches(steps, seed: int, make_batch, epoch_batches: int,
+                   repeat: bool = False) -> tf.data.Dataset:
+    """The batches of one sampler as ``tf.data``: ``make_batch(batch_seed)`` for a seed each.
+
+    Every sampler of the course (pairs, triplets, P x K batches in memory or from files) is a
+    function from a stateless seed (a shape-(2,) int64 tensor) to one batch; this turns it into
+    the dataset ``fit`` reads, with the course's three lengths:
 
     - ``steps`` given: exactly ``steps`` batches, batch ``k`` drawn with seed ``(seed, k)``;
     - ``repeat=True``: the same sequence, endless (pass ``steps_per_epoch`` to ``fit``);
@@ -150,9 +156,29 @@ def _batches(steps, seed: int, make_batch, epoch_batches: int, repeat: bool) -> 
 
     tf.data's autotuning is switched off: with it, ending a ``fit`` call waited up to ~10 s
     for its background thread (``make bench``), and a batch costs ~1 ms, far below a step.
+
+    Args:
+        steps: a number of batches (int >= 1), or None.
+        seed: the sampler's seed, an int >= 0.
+        make_batch: a function of a batch seed returning one batch (tensors or a nest of them).
+        epoch_batches: the batches of one default epoch (used when ``steps`` is None and
+            ``repeat`` is False).
+        repeat: the endless stream.
+
+    Returns:
+        A ``tf.data.Dataset`` of the batches ``make_batch`` returns.
+
+    Raises:
+        TypeError: ``repeat`` not a bool, ``make_batch`` not callable. ValueError: ``steps``
+        or ``epoch_batches`` < 1, a negative ``seed``, or both ``steps`` and ``repeat=True``.
     """
     if not isinstance(repeat, bool):
         raise TypeError(f"repeat must be a bool, got {type(repeat).__name__} {repeat!r}")
+    if not callable(make_batch):
+        raise TypeError(f"make_batch must be a function of a batch seed, got "
+                        f"{type(make_batch).__name__}")
+    seed = checks.seed(seed)
+    epoch_batches = checks.positive_int(epoch_batches, "epoch_batches")
     if steps is not None:
         steps = checks.positive_int(steps, "steps")
         if repeat:
@@ -174,6 +200,7 @@ def _batches(steps, seed: int, make_batch, epoch_batches: int, repeat: bool) -> 
             .with_options(options))
 
 
+_batches = seeded_batches     # the former private name, for code that still imports it
 
 
 def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, seed: int = 0,
@@ -223,7 +250,7 @@ def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, se
             a, b = augment(a), augment(b)
         return (a, b), labels
 
-    return _batches(steps, seed, make_batch, -(-len(y) // batch_size), repeat)
+    return seeded_batches(steps, seed, make_batch, -(-len(y) // batch_size), repeat)
 
 
 def cross_pair_dataset(x_left, y_left, x_right, y_right, batch_size: int = 128,
@@ -282,7 +309,7 @@ def cross_pair_dataset(x_left, y_left, x_right, y_right, batch_size: int = 128,
         return ((tf.gather(images_left, left), tf.gather(images_right, right)),
                 tf.cast(is_pos, tf.float32))
 
-    return _batches(steps, checks.seed(seed), make_batch, -(-len(y_left) // batch_size), repeat)
+    return seeded_batches(steps, checks.seed(seed), make_batch, -(-len(y_left) // batch_size), repeat)
 
 
 def pair_indices(y, n: int, positive_fraction: float = 0.5, seed: int = 0):
@@ -346,7 +373,7 @@ def triplet_dataset(x, y, batch_size: int = 128, seed: int = 0, steps: int | Non
                 (anchor, index.positives(s[1], anchor), index.negatives(s[2], anchor))]
         return tuple(tf.gather(images, t) for t in trio), tf.zeros([batch_size])
 
-    return _batches(steps, checks.seed(seed), make_batch, -(-len(y) // batch_size), repeat)
+    return seeded_batches(steps, checks.seed(seed), make_batch, -(-len(y) // batch_size), repeat)
 
 
 def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, groups=None):

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib import checks
-from course_lib.pairs import _batches
+from course_lib.pairs import seeded_batches
 
 __all__ = ["PKSampler", "epoch_batches", "pk_dataset", "pk_indices"]
 
@@ -219,5 +219,5 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
             batch = augment(batch)
         return batch, tf.gather(labels, idx)
 
-    return _batches(steps, checks.seed(seed), make_batch, epoch_batches(y_arr, p, k, classes),
+    return seeded_batches(steps, checks.seed(seed), make_batch, epoch_batches(y_arr, p, k, classes),
                     repeat)

@@ -23,6 +23,7 @@ __all__ = [
     "plot_distance_histogram",
     "plot_embedding",
     "plot_embedding_grid",
+    "plot_nearest_neighbours",
     "plot_one_shot_task",
     "plot_roc",
     "plot_with_spread",
@@ -241,6 +242,66 @@ def plot_one_shot_task(
                 spine.set_linewidth(4)
     verdict = "correct" if pick == truth else "wrong"
     fig.suptitle(f"{title}: {n}-way, the model's pick is {verdict}")
+    return fig
+
+
+def plot_nearest_neighbours(queries, neighbours, distances, correct, answers=None,
+                            title: str = "Nearest gallery images of each query") -> Figure:
+    """One row per query: the query, then its nearest gallery images with their distances.
+
+    Args:
+        queries: n images (H, W), (H, W, 1) or (H, W, 3) each.
+        neighbours: (n, k, ...) the k nearest gallery images of each query, nearest first,
+            shaped like the queries.
+        distances: (n, k) their distances to the query.
+        correct: (n, k) booleans: True (green border) when the neighbour is of the query's
+            class, False (red) when not.
+        answers: optional n strings printed under each query (say, ``identify``'s answer).
+        title: the figure's title.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        TypeError: non-numeric images or distances.
+        ValueError: shapes that disagree, non-finite distances, ``answers`` of another length.
+    """
+    q = _images(queries, "queries")
+    nb = np.asarray(neighbours)
+    if nb.ndim < 3 or len(nb) != len(q):
+        raise ValueError(f"neighbours must have shape (n, k, ...) with n = {len(q)} queries, "
+                         f"got {nb.shape}")
+    n, k = nb.shape[:2]
+    nb = _images(nb.reshape(n * k, *nb.shape[2:]), "neighbours")
+    if nb.shape[1:] != q.shape[1:]:
+        raise ValueError(f"neighbours must be images shaped like the queries {q.shape[1:]}, "
+                         f"got {nb.shape[1:]}")
+    d = checks.float_array(distances, "distances", 2)
+    ok = np.asarray(correct)
+    for arr, name in ((d, "distances"), (ok, "correct")):
+        if arr.shape != (n, k):
+            raise ValueError(f"{name} must have shape ({n}, {k}), got {arr.shape}")
+    if ok.dtype != bool:
+        raise TypeError(f"correct must hold booleans, got dtype {ok.dtype}")
+    if answers is not None:
+        answers = [str(a) for a in answers]
+        checks.same_length(answers, "answers", q, "queries")
+    lo, hi = float(min(q.min(), nb.min())), float(max(q.max(), nb.max()))
+    fig, axes = plt.subplots(n, k + 1, figsize=(1.3 * (k + 1) + 0.4, 1.55 * n + 0.5),
+                             layout="constrained", squeeze=False)
+    for r in range(n):
+        _draw_image(axes[r, 0], q[r], lo, hi)
+        axes[r, 0].set_ylabel(f"query {r + 1}", fontweight="bold")
+        if answers is not None:
+            axes[r, 0].set_xlabel(answers[r], fontsize=7)
+        for c in range(k):
+            ax = axes[r, c + 1]
+            _draw_image(ax, nb[r * k + c], lo, hi)
+            ax.set_xlabel(f"d = {d[r, c]:.2f}", fontsize=8)
+            for spine in ax.spines.values():
+                spine.set_edgecolor(_GOOD if ok[r, c] else _BAD)
+                spine.set_linewidth(3)
+    fig.suptitle(f"{title} (green: same class, red: another)")
     return fig
 
 

@@ -127,3 +127,18 @@ def test_announced_tpu_that_cannot_start_falls_back_with_a_warning(monkeypatch):
     finally:
         monkeypatch.delenv("COLAB_TPU_ADDR")
         distribute.get_strategy(refresh=True)
+
+
+def test_pk_batches_from_files_on_two_replicas(tmp_path):
+    # The README's "training from files on several devices": the global P x K batch is split
+    # into consecutive slices, so with P a multiple of the replicas each holds whole classes.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name("mirrored_files_worker.py")),
+                          str(tmp_path / "images")], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["replicas"] == 2 and len(out["slices"]) == 3
+    for replicas in out["slices"]:
+        assert replicas == [[3, 3], [3, 3]]           # 2 classes x K = 3 on each replica
+    assert all(np.isfinite(out["losses"]))

@@ -165,3 +165,77 @@ def test_path_pipeline_bad_input(many_pngs):
         folders.path_pk_dataset(scan.paths[:10], scan.labels, 2, 2)
     with pytest.raises(ValueError, match="k=60 examples per class"):
         folders.path_pk_dataset(scan.paths, scan.labels, 2, 60)
+
+
+def test_path_pipeline_holds_paths_not_pixels(many_pngs):
+    # Memory bounded by construction: the dataset's graph (everything it keeps between batches)
+    # holds the file paths and the sampler's index tables, not the images; the in-memory
+    # pipeline embeds every image as one constant.
+    scan = folders.scan_image_folder(many_pngs)
+    memory = folders.load_image_folder(many_pngs, image_size=8)
+    path_bytes = sum(len(p) for p in scan.paths)
+    from_files = folders.path_pk_dataset(scan.paths, scan.labels, 8, 4, image_size=64,
+                                         repeat=True)
+    in_memory = pk_sampling.pk_dataset(memory.images, memory.labels, 8, 4, repeat=True)
+    files_graph = len(from_files._as_serialized_graph().numpy())
+    memory_graph = len(in_memory._as_serialized_graph().numpy())
+    assert memory_graph > memory.images.nbytes
+    # Decoded at 64x64 the images would take 2000 * 64 * 64 * 4 bytes = 32 MB; the graph stays
+    # within the paths plus a fixed overhead (index tables: 8 bytes per example, ops).
+    assert files_graph < path_bytes + 8 * 3 * len(scan.paths) + 100_000, files_graph
+
+
+def test_omniglot_folder_copies_the_zip_as_class_folders(tmp_path, monkeypatch):
+    from course_lib import data
+
+    zpath = tmp_path / "fake.zip"
+    png = {}
+    import io
+    import zipfile
+    with zipfile.ZipFile(zpath, "w") as z:
+        for alphabet in ("Greek", "Latin"):
+            for char in ("character01", "character02"):
+                for drawer in (1, 2):
+                    buf = io.BytesIO()
+                    Image.new("L", (5, 5), 17 * drawer).save(buf, format="PNG")
+                    name = f"images_background/{alphabet}/{char}/0001_{drawer:02d}.png"
+                    png[name] = buf.getvalue()
+                    z.writestr(name, png[name])
+    monkeypatch.setattr(data, "omniglot_file", lambda split: zpath)
+    out = folders.omniglot_folder(tmp_path / "images")
+    scan = folders.scan_image_folder(out)
+    assert scan.class_names == ("Greek_character01", "Greek_character02", "Latin_character01",
+                                "Latin_character02")
+    np.testing.assert_array_equal(np.bincount(scan.labels), [2, 2, 2, 2])
+    copied = (out / "Latin_character02" / "0001_02.png").read_bytes()
+    assert copied == png["images_background/Latin/character02/0001_02.png"]
+    assert not (tmp_path / "images.part").exists()
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
+        folders.omniglot_folder(out)
+    (out / "extra").mkdir()
+    folders.omniglot_folder(out, overwrite=True)
+    assert not (out / "extra").exists()
+    with pytest.raises(ValueError, match="split 'runs'"):
+        folders.omniglot_folder(tmp_path / "x", split="runs")
+    with pytest.raises(TypeError, match="directory must be a path"):
+        folders.omniglot_folder(None)
+
+
+def test_read_images_in_order(many_pngs):
+    scan = folders.scan_image_folder(many_pngs)
+    pick = scan.paths[[1999, 0, 77]]
+    images = folders.read_images(pick, image_size=8, batch_size=2)
+    memory = folders.load_image_folder(many_pngs, image_size=8)
+    np.testing.assert_array_equal(images, memory.images[[1999, 0, 77]])
+    assert folders.read_images(pick[:1], image_size=(4, 5), color_mode="rgb").shape == (1, 4, 5, 3)
+    with pytest.raises(ValueError, match="at least one file path"):
+        folders.read_images(pick[:0])
+    with pytest.raises(TypeError, match="paths must be a 1-D array of file paths"):
+        folders.read_images([1, 2])
+
+
+def test_warnings_name_files_relative_to_the_folder(messy):
+    with pytest.warns(UserWarning) as caught:
+        folders.scan_image_folder(messy)
+    text = " ".join(str(w.message) for w in caught)
+    assert "cherry/broken.png (unreadable" in text and str(messy) not in text

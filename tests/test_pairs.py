@@ -190,3 +190,27 @@ def test_fit_without_steps_per_epoch_ends_its_epochs(toy):
     model.compile("sgd", losses.ContrastiveLoss())
     history = model.fit(pairs.pair_dataset(x, y, batch_size=100), epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+def test_seeded_batches_is_the_samplers_common_stream():
+    import tensorflow as tf
+
+    def make_batch(seed):
+        return tf.random.stateless_uniform([3], seed=seed)
+
+    fixed = [b.numpy() for b in pairs.seeded_batches(4, 7, make_batch, epoch_batches=2)]
+    endless = pairs.seeded_batches(None, 7, make_batch, epoch_batches=2, repeat=True)
+    first = [b.numpy() for b in endless.take(6)]
+    assert len(fixed) == 4
+    for a, b in zip(fixed, first):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        fixed[2], tf.random.stateless_uniform([3], seed=tf.constant([7, 2], tf.int64)).numpy())
+    epoch = pairs.seeded_batches(None, 7, make_batch, epoch_batches=2)
+    assert len(list(epoch)) == 2
+    with pytest.raises(ValueError, match="not both"):
+        pairs.seeded_batches(3, 0, make_batch, 2, repeat=True)
+    with pytest.raises(TypeError, match="make_batch must be a function"):
+        pairs.seeded_batches(3, 0, "batch", 2)
+    with pytest.raises(ValueError, match="epoch_batches must be an int >= 1"):
+        pairs.seeded_batches(None, 0, make_batch, 0)

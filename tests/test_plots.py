@@ -287,3 +287,24 @@ def test_show_pairs_of_two_image_sizes():
     fig = plots.show_pairs(big, small, [1, 0, 1, 0], n=4)
     assert len(fig.axes) == 8
     plt.close(fig)
+
+
+def test_plot_nearest_neighbours():
+    from course_lib import plots as p
+
+    rng = np.random.default_rng(0)
+    q, nb = rng.random((3, 6, 6)), rng.random((3, 4, 6, 6, 1))
+    d = np.sort(rng.random((3, 4)), axis=1)
+    ok = d < 0.5
+    fig = p.plot_nearest_neighbours(q[..., None], nb, d, ok, answers=["a", "b", "unknown"])
+    assert len(fig.axes) == 15 and fig.axes[1].get_xlabel() == f"d = {d[0, 0]:.2f}"
+    assert fig.axes[0].get_xlabel() == "a"
+    with pytest.raises(ValueError, match=r"distances must have shape \(3, 4\)"):
+        p.plot_nearest_neighbours(q, nb, d[:, :2], ok)
+    with pytest.raises(ValueError, match=r"neighbours must have shape \(n, k, ...\) with n = 3"):
+        p.plot_nearest_neighbours(q, nb[:2], d, ok)
+    with pytest.raises(TypeError, match="correct must hold booleans"):
+        p.plot_nearest_neighbours(q, nb, d, ok.astype(int))
+    with pytest.raises(ValueError, match="answers has 1 entries but queries has 3"):
+        p.plot_nearest_neighbours(q, nb, d, ok, answers=["a"])
+    plt.close("all")
