@@ -57,3 +57,10 @@ clean:
 .PHONY: bench-search
 bench-search: $(STAMP)
 	$(PY) -m benchmarks.bench_search $(BENCH_ARGS)
+
+## One-shot time to accuracy (notebook 06): Koch et al.'s net against the N-way recipe, time to
+## a validation 20-way accuracy of 50/70/85%, 3 seeds, into build/bench_oneshot.{json,md}.
+## About 20 minutes on 2 CPU cores; BENCH_ARGS=--quick: one seed, about 5.
+.PHONY: bench-oneshot
+bench-oneshot: $(STAMP)
+	$(PY) -m benchmarks.bench_oneshot $(BENCH_ARGS)

@@ -293,19 +293,21 @@ def score_lake_runs(model, runs, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     return per_run, picks
 
 
-def lake_n_way_tasks(runs, n_way: int, num_tasks: int, seed: int = 0):
+def lake_n_way_tasks(runs, n_way: int, num_tasks: int | None = None, seed: int = 0):
     """N-way tasks drawn inside Lake's runs: ``(images, query, support, answer, run)``.
 
     Each task picks a run, ``n_way`` of its classes, and one of them as the answer: the query is
     that class's test image and the candidates are the chosen classes' training images, so the
     roles (and drawers) of the official task are kept and all N classes share one alphabet.
-    With ``n_way`` equal to the run size, each task is one of the official ones (drawn at random),
-    its candidates shuffled.
+    With ``num_tasks=None`` (the default) there is one task per official query (400 for the 20
+    runs), so the tasks are as many as the distinct queries and an interval over them is honest;
+    with ``n_way`` equal to the run size these are then the official tasks, candidates shuffled.
+    With a number, tasks (and queries) are drawn at random, with repetition.
 
     Args:
         runs: a non-empty list of :class:`course_lib.data.LakeRun`.
         n_way: candidates per task, an int in [1, classes per run].
-        num_tasks: tasks to draw, an int >= 1.
+        num_tasks: tasks to draw, an int >= 1, or None for one per official query.
         seed: an int >= 0.
 
     Returns:
@@ -318,7 +320,6 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int, seed: int = 0):
     runs = _check_runs(runs)
     images = lake_run_tasks(runs)[0]
     n_way = _positive_int(n_way, "n_way")
-    num_tasks = _positive_int(num_tasks, "num_tasks")
     seed = checks.seed(seed)
     n_train = len(runs[0].train_images)
     if n_way > n_train:
@@ -326,9 +327,20 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int, seed: int = 0):
     rng = np.random.default_rng(int(seed))
     sizes = np.array([len(r.train_images) + len(r.test_images) for r in runs])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    task_run = rng.integers(0, len(runs), num_tasks)
-    classes = np.argsort(rng.random((num_tasks, n_train)), axis=1)[:, :n_way]
-    answer = rng.integers(0, n_way, num_tasks)
+    if num_tasks is None:  # one task per official query: its true class plus n_way - 1 others
+        task_run = np.concatenate([np.full(len(r.answers), i) for i, r in enumerate(runs)])
+        truth = np.concatenate([np.asarray(r.answers) for r in runs])
+        num_tasks = len(truth)
+        keys = rng.random((num_tasks, n_train))
+        keys[np.arange(num_tasks), truth] = -1.0  # the true class is always chosen
+        classes = np.argsort(keys, axis=1)[:, :n_way]
+        classes = np.take_along_axis(classes, np.argsort(rng.random(classes.shape), axis=1), 1)
+        answer = np.argmax(classes == truth[:, None], axis=1)
+    else:
+        num_tasks = _positive_int(num_tasks, "num_tasks")
+        task_run = rng.integers(0, len(runs), num_tasks)
+        classes = np.argsort(rng.random((num_tasks, n_train)), axis=1)[:, :n_way]
+        answer = rng.integers(0, n_way, num_tasks)
     support = starts[task_run][:, None] + classes
     true_class = classes[np.arange(num_tasks), answer]
     # The test image whose answer is that class: invert each run's answer table.

@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 from course_lib import checks
 
 __all__ = [
+    "plot_ablation",
     "plot_accuracy_vs_n",
     "plot_decision_regions",
     "plot_distance_histogram",
@@ -636,6 +637,55 @@ def plot_accuracy_vs_n(
     return ax
 
 
+def plot_ablation(
+    labels,
+    runs,
+    ax: Axes | None = None,
+    title: str = "Ablation",
+    xlabel: str = "accuracy",
+    reference: float | None = None,
+    reference_label: str = "chance",
+) -> Axes:
+    """One horizontal bar per setting: the mean over seeds, +-1 sample std, and every seed's value.
+
+    Args:
+        labels: the name of each setting, top to bottom.
+        runs: one sequence of per-seed values per setting (at least one value each).
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        xlabel: the x axis label.
+        reference: a value drawn as a dashed vertical line (e.g. chance), or None.
+        reference_label: the legend name of that line.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric values, ``ax`` not an Axes.
+        ValueError: as many labels as settings needed, a setting with no value.
+    """
+    labels = [str(label) for label in labels]
+    values = [checks.float_array(r, f"runs[{i}]", 1) for i, r in enumerate(runs)]
+    if len(values) != len(labels) or not labels:
+        raise ValueError(f"labels and runs must have one entry per setting, got {len(labels)} "
+                         f"labels and {len(values)} runs")
+    means = np.array([v.mean() for v in values])
+    stds = np.array([v.std(ddof=1) if len(v) > 1 else 0.0 for v in values])
+    ax = _new_axes(ax, (7.5, 0.45 * len(labels) + 1.5))
+    y = np.arange(len(labels))[::-1]
+    ax.barh(y, means, xerr=stds, color="#9ecae1", edgecolor="#3182bd", capsize=3,
+            label="mean, +-1 std")
+    for yi, v in zip(y, values):
+        ax.plot(v, np.full(len(v), yi), "o", color="#08519c", ms=3)
+    if reference is not None:
+        ax.axvline(float(reference), ls="--", color=_CHANCE, label=reference_label)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    return ax
+
+
 def plot_with_spread(
     x,
     values,
@@ -680,7 +730,10 @@ def plot_with_spread(
         low, high = mean - sd, mean + sd
     ax = _new_axes(ax, (6.0, 4.2))
     band = "min-max" if spread == "range" else "±1 std"
-    full_label = None if label is None else f"{label} (mean of {len(v)} seeds, band {band})"
+    if label is None or len(v) == 1:  # one run: no mean, no band to describe
+        full_label = label
+    else:
+        full_label = f"{label} (mean of {len(v)} seeds, band {band})"
     (line,) = ax.plot(xs, mean, lw=2, label=full_label)
     ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel(xlabel)

@@ -116,6 +116,20 @@ def test_lake_n_way_tasks_stay_inside_one_run(prototypes):
         oneshot.lake_n_way_tasks(runs, 6, 10)
 
 
+def test_lake_n_way_tasks_by_default_use_each_official_query_once(prototypes):
+    protos, copies = prototypes
+    runs = _runs(protos, copies)
+    images, query, support, answer, run = oneshot.lake_n_way_tasks(runs, 3, seed=1)
+    assert len(query) == 15 and len(set(query)) == 15  # every query once
+    np.testing.assert_array_equal(run, np.repeat([0, 1, 2], 5))
+    for t in range(15):
+        assert len(set(support[t])) == 3
+        assert np.abs(images[query[t]] - images[support[t, answer[t]]]).max() < 0.3
+    full = oneshot.lake_n_way_tasks(runs, 5, seed=2)
+    np.testing.assert_array_equal(np.sort(full[2], axis=1), np.sort(oneshot.lake_run_tasks(runs)[2],
+                                                                    axis=1))
+
+
 def test_alphabet_split_holds_out_whole_alphabets():
     alphabet = np.array([0, 0, 1, 1, 2, 2, 2])
     train, val = oneshot.alphabet_split(alphabet, ["A", "B", "C"], ["C", "A"])

@@ -190,6 +190,20 @@ def test_plot_accuracy_vs_n():
     assert np.allclose(chance.get_ydata(), 1 / np.array(ns))
 
 
+def test_plot_ablation_bars_with_seeds():
+    ax = plots.plot_ablation(["a", "b"], [[0.5, 0.6, 0.7], [0.2, 0.3, 0.25]], reference=0.05)
+    assert ax.get_title() and ax.get_xlabel()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert len(ax.patches) == 2 and ax.patches[0].get_width() == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="labels"):
+        plots.plot_ablation(["a"], [[0.5], [0.4]])
+
+
+def test_one_run_has_no_mean_of_seeds_in_its_legend():
+    ax = plots.plot_with_spread(np.arange(3), np.ones((1, 3)), label="net")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["net"]
+
+
 def test_plot_with_spread():
     x = np.arange(5)
     values = np.array([[0.5, 0.6, 0.7, 0.8, 0.9], [0.4, 0.5, 0.6, 0.7, 0.8]])

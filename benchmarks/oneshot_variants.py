@@ -1,0 +1,155 @@
+"""The one-shot recipes of notebook 06, step by step, trained for a wall-clock budget and scored on
+20-way within-alphabet tasks of the held-out validation alphabet (never on Lake's 20 runs).
+
+Shared by ``scripts/ablation_06.py`` (the ablation table the notebook plots) and
+``benchmarks/bench_oneshot.py`` (time to reach a validation accuracy). Tooling, not part of the
+installed package.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from course_lib import callbacks, config, data, models, oneshot, pairs
+from course_lib.augment import RandomAffine
+
+SPLIT = "background_small1"
+VALIDATION = ["Early_Aramaic"]
+N_WAY = 20
+EPISODES = 4          # 20-way episodes per step
+PAIR_BATCH = 160      # pairs per step for the pair-loss rows: as many images as an episode step
+LEARNING_RATE = 1e-3
+
+# name: (what it adds, settings). Each row changes one thing from the row it names as "base".
+VARIANTS: dict[str, dict] = {
+    "koch": dict(label="Koch et al.'s net (weighted L1, BCE, affine)", encoder="koch",
+                 head="koch", sampling="random", size=28),
+    "conv4": dict(label="4-block conv net, no batch norm", encoder="conv4", bn=False,
+                  head="koch", sampling="random", size=28),
+    "conv4_bn": dict(label="+ batch norm", encoder="conv4", bn=True, head="koch",
+                     sampling="random", size=28),
+    "within": dict(label="+ negatives from the anchor's alphabet", encoder="conv4", bn=True,
+                   head="koch", sampling="within", size=28),
+    "n_way": dict(label="+ N-way comparison loss", encoder="conv4", bn=True, head="n_way",
+                  sampling="episodes", size=28),
+    "rotations": dict(label="+ rotations as new classes", encoder="conv4", bn=True,
+                      head="n_way", sampling="episodes", rotations=True, size=28),
+    "width32": dict(label="recipe, 32 filters instead of 64", encoder="conv4", bn=True,
+                    filters=32, head="n_way", sampling="episodes", rotations=True, size=28),
+    "size35": dict(label="recipe, 35x35 input instead of 28x28", encoder="conv4", bn=True,
+                   head="n_way", sampling="episodes", rotations=True, size=35),
+    "no_bn": dict(label="recipe without batch norm", encoder="conv4", bn=False,
+                  head="n_way", sampling="episodes", rotations=True, size=28),
+}
+
+
+@dataclass
+class Setup:
+    """Training images and the fixed validation tasks of one image size."""
+
+    images: np.ndarray
+    character: np.ndarray
+    alphabet: np.ndarray
+    val_images: np.ndarray
+    val_query: np.ndarray
+    val_support: np.ndarray
+    val_answer: np.ndarray
+
+
+_SETUPS: dict[tuple, Setup] = {}
+
+
+def setup(size: int = 28, val_tasks: int = 400, split: str = SPLIT,
+          validation=tuple(VALIDATION)) -> Setup:
+    """The split at ``size``, its validation alphabets held out whole, and fixed 20-way tasks."""
+    key = (size, val_tasks, split, tuple(validation))
+    if key not in _SETUPS:
+        om = data.load_omniglot(split, size)
+        train, val = oneshot.alphabet_split(om.alphabet, om.alphabet_names, list(validation))
+        q, s, a = pairs.one_shot_tasks(om.character[val], N_WAY, val_tasks, seed=12345,
+                                       groups=om.alphabet[val])
+        _SETUPS[key] = Setup(om.images[train], om.character[train], om.alphabet[train],
+                             om.images[val], q, s, a)
+    return _SETUPS[key]
+
+
+def _episode_pairs(images, labels):
+    """Within-alphabet pairs from a batch of episodes: (anchor i, candidate i) is a same pair,
+    (anchor i, candidate i+1 of the same episode) a different one; half and half."""
+    x = tf.reshape(images, [-1, 2, N_WAY, *images.shape[1:]])
+    anchors, candidates = x[:, 0], x[:, 1]
+    other = tf.roll(candidates, shift=-1, axis=1)
+    flat = (-1, *images.shape[1:])
+    left = tf.reshape(tf.concat([anchors, anchors], axis=1), flat)
+    right = tf.reshape(tf.concat([candidates, other], axis=1), flat)
+    same = tf.tile(tf.concat([tf.ones([N_WAY]), tf.zeros([N_WAY])], 0), [tf.shape(x)[0]])
+    return (left, right), same
+
+
+def build(name: str, data_: Setup, seed: int):
+    """``(model to fit, model to score, dataset)`` of one variant, seeded."""
+    v = VARIANTS[name]
+    keras.utils.set_random_seed(seed)
+    size = v["size"]
+    if v["encoder"] == "koch":
+        encoder = models.koch_encoder(size, 512, width=0.5)
+    else:
+        encoder = models.conv4_encoder((size, size), 256, filters=v.get("filters", 64),
+                                       batch_norm=v["bn"])
+    if v["head"] == "n_way":
+        model = encoder
+        model.compile(keras.optimizers.Adam(LEARNING_RATE), oneshot.NWayLoss(N_WAY))
+        ds = oneshot.episode_dataset(data_.images, data_.character, data_.alphabet, N_WAY,
+                                     EPISODES, seed=seed, rotations=v.get("rotations", False),
+                                     max_shift=2, repeat=True)
+        return model, encoder, ds
+    model = models.siamese(encoder, head="koch")
+    model.compile(keras.optimizers.Adam(LEARNING_RATE), "binary_crossentropy")
+    if v["sampling"] == "random":
+        ds = pairs.pair_dataset(data_.images, data_.character, PAIR_BATCH, seed=seed,
+                                augment=RandomAffine(seed=seed), repeat=True)
+    else:
+        distort = RandomAffine(seed=seed)
+        ds = (oneshot.episode_dataset(data_.images, data_.character, data_.alphabet, N_WAY,
+                                      EPISODES // 2, seed=seed, repeat=True)
+              .map(_episode_pairs)
+              .map(lambda lr, y: ((distort(lr[0]), distort(lr[1])), y)))
+    return model, model, ds
+
+
+def validation_accuracy(scorer, data_: Setup) -> float:
+    """20-way accuracy on the validation tasks (ties wrong)."""
+    scores = oneshot.task_scores(scorer, data_.val_images, data_.val_query, data_.val_support)
+    return float(oneshot.task_accuracy(scores, data_.val_answer).mean())
+
+
+def run(name: str, seed: int, seconds: float, check_every: int | None = None,
+        val_tasks: int = 400, stop_at: float | None = None) -> dict:
+    """Train ``name`` for ``seconds`` of training time (after one untimed step that traces the
+    model); score the validation tasks every
+    ``check_every`` steps (and at the end). ``stop_at``: stop early once reached.
+
+    Returns ``{"variant", "seed", "steps", "seconds", "accuracy", "curve": [(s, steps, acc)]}``.
+    """
+    data_ = setup(VARIANTS[name]["size"], val_tasks)
+    model, scorer, ds = build(name, data_, seed)
+    model.fit(ds, steps_per_epoch=1, epochs=1, verbose=0)  # trace and compile, not charged
+    budget = callbacks.TimeBudget(seconds)
+    curve = []
+    chunk = check_every or 10**9
+    wall = time.perf_counter()
+    while True:
+        model.fit(ds, steps_per_epoch=min(chunk, 10**6), epochs=1, verbose=0,
+                  callbacks=[budget])
+        acc = validation_accuracy(scorer, data_)
+        curve.append((round(budget.seconds, 2), budget.steps, acc))
+        if budget.seconds >= budget.budget or (stop_at is not None and acc >= stop_at):
+            break
+    return {"variant": name, "seed": seed, "steps": budget.steps,
+            "seconds": round(budget.seconds, 2), "wall": round(time.perf_counter() - wall, 2),
+            "accuracy": curve[-1][2], "curve": curve, "fast_mode": config.fast_mode()}
