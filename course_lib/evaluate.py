@@ -302,8 +302,23 @@ def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]
 # --------------------------------------------------------------------------- embedding quality
 
 
-def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5) -> float:
+def _unit_rows(e: np.ndarray, name: str) -> np.ndarray:
+    """``e`` with every row scaled to length 1 (cosine metric); zero rows have no direction."""
+    norms = np.linalg.norm(e, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise ValueError(f"metric='cosine' needs non-zero rows in {name} (a zero vector has no "
+                         f"direction), got {int((norms == 0).sum())} zero row(s)")
+    return e / norms
+
+
+def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5,
+                 metric: str = "euclidean") -> float:
     """Test accuracy of a k-nearest-neighbour classifier in embedding space.
+
+    ``metric="cosine"`` ranks neighbours by the angle between embeddings, ignoring their
+    lengths: the right reading of an embedding that encodes a class as a direction (a softmax
+    bottleneck). It is computed as the Euclidean k-NN of the rows scaled to unit length, whose
+    ranking is the same as by cosine distance (``|u - v|^2 = 2 - 2 cos`` for unit vectors).
 
     Args:
         train_emb: training embeddings (N, D).
@@ -311,13 +326,15 @@ def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5) -> float:
         test_emb: test embeddings (M, D).
         test_y: their integer class labels (M,).
         k: neighbours that vote, an int in [1, N].
+        metric: ``"euclidean"`` or ``"cosine"``.
 
     Returns:
         The test accuracy.
 
     Raises:
         TypeError: non-numeric embeddings or non-integer labels.
-        ValueError: wrong dimensions, lengths or non-finite values, k < 1 or k > N.
+        ValueError: wrong dimensions, lengths or non-finite values, k < 1 or k > N, an
+            unknown metric, a zero embedding under the cosine metric.
     """
     tr, tr_y = _labelled(train_emb, train_y, "train_emb", "train_y")
     te, te_y = _labelled(test_emb, test_y, "test_emb", "test_y")
@@ -325,6 +342,9 @@ def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5) -> float:
     k = _positive_int(k, "k")
     if k > len(tr):
         raise ValueError(f"k must be at most the number of training points ({len(tr)}), got {k}")
+    checks.one_of(metric, "metric", _METRICS)
+    if metric == "cosine":
+        tr, te = _unit_rows(tr, "train_emb"), _unit_rows(te, "test_emb")
     return float(KNeighborsClassifier(n_neighbors=k).fit(tr, tr_y).score(te, te_y))
 
 
@@ -373,23 +393,34 @@ def linear_probe_accuracy(train_emb, train_y, test_emb, test_y) -> float:
     return float(probe.score(te, te_y))
 
 
-def silhouette(emb, y, sample_size: int | None = None, seed: int = 0) -> float:
+def silhouette(emb, y, sample_size: int | None = None, seed: int = 0,
+               metric: str = "euclidean") -> float:
     """Mean silhouette (-1..1, higher = tighter, better separated classes); subsample for speed.
+
+    ``metric="cosine"`` measures with the cosine distance ``1 - cos(angle)`` instead of the
+    Euclidean one: classes that are separated by direction but stretched along their rays
+    (a softmax bottleneck's spokes) score high there and low under the Euclidean distance.
 
     Args:
         emb: embeddings (N, D).
         y: their integer class labels (N,).
         sample_size: score a random subsample of this many points (None: all).
         seed: the subsample's seed, an int >= 0.
+        metric: ``"euclidean"`` or ``"cosine"``.
 
     Returns:
         The mean silhouette coefficient.
 
     Raises:
         TypeError: non-numeric embeddings or non-integer labels.
-        ValueError: wrong dimensions, lengths or non-finite values, fewer than 2 classes, or no more points than classes.
+        ValueError: wrong dimensions, lengths or non-finite values, fewer than 2 classes, no
+            more points than classes, an unknown metric, a zero embedding under the cosine
+            metric.
     """
     e, lab = _labelled(emb, y, "emb", "y")
+    checks.one_of(metric, "metric", _METRICS)
+    if metric == "cosine":
+        e = _unit_rows(e, "emb")
     subsampled = sample_size is not None and _positive_int(sample_size, "sample_size") < len(e)
     if subsampled:
         idx = np.random.default_rng(checks.seed(seed)).choice(len(e), size=sample_size, replace=False)
@@ -400,7 +431,7 @@ def silhouette(emb, y, sample_size: int | None = None, seed: int = 0) -> float:
         raise ValueError(f"y must contain at least 2 classes{where}, got {n_classes}")
     if n_classes >= len(e):
         raise ValueError(f"silhouette needs more points than classes in y, got {len(e)} points")
-    return float(silhouette_score(e, lab))
+    return float(silhouette_score(e, lab, metric=metric))
 
 
 def cluster_anisotropy(emb, y) -> dict[int, float]:
@@ -521,11 +552,7 @@ def _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y, exclude_self, 
                              "gallery_emb/gallery_y (or leave gallery_emb=None)")
     checks.one_of(metric, "metric", _METRICS)
     if metric == "cosine":
-        for arr, name in ((q, "query_emb"), (g, "gallery_emb")):
-            if (np.linalg.norm(arr, axis=1) == 0).any():
-                raise ValueError(f"metric='cosine' needs non-zero rows in {name}")
-        q = q / np.linalg.norm(q, axis=1, keepdims=True)
-        g = g / np.linalg.norm(g, axis=1, keepdims=True)
+        q, g = _unit_rows(q, "query_emb"), _unit_rows(g, "gallery_emb")
     return q, q_y, g, g_y, bool(exclude_self)
 
 

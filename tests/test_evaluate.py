@@ -190,6 +190,43 @@ def test_silhouette():
     assert ev.silhouette(emb, y, sample_size=10_000) == ev.silhouette(emb, y)
 
 
+def spokes(n_per_class=200, n_classes=6, seed=0):
+    """Class c on a ray at angle 2*pi*c/n_classes, radii from 0.05 to 50 (a softmax bottleneck)."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    angle = 2 * np.pi * y / n_classes + 0.05 * rng.normal(size=len(y))
+    radius = 10 ** rng.uniform(-1.3, 1.7, size=len(y))
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]), y
+
+
+def test_cosine_metric_reads_directions():
+    emb, y = spokes(seed=0)
+    emb_test, y_test = spokes(seed=1)
+    assert ev.knn_accuracy(emb, y, emb_test, y_test, metric="cosine") == 1.0
+    assert ev.silhouette(emb, y, metric="cosine") > 0.9
+    assert ev.silhouette(emb, y) < 0.5                        # rays are long and thin
+
+
+def test_cosine_metric_ignores_the_norm():
+    emb, y = blobs(spread=3.0, seed=0)
+    emb_test, y_test = blobs(spread=3.0, seed=1)
+    rng = np.random.default_rng(2)
+    scale, scale_test = rng.uniform(0.1, 10, (len(y), 1)), rng.uniform(0.1, 10, (len(y), 1))
+    knn = ev.knn_accuracy(emb, y, emb_test, y_test, metric="cosine")
+    assert ev.knn_accuracy(scale * emb, y, scale_test * emb_test, y_test, metric="cosine") == knn
+    sil = ev.silhouette(emb, y, metric="cosine")
+    assert ev.silhouette(scale * emb, y, metric="cosine") == pytest.approx(sil, abs=1e-12)
+    assert ev.silhouette(scale * emb, y) != pytest.approx(ev.silhouette(emb, y), abs=1e-3)
+
+
+def test_cosine_silhouette_is_sklearns():
+    from sklearn.metrics import silhouette_score
+
+    emb, y = blobs(spread=3.0, seed=4)
+    assert ev.silhouette(emb, y, metric="cosine") == pytest.approx(
+        silhouette_score(emb, y, metric="cosine"), abs=1e-12)
+
+
 def test_cluster_anisotropy():
     rng = np.random.default_rng(0)
     round_blob = rng.normal(size=(5000, 2))
@@ -258,6 +295,11 @@ BAD_INPUTS = [
     (ev.silhouette, (_E, np.arange(6)), ValueError, "y"),
     (ev.silhouette, (_E, _Y, 0), ValueError, "sample_size"),
     (ev.silhouette, (_E[:, 0], _Y), ValueError, "emb"),
+    (ev.silhouette, (_E, _Y, None, 0, "manhattan"), ValueError, "metric"),
+    (ev.silhouette, (0 * _E, _Y, None, 0, "cosine"), ValueError, "emb"),
+    (ev.knn_accuracy, (_E, _Y, _E, _Y, 1, "manhattan"), ValueError, "metric"),
+    (ev.knn_accuracy, (0 * _E, _Y, _E, _Y, 1, "cosine"), ValueError, "train_emb"),
+    (ev.knn_accuracy, (_E, _Y, 0 * _E, _Y, 1, "cosine"), ValueError, "test_emb"),
     (ev.cluster_anisotropy, (_E, np.array([0, 0, 0, 0, 1, 1])), ValueError, "class 1"),
     (ev.recall_at_k, (_E, _Y, _E, _Y, 7), ValueError, "k"),
     (ev.recall_at_k, (_E, _Y, _E, _Y, 6, True), ValueError, "k"),
