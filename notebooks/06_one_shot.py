@@ -14,37 +14,45 @@
 # ---
 
 # %% [markdown]
-# # 06 · One-shot N-way classification on Omniglot (Koch et al. 2015)
+# # 06 · One-shot learning on a laptop CPU: Koch's Siamese net, then a net trained the way it is tested
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/siamese-course/siamese-networks-course/blob/main/notebooks/06_one_shot.ipynb)
 #
-# A Siamese network is trained to answer one question: *are these two images of the same
-# class?* One-shot classification asks that question N times. Show the network one drawing each
-# of N characters it has never seen (the *support*) and one more drawing (the *query*); it
-# answers with the candidate it finds most similar. This notebook builds the convolutional
-# Siamese network of Koch, Zemel and Salakhutdinov (2015), trains it on a small part of
-# Omniglot, and scores it on the benchmark Lake et al. made for exactly this: 20 runs of 20-way
-# one-shot classification with characters from alphabets the network never saw.
+# One-shot classification: show a network one drawing each of N characters it has never seen
+# (the *candidates*) and one more drawing (the *query*); it must say which candidate the query
+# is. Lake et al. made a benchmark of exactly this: 20 runs of 20-way one-shot classification on
+# Omniglot, every run inside one alphabet the network never saw. Koch, Zemel and Salakhutdinov
+# (2015) scored 92% on it with a convolutional Siamese network trained on 30 alphabets.
+#
+# This notebook starts from Koch's network, trained briefly on a CPU with only 5 alphabets, and
+# measures how far that gets. Then it changes, one step at a time, *how* the Siamese encoder is
+# trained, until the training task looks like the test: candidates from the query's own
+# alphabet, and N candidates compared at once. Every choice is made on a held-out alphabet;
+# Lake's runs are scored once, at the end.
 #
 # **What you will be able to do after this notebook**
 #
-# - build Koch's network (convolutional encoder, weighted L1 distance, sigmoid, binary
-#   cross-entropy) from `course_lib` parts and save and reload it as a `.keras` file;
-# - apply random affine distortions on the fly in a `tf.data` pipeline;
-# - select a model on one-shot tasks from held-out *training* alphabets only, then score the
-#   official test once;
-# - measure N-way accuracy against N, with chance and a nearest-neighbour-on-pixels baseline;
-# - compare your numbers with published ones and say what differs.
+# - train and score Koch's Siamese network (weighted L1 distance, sigmoid, binary
+#   cross-entropy, affine distortions) as a baseline;
+# - write the N-way comparison loss yourself in a few lines of `keras.ops`, and train an
+#   encoder on `tf.data` episodes of N characters of one alphabet;
+# - read an ablation measured at an equal wall-clock budget over several seeds;
+# - select a model on validation alphabets only, save it, reload it and score a test once, with
+#   an interval that counts the distinct test queries;
+# - say what transfers to MNIST digits, and what does not.
 #
-# **Prerequisites:** notebooks 01 and 02 (Siamese models, pairs); 03 for losses.
+# **Prerequisites:** notebooks 01 and 02 (Siamese models, pairs), 03 (losses).
 #
-# **Sources of the claims and numbers.** G. Koch, R. Zemel, R. Salakhutdinov, *Siamese Neural
-# Networks for One-shot Image Recognition*, ICML Deep Learning Workshop 2015 (model, affine
-# distortions, Table 2 on Omniglot, Table 3 on MNIST). B. M. Lake, R. Salakhutdinov,
-# J. B. Tenenbaum: the Omniglot data set, the 20 runs (`all_runs.zip` in
-# github.com/brendenlake/omniglot), and the human, Bayesian program learning and 1-NN numbers that
-# Koch et al. quote in their Table 2 (from Lake et al., *One-shot learning by inverting a
-# compositional causal process*, NIPS 2013).
+# **Sources.** G. Koch, R. Zemel, R. Salakhutdinov, *Siamese Neural Networks for One-shot Image
+# Recognition*, ICML Deep Learning Workshop 2015 (the baseline, its Table 2 on Omniglot and its
+# MNIST experiment). B. M. Lake, R. Salakhutdinov, J. B. Tenenbaum, *Human-level concept
+# learning through probabilistic program induction*, Science 350(6266), 2015 (Omniglot, the 20
+# runs in `all_runs.zip`, the small background splits). K. Sohn, *Improved Deep Metric Learning
+# with Multi-class N-pair Loss Objective*, NeurIPS 2016; J. Snell, K. Swersky, R. Zemel,
+# *Prototypical Networks for Few-shot Learning*, NeurIPS 2017 (the N-way loss); O. Vinyals et
+# al., *Matching Networks for One Shot Learning*, NeurIPS 2016, and A. Santoro et al.,
+# *One-shot Learning with Memory-Augmented Neural Networks*, ICML 2016 (the 4-block conv net,
+# rotations as new classes).
 
 # %%
 import sys
@@ -56,26 +64,36 @@ from course_lib import config
 
 config.describe();
 
+# %% [markdown]
+# ## Parameters
+#
+# `TRAIN_SPLIT` picks the background images to learn from: `"background_small1"` (5 alphabets,
+# the default, in CI), `"background_small2"` (the other 5-alphabet split) or `"background"`
+# (all 30 alphabets, about 19,000 images; downloaded on first use). Each has its own validation
+# alphabets, held out whole; nothing else changes. Every other choice below was made on
+# validation alphabets (the ablation further down), never on Lake's runs.
+
 # %% tags=["parameters"]
-# Training data: "background_small1" = the official 5-alphabet minimal split (runs anywhere, in
-# CI); "background" = all 30 alphabets (downloaded on first use; the setting for a Colab GPU).
 TRAIN_SPLIT = "background_small1"
-VALIDATION_ALPHABETS = {  # whole alphabets held out of training, for model selection
+VALIDATION_ALPHABETS = {  # whole alphabets held out of training, for every choice
     "background_small1": ["Early_Aramaic"],
+    "background_small2": ["Japanese_(katakana)"],
     "background": ["Early_Aramaic", "Bengali", "Hebrew", "Sanskrit"],
 }[TRAIN_SPLIT]
-IMAGE_SIZE = 35           # Koch: 105; chosen by the sweep below for a 20-minute CPU run
-WIDTH = 0.5               # filter counts x WIDTH (1.0: Koch's 64, 128, 128, 256)
-EMBEDDING_DIM = 512       # Koch: 4096
-LEARNING_RATE = 0.003     # Adam (best of the probe below)
-L2 = 0.0002               # weight penalty on every kernel (idem)
-BATCH_SIZE = 128          # pairs per step, half same-class
-EPOCHS = config.pick(full=20, fast=2)
-STEPS_PER_EPOCH = config.pick(full=200, fast=75)
-VAL_TASKS = config.pick(full=400, fast=200)     # 20-way tasks on the validation alphabets
-CURVE_TASKS = config.pick(full=1000, fast=300)  # tasks per N for accuracy vs N
-MNIST_STEPS = config.pick(full=300, fast=50)    # training steps of the digits-0-4 net
-MNIST_TASKS = config.pick(full=1000, fast=300)
+IMAGE_SIZE = 28           # Omniglot's 105x105 drawings, area-downsampled
+N_WAY = 20                # characters per training episode, as in the test
+EPISODES_PER_STEP = 4     # 4 episodes x 20 characters x 2 drawings = 160 images per step
+LEARNING_RATE = 1e-3      # Adam, cosine-decayed to 0 over the recipe's training
+EMBEDDING_DIM = 256
+FILTERS = 64              # the ablation's best row (validation): 64 filters ...
+BATCH_NORM = False        # ... and no batch norm
+RECIPE_EPOCHS = config.pick(full=14, fast=1)
+STEPS_PER_EPOCH = config.pick(full=500, fast=400)   # validation check after each epoch
+KOCH_SECONDS = config.pick(full=150, fast=6)        # the baseline's training budget
+VAL_TASKS = config.pick(full=400, fast=100)         # 20-way tasks on the validation alphabets
+MNIST_TASKS = config.pick(full=1000, fast=200)
+DIGIT_SECONDS = config.pick(full=60, fast=4)        # training budget per net, digits 0-4
+ABLATION_FILE = "results/06_ablation.json"          # written by scripts/ablation_06.py
 SEED = 0
 
 config.seed_everything(SEED)
@@ -83,16 +101,16 @@ config.seed_everything(SEED)
 # %% [markdown]
 # ## The data: background alphabets to learn from, evaluation alphabets to test on
 #
-# Omniglot holds 1,623 characters from 50 alphabets, each drawn once by 20 different people. Lake
-# et al. split the alphabets in two: 30 *background* alphabets for learning, 20 *evaluation*
-# alphabets for testing. They also published two minimal background splits of 5 alphabets;
-# `background_small1` is ours by default. We hold out one of its alphabets whole: its characters
-# make the **validation** tasks that choose the model, so no decision ever looks at the test.
+# Omniglot holds 1,623 characters from 50 alphabets, each drawn once by 20 different people.
+# Lake et al. split the alphabets: 30 *background* alphabets for learning, 20 *evaluation*
+# alphabets for testing, plus two minimal background splits of 5 alphabets. We hold out one
+# background alphabet whole: its characters make the **validation** tasks (20-way, within the
+# alphabet, like the test) that decide everything.
 
 # %%
 import numpy as np
 
-from course_lib import data, oneshot
+from course_lib import data, oneshot, pairs
 
 omniglot = data.load_omniglot(TRAIN_SPLIT, IMAGE_SIZE)
 train, val = oneshot.alphabet_split(omniglot.alphabet, omniglot.alphabet_names,
@@ -101,13 +119,18 @@ for name, mask in (("training", train), ("validation", val)):
     alphabets = sorted({omniglot.alphabet_names[a] for a in np.unique(omniglot.alphabet[mask])})
     print(f"{name:>10}: {mask.sum():5d} images, "
           f"{len(np.unique(omniglot.character[mask])):4d} characters, alphabets {alphabets}")
+x_train, y_train = omniglot.images[train], omniglot.character[train]
+alphabet_train = omniglot.alphabet[train]
+x_val = omniglot.images[val]
+val_query, val_support, val_answer = pairs.one_shot_tasks(
+    omniglot.character[val], N_WAY, VAL_TASKS, seed=12345, groups=omniglot.alphabet[val])
 
 runs = data.load_lake_runs(IMAGE_SIZE)
 print(f"Lake's test: {len(runs)} runs x {len(runs[0].test_images)} queries, "
       f"{len(runs[0].train_images)} candidates each, images {runs[0].train_images.shape[1:]}")
 
 # %% [markdown]
-# **Claim:** validation alphabets are held out whole: no character (and so no alphabet) is in
+# **Claim:** the validation alphabets are held out whole: no character (so no alphabet) is in
 # both sets.
 
 # %%
@@ -116,443 +139,641 @@ assert not set(omniglot.alphabet[train]) & set(omniglot.alphabet[val])
 assert train.sum() + val.sum() == len(omniglot.images)
 
 # %% [markdown]
-# ## Affine distortions, on the fly
-#
-# With 20 drawings per character there is little to learn from, so Koch et al. distorted the
-# training images with small random affine transforms: rotation up to $\pm 10°$, shear up to
-# $\pm 0.3$, scale $0.8$ to $1.2$ per axis, translation up to $\pm 2$ pixels (of 105), each
-# component switched on with probability $1/2$. `augment.RandomAffine` draws a fresh transform
-# per image inside the `tf.data` pipeline, so every epoch sees new versions, and nothing is
-# stored. Top row: training images; bottom row: the same images as the network sees them.
-
-# %%
-from course_lib import pairs, plots
-from course_lib.augment import RandomAffine
-
-distort = RandomAffine(seed=SEED)
-originals = omniglot.images[train][:: max(1, train.sum() // 8)][:8]
-distorted = distort(originals).numpy()
-ink_ratio = distorted.sum(axis=(1, 2)) / originals.sum(axis=(1, 2))
-print("ink kept (distorted / original):", np.round(ink_ratio, 2))
-plots.show_pairs(originals, distorted, np.ones(8), title="Random affine distortions");
-
-# %% [markdown]
-# The captions say "same" because each column is one drawing before and after distortion: the
-# network is taught that these are one character. **Claim:** the distortion is small: it moves
-# pixels (the images differ) but keeps the drawing (the amount of ink stays within about a third).
-
-# %%
-assert np.abs(distorted - originals).max() > 0.5  # pixels did move
-assert np.all((ink_ratio > 0.65) & (ink_ratio < 1.5)), ink_ratio
-
-# %% [markdown]
-# ## Koch's network
-#
-# Both images go through the same convolutional encoder $h$ (four convolutions, max-pooling after
-# the first three, a dense sigmoid layer). The head compares the two embeddings component by
-# component and learns how much each component matters:
-#
-# $$p(\text{same} \mid x_1, x_2) = \sigma\Big(\sum_j \alpha_j \,\big|h(x_1)_j - h(x_2)_j\big| + b\Big),$$
-#
-# trained with binary cross-entropy on pairs labelled 1 (same character) and 0 (different).
-# `models.koch_encoder` scales the kernel sizes with the input size and the filter counts with
-# `WIDTH`; `models.siamese(..., head="koch")` adds the weighted-L1 head
-# (`layers.WeightedL1Similarity`, a registered Keras layer, so the model saves without `Lambda`).
-
-# %%
-import keras
-
-from course_lib import models
-
-encoder = models.koch_encoder(IMAGE_SIZE, EMBEDDING_DIM, width=WIDTH, l2=L2)
-net = models.siamese(encoder, head="koch", name="koch_siamese")
-net.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="binary_crossentropy",
-            metrics=["accuracy"])
-encoder.summary()
-print(f"Siamese net: {net.count_params():,} parameters (the encoder's plus "
-      f"{net.count_params() - encoder.count_params()} in the head)")
-
-# %% [markdown]
-# ### Choosing the image size and schedule
-#
-# Koch et al. use 105x105 images and a 4096-d embedding; on two CPU cores one such step costs
-# seconds, so we shrink. Which shrinking hurts least within a fixed time? `scripts/sweep_06.py`
-# trained each setting below for the **same 3 minutes of wall-clock time** on the same training
-# alphabets and scored it on the validation tasks only (20-way, 400 tasks, best of the
-# per-100-step checks). These tables were measured once by the course authors on the course's
-# shared 2-core machine (other jobs running, so step counts are rough); they are **not** re-run
-# by this notebook.
-#
-# | size | width | embedding | Adam lr | L2 | steps | best validation 20-way (at step) |
-# | --- | --- | --- | --- | --- | --- | --- |
-# | 35 | 1.0 | 1024 | 0.0003 | 0.0002 | 400 | 0.240 (400) |
-# | 35 | 0.5 | 512 | 0.0003 | 0.0002 | 1100 | 0.340 (1100) |
-# | 52 | 0.5 | 512 | 0.0003 | 0.0002 | 400 | 0.290 (400) |
-# | 35 | 1.0 | 1024 | 0.0001 | 0.0002 | 400 | 0.177 (400) |
-#
-# The narrow net at 35x35 wins because it takes almost three times as many steps in the same
-# time, and every setting was still improving when its time ran out: on a CPU, steps matter more
-# than capacity. Keeping that net, the second run (`--probe`) compared the learning rate and the
-# L2 penalty at an equal 400 steps:
-#
-# | size | width | embedding | Adam lr | L2 | steps | best validation 20-way (at step) |
-# | --- | --- | --- | --- | --- | --- | --- |
-# | 35 | 0.5 | 512 | 0.001 | 0.0002 | 400 | 0.245 (400) |
-# | 35 | 0.5 | 512 | 0.003 | 0.0002 | 400 | 0.367 (400) |
-# | 35 | 0.5 | 512 | 0.001 | 0 | 400 | 0.325 (300) |
-# | 35 | 0.5 | 512 | 0.001 | 2e-05 | 400 | 0.340 (400) |
-#
-# The parameters cell uses the best row of this second table, trained for `EPOCHS x
-# STEPS_PER_EPOCH` steps, about what fits a run of at most 20 minutes. With 400 validation tasks
-# the interval on each accuracy is about $\pm 4$ points, so close rows are ties. To re-run:
-# `python scripts/sweep_06.py --minutes 3` and `python scripts/sweep_06.py --probe`.
-
-# %% [markdown]
-# ## Training, with the epoch chosen on validation alphabets
-#
-# Pairs come from `pairs.pair_dataset` (half same-character, drawn from the training alphabets
-# only) with the distortion applied to both images of each pair. After every epoch,
-# `oneshot.OneShotValidation` scores fixed 20-way within-alphabet tasks of the held-out alphabet
-# and keeps the weights of the best epoch: that is the whole of our model selection.
-
-# %%
-import time
-
-val_query, val_support, val_answer = pairs.one_shot_tasks(
-    omniglot.character[val], 20, VAL_TASKS, seed=SEED + 1, groups=omniglot.alphabet[val])
-validation = oneshot.OneShotValidation(omniglot.images[val], val_query, val_support, val_answer)
-train_pairs = pairs.pair_dataset(omniglot.images[train], omniglot.character[train],
-                                 batch_size=BATCH_SIZE, seed=SEED, augment=distort,
-                                 repeat=True)
-
-start = time.perf_counter()
-history = net.fit(train_pairs, steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS, verbose=2,
-                  callbacks=[validation])
-train_seconds = time.perf_counter() - start
-print(f"trained {EPOCHS * STEPS_PER_EPOCH} steps in {train_seconds / 60:.1f} min; best "
-      f"validation 20-way accuracy {validation.best:.3f} after epoch {validation.best_epoch + 1}")
-
-# %%
-epochs = np.arange(1, EPOCHS + 1)
-ax = plots.plot_with_spread(epochs, np.array([validation.history]), label="Siamese net",
-                            title="20-way one-shot accuracy on the validation alphabet",
-                            ylabel="accuracy")
-ax.axhline(1 / 20, ls="--", color="grey", label="chance (1/20)")
-ax.axvline(validation.best_epoch + 1, ls=":", color="black", label="selected epoch")
-ax.legend();
-
-# %% [markdown]
-# **Claim:** training on pairs of *other* alphabets teaches something that transfers: on the
-# held-out alphabet, one-shot accuracy ends far above chance (we check at least 2.5 times
-# chance, 12.5%, which even the 150 steps of fast mode reach).
-
-# %%
-assert validation.best >= 2.5 / 20, validation.history
-
-# %% [markdown]
-# ## Save, reload, and only then evaluate
-#
-# Everything below uses the model read back from disk, which proves that the encoder, the
-# weighted-L1 head and the trained weights all survive the `.keras` round trip.
-
-# %%
-path = config.build_dir() / "06_koch_siamese.keras"
-net.save(path)
-reloaded = keras.models.load_model(path)
-
-probe = omniglot.images[val][:16]
-before = net.predict([probe, probe[::-1]], verbose=0)
-after = reloaded.predict([probe, probe[::-1]], verbose=0)
-print(f"saved {path.name} ({path.stat().st_size / 1e6:.1f} MB); largest output change after "
-      f"reload: {np.abs(before - after).max():.1e}")
-
-# %%
-np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-6)
-assert isinstance(reloaded.layers[-1], type(net.layers[-1]))
-
-# %% [markdown]
-# ## Lake's 20 runs, scored once
-#
-# Each run is 20 characters from one evaluation alphabet: 20 candidate drawings by one person,
-# and 20 query drawings of the same characters by another. For each query the model scores it
-# against the 20 candidates; the highest probability is its answer. `oneshot.score_lake_runs`
-# embeds each image once and applies the head to the embeddings. The baseline is the
-# 1-nearest-neighbour on raw pixels (Euclidean distance), at our size and at the original 105x105.
+# Two baselines need no training at all: chance (1 in 20) and the nearest neighbour on raw
+# pixels (the candidate at the smallest Euclidean distance from the query). `oneshot.score_lake_runs`
+# scores a model on the 20 runs; `None` means pixels. Every model below is scored by the same
+# code (`oneshot.task_scores`, then `oneshot.task_accuracy`, which counts a tie as wrong).
 
 # %%
 from course_lib import evaluate
 
-per_run, picks = oneshot.score_lake_runs(reloaded, runs)
 pixel_per_run, _ = oneshot.score_lake_runs(None, runs)
-pixel105_per_run, _ = oneshot.score_lake_runs(None, data.load_lake_runs(105))
+pixel_acc = float(pixel_per_run.mean())
+pixel_val = oneshot.task_accuracy(oneshot.task_scores(None, x_val, val_query, val_support),
+                                  val_answer).mean()
+print(f"1-NN on pixels: {pixel_acc:.1%} on the 20 runs, {pixel_val:.1%} on the validation tasks")
 
-acc, acc_low, acc_high = evaluate.mean_with_ci(per_run)
-pixel_acc, _, _ = evaluate.mean_with_ci(pixel_per_run)
-pixel105_acc, _, _ = evaluate.mean_with_ci(pixel105_per_run)
-print(f"Siamese net, 20 runs: {acc:.1%} (95% CI over runs {acc_low:.1%} to {acc_high:.1%})")
-print(f"1-NN on pixels at {IMAGE_SIZE}x{IMAGE_SIZE}: {pixel_acc:.1%};  at 105x105: "
-      f"{pixel105_acc:.1%} (Koch et al. quote 21.7%)")
+# %% [markdown]
+# ## 1. The baseline: Koch et al.'s Siamese network
+#
+# Both images of a pair go through one convolutional encoder $h$ (four convolutions, max-pooling
+# after the first three, a dense sigmoid layer); the head weighs the absolute differences:
+#
+# $$p(\text{same} \mid x_1, x_2) = \sigma\Big(\sum_j \alpha_j \,\big|h(x_1)_j - h(x_2)_j\big| + b\Big),$$
+#
+# trained with binary cross-entropy on pairs, half of the same character, half of two random
+# characters, each image randomly distorted (small affine transforms, `augment.RandomAffine`).
+# This was notebook 06's whole method before; here it gets a short, fixed budget of
+# `KOCH_SECONDS` of training, with the epoch (of 50 steps) chosen on the validation tasks.
+
+# %%
+import time
+
+import keras
+
+from course_lib import callbacks, models
+from course_lib.augment import RandomAffine
+
+keras.utils.set_random_seed(SEED)
+koch_encoder = models.koch_encoder(IMAGE_SIZE, 512, width=0.5)
+koch_net = models.siamese(koch_encoder, head="koch", name="koch_siamese")
+koch_net.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="binary_crossentropy")
+koch_pairs = pairs.pair_dataset(x_train, y_train, batch_size=160, seed=SEED,
+                                augment=RandomAffine(seed=SEED), repeat=True)
+koch_budget = callbacks.TimeBudget(KOCH_SECONDS)
+koch_validation = oneshot.OneShotValidation(x_val, val_query, val_support, val_answer)
+koch_net.fit(koch_pairs, steps_per_epoch=50, epochs=10_000, verbose=2,
+             callbacks=[koch_budget, koch_validation])
+koch_per_run, _ = oneshot.score_lake_runs(koch_net, runs)
+koch_acc = float(koch_per_run.mean())
+print(f"Koch's net: {koch_net.count_params():,} parameters, {koch_budget.steps} steps in "
+      f"{koch_budget.seconds:.0f} s; validation {koch_validation.best:.1%}; "
+      f"20 runs {koch_acc:.1%} (1-NN on pixels {pixel_acc:.1%})")
+
+# %% [markdown]
+# ## 2. Train the way you test
+#
+# Look at what the test asks: pick the right one among **20 candidates of one alphabet**. Koch's
+# training asks something else: is this *one* pair the same character, where the other
+# character of a "different" pair is a random one, usually from another alphabet and so easy to
+# tell apart. The recipe below closes that gap in three moves (each measured in the ablation):
+#
+# 1. **Episodes inside one alphabet.** A training episode takes N = 20 characters of *one*
+#    alphabet and two drawings of each: the anchors $a_1..a_N$ and the candidates
+#    $c_1..c_N$ ($a_i$ and $c_i$ are the same character). `oneshot.episode_dataset` draws them
+#    as a seeded `tf.data` stream.
+# 2. **Compare each anchor with all N candidates at once.** The encoder $f$ embeds the images;
+#    the logits of anchor $i$ are minus its squared distances to the candidates, and the loss
+#    is the cross-entropy of the softmax with the true candidate:
+#
+#    $$\ell_i = -\log \frac{\exp(-\lVert f(a_i) - f(c_i)\rVert^2)}{\sum_{j=1}^{N} \exp(-\lVert f(a_i) - f(c_j)\rVert^2)},$$
+#
+#    and the same for each candidate against the anchors; the two are averaged. This is the
+#    multi-class N-pair loss of Sohn (2016); with one example per class it is also what
+#    prototypical networks (Snell et al. 2017) minimise. At test time the answer is the
+#    candidate at the smallest distance: exactly what the loss trains.
+# 3. **More characters for free.** A character turned by 90°, 180° or 270° is a new character
+#    (Santoro et al. 2016; Vinyals et al. 2016); a whole rotated alphabet is a new alphabet.
+#    Random shifts of up to 2 pixels vary the drawings.
+#
+# The encoder is the small conv net of the few-shot literature: 4 blocks of (3x3 conv with 64
+# filters, batch norm, ReLU, 2x2 max-pool) on 28x28 images, then a 256-d linear embedding
+# (`models.conv4_encoder`; whether batch norm earns its cost on a CPU is one of the ablation's
+# questions).
+#
+# First, one episode as the network sees it: top row anchors, bottom row their candidates.
+
+# %%
+from course_lib import plots
+
+episodes = oneshot.episode_dataset(x_train, y_train, alphabet_train, N_WAY, EPISODES_PER_STEP,
+                                   seed=SEED, rotations=True, max_shift=2, repeat=True)
+batch, labels = next(iter(episodes))
+batch = batch.numpy()
+print(f"one step: {batch.shape[0]} images = {EPISODES_PER_STEP} episodes x {N_WAY} characters "
+      f"x 2 drawings; labels of the first episode: {labels.numpy()[:2 * N_WAY]}")
+plots.show_pairs(batch[:8], batch[N_WAY:N_WAY + 8], np.ones(8),
+                 title="One episode: anchors (top) and their candidates (bottom)");
+
+# %% [markdown]
+# ### Your turn: the N-way loss in plain Keras
+#
+# Reshape the batch of embeddings to (episodes, 2, N, D), compute all anchor-candidate squared
+# distances with broadcasting, and let Keras's cross-entropy (from logits) do the rest, once
+# along each axis.
+
+# %%
+from keras import ops
+
+
+def my_n_way_loss(embeddings, n_way):
+    """Mean N-way comparison loss of a batch of episodes (anchors, then candidates, each)."""
+    e = ops.reshape(embeddings, (-1, 2, n_way, embeddings.shape[-1]))
+    anchors, candidates = e[:, 0], e[:, 1]
+    logits = -ops.sum((anchors[:, :, None, :] - candidates[:, None, :, :]) ** 2, axis=-1)
+    target = ops.broadcast_to(ops.eye(n_way), ops.shape(logits))   # anchor i <-> candidate i
+    anchor_to_candidates = keras.losses.categorical_crossentropy(target, logits, from_logits=True)
+    candidate_to_anchors = keras.losses.categorical_crossentropy(
+        target, ops.transpose(logits, (0, 2, 1)), from_logits=True)
+    return (ops.mean(anchor_to_candidates) + ops.mean(candidate_to_anchors)) / 2
+
+
+encoder = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
+                               batch_norm=BATCH_NORM)
+embeddings = encoder(batch, training=False)
+mine = float(my_n_way_loss(embeddings, N_WAY))
+course = float(oneshot.NWayLoss(N_WAY)(labels, embeddings))
+print(f"by hand: {mine:.6f}   course_lib.oneshot.NWayLoss: {course:.6f}   "
+      f"(an untrained net; log N = {np.log(N_WAY):.3f} would be a net that cannot tell)")
+encoder.summary()
+
+# %% [markdown]
+# **Claim:** the hand-written loss and `oneshot.NWayLoss` agree (to float32 rounding).
+# `NWayLoss` is a registered Keras loss, so a compiled model saves and reloads with it.
+
+# %%
+assert abs(mine - course) <= 1e-5 * max(1.0, abs(course)), (mine, course)
+
+# %% [markdown]
+# ## 3. Which steps matter? An ablation at equal wall-clock time
+#
+# `scripts/ablation_06.py` trains each setting below for the same wall-clock budget on the
+# training alphabets, with 3 seeds, and scores the validation tasks (400 20-way tasks of the
+# held-out alphabet) at the end of the budget. Each row changes one thing from the row above it
+# (the last three change one thing from the full recipe). It takes longer than this notebook
+# should, so the script writes `notebooks/results/06_ablation.json` and the notebook reads it;
+# one row is re-run live below to check that the file still describes this code.
+
+# %%
+import json
+from pathlib import Path
+
+import pandas as pd
+
+if Path(ABLATION_FILE).exists():
+    ablation = json.loads(Path(ABLATION_FILE).read_text())
+else:  # e.g. on Colab, where only course_lib is installed: the repository's copy
+    import urllib.request
+
+    url = ("https://raw.githubusercontent.com/siamese-course/siamese-networks-course/main/"
+           f"notebooks/{ABLATION_FILE}")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        ablation = json.loads(response.read())
+by_variant = {r["variant"]: r for r in ablation["rows"]}
+table = pd.DataFrame([{"setting": r["label"], "validation 20-way": r["mean"], "std": r["std"],
+                       "seeds": len(r["accuracies"]), "steps": int(np.mean(r["steps"])),
+                       "ms per step": round(r["ms_per_step"])} for r in ablation["rows"]],
+                     index=[r["variant"] for r in ablation["rows"]])
+print(f"{ablation['seconds_per_run']:.0f} s of training per run, {ablation['seeds']} seeds, "
+      f"measured {ablation['date']} (load average {ablation['machine']['load_average']})")
+plots.plot_ablation(table["setting"], [r["accuracies"] for r in ablation["rows"]],
+                    title=f"Validation 20-way accuracy after {ablation['seconds_per_run']:.0f} s "
+                          "of training", xlabel="validation 20-way accuracy", reference=1 / 20)
+table.round(3)
+
+# %% [markdown]
+# Reading the table (mean ± standard deviation over the seeds; every row had the same training
+# time, so a row that costs less per step takes more steps):
+#
+# - Among the rows trained on pairs, Koch's own net is the best: it is the cheapest per step.
+#   Batch norm makes the conv net's steps nearly twice as slow on this CPU and, at this budget,
+#   its accuracy lower. Within-alphabet negatives help the pair-trained net.
+# - The **N-way loss** is the first big step: the same conv net and images, trained on 20-way
+#   comparisons inside one alphabet instead of single pairs.
+# - Rotations as new classes make no detectable difference at this short budget (their use is
+#   in long runs, where four times as many classes keep the net from memorising its 114
+#   characters).
+# - The last three rows change one thing in the full recipe. 35x35 inputs cost more per step
+#   and give nothing back. The two cheaper nets, 32 filters or **no batch norm**, take about
+#   twice as many steps in the same time and are far better; the best row is the recipe
+#   without batch norm, so that is the net trained below (`BATCH_NORM = False` in the
+#   parameters).
+#
+# **Claim:** at equal time, the N-way loss beats the best pair-trained row by a wide margin: by
+# more than three of either row's standard deviations.
+
+# %%
+acc = table["validation 20-way"]
+std = table["std"]
+
+
+def apart(a, b):
+    """How many of the larger of the two rows' standard deviations separate a's mean from b's."""
+    return (acc[a] - acc[b]) / max(std[a], std[b])
+
+
+pair_rows = ["koch", "conv4", "conv4_bn", "within"]
+best_pair = acc[pair_rows].idxmax()
+print(f"best pair-trained row: {best_pair}; N-way loss ahead by {apart('n_way', best_pair):.1f} std")
+assert apart("n_way", best_pair) > 3, table
+
+# %% [markdown]
+# **Claim:** batch norm, with pair training, lowers the accuracy at this budget (by more than
+# two standard deviations); rotations make no detectable difference (less than two standard
+# deviations either way); without batch norm the recipe is the best row, ahead of the recipe
+# with batch norm by more than three standard deviations.
+
+# %%
+print({row: round(v, 1) for row, v in (("conv4 - conv4_bn", apart("conv4", "conv4_bn")),
+                                       ("rotations - n_way", apart("rotations", "n_way")),
+                                       ("no_bn - rotations", apart("no_bn", "rotations")))})
+assert apart("conv4", "conv4_bn") > 2, table
+assert abs(apart("rotations", "n_way")) < 2, table
+assert acc.idxmax() == "no_bn" and apart("no_bn", "rotations") > 3, table
+
+# %% [markdown]
+# **Re-running one row live.** The recipe's row, `no_bn`, trained here for the file's budget
+# with the first seed: its accuracy should fall within the seeds' spread of the file. (Full
+# mode only: fast mode has no time for it.)
+
+# %%
+row = table.loc["no_bn"]
+live = None
+if not config.fast_mode():
+    keras.utils.set_random_seed(0)
+    live_net = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
+                                    batch_norm=False)
+    live_net.compile(keras.optimizers.Adam(LEARNING_RATE), oneshot.NWayLoss(N_WAY))
+    live_episodes = oneshot.episode_dataset(x_train, y_train, alphabet_train, N_WAY,
+                                            EPISODES_PER_STEP, seed=0, rotations=True,
+                                            max_shift=2, repeat=True)
+    live_net.fit(live_episodes, steps_per_epoch=1, epochs=1, verbose=0)  # trace, not charged
+    live_budget = callbacks.TimeBudget(ablation["seconds_per_run"])
+    live_net.fit(live_episodes, steps_per_epoch=10**6, epochs=1, verbose=0,
+                 callbacks=[live_budget])
+    live = float(oneshot.task_accuracy(
+        oneshot.task_scores(live_net, x_val, val_query, val_support), val_answer).mean())
+    print(f"live: {live:.3f} after {live_budget.steps} steps; file: {row['validation 20-way']:.3f}"
+          f" +- {row['std']:.3f} (seeds {by_variant['no_bn']['accuracies']})")
+
+# %% [markdown]
+# **Claim:** the live run agrees with the file: within three standard deviations of the seeds'
+# mean (plus one point, for a machine that is busier or quieter than when the file was made).
+
+# %%
+if live is not None:
+    assert abs(live - row["validation 20-way"]) <= 3 * row["std"] + 0.01, (live, row)
+
+# %% [markdown]
+# ## 4. The recipe, trained once, selected on validation
+#
+# The full recipe: the 4-block conv net without batch norm (the ablation's choice), the N-way
+# loss on 20-way episodes of one alphabet, rotations as new classes, ±2-pixel shifts, Adam with
+# a cosine decay of the learning rate. After every epoch of `STEPS_PER_EPOCH` steps, `oneshot.OneShotValidation`
+# scores the validation tasks and keeps the best epoch's weights: the training length is chosen
+# on validation alone.
+
+# %%
+keras.utils.set_random_seed(SEED)
+encoder = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
+                               batch_norm=BATCH_NORM)
+total_steps = RECIPE_EPOCHS * STEPS_PER_EPOCH
+schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=total_steps)
+encoder.compile(optimizer=keras.optimizers.Adam(schedule), loss=oneshot.NWayLoss(N_WAY))
+validation = oneshot.OneShotValidation(x_val, val_query, val_support, val_answer)
+start = time.perf_counter()
+encoder.fit(episodes, steps_per_epoch=STEPS_PER_EPOCH, epochs=RECIPE_EPOCHS, verbose=2,
+            callbacks=[validation])
+train_minutes = (time.perf_counter() - start) / 60
+best_steps = (validation.best_epoch + 1) * STEPS_PER_EPOCH
+print(f"{total_steps} steps in {train_minutes:.1f} min; best validation 20-way accuracy "
+      f"{validation.best:.1%} after {best_steps} steps (Koch's net: {koch_validation.best:.1%})")
+
+# %%
+steps_axis = STEPS_PER_EPOCH * np.arange(1, RECIPE_EPOCHS + 1)
+ax = plots.plot_with_spread(steps_axis, np.array([validation.history]), label="the recipe",
+                            title="20-way one-shot accuracy on the validation alphabet",
+                            xlabel="training steps", ylabel="accuracy")
+ax.axhline(koch_validation.best, ls=":", color="tab:red", label="Koch's net (best epoch)")
+ax.axhline(1 / N_WAY, ls="--", color="grey", label="chance (1/20)")
+ax.axvline(best_steps, ls=":", color="black", label="selected")
+ax.legend();
+
+# %% [markdown]
+# **Claim:** on the held-out alphabet the recipe is far above Koch's net trained on the same
+# alphabets (by at least 15 points, in any mode).
+
+# %%
+assert validation.best >= koch_validation.best + 0.15, (validation.best, koch_validation.best)
+
+# %% [markdown]
+# ## 5. Save, reload, and only then score the test once
+#
+# The selected encoder is saved as a `.keras` file and read back; the test uses the reloaded
+# model.
+
+# %%
+path = config.build_dir() / "06_one_shot_encoder.keras"
+encoder.save(path)
+reloaded = keras.models.load_model(path)
+probe = x_val[:32]
+change = np.abs(reloaded.predict(probe, verbose=0) - encoder.predict(probe, verbose=0)).max()
+print(f"saved {path.name} ({path.stat().st_size / 1e6:.1f} MB); largest change in an "
+      f"embedding after reloading: {change:.1e}")
+
+# %%
+assert change < 1e-5
+assert isinstance(reloaded.loss, oneshot.NWayLoss)
+
+# %% [markdown]
+# Lake's 20 runs: each is 20 characters of one evaluation alphabet, 20 candidate drawings by
+# one person and 20 queries by another, 400 queries in all. The answer is the candidate nearest
+# to the query in the embedding. Two intervals: over the 20 runs (a t-interval of the run
+# accuracies) and over the 400 queries (Wilson).
+
+# %%
+per_run, picks = oneshot.score_lake_runs(reloaded, runs)
+test_acc, run_low, run_high = evaluate.mean_with_ci(per_run)
+_, query_low, query_high = evaluate.n_way_accuracy(
+    np.concatenate([picks[r] == runs[r].answers for r in range(len(runs))]))
+print(f"the recipe, Lake's 20 runs: {test_acc:.1%} (95% CI over runs {run_low:.1%} to "
+      f"{run_high:.1%}; over the 400 queries {query_low:.1%} to {query_high:.1%})")
+print(f"Koch's net {koch_acc:.1%}; 1-NN on pixels {pixel_acc:.1%}; "
+      f"the recipe is {test_acc / pixel_acc:.1f}x 1-NN")
 print("per run:", np.round(per_run, 2))
 
 # %% [markdown]
-# One run as a strip: the query, the 20 candidates, the model's pick and the truth. We show the
-# first query of the first run on which the model errs, if any, since mistakes teach more.
+# **Claim:** on alphabets it has never seen, the recipe is at least 2.5 times as accurate as
+# 1-NN on pixels (this holds even after the short training of fast mode, which CI runs), and
+# fully trained it is far above Koch's net trained on the same data (by at least 25 points).
+
+# %%
+assert test_acc >= 2.5 * pixel_acc, (test_acc, pixel_acc)
+if not config.fast_mode():
+    assert test_acc >= koch_acc + 0.25, (test_acc, koch_acc)
+
+# %% [markdown]
+# **Validation against test.** The two numbers differ, and should be read with their noise:
+# the validation alphabet has only 22 characters, so its 20-way tasks are nearly all the same
+# characters again, and the selected epoch is the best of several noisy checks (a best-of-K
+# number is biased upward). The 20 evaluation alphabets are another sample of alphabets, some
+# easier, some harder (see the spread of the per-run accuracies above).
+
+# %%
+print(f"validation (best epoch, {VAL_TASKS} tasks on {len(np.unique(omniglot.character[val]))} "
+      f"characters): {validation.best:.1%}; test (20 runs): {test_acc:.1%}; "
+      f"gap {100 * (test_acc - validation.best):+.1f} points")
+print(f"target for this split (issue 10): 90%; Koch et al. (30 alphabets): 92%; "
+      f"{'met' if test_acc >= 0.90 else 'missed'} by {100 * abs(test_acc - 0.90):.1f} points")
+
+# %% [markdown]
+# **The miss, honestly.** The stored run is below the issue's 90% target (the line above). The
+# choices were made on validation only, and one of them may be the cause: the ablation picked
+# "no batch norm" at a 30-second budget, where a net that is cheaper per step wins, but the
+# final training lasts minutes, and its validation curve stopped improving well before the end
+# (the plot above). Whether batch norm wins at the final budget is a question for validation
+# (exercise 1), not for the 20 runs, which have now been used.
+#
+# One test query as the network saw it, in two rows: the query, its 20 candidates, the pick
+# (red if wrong) and the truth (green). We show the first query the model gets wrong, since
+# mistakes teach more.
 
 # %%
 wrong = [(r, i) for r in range(len(runs)) for i in range(len(runs[r].answers))
          if picks[r, i] != runs[r].answers[i]]
 r, i = wrong[0] if wrong else (0, 0)
 plots.plot_one_shot_task(runs[r].test_images[i], runs[r].train_images, int(picks[r, i]),
-                         int(runs[r].answers[i]), title=f"Lake's run {r + 1}, query {i + 1}");
+                         int(runs[r].answers[i]), title=f"Lake's run {r + 1}, query {i + 1}",
+                         rows=2);
 
 # %% [markdown]
-# **Claims:** on characters of alphabets it has never seen, the Siamese net is far above chance
-# (at least 2.5 times, in any mode) and, fully trained, well above the pixel baseline: at least
-# 1.5 times the 1-NN accuracy, and no worse than 1-NN on at least 15 of the 20 runs. The second
-# claim needs the full training: the 150 steps of fast mode (CI) leave the net at about the
-# pixel baseline, so it is checked in the full run whose outputs are stored here.
-
-# %%
-assert acc >= 2.5 / 20, acc
-if not config.fast_mode():
-    assert acc >= 1.5 * pixel_acc, (acc, pixel_acc)
-    assert (per_run >= pixel_per_run).sum() >= 15, (per_run, pixel_per_run)
-
-# %% [markdown]
-# ## Accuracy against N
+# ## 6. Accuracy against N
 #
-# The same images give easier and harder tasks: `oneshot.lake_n_way_tasks` draws N of a run's
-# 20 characters (so the candidates still come from one alphabet and one drawer) and one query
-# among them. With N = 20 these are the official tasks with the candidates shuffled. Intervals
-# are Wilson 95% intervals over tasks.
+# The same 400 queries make easier tasks: for each query, its true character and N - 1 others
+# of the same run (`oneshot.lake_n_way_tasks`, one task per query, so 400 distinct queries per
+# N; with N = 20 these are the official tasks). Wilson 95% intervals over the 400 tasks.
 
 # %%
-import pandas as pd
-
 ns = np.array([2, 5, 10, 15, 20])
-curves = {"Siamese net": [], "1-NN on pixels": []}
-errors = {"Siamese net": ([], [])}
+contenders = {"the recipe": reloaded, "Koch's net": koch_net, "1-NN on pixels": None}
+curves = {name: [] for name in contenders}
+errors = {name: ([], []) for name in contenders}
 for n in ns:
-    images, q, s, a, _ = oneshot.lake_n_way_tasks(runs, int(n), CURVE_TASKS, seed=SEED + int(n))
-    for name, model in (("Siamese net", reloaded), ("1-NN on pixels", None)):
-        correct = oneshot.task_accuracy(oneshot.task_scores(model, images, q, s), a)
-        mean, low, high = evaluate.n_way_accuracy(correct)
+    images, q, s, a, _ = oneshot.lake_n_way_tasks(runs, int(n), seed=SEED + int(n))
+    for name, model in contenders.items():
+        mean, low, high = evaluate.n_way_accuracy(
+            oneshot.task_accuracy(oneshot.task_scores(model, images, q, s), a))
         curves[name].append(mean)
-        if name in errors:
-            errors[name][0].append(low)
-            errors[name][1].append(high)
+        errors[name][0].append(low)
+        errors[name][1].append(high)
 plots.plot_accuracy_vs_n(ns, curves, errors, title="One-shot accuracy on Lake's runs against N")
 by_n = pd.DataFrame({**curves, "chance": 1 / ns}, index=pd.Index(ns, name="N"))
 by_n.round(3)
 
 # %% [markdown]
-# **Claims:** every extra candidate is another chance to be wrong, so accuracy falls as N
-# grows (by over 30 points from 2-way to 20-way), and the net stays above chance at every N (by 5 points at least); fully trained (full
-# run only, as above) it is also above the pixel baseline at every N.
+# **Claim:** accuracy falls as N grows, and the recipe is above 1-NN on pixels at every N
+# (outside its interval); fully trained, it is also above Koch's net at every N with
+# intervals that do not overlap.
 
 # %%
-siamese_curve, pixel_curve = np.array(curves["Siamese net"]), np.array(curves["1-NN on pixels"])
-assert siamese_curve[0] > siamese_curve[-1] + 0.3, siamese_curve
-assert np.all(siamese_curve > 1 / ns + 0.05), by_n
+recipe_curve = np.array(curves["the recipe"])
+low_r = np.array(errors["the recipe"][0])
+assert recipe_curve[0] > recipe_curve[-1], by_n
+assert np.all(low_r > np.array(curves["1-NN on pixels"])), by_n
 if not config.fast_mode():
-    assert np.all(siamese_curve > pixel_curve), by_n
+    assert np.all(low_r > np.array(errors["Koch's net"][1])), by_n
 
 # %% [markdown]
-# ## MNIST one-shot
+# ## 7. MNIST
 #
-# **(a) New digits.** A Siamese net trained only on digits 0 to 4 (same architecture at MNIST's
-# 28x28, fewer filters) meets 5, 6, 7, 8 and 9 for the first time as 5-way one-shot tasks: one
-# example of each new digit, one query.
+# **(a) The Omniglot net on digits.** Koch et al. applied their Omniglot network, with no
+# training on digits, to 10-way one-shot MNIST: one example of each digit, one query. We do the
+# same with the reloaded encoder (MNIST is 28x28 with white ink on black, like our Omniglot
+# images, so the digits go in as they are), against 1-NN on pixels, on the MNIST test set.
 
 # %%
-(x_train, y_train), (x_test, y_test) = data.load_mnist()
+(x_mnist, y_mnist), (x_mnist_test, y_mnist_test) = data.load_mnist()
+q, s, a = pairs.one_shot_tasks(y_mnist_test, 10, MNIST_TASKS, seed=SEED)
+mnist_10 = {name: evaluate.n_way_accuracy(
+                oneshot.task_accuracy(oneshot.task_scores(model, x_mnist_test, q, s), a))
+            for name, model in (("Omniglot recipe net", reloaded), ("1-NN on pixels", None))}
+for name, (mean, low, high) in mnist_10.items():
+    print(f"10-way one-shot MNIST, {name}: {mean:.1%} ({low:.1%} to {high:.1%})")
+transfer_acc, transfer_low, _ = mnist_10["Omniglot recipe net"]
+mnist_pixel_acc, _, mnist_pixel_high = mnist_10["1-NN on pixels"]
+
+# %% [markdown]
+# **Claim:** fully trained, the Omniglot net is above 1-NN on pixels on 10-way one-shot MNIST,
+# its interval entirely above 1-NN's (checked in the full run; the short training of fast mode
+# does not get there). The issue's target was 15 points above 1-NN: the line printed below says
+# whether the stored run meets it.
+
+# %%
+print(f"Omniglot net - 1-NN: {100 * (transfer_acc - mnist_pixel_acc):+.1f} points; target +15: "
+      f"{'met' if transfer_acc >= mnist_pixel_acc + 0.15 else 'missed'}")
+if not config.fast_mode():
+    assert transfer_low > mnist_pixel_high, mnist_10
+
+# %% [markdown]
+# **(b) New digits.** Train on digits 0 to 4 only, then meet 5 to 9 as 5-way one-shot tasks.
+# Both recipes get the same training time (`DIGIT_SECONDS` each): Koch's net on pairs, and the
+# conv net with the N-way loss on 5-way episodes of digits 0-4 (no rotations: a turned 6 is a
+# 9).
+
+# %%
 seen, unseen = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
+keep = np.isin(y_mnist, seen)
+digit_nets = {}
+keras.utils.set_random_seed(SEED)
+koch_digits = models.siamese(models.koch_encoder(28, 512, width=0.5), head="koch")
+koch_digits.compile(keras.optimizers.Adam(LEARNING_RATE), "binary_crossentropy")
+digit_pairs = pairs.pair_dataset(x_mnist[keep], y_mnist[keep], batch_size=160, seed=SEED,
+                                 augment=RandomAffine(seed=SEED), repeat=True)
+recipe_digits = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
+                                     batch_norm=BATCH_NORM)
+recipe_digits.compile(keras.optimizers.Adam(LEARNING_RATE), oneshot.NWayLoss(5))
+digit_episodes = oneshot.episode_dataset(x_mnist[keep], y_mnist[keep], np.zeros(keep.sum(), int),
+                                         5, 16, seed=SEED, max_shift=2, repeat=True)
+for name, net, stream in (("Koch's net", koch_digits, digit_pairs),
+                          ("the recipe", recipe_digits, digit_episodes)):
+    net.fit(stream, steps_per_epoch=1, epochs=1, verbose=0)  # trace, not charged
+    budget = callbacks.TimeBudget(DIGIT_SECONDS)
+    net.fit(stream, steps_per_epoch=10**6, epochs=1, verbose=0, callbacks=[budget])
+    digit_nets[name] = net
+    print(f"{name}: {budget.steps} steps in {budget.seconds:.0f} s")
 
-digit_net = models.siamese(models.koch_encoder(28, 256, width=0.5), head="koch")
-digit_net.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="binary_crossentropy")
-digit_pairs = pairs.pair_dataset(x_train, y_train, batch_size=BATCH_SIZE, seed=SEED,
-                                 classes=seen, repeat=True)
-digit_net.fit(digit_pairs, steps_per_epoch=MNIST_STEPS, epochs=1, verbose=2)
-
-q, s, a = pairs.one_shot_tasks(y_test, 5, MNIST_TASKS, seed=SEED, classes=unseen)
+q, s, a = pairs.one_shot_tasks(y_mnist_test, 5, MNIST_TASKS, seed=SEED, classes=unseen)
 mnist_new = {name: evaluate.n_way_accuracy(
-                 oneshot.task_accuracy(oneshot.task_scores(model, x_test, q, s), a))
-             for name, model in (("Siamese net (digits 0-4)", digit_net), ("1-NN on pixels", None))}
+                 oneshot.task_accuracy(oneshot.task_scores(model, x_mnist_test, q, s), a))
+             for name, model in [*digit_nets.items(), ("1-NN on pixels", None)]}
 for name, (mean, low, high) in mnist_new.items():
     print(f"5-way one-shot on digits 5-9, {name}: {mean:.1%} ({low:.1%} to {high:.1%})")
 
 # %% [markdown]
-# **(b) From Omniglot to digits.** Koch et al. applied their Omniglot network, unchanged, to
-# 10-way one-shot MNIST and report 70.3% against 26.5% for 1-NN. We do the same with our
-# Omniglot net: digits resized to its input size (MNIST is white ink on black, like our Omniglot
-# images).
+# **Claim:** on the new digits the recipe is above 1-NN on pixels, and Koch's net is below it
+# (intervals apart, in the full run).
 
 # %%
-x_test_big = keras.ops.convert_to_numpy(
-    keras.ops.image.resize(x_test[..., None], (IMAGE_SIZE, IMAGE_SIZE)))[..., 0]
-q, s, a = pairs.one_shot_tasks(y_test, 10, MNIST_TASKS, seed=SEED)
-mnist_transfer = {name: evaluate.n_way_accuracy(
-                      oneshot.task_accuracy(oneshot.task_scores(model, images, q, s), a))
-                  for name, model, images in (("Omniglot Siamese net", reloaded, x_test_big),
-                                              ("1-NN on pixels", None, x_test))}
-for name, (mean, low, high) in mnist_transfer.items():
-    print(f"10-way one-shot MNIST, {name}: {mean:.1%} ({low:.1%} to {high:.1%})")
-transfer_acc = mnist_transfer["Omniglot Siamese net"][0]
-
-# %% [markdown]
-# Both results go against the hope that a Siamese net "learns to compare" in general.
-#
-# - (a) Trained on five digits, the net learns to tell those five apart (exercise 4), but on
-#   the five new digits it is **below** plain pixel matching, close to chance: five classes are too few for the features to be about handwriting rather
-#   than about telling 0 to 4 apart. Omniglot's hundred-odd training characters are what makes
-#   one-shot transfer work there.
-# - (b) Koch et al. report 70.3% for their Omniglot net against 26.5% for 1-NN. Our small
-#   Omniglot net is far above chance but **no better than** 1-NN on pixels (in the stored run
-#   the two are level, their intervals overlapping); our 1-NN is also much higher than theirs
-#   (their protocol for this baseline is not described in detail, so the two baselines may not
-#   be comparable). We do not reproduce this claim.
-#
-# **Claims, as measured:** (a) the 0-4 net is below 1-NN on the new digits; (b) the Omniglot net
-# does not beat 1-NN (its accuracy is below 1-NN's, if only just) and, fully trained, is above
-# chance (the lower end of its interval above 10%; the 150 steps of fast mode leave it at chance
-# on digits, so that part is checked in the full run only).
-
-# %%
-new_acc = mnist_new["Siamese net (digits 0-4)"][0]
-assert new_acc < mnist_new["1-NN on pixels"][0], mnist_new
-assert transfer_acc < mnist_transfer["1-NN on pixels"][0], mnist_transfer
 if not config.fast_mode():
-    assert mnist_transfer["Omniglot Siamese net"][1] > 0.1, mnist_transfer  # above chance
+    assert mnist_new["the recipe"][1] > mnist_new["1-NN on pixels"][2], mnist_new
+    assert mnist_new["Koch's net"][2] < mnist_new["1-NN on pixels"][1], mnist_new
 
 # %% [markdown]
-# ## Our numbers beside the published ones
+# Five digits are few classes to learn "how handwriting differs" from: Koch's pair training
+# learns to separate 0 to 4 and little else, and falls below plain pixel matching on the new
+# digits. Comparing each digit with the four others at once, the recipe's features transfer
+# better.
 #
-# All rows are the same task: Lake's 20 runs of 20-way within-alphabet one-shot classification
-# (the last two rows: 10-way one-shot MNIST).
+# ## 8. Our numbers beside Koch et al.'s Table 2
+#
+# All Omniglot rows are the same task, Lake's 20 runs of 20-way within-alphabet one-shot
+# classification; the published numbers are those of Koch et al.'s Table 2 (the human, HBPL,
+# Affine, Hierarchical Deep, DBM, Simple Stroke and 1-NN rows are quoted there from Lake et
+# al.), and of their MNIST experiment.
 
 # %%
-published = [
-    ("Humans", "Lake et al. 2013, via Koch et al. 2015 Table 2", "people", 0.955),
-    ("Hierarchical Bayesian program learning", "Lake et al. 2013, via Koch Table 2",
-     "30 background alphabets (strokes)", 0.952),
-    ("Convolutional Siamese net", "Koch et al. 2015, Table 2",
+rows = [
+    ("Humans", "Koch et al. 2015, Table 2 (from Lake et al.)", "people", 0.955),
+    ("Hierarchical Bayesian Program Learning", "idem", "30 background alphabets (strokes)", 0.952),
+    ("Affine model", "idem", "30 background alphabets", 0.818),
+    ("Hierarchical Deep", "idem", "30 background alphabets", 0.652),
+    ("Deep Boltzmann Machine", "idem", "30 background alphabets", 0.620),
+    ("Simple Stroke", "idem", "30 background alphabets", 0.352),
+    ("1-Nearest Neighbor (pixels)", "idem", "none", 0.217),
+    ("Siamese Neural Net (not convolutional)", "Koch et al. 2015, Table 2",
+     "30 background alphabets, 105x105", 0.583),
+    ("Convolutional Siamese Net", "Koch et al. 2015, Table 2",
      "30 background alphabets, 105x105, affine distortions", 0.920),
-    ("1-NN on pixels", "Lake et al. 2013, via Koch Table 2", "none", 0.217),
+    ("Koch's net, short CPU run (ours)", "this notebook",
+     f"{TRAIN_SPLIT} minus validation, {IMAGE_SIZE}x{IMAGE_SIZE}, {koch_budget.seconds:.0f} s",
+     koch_acc),
+    ("The recipe (ours)", "this notebook",
+     f"{TRAIN_SPLIT} minus validation, {IMAGE_SIZE}x{IMAGE_SIZE}, {train_minutes:.1f} min CPU",
+     test_acc),
+    ("1-NN on pixels (ours)", "this notebook", f"none, {IMAGE_SIZE}x{IMAGE_SIZE}", pixel_acc),
+    ("MNIST 10-way: Koch's convolutional Siamese net", "Koch et al. 2015", "Omniglot", 0.703),
+    ("MNIST 10-way: 1-NN (Koch et al.)", "Koch et al. 2015", "none", 0.265),
+    ("MNIST 10-way: the recipe's Omniglot net (ours)", "this notebook", TRAIN_SPLIT,
+     transfer_acc),
+    ("MNIST 10-way: 1-NN on pixels (ours)", "this notebook", "none", mnist_pixel_acc),
 ]
-ours = [
-    ("Convolutional Siamese net (ours)", "this notebook",
-     f"{TRAIN_SPLIT} minus {len(VALIDATION_ALPHABETS)} validation alphabet(s), "
-     f"{IMAGE_SIZE}x{IMAGE_SIZE}, affine distortions, {EPOCHS * STEPS_PER_EPOCH} steps", acc),
-    ("1-NN on pixels (ours, 105x105)", "this notebook", "none", pixel105_acc),
-    ("MNIST 10-way: Koch's Omniglot net", "Koch et al. 2015, Table 3", "Omniglot", 0.703),
-    ("MNIST 10-way: our Omniglot net", "this notebook", TRAIN_SPLIT, transfer_acc),
-    ("MNIST 10-way: 1-NN (Koch)", "Koch et al. 2015, Table 3", "none", 0.265),
-    ("MNIST 10-way: 1-NN (ours)", "this notebook", "none", mnist_transfer["1-NN on pixels"][0]),
-]
-table = pd.DataFrame(published + ours, columns=["method", "source", "training data", "accuracy"])
-table["accuracy"] = table["accuracy"].map("{:.1%}".format)
-table
-
-# %%
-TARGET = 0.80  # the course's benchmark for background_small1 (not a test)
-print(f"20-run accuracy {acc:.1%} [{acc_low:.1%}, {acc_high:.1%}]: "
-      f"{'meets' if acc >= TARGET else 'misses'} the {TARGET:.0%} target by "
-      f"{abs(acc - TARGET) * 100:.1f} points; {(0.92 - acc) * 100:.1f} points below Koch's 92.0%")
+comparison = pd.DataFrame(rows, columns=["method", "source", "training data", "accuracy"])
+comparison["accuracy"] = comparison["accuracy"].map("{:.1%}".format)
+comparison
 
 # %% [markdown]
-# ### How our setting differs, and what limits us
+# ### How our setting differs from Koch et al.'s
 #
-# In the stored run the net scores 51.7% on the 20 runs (95% interval over runs 45.3% to 58.2%):
-# 28 points short of the course's 80% target for `background_small1`, 40 points below Koch et
-# al., and 2.7 times the 1-NN baseline. Its validation accuracy was still rising when training
-# stopped (best at epoch 18 of 20) and the whole run took under 10 of its 20 minutes (timings
-# inflated by other jobs on the shared machine), so a longer schedule is the first thing to try
-# (exercise 2 goes further).
+# - **Data.** Koch et al. trained on the 30 background alphabets (964 characters), and only on
+#   the drawings of 12 of the 20 drawers, with affine-distorted copies of each pair (their
+#   largest training set: 150,000 pairs and 8 distortions of each). We train on the 4
+#   non-validation alphabets of `background_small1` (114 characters, all 20 drawers; 456 with
+#   the rotations), with shifts and rotations drawn afresh at every step.
+# - **Validation.** They validated on 10 alphabets taken from the *evaluation* set with 4 other
+#   drawers, and searched their hyper-parameters (learning rates, momentum, L2 weights per
+#   layer) with Bayesian optimisation. We validate on one *background* alphabet and made the
+#   few choices above (ablation, training length) on it; the test alphabets were never seen
+#   before the single scoring.
+# - **Network and images.** 105x105 images, four convolutions of 64 to 256 filters and a
+#   4096-d sigmoid embedding (about 38 million weights) trained with SGD and momentum, up to
+#   200 epochs; ours: 28x28 images, a 4-block 64-filter conv net with a 256-d embedding, Adam,
+#   a few thousand steps in minutes on 2 CPU cores.
+# - **Loss.** Theirs: binary cross-entropy on one pair at a time. Ours: the N-way comparison
+#   of 20 characters of one alphabet at a time, the test's own shape.
 #
-# - **Data.** Koch et al. trained on all 30 background alphabets (964 characters); we train on 4
-#   alphabets of `background_small1` (about 110 characters), one of its 5 alphabets being held
-#   out for validation. Fewer characters means fewer kinds of strokes and shapes to learn from;
-#   Lake et al. built the small splits precisely to test learning from little.
-# - **Resolution and size.** 35x35 inputs, half of Koch's filters and a 512-d embedding instead
-#   of 105x105, full width and 4096-d, so that a run fits in 20 minutes on two CPU cores (the
-#   sweep above).
-# - **Schedule.** 4,000 steps of 128 pairs with Adam (about half a million pairs, a quarter of
-#   an hour) instead of up to 200 epochs of SGD with per-layer learning rates and momentum over
-#   8 distorted copies of up to 150,000 pairs.
-# - **Model selection.** Koch et al. validated on alphabets from the evaluation set; we validate
-#   on a background alphabet, so the test alphabets are never looked at before the single final
-#   scoring.
-#
-# What we tried is in the sweep table (image size, width, embedding size, learning rate at a
-# fixed time budget). To come closer to the paper on a GPU, set `TRAIN_SPLIT = "background"`,
-# `IMAGE_SIZE = 105`, `EMBEDDING_DIM = 4096` and train for much longer (exercise 2).
+# On MNIST, Koch et al. report 70.3% for their Omniglot network against 26.5% for 1-NN, on
+# 10-way one-shot tasks with no training on digits. Our 1-NN on pixels is far above their
+# 26.5% (their protocol for that baseline is not described in enough detail to say why), so
+# compare each method with the 1-NN of the same protocol.
 
 # %%
 from course_lib import results
 
-results.record("06_one_shot", lake_20_run_accuracy=acc, lake_20_run_ci_low=acc_low,
-               lake_20_run_ci_high=acc_high, pixel_1nn_105=pixel105_acc,
+results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=run_low,
+               lake_20_run_ci_high=run_high, koch_baseline_20_runs=koch_acc,
+               pixel_1nn_20_runs=pixel_acc, validation_20way=validation.best,
+               selected_steps=best_steps, train_minutes=round(train_minutes, 2),
                train_split=TRAIN_SPLIT, image_size=IMAGE_SIZE,
-               train_steps=EPOCHS * STEPS_PER_EPOCH, train_seconds=round(train_seconds, 1),
-               validation_20way=validation.best,
-               mnist_5way_new_digits=new_acc, mnist_10way_from_omniglot=transfer_acc,
-               accuracy_vs_n={int(n): round(float(v), 4) for n, v in zip(ns, siamese_curve)})
+               accuracy_vs_n={int(n): round(float(v), 4) for n, v in zip(ns, recipe_curve)},
+               mnist_10way_from_omniglot=transfer_acc, mnist_10way_pixels=mnist_pixel_acc,
+               mnist_5way_new_digits={k: round(v[0], 4) for k, v in mnist_new.items()})
 
 # %% [markdown]
 # ## Summary
 #
-# - Koch's Siamese network is a shared convolutional encoder, a learned weighted L1 distance and
-#   a sigmoid, trained with binary cross-entropy on same/different pairs; one-shot
-#   classification picks the candidate with the highest same-class probability.
-# - Affine distortions in the `tf.data` pipeline give each epoch new versions of the few drawings
-#   per character.
-# - Model selection uses held-out *training* alphabets; Lake's 20 runs are scored once, with a
-#   confidence interval over runs.
-# - Accuracy falls with N; the net beats pixel matching at every N. The net trained on 5 digits
-#   recognises the other 5 one-shot.
-# - Our numbers come from a small, fast setting: read the table above with the setting beside it.
+# - Koch's Siamese network learns "same or different?" on single pairs; trained briefly on a
+#   CPU with 5 alphabets it is well above pixel matching on Lake's runs, but far from the
+#   paper.
+# - Training the way the test asks — 20 characters of one alphabet compared at once, a softmax
+#   over negative squared distances (the N-way or N-pair loss), rotated characters as extra
+#   classes — is what makes the difference; the ablation measures each step at equal
+#   wall-clock time: the N-way loss is the first big step, and on a CPU a net that is cheap
+#   per step (here: no batch norm) the second.
+# - Every choice (batch norm or not, the training length) was made on a held-out background
+#   alphabet; the selected encoder was saved,
+#   reloaded and scored once on the 20 runs, with intervals over runs and over the 400 queries.
+# - Accuracy falls with N for every method; the recipe stays above Koch's net and 1-NN at
+#   every N.
+# - On MNIST, the Omniglot net transfers to 10-way one-shot digits above 1-NN on pixels;
+#   trained on digits 0 to 4 only, Koch's pair training falls below pixel matching on 5 to 9
+#   while the N-way recipe stays above it.
 #
 # ## Exercises
 #
-# 1. Train without distortions (`augment=None` in `pairs.pair_dataset`). What happens to the
-#    validation accuracy curve, and to the 20 runs?
-# 2. Prepare a Colab GPU run that could approach Koch's 92%: which parameters do you change?
-# 3. Why must the characters of the validation tasks come from alphabets that are not in
-#    training, rather than from held-out drawings of training characters?
-# 4. Score `digit_net` on 5-way tasks of the digits it was trained on (0 to 4). Compare with
-#    the new digits.
+# 1. Train the recipe with batch norm (`BATCH_NORM = True`) for the same number of steps, and
+#    compare the two validation curves. Which would you have chosen at the final budget?
+# 2. Set `TRAIN_SPLIT = "background"` (30 alphabets, 4 validation alphabets) and re-run the
+#    notebook on a Colab GPU. Which parameters would you change, and why?
+# 3. Train with N = 5 episodes instead of 20 and score 20-way validation tasks. Is it better
+#    to train with the test's N?
+# 4. Why must the validation characters come from alphabets that are not in training, rather
+#    than from held-out drawings of training characters?
 #
 # <details><summary>Solution 1</summary>
 #
-# Build `train_pairs` with `augment=None` and rerun the training cell. Without distortions the
-# training loss falls faster but the network sees the same 16 or so drawings per character
-# every time; expect the validation accuracy to peak earlier and lower. Compare
-# `validation.history` of the two runs at the same number of steps.
+# Set `BATCH_NORM = True` in the parameters and re-run from the training cell (about twice as
+# long per step on a CPU). Compare `validation.best` and the curve with the stored run's. Only
+# the validation numbers may decide; if batch norm wins there, it is the recipe for this budget,
+# and the ablation's 30-second verdict was a budget effect. The 20 runs, already used once,
+# must not be consulted to decide.
 # </details>
 #
 # <details><summary>Solution 2</summary>
 #
-# In the parameters cell: `TRAIN_SPLIT = "background"` (all 30 alphabets, about 19,000 images;
-# downloaded on first use), `IMAGE_SIZE = 105`, `WIDTH = 1.0`, `EMBEDDING_DIM = 4096`, and many
-# more steps, e.g. `EPOCHS = 200`, `STEPS_PER_EPOCH = 500`. The validation callback then picks
-# the best of 200 epochs on 4 held-out background alphabets. Koch et al. also used SGD with
-# momentum, per-layer learning rates and L2 weight decay (`koch_encoder(l2=...)`).
+# Nothing in the code: the parameters cell picks the split and its validation alphabets. On a
+# GPU a step costs far less, so raise `RECIPE_EPOCHS` (and maybe `IMAGE_SIZE`, then re-run the
+# ablation script to check that the bigger input pays off). With 4 validation alphabets the
+# selection is also less noisy than with one.
 # </details>
 #
 # <details><summary>Solution 3</summary>
 #
-# The test asks about *new alphabets*: new stroke styles, not just new drawers. Validating on
-# new drawings of known characters would reward memorising those characters, and would pick an
-# epoch that is too late: the selection must face the same kind of novelty as the test.
+# ```python
+# episodes5 = oneshot.episode_dataset(x_train, y_train, alphabet_train, 5, 16, seed=SEED,
+#                                     rotations=True, max_shift=2, repeat=True)
+# net5 = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, batch_norm=BATCH_NORM)
+# net5.compile(keras.optimizers.Adam(LEARNING_RATE), oneshot.NWayLoss(5))
+# check5 = oneshot.OneShotValidation(x_val, val_query, val_support, val_answer)
+# net5.fit(episodes5, steps_per_epoch=STEPS_PER_EPOCH, epochs=4, callbacks=[check5])
+# ```
+# The same number of images per step (5 x 2 x 16 = 160). Compare `check5.history` with the
+# first epochs of `validation.history`: easier 5-way episodes give a weaker signal for the
+# 20-way test, as Snell et al. also found (they train with more ways than they test).
 # </details>
 #
 # <details><summary>Solution 4</summary>
 #
-# ```python
-# q, s, a = pairs.one_shot_tasks(y_test, 5, MNIST_TASKS, seed=SEED, classes=seen)
-# correct = oneshot.task_accuracy(oneshot.task_scores(digit_net, x_test, q, s), a)
-# print(evaluate.n_way_accuracy(correct))
-# ```
-# Expect a much higher accuracy than on the digits 5 to 9: the net has learned to compare
-# *these* classes, which is not the same as learning to compare handwriting.
+# The test asks about *new alphabets*: new stroke styles, not only new drawers. Validating on
+# new drawings of known characters rewards memorising those characters and picks too late an
+# epoch: the selection must face the same kind of novelty as the test.
 # </details>
