@@ -348,8 +348,9 @@ assert np.isclose(hand_loss, lib_loss, rtol=1e-4), (hand_loss, lib_loss)
 # `mining.BatchHardTripletLoss`, fed by the endless file pipeline. On several devices `P` is
 # per device: the global batch holds `P` times the number of replicas classes, laid out class
 # by class, and each replica receives whole classes (the README's multi-device section). The
-# alternative recipe, notebook 06's N-way comparison loss, trains the same encoder from the
-# same folder with episodes instead of P x K batches.
+# alternative recipe is notebook 06's N-way comparison loss (`oneshot.NWayLoss` on
+# `oneshot.episode_dataset`): its episodes are drawn from images in memory, so for it load a
+# folder that fits with `folders.load_image_folder`; it has no file-reading pipeline yet.
 
 # %%
 import time
