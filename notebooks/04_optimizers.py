@@ -314,8 +314,8 @@ for _, row in warned.iterrows():
 
 # %% [markdown]
 # What the stored run shows: plain SGD at 2 and momentum at 3 go NaN within the first chunk. SGD's
-# best rate, 1.5, sits just below the rate at which it blows up, which is common for plain
-# gradient descent and is why its grid is finer at the top. Adam at 0.1 explodes (a first-chunk
+# best rate, 1.5, sits just below the rate at which it blows up, which is why its grid is finer
+# at the top. Adam at 0.1 explodes (a first-chunk
 # loss of 585; 86% and 84% of the units of its two ReLU layers dead for good) and limps on to a
 # validation pair accuracy of 0.640, against 0.946 at its chosen rate. Momentum at 1 is a warning
 # about warnings: it looked healthy after the first chunk (loss 0.129) and went NaN in chunk 3, so
