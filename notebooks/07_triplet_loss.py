@@ -708,11 +708,11 @@ for metric in ("map@r", "recall@1", "one-shot 20-way"):
     print(f"{metric:>16}: no detectable difference from {best}: {tied}")
 
 # %% [markdown]
-# Read in the stored run: the three mining losses lead on every metric. Batch-hard has the best
-# means (MAP@R 0.617, one-shot 71.0%), but on MAP@R there is no detectable difference between
-# batch-hard, semi-hard and batch-all; on one-shot accuracy only semi-hard is tied with it.
-# Contrastive pairs and random triplets trail (MAP@R 0.475 and 0.459), both far above pixels
-# (0.117). Notebook 06's N-way loss sits in between (MAP@R 0.546, one-shot 65.4%): note that
+# Read in the stored run: batch-hard has the best mean on every metric (MAP@R 0.617, one-shot
+# 71.0%), but on MAP@R there is no detectable difference between batch-hard, semi-hard and
+# batch-all, and on one-shot accuracy only semi-hard is tied with it. Contrastive pairs and
+# random triplets trail (MAP@R 0.475 and 0.459), both far above pixels (0.117). Notebook 06's
+# N-way loss sits between them on MAP@R (0.546; one-shot 65.4%, level with batch-all): note that
 # it ran here without what notebook 06 adds around it (episodes from one alphabet, pixel
 # shifts, a longer schedule), so this row measures the loss, not notebook 06's recipe. Each
 # run took about 20 s of training; the seconds column shows that mining costs no measurable
