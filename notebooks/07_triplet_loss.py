@@ -722,20 +722,24 @@ for metric in ("map@r", "recall@1", "one-shot 20-way"):
 
 # %% [markdown]
 # **Claim:** every loss beats nearest neighbour on pixels on all three headline metrics, in
-# every seed.
+# every seed. (Checked on the full-length run: fast-mode runs are too short for batch norm's
+# running averages, which the embeddings are computed with at test time, to settle.)
 
 # %%
 for metric in ("recall@1", "map@r", "one-shot 20-way"):
-    assert (table[metric] > pixels[metric]).all(), metric
+    if not config.fast_mode():
+        assert (table[metric] > pixels[metric]).all(), metric
 
 # %% [markdown]
 # **Claim:** the three mining losses (batch-all, batch-hard, semi-hard) show no detectable
-# difference from one another on MAP@R: their mean ± std intervals overlap pairwise.
+# difference from one another on MAP@R in the full-length run: their mean ± std intervals
+# overlap pairwise.
 
 # %%
 trio = ["batch-all", "batch-hard", "semi-hard"]
 print({n: tuple(round(v, 3) for v in interval(n, "map@r")) for n in trio})
-assert all(overlap(a, b, "map@r") for a in trio for b in trio)
+if not config.fast_mode():
+    assert all(overlap(a, b, "map@r") for a in trio for b in trio)
 
 # %% [markdown]
 # **Claim:** on MAP@R, mining pays: in the full-length run each of batch-all, batch-hard and
@@ -784,11 +788,11 @@ plots.plot_with_spread(chunks, active, label="random triplets", xlabel="training
                        title="Random triplets: the active ones thin out");
 
 # %% [markdown]
-# **Claim:** as training goes on, random triplets become easy: the active fraction falls in
-# every seed, and in the full-length run it ends below half its value at the start.
+# **Claim:** as training goes on, random triplets become easy: in the full-length run the
+# active fraction ends below half its value at the start, in every seed. (Fast-mode runs stop
+# before it moves.)
 
 # %%
-assert (active[:, -1] < active[:, 0]).all()
 if not config.fast_mode():
     assert (active[:, -1] < 0.5 * active[:, 0]).all()
 
