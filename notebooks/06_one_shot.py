@@ -265,7 +265,8 @@ mine = float(my_n_way_loss(embeddings, N_WAY))
 course = float(oneshot.NWayLoss(N_WAY)(labels, embeddings))
 print(f"by hand: {mine:.6f}   course_lib.oneshot.NWayLoss: {course:.6f}   "
       f"(an untrained net; log N = {np.log(N_WAY):.3f} would be a net that cannot tell)")
-encoder.summary()
+print(f"encoder: {len(encoder.layers)} layers, {encoder.count_params():,} parameters, "
+      f"output {encoder.output_shape}")
 
 # %% [markdown]
 # **Claim:** the hand-written loss and `oneshot.NWayLoss` agree (to float32 rounding).
