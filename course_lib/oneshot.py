@@ -577,7 +577,7 @@ def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int 
 
     import tensorflow as tf
 
-    from course_lib.pairs import _batches, check_examples
+    from course_lib.pairs import check_examples, seeded_batches
 
     x, y = check_examples(x, y)
     x = x.astype(np.float32)
@@ -650,4 +650,4 @@ def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int 
         return batch, labels
 
     epoch_batches = max(1, len(y) // (2 * n_way * episodes))
-    return _batches(steps, seed, make_batch, epoch_batches, repeat)
+    return seeded_batches(steps, seed, make_batch, epoch_batches, repeat)

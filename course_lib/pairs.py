@@ -200,7 +200,6 @@ def seeded_batches(steps, seed: int, make_batch, epoch_batches: int,
             .with_options(options))
 
 
-_batches = seeded_batches     # the former private name, for code that still imports it
 
 
 def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, seed: int = 0,
