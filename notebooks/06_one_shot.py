@@ -71,7 +71,8 @@ config.describe();
 # the default, in CI), `"background_small2"` (the other 5-alphabet split) or `"background"`
 # (all 30 alphabets, about 19,000 images; downloaded on first use). Each has its own validation
 # alphabets, held out whole; nothing else changes. Every other choice below was made on
-# validation alphabets (the ablation further down), never on Lake's runs.
+# validation alphabets (the ablation and the final-budget comparison further down), never on
+# Lake's runs.
 
 # %% tags=["parameters"]
 TRAIN_SPLIT = "background_small1"
@@ -85,15 +86,15 @@ N_WAY = 20                # characters per training episode, as in the test
 EPISODES_PER_STEP = 4     # 4 episodes x 20 characters x 2 drawings = 160 images per step
 LEARNING_RATE = 1e-3      # Adam, cosine-decayed to 0 over the recipe's training
 EMBEDDING_DIM = 256
-FILTERS = 64              # the ablation's best row (validation): 64 filters ...
-BATCH_NORM = False        # ... and no batch norm
-RECIPE_EPOCHS = config.pick(full=14, fast=1)
-STEPS_PER_EPOCH = config.pick(full=500, fast=400)   # validation check after each epoch
+FILTERS = 64              # the ablation's best row (validation): 64 filters, no batch norm;
+BATCH_NORM = False        # and the final-budget choice (section 4, on validation):
+RECIPE_STEPS = config.pick(full=7000, fast=400)     # no batch norm, shifts only, 7,000 steps
 KOCH_SECONDS = config.pick(full=150, fast=6)        # the baseline's training budget
 VAL_TASKS = config.pick(full=400, fast=100)         # 20-way tasks on the validation alphabets
 MNIST_TASKS = config.pick(full=1000, fast=200)
 DIGIT_SECONDS = config.pick(full=60, fast=4)        # training budget per net, digits 0-4
 ABLATION_FILE = "results/06_ablation.json"          # written by scripts/ablation_06.py
+SELECTION_FILE = "results/06_selection.json"        # written by scripts/select_06.py
 SEED = 0
 
 config.seed_everything(SEED)
@@ -291,15 +292,21 @@ from pathlib import Path
 
 import pandas as pd
 
-if Path(ABLATION_FILE).exists():
-    ablation = json.loads(Path(ABLATION_FILE).read_text())
-else:  # e.g. on Colab, where only course_lib is installed: the repository's copy
+
+
+def read_results(path):
+    """A results file of the repository: the local copy, else (e.g. on Colab) the online one."""
+    if Path(path).exists():
+        return json.loads(Path(path).read_text())
     import urllib.request
 
     url = ("https://raw.githubusercontent.com/siamese-course/siamese-networks-course/main/"
-           f"notebooks/{ABLATION_FILE}")
+           f"notebooks/{path}")
     with urllib.request.urlopen(url, timeout=30) as response:
-        ablation = json.loads(response.read())
+        return json.loads(response.read())
+
+
+ablation = read_results(ABLATION_FILE)
 by_variant = {r["variant"]: r for r in ablation["rows"]}
 table = pd.DataFrame([{"setting": r["label"], "validation 20-way": r["mean"], "std": r["std"],
                        "seeds": len(r["accuracies"]), "steps": int(np.mean(r["steps"])),
@@ -327,8 +334,8 @@ table.round(3)
 # - The last three rows change one thing in the full recipe. 35x35 inputs cost more per step
 #   and give nothing back. The two cheaper nets, 32 filters or **no batch norm**, take about
 #   twice as many steps in the same time and are far better; the best row is the recipe
-#   without batch norm, so that is the net trained below (`BATCH_NORM = False` in the
-#   parameters).
+#   without batch norm. That verdict belongs to a 30-second budget; section 4 asks again at the
+#   budget the final model really gets.
 #
 # **Claim:** at equal time, the N-way loss beats the best pair-trained row by a wide margin: by
 # more than three of either row's standard deviations.
@@ -396,59 +403,103 @@ if live is not None:
     assert abs(live - row["validation 20-way"]) <= 3 * row["std"] + 0.01, (live, row)
 
 # %% [markdown]
-# ## 4. The recipe, trained once, selected on validation
+# ## 4. The final budget: decide on validation again
 #
-# The full recipe: the 4-block conv net without batch norm (the ablation's choice), the N-way
-# loss on 20-way episodes of one alphabet, rotations as new classes, ±2-pixel shifts, Adam with
-# a cosine decay of the learning rate. After every epoch of `STEPS_PER_EPOCH` steps, `oneshot.OneShotValidation`
-# scores the validation tasks and keeps the best epoch's weights: the training length is chosen
-# on validation alone.
+# The ablation gave every setting 30 seconds. The final model trains for minutes, and what wins
+# a sprint need not win the distance: batch norm may learn more per step once the run is long
+# enough to pay for its slower steps; Koch's affine distortions may keep a long run from
+# memorising its 114 characters; and the length of the schedule is a choice too.
+# `scripts/select_06.py` trains each candidate for its whole cosine-decayed schedule (the long
+# ones get about the same wall-clock time: a batch-norm step is about 1.6 times as slow) and
+# scores the validation alphabet every 500 steps; the notebook reads the file it writes.
+#
+# The rule: a candidate is judged by its validation accuracy at the end of its schedule (the
+# weights we would keep, not the best of many checks), and the highest wins. Each comes with a
+# 95% Wilson interval over the validation tasks, to show how much that choice can be trusted.
+# (The tasks share 22 characters, so the true noise is larger than the interval says.)
+
+# %%
+selection = read_results(SELECTION_FILE)
+ax = None
+ends = {}
+for run in selection["runs"]:
+    curve = np.array(run["curve"])
+    label = selection["candidates"][run["candidate"]]["label"]
+    ax = plots.plot_with_spread(curve[:, 1] / 60, curve[None, :, 2], ax=ax, label=label,
+                                title="Validation 20-way accuracy along each final schedule",
+                                xlabel="training time (minutes, 2 CPU cores)",
+                                ylabel="validation 20-way accuracy")
+    hits = round(curve[-1, 2] * selection["val_tasks"])
+    ends[run["candidate"]] = (*evaluate.n_way_accuracy(np.arange(selection["val_tasks"]) < hits),
+                              int(curve[-1, 0]), curve[-1, 1] / 60, curve[0, 2])
+ax.legend(loc="lower right")
+finals = pd.DataFrame(ends, index=["end of schedule", "low", "high", "steps", "minutes",
+                                   "first check"]).T
+chosen = finals["end of schedule"].idxmax()
+tied = finals[finals["high"] >= finals.loc[chosen, "low"]]
+val_final = finals.loc[chosen, "end of schedule"]
+print(f"measured {selection['date']}, seed {sorted({r['seed'] for r in selection['runs']})}; "
+      f"chosen: {chosen} ({val_final:.1%}); intervals overlapping its own: {list(tied.index)}")
+finals.round(3)
+
+# %% [markdown]
+# Every candidate is above 0.75 after its first 500 steps and then levels off near 0.8. The
+# highest at the end is the recipe as it was, without batch norm and with its long schedule;
+# but all the intervals overlap: on this alphabet, none of batch norm, affine distortions or
+# the schedule's length makes a difference the 400 validation tasks can detect. The parameters
+# cell above holds the choice.
+#
+# **Claim:** the parameters of this notebook are the candidate the rule picks from the file:
+# its batch norm setting, its augmentation and its number of steps.
+
+# %%
+picked = selection["candidates"][chosen]
+assert picked["batch_norm"] == BATCH_NORM and not picked.get("affine", False), picked
+assert config.fast_mode() or picked["steps"] == RECIPE_STEPS, (picked, RECIPE_STEPS)
+
+# %% [markdown]
+# **Claim:** on the held-out alphabet the chosen recipe is far above Koch's net trained on the
+# same alphabets (by at least 15 points).
+
+# %%
+print(f"validation 20-way: the recipe {val_final:.1%} (file), Koch's net "
+      f"{koch_validation.best:.1%} (this run)")
+assert val_final >= koch_validation.best + 0.15, (val_final, koch_validation.best)
+
+# %% [markdown]
+# ## 5. The final model: every background alphabet, the same schedule
+#
+# Everything is now decided, so the validation alphabet has done its job and can become
+# training data: the final encoder trains on all the alphabets of `TRAIN_SPLIT` (one more
+# alphabet, 22 more characters) with exactly the chosen recipe and schedule, and its weights at
+# the end of the schedule are the model. Nothing is selected after this point, so nothing is
+# lost by having no held-out alphabet left. (Koch et al. likewise trained their final networks
+# on all their background data.) Then it is saved as a `.keras` file, read back, and only the
+# reloaded model meets the test.
 
 # %%
 keras.utils.set_random_seed(SEED)
-encoder = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
-                               batch_norm=BATCH_NORM)
-total_steps = RECIPE_EPOCHS * STEPS_PER_EPOCH
-schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=total_steps)
-encoder.compile(optimizer=keras.optimizers.Adam(schedule), loss=oneshot.NWayLoss(N_WAY))
-validation = oneshot.OneShotValidation(x_val, val_query, val_support, val_answer)
+final_encoder = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
+                                     batch_norm=BATCH_NORM)
+final_schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=RECIPE_STEPS)
+final_encoder.compile(optimizer=keras.optimizers.Adam(final_schedule),
+                      loss=oneshot.NWayLoss(N_WAY))
+all_episodes = oneshot.episode_dataset(omniglot.images, omniglot.character, omniglot.alphabet,
+                                       N_WAY, EPISODES_PER_STEP, seed=SEED, rotations=True,
+                                       max_shift=2, repeat=True)
 start = time.perf_counter()
-encoder.fit(episodes, steps_per_epoch=STEPS_PER_EPOCH, epochs=RECIPE_EPOCHS, verbose=2,
-            callbacks=[validation])
-train_minutes = (time.perf_counter() - start) / 60
-best_steps = (validation.best_epoch + 1) * STEPS_PER_EPOCH
-print(f"{total_steps} steps in {train_minutes:.1f} min; best validation 20-way accuracy "
-      f"{validation.best:.1%} after {best_steps} steps (Koch's net: {koch_validation.best:.1%})")
-
-# %%
-steps_axis = STEPS_PER_EPOCH * np.arange(1, RECIPE_EPOCHS + 1)
-ax = plots.plot_with_spread(steps_axis, np.array([validation.history]), label="the recipe",
-                            title="20-way one-shot accuracy on the validation alphabet",
-                            xlabel="training steps", ylabel="accuracy")
-ax.axhline(koch_validation.best, ls=":", color="tab:red", label="Koch's net (best epoch)")
-ax.axhline(1 / N_WAY, ls="--", color="grey", label="chance (1/20)")
-ax.axvline(best_steps, ls=":", color="black", label="selected")
-ax.legend();
-
-# %% [markdown]
-# **Claim:** on the held-out alphabet the recipe is far above Koch's net trained on the same
-# alphabets (by at least 15 points, in any mode).
-
-# %%
-assert validation.best >= koch_validation.best + 0.15, (validation.best, koch_validation.best)
-
-# %% [markdown]
-# ## 5. Save, reload, and only then score the test once
-#
-# The selected encoder is saved as a `.keras` file and read back; the test uses the reloaded
-# model.
+final_encoder.fit(all_episodes, steps_per_epoch=RECIPE_STEPS, epochs=1, verbose=2)
+final_minutes = (time.perf_counter() - start) / 60
+print(f"final encoder: {len(np.unique(omniglot.character))} characters of "
+      f"{len(np.unique(omniglot.alphabet))} alphabets, {RECIPE_STEPS} steps in "
+      f"{final_minutes:.1f} min")
 
 # %%
 path = config.build_dir() / "06_one_shot_encoder.keras"
-encoder.save(path)
+final_encoder.save(path)
 reloaded = keras.models.load_model(path)
 probe = x_val[:32]
-change = np.abs(reloaded.predict(probe, verbose=0) - encoder.predict(probe, verbose=0)).max()
+change = np.abs(reloaded.predict(probe, verbose=0) - final_encoder.predict(probe, verbose=0)).max()
 print(f"saved {path.name} ({path.stat().st_size / 1e6:.1f} MB); largest change in an "
       f"embedding after reloading: {change:.1e}")
 
@@ -457,6 +508,8 @@ assert change < 1e-5
 assert isinstance(reloaded.loss, oneshot.NWayLoss)
 
 # %% [markdown]
+# ## 6. Lake's 20 runs, scored once
+#
 # Lake's 20 runs: each is 20 characters of one evaluation alphabet, 20 candidate drawings by
 # one person and 20 queries by another, 400 queries in all. The answer is the candidate nearest
 # to the query in the embedding. Two intervals: over the 20 runs (a t-interval of the run
@@ -486,24 +539,27 @@ if not config.fast_mode():
 # %% [markdown]
 # **Validation against test.** The two numbers differ, and should be read with their noise:
 # the validation alphabet has only 22 characters, so its 20-way tasks are nearly all the same
-# characters again, and the selected epoch is the best of several noisy checks (a best-of-K
-# number is biased upward). The 20 evaluation alphabets are another sample of alphabets, some
-# easier, some harder (see the spread of the per-run accuracies above).
+# characters again; the 20 evaluation alphabets are another sample of alphabets, some easier,
+# some harder (see the spread of the per-run accuracies above). And the tested model learned
+# from one alphabet more than the validated one. The validation number is the end of the
+# schedule, not its best check; but it is the highest of four candidates, which biases it
+# upward a little (a best-of-K number).
 
 # %%
-print(f"validation (best epoch, {VAL_TASKS} tasks on {len(np.unique(omniglot.character[val]))} "
-      f"characters): {validation.best:.1%}; test (20 runs): {test_acc:.1%}; "
-      f"gap {100 * (test_acc - validation.best):+.1f} points")
-print(f"target for this split (issue 10): 90%; Koch et al. (30 alphabets): 92%; "
-      f"{'met' if test_acc >= 0.90 else 'missed'} by {100 * abs(test_acc - 0.90):.1f} points")
+print(f"validation (end of schedule, {VAL_TASKS} tasks on "
+      f"{len(np.unique(omniglot.character[val]))} characters, trained without that alphabet): "
+      f"{val_final:.1%}; test (20 runs, trained on every background alphabet): {test_acc:.1%}")
+print(f"Koch et al. (30 alphabets, 105x105): 92.0%; the recipe on {TRAIN_SPLIT}: "
+      f"{100 * (test_acc - 0.92):+.1f} points from it; 90%: "
+      f"{'reached' if test_acc >= 0.90 else 'not reached'}")
 
 # %% [markdown]
-# **The miss, honestly.** The stored run is below the issue's 90% target (the line above). The
-# choices were made on validation only, and one of them may be the cause: the ablation picked
-# "no batch norm" at a 30-second budget, where a net that is cheaper per step wins, but the
-# final training lasts minutes, and its validation curve stopped improving well before the end
-# (the plot above). Whether batch norm wins at the final budget is a question for validation
-# (exercise 1), not for the 20 runs, which have now been used.
+# **Where this stands.** The second line above sets the stored run beside Koch et al.'s 92%,
+# which came from 30 alphabets and 105x105 images; ours from the 5 alphabets of
+# `background_small1` at 28x28, in minutes of CPU. On this split, validation could not tell
+# batch norm, affine distortions or a longer schedule apart (section 4), so nothing further can
+# be chosen honestly here without a larger validation set (exercise 1); the 20 runs, now used,
+# must not decide it.
 #
 # One test query as the network saw it, in two rows: the query, its 20 candidates, the pick
 # (red if wrong) and the truth (green). We show the first query the model gets wrong, since
@@ -518,7 +574,7 @@ plots.plot_one_shot_task(runs[r].test_images[i], runs[r].train_images, int(picks
                          rows=2);
 
 # %% [markdown]
-# ## 6. Accuracy against N
+# ## 7. Accuracy against N
 #
 # The same 400 queries make easier tasks: for each query, its true character and N - 1 others
 # of the same run (`oneshot.lake_n_way_tasks`, one task per query, so 400 distinct queries per
@@ -555,7 +611,7 @@ if not config.fast_mode():
     assert np.all(low_r > np.array(errors["Koch's net"][1])), by_n
 
 # %% [markdown]
-# ## 7. MNIST
+# ## 8. MNIST
 #
 # **(a) The Omniglot net on digits.** Koch et al. applied their Omniglot network, with no
 # training on digits, to 10-way one-shot MNIST: one example of each digit, one query. We do the
@@ -635,7 +691,7 @@ if not config.fast_mode():
 # digits. Comparing each digit with the four others at once, the recipe's features transfer
 # better.
 #
-# ## 8. Our numbers beside Koch et al.'s Table 2
+# ## 9. Our numbers beside Koch et al.'s Table 2
 #
 # All Omniglot rows are the same task, Lake's 20 runs of 20-way within-alphabet one-shot
 # classification; the published numbers are those of Koch et al.'s Table 2 (the human, HBPL,
@@ -659,7 +715,7 @@ rows = [
      f"{TRAIN_SPLIT} minus validation, {IMAGE_SIZE}x{IMAGE_SIZE}, {koch_budget.seconds:.0f} s",
      koch_acc),
     ("The recipe (ours)", "this notebook",
-     f"{TRAIN_SPLIT} minus validation, {IMAGE_SIZE}x{IMAGE_SIZE}, {train_minutes:.1f} min CPU",
+     f"{TRAIN_SPLIT}, all alphabets, {IMAGE_SIZE}x{IMAGE_SIZE}, {final_minutes:.1f} min CPU",
      test_acc),
     ("1-NN on pixels (ours)", "this notebook", f"none, {IMAGE_SIZE}x{IMAGE_SIZE}", pixel_acc),
     ("MNIST 10-way: Koch's convolutional Siamese net", "Koch et al. 2015", "Omniglot", 0.703),
@@ -677,14 +733,15 @@ comparison
 #
 # - **Data.** Koch et al. trained on the 30 background alphabets (964 characters), and only on
 #   the drawings of 12 of the 20 drawers, with affine-distorted copies of each pair (their
-#   largest training set: 150,000 pairs and 8 distortions of each). We train on the 4
-#   non-validation alphabets of `background_small1` (114 characters, all 20 drawers; 456 with
-#   the rotations), with shifts and rotations drawn afresh at every step.
+#   largest training set: 150,000 pairs and 8 distortions of each). We choose on the 4
+#   non-validation alphabets of `background_small1` (114 characters, all 20 drawers) and
+#   train the final model on all 5 (136 characters; four times as many with the rotations),
+#   with shifts and rotations drawn afresh at every step.
 # - **Validation.** They validated on 10 alphabets taken from the *evaluation* set with 4 other
 #   drawers, and searched their hyper-parameters (learning rates, momentum, L2 weights per
 #   layer) with Bayesian optimisation. We validate on one *background* alphabet and made the
-#   few choices above (ablation, training length) on it; the test alphabets were never seen
-#   before the single scoring.
+#   few choices above (ablation, final-budget candidates) on it; the test alphabets were never
+#   seen before the single scoring.
 # - **Network and images.** 105x105 images, four convolutions of 64 to 256 filters and a
 #   4096-d sigmoid embedding (about 38 million weights) trained with SGD and momentum, up to
 #   200 epochs; ours: 28x28 images, a 4-block 64-filter conv net with a 256-d embedding, Adam,
@@ -702,8 +759,9 @@ from course_lib import results
 
 results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=run_low,
                lake_20_run_ci_high=run_high, koch_baseline_20_runs=koch_acc,
-               pixel_1nn_20_runs=pixel_acc, validation_20way=validation.best,
-               selected_steps=best_steps, train_minutes=round(train_minutes, 2),
+               pixel_1nn_20_runs=pixel_acc, validation_20way=val_final,
+               recipe_steps=RECIPE_STEPS, batch_norm=BATCH_NORM,
+               train_minutes=round(final_minutes, 2),
                train_split=TRAIN_SPLIT, image_size=IMAGE_SIZE,
                accuracy_vs_n={int(n): round(float(v), 4) for n, v in zip(ns, recipe_curve)},
                mnist_10way_from_omniglot=transfer_acc, mnist_10way_pixels=mnist_pixel_acc,
@@ -719,10 +777,13 @@ results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=
 #   over negative squared distances (the N-way or N-pair loss), rotated characters as extra
 #   classes — is what makes the difference; the ablation measures each step at equal
 #   wall-clock time: the N-way loss is the first big step, and on a CPU a net that is cheap
-#   per step (here: no batch norm) the second.
-# - Every choice (batch norm or not, the training length) was made on a held-out background
-#   alphabet; the selected encoder was saved,
-#   reloaded and scored once on the 20 runs, with intervals over runs and over the 400 queries.
+#   per step (here: no batch norm) the second, in a 30-second sprint.
+# - At the final budget, batch norm, affine distortions and a longer schedule made no
+#   difference the validation tasks could detect, so the cheapest candidate was taken: a
+#   verdict at one budget need not hold at another, and a tie is decided by cost.
+# - Every choice was made on a held-out background alphabet; then the final encoder learned
+#   from every background alphabet with exactly that recipe, was saved, reloaded and scored
+#   once on the 20 runs, with intervals over runs and over the 400 queries.
 # - Accuracy falls with N for every method; the recipe stays above Koch's net and 1-NN at
 #   every N.
 # - On MNIST, the Omniglot net transfers to 10-way one-shot digits above 1-NN on pixels;
@@ -731,8 +792,9 @@ results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=
 #
 # ## Exercises
 #
-# 1. Train the recipe with batch norm (`BATCH_NORM = True`) for the same number of steps, and
-#    compare the two validation curves. Which would you have chosen at the final budget?
+# 1. The selection file has one seed per candidate and one validation alphabet. Run
+#    `scripts/select_06.py --seeds 3`, or hold out a second alphabet, and check whether the
+#    choice of section 4 changes.
 # 2. Set `TRAIN_SPLIT = "background"` (30 alphabets, 4 validation alphabets) and re-run the
 #    notebook on a Colab GPU. Which parameters would you change, and why?
 # 3. Train with N = 5 episodes instead of 20 and score 20-way validation tasks. Is it better
@@ -742,17 +804,18 @@ results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=
 #
 # <details><summary>Solution 1</summary>
 #
-# Set `BATCH_NORM = True` in the parameters and re-run from the training cell (about twice as
-# long per step on a CPU). Compare `validation.best` and the curve with the stored run's. Only
-# the validation numbers may decide; if batch norm wins there, it is the recipe for this budget,
-# and the ablation's 30-second verdict was a budget effect. The 20 runs, already used once,
-# must not be consulted to decide.
+# `flock /tmp/course_heavy.lock python -m scripts.select_06 --seeds 3` (about 25 minutes per
+# candidate on 2 CPU cores; on a GPU, minutes) adds seeds 1 and 2 to the file. Judge each
+# candidate by its mean over seeds at the end of the schedule, with the seeds' spread as the
+# noise. A second validation alphabet (say `VALIDATION_ALPHABETS = ["Early_Aramaic",
+# "Balinese"]`) doubles the validation characters but leaves 3 alphabets to learn from, so
+# each candidate trains on less: that trade is itself something to measure.
 # </details>
 #
 # <details><summary>Solution 2</summary>
 #
 # Nothing in the code: the parameters cell picks the split and its validation alphabets. On a
-# GPU a step costs far less, so raise `RECIPE_EPOCHS` (and maybe `IMAGE_SIZE`, then re-run the
+# GPU a step costs far less, so raise `RECIPE_STEPS` (and maybe `IMAGE_SIZE`, then re-run the
 # ablation script to check that the bigger input pays off). With 4 validation alphabets the
 # selection is also less noisy than with one.
 # </details>
@@ -765,10 +828,10 @@ results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=
 # net5 = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, batch_norm=BATCH_NORM)
 # net5.compile(keras.optimizers.Adam(LEARNING_RATE), oneshot.NWayLoss(5))
 # check5 = oneshot.OneShotValidation(x_val, val_query, val_support, val_answer)
-# net5.fit(episodes5, steps_per_epoch=STEPS_PER_EPOCH, epochs=4, callbacks=[check5])
+# net5.fit(episodes5, steps_per_epoch=500, epochs=4, callbacks=[check5])
 # ```
 # The same number of images per step (5 x 2 x 16 = 160). Compare `check5.history` with the
-# first epochs of `validation.history`: easier 5-way episodes give a weaker signal for the
+# first 2,000 steps of the 20-way runs in section 4's file: easier 5-way episodes give a weaker signal for the
 # 20-way test, as Snell et al. also found (they train with more ways than they test).
 # </details>
 #
