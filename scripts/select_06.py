@@ -44,15 +44,17 @@ EMBEDDING_DIM = 256
 FILTERS = 64
 
 
-def train(name: str, seed: int, check_every: int, steps: int | None = None) -> dict:
-    """Train candidate ``name`` with a cosine-decayed Adam over its steps; score the validation
-    tasks every ``check_every`` steps.
+def train(name: str, seed: int, check_every: int, steps: int | None = None,
+          held_out: str = ov.VALIDATION[0]) -> dict:
+    """Train candidate ``name`` with a cosine-decayed Adam over its steps on every alphabet of the
+    split but ``held_out``; score 20-way tasks of ``held_out`` every ``check_every`` steps.
 
-    Returns ``{"candidate", "seed", "steps", "curve": [[steps, seconds, accuracy], ...]}``.
+    Returns ``{"candidate", "seed", "held_out", "steps",
+    "curve": [[steps, seconds, accuracy], ...]}``.
     """
     c = CANDIDATES[name]
     steps = steps or c["steps"]
-    d = ov.setup(28)
+    d = ov.setup(28, validation=(held_out,))
     keras.utils.set_random_seed(seed)
     encoder = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
                                    batch_norm=c["batch_norm"])
@@ -71,53 +73,70 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None) -> d
         seconds += time.perf_counter() - start
         done += chunk
         curve.append([done, round(seconds, 1), ov.validation_accuracy(encoder, d)])
-        print(f"  {name} seed {seed}: step {done:5d}  {seconds:6.0f} s  "
+        print(f"  {name} seed {seed} ({held_out} held out): step {done:5d}  {seconds:6.0f} s  "
               f"validation {curve[-1][2]:.3f}", flush=True)
-    return {"candidate": name, "seed": seed, "steps": steps, "curve": curve}
+    return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
+            "curve": curve}
+
+
+def _key(run: dict) -> tuple:
+    return run["candidate"], run["seed"], run.get("held_out", ov.VALIDATION[0])
+
+
+def save(out: Path, runs: list, candidates: list, started: float,
+         earlier: dict | None = None) -> dict:
+    """Write the report to ``out``: ``runs``, plus the runs of ``earlier`` (the file as it was
+    before this invocation) that ``runs`` do not redo."""
+    report = {
+        "what": "validation 20-way one-shot accuracy (within-alphabet tasks of a held-out "
+                "alphabet) along each candidate's full cosine-decayed schedule; one run per "
+                "candidate, seed and held-out alphabet",
+        "split": ov.SPLIT, "n_way": ov.N_WAY,
+        "val_tasks": int(ov.setup(28).val_answer.size),
+        "episodes_per_step": ov.EPISODES, "learning_rate": ov.LEARNING_RATE,
+        "candidates": {k: CANDIDATES[k] for k in candidates}, "runs": runs,
+        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
+                    "load_average": [round(x, 2) for x in os.getloadavg()]},
+        "total_minutes": round((time.perf_counter() - started) / 60, 1),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    if earlier is not None:  # keep the runs of other candidates, seeds and folds
+        fresh = {_key(r) for r in runs}
+        report["runs"] = [r for r in earlier["runs"] if _key(r) not in fresh] + runs
+        report["candidates"] = {**earlier["candidates"], **report["candidates"]}
+        report["earlier"] = [*earlier.get("earlier", []),
+                             {k: earlier[k] for k in ("machine", "total_minutes", "date")}]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    return report
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", nargs="*", default=list(CANDIDATES))
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--held-out", nargs="*", default=list(ov.VALIDATION),
+                        help="alphabets of the split, each held out in turn (one fold each)")
     parser.add_argument("--check-every", type=int, default=500)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     unknown = set(args.candidates) - set(CANDIDATES)
     if unknown:
         parser.error(f"--candidates: unknown {sorted(unknown)}; expected some of {list(CANDIDATES)}")
-    start = time.perf_counter()
-    runs = [train(name, seed, args.check_every)
-            for seed in range(args.seeds) for name in args.candidates]
+    started = time.perf_counter()
+    earlier = json.loads(args.out.read_text()) if args.out.exists() else None
+    runs, report = [], None
+    for held_out in args.held_out:
+        for seed in range(args.seeds):
+            for name in args.candidates:
+                runs.append(train(name, seed, args.check_every, held_out=held_out))
+                report = save(args.out, runs, args.candidates, started, earlier)  # each run
     for r in runs:
         best = max(r["curve"], key=lambda p: p[2])
-        print(f"{r['candidate']:>6} seed {r['seed']}: best validation {best[2]:.3f} at step "
-              f"{best[0]} ({best[1]:.0f} s); final {r['curve'][-1][2]:.3f} after "
-              f"{r['curve'][-1][1]:.0f} s")
-    report = {
-        "what": "validation 20-way one-shot accuracy (400 within-alphabet tasks of the held-out "
-                "alphabet) along each candidate's full cosine-decayed schedule",
-        "split": ov.SPLIT, "validation_alphabets": ov.VALIDATION, "n_way": ov.N_WAY,
-        "val_tasks": int(ov.setup(28).val_answer.size),
-        "episodes_per_step": ov.EPISODES, "learning_rate": ov.LEARNING_RATE,
-        "candidates": {k: CANDIDATES[k] for k in args.candidates}, "runs": runs,
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                    "load_average": [round(x, 2) for x in os.getloadavg()]},
-        "total_minutes": round((time.perf_counter() - start) / 60, 1),
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    if args.out.exists():  # keep the runs of other candidates and seeds; replace re-runs
-        earlier = json.loads(args.out.read_text())
-        fresh = {(r["candidate"], r["seed"]) for r in runs}
-        kept = [r for r in earlier["runs"] if (r["candidate"], r["seed"]) not in fresh]
-        report["runs"] = kept + runs
-        report["candidates"] = {**earlier["candidates"], **report["candidates"]}
-        report["earlier"] = [*earlier.get("earlier", []),
-                             {k: earlier[k] for k in ("machine", "total_minutes", "date")}]
-        print(f"kept {len(kept)} runs of {args.out.name}, replaced or added {len(runs)}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"wrote {args.out} in {report['total_minutes']} min")
+        print(f"{r['candidate']:>12} seed {r['seed']} {r['held_out']:>14}: best validation "
+              f"{best[2]:.3f} at step {best[0]} ({best[1]:.0f} s); final {r['curve'][-1][2]:.3f} "
+              f"after {r['curve'][-1][1]:.0f} s")
+    print(f"wrote {args.out} ({len(report['runs'])} runs) in {report['total_minutes']} min")
     return report
 
 

@@ -1,5 +1,5 @@
 """scripts/select_06.py: bad candidate names are refused, and a new run adds to the results
-file without losing the runs already there (training is replaced by a stub: the file logic is
+file (one run per candidate, seed and held-out alphabet) without losing the runs already there (training is replaced by a stub: the file logic is
 what is tested here; the training itself runs in notebook 06's stored run)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from scripts import select_06
 
 
-def _fake_train(name, seed, check_every, steps=None):
+def _fake_train(name, seed, check_every, steps=None, held_out="Early_Aramaic"):
     acc = {"no_bn": 0.8, "bn": 0.7}.get(name, 0.5) + seed / 100
-    return {"candidate": name, "seed": seed, "steps": 1000,
+    return {"candidate": name, "seed": seed, "held_out": held_out, "steps": 1000,
             "curve": [[500, 1.0, acc - 0.1], [1000, 2.0, acc]]}
 
 
@@ -31,11 +31,13 @@ def test_runs_are_added_and_a_rerun_replaces_only_its_own(tmp_path, monkeypatch)
     assert [(r["candidate"], r["seed"]) for r in first["runs"]] == [("no_bn", 0), ("bn", 0)]
     assert first["val_tasks"] == 400
 
-    select_06.main(["--candidates", "bn", "--seeds", "2", "--out", str(out)])
+    select_06.main(["--candidates", "bn", "--seeds", "2", "--held-out", "Early_Aramaic", "Greek",
+                    "--out", str(out)])
     second = json.loads(out.read_text())
-    keys = sorted((r["candidate"], r["seed"]) for r in second["runs"])
-    assert keys == [("bn", 0), ("bn", 1), ("no_bn", 0)]
+    keys = sorted((r["candidate"], r["seed"], r["held_out"]) for r in second["runs"])
+    assert keys == [("bn", 0, "Early_Aramaic"), ("bn", 0, "Greek"), ("bn", 1, "Early_Aramaic"),
+                    ("bn", 1, "Greek"), ("no_bn", 0, "Early_Aramaic")]
     kept = next(r for r in second["runs"] if r["candidate"] == "no_bn")
     assert kept == first["runs"][0]
     assert set(second["candidates"]) == {"no_bn", "bn"}
-    assert second["earlier"][0]["date"] == first["date"]
+    assert [e["date"] for e in second["earlier"]] == [first["date"]]  # once, not per run
