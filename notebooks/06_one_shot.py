@@ -294,7 +294,6 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 
-
 def read_results(path):
     """A results file of the repository: the local copy, else (e.g. on Colab) the online one."""
     if Path(path).exists():
