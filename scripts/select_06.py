@@ -37,8 +37,6 @@ CANDIDATES = {
                         batch_norm=False, steps=3500),
     "no_bn_affine": dict(label="recipe without batch norm, + Koch's affine distortions",
                          batch_norm=False, steps=7000, affine=True),
-    "bn_affine": dict(label="recipe with batch norm, + Koch's affine distortions",
-                      batch_norm=True, steps=4500, affine=True),
 }
 EMBEDDING_DIM = 256
 FILTERS = 64
