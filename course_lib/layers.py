@@ -1,4 +1,6 @@
-"""Distance layers for Siamese heads, registered so ``.keras`` files load without ``Lambda``."""
+"""Layers of course_lib, registered so ``.keras`` files load without ``Lambda``: the distance and
+similarity heads of Siamese nets, and the two layers of a shift-averaged encoder (test-time
+augmentation, :func:`course_lib.models.shift_averaged`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from keras import ops
 
 from course_lib import checks
 
-__all__ = ["PACKAGE", "EuclideanDistance", "L2Normalize", "WeightedL1Similarity"]
+__all__ = ["PACKAGE", "EuclideanDistance", "L2Normalize", "ShiftedViews", "ViewMean",
+           "WeightedL1Similarity"]
 
 PACKAGE = "course_lib"
 
@@ -113,3 +116,91 @@ class L2Normalize(keras.layers.UnitNormalization):
                       DeprecationWarning, stacklevel=2)
         kwargs.pop("axis", None)
         super().__init__(axis=-1, **_float32_by_default(kwargs))
+
+
+def _check_offsets(offsets) -> tuple[tuple[int, int], ...]:
+    if not isinstance(offsets, (list, tuple)) or not offsets:
+        raise ValueError(f"offsets must be a non-empty list of (dy, dx) pairs of ints, got {offsets!r}")
+    out = []
+    for i, pair in enumerate(offsets):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(f"offsets[{i}] must be a (dy, dx) pair of ints, got {pair!r}")
+        out.append((checks.integer(pair[0], f"offsets[{i}][0]"),
+                    checks.integer(pair[1], f"offsets[{i}][1]")))
+    if len(set(out)) != len(out):
+        raise ValueError(f"offsets must be distinct, got {out}")
+    return tuple(out)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ShiftedViews(keras.layers.Layer):
+    """Copies of each image with its content moved by whole-pixel offsets, the gap filled with 0.
+
+    Called on images (batch, H, W) or (batch, H, W, C); returns (V * batch, ...), the V views
+    one after another (all images moved by ``offsets[0]``, then by ``offsets[1]``, ...), so that
+    :class:`ViewMean` can average the V embeddings of each image.
+
+    Args:
+        offsets: distinct ``(dy, dx)`` pairs of ints: the content moves down by ``dy`` rows and
+            right by ``dx`` columns; ``(0, 0)`` is the image itself.
+        **kwargs: passed to ``keras.layers.Layer``.
+
+    Raises:
+        ValueError: offsets that are empty, not pairs of ints, or repeated; at call time, images
+            of fewer than 3 dimensions or moved by a whole side or more.
+    """
+
+    def __init__(self, offsets=((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)), **kwargs):
+        super().__init__(**kwargs)
+        self.offsets = _check_offsets(offsets)
+        self.margin = max(max(abs(dy), abs(dx)) for dy, dx in self.offsets)
+
+    def call(self, images):
+        if len(images.shape) < 3:
+            raise ValueError(f"ShiftedViews expects images (batch, H, W[, C]), got shape "
+                             f"{tuple(images.shape)}")
+        h, w, m = images.shape[1], images.shape[2], self.margin
+        if m >= min(h, w):
+            raise ValueError(f"offsets move images of {h}x{w} by {m} pixels: nothing would remain")
+        pad = [[0, 0], [m, m], [m, m]] + [[0, 0]] * (len(images.shape) - 3)
+        padded = ops.pad(images, pad)
+        views = [padded[:, m - dy:m - dy + h, m - dx:m - dx + w] for dy, dx in self.offsets]
+        return ops.concatenate(views, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else len(self.offsets) * input_shape[0]
+        return (batch, *input_shape[1:])
+
+    def get_config(self):
+        return {**super().get_config(), "offsets": [list(o) for o in self.offsets]}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ViewMean(keras.layers.Layer):
+    """The mean over ``views`` consecutive blocks of a batch, the inverse of :class:`ShiftedViews`.
+
+    Called on (views * batch, ...) ordered view after view; returns (batch, ...).
+
+    Args:
+        views: the number of views, an int >= 1 (5: :class:`ShiftedViews`'s default).
+        **kwargs: passed to ``keras.layers.Layer``.
+
+    Raises:
+        TypeError: a non-int ``views``.
+        ValueError: ``views`` < 1.
+    """
+
+    def __init__(self, views: int = 5, **kwargs):
+        super().__init__(**kwargs)
+        self.views = checks.positive_int(views, "views")
+
+    def call(self, x):
+        blocks = ops.reshape(x, (self.views, -1, *x.shape[1:]))
+        return ops.mean(blocks, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else input_shape[0] // self.views
+        return (batch, *input_shape[1:])
+
+    def get_config(self):
+        return {**super().get_config(), "views": self.views}

@@ -10,14 +10,16 @@ import keras
 from keras import layers
 
 from course_lib import checks
-from course_lib.layers import EuclideanDistance, WeightedL1Similarity
+from course_lib.layers import EuclideanDistance, ShiftedViews, ViewMean, WeightedL1Similarity
 
 __all__ = [
     "conv4_encoder",
+    "ensemble",
     "five_conv_encoder",
     "koch_encoder",
     "mlp_encoder",
     "pseudo_siamese",
+    "shift_averaged",
     "siamese",
     "small_cnn_encoder",
 ]
@@ -279,3 +281,77 @@ def pseudo_siamese(encoder_a: keras.Model, encoder_b: keras.Model, head="euclide
     b = keras.Input(shape=tuple(encoder_b.input_shape[1:]), name="right")
     output = _head(head)([encoder_a(a), encoder_b(b)])
     return keras.Model([a, b], output, name=name)
+
+
+def _check_encoder(encoder, name: str) -> keras.Model:
+    if not isinstance(encoder, keras.Model) or len(encoder.inputs) != 1:
+        raise TypeError(f"{name} must be a one-input keras.Model (an encoder), got "
+                        f"{type(encoder).__name__}")
+    return encoder
+
+
+def ensemble(encoders, name: str = "ensemble") -> keras.Model:
+    """One encoder made of several: its embedding is their embeddings side by side.
+
+    The squared Euclidean distance between two such embeddings is the sum of the members'
+    squared distances, so a nearest-neighbour rule on it lets every member vote by its distance.
+
+    Args:
+        encoders: a list of two or more one-input ``keras.Model`` with one input shape and
+            distinct names (give each a ``name`` when you build it).
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model`` from one image to the concatenated embeddings.
+
+    Raises:
+        TypeError: ``encoders`` not a list of one-input Models.
+        ValueError: fewer than two encoders, the same encoder twice, different input shapes or
+            repeated names.
+    """
+    if not isinstance(encoders, (list, tuple)):
+        raise TypeError(f"encoders must be a list of keras.Model, got {type(encoders).__name__}")
+    members = [_check_encoder(e, f"encoders[{i}]") for i, e in enumerate(encoders)]
+    if len(members) < 2:
+        raise ValueError(f"encoders must hold at least two models, got {len(members)}")
+    if len({id(m) for m in members}) != len(members):
+        raise ValueError("encoders holds the same model twice")
+    names = [m.name for m in members]
+    if len(set(names)) != len(names):
+        raise ValueError(f"encoders must have distinct names, got {names}")
+    shapes = {tuple(m.input_shape[1:]) for m in members}
+    if len(shapes) != 1:
+        raise ValueError(f"encoders must share one input shape, got {sorted(shapes)}")
+    inputs = keras.Input(shape=shapes.pop(), name="image")
+    outputs = layers.Concatenate(name="embeddings")([m(inputs) for m in members])
+    return keras.Model(inputs, outputs, name=name)
+
+
+def shift_averaged(encoder: keras.Model, max_shift: int = 1,
+                   name: str = "shift_averaged") -> keras.Model:
+    """Test-time augmentation: the mean embedding of an image and of copies of it moved by
+    ``1..max_shift`` pixels up, down, left and right (``4 * max_shift + 1`` views).
+
+    Args:
+        encoder: a one-input ``keras.Model`` whose input is images (H, W) or (H, W, C).
+        max_shift: the largest move in pixels, an int >= 1.
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model`` with the encoder's input and output shapes.
+
+    Raises:
+        TypeError: ``encoder`` not a one-input Model, a non-int ``max_shift``.
+        ValueError: ``max_shift`` < 1, or an encoder whose input is not images.
+    """
+    encoder = _check_encoder(encoder, "encoder")
+    max_shift = checks.positive_int(max_shift, "max_shift")
+    shape = tuple(encoder.input_shape[1:])
+    if len(shape) not in (2, 3):
+        raise ValueError(f"encoder must take images (H, W) or (H, W, C), its input is {shape}")
+    offsets = [(0, 0)] + [o for k in range(1, max_shift + 1)
+                          for o in ((k, 0), (-k, 0), (0, k), (0, -k))]
+    inputs = keras.Input(shape=shape, name="image")
+    views = ShiftedViews(offsets, name="shifted_views")(inputs)
+    outputs = ViewMean(len(offsets), name="view_mean")(encoder(views))
+    return keras.Model(inputs, outputs, name=name)

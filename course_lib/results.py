@@ -1,4 +1,5 @@
-"""Headline numbers of each notebook, gathered in ``build/results.json`` for the course table."""
+"""Headline numbers of each notebook, gathered in ``build/results.json`` for the course table;
+and the study files that the repository's scripts write for the notebooks to read."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from pathlib import Path
 
 from course_lib.config import build_dir, fast_mode
 
-__all__ = ["format_table", "main", "record", "results_path"]
+__all__ = ["STUDY_URL", "format_table", "main", "read_study", "record", "results_path"]
+
+# Where the committed study files live online, for a notebook run without the repository (Colab).
+STUDY_URL = "https://raw.githubusercontent.com/siamese-course/siamese-networks-course/main/notebooks/"
 
 
 def results_path() -> Path:
@@ -54,6 +58,46 @@ def record(notebook: str, **numbers) -> dict:
         f.write(text + "\n")
     os.replace(tmp, path)
     return table[notebook]
+
+
+def read_study(path, notebooks_dir=None) -> dict:
+    """A JSON study file that a script of the repository wrote for a notebook (for example
+    ``"results/06_selection.json"`` from ``scripts/select_06.py``): the local copy when there is
+    one, else the committed copy online (a notebook opened on Colab has no repository around it).
+
+    Args:
+        path: the file's path relative to the ``notebooks/`` folder, a str or Path.
+        notebooks_dir: where to look for it first; None: the current folder (where a notebook
+            runs), then the ``notebooks/`` folder beside this package's source.
+
+    Returns:
+        The file's contents.
+
+    Raises:
+        TypeError: ``path`` neither a str nor a Path.
+        ValueError: an absolute ``path`` or one that leaves the folder.
+        OSError: no local copy and the download failed (the message names both places).
+    """
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
+    relative = Path(path)
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise ValueError(f"path must be relative to notebooks/, such as "
+                         f"'results/06_selection.json', got {str(path)!r}")
+    folders = ([Path(notebooks_dir)] if notebooks_dir is not None
+               else [Path.cwd(), Path(__file__).resolve().parents[1] / "notebooks"])
+    for folder in folders:
+        if (folder / relative).is_file():
+            return json.loads((folder / relative).read_text())
+    import urllib.request
+
+    url = STUDY_URL + relative.as_posix()
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return json.loads(response.read())
+    except OSError as error:
+        raise OSError(f"{relative} is in none of {[str(f) for f in folders]} and could not be "
+                      f"downloaded from {url}: {error}") from error
 
 
 def format_table(table: dict) -> str:

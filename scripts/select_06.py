@@ -37,7 +37,14 @@ CANDIDATES = {
                         batch_norm=False, steps=3500),
     "no_bn_affine": dict(label="recipe without batch norm, + Koch's affine distortions",
                          batch_norm=False, steps=7000, affine=True),
+    # The same 7000-step budget split among three nets trained one after the other (seeds
+    # 3s, 3s+1, 3s+2), whose embeddings are put side by side (models.ensemble).
+    "ensemble3": dict(label="3 nets without batch norm, 2300 steps each, side by side",
+                      batch_norm=False, steps=2300, members=3),
 }
+# How a trained encoder is scored at the end: as it is, and averaged over 5 shifted views of
+# every image (models.shift_averaged, test-time augmentation).
+SCORINGS = ("plain", "shifts")
 EMBEDDING_DIM = 256
 FILTERS = 64
 
@@ -47,12 +54,20 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None,
     """Train candidate ``name`` with a cosine-decayed Adam over its steps on every alphabet of the
     split but ``held_out``; score 20-way tasks of ``held_out`` every ``check_every`` steps.
 
-    Returns ``{"candidate", "seed", "held_out", "steps",
-    "curve": [[steps, seconds, accuracy], ...]}``.
+    A candidate with ``members`` trains that many nets one after the other, each for its
+    ``steps``, and scores the ensemble of the nets so far after each one.
+
+    Returns ``{"candidate", "seed", "held_out", "steps", "curve": [[steps, seconds, accuracy],
+    ...], "final": {scoring: {"accuracy", "correct", "tasks"}}}``: ``final`` scores the end of
+    the schedule in each of :data:`SCORINGS` (and each of an ensemble's members alone),
+    ``tasks`` says which validation tasks were right ("1") or wrong ("0"), for paired
+    comparisons.
     """
     c = CANDIDATES[name]
     steps = steps or c["steps"]
     d = ov.setup(28, validation=(held_out,))
+    if c.get("members", 1) > 1:
+        return _train_ensemble(name, seed, steps, held_out, d)
     keras.utils.set_random_seed(seed)
     encoder = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
                                    batch_norm=c["batch_norm"])
@@ -74,7 +89,48 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None,
         print(f"  {name} seed {seed} ({held_out} held out): step {done:5d}  {seconds:6.0f} s  "
               f"validation {curve[-1][2]:.3f}", flush=True)
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
-            "curve": curve}
+            "curve": curve, "final": _final_scores(encoder, d)}
+
+
+def _final_scores(encoder, d, members=()) -> dict:
+    """``{scoring: {"accuracy", "correct", "tasks"}}`` of ``encoder`` (and of each member alone)
+    on the validation tasks of ``d``."""
+    scorers = {"plain": encoder, "shifts": models.shift_averaged(encoder)}
+    for i, member in enumerate(members):
+        scorers[f"member_{i}"] = member
+    out = {}
+    for scoring, model in scorers.items():
+        right = oneshot.task_accuracy(
+            oneshot.task_scores(model, d.val_images, d.val_query, d.val_support), d.val_answer)
+        out[scoring] = {"accuracy": float(right.mean()), "correct": int(right.sum()),
+                        "tasks": "".join("1" if r else "0" for r in right)}
+    return out
+
+
+def _train_ensemble(name: str, seed: int, steps: int, held_out: str, d) -> dict:
+    c = CANDIDATES[name]
+    nets, curve, seconds = [], [], 0.0
+    for i in range(c["members"]):
+        member_seed = seed * c["members"] + i
+        keras.utils.set_random_seed(member_seed)
+        net = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
+                                   batch_norm=c["batch_norm"], name=f"member_{i}")
+        schedule = keras.optimizers.schedules.CosineDecay(ov.LEARNING_RATE, decay_steps=steps)
+        net.compile(keras.optimizers.Adam(schedule), oneshot.NWayLoss(ov.N_WAY))
+        episodes = oneshot.episode_dataset(d.images, d.character, d.alphabet, ov.N_WAY,
+                                           ov.EPISODES, seed=member_seed, rotations=True,
+                                           max_shift=2, repeat=True)
+        start = time.perf_counter()
+        net.fit(episodes, steps_per_epoch=steps, epochs=1, verbose=0)
+        seconds += time.perf_counter() - start
+        nets.append(net)
+        scorer = net if len(nets) == 1 else models.ensemble(nets)
+        curve.append([(i + 1) * steps, round(seconds, 1), ov.validation_accuracy(scorer, d)])
+        print(f"  {name} seed {seed} ({held_out} held out): {i + 1} nets, {seconds:6.0f} s  "
+              f"validation {curve[-1][2]:.3f}", flush=True)
+    return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
+            "members": len(nets), "curve": curve,
+            "final": _final_scores(scorer, d, members=nets)}
 
 
 def _key(run: dict) -> tuple:

@@ -42,6 +42,8 @@ POSITIVE_INTS = [
     ("max_points", lambda v: plots.plot_embedding(_E, _Y, max_points=v)),
     ("embedding_dim", lambda v: models.small_cnn_encoder(embedding_dim=v)),
     ("per_replica", lambda v: distribute.global_batch_size(v)),
+    ("views", lambda v: layers.ViewMean(v)),
+    ("max_shift", lambda v: models.shift_averaged(models.mlp_encoder(hidden=4), max_shift=v)),
     ("batch_size", lambda v: oneshot.task_scores(None, _X, [0], [[1, 2]], batch_size=v)),
 ]
 POSITIVE_NUMBERS = [

@@ -74,3 +74,26 @@ def test_results_are_merged_per_notebook():
         results.record("x", accuracy=float("nan"))
     with pytest.raises(ValueError, match="notebook"):
         results.record("", accuracy=1.0)
+
+
+def test_read_study_prefers_the_local_copy_and_names_both_places_when_it_fails(tmp_path,
+                                                                               monkeypatch):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "study.json").write_text('{"rows": [1, 2]}')
+    assert results.read_study("results/study.json", notebooks_dir=tmp_path) == {"rows": [1, 2]}
+    monkeypatch.chdir(tmp_path)
+    assert results.read_study("results/study.json") == {"rows": [1, 2]}
+    # the committed study files are found from anywhere, beside the package's source
+    assert "runs" in results.read_study("results/06_selection.json", notebooks_dir=None)
+
+    def offline(url, timeout):
+        raise OSError("no network")
+
+    monkeypatch.setattr("urllib.request.urlopen", offline)
+    with pytest.raises(OSError, match="missing.json is in none of .* could not be downloaded "
+                                      "from https://raw.githubusercontent.com/.*no network"):
+        results.read_study("results/missing.json", notebooks_dir=tmp_path)
+    with pytest.raises(ValueError, match="path must be relative to notebooks/"):
+        results.read_study("../secrets.json")
+    with pytest.raises(TypeError, match="path must be a str or Path"):
+        results.read_study(3)

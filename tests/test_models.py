@@ -98,3 +98,71 @@ def test_builders_reject_bad_input():
     with pytest.raises(ValueError, match="one size"):
         models.pseudo_siamese(models.mlp_encoder(hidden=8, embedding_dim=2),
                               models.mlp_encoder(hidden=8, embedding_dim=3, name="b"))
+
+
+def _one_dot(row, col, size=7):
+    image = np.zeros((1, size, size), np.float32)
+    image[0, row, col] = 1.0
+    return image
+
+
+def test_shifted_views_move_the_content_and_view_mean_undoes_the_stacking():
+    views = layers.ShiftedViews([(0, 0), (1, 0), (0, -2)])(_one_dot(3, 3))
+    assert views.shape == (3, 7, 7)
+    dots = [tuple(int(i) for i in np.argwhere(np.asarray(v))[0]) for v in views]
+    assert dots == [(3, 3), (4, 3), (3, 1)]           # down one row; left two columns
+    gone = layers.ShiftedViews([(0, 1)])(_one_dot(3, 6))
+    assert float(np.asarray(gone).sum()) == 0.0        # moved out of the image: zeros come in
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)  # 3 views of a batch of 2
+    np.testing.assert_allclose(layers.ViewMean(3)(x), [[4, 5], [6, 7]])
+
+
+def test_shift_averaged_is_the_mean_embedding_over_the_five_views():
+    encoder = models.mlp_encoder((7, 7), embedding_dim=3, hidden=8)
+    x = np.random.default_rng(0).random((4, 7, 7)).astype(np.float32)
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    moved = [padded[:, 1 - dy:8 - dy, 1 - dx:8 - dx] for dy, dx in
+             [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]]
+    expected = np.mean([np.asarray(encoder(m)) for m in moved], axis=0)
+    averaged = models.shift_averaged(encoder)
+    np.testing.assert_allclose(averaged(x), expected, rtol=1e-5, atol=1e-6)
+    assert averaged.output_shape == encoder.output_shape
+    assert len(models.shift_averaged(encoder, max_shift=2).get_layer("shifted_views").offsets) == 9
+
+
+def test_ensemble_puts_the_embeddings_side_by_side(tmp_path):
+    a = models.mlp_encoder((7, 7), embedding_dim=3, hidden=8, name="a")
+    b = models.mlp_encoder((7, 7), embedding_dim=2, hidden=8, name="b")
+    both = models.ensemble([a, b])
+    x = np.random.default_rng(1).random((5, 7, 7)).astype(np.float32)
+    np.testing.assert_allclose(both(x), np.hstack([a(x), b(x)]), rtol=1e-6)
+    d2 = lambda e: ((np.asarray(e)[0] - np.asarray(e)[1]) ** 2).sum()  # noqa: E731
+    np.testing.assert_allclose(d2(both(x)), d2(a(x)) + d2(b(x)), rtol=1e-5)
+    path = tmp_path / "ensemble.keras"
+    models.shift_averaged(both).save(path)
+    reloaded = keras.models.load_model(path)
+    np.testing.assert_allclose(reloaded(x), models.shift_averaged(both)(x), rtol=1e-6)
+
+
+def test_ensemble_and_shift_averaged_reject_bad_input():
+    a = models.mlp_encoder((7, 7), hidden=8, name="a")
+    with pytest.raises(TypeError, match="encoders must be a list"):
+        models.ensemble(a)
+    with pytest.raises(ValueError, match="at least two"):
+        models.ensemble([a])
+    with pytest.raises(ValueError, match="same model twice"):
+        models.ensemble([a, a])
+    with pytest.raises(ValueError, match="distinct names"):
+        models.ensemble([a, models.mlp_encoder((7, 7), hidden=8, name="a")])
+    with pytest.raises(ValueError, match="one input shape"):
+        models.ensemble([a, models.mlp_encoder((8, 8), hidden=8, name="b")])
+    with pytest.raises(TypeError, match="encoders\\[1\\]"):
+        models.ensemble([a, "b"])
+    with pytest.raises(TypeError, match="encoder must be a one-input"):
+        models.shift_averaged(models.siamese(a))
+    with pytest.raises(ValueError, match="offsets must be distinct"):
+        layers.ShiftedViews([(0, 0), (0, 0)])
+    with pytest.raises(ValueError, match="offsets\\[1\\] must be a"):
+        layers.ShiftedViews([(0, 0), (1, 2, 3)])
+    with pytest.raises(ValueError, match="nothing would remain"):
+        layers.ShiftedViews([(0, 7)])(_one_dot(3, 3))

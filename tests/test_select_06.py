@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from scripts import select_06
@@ -41,3 +42,28 @@ def test_runs_are_added_and_a_rerun_replaces_only_its_own(tmp_path, monkeypatch)
     assert kept == first["runs"][0]
     assert set(second["candidates"]) == {"no_bn", "bn"}
     assert [e["date"] for e in second["earlier"]] == [first["date"]]  # once, not per run
+
+
+def _tiny_setup(size=28, validation=("Early_Aramaic",)):
+    """Random images in the shape of the real setup: 2 alphabets of 20 classes, 3 drawings each,
+    and 6 validation tasks of 20 candidates."""
+    from benchmarks.oneshot_variants import Setup
+
+    rng = np.random.default_rng(0)
+    classes = np.repeat(np.arange(40), 3)
+    support = np.stack([rng.permutation(20) * 3 for _ in range(6)])
+    return Setup(rng.random((120, size, size), np.float32), classes, classes // 20,
+                 rng.random((60, size, size), np.float32), support[:, 0] + 1, support,
+                 np.zeros(6, np.int64))
+
+
+def test_an_ensemble_run_scores_every_member_and_records_each_task(monkeypatch):
+    monkeypatch.setattr(select_06.ov, "setup", _tiny_setup)
+    run = select_06.train("ensemble3", seed=1, check_every=10, steps=2, held_out="Greek")
+    assert run["members"] == 3 and [c[0] for c in run["curve"]] == [2, 4, 6]
+    assert set(run["final"]) == {"plain", "shifts", "member_0", "member_1", "member_2"}
+    for scored in run["final"].values():
+        assert len(scored["tasks"]) == 6 and set(scored["tasks"]) <= {"0", "1"}
+        assert scored["correct"] == scored["tasks"].count("1")
+        assert scored["accuracy"] == pytest.approx(scored["correct"] / 6)
+    assert run["final"]["plain"]["accuracy"] == run["curve"][-1][2]
