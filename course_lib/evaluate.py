@@ -33,6 +33,7 @@ __all__ = [
     "mean_with_ci",
     "n_way_accuracy",
     "operating_points",
+    "paired_sign_test",
     "pair_distances",
     "recall_at_k",
     "retrieval_scores",
@@ -297,6 +298,35 @@ def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]
     half = stats.t.ppf(0.5 + _confidence(confidence) / 2, v.size - 1) * stats.sem(v)
     mean = float(v.mean())
     return mean, float(mean - half), float(mean + half)
+
+
+def paired_sign_test(correct_a, correct_b) -> tuple[int, int, float]:
+    """Two methods scored on the same tasks: which tasks only one of them gets right, and the
+    exact two-sided sign test (McNemar's exact test) of "each is as likely as the other to win
+    such a task".
+
+    Pairing removes the tasks' own difficulty from the comparison, so it can detect a
+    difference that two separate intervals over the same tasks cannot.
+
+    Args:
+        correct_a: one outcome per task for method a, booleans or 0/1.
+        correct_b: the outcomes of method b on the same tasks, in the same order.
+
+    Returns:
+        ``(wins_a, wins_b, p_value)``: the tasks only a gets right, those only b gets right,
+        and the test's p-value (1.0 when no task tells them apart).
+
+    Raises:
+        TypeError: non-numeric outcomes.
+        ValueError: outcomes other than 0/1, empty, or of different lengths.
+    """
+    a = _binary(correct_a, "correct_a", "booleans (or 0/1)").astype(bool)
+    b = _binary(correct_b, "correct_b", "booleans (or 0/1)").astype(bool)
+    checks.same_length(a, "correct_a", b, "correct_b")
+    wins_a, wins_b = int((a & ~b).sum()), int((b & ~a).sum())
+    if wins_a + wins_b == 0:
+        return 0, 0, 1.0
+    return wins_a, wins_b, float(stats.binomtest(wins_a, wins_a + wins_b).pvalue)
 
 
 # --------------------------------------------------------------------------- embedding quality

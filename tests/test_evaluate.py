@@ -331,3 +331,18 @@ def test_module_does_not_import_tensorflow(module):
                 f"course_lib.{a.name}" for a in n.names]
     assert not [m for m in names if m.split(".")[0] in {"tensorflow", "keras"}]
     assert {m for m in names if m.startswith("course_lib")} == {"course_lib.checks"}
+
+
+def test_paired_sign_test_counts_the_discordant_tasks():
+    a = np.array([1, 1, 1, 1, 0, 0, 1, 0], bool)
+    b = np.array([1, 0, 0, 0, 0, 1, 1, 0], bool)
+    wins_a, wins_b, p = ev.paired_sign_test(a, b)
+    assert (wins_a, wins_b) == (3, 1)
+    assert p == pytest.approx(0.625)                  # 2 * P(X >= 3), X ~ Binomial(4, 1/2)
+    assert ev.paired_sign_test(a, a) == (0, 0, 1.0)
+    many = np.r_[np.ones(20, bool), np.zeros(80, bool)]
+    assert ev.paired_sign_test(many, np.zeros(100, bool))[2] == pytest.approx(2 * 0.5**20)
+    with pytest.raises(ValueError, match="correct_b"):
+        ev.paired_sign_test(a, b[:5])
+    with pytest.raises(ValueError, match="correct_a"):
+        ev.paired_sign_test([0, 2], [0, 1])
