@@ -50,7 +50,7 @@ FILTERS = 64
 
 
 def train(name: str, seed: int, check_every: int, steps: int | None = None,
-          held_out: str = ov.VALIDATION[0]) -> dict:
+          held_out: str = ov.VALIDATION[0], save_dir: Path | None = None) -> dict:
     """Train candidate ``name`` with a cosine-decayed Adam over its steps on every alphabet of the
     split but ``held_out``; score 20-way tasks of ``held_out`` every ``check_every`` steps.
 
@@ -67,7 +67,7 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None,
     steps = steps or c["steps"]
     d = ov.setup(28, validation=(held_out,))
     if c.get("members", 1) > 1:
-        return _train_ensemble(name, seed, steps, held_out, d)
+        return _train_ensemble(name, seed, steps, held_out, d, save_dir)
     keras.utils.set_random_seed(seed)
     encoder = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
                                    batch_norm=c["batch_norm"])
@@ -89,7 +89,21 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None,
         print(f"  {name} seed {seed} ({held_out} held out): step {done:5d}  {seconds:6.0f} s  "
               f"validation {curve[-1][2]:.3f}", flush=True)
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
-            "curve": curve, "final": _final_scores(encoder, d)}
+            "curve": curve, "final": _final_scores(encoder, d)} | _save(encoder, save_dir, name,
+                                                                     seed, held_out)
+
+
+def _save(encoder, save_dir: Path | None, name: str, seed: int, held_out: str) -> dict:
+    """Save the trained encoder as ``save_dir/<name>_<seed>_<held_out>.keras`` (nothing when
+    ``save_dir`` is None; an existing file is never overwritten). Returns ``{"saved": path}``."""
+    if save_dir is None:
+        return {}
+    path = Path(save_dir) / f"{name}_{seed}_{held_out}.keras"
+    if path.exists():
+        raise FileExistsError(f"{path} exists: choose another --save-dir or remove it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoder.save(path)
+    return {"saved": str(path)}
 
 
 def _final_scores(encoder, d, members=()) -> dict:
@@ -107,7 +121,8 @@ def _final_scores(encoder, d, members=()) -> dict:
     return out
 
 
-def _train_ensemble(name: str, seed: int, steps: int, held_out: str, d) -> dict:
+def _train_ensemble(name: str, seed: int, steps: int, held_out: str, d,
+                    save_dir: Path | None) -> dict:
     c = CANDIDATES[name]
     nets, curve, seconds = [], [], 0.0
     for i in range(c["members"]):
@@ -130,7 +145,8 @@ def _train_ensemble(name: str, seed: int, steps: int, held_out: str, d) -> dict:
               f"validation {curve[-1][2]:.3f}", flush=True)
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
             "members": len(nets), "curve": curve,
-            "final": _final_scores(scorer, d, members=nets)}
+            "final": _final_scores(scorer, d, members=nets)} | _save(scorer, save_dir, name,
+                                                                      seed, held_out)
 
 
 def _key(run: dict) -> tuple:
@@ -173,6 +189,8 @@ def main(argv=None) -> dict:
                         help="alphabets of the split, each held out in turn (one fold each)")
     parser.add_argument("--check-every", type=int, default=500)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--save-dir", type=Path, default=None,
+                        help="save each run's trained encoder here (for later scoring)")
     args = parser.parse_args(argv)
     unknown = set(args.candidates) - set(CANDIDATES)
     if unknown:
@@ -183,7 +201,8 @@ def main(argv=None) -> dict:
     for held_out in args.held_out:
         for seed in range(args.seeds):
             for name in args.candidates:
-                runs.append(train(name, seed, args.check_every, held_out=held_out))
+                runs.append(train(name, seed, args.check_every, held_out=held_out,
+                                  save_dir=args.save_dir))
                 report = save(args.out, runs, args.candidates, started, earlier)  # each run
     for r in runs:
         best = max(r["curve"], key=lambda p: p[2])

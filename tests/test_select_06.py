@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
 from scripts import select_06
 
 
-def _fake_train(name, seed, check_every, steps=None, held_out="Early_Aramaic"):
+def _fake_train(name, seed, check_every, steps=None, held_out="Early_Aramaic", save_dir=None):
     acc = {"no_bn": 0.8, "bn": 0.7}.get(name, 0.5) + seed / 100
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": 1000,
             "curve": [[500, 1.0, acc - 0.1], [1000, 2.0, acc]]}
@@ -57,9 +58,15 @@ def _tiny_setup(size=28, validation=("Early_Aramaic",)):
                  np.zeros(6, np.int64))
 
 
-def test_an_ensemble_run_scores_every_member_and_records_each_task(monkeypatch):
+def test_an_ensemble_run_scores_every_member_and_records_each_task(monkeypatch, tmp_path):
     monkeypatch.setattr(select_06.ov, "setup", _tiny_setup)
-    run = select_06.train("ensemble3", seed=1, check_every=10, steps=2, held_out="Greek")
+    run = select_06.train("ensemble3", seed=1, check_every=10, steps=2, held_out="Greek",
+                          save_dir=tmp_path)
+    assert run["saved"] == str(tmp_path / "ensemble3_1_Greek.keras")
+    reloaded = keras.models.load_model(run["saved"])
+    assert [layer.name for layer in reloaded.layers[1:4]] == ["member_0", "member_1", "member_2"]
+    with pytest.raises(FileExistsError, match="ensemble3_1_Greek.keras exists"):
+        select_06._save(reloaded, tmp_path, "ensemble3", 1, "Greek")
     assert run["members"] == 3 and [c[0] for c in run["curve"]] == [2, 4, 6]
     assert set(run["final"]) == {"plain", "shifts", "member_0", "member_1", "member_2"}
     for scored in run["final"].values():
