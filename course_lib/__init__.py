@@ -8,13 +8,13 @@ module         job                                                        notebo
 config         fast mode, data/build folders, seeding, ``describe()``     01
 data           MNIST, scikit-learn's 8x8 digits, Omniglot, Lake's runs    01
 pairs          seeded ``tf.data`` pairs, triplets, one-shot task indices  01
-models         encoders and the (pseudo-)Siamese builders                 01
-layers         distance and similarity heads (serializable)               01
+models         encoders, (pseudo-)Siamese builders, ensembles, shifts     01
+layers         distance/similarity heads, shifted views (serializable)    01
 losses         contrastive and triplet losses (serializable)              01
 evaluate       thresholds, ROC/EER, k-NN, probes, clusters, retrieval     01
 plots          every figure of the notebooks                              01
 distribute     ``tf.distribute`` strategy, mixed precision                01
-results        headline numbers into ``build/results.json``               01
+results        ``build/results.json``; study files the scripts write      01
 checks         argument validation shared by every module                 (all)
 optim_study    seeded optimizer runs and cluster-shape metrics            04
 callbacks      epoch timer, embedding snapshots per epoch                 05

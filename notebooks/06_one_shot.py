@@ -37,6 +37,8 @@
 # - write the N-way comparison loss yourself in a few lines of `keras.ops`, and train an
 #   encoder on `tf.data` episodes of N characters of one alphabet;
 # - read an ablation measured at an equal wall-clock budget over several seeds;
+# - combine several nets, and several shifted views of each image, into one encoder, and
+#   compare two models task by task with a paired sign test;
 # - select a model on validation alphabets only, save it, reload it and score a test once, with
 #   an interval that counts the distinct test queries;
 # - say what transfers to MNIST digits, and what does not.
@@ -87,8 +89,10 @@ EPISODES_PER_STEP = 4     # 4 episodes x 20 characters x 2 drawings = 160 images
 LEARNING_RATE = 1e-3      # Adam, cosine-decayed to 0 over the recipe's training
 EMBEDDING_DIM = 256
 FILTERS = 64              # the ablation's best row (validation): 64 filters, no batch norm;
-BATCH_NORM = False        # and the final-budget choice (section 4, on validation):
-RECIPE_STEPS = config.pick(full=7000, fast=400)     # no batch norm, shifts only, 7,000 steps
+BATCH_NORM = False        # and the final-budget choice (section 4, on validation): no
+MEMBERS = 3               # batch norm, three nets side by side, each trained for
+MEMBER_STEPS = config.pick(full=2300, fast=150)     # 2,300 steps, scored with test-time shifts
+TEST_TIME_SHIFTS = True
 KOCH_SECONDS = config.pick(full=150, fast=6)        # the baseline's training budget
 VAL_TASKS = config.pick(full=400, fast=100)         # 20-way tasks on the validation alphabets
 MNIST_TASKS = config.pick(full=1000, fast=200)
@@ -287,26 +291,12 @@ assert abs(mine - course) <= 1e-5 * max(1.0, abs(course)), (mine, course)
 # one row is re-run live below to check that the file still describes this code.
 
 # %%
-import json
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from course_lib import results
 
-def read_results(path):
-    """A results file of the repository: the local copy, else (e.g. on Colab) the online one."""
-    if Path(path).exists():
-        return json.loads(Path(path).read_text())
-    import urllib.request
-
-    url = ("https://raw.githubusercontent.com/siamese-course/siamese-networks-course/main/"
-           f"notebooks/{path}")
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())
-
-
-ablation = read_results(ABLATION_FILE)
+ablation = results.read_study(ABLATION_FILE)
 by_variant = {r["variant"]: r for r in ablation["rows"]}
 table = pd.DataFrame([{"setting": r["label"], "validation 20-way": r["mean"], "std": r["std"],
                        "seeds": len(r["accuracies"]), "steps": int(np.mean(r["steps"])),
@@ -408,23 +398,75 @@ if live is not None:
 # The ablation gave every setting 30 seconds. The final model trains for minutes, and what wins
 # a sprint need not win the distance: batch norm may learn more per step once the run is long
 # enough to pay for its slower steps; Koch's affine distortions may keep a long run from
-# memorising its 114 characters; and the length of the schedule is a choice too.
+# memorising its 114 characters; and the length of the schedule is a choice too. Two more
+# candidates cost no extra training time:
+#
+# - **an ensemble**: the same budget split among three nets, trained one after the other from
+#   different seeds, with their embeddings put side by side. The squared distance between two
+#   such embeddings is the sum of the three nets' squared distances, so each net votes with its
+#   distance, and a mistake only one net makes can be outvoted;
+# - **test-time shifts**: embed each image and four copies of it moved one pixel up, down, left
+#   and right, and average the five embeddings. The nets learned from drawings moved by up to
+#   2 pixels, so every copy is a fair view of the same drawing, and the average smooths out
+#   what is left of the net's sensitivity to where the drawing sits.
+#
+# Both are a few lines of ordinary Keras and NumPy. By hand first, on two fresh nets and a few
+# validation images:
+
+# %%
+def moved(images, dy, dx):
+    """The images with their content moved dy rows down and dx columns right (0 fills in)."""
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    side = images.shape[1]
+    return padded[:, 1 - dy:1 - dy + side, 1 - dx:1 - dx + side]
+
+
+VIEWS = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]
+nets = [models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
+                             batch_norm=BATCH_NORM, name=f"net_{i}") for i in range(2)]
+few = x_val[:8]
+side_by_side = [np.concatenate([net.predict(moved(few, dy, dx), verbose=0) for net in nets],
+                               axis=1) for dy, dx in VIEWS]
+by_hand = np.mean(side_by_side, axis=0)                      # (8 images, 2 nets x 256)
+in_course_lib = models.shift_averaged(models.ensemble(nets)).predict(few, verbose=0)
+print(f"embeddings {by_hand.shape}; largest difference from course_lib: "
+      f"{np.abs(by_hand - in_course_lib).max():.1e}")
+
+# %% [markdown]
+# **Claim:** `models.ensemble` and `models.shift_averaged` compute exactly this (up to float32
+# rounding). They are built from registered Keras layers, so the combined model saves and
+# reloads as one `.keras` file.
+
+# %%
+assert np.allclose(in_course_lib, by_hand, rtol=1e-4, atol=1e-5), np.abs(in_course_lib - by_hand).max()
+
+# %% [markdown]
 # `scripts/select_06.py` trains each candidate for its whole cosine-decayed schedule (the long
-# ones get about the same wall-clock time: a batch-norm step is about 1.6 times as slow) and
-# scores the held-out alphabet every 500 steps; the notebook reads the file it writes (made on
+# ones get about the same wall-clock time: a batch-norm step is slower, see the ablation's
+# time per step; the ensemble's three nets together take 6,900 steps) and scores the held-out alphabet every 500
+# steps (the ensemble: after each net), at the end both as it is and with test-time shifts,
+# recording which tasks each got right. The notebook reads the file it writes (made on
 # `background_small1`).
 #
 # A candidate is judged by its accuracy at the end of its schedule: the weights we would keep,
-# not the best of many checks. First, all four candidates on the validation alphabet, each with
+# not the best of many checks. First, every candidate on the validation alphabet, each with
 # a 95% Wilson interval over its tasks (which share 22 characters, so the true noise is larger
 # than the interval says).
 
 # %%
-selection = read_results(SELECTION_FILE)
+selection = results.read_study(SELECTION_FILE)
 n_tasks = selection["val_tasks"]
+
+
+def with_shifts(run):
+    """The run's accuracy with test-time shifts, or NaN for a run scored before they existed."""
+    return run["final"]["shifts"]["accuracy"] if "final" in run else np.nan
+
+
 runs_table = pd.DataFrame([{"candidate": r["candidate"], "held out": r["held_out"],
-                            "steps": r["steps"], "minutes": r["curve"][-1][1] / 60,
-                            "first check": r["curve"][0][2], "end of schedule": r["curve"][-1][2]}
+                            "steps": r["steps"] * r.get("members", 1),
+                            "minutes": r["curve"][-1][1] / 60, "first check": r["curve"][0][2],
+                            "end of schedule": r["curve"][-1][2], "with shifts": with_shifts(r)}
                            for r in selection["runs"]])
 on_val = runs_table[runs_table["held out"] == "Early_Aramaic"].set_index("candidate")
 intervals = [evaluate.n_way_accuracy(np.arange(n_tasks) < round(a * n_tasks))
@@ -434,66 +476,140 @@ print(f"measured {selection['date']}, {n_tasks} tasks per held-out alphabet")
 on_val.drop(columns="held out").round(3)
 
 # %% [markdown]
-# **Claim:** every candidate is above 0.75 after its first 500 steps and every interval
-# overlaps every other: on this one alphabet, none of batch norm, affine distortions or the
-# schedule's length makes a difference its 400 tasks can detect.
+# **Claim:** every candidate is above 0.75 after its first check (500 steps, or the ensemble's
+# first net) and every interval overlaps every other: on this one alphabet, none of these
+# choices makes a difference its 400 tasks can detect.
 
 # %%
 assert (on_val["first check"] > 0.75).all(), on_val
 assert on_val["low"].max() <= on_val["high"].min(), on_val
 
 # %% [markdown]
-# A better judge
-# uses every background alphabet in turn: **leave one alphabet out**. For the two candidates
-# that matter most (batch norm or not, each with its own long schedule), the script trains 5
-# times, each time holding out one of the 5 alphabets and scoring 20-way tasks inside it: 136
-# validation characters instead of 22. The rule: the highest mean over the 5 held-out
-# alphabets, at the end of the schedule, wins.
+# A better judge uses every background alphabet in turn: **leave one alphabet out**. For the
+# candidates that matter most (one net with or without batch norm, each with its own long
+# schedule, and the ensemble), the script trains 5 times, each time holding out one of the 5
+# alphabets and scoring 20-way tasks inside it: 136 validation characters instead of 22. The
+# rule: the highest mean over the 5 held-out alphabets, at the end of the schedule (scored as
+# it is or with test-time shifts), wins.
 
 # %%
+LOAO = ["no_bn", "bn", "ensemble3"]                    # the candidates run on every fold
 folds = runs_table.pivot_table(index="held out", columns="candidate", values="end of schedule")
-folds = folds[folds.columns[folds.notna().all()]]          # candidates run on every fold
+shifted = runs_table.pivot_table(index="held out", columns="candidate", values="with shifts")
+folds = folds[LOAO].join(shifted[[c for c in LOAO if c in shifted]].add_suffix(" + shifts"))
 chosen = folds.mean().idxmax()
-fig, ax = plt.subplots(figsize=(7, 4.2))
-for name, color in zip(folds.columns, ["tab:blue", "tab:orange"]):
-    curves = np.array([r["curve"] for r in selection["runs"] if r["candidate"] == name])
+fig, ax = plt.subplots(figsize=(7.5, 5))
+for name, color in zip(LOAO, ["tab:blue", "tab:orange", "tab:green"]):
+    curves = np.array([r["curve"] for r in selection["runs"]
+                       if r["candidate"] == name and r["held_out"] in folds.index])
     minutes = curves[:, :, 1].mean(0) / 60                      # curves: (folds, checks, 3)
     ax.plot(minutes, curves[:, :, 2].T, color=color, lw=0.8, alpha=0.35)   # one per alphabet
-    ax.plot(minutes, curves[:, :, 2].mean(0), color=color, lw=2.5,
+    ax.plot(minutes, curves[:, :, 2].mean(0), color=color, lw=2.5, marker=".",
             label=f"{selection['candidates'][name]['label']}: mean")
+    if f"{name} + shifts" in folds:
+        ax.scatter(minutes[-1], folds[f"{name} + shifts"].mean(), color=color, marker="*",
+                   s=160, zorder=3, label="  the same with test-time shifts: mean")
 ax.set(title="Leave one alphabet out: 20-way accuracy on the held-out alphabet",
        xlabel="training time (minutes, 2 CPU cores)", ylabel="held-out 20-way accuracy")
-ax.legend(loc="center right")
+fig.legend(loc="lower center", ncol=1, fontsize="small", frameon=False)
+fig.subplots_adjust(bottom=0.36)
 plt.show()
-gap = folds[chosen] - folds.drop(columns=chosen).max(axis=1)
-print(f"mean over the held-out alphabets: {folds.mean().round(3).to_dict()}; chosen: {chosen}; "
-      f"ahead on {int((gap > 0).sum())} of {len(gap)} alphabets (mean gap {gap.mean():+.3f})")
-val_final = on_val.loc[chosen, "end of schedule"]
+print(f"mean over the held-out alphabets: {folds.mean().round(4).to_dict()}; chosen: {chosen}")
 folds.round(3)
 
 # %% [markdown]
-# Thin lines: one held-out alphabet each; thick: their mean. The two recipes are level: the
-# mean at the end of the schedule is 0.754 without batch norm and 0.751 with it, and each is
-# ahead on some alphabets (without batch norm on 2 of 5). The rule takes the higher mean, the
-# recipe without batch norm and its 7,000 steps, but the honest reading is "no difference": a
-# gap of 0.003 is far inside the differences between alphabets. Those are the real lesson of
-# the folds: held out, Balinese scores about 0.41 with either net, the other four 0.8 to 0.86.
-# Alphabets differ far more than these recipes do, which is why one held-out alphabet is a weak
-# judge, and why a test on 20 other alphabets can land a few points away from validation.
+# Thin lines: one held-out alphabet each; thick: their mean (the ensemble's three points come
+# after its first, second and third net); stars: the same runs scored with test-time shifts.
+# The two single nets are level: 0.7545 without batch norm and 0.751 with it, each ahead on
+# some alphabets. The ensemble is not level with them: 0.8095 as it is and 0.8125 with
+# test-time shifts, ahead of both single nets on every held-out alphabet. The rule takes the
+# highest mean: the ensemble scored with test-time shifts. Alphabets still differ more than
+# recipes do: held out, Balinese stays below 0.5 with every candidate, the other four are near
+# or above 0.8. That is why one held-out alphabet is a weak judge (on Early_Aramaic alone every
+# interval overlapped), and why a test on 20 other alphabets can land a few points away from
+# validation.
 #
-# **Claim:** the two recipes are level: the gap between their means over the held-out
-# alphabets is less than a tenth of the spread between alphabets, and Balinese is the hardest
-# held-out alphabet for both.
-#
-# **Claim:** the parameters of this notebook are the candidate the rule picks from the file:
-# its batch norm setting, its augmentation and its number of steps.
+# **Claim:** the ensemble is ahead of both single nets on every held-out alphabet; the two
+# single nets (with and without batch norm) are level, the gap between their means less than a
+# tenth of the spread between alphabets; and Balinese is the hardest held-out alphabet for
+# every candidate.
 
 # %%
-assert abs(gap.mean()) < 0.1 * (folds.max() - folds.min()).min(), folds
+assert (folds["ensemble3"] > folds[["no_bn", "bn"]].max(axis=1)).all(), folds
+assert abs((folds["no_bn"] - folds["bn"]).mean()) < 0.1 * (folds.max() - folds.min()).min(), folds
 assert (folds.idxmin() == "Balinese").all(), folds
-picked = selection["candidates"][chosen]
+
+# %% [markdown]
+# Where does the ensemble's lead come from? Every run in the file also records which of its
+# validation tasks it got right, and the candidates faced the same tasks, so they can be
+# compared task by task: only the tasks that one gets right and the other wrong tell two
+# candidates apart, and the sign test (`evaluate.paired_sign_test`) asks whether those split
+# more unevenly than coin flips would. Pooled over the 5 held-out alphabets, 2,000 tasks:
+
+# %%
+def right_on(candidate, scoring):
+    """Right (True) or wrong on each task of the 5 held-out alphabets, in one fixed order."""
+    by_fold = {r["held_out"]: r["final"][scoring]["tasks"] for r in selection["runs"]
+               if r["candidate"] == candidate and r["held_out"] in folds.index}
+    return np.array([t == "1" for fold in sorted(by_fold) for t in by_fold[fold]])
+
+
+COMPARISONS = {  # name: ((candidate, scoring), (candidate, scoring)), the first against the second
+    "one net: 2,300 steps against 7,000": (("ensemble3", "member_0"), ("no_bn", "plain")),
+    "three nets of 2,300 steps against the first alone": (("ensemble3", "plain"),
+                                                           ("ensemble3", "member_0")),
+    "test-time shifts on one net of 7,000 steps": (("no_bn", "shifts"), ("no_bn", "plain")),
+    "test-time shifts on the ensemble": (("ensemble3", "shifts"), ("ensemble3", "plain")),
+    "the ensemble with shifts against one net of 7,000 steps": (("ensemble3", "shifts"),
+                                                                ("no_bn", "plain")),
+}
+rows = []
+for name, (first, second) in COMPARISONS.items():
+    a, b = right_on(*first), right_on(*second)
+    assert len(a) == len(b) == len(folds) * n_tasks, (name, len(a), len(b))
+    rows.append((name, a.mean() - b.mean(), *evaluate.paired_sign_test(a, b)))
+paired = pd.DataFrame(rows, columns=["comparison", "gain", "only the first right",
+                                     "only the second right", "p-value"]).set_index("comparison")
+paired.round(4)
+
+# %% [markdown]
+# Read from the top. **One net, shorter:** a single net trained for 2,300 steps beats one
+# trained for 7,000 (a gain of 0.021, p = 0.014). The long schedule had stopped paying: the
+# blue curves above are flat after about two minutes, and the extra steps let the net memorise
+# its 114 characters. (On Early_Aramaic alone, a 3,500-step run had looked worse than the
+# 7,000-step one: one more reason not to trust one alphabet.) **Three nets:** side by side they
+# beat the first alone by 0.034. **Test-time shifts:** they lift the single 7,000-step net by
+# 0.036, but add nothing detectable to the ensemble (0.003, p = 0.48): three nets already
+# average away much of the same noise. All together, the chosen model beats the single net it
+# replaces by 0.058 at the same training time.
+#
+# **Claim:** on these 2,000 paired tasks, a net of 2,300 steps beats a net of 7,000 (p < 0.05);
+# three nets beat the first alone, test-time shifts beat plain scoring on
+# the single net, and the
+# ensemble with shifts beats the single net (each p < 0.001); on the ensemble, shifts make no
+# detectable difference (p > 0.05).
+
+# %%
+p_value, gain = paired["p-value"], paired["gain"]
+shorter, three, shifts_single, shifts_ensemble, overall = COMPARISONS
+assert gain[shorter] > 0 and p_value[shorter] < 0.05, paired
+for name in (three, shifts_single, overall):
+    assert gain[name] > 0 and p_value[name] < 0.001, paired
+assert p_value[shifts_ensemble] > 0.05, paired
+
+# %% [markdown]
+# **Claim:** the parameters of this notebook are the candidate the rule picks from the file:
+# its batch norm setting, its augmentation, its number of nets and of steps per net, and
+# whether it is scored with test-time shifts.
+
+# %%
+base = chosen.removesuffix(" + shifts")
+picked = selection["candidates"][base]
+shifts_chosen = chosen.endswith(" + shifts")
+val_final = on_val.loc[base, "with shifts" if shifts_chosen else "end of schedule"]
 assert picked["batch_norm"] == BATCH_NORM and not picked.get("affine", False), picked
-assert config.fast_mode() or picked["steps"] == RECIPE_STEPS, (picked, RECIPE_STEPS)
+assert (picked.get("members", 1), shifts_chosen) == (MEMBERS, TEST_TIME_SHIFTS), (chosen, picked)
+assert config.fast_mode() or picked["steps"] == MEMBER_STEPS, (picked, MEMBER_STEPS)
 
 # %% [markdown]
 # **Claim:** on the held-out alphabet the chosen recipe is far above Koch's net trained on the
@@ -508,29 +624,37 @@ assert val_final >= koch_validation.best + 0.15, (val_final, koch_validation.bes
 # ## 5. The final model: every background alphabet, the same schedule
 #
 # Everything is now decided, so the validation alphabet has done its job and can become
-# training data: the final encoder trains on all the alphabets of `TRAIN_SPLIT` (one more
-# alphabet, 22 more characters) with exactly the chosen recipe and schedule, and its weights at
-# the end of the schedule are the model. Nothing is selected after this point, so nothing is
+# training data: the final nets train on all the alphabets of `TRAIN_SPLIT` (one more
+# alphabet, 22 more characters) with exactly the chosen recipe and schedule, and their weights
+# at the end of the schedule are the model. Nothing is selected after this point, so nothing is
 # lost by having no held-out alphabet left. (Koch et al. likewise trained their final networks
-# on all their background data.) Then it is saved as a `.keras` file, read back, and only the
-# reloaded model meets the test.
+# on all their background data.) Then the model is saved as a `.keras` file, read back, and
+# only the reloaded model meets the test.
 
 # %%
-keras.utils.set_random_seed(SEED)
-final_encoder = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
-                                     batch_norm=BATCH_NORM)
-final_schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=RECIPE_STEPS)
-final_encoder.compile(optimizer=keras.optimizers.Adam(final_schedule),
-                      loss=oneshot.NWayLoss(N_WAY))
-all_episodes = oneshot.episode_dataset(omniglot.images, omniglot.character, omniglot.alphabet,
-                                       N_WAY, EPISODES_PER_STEP, seed=SEED, rotations=True,
-                                       max_shift=2, repeat=True)
+members = []
 start = time.perf_counter()
-final_encoder.fit(all_episodes, steps_per_epoch=RECIPE_STEPS, epochs=1, verbose=2)
+for i in range(MEMBERS):
+    member_seed = SEED * MEMBERS + i                  # as in scripts/select_06.py
+    keras.utils.set_random_seed(member_seed)
+    net = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
+                               batch_norm=BATCH_NORM, name=f"member_{i}")
+    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=MEMBER_STEPS)
+    net.compile(optimizer=keras.optimizers.Adam(schedule), loss=oneshot.NWayLoss(N_WAY))
+    all_episodes = oneshot.episode_dataset(omniglot.images, omniglot.character,
+                                           omniglot.alphabet, N_WAY, EPISODES_PER_STEP,
+                                           seed=member_seed, rotations=True, max_shift=2,
+                                           repeat=True)
+    net.fit(all_episodes, steps_per_epoch=MEMBER_STEPS, epochs=1, verbose=2)
+    members.append(net)
 final_minutes = (time.perf_counter() - start) / 60
-print(f"final encoder: {len(np.unique(omniglot.character))} characters of "
-      f"{len(np.unique(omniglot.alphabet))} alphabets, {RECIPE_STEPS} steps in "
-      f"{final_minutes:.1f} min")
+final_encoder = models.ensemble(members) if MEMBERS > 1 else members[0]
+if TEST_TIME_SHIFTS:
+    final_encoder = models.shift_averaged(final_encoder)
+print(f"final model: {MEMBERS} net(s) x {MEMBER_STEPS} steps on "
+      f"{len(np.unique(omniglot.character))} characters of "
+      f"{len(np.unique(omniglot.alphabet))} alphabets in {final_minutes:.1f} min; "
+      f"test-time shifts: {TEST_TIME_SHIFTS}; embedding size {final_encoder.output_shape[-1]}")
 
 # %%
 path = config.build_dir() / "06_one_shot_encoder.keras"
@@ -543,7 +667,6 @@ print(f"saved {path.name} ({path.stat().st_size / 1e6:.1f} MB); largest change i
 
 # %%
 assert change < 1e-5
-assert isinstance(reloaded.loss, oneshot.NWayLoss)
 
 # %% [markdown]
 # ## 6. Lake's 20 runs, scored once
@@ -580,8 +703,8 @@ if not config.fast_mode():
 # characters again; the 20 evaluation alphabets are another sample of alphabets, some easier,
 # some harder (see the spread of the per-run accuracies above). And the tested model learned
 # from one alphabet more than the validated one. The validation number is the end of the
-# schedule, not its best check; but it is the highest of four candidates, which biases it
-# upward a little (a best-of-K number).
+# schedule, not its best check; but it belongs to the best of several candidates and
+# scorings, which biases it upward a little (a best-of-K number).
 
 # %%
 print(f"validation (end of schedule, {VAL_TASKS} tasks on "
@@ -593,11 +716,12 @@ print(f"Koch et al. (30 alphabets, 105x105): 92.0%; the recipe on {TRAIN_SPLIT}:
 
 # %% [markdown]
 # **Where this stands.** The second line above sets the stored run beside Koch et al.'s 92%,
-# which came from 30 alphabets and 105x105 images; ours from the 5 alphabets of
-# `background_small1` at 28x28, in minutes of CPU. On this split, validation could not tell
-# batch norm, affine distortions or a longer schedule apart (section 4), not even with every
-# background alphabet held out in turn; more seeds might (exercise 1), but the 20 runs, now
-# used, must not decide it.
+# which came from 30 alphabets and 105x105 images; ours comes from the 5 alphabets of
+# `background_small1` at 28x28, in 8.9 minutes of CPU, one point below it, with an interval
+# over the runs (88.0% to 94.0%) that contains it. What moved it, each step chosen on
+# validation only: the N-way loss on episodes of one alphabet (section 3); at the final
+# budget, three short nets side by side instead of one long net, scored with test-time shifts
+# (section 4); and the final nets trained on every background alphabet (section 5).
 #
 # One test query as the network saw it, in two rows: the query, its 20 candidates, the pick
 # (red if wrong) and the truth (green). We show the first query the model gets wrong, since
@@ -668,16 +792,15 @@ transfer_acc, transfer_low, _ = mnist_10["Omniglot recipe net"]
 mnist_pixel_acc, _, mnist_pixel_high = mnist_10["1-NN on pixels"]
 
 # %% [markdown]
-# **Claim:** fully trained, the Omniglot net is above 1-NN on pixels on 10-way one-shot MNIST,
-# its interval entirely above 1-NN's (checked in the full run; the short training of fast mode
-# does not get there). The issue's target was 15 points above 1-NN: the line printed below says
-# whether the stored run meets it.
+# **Claim:** fully trained, the Omniglot net is at least 15 points above 1-NN on pixels on
+# 10-way one-shot MNIST (the target we set for this notebook), its interval entirely above
+# 1-NN's (checked in the full run; the short training of fast mode does not get there).
 
 # %%
 print(f"Omniglot net - 1-NN: {100 * (transfer_acc - mnist_pixel_acc):+.1f} points; target +15: "
       f"{'met' if transfer_acc >= mnist_pixel_acc + 0.15 else 'missed'}")
 if not config.fast_mode():
-    assert transfer_low > mnist_pixel_high, mnist_10
+    assert transfer_acc >= mnist_pixel_acc + 0.15 and transfer_low > mnist_pixel_high, mnist_10
 
 # %% [markdown]
 # **(b) New digits.** Train on digits 0 to 4 only, then meet 5 to 9 as 5-way one-shot tasks.
@@ -753,7 +876,8 @@ rows = [
      f"{TRAIN_SPLIT} minus validation, {IMAGE_SIZE}x{IMAGE_SIZE}, {koch_budget.seconds:.0f} s",
      koch_acc),
     ("The recipe (ours)", "this notebook",
-     f"{TRAIN_SPLIT}, all alphabets, {IMAGE_SIZE}x{IMAGE_SIZE}, {final_minutes:.1f} min CPU",
+     f"{TRAIN_SPLIT}, all alphabets, {IMAGE_SIZE}x{IMAGE_SIZE}, {MEMBERS} nets, "
+     f"{final_minutes:.1f} min CPU",
      test_acc),
     ("1-NN on pixels (ours)", "this notebook", f"none, {IMAGE_SIZE}x{IMAGE_SIZE}", pixel_acc),
     ("MNIST 10-way: Koch's convolutional Siamese net", "Koch et al. 2015", "Omniglot", 0.703),
@@ -782,8 +906,9 @@ comparison
 #   seen before the single scoring.
 # - **Network and images.** 105x105 images, four convolutions of 64 to 256 filters and a
 #   4096-d sigmoid embedding (about 38 million weights) trained with SGD and momentum, up to
-#   200 epochs; ours: 28x28 images, a 4-block 64-filter conv net with a 256-d embedding, Adam,
-#   a few thousand steps in minutes on 2 CPU cores.
+#   200 epochs; ours: 28x28 images, three 4-block 64-filter conv nets with 256-d embeddings
+#   put side by side, Adam, 2,300 steps each, in minutes on 2 CPU cores, and every image
+#   scored as the mean of 5 shifted views.
 # - **Loss.** Theirs: binary cross-entropy on one pair at a time. Ours: the N-way comparison
 #   of 20 characters of one alphabet at a time, the test's own shape.
 #
@@ -793,12 +918,11 @@ comparison
 # compare each method with the 1-NN of the same protocol.
 
 # %%
-from course_lib import results
-
 results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=run_low,
                lake_20_run_ci_high=run_high, koch_baseline_20_runs=koch_acc,
                pixel_1nn_20_runs=pixel_acc, validation_20way=val_final,
-               recipe_steps=RECIPE_STEPS, batch_norm=BATCH_NORM,
+               members=MEMBERS, member_steps=MEMBER_STEPS, test_time_shifts=TEST_TIME_SHIFTS,
+               batch_norm=BATCH_NORM,
                train_minutes=round(final_minutes, 2),
                train_split=TRAIN_SPLIT, image_size=IMAGE_SIZE,
                accuracy_vs_n={int(n): round(float(v), 4) for n, v in zip(ns, recipe_curve)},
@@ -816,12 +940,15 @@ results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=
 #   classes — is what makes the difference; the ablation measures each step at equal
 #   wall-clock time: the N-way loss is the first big step, and on a CPU a net that is cheap
 #   per step (here: no batch norm) the second, in a 30-second sprint.
-# - At the final budget, batch norm, affine distortions and a longer schedule made no
-#   difference the validation tasks could detect, so the cheapest candidate was taken: a
-#   verdict at one budget need not hold at another, and a tie is decided by cost.
-# - Every choice was made on a held-out background alphabet; then the final encoder learned
-#   from every background alphabet with exactly that recipe, was saved, reloaded and scored
-#   once on the 20 runs, with intervals over runs and over the 400 queries.
+# - At the final budget, one held-out alphabet could not tell the candidates apart; every
+#   background alphabet held out in turn, with the tasks compared one by one, could. Batch norm
+#   still made no difference, a 7,000-step schedule was worse than a 2,300-step one, and the
+#   same training time spent on three shorter nets put side by side (an ensemble) was clearly
+#   better than one long net. Averaging each embedding over shifted copies of the image helped
+#   a single net, not the ensemble.
+# - Every choice was made on held-out background alphabets; then the final nets learned from
+#   every background alphabet with exactly that recipe, and the combined model was saved,
+#   reloaded and scored once on the 20 runs, with intervals over runs and over the 400 queries.
 # - Accuracy falls with N for every method; the recipe stays above Koch's net and 1-NN at
 #   every N.
 # - On MNIST, the Omniglot net transfers to 10-way one-shot digits above 1-NN on pixels;
@@ -830,8 +957,9 @@ results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=
 #
 # ## Exercises
 #
-# 1. The selection file has one seed per candidate and held-out alphabet. Run
-#    `scripts/select_06.py` with more seeds and check whether the choice of section 4 changes.
+# 1. The selection file has one seed per candidate and held-out alphabet. Add a candidate to
+#    `scripts/select_06.py` with five nets of 1,400 steps (the same budget), run it on every
+#    held-out alphabet and compare it task by task with the three-net ensemble.
 # 2. Set `TRAIN_SPLIT = "background"` (30 alphabets, 4 validation alphabets) and re-run the
 #    notebook on a Colab GPU. Which parameters would you change, and why?
 # 3. Train with N = 5 episodes instead of 20 and score 20-way validation tasks. Is it better
@@ -841,17 +969,21 @@ results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=
 #
 # <details><summary>Solution 1</summary>
 #
-# `flock /tmp/course_heavy.lock python -m scripts.select_06 --candidates no_bn bn --seeds 3
-# --held-out Early_Aramaic Korean Greek Latin Balinese` adds seeds 1 and 2 to the file (about
-# 8 minutes per run on 2 CPU cores, 30 runs; on a GPU far less). Judge each candidate by its
-# mean over seeds and alphabets, and compare the gap with how much the seeds of one candidate
-# disagree on the same alphabet: only a gap larger than that is a difference worth choosing by.
+# Add `"ensemble5": dict(label="5 nets without batch norm, 1400 steps each, side by side",
+# batch_norm=False, steps=1400, members=5)` to `CANDIDATES`, then run
+# `flock /tmp/course_heavy.lock python -m scripts.select_06 --candidates ensemble5 --held-out
+# Early_Aramaic Balinese Greek Korean Latin` (about 45 minutes on 2 CPU cores; on a GPU far
+# less). Then, in section 4, `evaluate.paired_sign_test(right_on("ensemble5", "shifts"),
+# right_on("ensemble3", "shifts"))` compares them task by task. Shorter nets are weaker alone, so the trade-off between more members and
+# better members has an optimum somewhere; only a gap with a small p-value over the 2,000
+# tasks is worth choosing by, and a new winner must then be checked with more seeds, since
+# trying more candidates makes a lucky winner more likely.
 # </details>
 #
 # <details><summary>Solution 2</summary>
 #
 # Nothing in the code: the parameters cell picks the split and its validation alphabets. On a
-# GPU a step costs far less, so raise `RECIPE_STEPS` (and maybe `IMAGE_SIZE`, then re-run the
+# GPU a step costs far less, so raise `MEMBER_STEPS` (or `MEMBERS`) (and maybe `IMAGE_SIZE`, then re-run the
 # ablation script to check that the bigger input pays off). With 4 validation alphabets the
 # selection is also less noisy than with one.
 # </details>
