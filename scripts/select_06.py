@@ -1,9 +1,12 @@
-"""Notebook 06's final choice: the full recipe with and without batch norm, each trained for its
+"""Notebook 06's final choice: candidate recipes (one net with or without batch norm, other
+schedules, Koch's affine distortions, three shorter nets side by side), each trained for its
 whole final schedule (about 8 minutes on 2 CPU cores), the validation alphabet scored every
-``--check-every`` steps. The 30-second ablation (scripts/ablation_06.py) favours the net that is
-cheaper per step; this script asks the same question at the budget the notebook really trains
-for. Only the held-out validation alphabet (Early_Aramaic of background_small1) is scored, never
-Lake's 20 runs.
+``--check-every`` steps (an ensemble: after each net). At the end each run is scored as it is
+and with test-time shifts (``models.shift_averaged``), recording which tasks it got right, so
+that candidates can be compared task by task. The 30-second ablation (scripts/ablation_06.py)
+asks which steps matter; this script asks the same question at the budget the notebook really
+trains for. Only held-out background alphabets are scored (``--held-out``, one fold each),
+never Lake's 20 runs.
 
 Usage (heavy: wrap it in the machine lock; about 8 minutes per candidate and seed):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.select_06
