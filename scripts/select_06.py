@@ -71,13 +71,7 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None,
     d = ov.setup(28, validation=(held_out,))
     if c.get("members", 1) > 1:
         return _train_ensemble(name, seed, steps, held_out, d, save_dir)
-    keras.utils.set_random_seed(seed)
-    encoder = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
-                                   batch_norm=c["batch_norm"])
-    schedule = keras.optimizers.schedules.CosineDecay(ov.LEARNING_RATE, decay_steps=steps)
-    encoder.compile(keras.optimizers.Adam(schedule), oneshot.NWayLoss(ov.N_WAY))
-    episodes = oneshot.episode_dataset(d.images, d.character, d.alphabet, ov.N_WAY, ov.EPISODES,
-                                       seed=seed, rotations=True, max_shift=2, repeat=True)
+    encoder, episodes = _recipe_net(c, seed, steps, d)
     if c.get("affine"):  # Koch et al.'s distortions on top of the shifts, per image
         distort = RandomAffine(seed=seed)
         episodes = episodes.map(lambda x, y: (distort(x), y))
@@ -109,6 +103,19 @@ def _save(encoder, save_dir: Path | None, name: str, seed: int, held_out: str) -
     return {"saved": str(path)}
 
 
+def _recipe_net(c: dict, seed: int, steps: int, d, name: str = "conv4_encoder"):
+    """A seeded, compiled net of candidate ``c`` (cosine-decayed Adam over ``steps``) and its
+    endless stream of 20-way episodes with rotations and shifts."""
+    keras.utils.set_random_seed(seed)
+    net = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
+                               batch_norm=c["batch_norm"], name=name)
+    schedule = keras.optimizers.schedules.CosineDecay(ov.LEARNING_RATE, decay_steps=steps)
+    net.compile(keras.optimizers.Adam(schedule), oneshot.NWayLoss(ov.N_WAY))
+    episodes = oneshot.episode_dataset(d.images, d.character, d.alphabet, ov.N_WAY, ov.EPISODES,
+                                       seed=seed, rotations=True, max_shift=2, repeat=True)
+    return net, episodes
+
+
 def _final_scores(encoder, d, members=()) -> dict:
     """``{scoring: {"accuracy", "correct", "tasks"}}`` of ``encoder`` (and of each member alone)
     on the validation tasks of ``d``."""
@@ -130,14 +137,7 @@ def _train_ensemble(name: str, seed: int, steps: int, held_out: str, d,
     nets, curve, seconds = [], [], 0.0
     for i in range(c["members"]):
         member_seed = seed * c["members"] + i
-        keras.utils.set_random_seed(member_seed)
-        net = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
-                                   batch_norm=c["batch_norm"], name=f"member_{i}")
-        schedule = keras.optimizers.schedules.CosineDecay(ov.LEARNING_RATE, decay_steps=steps)
-        net.compile(keras.optimizers.Adam(schedule), oneshot.NWayLoss(ov.N_WAY))
-        episodes = oneshot.episode_dataset(d.images, d.character, d.alphabet, ov.N_WAY,
-                                           ov.EPISODES, seed=member_seed, rotations=True,
-                                           max_shift=2, repeat=True)
+        net, episodes = _recipe_net(c, member_seed, steps, d, name=f"member_{i}")
         start = time.perf_counter()
         net.fit(episodes, steps_per_epoch=steps, epochs=1, verbose=0)
         seconds += time.perf_counter() - start
