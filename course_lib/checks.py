@@ -255,8 +255,10 @@ def same_length(a, a_name: str, b, b_name: str) -> None:
     """Raise unless ``a`` and ``b`` have the same length.
 
     Args:
-        a: a sized object (array, list). a_name: its name.
-        b: another sized object. b_name: its name.
+        a: a sized object (array, list).
+        a_name: its name, for the message.
+        b: another sized object.
+        b_name: its name, for the message.
 
     Raises:
         ValueError: the lengths differ.

@@ -616,7 +616,8 @@ def map_at_r(query_emb, query_y, gallery_emb=None, gallery_y=None, exclude_self:
     every query's R nearest items are exactly its own class.
 
     Args:
-        query_emb: (Q, D) embeddings. query_y: (Q,) integer labels.
+        query_emb: (Q, D) embeddings.
+        query_y: (Q,) integer labels.
         gallery_emb, gallery_y: the reference set; None (the default) uses the queries
             themselves, each query left out of its own ranking (the paper's protocol when the
             query and reference sets are one set).
@@ -688,8 +689,8 @@ def far_frr(distances, labels, threshold: float) -> tuple[float, float]:
     """False-accept and false-reject rates of "same iff distance <= threshold".
 
     Args:
-        distances: 1-D pair distances. labels: 1-D pair labels, 1 = same, 0 = different
-            (both kinds needed).
+        distances: 1-D pair distances.
+        labels: 1-D pair labels, 1 = same, 0 = different (both kinds needed).
         threshold: the distance threshold (a finite number).
 
     Returns:
