@@ -7,11 +7,8 @@ from course_lib import pairs
 
 
 @pytest.fixture
-def toy():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 7, 500)
-    x = (y[:, None, None] + rng.random((500, 4, 4))).astype(np.float32)  # x encodes its class
-    return x, y
+def toy(class_coded_images):
+    return class_coded_images(n=500, n_classes=7, shape=(4, 4))
 
 
 def test_pair_batches_are_balanced_and_labelled_correctly(toy):
