@@ -6,6 +6,8 @@ expected and shows what was given, e.g. ``n_way must be an int >= 2, got 1``.
 
 Each check returns the value converted to the plain type the caller works with (``int``,
 ``float``, a NumPy array), so a caller writes ``n = checks.integer(n, "n", minimum=1)``.
+
+Used by every module.
 """
 
 from __future__ import annotations

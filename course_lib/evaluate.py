@@ -4,6 +4,8 @@
 Conventions: embeddings are float arrays (N, D); class labels are integer arrays (N,); pair
 labels are 1 for "similar" (same class) and 0 for "different"; distances are smaller for more
 similar pairs. NumPy and scikit-learn only, so it runs anywhere the notebooks do.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ mixed sizes are resized to the chosen size, and a warning says so once.
 :func:`scan_image_folder` + :func:`path_pk_dataset` keep only the file paths in memory and
 decode each P x K batch on the fly (data that does not fit in memory), with the sampling of
 :mod:`course_lib.pk_sampling`. Both decode with :func:`decode_image`, so the pixels agree.
+
+Introduced in notebook 08.
 """
 
 from __future__ import annotations

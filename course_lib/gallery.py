@@ -14,6 +14,8 @@ Search is brute force, one matrix product per batch of queries (``benchmarks/ben
 measures where that stops being enough). An index remembers its encoder by the input spec and
 by the embeddings of a fixed probe input (a fingerprint), so an index paired with another
 encoder is an error, not silently wrong answers.
+
+Introduced in notebook 08.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 An encoder maps one image to one embedding. ``siamese`` calls the *same* encoder on two inputs
 (shared weights); ``pseudo_siamese`` uses two encoders (distinct weights, maybe distinct shapes).
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 No pair is ever materialised up front and no Python loop runs per pair: each batch is drawn
 by a few tensor ops from the example indices sorted by class. Batch ``k`` of seed ``s`` is the
 same on every run (stateless random ops keyed by ``(s, k)``), whatever the parallelism.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations

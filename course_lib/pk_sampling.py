@@ -12,6 +12,8 @@ pass ``groups``, one group id per example.
 
 :class:`PKSampler` draws the indices; :func:`pk_dataset` gathers in-memory arrays with them, and
 :func:`course_lib.folders.path_pk_dataset` decodes image files with the same sampler.
+
+Introduced in notebook 07.
 """
 
 from __future__ import annotations

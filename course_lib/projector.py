@@ -10,6 +10,8 @@
 Open it with ``tensorboard --logdir <run_dir>/projector`` and choose the *Projector* tab
 (TensorBoard is not a dependency of ``course_lib``: ``pip install tensorboard`` first, or use
 Colab, where it is installed). Only files are written; TensorBoard itself is never imported.
+
+Introduced in notebook 08.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ A Siamese network is judged on classes it never saw, so its train / validation /
 must split the *classes*, not the examples. :func:`class_disjoint_split` draws a seeded split by
 fractions; with ``groups`` (say, Omniglot's alphabets) whole groups go to one part.
 :func:`held_out_split` holds out named groups (``oneshot.alphabet_split`` is it, for Omniglot).
+
+Introduced in notebook 08.
 """
 
 from __future__ import annotations
