@@ -137,8 +137,7 @@ def _listing(items: dict) -> str:
 
 
 def _class_folders(directory) -> tuple[Path, list[Path]]:
-    if not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"directory must be a path (str or Path), got {type(directory).__name__}")
+    checks.path(directory, "directory")
     root = Path(directory)
     if not root.exists():
         raise FileNotFoundError(f"directory {root} does not exist")
@@ -458,10 +457,8 @@ def omniglot_folder(directory, split: str = "background_small1",
         FileExistsError: ``directory`` exists and ``overwrite`` is False.
         ValueError, FileNotFoundError: as for ``data.omniglot_file``; ``"runs"``.
     """
-    if not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"directory must be a path (str or Path), got {type(directory).__name__}")
-    if not isinstance(overwrite, bool):
-        raise TypeError(f"overwrite must be a bool, got {overwrite!r}")
+    checks.path(directory, "directory")
+    overwrite = checks.boolean(overwrite, "overwrite")
     if split == "runs":
         raise ValueError("split 'runs' holds Lake's one-shot task, not classes of drawings")
     target = Path(directory)

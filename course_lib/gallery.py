@@ -21,7 +21,6 @@ Introduced in notebook 08.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,10 +173,8 @@ def _class_names(class_names) -> tuple[str, ...]:
 
 
 def _target(path, overwrite: bool) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
-    if not isinstance(overwrite, bool):
-        raise TypeError(f"overwrite must be a bool, got {overwrite!r}")
+    checks.path(path, "path")
+    overwrite = checks.boolean(overwrite, "overwrite")
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
@@ -262,8 +259,7 @@ def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> 
         ValueError: the index was built with another encoder (see :class:`Gallery`).
     """
     Gallery(encoder, index)                                  # refuses a mismatched pair
-    if not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"directory must be a str or Path, got {type(directory).__name__}")
+    checks.path(directory, "directory")
     folder = Path(directory)
     encoder_path = _target(folder / ENCODER_FILE, overwrite)
     index_path = _target(folder / INDEX_FILE, overwrite)

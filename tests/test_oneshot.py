@@ -139,7 +139,7 @@ def test_alphabet_split_holds_out_whole_alphabets():
         oneshot.alphabet_split(alphabet, ["A", "B", "C"], ["D"])
     with pytest.raises(ValueError, match="nothing is left"):
         oneshot.alphabet_split(alphabet, ["A", "B", "C"], ["A", "B", "C"])
-    with pytest.raises(ValueError, match="held_out"):
+    with pytest.raises(TypeError, match="held_out"):
         oneshot.alphabet_split(alphabet, ["A", "B", "C"], "A")
 
 

@@ -207,7 +207,7 @@ def test_seeded_batches_is_the_samplers_common_stream():
     assert len(list(epoch)) == 2
     with pytest.raises(ValueError, match="not both"):
         pairs.seeded_batches(3, 0, make_batch, 2, repeat=True)
-    with pytest.raises(TypeError, match="make_batch must be a function"):
+    with pytest.raises(TypeError, match="make_batch must be callable"):
         pairs.seeded_batches(3, 0, "batch", 2)
     with pytest.raises(ValueError, match="epoch_batches must be an int >= 1"):
         pairs.seeded_batches(None, 0, make_batch, 0)
