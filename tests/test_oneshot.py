@@ -368,6 +368,7 @@ def test_episode_sampler_refuses_bad_input():
         oneshot.episode_dataset(images, y, groups, n_way=2, steps=3, repeat=True)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:groups")
 def test_a_conv4_encoder_learns_episodes_and_reloads(tmp_path):
     images, y, groups = _episode_data()

@@ -60,6 +60,7 @@ def _tiny_setup(size=28, validation=("Early_Aramaic",)):
                  np.zeros(6, np.int64))
 
 
+@pytest.mark.slow
 def test_an_ensemble_run_scores_every_member_and_records_each_task(monkeypatch, tmp_path):
     monkeypatch.setattr(select_06.ov, "setup", _tiny_setup)
     run = select_06.train("ensemble3", seed=1, check_every=10, steps=2, held_out="Greek",
