@@ -35,8 +35,8 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib import checks, data
-from course_lib.pairs import seeded_batches
 from course_lib.pk_sampling import PKSampler, epoch_batches
+from course_lib.sampling import seeded_batches
 
 __all__ = [
     "IMAGE_EXTENSIONS",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from course_lib import checks, distribute, evaluate, losses, models, pairs
+from course_lib import checks, distribute, evaluate, losses, models, pairs, sampling
 from course_lib.callbacks import EmbeddingSnapshots
 
 __all__ = [
@@ -164,7 +164,7 @@ def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, ste
     if steps < chunks or steps % chunks:
         raise ValueError(f"steps must be a positive multiple of chunks, got steps={steps!r}, "
                          f"chunks={chunks!r}")
-    x, y = pairs.check_examples(x, y)
+    x, y = sampling.check_examples(x, y)
     probe = x[:500] if probe is None else np.asarray(probe)
     keras.utils.set_random_seed(int(seed))
     strategy = distribute.get_strategy()
