@@ -24,9 +24,10 @@ are the code cells from the claim to its assert cell inclusive.
 - *Its assertions test a measured value, unconditionally.* An assertion fails the rule when
   its test uses only literals, builtins, modules (``np``, ``math`` ...) and UPPER_CASE
   parameters (``assert True``, ``assert 0.95 >= 0.9``, ``assert P * K == 48``); when it is
-  reached only inside an ``if``, ``while``, ``try``, ``with``-less function or class body, or a
+  reached only inside an ``if``, ``while``, ``try``, ``match``, a function or class body, or a
   ``for`` loop over anything but a non-empty literal (the stored run cannot show that such a
-  branch was taken); or when its test mentions ``fast_mode`` (a guard in disguise).
+  branch was taken; a ``with`` block is always entered); or when its test mentions
+  ``fast_mode`` (a guard in disguise).
 - *The one allowed guard* is a top-level ``if not config.fast_mode():`` (no ``else``): the
   assertions under it are checked on the full run only. A claim with such assertions must say
   :data:`FULL_RUN_PHRASE` in its text, and a claim that says it must have one.
