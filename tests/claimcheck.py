@@ -82,10 +82,18 @@ _INDEXED = re.compile(
                                   for w in _INDEX_WORDS) + r")\s*)"
     r"\d+(?:\.\d+)*(?:\s*(?:,|and|or|to|–|-)\s*\d+(?:\.\d+)*)*",
     re.IGNORECASE)
-# A year: removed when it follows "et al.", an opening parenthesis or a capitalised word
-# (a citation: Koch et al. 2015, Hadsell et al. (2006), Musgrave 2020).
+# A year in a citation: after "et al." (Koch et al. 2015), or after a name or an opening
+# parenthesis when a comma, semicolon or parenthesis closes it (Koch 2015, Table 2; (2020)).
 _YEAR = re.compile(r"(?<![\w.])(?:19|20)\d\d(?![\w%])")
-_CITING = re.compile(r"(?:et al\.?|\(|\b[A-Z][\w'’-]*)[\s,(]*$")
+_ET_AL = re.compile(r"et al\.?[\s,(]*$")
+_NAMED = re.compile(r"(?:\b[A-Z][a-z][\w'’-]*,?\s+\(?|\()$")
+
+
+def _cited_year(text: str, m: re.Match) -> bool:
+    before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 1]
+    return bool(_ET_AL.search(before)
+                or (_NAMED.search(before) and after in {"", ")", ",", ";", ":"}))
+
 # One token: a number, then what follows it decides its kind.
 _TOKEN = re.compile(
     r"(?<![\w.@/])(?<![A-Za-z]-)(?P<num>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?P<frac>\.\d+)?"
@@ -142,8 +150,7 @@ def _strip(markdown: str) -> str:
 def _numbers(markdown: str, integers: bool) -> list[str]:
     text = _strip(markdown)
     text = _INDEXED.sub(" ", text)
-    text = _YEAR.sub(lambda m: " " if _CITING.search(text[max(0, m.start() - 40):m.start()])
-                     else m.group(), text)
+    text = _YEAR.sub(lambda m: " " if _cited_year(text, m) else m.group(), text)
     found = []
     for m in _TOKEN.finditer(text):
         number, frac, tail = m.group("num"), m.group("frac") or "", m.group("tail")

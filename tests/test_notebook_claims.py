@@ -349,11 +349,14 @@ def test_claim_numbers_include_integers_but_not_labels():
     assert cc.claim_numbers(text) == ["95%", "0.1%", "0.2", "10x", "0.001", "400", "2,000",
                                       "88.0", "94.0%"]
     not_measurements = ("20-way 5-shot 28x28 top-3 1-NN recall@1 float32 3rd 2D "
-                        "Koch et al. 2015, Hadsell et al. (2006), Musgrave et al., 2020, (2020) "
+                        "Koch et al. 2015, Hadsell et al. (2006), Musgrave et al., 2020, (2020) Koch 2015, "
                         "notebook 06, notebooks 04, 06 and 07, section 4, exercise 1, Table 2, "
                         "epoch 1, seed 0, digits 0 and 1, notebooks 01–05, 06 "
                         "Python 3.11, TF 2.21.0, 1e-6, $m = 0.5$, `lr=0.3`, [a](https://x/1.2)")
     assert cc.claim_numbers(not_measurements) == []
+    # a count is not a year because it has four digits
+    assert cc.claim_numbers("About 2000 tasks on MNIST 1990 pairs (2000 tasks)") == [
+        "2000", "1990", "2000"]
 
 
 def test_prose_numbers_leave_integers_and_solutions_out():
