@@ -16,7 +16,8 @@ are the code cells from the claim to its assert cell inclusive.
 - *Its numbers are printed by its own cells.* Every number the claim quotes (percentages,
   decimals, multipliers such as ``9x``, and integers) must appear, rounded as quoted, in the
   outputs of the claim's own cells: not elsewhere in the notebook, and never in code. Not
-  numbers of a measurement, so not checked: LaTeX math, inline code, link targets; integers in
+  numbers of a measurement, so not checked: inline code, link targets, integers in LaTeX math
+  (a formula's constants; its decimals and percentages are checked); integers in
   hyphenated compounds (``20-way``, ``5-shot``, ``top-3``, ``1-NN``), sizes (``28x28``), after
   ``@`` (``recall@1``), with a leading zero (``06``: notebook numbers), years in a citation
   (``Koch et al. 2015``, ``(2020)``), and the numbers after an index word (``notebook 06``,
@@ -147,6 +148,20 @@ def _strip(markdown: str) -> str:
     return markdown
 
 
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.DOTALL)
+_MATH_NUMBER = re.compile(r"(?<![\w.^{_])(\d+\.\d+|\d+(?:\.\d+)?(?=\s*\\?%))(\s*\\?%)?")
+
+
+def _math_numbers(markdown: str) -> list[str]:
+    """The decimals and percentages inside LaTeX math (``$0.7m$``, ``$95\\%$``); integers
+    there are a formula's constants."""
+    found = []
+    for math_text in _MATH.findall(re.sub(r"`[^`]*`", " ", markdown)):
+        for number, percent in _MATH_NUMBER.findall(math_text):
+            found.append(number + ("%" if percent else ""))
+    return found
+
+
 def _numbers(markdown: str, integers: bool) -> list[str]:
     text = _strip(markdown)
     text = _INDEXED.sub(" ", text)
@@ -176,9 +191,10 @@ def claim_numbers(text: str) -> list[str]:
         text: the claim's markdown.
 
     Returns:
-        The numbers in order, integers included (see the module docstring for what is left out).
+        The numbers in order, integers included (see the module docstring for what is left
+        out), then the decimals and percentages written inside LaTeX math.
     """
-    return _numbers(text, integers=True)
+    return _numbers(text, integers=True) + _math_numbers(text)
 
 
 def prose_numbers(markdown: str) -> list[str]:
