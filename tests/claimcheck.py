@@ -16,8 +16,8 @@ are the code cells from the claim to its assert cell inclusive.
 - *Its numbers are printed by its own cells.* Every number the claim quotes (percentages,
   decimals, multipliers such as ``9x``, and integers) must appear, rounded as quoted, in the
   outputs of the claim's own cells: not elsewhere in the notebook, and never in code. Not
-  numbers of a measurement, so not checked: inline code, link targets, integers in LaTeX math
-  (a formula's constants; its decimals and percentages are checked); integers in
+  numbers of a measurement, so not checked: link targets, integers in LaTeX math and inline
+  code (a formula's or code's constants; decimals and percentages there are checked); integers in
   hyphenated compounds (``20-way``, ``5-shot``, ``top-3``, ``1-NN``), sizes (``28x28``), after
   ``@`` (``recall@1``), with a leading zero (``06``: notebook numbers), years in a citation
   (``Koch et al. 2015``, ``(2020)``), and the numbers after an index word (``notebook 06``,
@@ -153,10 +153,12 @@ _MATH_NUMBER = re.compile(r"(?<![\w.^{_])(\d+\.\d+|\d+(?:\.\d+)?(?=\s*\\?%))(\s*
 
 
 def _math_numbers(markdown: str) -> list[str]:
-    """The decimals and percentages inside LaTeX math (``$0.7m$``, ``$95\\%$``); integers
-    there are a formula's constants."""
+    """The decimals and percentages inside LaTeX math (``$0.7m$``, ``$95\\%$``) and inline code
+    (a claim cannot hide ``0.95`` in backticks); integers there are a formula's constants or
+    code's (``float32``)."""
     found = []
-    for math_text in _MATH.findall(re.sub(r"`[^`]*`", " ", markdown)):
+    code = re.findall(r"`[^`]*`", markdown)
+    for math_text in _MATH.findall(re.sub(r"`[^`]*`", " ", markdown)) + code:
         for number, percent in _MATH_NUMBER.findall(math_text):
             found.append(number + ("%" if percent else ""))
     return found

@@ -358,6 +358,7 @@ def test_claim_numbers_include_integers_but_not_labels():
     # in LaTeX math, decimals and percentages are numbers too (integers are a formula's)
     assert cc.claim_numbers(r"between $0.7m$ and $1.3m$, recall $95\%$, $\tfrac12 x^2$") == [
         "0.7", "1.3", "95%"]
+    assert cc.claim_numbers("`recall = 0.95`, `float32`, `top_k=3`") == ["0.95"]
     # a count is not a year because it has four digits
     assert cc.claim_numbers("About 2000 tasks on MNIST 1990 pairs (2000 tasks)") == [
         "2000", "1990", "2000"]
