@@ -352,7 +352,7 @@ def test_claim_numbers_include_integers_but_not_labels():
                         "Koch et al. 2015, Hadsell et al. (2006), Musgrave et al., 2020, (2020) Koch 2015, "
                         "notebook 06, notebooks 04, 06 and 07, section 4, exercise 1, Table 2, "
                         "epoch 1, seed 0, digits 0 and 1, notebooks 01–05, 06 "
-                        "Python 3.11, TF 2.21.0, 1e-6, $m = 1$, $10^{-6}$, `lr=0.3`, "
+                        "Python 3.11, TF 2.21.0, 1e-6, $m = 1$, $10^{-6}$, `epochs=3`, "
                         "[a](https://x/1.2)")
     assert cc.claim_numbers(not_measurements) == []
     # in LaTeX math, decimals and percentages are numbers too (integers are a formula's)
