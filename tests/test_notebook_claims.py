@@ -73,7 +73,7 @@ REVIEWED = "prose-fact"
 
 
 def _defects() -> list[dict]:
-    return tomllib.loads(KNOWN_DEFECTS.read_text(encoding="utf-8"))["defect"]
+    return tomllib.loads(KNOWN_DEFECTS.read_text(encoding="utf-8")).get("defect", [])
 
 
 def _matches(entry: dict, problem: cc.Problem) -> bool:
