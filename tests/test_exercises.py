@@ -4,8 +4,11 @@ attempted" and never raises, except in strict mode (how CI runs the notebooks); 
 notebook cells tagged ``exercise`` are the ones the nbval hook fills with the solutions."""
 
 import importlib
+import importlib.util
+import os
 import pkgutil
 import textwrap
+import types
 from pathlib import Path
 
 import nbformat
@@ -312,3 +315,29 @@ def test_the_substituted_notebook_cell_runs_and_passes(label, monkeypatch, capsy
     monkeypatch.setenv(STRICT_ENV, "1")
     exec(with_solution(cell, MODULES), dict(MODULES))
     assert f"{label} · Correct" in capsys.readouterr().out
+
+
+def test_the_nbval_hook_fills_exercise_cells_only(monkeypatch):
+    spec = importlib.util.spec_from_file_location("notebooks_conftest", NOTEBOOKS / "conftest.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    placeholder = ('def sample_pairs(y, n, seed=0):\n'
+                   '    raise NotImplementedError("your code here")\n\n\n'
+                   'nb01.q2.check(sample_pairs)')
+    tagged = nbformat.v4.new_code_cell(placeholder, metadata={"tags": ["exercise"]})
+    plain = nbformat.v4.new_code_cell(placeholder)
+    items = [types.SimpleNamespace(cell=c, options={"check": True}, nodeid=str(i))
+             for i, c in enumerate([tagged, plain])] + [types.SimpleNamespace(nodeid="unit")]
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    hook.pytest_collection_modifyitems(None, items)
+    assert items[0].cell.source == with_solution(placeholder, MODULES)
+    assert items[0].options["check"] is False
+    assert tagged.source == placeholder                     # the notebook's own cell is kept
+    assert items[1].cell is plain and items[1].options["check"] is True
+    assert os.environ[STRICT_ENV] == "1"
+    monkeypatch.delenv(STRICT_ENV)
+
+    broken = nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["exercise"]})
+    with pytest.raises(pytest.UsageError, match="must end with one line"):
+        hook.pytest_collection_modifyitems(
+            None, [types.SimpleNamespace(cell=broken, options={}, nodeid="x")])

@@ -130,7 +130,9 @@ class Exercise:
         self.label = label
         self.answer_name = answer_name
         self._checker = checker
-        self._hint = textwrap.dedent(hint).strip()
+        # one paragraph per blank-line-separated block, refilled for printing
+        self._hint = "\n\n".join(textwrap.fill(" ".join(block.split()), width=92)
+                                 for block in hint.strip().split("\n\n"))
         self.solution_code = textwrap.dedent(solution_code).strip() + "\n"
 
     def __repr__(self) -> str:

@@ -201,10 +201,10 @@ def _check_sample_pairs(fn) -> str:
     if selfish.size:
         i = selfish[0]
         raise Incorrect(f"pair {i} is image {left[i]} with itself ({selfish.size} such pairs "
-                        f"of {n}): its distance is 0 for any weights, so it teaches nothing, "
-                        f"and it sits exactly where the square root of the distance has an "
-                        f"infinite derivative. Choose the partner among the *other* images "
-                        f"of the class.")
+                        f"of {n}): its two embeddings coincide for any weights, so it teaches "
+                        f"nothing, and it sits at a = b, where the square root's gradient "
+                        f"breaks down without epsilon (notebook 03). Choose the partner among "
+                        f"the *other* images of the class.")
     again = [np.asarray(v) for v in fn(y, n, seed=0)]
     if not all(np.array_equal(u, v) for u, v in zip((left, right, same), again)):
         raise Incorrect("two calls with seed=0 give different pairs: draw from "
