@@ -27,6 +27,7 @@ folders        image folders: loading, path-based ``tf.data`` batches     08
 splits         seeded class-disjoint train/validation/test splits        08
 gallery        embedding gallery: export, search, verify, identify       08
 projector      TensorBoard embedding projector files                     08
+exercises      learner's exercises: check(), hint(), solution()           01-02
 ============== ========================================================== ========
 
 Tooling lives beside the package, not in it: ``benchmarks/`` (``make bench``) and ``tools/``

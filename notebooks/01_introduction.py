@@ -490,8 +490,65 @@ results.record("01_introduction", verification_accuracy=report.accuracy,
 #   up to a margin.
 # - Even a 2-D embedding separates the ten digits well enough to verify pairs far above chance,
 #   with a threshold chosen on validation data and the result measured on test data.
-#
+
+# %% [markdown]
 # ## Exercises
+#
+# In these exercises you write the code, and a check tells you whether it is right. Each
+# exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
+# replace it with your code and run the cell. `nb01.q1.check(...)` then prints *Correct*, or
+# what is wrong and where this notebook explains it; `nb01.q1.hint()` prints a hint and
+# `nb01.q1.solution()` one way to do it. A check runs your code on a few tiny inputs, in a
+# second or two.
+
+# %%
+from course_lib.exercises import nb01
+
+# %% [markdown]
+# **Exercise 1: a cosine distance.** `PairDistance` measures how far apart two embeddings are;
+# the *cosine distance* $1 - \cos\theta$ measures only the angle $\theta$ between them, and
+# ignores their lengths (notebooks 05 and 07 read embeddings this way). Write
+# `cosine_distance(a, b)`: for two batches of embeddings of shape (batch, D) it returns
+# $1 - \cos\theta$ for each pair, shape (batch, 1), like `PairDistance`. Write it with
+# `keras.ops`, so that it works inside a model and passes gradients back, and make sure an
+# all-zero embedding (an untrained encoder can produce one) gives no `NaN`.
+
+# %% tags=["exercise"]
+def cosine_distance(a, b):
+    """1 - cos(angle between a and b) for each pair of rows, shape (batch, 1)."""
+    raise NotImplementedError("your code here")
+
+
+nb01.q1.check(cosine_distance)
+
+# %%
+# nb01.q1.hint()
+# nb01.q1.solution()
+
+# %% [markdown]
+# **Exercise 2: pairs without self-pairs.** `draw_pairs` can choose an image as its own "same"
+# partner: its two embeddings then coincide whatever the weights, so the pair teaches nothing
+# (and it sits at $a = b$, the point where notebook 03 shows the square root's gradient
+# breaking down). Write `sample_pairs(y, n, seed=0)`: like `draw_pairs` it returns the indices `left`
+# and `right` and the labels `same` of `n` pairs, pair `i` of the same class when `i` is even and
+# of two different classes when it is odd, but it never pairs an image with itself, and it
+# draws from its own `np.random.default_rng(seed)`, so that the same seed gives the same pairs.
+
+# %% tags=["exercise"]
+def sample_pairs(y, n, seed=0):
+    """n pairs (left, right, same) of indices into y: even pairs same class, odd pairs
+    different classes, never an image with itself."""
+    raise NotImplementedError("your code here")
+
+
+nb01.q2.check(sample_pairs)
+
+# %%
+# nb01.q2.hint()
+# nb01.q2.solution()
+
+# %% [markdown]
+# ### More to try
 #
 # 1. Give the encoder an 8-dimensional embedding (`embedding_dim=8`). Does verification accuracy
 #    improve? (You can no longer plot the embedding directly.)

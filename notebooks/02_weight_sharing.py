@@ -334,34 +334,86 @@ results.record("02_weight_sharing", cross_domain_retrieval_at_1=retrieval,
 # - Distinct encoders (pseudo-siamese) cost twice the parameters and lose the symmetry
 #   $d(a,b) = d(b,a)$, but they can read inputs of different kinds, even different shapes, and
 #   still learn one common space.
-#
+
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Build a Siamese model on `models.small_cnn_encoder()` and check, as above, that it has as
-#    many parameters as its encoder.
-# 2. Train the cross-domain model with an 8-D embedding (`EMBEDDING_DIM = 8`). How does retrieval
+# In these exercises you write the code, and a check tells you whether it is right. Each
+# exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
+# replace it with your code and run the cell. `nb02.q1.check(...)` then prints *Correct*, or
+# what is wrong and where the course explains it; `nb02.q1.hint()` prints a hint and
+# `nb02.q1.solution()` one way to do it. A check runs your code on a few tiny inputs, in a
+# second or two.
+
+# %%
+from course_lib.exercises import nb02
+
+# %% [markdown]
+# **Exercise 1: a `PairDistance` that survives a file.** Notebook 01's hand-built
+# `PairDistance` layer could not be loaded back from a `.keras` file: Keras stores a layer by
+# the name of its class and rebuilds it from its config, and it did not know the class. Write
+# `PairDistance` again, the Euclidean distance $\sqrt{\sum_j (a_j - b_j)^2 + \varepsilon}$ of
+# two batches of embeddings, shape (batch, 1), with `epsilon` an argument, so that it loads:
+# registered with Keras, and with `epsilon` in its config. The check saves a small model that
+# uses your layer to a temporary `.keras` file and loads it back.
+
+# %% tags=["exercise"]
+import keras
+
+
+class PairDistance(keras.layers.Layer):
+    """Euclidean distance sqrt(sum((a - b)^2) + epsilon) of two embeddings, shape (batch, 1)."""
+
+    def __init__(self, epsilon=1e-6, **kwargs):
+        raise NotImplementedError("your code here")
+
+
+nb02.q1.check(PairDistance)
+
+# %%
+# nb02.q1.hint()
+# nb02.q1.solution()
+
+# %% [markdown]
+# **Exercise 2: one encoder, however it is built.** `models.mlp_encoder` is an encoder-*building*
+# function: every call makes a new encoder, with new weights. Calling it once for each branch
+# gives two encoders, a pseudo-siamese network by accident; calling *one* encoder twice gives
+# twins. Write `build_siamese(make_encoder)`, which takes such a function (called with no
+# arguments) and returns a two-input model `[left, right]` -> distance whose branches share one
+# encoder, with the Euclidean distance of the two embeddings on top
+# (`layers.EuclideanDistance`, or your `PairDistance`). The check hands it a function that
+# builds a tiny encoder, and counts the calls.
+
+# %% tags=["exercise"]
+def build_siamese(make_encoder):
+    """A Siamese model [left, right] -> distance whose two branches share one encoder built
+    by make_encoder()."""
+    raise NotImplementedError("your code here")
+
+
+nb02.q2.check(build_siamese)
+
+# %%
+# nb02.q2.hint()
+# nb02.q2.solution()
+
+# %% [markdown]
+# ### More to try
+#
+# 1. Train the cross-domain model with an 8-D embedding (`EMBEDDING_DIM = 8`). How does retrieval
 #    change?
-# 3. Can the 8x8 digits use a *shared* encoder with MNIST? Upsample them to 28x28
+# 2. Can the 8x8 digits use a *shared* encoder with MNIST? Upsample them to 28x28
 #    (`tf.image.resize`) and try `models.siamese` on the mixed pairs.
 #
 # <details><summary>Solution 1</summary>
-#
-# ```python
-# enc = models.small_cnn_encoder()
-# model = models.siamese(enc)
-# assert model.count_params() == enc.count_params()
-# assert {id(v) for v in model.trainable_variables} == {id(v) for v in enc.trainable_variables}
-# ```
-# </details>
-#
-# <details><summary>Solution 2</summary>
 #
 # Set `EMBEDDING_DIM = 8` in the parameters cell and rerun the notebook (the plot cell then
 # needs a 2-D projection, e.g. scikit-learn's `PCA(2)`, or skip it). More dimensions give the
 # ten classes more room; retrieval usually improves.
 # </details>
 #
-# <details><summary>Solution 3</summary>
+# <details><summary>Solution 2</summary>
 #
 # ```python
 # small_up = tf.image.resize(x_small[..., None], (28, 28)).numpy()[..., 0]

@@ -56,11 +56,11 @@ def test_installed_package_holds_no_tooling():
     # nothing a learner imports needs the dev-only notebook machinery.
     package = ROOT / "course_lib"
     assert not (package / "bench.py").exists() and not (package / "runner.py").exists()
-    used = set().union(*(_imports(p) for p in package.glob("*.py")))
+    used = set().union(*(_imports(p) for p in package.rglob("*.py")))
     assert not used & {"nbclient", "nbformat", "jupytext", "nbval", "pytest"}
     assert {"nbclient", "nbformat", "jupytext"} <= _imports(ROOT / "tools" / "runner.py")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert project["tool"]["setuptools"]["packages"] == ["course_lib"]
+    assert project["tool"]["setuptools"]["packages"] == ["course_lib", "course_lib.exercises"]
 
 
 _IMPORT_NAMES = {"scikit-learn": "sklearn", "pillow": "PIL"}
@@ -71,7 +71,7 @@ def test_runtime_dependencies_are_exactly_what_the_course_imports():
     # runtime dependency must be imported somewhere (no tqdm-style leftovers).
     import sys
 
-    files = list((ROOT / "course_lib").glob("*.py")) + list(
+    files = list((ROOT / "course_lib").rglob("*.py")) + list(
         (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
     imported = set().union(*(_imports(p) for p in files))
     third_party = {m for m in imported

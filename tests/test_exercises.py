@@ -1,0 +1,343 @@
+"""The exercises of ``course_lib.exercises``: every checker accepts its reference solution and
+rejects typical wrong answers with the message that says what is wrong; a placeholder is "not
+attempted" and never raises, except in strict mode (how CI runs the notebooks); and the
+notebook cells tagged ``exercise`` are the ones the nbval hook fills with the solutions."""
+
+import importlib
+import importlib.util
+import os
+import pkgutil
+import textwrap
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import course_lib.exercises as exercises
+from course_lib.exercises import STRICT_ENV, Exercise, ExerciseFailed, Incorrect, with_solution
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+MODULES = {m.name: importlib.import_module(f"course_lib.exercises.{m.name}")
+           for m in pkgutil.iter_modules(exercises.__path__) if m.name.startswith("nb")}
+EXERCISES = {ex.label: ex for module in MODULES.values() for ex in vars(module).values()
+             if isinstance(ex, Exercise)}
+
+
+def _define(exercise, code):
+    """What ``code`` (a learner's cell above the check line) defines as the answer."""
+    namespace = {}
+    exec(textwrap.dedent(code), namespace)
+    return namespace[exercise.answer_name]
+
+
+def _fill(template, **parts):
+    for key, value in parts.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+# Typical wrong answers, each with (a fragment of) the message its checker must give.
+_COSINE = """
+from keras import ops
+
+def cosine_distance(a, b):
+    a_len = ops.sqrt(ops.sum(ops.square(a), axis=-1, keepdims=True) + 1e-6)
+    b_len = ops.sqrt(ops.sum(ops.square(b), axis=-1, keepdims=True) + 1e-6)
+    return {body}
+"""
+_PAIRS_WITH_SELF = """
+import numpy as np
+
+def sample_pairs(y, n, seed=0):                  # notebook 01's draw_pairs, seeded
+    rng = np.random.default_rng(seed)
+    by_class = {c: np.flatnonzero(y == c) for c in np.unique(y)}
+    left = rng.integers(0, len(y), size=n)
+    same = (np.arange(n) % 2 == 0).astype("float32")
+    classes = np.unique(y)
+    right = np.array([rng.choice(by_class[y[i]]) if s else
+                      rng.choice(by_class[rng.choice(classes[classes != y[i]])])
+                      for i, s in zip(left, same)])
+    return left, right, {labels}
+"""
+_LAYER = """
+import keras
+from keras import ops
+
+{decorator}
+class PairDistance(keras.layers.Layer):
+    def __init__(self, epsilon={default}, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def call(self, inputs):
+        a, b = inputs
+        return {distance}
+{config}
+"""
+_REGISTER = '@keras.saving.register_keras_serializable(package="test_exercises")'
+_SQRT_EPS = "ops.sqrt(ops.sum(ops.square(a - b), axis=-1, keepdims=True) + self.epsilon)"
+_FULL_CONFIG = """
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+"""
+_SIAMESE = """
+import keras
+from course_lib import layers
+
+def build_siamese(make_encoder):
+    {encoders}
+    left, right = keras.Input((3,)), keras.Input((3,))
+    return keras.Model([left, right], layers.EuclideanDistance()([{branches}]))
+"""
+
+WRONG = {
+    "nb01.q1": [
+        (_fill(_COSINE, body="1 - ops.sum(a * b, axis=-1) / (a_len * b_len)")
+         .replace("keepdims=True", "keepdims=False"), "shape (6,)"),
+        (_fill(_COSINE, body="ops.sum(a * b, axis=-1, keepdims=True) / (a_len * b_len)"),
+         "cosine *similarity*"),
+        (_fill(_COSINE, body="1 - ops.sum(a * b, axis=-1, keepdims=True)"),
+         "point the same way"),
+        (_fill(_COSINE, body="1 - ops.matmul(a, ops.transpose(b)) / (a_len * b_len)"),
+         "(6, 6) matrix"),
+        ("""
+         import numpy as np
+
+         def cosine_distance(a, b):
+             a, b = np.asarray(a), np.asarray(b)
+             cos = (a * b).sum(-1, keepdims=True) / (np.linalg.norm(a, axis=-1, keepdims=True)
+                                                     * np.linalg.norm(b, axis=-1, keepdims=True))
+             return 1 - cos
+         """, "symbolic tensors (keras.Input)"),
+        ("""
+         from keras import ops
+
+         def cosine_distance(a, b):
+             a_len = ops.norm(a, axis=-1, keepdims=True)
+             b_len = ops.norm(b, axis=-1, keepdims=True)
+             return 1 - ops.sum(a * b, axis=-1, keepdims=True) / (a_len * b_len)
+         """, "all-zero embedding gives [nan]"),
+    ],
+    "nb01.q2": [
+        (_fill(_PAIRS_WITH_SELF, labels="same"), "with itself"),
+        (_fill(_PAIRS_WITH_SELF, labels="1 - same"), "is labelled 0 but shows classes"),
+        ("""
+         import numpy as np
+
+         def sample_pairs(y, n, seed=0):
+             left = np.random.randint(0, len(y), size=n)
+             right = (left + 2) % len(y)
+             return left, right, (y[left] == y[right]).astype("float32")
+         """, "'same': half of them should be"),
+    ],
+    "nb02.q1": [
+        (_fill(_LAYER, decorator="", default="1e-6", distance=_SQRT_EPS, config=_FULL_CONFIG),
+         "is not registered"),
+        (_fill(_LAYER, decorator=_REGISTER, default="1e-6", distance=_SQRT_EPS, config="""
+    def get_config(self):
+        return super().get_config()
+"""), "without epsilon = 0.25"),
+        (_fill(_LAYER, decorator=_REGISTER, default="1e-6", distance=_SQRT_EPS, config="""
+    def get_config(self):
+        return {"epsilon": self.epsilon}
+"""), "drops the base layer's settings"),
+        (_fill(_LAYER, decorator=_REGISTER, default="0.0", distance=_SQRT_EPS,
+                       config=_FULL_CONFIG), "identical inputs give distance 0 but a NaN"),
+        (_fill(_LAYER, decorator=_REGISTER, default="1e-6", config=_FULL_CONFIG,
+                       distance="ops.sqrt(ops.sum(ops.square(a - b), axis=-1, keepdims=True))"),
+         "epsilon is ignored"),
+    ],
+    "nb02.q2": [
+        (_fill(_SIAMESE, encoders="encoder_l, encoder_r = make_encoder(), make_encoder()",
+                         branches="encoder_l(left), encoder_r(right)"),
+         "calls make_encoder 2 times: each call builds a new encoder"),
+        (_fill(_SIAMESE, encoders="encoder = make_encoder()",
+                         branches="encoder(left), encoder(left)"),
+         "both branches see the same input"),
+        (_fill(_SIAMESE, encoders="encoder = make_encoder()",
+                         branches="encoder(left), encoder(right)")
+         .replace("layers.EuclideanDistance()([encoder(left), encoder(right)])",
+                  "keras.layers.Dense(1)(layers.EuclideanDistance()"
+                  "([encoder(left), encoder(right)]))"),
+         "weight tensor(s) beyond the encoder's"),
+    ],
+}
+
+
+def test_every_notebook_module_has_exercises():
+    assert {"nb01", "nb02"} <= set(MODULES)
+    for name, module in MODULES.items():
+        found = [ex.label for ex in vars(module).values() if isinstance(ex, Exercise)]
+        assert len(found) >= 2, f"{name} has {found}"
+        assert sorted(module.__all__) == sorted(label.split(".")[1] for label in found)
+
+
+@pytest.mark.parametrize("label", sorted(EXERCISES))
+def test_reference_solution_passes(label, monkeypatch):
+    exercise = EXERCISES[label]
+    result = exercise.evaluate(_define(exercise, exercise.solution_code))
+    assert result.correct, str(result)
+    monkeypatch.setenv(STRICT_ENV, "1")
+    exercise.check(_define(exercise, exercise.solution_code))       # strict: must not raise
+
+
+def test_every_exercise_has_wrong_answers():
+    assert set(WRONG) == set(EXERCISES)
+
+
+@pytest.mark.parametrize("label,index", [(label, i) for label, cases in sorted(WRONG.items())
+                                         for i in range(len(cases))])
+def test_typical_wrong_answer_is_rejected_with_its_message(label, index):
+    code, message = WRONG[label][index]
+    result = EXERCISES[label].evaluate(_define(EXERCISES[label], code))
+    assert result.status == "incorrect", str(result)
+    assert message in result.message, str(result)
+
+
+@pytest.mark.parametrize("label", sorted(EXERCISES))
+def test_placeholder_is_not_attempted_and_never_raises(label, monkeypatch, capsys):
+    exercise = EXERCISES[label]
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    for placeholder in (..., None):
+        exercise.check(placeholder)
+        assert "Not attempted yet" in capsys.readouterr().out
+    placeholder = _notebook_placeholder(label)
+    result = exercise.evaluate(_define(exercise, placeholder))
+    assert result.status == "not attempted", str(result)
+    exercise.check(_define(exercise, placeholder))
+    assert f"{label} · Not attempted yet" in capsys.readouterr().out
+    monkeypatch.setenv(STRICT_ENV, "1")
+    with pytest.raises(ExerciseFailed, match="Not attempted yet"):
+        exercise.check(_define(exercise, placeholder))
+
+
+def test_strict_mode_turns_a_wrong_answer_into_an_error(monkeypatch, capsys):
+    exercise = EXERCISES["nb01.q2"]
+    wrong = _define(exercise, WRONG["nb01.q2"][0][0])
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    exercise.check(wrong)                                   # a learner's run: printed only
+    assert "nb01.q2 · Incorrect: pair" in capsys.readouterr().out
+    monkeypatch.setenv(STRICT_ENV, "1")
+    with pytest.raises(ExerciseFailed, match="with itself") as info:
+        exercise.check(wrong)
+    assert info.value.result.status == "incorrect"
+
+
+def test_an_error_in_the_learners_code_is_reported_not_raised():
+    def sample_pairs(y, n, seed=0):
+        return y[n + 1000]                                  # IndexError
+    result = EXERCISES["nb01.q2"].evaluate(sample_pairs)
+    assert result.status == "incorrect"
+    assert result.message.startswith("sample_pairs raised IndexError")
+
+
+def test_hint_and_solution_print(capsys):
+    exercise = EXERCISES["nb01.q1"]
+    exercise.hint()
+    assert capsys.readouterr().out.startswith("nb01.q1 · Hint: The cosine")
+    exercise.solution()
+    assert capsys.readouterr().out == f"nb01.q1 · Solution:\n\n{exercise.solution_code}\n"
+
+
+def test_exercise_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="label must look like 'nb01.q1'"):
+        Exercise("q1", "f", lambda f: "", "hint", "def f(): pass")
+    with pytest.raises(TypeError, match="checker must be callable"):
+        Exercise("nb01.q9", "f", "not a function", "hint", "def f(): pass")
+    with pytest.raises(TypeError, match="hint must be a str"):
+        Exercise("nb01.q9", "f", lambda f: "", None, "def f(): pass")
+    with pytest.raises(ValueError, match="solution_code must not be empty"):
+        Exercise("nb01.q9", "f", lambda f: "", "hint", " ")
+    assert isinstance(Incorrect("x"), Exception)
+
+
+# --- the nbval hook's substitution ------------------------------------------------------------
+
+def test_with_solution_replaces_the_placeholder_and_keeps_the_check():
+    cell = ('def sample_pairs(y, n, seed=0):\n'
+            '    raise NotImplementedError("your code here")\n\n\n'
+            'nb01.q2.check(sample_pairs)\n')
+    out = with_solution(cell, MODULES)
+    assert "your code here" not in out
+    assert EXERCISES["nb01.q2"].solution_code in out
+    assert out.rstrip().endswith("nb01.q2.check(sample_pairs)")
+
+
+@pytest.mark.parametrize("source,message", [
+    ("x = 1\n", "must end with one line"),
+    ("nb01.q1.check(f)\nx = 1\n", "must end with one line"),
+    ("nb01.q1.check(f)\nnb01.q2.check(g)\n", "has 2 check lines"),
+    ("nb01.q7.check(f)\n", "nb01.q7, which is not an exercise"),
+    ("nb09.q1.check(f)\n", "nb09.q1, which is not an exercise"),
+])
+def test_with_solution_rejects_cells_it_cannot_fill(source, message):
+    with pytest.raises(ValueError, match=message):
+        with_solution(source, MODULES)
+    with pytest.raises(TypeError, match="source must be a str"):
+        with_solution(None, MODULES)
+
+
+def _exercise_cells():
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", ()):
+                yield path.stem, cell
+
+
+def _notebook_placeholder(label):
+    """The learner's cell for ``label`` in the stored notebook, without its check line."""
+    for _, cell in _exercise_cells():
+        lines = cell.source.rstrip().splitlines()
+        if lines[-1].startswith(f"{label}.check("):
+            return "\n".join(lines[:-1])
+    raise AssertionError(f"no notebook cell is tagged 'exercise' and checks {label}")
+
+
+def test_every_exercise_is_in_its_notebook_once_with_a_placeholder():
+    seen = []
+    for stem, cell in _exercise_cells():
+        label = cell.source.rstrip().splitlines()[-1].split(".check(")[0]
+        assert label.startswith(f"nb{stem[:2]}."), f"{stem} checks {label}"
+        assert 'raise NotImplementedError("your code here")' in cell.source, (stem, label)
+        seen.append(label)
+    assert sorted(seen) == sorted(EXERCISES)
+
+
+@pytest.mark.parametrize("label", sorted(EXERCISES))
+def test_the_substituted_notebook_cell_runs_and_passes(label, monkeypatch, capsys):
+    # What nbval runs in CI: the stored cell with the solution in place of the placeholder.
+    cell = _notebook_placeholder(label) + f"\n{label}.check(_)\n"
+    for _, stored in _exercise_cells():
+        if stored.source.rstrip().splitlines()[-1].startswith(f"{label}.check("):
+            cell = stored.source
+    monkeypatch.setenv(STRICT_ENV, "1")
+    exec(with_solution(cell, MODULES), dict(MODULES))
+    assert f"{label} · Correct" in capsys.readouterr().out
+
+
+def test_the_nbval_hook_fills_exercise_cells_only(monkeypatch):
+    spec = importlib.util.spec_from_file_location("notebooks_conftest", NOTEBOOKS / "conftest.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    placeholder = ('def sample_pairs(y, n, seed=0):\n'
+                   '    raise NotImplementedError("your code here")\n\n\n'
+                   'nb01.q2.check(sample_pairs)')
+    tagged = nbformat.v4.new_code_cell(placeholder, metadata={"tags": ["exercise"]})
+    plain = nbformat.v4.new_code_cell(placeholder)
+    items = [types.SimpleNamespace(cell=c, options={"check": True}, nodeid=str(i))
+             for i, c in enumerate([tagged, plain])] + [types.SimpleNamespace(nodeid="unit")]
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    hook.pytest_collection_modifyitems(None, items)
+    assert items[0].cell.source == with_solution(placeholder, MODULES)
+    assert items[0].options["check"] is False
+    assert tagged.source == placeholder                     # the notebook's own cell is kept
+    assert items[1].cell is plain and items[1].options["check"] is True
+    assert os.environ[STRICT_ENV] == "1"
+    monkeypatch.delenv(STRICT_ENV)
+
+    broken = nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["exercise"]})
+    with pytest.raises(pytest.UsageError, match="must end with one line"):
+        hook.pytest_collection_modifyitems(
+            None, [types.SimpleNamespace(cell=broken, options={}, nodeid="x")])
