@@ -457,9 +457,9 @@ def _t_smallest(se: float, df: float, level: float, power: float) -> float:
         return 0.0
     crit = float(stats.t.ppf(1 - level / 2, df))
 
-    def shortfall(nc):  # P(T > crit) + P(T < -crit), the lower tail written as P(-T > crit),
-        # which stays finite where the noncentral t's cdf at -crit is NaN for a large nc
-        return 2 - special.nctdtr(df, nc, crit) - special.nctdtr(df, -nc, crit) - power
+    def shortfall(nc):  # P(T > crit) + P(T < -crit), the lower tail written as P(-T > crit):
+        # nct.cdf(-crit) and special.nctdtr with a negative nc return NaN for some large nc
+        return float(stats.nct.sf(crit, df, [nc, -nc]).sum()) - power
 
     high = 2 * crit + 10
     while shortfall(high) < 0:
