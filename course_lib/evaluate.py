@@ -775,7 +775,8 @@ def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | N
         pairs: the ``(first, second)`` names to compare, each effect being first minus
             second; None compares every pair, in the mapping's order.
         paired: as in :func:`compare`, for every pair.
-        clusters: as in :func:`compare` (paired: one array shared by all runs).
+        clusters: as in :func:`compare`. Paired: one array shared by all runs (they faced
+            the same tasks). Unpaired: a mapping from each run's name to its tasks' clusters.
         kind: as in :func:`compare`.
         alpha: the family-wise significance level, in (0, 1).
         power: as in :func:`compare`.
@@ -784,7 +785,8 @@ def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | N
         A dict from each ``(first, second)`` pair to its :class:`Comparison`, in order.
 
     Raises:
-        TypeError: ``runs`` not a mapping, and as :func:`compare`.
+        TypeError: ``runs`` not a mapping (or unpaired ``clusters`` not a mapping), and as
+            :func:`compare`.
         ValueError: fewer than 2 runs, a pair naming an unknown run or the same run twice,
             no pairs, and as :func:`compare`.
     """
@@ -803,12 +805,21 @@ def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | N
                              f"among {list(runs)}, got {pair!r}")
     paired = _flag(paired, "paired")
     alpha, power = _alpha_power(alpha, power)
+    if clusters is not None and not paired and not isinstance(clusters, Mapping):
+        raise TypeError("clusters of unpaired runs must be a mapping from each run's name to "
+                        f"its tasks' clusters, got {type(clusters).__name__}")
     family = len(pairs)
     tests = []
     for first, second in pairs:
         x, y, k = _runs(runs[first], runs[second], kind, paired,
                         f"runs[{first!r}]", f"runs[{second!r}]")
-        ids = _clusters(clusters, x, y, paired)
+        pair_clusters = clusters
+        if clusters is not None and not paired:
+            missing = [name for name in (first, second) if name not in clusters]
+            if missing:
+                raise ValueError(f"clusters has no entry for run(s) {missing}")
+            pair_clusters = (clusters[first], clusters[second])
+        ids = _clusters(pair_clusters, x, y, paired)
         tests.append(_one_test(x, y, k, paired, ids, alpha / family, power))
     adjusted = _holm([t.p for t in tests])
     return {(first, second): _comparison(t, f"{first} - {second}", alpha, power, family, p)

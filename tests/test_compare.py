@@ -284,6 +284,20 @@ def test_compare_many_bad_inputs():
         ev.compare_many(runs, [], paired=True)
     with pytest.raises(ValueError, match=r"runs\['q'\] needs at least 2 seeds"):
         ev.compare_many({"p": _S, "q": [0.5]}, paired=False)
+    outcomes = {"p": A8, "q": B8}
+    with pytest.raises(TypeError, match="clusters of unpaired runs must be a mapping"):
+        ev.compare_many(outcomes, paired=False, clusters=np.arange(8))
+    with pytest.raises(ValueError, match=r"no entry for run\(s\) \['q'\]"):
+        ev.compare_many(outcomes, paired=False, clusters={"p": np.arange(8)})
+
+
+def test_compare_many_unpaired_clusters_per_run():
+    rng = np.random.default_rng(7)
+    runs = {"p": rng.random(60) < 0.7, "q": rng.random(40) < 0.6}
+    ids = {"p": np.repeat(np.arange(6), 10), "q": np.repeat(np.arange(4), 10)}
+    (c,) = ev.compare_many(runs, paired=False, clusters=ids).values()
+    alone = ev.compare(runs["p"], runs["q"], paired=False, clusters=(ids["p"], ids["q"]))
+    assert c.p_value == pytest.approx(alone.p_value) and c.low == pytest.approx(alone.low)
 
 
 # --------------------------------------------------------------------------- calibration
