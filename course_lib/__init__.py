@@ -8,6 +8,7 @@ module         job                                                        notebo
 config         fast mode, data/build folders, seeding, ``describe()``     01
 data           MNIST, scikit-learn's 8x8 digits, Omniglot, Lake's runs    01
 pairs          seeded ``tf.data`` pairs, triplets, one-shot task indices  01
+sampling       the class table and seeded stream every sampler uses       01
 models         encoders, (pseudo-)Siamese builders, ensembles, shifts     01
 layers         distance/similarity heads, shifted views (serializable)    01
 losses         contrastive and triplet losses (serializable)              01

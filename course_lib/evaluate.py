@@ -4,6 +4,8 @@
 Conventions: embeddings are float arrays (N, D); class labels are integer arrays (N,); pair
 labels are 1 for "similar" (same class) and 0 for "different"; distances are smaller for more
 similar pairs. NumPy and scikit-learn only, so it runs anywhere the notebooks do.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations
@@ -1113,7 +1115,8 @@ def map_at_r(query_emb, query_y, gallery_emb=None, gallery_y=None, exclude_self:
     every query's R nearest items are exactly its own class.
 
     Args:
-        query_emb: (Q, D) embeddings. query_y: (Q,) integer labels.
+        query_emb: (Q, D) embeddings.
+        query_y: (Q,) integer labels.
         gallery_emb, gallery_y: the reference set; None (the default) uses the queries
             themselves, each query left out of its own ranking (the paper's protocol when the
             query and reference sets are one set).
@@ -1185,8 +1188,8 @@ def far_frr(distances, labels, threshold: float) -> tuple[float, float]:
     """False-accept and false-reject rates of "same iff distance <= threshold".
 
     Args:
-        distances: 1-D pair distances. labels: 1-D pair labels, 1 = same, 0 = different
-            (both kinds needed).
+        distances: 1-D pair distances.
+        labels: 1-D pair labels, 1 = same, 0 = different (both kinds needed).
         threshold: the distance threshold (a finite number).
 
     Returns:

@@ -9,6 +9,8 @@ Also here: Lake et al.'s 20 official runs as such tasks (:func:`lake_run_tasks`)
 drawn inside those runs (:func:`lake_n_way_tasks`), the held-out-alphabet split of an Omniglot
 set (:func:`alphabet_split`), and a Keras callback that selects the epoch on validation tasks
 (:class:`OneShotValidation`).
+
+Introduced in notebook 06.
 """
 
 from __future__ import annotations
@@ -573,18 +575,15 @@ def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int 
     Warns:
         UserWarning: some groups have fewer than ``n_way`` classes (they are skipped).
     """
-    import warnings
 
     import tensorflow as tf
 
-    from course_lib.pairs import check_examples, seeded_batches
+    from course_lib.sampling import ClassTable, check_examples, seeded_batches
 
     x, y = check_examples(x, y)
     x = x.astype(np.float32)
     if x.ndim != 3 or x.shape[1] != x.shape[2]:
         raise ValueError(f"x must be square images (N, H, H), got shape {x.shape}")
-    groups = checks.class_labels(groups, "groups")
-    checks.same_length(y, "y", groups, "groups")
     n_way = checks.integer(n_way, "n_way", minimum=2)
     episodes = _positive_int(episodes, "episodes")
     seed = checks.seed(seed)
@@ -592,14 +591,11 @@ def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int 
     if not isinstance(rotations, bool):
         raise TypeError(f"rotations must be a bool, got {type(rotations).__name__}")
 
-    order = np.argsort(y, kind="stable")
-    classes, starts, counts = np.unique(y[order], return_index=True, return_counts=True)
-    if counts.min() < 2:
-        raise ValueError(f"classes {classes[counts < 2].tolist()[:10]} have a single example: "
-                         "an episode needs two drawings of each class")
-    class_group = groups[order[starts]]
-    if any(len(np.unique(groups[y == c])) > 1 for c in classes):
-        raise ValueError("groups must be constant within each class of y")
+    table = ClassTable.build(y, groups=groups)
+    table.require_examples(2, "an episode needs two drawings of each class")
+    table.eligible_groups(n_way, f"n_way={n_way}")       # warns of (or refuses) small groups
+    order, starts, counts, class_group = table.order, table.starts, table.counts, table.class_group
+    classes = table.classes
     n_rot = 4 if rotations else 1
     # Virtual classes: (class, rotation); their group: (group, rotation).
     v_class = np.repeat(np.arange(len(classes)), n_rot)
@@ -608,13 +604,6 @@ def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int 
     group_order = np.argsort(v_group, kind="stable")
     names, g_start, g_count = np.unique(v_group[group_order], return_index=True,
                                         return_counts=True)
-    small = names[g_count < n_way] // n_rot
-    if (g_count < n_way).all():
-        raise ValueError(f"n_way={n_way} is larger than the number of classes of every group "
-                         f"(at most {g_count.max()})")
-    if small.size:
-        warnings.warn(f"groups {sorted(set(small.tolist()))} have fewer than n_way={n_way} "
-                      "classes and are never drawn", stacklevel=2)
     eligible = tf.constant(np.flatnonzero(g_count >= n_way), tf.int64)
     widest = int(g_count.max())
     t = {name: tf.constant(value, tf.int64) for name, value in dict(

@@ -6,6 +6,8 @@ the seed fixes both the initial weights and the sequence of pairs. :func:`train_
 returns the trained encoder with the loss curve and the spread of the embeddings along the
 way (a spread falling to zero is the signature of collapse). :func:`embedding_metrics` then
 measures the shape and separation of the clusters.
+
+Introduced in notebook 04.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from course_lib import checks, distribute, evaluate, losses, models, pairs
+from course_lib import checks, distribute, evaluate, losses, models, pairs, sampling
 from course_lib.callbacks import EmbeddingSnapshots
 
 __all__ = [
@@ -162,7 +164,7 @@ def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, ste
     if steps < chunks or steps % chunks:
         raise ValueError(f"steps must be a positive multiple of chunks, got steps={steps!r}, "
                          f"chunks={chunks!r}")
-    x, y = pairs.check_examples(x, y)
+    x, y = sampling.check_examples(x, y)
     probe = x[:500] if probe is None else np.asarray(probe)
     keras.utils.set_random_seed(int(seed))
     strategy = distribute.get_strategy()

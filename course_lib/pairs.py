@@ -3,6 +3,8 @@
 No pair is ever materialised up front and no Python loop runs per pair: each batch is drawn
 by a few tensor ops from the example indices sorted by class. Batch ``k`` of seed ``s`` is the
 same on every run (stateless random ops keyed by ``(s, k)``), whatever the parallelism.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations
@@ -11,58 +13,16 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib import checks
+from course_lib.sampling import ClassTable, check_examples, seeded_batches
 
 __all__ = [
     "ClassIndex",
-    "check_examples",
     "cross_pair_dataset",
     "one_shot_tasks",
     "pair_dataset",
     "pair_indices",
-    "seeded_batches",
     "triplet_dataset",
 ]
-
-AUTOTUNE = tf.data.AUTOTUNE
-
-
-def check_examples(x, y, classes=None) -> tuple[np.ndarray, np.ndarray]:
-    """Validate ``(x, y)`` and keep only the examples of ``classes``.
-
-    Args:
-        x: examples (N, ...) with at least one feature axis, numeric and finite.
-        y: integer class ids (N,).
-        classes: the class ids to keep, or None for all.
-
-    Returns:
-        ``(x, y)`` as NumPy arrays, y as int64, restricted to ``classes``.
-
-    Raises:
-        TypeError: non-numeric x or non-integer y.
-        ValueError: wrong dimensions, lengths that differ, NaN/inf, classes absent from y, or
-            nothing left to sample from.
-    """
-    x = np.asarray(x)
-    if x.ndim < 2:
-        raise ValueError(f"x must have a leading example axis and at least one feature axis, "
-                         f"got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.number):
-        raise TypeError(f"x must be a numeric array, got dtype {x.dtype}")
-    if not np.isfinite(x).all():
-        raise ValueError("x contains non-finite values (NaN or inf)")
-    y = checks.class_labels(y, "y")
-    checks.same_length(x, "x", y, "y")
-    if classes is not None:
-        classes = np.asarray(classes)
-        missing = np.setdiff1d(classes, y)
-        if missing.size:
-            raise ValueError(f"classes {missing.tolist()} are not present in y")
-        keep = np.isin(y, classes)
-        x, y = x[keep], y[keep]
-    if len(y) == 0:
-        raise ValueError("no examples to sample from (x is empty after selecting classes)")
-    return x, y
-
 
 class ClassIndex:
     """Example indices grouped by class, for drawing same-class and other-class partners fast.
@@ -77,13 +37,12 @@ class ClassIndex:
     """
 
     def __init__(self, y: np.ndarray, need_positive: bool = True, need_negative: bool = True):
-        order = np.argsort(y, kind="stable")
-        classes, starts, counts = np.unique(y[order], return_index=True, return_counts=True)
-        if need_positive and counts.min() < 2:
-            lonely = classes[counts < 2].tolist()
-            raise ValueError(f"classes {lonely} have a single example: a positive pair needs two")
-        if need_negative and len(classes) < 2:
-            raise ValueError("a negative pair needs at least two classes in y")
+        table = ClassTable.build(y)
+        if need_positive:
+            table.require_examples(2, "a positive pair needs two examples of a class")
+        if need_negative:
+            table.require_classes(2, "a negative pair needs two classes")
+        order, classes, starts, counts = table.order, table.classes, table.starts, table.counts
         self.classes = classes
         self.num_classes = len(classes)
         class_pos = np.repeat(np.arange(len(classes)), counts)
@@ -138,68 +97,6 @@ class ClassIndex:
         is_pos = tf.range(n) < n_positive
         partner = tf.where(is_pos, self.positives(s[1], anchor), self.negatives(s[2], anchor))
         return self.to_example(anchor), self.to_example(partner), tf.cast(is_pos, tf.float32)
-
-
-def seeded_batches(steps, seed: int, make_batch, epoch_batches: int,
-                   repeat: bool = False) -> tf.data.Dataset:
-    """The batches of one sampler as ``tf.data``: ``make_batch(batch_seed)`` for a seed each.
-
-    Every sampler of the course (pairs, triplets, P x K batches in memory or from files) is a
-    function from a stateless seed (a shape-(2,) int64 tensor) to one batch; this turns it into
-    the dataset ``fit`` reads, with the course's three lengths:
-
-    - ``steps`` given: exactly ``steps`` batches, batch ``k`` drawn with seed ``(seed, k)``;
-    - ``repeat=True``: the same sequence, endless (pass ``steps_per_epoch`` to ``fit``);
-    - neither: one epoch of ``epoch_batches`` batches. Each pass over the dataset (each Keras
-      epoch) draws new batches, keyed by a number ``tf.data`` draws from ``seed`` anew for every
-      pass: the n-th pass is the same on every run.
-
-    tf.data's autotuning is switched off: with it, ending a ``fit`` call waited up to ~10 s
-    for its background thread (``make bench``), and a batch costs ~1 ms, far below a step.
-
-    Args:
-        steps: a number of batches (int >= 1), or None.
-        seed: the sampler's seed, an int >= 0.
-        make_batch: a function of a batch seed returning one batch (tensors or a nest of them).
-        epoch_batches: the batches of one default epoch (used when ``steps`` is None and
-            ``repeat`` is False).
-        repeat: the endless stream.
-
-    Returns:
-        A ``tf.data.Dataset`` of the batches ``make_batch`` returns.
-
-    Raises:
-        TypeError: ``repeat`` not a bool, ``make_batch`` not callable. ValueError: ``steps``
-        or ``epoch_batches`` < 1, a negative ``seed``, or both ``steps`` and ``repeat=True``.
-    """
-    if not isinstance(repeat, bool):
-        raise TypeError(f"repeat must be a bool, got {type(repeat).__name__} {repeat!r}")
-    if not callable(make_batch):
-        raise TypeError(f"make_batch must be a function of a batch seed, got "
-                        f"{type(make_batch).__name__}")
-    seed = checks.seed(seed)
-    epoch_batches = checks.positive_int(epoch_batches, "epoch_batches")
-    if steps is not None:
-        steps = checks.positive_int(steps, "steps")
-        if repeat:
-            raise ValueError("pass either steps (a finite number of batches) or repeat=True "
-                             "(endless), not both")
-    key = tf.constant(seed, tf.int64)
-    if repeat or steps is not None:
-        count = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(steps)
-        seeds = count.map(lambda k: tf.stack([key, k]))
-    else:
-        salt = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-        seeds = salt.flat_map(
-            lambda s: tf.data.Dataset.range(epoch_batches).map(lambda k: tf.stack([s, k]))
-        ).apply(tf.data.experimental.assert_cardinality(epoch_batches))
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return (seeds.map(make_batch, num_parallel_calls=AUTOTUNE, deterministic=True)
-            .prefetch(AUTOTUNE)
-            .with_options(options))
-
-
 
 
 def pair_dataset(x, y, batch_size: int = 128, positive_fraction: float = 0.5, seed: int = 0,
@@ -398,32 +295,24 @@ def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, g
     Raises:
         TypeError: arguments of the wrong type.
         ValueError: ``n_way`` larger than the classes (of every group), a class with a single
-            example, ``groups`` of another shape.
+            example, ``groups`` of another length, a class in two groups.
+
+    Warns:
+        UserWarning: groups with fewer than ``n_way`` classes (they are skipped).
     """
-    y = np.asarray(y)
-    _, _ = check_examples(np.zeros((len(y), 1), np.float32), y)
     n_way = checks.positive_int(n_way, "n_way")
     num_tasks = checks.positive_int(num_tasks, "num_tasks")
     rng = np.random.default_rng(checks.seed(seed))
-    keep = np.isin(y, classes) if classes is not None else np.ones(len(y), bool)
-    order = np.flatnonzero(keep)[np.argsort(y[keep], kind="stable")]
-    cls, starts, counts = np.unique(y[order], return_index=True, return_counts=True)
-    if n_way > len(cls):
-        raise ValueError(f"n_way={n_way} is larger than the number of classes ({len(cls)})")
-    if counts.min() < 2:
-        raise ValueError(f"classes {cls[counts < 2].tolist()} have a single example: "
-                         "a task needs a support and a different query example")
+    table = ClassTable.build(y, classes=classes, groups=groups)
+    order, starts, counts = table.order, table.starts, table.counts
+    table.require_classes(n_way, f"n_way={n_way} candidates per task")
+    table.require_examples(2, "a task needs a support and a different query example "
+                                  "of its class")
 
-    keys = rng.random((num_tasks, len(cls)))
+    keys = rng.random((num_tasks, table.num_classes))
     if groups is not None:
-        groups = np.asarray(groups)
-        if groups.shape != y.shape:
-            raise ValueError(f"groups must have the shape of y {y.shape}, got {groups.shape}")
-        class_group = groups[order[starts]]
-        names, sizes = np.unique(class_group, return_counts=True)
-        eligible = names[sizes >= n_way]
-        if not eligible.size:
-            raise ValueError(f"n_way={n_way} is larger than the number of classes in every group")
+        class_group = table.class_group
+        eligible = table.eligible_groups(n_way, f"n_way={n_way}")
         task_group = rng.choice(eligible, num_tasks)
         keys += class_group[None, :] != task_group[:, None]  # other groups sort last
     chosen = np.argsort(keys, axis=1)[:, :n_way]                  # (tasks, n_way) class slots

@@ -12,17 +12,17 @@ pass ``groups``, one group id per example.
 
 :class:`PKSampler` draws the indices; :func:`pk_dataset` gathers in-memory arrays with them, and
 :func:`course_lib.folders.path_pk_dataset` decodes image files with the same sampler.
+
+Introduced in notebook 07.
 """
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from course_lib import checks
-from course_lib.pairs import seeded_batches
+from course_lib.sampling import ClassTable, seeded_batches
 
 __all__ = ["PKSampler", "epoch_batches", "pk_dataset", "pk_indices"]
 
@@ -50,57 +50,25 @@ class PKSampler:
     """
 
     def __init__(self, y, p: int, k: int, groups=None, classes=None):
-        y = checks.class_labels(y, "y")
         self.p = checks.integer(p, "p", minimum=2)
         self.k = checks.integer(k, "k", minimum=2)
         self.batch_size = self.p * self.k
-        keep = np.ones(len(y), bool)
-        if classes is not None:
-            classes = checks.class_labels(classes, "classes")
-            missing = np.setdiff1d(classes, y)
-            if missing.size:
-                raise ValueError(f"classes {missing[:10].tolist()} are not present in y")
-            keep = np.isin(y, classes)
-        order = np.flatnonzero(keep)[np.argsort(y[keep], kind="stable")]
-        cls, starts, counts = np.unique(y[order], return_index=True, return_counts=True)
-        if counts.min() < self.k:
-            small = cls[counts < self.k]
-            raise ValueError(
-                f"k={self.k} examples per class, but {small.size} classes have fewer "
-                f"(e.g. classes {small[:10].tolist()} with {counts[counts < self.k][:10].tolist()} "
-                "examples): lower k or leave those classes out with classes=...")
-        if len(cls) < self.p:
-            raise ValueError(f"p={self.p} classes per batch, but y holds only {len(cls)} classes")
-        self.classes = cls
-        self._eligible = np.arange(len(cls))          # class slots a batch can start from
+        table = ClassTable.build(y, classes=classes, groups=groups)
+        order, starts, counts = table.order, table.starts, table.counts
+        table.require_examples(self.k, f"k={self.k} examples per class",
+                               "lower k or leave those classes out with classes=...")
+        table.require_classes(self.p, f"p={self.p} classes per batch")
+        self.classes = table.classes
+        self._eligible = np.arange(table.num_classes)   # class slots a batch can start from
         self._class_group = None
         if groups is not None:
-            self._setup_groups(groups, y, order, starts, counts)
+            eligible = table.eligible_groups(self.p, f"p={self.p}", stacklevel=3)
+            self._eligible = np.flatnonzero(np.isin(table.class_group, eligible))
+            self._class_group = tf.constant(table.class_group, tf.int64)
         self._order = tf.constant(order, tf.int64)
         self._start = tf.constant(starts, tf.int64)
         self._count = tf.constant(counts, tf.int64)
         self._max_count = int(counts.max())
-
-    def _setup_groups(self, groups, y, order, starts, counts) -> None:
-        groups = checks.class_labels(groups, "groups")
-        checks.same_length(groups, "groups", y, "y")
-        sorted_groups = groups[order]
-        class_group = sorted_groups[starts]
-        spread = np.repeat(class_group, counts) != sorted_groups
-        if spread.any():
-            bad = np.unique(y[order][spread])
-            raise ValueError(f"classes {bad[:10].tolist()} have examples in more than one group: "
-                             "each class must belong to a single group")
-        names, sizes = np.unique(class_group, return_counts=True)
-        if sizes.max() < self.p:
-            raise ValueError(f"p={self.p} classes per batch from one group, but the largest "
-                             f"group holds only {sizes.max()} classes")
-        small = names[sizes < self.p]
-        if small.size:
-            warnings.warn(f"groups {small[:10].tolist()} have fewer than p={self.p} classes; "
-                          "their classes are never drawn", stacklevel=3)
-        self._eligible = np.flatnonzero(np.isin(class_group, names[sizes >= self.p]))
-        self._class_group = tf.constant(class_group, tf.int64)
 
     @staticmethod
     def _randint(seed, high):
@@ -160,7 +128,8 @@ def epoch_batches(y, p: int, k: int, classes=None) -> int:
 
     Args:
         y: 1-D integer class labels.
-        p: classes per batch. k: examples per class.
+        p: classes per batch.
+        k: examples per class.
         classes: optional class ids sampled from (None: all of ``y``).
 
     Returns:
@@ -183,7 +152,8 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
         x: examples, shape (N, ...), any numeric dtype (held as one in-memory constant; for image
             files that do not fit in memory use ``folders.path_pk_dataset``).
         y: 1-D integer class labels, length N.
-        p: classes per batch (>= 2). k: examples per class (>= 2).
+        p: classes per batch (>= 2).
+        k: examples per class (>= 2).
         seed: an int >= 0; batch ``b`` is the same on every run.
         steps: exactly this many batches (batch ``b`` drawn with seed ``(seed, b)``, the
             batches of :func:`pk_indices`), or None for one epoch of :func:`epoch_batches`

@@ -3,15 +3,12 @@
 import numpy as np
 import pytest
 
-from course_lib import pairs
+from course_lib import pairs, sampling
 
 
 @pytest.fixture
-def toy():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 7, 500)
-    x = (y[:, None, None] + rng.random((500, 4, 4))).astype(np.float32)  # x encodes its class
-    return x, y
+def toy(class_coded_images):
+    return class_coded_images(n=500, n_classes=7, shape=(4, 4))
 
 
 def test_pair_batches_are_balanced_and_labelled_correctly(toy):
@@ -198,19 +195,19 @@ def test_seeded_batches_is_the_samplers_common_stream():
     def make_batch(seed):
         return tf.random.stateless_uniform([3], seed=seed)
 
-    fixed = [b.numpy() for b in pairs.seeded_batches(4, 7, make_batch, epoch_batches=2)]
-    endless = pairs.seeded_batches(None, 7, make_batch, epoch_batches=2, repeat=True)
+    fixed = [b.numpy() for b in sampling.seeded_batches(4, 7, make_batch, epoch_batches=2)]
+    endless = sampling.seeded_batches(None, 7, make_batch, epoch_batches=2, repeat=True)
     first = [b.numpy() for b in endless.take(6)]
     assert len(fixed) == 4
     for a, b in zip(fixed, first):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(
         fixed[2], tf.random.stateless_uniform([3], seed=tf.constant([7, 2], tf.int64)).numpy())
-    epoch = pairs.seeded_batches(None, 7, make_batch, epoch_batches=2)
+    epoch = sampling.seeded_batches(None, 7, make_batch, epoch_batches=2)
     assert len(list(epoch)) == 2
     with pytest.raises(ValueError, match="not both"):
-        pairs.seeded_batches(3, 0, make_batch, 2, repeat=True)
-    with pytest.raises(TypeError, match="make_batch must be a function"):
-        pairs.seeded_batches(3, 0, "batch", 2)
+        sampling.seeded_batches(3, 0, make_batch, 2, repeat=True)
+    with pytest.raises(TypeError, match="make_batch must be callable"):
+        sampling.seeded_batches(3, 0, "batch", 2)
     with pytest.raises(ValueError, match="epoch_batches must be an int >= 1"):
-        pairs.seeded_batches(None, 0, make_batch, 0)
+        sampling.seeded_batches(None, 0, make_batch, 0)

@@ -3,7 +3,8 @@
 Each notebook's source is its jupytext percent-format script ``notebooks/NN_name.py``; the
 ``.ipynb`` beside it is that source plus the outputs of one run. Executed copies go to
 ``build/``; ``--store`` writes them to ``notebooks/NN_name.ipynb`` instead, which is how the
-stored outputs (from a full-mode run) are made.
+stored outputs (from a full-mode run) are made; it refuses to run in fast mode
+(``COURSE_FAST=1``). Every file is written to a temporary name and renamed into place.
 
 Tooling, not part of the installed ``course_lib`` package (it needs the dev extras nbclient,
 nbformat and jupytext): run it from the repository root, ``python -m tools.runner``.
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +42,37 @@ def notebooks(names=()) -> list[Path]:
     return chosen
 
 
+def _write_atomic(path: Path, write) -> None:
+    """Write a file through a temporary name in its folder, then rename it into place, so that
+    an interrupted write never leaves a half-written file (``write`` takes the open file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def refuse_fast_store(store: bool) -> None:
+    """Stop a ``--store`` run in fast mode: stored notebooks come from a full-mode run.
+
+    Args:
+        store: whether the run writes into ``notebooks/``.
+
+    Raises:
+        SystemExit: ``store`` is set and ``COURSE_FAST`` asks for fast mode.
+    """
+    if store and fast_mode():
+        raise SystemExit(
+            "tools.runner --store (make store) refuses fast mode: the stored notebooks must "
+            "come from one full-mode run, and their numbers are what the text quotes. Unset "
+            f"COURSE_FAST (it is {os.environ.get('COURSE_FAST')!r}) and run again; to check a "
+            "notebook in fast mode, run without --store (executed copies go to build/).")
+
+
 def execute(path: Path, out: Path, timeout: int = 3600, failed_out: Path | None = None) -> float:
     """Run one notebook top to bottom in a fresh kernel, save it to ``out``; returns seconds.
 
@@ -58,8 +92,7 @@ def execute(path: Path, out: Path, timeout: int = 3600, failed_out: Path | None 
         ok = True
     finally:
         target = out if ok or failed_out is None else failed_out
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
+        _write_atomic(target, lambda f: nbformat.write(nb, f))
     return time.perf_counter() - start
 
 
@@ -69,6 +102,7 @@ def main(argv=None) -> int:
     parser.add_argument("--store", action="store_true",
                         help="write executed notebooks back into notebooks/ (maintainers)")
     args = parser.parse_args(argv)
+    refuse_fast_store(args.store)
     mode = "fast" if fast_mode() else "full"
     timings, failed = {}, []
     for path in notebooks(args.names):
@@ -84,7 +118,8 @@ def main(argv=None) -> int:
             print(f"    FAILED (executed copy with the error: {failed_out})\n{str(err)[-2000:]}")
     timing_file = build_dir() / f"timings_{mode}.json"
     previous = json.loads(timing_file.read_text()) if timing_file.exists() else {}
-    timing_file.write_text(json.dumps({**previous, **timings}, indent=2) + "\n")
+    _write_atomic(timing_file, lambda f: f.write(json.dumps({**previous, **timings}, indent=2)
+                                                 + "\n"))
     if results_path().exists():
         print("\n" + format_table(json.loads(results_path().read_text())))
     if failed:

@@ -58,3 +58,35 @@ def test_notebooks_lists_the_sources_in_reading_order():
     assert found, "no notebook sources found"
     assert all(p.suffix == ".py" for p in found)
     assert [p.name for p in found] == sorted(p.name for p in found)
+
+
+def test_store_refuses_fast_mode(monkeypatch):
+    stored = sorted((runner.repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))[0]
+    before = stored.read_bytes()
+    monkeypatch.setenv("COURSE_FAST", "1")
+    with pytest.raises(SystemExit, match="--store .*refuses fast mode.*Unset COURSE_FAST"):
+        runner.main(["--store", stored.name[:2]])
+    assert stored.read_bytes() == before
+
+
+def test_store_is_allowed_in_full_mode_and_fast_runs_without_store(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "0")
+    runner.refuse_fast_store(True)
+    monkeypatch.setenv("COURSE_FAST", "1")
+    runner.refuse_fast_store(False)
+
+
+def test_an_interrupted_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "nb.ipynb"
+    target.write_text("old")
+
+    def half(f):
+        f.write("half-written")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner._write_atomic(target, half)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["nb.ipynb"]
+    runner._write_atomic(target, lambda f: f.write("new"))
+    assert target.read_text() == "new"
