@@ -591,12 +591,6 @@ def _clustered(a, b, ids, paired, level, power) -> _Test:
                  f"{detail}, {df:.3g} degrees of freedom")
 
 
-def _flag(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
 def _runs(a, b, kind, paired: bool, a_name: str = "a", b_name: str = "b"):
     """Validated (a, b, kind): boolean outcome arrays or float score arrays."""
     if kind is None:
@@ -743,7 +737,7 @@ def compare(a, b, *, paired: bool, clusters=None, kind: str | None = None,
             (or clusters) of different lengths, fewer than 2 clusters, an unknown kind, alpha
             or power outside (0, 1).
     """
-    paired = _flag(paired, "paired")
+    paired = checks.boolean(paired, "paired")
     alpha, power = _alpha_power(alpha, power)
     x, y, kind = _runs(a, b, kind, paired)
     test = _one_test(x, y, kind, paired, _clusters(clusters, x, y, paired), alpha, power)
@@ -805,7 +799,7 @@ def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | N
                 or any(name not in runs for name in pair)):
             raise ValueError(f"pairs must hold (first, second) names of two different runs "
                              f"among {list(runs)}, got {pair!r}")
-    paired = _flag(paired, "paired")
+    paired = checks.boolean(paired, "paired")
     alpha, power = _alpha_power(alpha, power)
     if clusters is not None and not paired and not isinstance(clusters, Mapping):
         raise TypeError("clusters of unpaired runs must be a mapping from each run's name to "

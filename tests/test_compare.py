@@ -245,7 +245,7 @@ def test_compare_many_corrects_a_family():
 
 _S = np.array([0.7, 0.72, 0.71])
 BAD = [
-    (dict(a=A8, b=B8, paired=1), TypeError, "paired must be True or False"),
+    (dict(a=A8, b=B8, paired=1), TypeError, "paired must be a bool"),
     (dict(a=A8, b=B8[:5], paired=True), ValueError, "b has 5 entries but a has 8"),
     (dict(a=[0, 2], b=[0, 1], paired=True, kind="outcomes"), ValueError, "a must contain only"),
     (dict(a=["x", "y"], b=_S, paired=False), TypeError, "a must be a numeric array"),
@@ -307,7 +307,8 @@ def test_compare_many_unpaired_clusters_per_run():
 # r = 0.8 with R = 1000 (0.0141 with 800). "At most 0.07" under the null is 3.5-4 standard
 # errors above 0.05; "0.8 +- 0.05" at the smallest detectable effect is 3.5-4 standard errors,
 # while a smallest detectable effect 20% too small or too large would put the power near 0.65
-# or 0.9 and fail. The seeds are fixed, so a pass is repeatable.
+# or 0.9 and fail. The seeds are fixed, so a pass is repeatable. Each simulation takes 1-4 s
+# on 2 cores (about 20 s together), so they carry the slow mark.
 
 
 def _rate(make, runs, **kwargs):
@@ -320,11 +321,13 @@ def _null_task_pairs(rng, n=300):
     return rng.random(n) < p, rng.random(n) < p
 
 
+@pytest.mark.slow  # a simulation of hundreds of comparisons: 1-4 s on 2 cores
 def test_null_paired_outcomes_flag_at_most_alpha():
     rng = np.random.default_rng(10)
     assert 0.02 <= _rate(lambda: _null_task_pairs(rng), 1500, paired=True) <= 0.07
 
 
+@pytest.mark.slow  # a simulation of hundreds of comparisons: 1-4 s on 2 cores
 def test_null_paired_seeds_flag_about_alpha():
     rng = np.random.default_rng(11)
 
@@ -335,6 +338,7 @@ def test_null_paired_seeds_flag_about_alpha():
     assert 0.03 <= _rate(seeds, 2000, paired=True) <= 0.07
 
 
+@pytest.mark.slow  # a simulation of hundreds of comparisons: 1-4 s on 2 cores
 def test_null_unpaired_flag_at_most_alpha():
     rng = np.random.default_rng(12)
     welch = _rate(lambda: (rng.normal(0, 1, 4), rng.normal(0, 1, 4)), 800, paired=False)
@@ -351,6 +355,7 @@ def _clustered_null(rng, groups=20, size=25):
     return u < np.clip(base + lean, 0, 1), rng.random(groups * size) < np.clip(base - lean, 0, 1)
 
 
+@pytest.mark.slow  # a simulation of hundreds of comparisons: 1-4 s on 2 cores
 def test_null_clustered_tasks_need_the_clusters():
     ids = np.repeat(np.arange(20), 25)
     rng = np.random.default_rng(13)
@@ -361,6 +366,7 @@ def test_null_clustered_tasks_need_the_clusters():
     assert robust <= 0.07
 
 
+@pytest.mark.slow  # a simulation of hundreds of comparisons: 1-4 s on 2 cores
 def test_power_at_the_smallest_detectable_effect_paired_seeds():
     rng = np.random.default_rng(20)
     z = rng.normal(size=5)
@@ -369,6 +375,7 @@ def test_power_at_the_smallest_detectable_effect_paired_seeds():
     assert detected == pytest.approx(0.8, abs=0.05)
 
 
+@pytest.mark.slow  # a simulation of hundreds of comparisons: 1-4 s on 2 cores
 def test_power_at_the_smallest_detectable_effect_paired_tasks():
     n, discordance = 400, 0.2
     a = np.arange(n) < n * discordance / 2
@@ -386,6 +393,7 @@ def test_power_at_the_smallest_detectable_effect_paired_tasks():
     assert _rate(tasks, 1000, paired=True) == pytest.approx(0.8, abs=0.05)
 
 
+@pytest.mark.slow  # a simulation of hundreds of comparisons: 1-4 s on 2 cores
 def test_power_at_the_smallest_detectable_effect_unpaired():
     rng = np.random.default_rng(22)
     z = rng.normal(size=8)
@@ -425,6 +433,7 @@ def overlap_rule_vs_compare(runs=2000, seeds=3, methods=2, luck=0.0, paired=True
     return rule_hits / runs, compare_hits / runs
 
 
+@pytest.mark.slow  # a simulation of hundreds of comparisons: 1-4 s on 2 cores
 def test_overlap_rule_flags_identical_methods_more_than_compare():
     rule, paired = overlap_rule_vs_compare(runs=1000)
     assert rule > 0.06 and paired <= 0.07
