@@ -10,10 +10,14 @@ Introduced in notebook 01.
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, special, stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, roc_curve, silhouette_score
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
@@ -23,9 +27,12 @@ from sklearn.preprocessing import StandardScaler
 from course_lib import checks
 
 __all__ = [
+    "Comparison",
     "VerificationReport",
     "choose_threshold",
     "cluster_anisotropy",
+    "compare",
+    "compare_many",
     "equal_error_rate",
     "far_frr",
     "fit_linear_probe",
@@ -271,13 +278,10 @@ def n_way_accuracy(correct, confidence: float = 0.95) -> tuple[float, float, flo
         ValueError: outcomes other than 0/1 or empty, confidence outside (0, 1).
     """
     ok = _binary(correct, "correct", "booleans (or 0/1)")
-    z = stats.norm.ppf(0.5 + _confidence(confidence) / 2)
-    n, p = ok.size, float(ok.mean())
-    denom = 1 + z**2 / n
-    center = (p + z**2 / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    # min/max with p absorb rounding when p is exactly 0 or 1.
-    return p, float(max(0.0, min(center - half, p))), float(min(1.0, max(center + half, p)))
+    level = _confidence(confidence)
+    k, n = int(ok.sum()), ok.size
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    return k / n, float(ci.low), float(ci.high)
 
 
 def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -297,9 +301,12 @@ def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]
     v = _float_array(values, "values", 1)
     if v.size < 2:
         raise ValueError(f"values needs at least 2 entries for a t-interval, got {v.size}")
-    half = stats.t.ppf(0.5 + _confidence(confidence) / 2, v.size - 1) * stats.sem(v)
-    mean = float(v.mean())
-    return mean, float(mean - half), float(mean + half)
+    level = _confidence(confidence)
+    mean, sem = float(v.mean()), float(stats.sem(v))
+    if sem == 0:  # identical runs: scipy's interval is undefined for a zero scale
+        return mean, mean, mean
+    low, high = stats.t.interval(level, v.size - 1, loc=mean, scale=sem)
+    return mean, float(low), float(high)
 
 
 def paired_sign_test(correct_a, correct_b) -> tuple[int, int, float]:
@@ -325,10 +332,494 @@ def paired_sign_test(correct_a, correct_b) -> tuple[int, int, float]:
     a = _binary(correct_a, "correct_a", "booleans (or 0/1)").astype(bool)
     b = _binary(correct_b, "correct_b", "booleans (or 0/1)").astype(bool)
     checks.same_length(a, "correct_a", b, "correct_b")
-    wins_a, wins_b = int((a & ~b).sum()), int((b & ~a).sum())
+    wins_a, wins_b = _discordant(a, b)
+    return wins_a, wins_b, _sign_test_p(wins_a, wins_b)
+
+
+# --------------------------------------------------------------------------- comparing two methods
+#
+# The course's one rule for "is the difference detectable?". Runs that share tasks or seeds are
+# compared pair by pair (the tasks' or seeds' own luck cancels); other runs are compared as two
+# independent samples; tasks that share a class or an alphabet are not independent, so then the
+# uncertainty is measured between clusters, not between tasks.
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What :func:`compare` found about two methods; ``str()`` gives one readable line.
+
+    Attributes:
+        label: what was compared, e.g. ``"batch-hard - semi-hard"`` (first minus second).
+        effect: the first method's mean minus the second's, in the units of the inputs (a
+            fraction of tasks for outcomes, the score's units for scores).
+        low: lower end of the effect's confidence interval.
+        high: upper end of the effect's confidence interval.
+        confidence: the interval's level: ``1 - alpha``, or ``1 - alpha / family`` in a family
+            of comparisons (Bonferroni), so that the family's intervals hold together.
+        p_value: the p-value that decides: Holm-adjusted in a family, else the test's own.
+        p_unadjusted: the test's own p-value.
+        family: how many comparisons were corrected together (1 for a lone comparison).
+        smallest_detectable: the smallest effect (in absolute value) that this design detects
+            with probability ``power`` at level ``alpha`` (``alpha / family`` in a family);
+            ``inf`` when no effect could be detected. See :func:`compare` for the formulas.
+        alpha: the significance level.
+        power: the power at which ``smallest_detectable`` is computed.
+        n: the sample size: paired tasks or seeds for a paired design, ``(n_a, n_b)`` otherwise.
+        method: the test used.
+        detail: the counts behind it (discordant tasks, clusters, degrees of freedom).
+        detectable: ``p_value < alpha``.
+    """
+
+    label: str
+    effect: float
+    low: float
+    high: float
+    confidence: float
+    p_value: float
+    p_unadjusted: float
+    family: int
+    smallest_detectable: float
+    alpha: float
+    power: float
+    n: int | tuple[int, int]
+    method: str
+    detail: str
+    detectable: bool
+
+    def __str__(self) -> str:
+        p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.2g}"
+        if self.family > 1:
+            p = f"Holm-adjusted {p} over {self.family} comparisons"
+        verdict = "detectable difference" if self.detectable else "no detectable difference"
+        if math.isinf(self.smallest_detectable):
+            smallest = "smallest detectable effect: none, this design cannot detect any"
+        else:
+            smallest = f"smallest detectable effect ±{self.smallest_detectable:.3g}"
+        return (f"{self.label}: {self.effect:+.3g} ({100 * self.confidence:.3g}% CI {self.low:+.3g} "
+                f"to {self.high:+.3g}), {p}: {verdict}; {smallest} (alpha {self.alpha:g}, "
+                f"power {self.power:g}); {self.method}, {self.detail}")
+
+
+class _Test(NamedTuple):
+    effect: float
+    low: float
+    high: float
+    p: float
+    smallest: float
+    n: int | tuple[int, int]
+    method: str
+    detail: str
+
+
+def _discordant(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
+    """Tasks only a gets right, tasks only b gets right (boolean outcomes on the same tasks)."""
+    return int((a & ~b).sum()), int((b & ~a).sum())
+
+
+def _sign_test_p(wins_a: int, wins_b: int) -> float:
+    """Exact two-sided sign test of "a and b are equally likely to win a discordant task"."""
     if wins_a + wins_b == 0:
-        return 0, 0, 1.0
-    return wins_a, wins_b, float(stats.binomtest(wins_a, wins_a + wins_b).pvalue)
+        return 1.0
+    return float(stats.binomtest(wins_a, wins_a + wins_b).pvalue)
+
+
+def _sign_test_smallest(discordant: int, n: int, level: float, power: float) -> float:
+    """Smallest |effect| the exact sign test on ``discordant`` of ``n`` tasks detects with
+    probability ``power``: the exact binomial power of its rejection region, solved for the
+    share of discordant tasks the better method wins."""
+    if discordant == 0:
+        return math.inf
+    k = np.arange(discordant // 2 + 1, discordant + 1)  # upper half; the test is symmetric
+    p_two = np.minimum(1.0, 2 * special.bdtrc(k - 1, discordant, 0.5))  # as binomtest's
+    rejected = k[p_two < level]
+    if rejected.size == 0:
+        return math.inf
+    k_hi = int(rejected[0])
+
+    def shortfall(share):  # P(X >= k_hi) + P(X <= discordant - k_hi), X ~ Bin(discordant, share)
+        return (special.bdtrc(k_hi - 1, discordant, share)
+                + special.bdtr(discordant - k_hi, discordant, share) - power)
+
+    share = optimize.brentq(shortfall, 0.5, 1.0, xtol=1e-12)
+    return float(discordant / n * (2 * share - 1))
+
+
+def _clopper_pearson(k: int, n: int, level: float) -> tuple[float, float]:
+    """The exact interval of a binomial proportion, level ``1 - level`` (as binomtest's
+    ``proportion_ci(method="exact")``, from the beta quantiles directly: it is much faster)."""
+    low = stats.beta.ppf(level / 2, k, n - k + 1) if k > 0 else 0.0
+    high = stats.beta.ppf(1 - level / 2, k + 1, n - k) if k < n else 1.0
+    return float(low), float(high)
+
+
+def _t_smallest(se: float, df: float, level: float, power: float) -> float:
+    """Smallest |effect| a two-sided t test with this standard error and these degrees of
+    freedom detects with probability ``power`` (the noncentral t distribution's power)."""
+    if se == 0:
+        return 0.0
+    crit = float(special.stdtrit(df, 1 - level / 2))
+
+    def shortfall(nc):  # P(T > crit) + P(T < -crit) for T noncentral t, from the fast
+        # special.nctdtr where it is finite (it returns NaN for some large nc) and otherwise
+        # scipy.stats.nct. The lower tail is below P(T < 0) = Phi(-nc), under 1e-12 from nc = 7.
+        upper = 1 - special.nctdtr(df, nc, crit)
+        if not math.isfinite(upper):
+            upper = stats.nct.sf(crit, df, nc)
+        lower = stats.nct.sf(crit, df, -nc) if nc < 7 else 0.0
+        return float(upper + lower) - power
+
+    high = 2 * crit + 10
+    while shortfall(high) < 0:
+        high *= 2
+    return float(optimize.brentq(shortfall, 0.0, high, xtol=1e-10) * se)
+
+
+def _t_test(effect: float, se: float, df: float, level: float,
+            power: float) -> tuple[float, float, float, float]:
+    """(low, high, p, smallest) of a two-sided t test of ``effect`` with standard error ``se``:
+    scipy's Student t (``scipy.special.stdtr``/``stdtrit``, as ``stats.t`` uses, without its
+    per-call overhead; the tests check the results equal ``ttest_rel``/``ttest_ind``)."""
+    if se == 0:  # every pair differs by the same amount: nothing to be uncertain about
+        return effect, effect, (1.0 if effect == 0 else 0.0), 0.0
+    p = float(2 * special.stdtr(df, -abs(effect) / se))
+    half = float(special.stdtrit(df, 1 - level / 2)) * se
+    return effect - half, effect + half, p, _t_smallest(se, df, level, power)
+
+
+def _rate_gap(h: float, pooled: float) -> float:
+    """The difference of two rates whose angles asin(sqrt(rate)) lie h / 2 apart around the
+    pooled rate's angle (Cohen's h = h), kept inside [0, pi / 2]."""
+    top = min(math.pi / 2, math.asin(math.sqrt(pooled)) + h / 4)
+    bottom = max(0.0, top - h / 2)
+    top = min(math.pi / 2, bottom + h / 2)
+    return math.sin(top) ** 2 - math.sin(bottom) ** 2
+
+
+def _fisher_smallest(na: int, nb: int, pooled: float, level: float, power: float) -> float:
+    """Smallest difference of rates Fisher's test on ``na`` and ``nb`` tasks detects with
+    probability ``power``: Cohen's h for the normal test (2 asin(sqrt(rate)) has variance 1/n
+    whatever the rate), with Fleiss, Tytun and Ury's (1980) continuity correction, which
+    matches the conservatism of an exact test; solved for h at the sizes given."""
+    z = stats.norm.ppf(1 - level / 2) + stats.norm.ppf(power)
+    ratio = nb / na
+
+    def excess(h):  # tasks of a the corrected formula asks for, minus those there are
+        gap = _rate_gap(h, pooled)
+        normal = z**2 * (1 + 1 / ratio) / h**2
+        return normal / 4 * (1 + math.sqrt(1 + 2 * (ratio + 1) / (normal * ratio * gap))) ** 2 - na
+
+    if excess(math.pi) > 0:  # not even 0 against 1 would be detected
+        return math.inf
+    return _rate_gap(optimize.brentq(excess, 1e-9, math.pi, xtol=1e-12), pooled)
+
+
+def _cluster_mean(x: np.ndarray, ids: np.ndarray) -> tuple[float, float, int]:
+    """Mean of ``x`` with its cluster-robust variance (CR1: the spread of the clusters' sums
+    around the mean, scaled by G/(G-1)) and the number of clusters G."""
+    codes = np.unique(ids, return_inverse=True)[1]
+    sums = np.bincount(codes, weights=x)
+    sizes = np.bincount(codes).astype(float)
+    g, mean = sums.size, float(x.mean())
+    var = g / (g - 1) * float(np.sum((sums - mean * sizes) ** 2)) / x.size**2
+    return mean, var, g
+
+
+def _paired_outcomes(a, b, level, power) -> _Test:
+    n = a.size
+    wins_a, wins_b = _discordant(a, b)
+    discordant = wins_a + wins_b
+    if discordant:
+        share_low, share_high = _clopper_pearson(wins_a, discordant, level)
+        low, high = discordant / n * (2 * share_low - 1), discordant / n * (2 * share_high - 1)
+    else:  # no task tells them apart: bound the share of tasks that could
+        bound = _clopper_pearson(0, n, level)[1]
+        low, high = -bound, bound
+    return _Test((wins_a - wins_b) / n, float(low), float(high), _sign_test_p(wins_a, wins_b),
+                 _sign_test_smallest(discordant, n, level, power), n,
+                 "exact sign test on the discordant tasks (McNemar)",
+                 f"{n} paired tasks, {wins_a} right only in the first, {wins_b} only in the second")
+
+
+def _paired_scores(a, b, level, power) -> _Test:
+    d = a - b
+    n, effect = d.size, float(d.mean())
+    se = float(d.std(ddof=1) / math.sqrt(n))  # the p-value is scipy's ttest_rel's (tested)
+    low, high, p, smallest = _t_test(effect, se, n - 1, level, power)
+    return _Test(effect, low, high, p, smallest, n, "paired t test on the per-seed differences",
+                 f"{n} paired seeds, sd of the differences {d.std(ddof=1):.3g}")
+
+
+def _welch(a, b, level, power) -> _Test:
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = float(np.sqrt(va + vb))
+    effect = float(a.mean() - b.mean())
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se > 0 else 1.0
+    # The p-value is scipy's ttest_ind(a, b, equal_var=False)'s (tested).
+    low, high, p, smallest = _t_test(effect, se, df, level, power)
+    return _Test(effect, low, high, p, smallest, (a.size, b.size), "Welch t test",
+                 f"{a.size} and {b.size} independent seeds, {df:.3g} degrees of freedom")
+
+
+def _unpaired_outcomes(a, b, level, power) -> _Test:
+    ka, kb, na, nb = int(a.sum()), int(b.sum()), a.size, b.size
+    pa, pb = ka / na, kb / nb
+    p = float(stats.fisher_exact([[ka, na - ka], [kb, nb - kb]]).pvalue)
+    wa = stats.binomtest(ka, na).proportion_ci(1 - level, method="wilson")
+    wb = stats.binomtest(kb, nb).proportion_ci(1 - level, method="wilson")
+    effect = pa - pb  # Newcombe's hybrid score interval from the two Wilson intervals
+    low = effect - math.hypot(pa - wa.low, wb.high - pb)
+    high = effect + math.hypot(wa.high - pa, pb - wb.low)
+    smallest = _fisher_smallest(na, nb, (ka + kb) / (na + nb), level, power)
+    return _Test(effect, float(low), float(high), p, float(smallest), (na, nb),
+                 "Fisher's exact test, Newcombe interval",
+                 f"{ka}/{na} and {kb}/{nb} independent tasks right")
+
+
+def _clustered(a, b, ids, paired, level, power) -> _Test:
+    if paired:
+        effect, var, g = _cluster_mean(a - b, ids)
+        df, n, detail = g - 1, a.size, f"{a.size} paired tasks or seeds in {g} clusters"
+        method = "paired differences, cluster-robust t test"
+    else:
+        (ma, va, ga), (mb, vb, gb) = _cluster_mean(a, ids[0]), _cluster_mean(b, ids[1])
+        effect, var = ma - mb, va + vb
+        df = (va + vb) ** 2 / (va**2 / (ga - 1) + vb**2 / (gb - 1)) if var > 0 else 1.0
+        n, detail = (a.size, b.size), f"{ga} and {gb} clusters"
+        method = "difference of means, cluster-robust Welch t test"
+    low, high, p, smallest = _t_test(float(effect), math.sqrt(var), df, level, power)
+    return _Test(float(effect), low, high, p, smallest, n, method,
+                 f"{detail}, {df:.3g} degrees of freedom")
+
+
+def _runs(a, b, kind, paired: bool, a_name: str = "a", b_name: str = "b"):
+    """Validated (a, b, kind): boolean outcome arrays or float score arrays."""
+    if kind is None:
+        both_bool = all(np.asarray(v).dtype == bool for v in (a, b))
+        kind = "outcomes" if both_bool else "scores"
+    checks.one_of(kind, "kind", _KINDS)
+    if kind == "outcomes":
+        x = _binary(a, a_name, "task outcomes: booleans (or 0/1)").astype(bool)
+        y = _binary(b, b_name, "task outcomes: booleans (or 0/1)").astype(bool)
+    else:
+        x, y = _float_array(a, a_name, 1), _float_array(b, b_name, 1)
+        for arr, name in ((x, a_name), (y, b_name)):
+            if arr.size < 2:
+                raise ValueError(f"{name} needs at least 2 seeds (one score each) to measure "
+                                 f"their spread, got {arr.size}")
+    if paired:
+        checks.same_length(y, b_name, x, a_name)
+    return x, y, kind
+
+
+def _cluster_ids(clusters, n: int, other: str, name: str = "clusters") -> np.ndarray:
+    arr = np.asarray(clusters)
+    if arr.dtype.kind not in "biuUS":
+        raise TypeError(f"{name} must hold integer or string cluster ids (a class or alphabet "
+                        f"per task), got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    checks.same_length(arr, name, range(n), other)
+    if np.unique(arr).size < 2:
+        raise ValueError(f"{name} must name at least 2 different clusters, got "
+                         f"{np.unique(arr).size}")
+    return arr
+
+
+def _clusters(clusters, x: np.ndarray, y: np.ndarray, paired: bool):
+    if clusters is None:
+        return None
+    if paired:
+        return _cluster_ids(clusters, x.size, "a")
+    if not isinstance(clusters, (tuple, list)) or len(clusters) != 2:
+        raise TypeError("clusters of an unpaired comparison must be a pair (clusters of a, "
+                        f"clusters of b), got {type(clusters).__name__}")
+    return (_cluster_ids(clusters[0], x.size, "a", "clusters[0]"),
+            _cluster_ids(clusters[1], y.size, "b", "clusters[1]"))
+
+
+def _one_test(x, y, kind, paired, ids, level, power) -> _Test:
+    if ids is not None:
+        return _clustered(x.astype(float), y.astype(float), ids, paired, level, power)
+    if kind == "outcomes":
+        return (_paired_outcomes if paired else _unpaired_outcomes)(x, y, level, power)
+    return (_paired_scores if paired else _welch)(x, y, level, power)
+
+
+def _alpha_power(alpha, power) -> tuple[float, float]:
+    return (checks.number(alpha, "alpha", 0.0, 1.0, low_open=True, high_open=True),
+            checks.number(power, "power", 0.0, 1.0, low_open=True, high_open=True))
+
+
+def _comparison(test: _Test, label: str, alpha: float, power: float, family: int,
+                p_value: float) -> Comparison:
+    return Comparison(label=label, effect=test.effect, low=test.low, high=test.high,
+                      confidence=1 - alpha / family, p_value=float(p_value),
+                      p_unadjusted=test.p, family=family, smallest_detectable=test.smallest,
+                      alpha=alpha, power=power, n=test.n, method=test.method,
+                      detail=test.detail, detectable=bool(p_value < alpha))
+
+
+_KINDS = ("outcomes", "scores")
+
+
+def compare(a, b, *, paired: bool, clusters=None, kind: str | None = None,
+            alpha: float = 0.05, power: float = 0.8, label: str = "a - b") -> Comparison:
+    """Is the difference between two methods detectable? The course's one rule.
+
+    The effect is always ``mean(a) - mean(b)``: positive when the first method scores higher.
+    The design decides the test:
+
+    - **Paired task outcomes** (``paired=True``, booleans: both methods faced the same tasks):
+      only the tasks one method gets right and the other wrong tell them apart, so the
+      p-value is the exact two-sided sign test on those discordant tasks (McNemar's exact
+      test, as :func:`paired_sign_test`). The interval is the exact (Clopper-Pearson) interval
+      of the share the first method wins, scaled by the discordant fraction; it excludes 0
+      exactly when ``p < alpha``. With no discordant task it is +-(the exact upper bound on the
+      fraction of discordant tasks).
+    - **Paired scores** (``paired=True``, one float per seed, the same seeds for both): a t
+      test on the per-seed differences. (The exact sign-flip test is not offered: with 5 or
+      fewer seeds its smallest possible p-value, 2 / 2**n, is at least 0.0625, so it could
+      never detect anything at alpha 0.05.)
+    - **Unpaired scores**: Welch's t test (unequal variances) and its interval.
+    - **Unpaired task outcomes**: Fisher's exact test, with Newcombe's hybrid score interval
+      built from the two Wilson intervals (the two may disagree at the edge of significance;
+      ``detectable`` follows the p-value).
+    - **Clustered** (``clusters`` given: tasks that share a class or an alphabet, whose
+      outcomes move together): the effect is the same mean difference, but its standard
+      error is cluster-robust (CR1: computed from the clusters' summed differences, times
+      G/(G-1)) and the t test and interval use G-1 degrees of freedom for G clusters (for
+      unpaired runs: each side's robust variance, combined with Welch-Satterthwaite degrees of
+      freedom). So 2,000 tasks from 5 alphabets count as 5 independent pieces of evidence,
+      not 2,000. Use at least about 10 clusters for a trustworthy p-value.
+
+    The smallest detectable effect is the |effect| that the same design detects with
+    probability ``power`` at level ``alpha``, taking the observed spread as the truth:
+
+    - sign test: with D discordant tasks of n, the exact binomial power of the test's
+      rejection region, solved for the share q of discordant tasks the better method wins;
+      the effect is ``D/n * (2q - 1)``. (Its normal approximation is
+      ``(z_{1-alpha/2} + z_{power}) * sqrt(D/n / n)``.) ``inf`` when D is too small for the
+      test to ever reject (fewer than 6 discordant tasks at alpha 0.05).
+    - t tests (paired, Welch, clustered): ``lambda * SE``, with SE the observed standard
+      error of the effect and lambda the noncentrality at which the two-sided t test with
+      the design's degrees of freedom has the given power (noncentral t distribution). With
+      3 paired seeds lambda is about 5.65 at alpha 0.05 (vs 2.8 for a normal test).
+      The paired t's power is exact for normal differences; Welch's degrees of freedom vary
+      from run to run, so with few seeds its real power at the reported effect is a little
+      below ``power`` (about 0.75 instead of 0.8 with 4 seeds a side).
+    - Fisher: Cohen's h on the arcsine scale, ``h = (z_{1-alpha/2} + z_{power}) *
+      sqrt(1/n_a + 1/n_b)``, corrected for continuity as Fleiss, Tytun and Ury (1980) do
+      (an exact test needs more tasks than a normal one), placed around the pooled rate and
+      turned back into a difference of rates.
+
+    Args:
+        a: the first method's results: one boolean per task (outcomes) or one float per seed
+            (scores).
+        b: the second method's results, in the same order as ``a`` when paired.
+        paired: True when ``a`` and ``b`` come from the same tasks (or the same seeds), entry
+            by entry; False for independent runs. Required: the design is the caller's to say.
+        clusters: the cluster (class or alphabet, int or str) of each task, or None. Paired:
+            one array as long as ``a``. Unpaired: a pair ``(clusters of a, clusters of b)``.
+        kind: ``"outcomes"`` or ``"scores"``; None infers outcomes when both inputs are
+            boolean arrays and scores otherwise.
+        alpha: the significance level, in (0, 1).
+        power: the power at which the smallest detectable effect is computed, in (0, 1).
+        label: what is compared, printed first, e.g. ``"semi-hard - batch-hard"``.
+
+    Returns:
+        A :class:`Comparison`: effect, interval (level ``1 - alpha``), p-value, smallest
+        detectable effect, n, method and ``detectable``.
+
+    Raises:
+        TypeError: non-numeric inputs, ``paired`` not a bool, clusters that are not ids (or
+            not a pair of arrays when unpaired), a non-numeric alpha or power.
+        ValueError: outcomes other than 0/1, fewer than 2 seeds per method, paired inputs
+            (or clusters) of different lengths, fewer than 2 clusters, an unknown kind, alpha
+            or power outside (0, 1).
+    """
+    paired = checks.boolean(paired, "paired")
+    alpha, power = _alpha_power(alpha, power)
+    x, y, kind = _runs(a, b, kind, paired)
+    test = _one_test(x, y, kind, paired, _clusters(clusters, x, y, paired), alpha, power)
+    return _comparison(test, str(label), alpha, power, 1, test.p)
+
+
+def _holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (they control the family-wise error rate)."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p, kind="stable")
+    steps = (p.size - np.arange(p.size)) * p[order]
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(steps))
+    return adjusted
+
+
+def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | None = None,
+                 alpha: float = 0.05, power: float = 0.8) -> dict[tuple, Comparison]:
+    """Several :func:`compare` at once, corrected together so that the chance of any false
+    "detectable" in the family stays at most ``alpha`` (Holm's step-down method).
+
+    Comparing 6 methods pairwise makes 15 comparisons: uncorrected, identical methods would
+    show at least one "detectable" difference far more often than ``alpha``. In a family of
+    m, each p-value is Holm-adjusted, each interval has level ``1 - alpha / m`` (Bonferroni:
+    the intervals hold together, and one that excludes 0 is always detectable), and each
+    smallest detectable effect is computed at level ``alpha / m``, the strictest level Holm
+    applies.
+
+    Args:
+        runs: a mapping from a method's name to its results (as ``a`` of :func:`compare`).
+        pairs: the ``(first, second)`` names to compare, each effect being first minus
+            second; None compares every pair, in the mapping's order.
+        paired: as in :func:`compare`, for every pair.
+        clusters: as in :func:`compare`. Paired: one array shared by all runs (they faced
+            the same tasks). Unpaired: a mapping from each run's name to its tasks' clusters.
+        kind: as in :func:`compare`.
+        alpha: the family-wise significance level, in (0, 1).
+        power: as in :func:`compare`.
+
+    Returns:
+        A dict from each ``(first, second)`` pair to its :class:`Comparison`, in order.
+
+    Raises:
+        TypeError: ``runs`` not a mapping (or unpaired ``clusters`` not a mapping), and as
+            :func:`compare`.
+        ValueError: fewer than 2 runs, a pair naming an unknown run or the same run twice,
+            no pairs, and as :func:`compare`.
+    """
+    if not isinstance(runs, Mapping):
+        raise TypeError(f"runs must be a mapping from a method's name to its results, got "
+                        f"{type(runs).__name__}")
+    if len(runs) < 2:
+        raise ValueError(f"runs must hold at least 2 methods to compare, got {len(runs)}")
+    pairs = list(itertools.combinations(runs, 2) if pairs is None else pairs)
+    if not pairs:
+        raise ValueError("pairs must name at least one (first, second) pair, got none")
+    for pair in pairs:
+        if (not isinstance(pair, (tuple, list)) or len(pair) != 2 or pair[0] == pair[1]
+                or any(name not in runs for name in pair)):
+            raise ValueError(f"pairs must hold (first, second) names of two different runs "
+                             f"among {list(runs)}, got {pair!r}")
+    paired = checks.boolean(paired, "paired")
+    alpha, power = _alpha_power(alpha, power)
+    if clusters is not None and not paired and not isinstance(clusters, Mapping):
+        raise TypeError("clusters of unpaired runs must be a mapping from each run's name to "
+                        f"its tasks' clusters, got {type(clusters).__name__}")
+    family = len(pairs)
+    tests = []
+    for first, second in pairs:
+        x, y, k = _runs(runs[first], runs[second], kind, paired,
+                        f"runs[{first!r}]", f"runs[{second!r}]")
+        pair_clusters = clusters
+        if clusters is not None and not paired:
+            missing = [name for name in (first, second) if name not in clusters]
+            if missing:
+                raise ValueError(f"clusters has no entry for run(s) {missing}")
+            pair_clusters = (clusters[first], clusters[second])
+        ids = _clusters(pair_clusters, x, y, paired)
+        tests.append(_one_test(x, y, k, paired, ids, alpha / family, power))
+    adjusted = _holm([t.p for t in tests])
+    return {(first, second): _comparison(t, f"{first} - {second}", alpha, power, family, p)
+            for (first, second), t, p in zip(pairs, tests, adjusted)}
 
 
 # --------------------------------------------------------------------------- embedding quality
