@@ -73,7 +73,7 @@ clean:
 
 ## Maintainers: the unit tests (not the notebooks) at the lowest versions the ranges of
 ## pyproject.toml allow (constraints-floor.txt), in $(FLOOR_VENV) on $(FLOOR_PYTHON). Not in CI;
-## the first run downloads about 1 GB. Result of the last run: docs/maintainers.md.
+## the first run downloads about 750 MB. Result of the last run: docs/maintainers.md.
 $(FLOOR_STAMP): pyproject.toml constraints-floor.txt
 	$(call require_python,$(FLOOR_PYTHON))
 	test -x $(FLOOR_VENV)/bin/python || $(FLOOR_PYTHON) -m venv $(FLOOR_VENV)
