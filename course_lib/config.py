@@ -217,6 +217,8 @@ def describe() -> dict:
 
     TensorFlow starts up here, with its native start-up log (the search for CUDA on a machine
     without a GPU, a tf.data graph notice) hidden: the devices printed below say what it found.
+    Python warnings raised meanwhile (e.g. :func:`course_lib.distribute.get_strategy`'s on a
+    TPU runtime TensorFlow cannot use) are shown after it.
 
     Returns:
         A dict of the printed facts: python, tensorflow, keras, backend, devices, strategy,

@@ -141,6 +141,8 @@ def test_repository_urls_come_from_the_one_constant():
     assert config.REPOSITORY.count("/") == 1
     assert config.repository_url() == f"https://github.com/{config.REPOSITORY}"
     assert results.STUDY_URL == config.repository_url("raw") + "notebooks/"
+    assert config.repository_url("colab") == (
+        f"https://colab.research.google.com/github/{config.REPOSITORY}/blob/main/")
     assert config.REPOSITORY in results.STUDY_URL
     with pytest.raises(ValueError, match="kind must be one of"):
         config.repository_url("gitlab")
