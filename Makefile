@@ -3,10 +3,24 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# make lab: extra JupyterLab options, e.g. LAB_ARGS="--no-browser --port=8890".
+LAB_ARGS ?=
+# make test-floor: the lowest versions pyproject.toml allows, in a venv of their own.
+FLOOR_PYTHON ?= python3.11
+FLOOR_VENV   ?= .venv-floor
+FLOOR_STAMP  := $(FLOOR_VENV)/.installed
 
-.PHONY: course test lab lint bench bench-sampling store sync clean
+.PHONY: course test lab lint bench bench-sampling store sync clean test-floor
+
+# Stop on a Python the course was not tested with (TensorFlow has no wheels for 3.14; the pins
+# of constraints.txt have none for 3.10). $(1) is the interpreter to check.
+define require_python
+@command -v $(1) >/dev/null || { echo "make: $(1) not found; the course needs Python 3.11 to 3.13 (e.g. make PYTHON=python3.12)" >&2; exit 1; }
+@$(1) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v < (3, 14) else "make: the course needs Python 3.11 to 3.13, and $(1) is Python %d.%d. Point PYTHON at another interpreter (e.g. make PYTHON=python3.12), or delete $(VENV) if it was made with this one." % v)'
+endef
 
 $(STAMP): pyproject.toml constraints.txt
+	$(call require_python,$(if $(wildcard $(PY)),$(PY),$(PYTHON)))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
@@ -21,9 +35,14 @@ test: $(STAMP)
 	COURSE_FAST=1 COURSE_BUILD_DIR=build/test $(PY) -m pytest tests benchmarks tools
 	COURSE_FAST=1 COURSE_BUILD_DIR=build/test $(PY) -m pytest --nbval-lax notebooks
 
-## Open the course in JupyterLab: the notebooks folder, the kernel of .venv.
+## Open the course in JupyterLab: the notebooks folder, the kernel of .venv. Jupytext's server
+## extension is off here, so Lab lists each notebook once (the .py sources are hidden) and saving
+## writes only the .ipynb; see docs/maintainers.md for the pair. As root, --allow-root is added.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --ServerApp.jpserver_extensions="{'jupyterlab_jupytext': False}" \
+	  --ContentsManager.hide_globs="['__pycache__', '*.pyc', '*.pyo', '.DS_Store', '*~', '[0-9][0-9]_*.py']" \
+	  $(LAB_ARGS) notebooks/
 
 lint: $(STAMP)
 	$(PY) -m ruff check course_lib tests benchmarks tools scripts notebooks
@@ -51,6 +70,20 @@ sync: $(STAMP)
 
 clean:
 	rm -rf build
+
+## Maintainers: the unit tests (not the notebooks) at the lowest versions the ranges of
+## pyproject.toml allow (constraints-floor.txt), in $(FLOOR_VENV) on $(FLOOR_PYTHON). Not in CI;
+## the first run downloads about 750 MB. Result of the last run: docs/maintainers.md.
+$(FLOOR_STAMP): pyproject.toml constraints-floor.txt
+	$(call require_python,$(FLOOR_PYTHON))
+	test -x $(FLOOR_VENV)/bin/python || $(FLOOR_PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOOR_VENV)/bin/python -m pip install --quiet -c constraints-floor.txt -e ".[dev]"
+	touch $(FLOOR_STAMP)
+
+test-floor: $(FLOOR_STAMP)
+	$(FLOOR_VENV)/bin/python -m pip list --format=freeze | grep -iE '^(tensorflow|keras|numpy|matplotlib|pandas|scipy|scikit-learn|pillow|seaborn)=='
+	COURSE_FAST=1 COURSE_BUILD_DIR=build/test-floor $(FLOOR_VENV)/bin/python -m pytest tests benchmarks tools
 
 ## Gallery search cost: brute-force query latency and memory for 10^3..10^6 embeddings,
 ## into build/bench_search.json and build/bench_search.md (about 2 minutes on 2 CPU cores).

@@ -10,14 +10,20 @@ import os
 import platform
 import random
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from course_lib import checks
 
-__all__ = ["build_dir", "data_dir", "describe", "fast_mode", "pick", "repo_root",
-           "seed_everything", "shown_path"]
+__all__ = ["REPOSITORY", "build_dir", "data_dir", "describe", "fast_mode", "pick", "repo_root",
+           "repository_url", "seed_everything", "shown_path"]
+
+#: The course's GitHub repository, ``owner/name``: the one place the slug is written. The Colab
+#: badges and install cells of the notebooks, the README, the docs and the study-file URL of
+#: :mod:`course_lib.results` use it (``tests/test_config_results.py`` checks that they agree).
+REPOSITORY = "siamese-course/siamese-networks-course"
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _TRUE = {"1", "true", "yes", "on"}
@@ -63,6 +69,33 @@ def repo_root() -> Path:
     return _REPO_ROOT
 
 
+def repository_url(kind: str = "github") -> str:
+    """An address built from :data:`REPOSITORY`.
+
+    Args:
+        kind: ``"github"`` (the repository's page, what ``pip install git+...`` takes),
+            ``"raw"`` (the folder of raw files of branch ``main``, ending in ``/``) or
+            ``"colab"`` (Colab's prefix for opening a notebook of branch ``main``: append
+            ``notebooks/NN_name.ipynb``).
+
+    Returns:
+        The address, a string.
+
+    Raises:
+        TypeError: ``kind`` is not a string. ValueError: it is none of the three.
+    """
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a string, got {type(kind).__name__}")
+    urls = {
+        "github": f"https://github.com/{REPOSITORY}",
+        "raw": f"https://raw.githubusercontent.com/{REPOSITORY}/main/",
+        "colab": f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/",
+    }
+    if kind not in urls:
+        raise ValueError(f"kind must be one of {sorted(urls)}, got {kind!r}")
+    return urls[kind]
+
+
 def data_dir() -> Path:
     """Where datasets are cached.
 
@@ -101,26 +134,48 @@ def build_dir() -> Path:
     return path
 
 
-def seed_everything(seed: int, deterministic: bool = True) -> None:
-    """Seed Python, NumPy and TensorFlow; with ``deterministic`` also make TF ops deterministic.
+def _gpu_present() -> bool:
+    """Whether TensorFlow sees a physical GPU (this does not initialise the logical devices)."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def seed_everything(seed: int, deterministic: bool | None = None) -> None:
+    """Seed Python, NumPy and TensorFlow; and, where it is cheap, make TF ops deterministic.
 
     Same seed, same machine, same versions: same numbers, which is what lets the notebooks
-    assert on their results.
+    assert on their results. Op determinism
+    (``tf.config.experimental.enable_op_determinism``) costs little on a CPU, so it is on there
+    by default. On a GPU it forces cuDNN's deterministic (often slower) kernels and runs some
+    ops on the CPU or makes them raise, so there it is off by default and one line says so;
+    numbers then vary a little from run to run.
 
     Args:
         seed: an int >= 0.
-        deterministic: also switch on TensorFlow's op determinism (for the rest of the process).
+        deterministic: ``True`` turns op determinism on (for the rest of the process: it cannot
+            be turned off again), ``False`` leaves it as it is, ``None`` (default) means on
+            without a GPU and off with one.
 
     Raises:
-        TypeError: ``seed`` is not an int. ValueError: ``seed`` is negative.
+        TypeError: ``seed`` is not an int, or ``deterministic`` is not a bool or None.
+        ValueError: ``seed`` is negative.
     """
     seed = checks.seed(seed)
+    if deterministic is not None and not isinstance(deterministic, bool):
+        raise TypeError("deterministic must be True, False or None (on unless a GPU is present), "
+                        f"got {type(deterministic).__name__}")
     import keras
     import tensorflow as tf
 
     random.seed(int(seed))
     np.random.seed(int(seed))
     keras.utils.set_random_seed(int(seed))
+    if deterministic is None:
+        deterministic = not _gpu_present()
+        if not deterministic:
+            print("seed_everything: a GPU is present, so op determinism stays off (it slows "
+                  "cuDNN); for repeatable numbers call seed_everything(seed, deterministic=True)")
     if deterministic:
         tf.config.experimental.enable_op_determinism()
 
@@ -165,6 +220,8 @@ def describe() -> dict:
 
     TensorFlow starts up here, with its native start-up log (the search for CUDA on a machine
     without a GPU, a tf.data graph notice) hidden: the devices printed below say what it found.
+    Python warnings raised meanwhile (e.g. :func:`course_lib.distribute.get_strategy`'s on a
+    TPU runtime TensorFlow cannot use) are shown after it.
 
     Returns:
         A dict of the printed facts: python, tensorflow, keras, backend, devices, strategy,
@@ -176,9 +233,13 @@ def describe() -> dict:
 
         from course_lib.distribute import get_strategy
 
-        strategy = get_strategy()
+        with warnings.catch_warnings(record=True) as caught:   # fd 2 is hidden: keep them
+            strategy = get_strategy()
         tf.data.Dataset.range(2).map(lambda v: v, num_parallel_calls=2).reduce(
             tf.constant(0, tf.int64), lambda a, v: a + v)
+    for caught_warning in caught:
+        warnings.warn_explicit(caught_warning.message, caught_warning.category,
+                               caught_warning.filename, caught_warning.lineno)
     info = {
         "python": platform.python_version(),
         "tensorflow": tf.__version__,

@@ -5,8 +5,10 @@ Introduced in notebook 01.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -32,6 +34,35 @@ def _tpu_address(environ) -> str | None:
     return None
 
 
+# What a TPU machine shows even when the installed TensorFlow cannot use its TPU: the variables
+# Colab and Cloud TPU VMs set, the TPU chips' device files, and the libtpu package (which Colab's
+# TPU runtime ships, with JAX, but no TensorFlow).
+_TPU_VARIABLES = ("COLAB_TPU_ADDR", "TPU_NAME", "TPU_ACCELERATOR_TYPE", "TPU_WORKER_ID",
+                  "TPU_WORKER_HOSTNAMES", "TPU_SKIP_MDS_QUERY")
+
+
+def _tpu_runtime_signs(environ, dev_dir="/dev", find_spec=importlib.util.find_spec) -> list[str]:
+    """What in this runtime says "TPU machine", whatever TensorFlow sees; [] on other machines."""
+    signs = [name for name in _TPU_VARIABLES if environ.get(name)]
+    if any(Path(dev_dir).glob("accel[0-9]*")):
+        signs.append(f"{dev_dir}/accel*")
+    try:
+        if find_spec("libtpu") is not None:
+            signs.append("the libtpu package")
+    except (ImportError, ValueError):
+        pass
+    return signs
+
+
+def _warn_tpu_unused(signs: list[str]) -> None:
+    warnings.warn(
+        f"this looks like a TPU runtime ({', '.join(signs)}) but TensorFlow cannot use its TPU, "
+        "so everything runs on the CPU. Colab's TPU runtime ships JAX and libtpu, no "
+        "TensorFlow; the TensorFlow pip installed has no TPU support. Choose a GPU or CPU "
+        "runtime (Runtime > Change runtime type); see docs/scaling.md",
+        stacklevel=3)
+
+
 def _tpu_strategy(address: str):
     """A TPUStrategy on the TPU at ``address``, or None (with a warning) if it cannot start."""
     try:
@@ -50,13 +81,22 @@ def get_strategy(refresh: bool = False) -> tf.distribute.Strategy:
 
     The choice is made once per process (TPU initialisation must not run twice); ``refresh``
     makes it again, e.g. after the logical devices were changed. Several machines
-    (``MultiWorkerMirroredStrategy``) are never picked here: see the README.
+    (``MultiWorkerMirroredStrategy``) are never picked here: see ``docs/scaling.md``.
+
+    On a machine that looks like a TPU runtime (TPU variables, ``/dev/accel*`` or the
+    ``libtpu`` package) where TensorFlow finds no TPU, as on Colab's TPU runtime, which ships
+    no TensorFlow, so the install cell brings a CPU-only one, it warns and returns the CPU/GPU
+    strategy.
 
     Args:
         refresh: choose again instead of returning the strategy chosen before.
 
     Returns:
         The ``tf.distribute.Strategy`` to build and compile models under.
+
+    Warns:
+        UserWarning: a TPU was announced but could not start, or the runtime looks like a TPU
+        runtime that TensorFlow cannot use; the CPU/GPU strategy is returned.
     """
     global _strategy
     if _strategy is not None and not refresh:
@@ -66,6 +106,10 @@ def get_strategy(refresh: bool = False) -> tf.distribute.Strategy:
         address = "local"
     _strategy = _tpu_strategy(address) if address is not None else None
     if _strategy is None:
+        if address is None:   # an announced TPU that failed to start has warned already
+            signs = _tpu_runtime_signs(os.environ)
+            if signs:
+                _warn_tpu_unused(signs)
         gpus = tf.config.list_logical_devices("GPU")
         if len(gpus) > 1:
             _strategy = tf.distribute.MirroredStrategy([g.name for g in gpus])
@@ -118,13 +162,21 @@ def set_mixed_precision(enabled: bool) -> str:
     """Compute in float16 (bfloat16 on TPU) with float32 weights when ``enabled``; returns the policy.
 
     Worth it on GPUs with tensor cores and on TPUs; on a CPU it is slower, so leave it off.
+    Call it before building the models (a layer takes the policy in force when it is
+    created), after :func:`get_strategy`; the course's distance layers and losses compute in
+    float32 whatever the policy, and a model built by hand should end in a float32 layer.
 
     Args:
         enabled: True for mixed precision, False for plain float32.
 
     Returns:
         The Keras dtype policy name now in force.
+
+    Raises:
+        TypeError: ``enabled`` is not a bool.
     """
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be True or False, got {type(enabled).__name__}")
     if enabled:
         tpu = isinstance(get_strategy(), tf.distribute.TPUStrategy)
         policy = "mixed_bfloat16" if tpu else "mixed_float16"

@@ -12,12 +12,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from course_lib.config import build_dir, fast_mode
+from course_lib.config import build_dir, fast_mode, repository_url
 
 __all__ = ["STUDY_URL", "format_table", "main", "read_study", "record", "results_path"]
 
 # Where the committed study files live online, for a notebook run without the repository (Colab).
-STUDY_URL = "https://raw.githubusercontent.com/siamese-course/siamese-networks-course/main/notebooks/"
+STUDY_URL = repository_url("raw") + "notebooks/"
 
 
 def results_path() -> Path:

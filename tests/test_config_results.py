@@ -1,6 +1,7 @@
 """Fast mode, data and build folders, seeding, describe(), and the results table."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -97,3 +98,101 @@ def test_read_study_prefers_the_local_copy_and_names_both_places_when_it_fails(t
         results.read_study("../secrets.json")
     with pytest.raises(TypeError, match="path must be a str or Path"):
         results.read_study(3)
+
+
+def _seed_calls(monkeypatch, gpu: bool) -> list:
+    """Record whether seed_everything turns op determinism on, with or without a (pretend) GPU;
+    the real switch is never flipped, so the rest of the process is unaffected."""
+    import tensorflow as tf
+
+    calls = []
+    monkeypatch.setattr(config, "_gpu_present", lambda: gpu)
+    monkeypatch.setattr(tf.config.experimental, "enable_op_determinism",
+                        lambda: calls.append("on"))
+    return calls
+
+
+def test_seed_everything_turns_determinism_on_by_default_without_a_gpu(monkeypatch, capsys):
+    calls = _seed_calls(monkeypatch, gpu=False)
+    config.seed_everything(0)
+    assert calls == ["on"]
+    assert capsys.readouterr().out == ""          # nothing new in the stored CPU outputs
+    config.seed_everything(0, deterministic=False)
+    assert calls == ["on"]
+
+
+def test_seed_everything_on_a_gpu_leaves_determinism_off_and_says_how_to_turn_it_on(
+        monkeypatch, capsys):
+    calls = _seed_calls(monkeypatch, gpu=True)
+    config.seed_everything(0)
+    out = capsys.readouterr().out
+    assert calls == []
+    assert len(out.strip().splitlines()) == 1 and "deterministic=True" in out
+    config.seed_everything(0, deterministic=True)
+    assert calls == ["on"] and capsys.readouterr().out == ""
+
+
+def test_seed_everything_rejects_a_non_bool_deterministic():
+    with pytest.raises(TypeError, match="deterministic must be True, False or None"):
+        config.seed_everything(0, deterministic="yes")
+
+
+def test_repository_urls_come_from_the_one_constant():
+    assert config.REPOSITORY.count("/") == 1
+    assert config.repository_url() == f"https://github.com/{config.REPOSITORY}"
+    assert results.STUDY_URL == config.repository_url("raw") + "notebooks/"
+    assert config.repository_url("colab") == (
+        f"https://colab.research.google.com/github/{config.REPOSITORY}/blob/main/")
+    assert config.REPOSITORY in results.STUDY_URL
+    with pytest.raises(ValueError, match="kind must be one of"):
+        config.repository_url("gitlab")
+    with pytest.raises(TypeError, match="kind must be a string"):
+        config.repository_url(None)
+
+
+_SLUG = r"([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)"
+_BADGE = re.compile(r"colab\.research\.google\.com/github/" + _SLUG + r"/blob/main/([^)\s\"]+)")
+_INSTALL = re.compile(r"pip install[^\n\"]*\"?git\+https://github\.com/" + _SLUG + r"(?:\.git)?[\"@\s]")
+_ANY = re.compile(r"(?:github\.com|githubusercontent\.com)/" + _SLUG + r"(?=[/\"')\s]|$)")
+# Repositories the course cites rather than being: Omniglot's official one.
+_CITED = {"brendenlake/omniglot"}
+
+
+def _course_text_files():
+    root = config.repo_root()
+    files = [root / "README.md", root / "notebooks" / "CONVENTIONS.md"]
+    files += sorted((root / "docs").glob("*.md"))
+    files += sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
+    files += sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    return files
+
+
+def test_every_badge_install_cell_and_link_uses_the_repository_constant():
+    root = config.repo_root()
+    assert (root / "docs").is_dir()
+    seen_badges = seen_installs = 0
+    for path in _course_text_files():
+        text = path.read_text()
+        if path.suffix == ".ipynb":       # the JSON escapes quotes inside cell sources
+            text = text.replace('\\"', '"')
+        for slug in _ANY.findall(text):
+            assert slug == config.REPOSITORY or slug in _CITED, (path.name, slug)
+        badges = _BADGE.findall(text)
+        installs = _INSTALL.findall(text)
+        assert all(slug == config.REPOSITORY for slug, _ in badges), (path.name, badges)
+        assert all(slug == config.REPOSITORY for slug in installs), (path.name, installs)
+        if path.parent.name == "notebooks" and path.suffix in {".py", ".ipynb"}:
+            # its own badge, and the setup cell that installs course_lib on Colab
+            assert [target for _, target in badges] == [f"notebooks/{path.stem}.ipynb"], path.name
+            assert len(installs) == 1, path.name
+        seen_badges += len(badges)
+        seen_installs += len(installs)
+    assert seen_badges >= 2 * 8 + 8 and seen_installs >= 2 * 8 + 1   # notebooks, README, docs
+
+
+def test_the_readme_links_a_colab_badge_for_every_notebook():
+    root = config.repo_root()
+    readme = (root / "README.md").read_text()
+    targets = {target for _, target in _BADGE.findall(readme)}
+    notebooks = {f"notebooks/{p.name}" for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert notebooks and notebooks <= targets

@@ -132,7 +132,7 @@ def test_announced_tpu_that_cannot_start_falls_back_with_a_warning(monkeypatch):
 
 @pytest.mark.slow
 def test_pk_batches_from_files_on_two_replicas(tmp_path):
-    # The README's "training from files on several devices": the global P x K batch is split
+    # docs/scaling.md, "Training from image files": the global P x K batch is split
     # into consecutive slices, so with P a multiple of the replicas each holds whole classes.
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     run = subprocess.run([sys.executable, str(Path(__file__).with_name("mirrored_files_worker.py")),
@@ -144,3 +144,58 @@ def test_pk_batches_from_files_on_two_replicas(tmp_path):
     for replicas in out["slices"]:
         assert replicas == [[3, 3], [3, 3]]           # 2 classes x K = 3 on each replica
     assert all(np.isfinite(out["losses"]))
+
+
+def test_tpu_runtime_signs(tmp_path):
+    def no_libtpu(name):
+        return None
+
+    assert distribute._tpu_runtime_signs({}, dev_dir=tmp_path, find_spec=no_libtpu) == []
+    (tmp_path / "accel0").touch()
+    signs = distribute._tpu_runtime_signs({"TPU_ACCELERATOR_TYPE": "v5e-1", "TPU_NAME": ""},
+                                          dev_dir=tmp_path,
+                                          find_spec=lambda name: name == "libtpu" or None)
+    assert signs == ["TPU_ACCELERATOR_TYPE", f"{tmp_path}/accel*", "the libtpu package"]
+
+
+@pytest.fixture
+def fresh_strategy(monkeypatch):
+    """get_strategy chooses again in each test; the process's choice is restored afterwards."""
+    monkeypatch.setattr(distribute, "_strategy", None)
+    for name in ("COLAB_TPU_ADDR", "TPU_NAME"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_get_strategy_warns_on_a_tpu_runtime_that_tensorflow_cannot_use(fresh_strategy,
+                                                                        monkeypatch):
+    # Colab's TPU runtime as it is: libtpu and the chips are there, TensorFlow sees no TPU.
+    monkeypatch.setattr(distribute, "_tpu_runtime_signs",
+                        lambda environ: ["TPU_ACCELERATOR_TYPE", "the libtpu package"])
+    with pytest.warns(UserWarning, match=r"looks like a TPU runtime \(TPU_ACCELERATOR_TYPE, "
+                                         r"the libtpu package\) but TensorFlow cannot use"):
+        strategy = distribute.get_strategy()
+    assert not isinstance(strategy, tf.distribute.TPUStrategy)
+    assert strategy.num_replicas_in_sync >= 1
+
+
+def test_get_strategy_is_silent_off_a_tpu_runtime(fresh_strategy, monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(distribute, "_tpu_runtime_signs", lambda environ: [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        distribute.get_strategy()
+
+
+def test_describe_shows_the_tpu_warning_although_it_hides_native_stderr(fresh_strategy,
+                                                                       monkeypatch, capsys):
+    from course_lib import config
+
+    monkeypatch.setattr(distribute, "_tpu_runtime_signs", lambda environ: ["the libtpu package"])
+    with pytest.warns(UserWarning, match="TensorFlow cannot use its TPU"):
+        config.describe()
+
+
+def test_set_mixed_precision_rejects_a_non_bool():
+    with pytest.raises(TypeError, match="enabled must be True or False"):
+        distribute.set_mixed_precision("yes")

@@ -80,3 +80,94 @@ def test_runtime_dependencies_are_exactly_what_the_course_imports():
     declared = {_IMPORT_NAMES.get(_name(r), _name(r)) for r in project["dependencies"]}
     assert third_party - declared == set(), "imported but not declared"
     assert declared - third_party == set(), "declared but never imported"
+
+
+def _floor(requirement: str) -> str:
+    """The version after ``>=`` in a requirement ("keras>=3.8" -> "3.8"); the test fails without one."""
+    match = re.search(r">=\s*([0-9][0-9a-z.]*)", requirement)
+    assert match, f"{requirement!r} has no lower bound"
+    return match.group(1)
+
+
+def _release(version: str) -> tuple:
+    parts = [int(p) for p in version.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
+
+
+def test_floor_constraints_are_the_lowest_versions_pyproject_allows():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + project["optional-dependencies"]["dev"]
+    pins = dict(line.split("==") for line in (ROOT / "constraints-floor.txt").read_text()
+                .splitlines() if "==" in line and not line.startswith("#"))
+    assert {_name(p) for p in pins} == {_name(r) for r in deps}
+    for requirement in deps:
+        pin = pins[next(p for p in pins if _name(p) == _name(requirement))]
+        assert _release(pin) == _release(_floor(requirement)), (requirement, pin)
+
+
+def test_ranges_say_what_was_tested():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = meta["project"]
+    assert project["requires-python"] == ">=3.11,<3.14"
+    assert project["license"] == "MIT"                 # an SPDX expression, not a table
+    setuptools_req = next(r for r in meta["build-system"]["requires"] if _name(r) == "setuptools")
+    assert _release(_floor(setuptools_req)) >= (77, 0, 0)   # the first to read SPDX strings
+    floors = {_name(r): _release(_floor(r)) for r in project["dependencies"]}
+    assert floors["keras"] >= (3, 8, 0) and floors["tensorflow"] >= (2, 16, 1)
+    assert floors["pillow"] >= (9, 1, 0) and floors["matplotlib"] >= (3, 8, 0)
+    readme = (ROOT / "README.md").read_text()
+    assert "Python 3.11, 3.12 or 3.13" in readme and "3.10+" not in readme
+
+
+def test_environment_yml_has_the_same_floors_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    text = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
+    items = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
+    listed = {_name(i): i for i in items if ">=" in i}
+    for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        assert _floor(listed[_name(requirement)]) == _floor(requirement), requirement
+    python = next(i for i in items if i.startswith("python="))
+    assert python.split("=")[1] in {"3.11", "3.12", "3.13"}
+
+
+def _make(*args, **env):
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    return subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=60)
+
+
+def test_make_lab_allows_root_and_passes_lab_args(tmp_path):
+    import os
+
+    venv = tmp_path / "venv"          # a venv that looks installed, so make -n shows only lab
+    (venv / "bin").mkdir(parents=True)
+    (venv / ".installed").touch()
+    os.utime(venv / ".installed", (2**31, 2**31))
+    run = _make("lab", f"VENV={venv}", "LAB_ARGS=--no-browser --port=8899")
+    assert run.returncode == 0, run.stderr
+    command = run.stdout
+    assert "jupyter lab" in command and "--no-browser --port=8899" in command
+    assert ("--allow-root" in command) == (os.getuid() == 0)
+    assert "'jupyterlab_jupytext': False" in command and "[0-9][0-9]_*.py" in command
+
+
+def test_make_stops_on_an_unsupported_python(tmp_path):
+    import subprocess
+    import sys
+
+    fake = tmp_path / "python3.10"    # answers like a Python 3.10 for the version check
+    fake.write_text(f"#!{sys.executable}\nimport sys\n"
+                    "sys.version_info = (3, 10, 13, 'final', 0)\n"
+                    "assert sys.argv[1] == '-c'\n"
+                    "exec(sys.argv[2])\n")
+    fake.chmod(0o755)
+    run = subprocess.run(["make", f"PYTHON={fake}", f"VENV={tmp_path / 'venv'}", "lint"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "needs Python 3.11 to 3.13" in run.stderr and "is Python 3.10" in run.stderr
+    assert not (tmp_path / "venv").exists()
