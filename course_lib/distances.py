@@ -129,7 +129,7 @@ def _finish(d2: np.ndarray, metric: str) -> np.ndarray:
 # --------------------------------------------------------------------------- given pairs
 
 
-def paired(a, b, metric: str = "euclidean") -> np.ndarray:
+def paired(a, b, metric: str = "euclidean", names: tuple[str, str] = ("a", "b")) -> np.ndarray:
     """The distance of each row of ``a`` to the matching row of ``b`` (shapes broadcast).
 
     Computed from the difference of the rows, so equal rows are exactly 0 apart.
@@ -138,6 +138,7 @@ def paired(a, b, metric: str = "euclidean") -> np.ndarray:
         a: float array (..., D), e.g. (P, D), or (T, 1, D) against (T, N, D).
         b: float array (..., D) broadcastable against ``a``.
         metric: one of :data:`METRICS`.
+        names: what to call ``a`` and ``b`` in error messages.
 
     Returns:
         Distances of the broadcast shape without the last axis (float64, or float32 when both
@@ -150,7 +151,7 @@ def paired(a, b, metric: str = "euclidean") -> np.ndarray:
     """
     metric = check_metric(metric)
     arrays = []
-    for name, x in (("a", a), ("b", b)):
+    for name, x in zip(names, (a, b), strict=True):
         arr = np.asarray(x)
         if arr.dtype != np.float32:
             arr = checks.float_array(arr, name, allow_empty=True)
@@ -160,12 +161,12 @@ def paired(a, b, metric: str = "euclidean") -> np.ndarray:
             raise ValueError(f"{name} must have rows along its last axis, got a scalar")
         arrays.append(_prepared(arr, metric, name))
     a, b = arrays
-    _same_dim(a, "a", b, "b")
+    _same_dim(a, names[0], b, names[1])
     try:
         diff = a - b
     except ValueError as err:
-        raise ValueError(f"a of shape {a.shape} and b of shape {b.shape} do not broadcast") \
-            from err
+        raise ValueError(f"{names[0]} of shape {a.shape} and {names[1]} of shape {b.shape} do "
+                         "not broadcast") from err
     d2 = (diff * diff).sum(axis=-1)          # what np.linalg.norm sums, to the last bit
     return _finish(d2, metric)
 
