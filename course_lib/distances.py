@@ -9,16 +9,23 @@ query, calls this one (``evaluate``'s pair distances, k-NN, recall@k and MAP@R,
   unit length (:func:`unit_rows`, the only place that normalises), as half their squared
   Euclidean distance (``|u - v|^2 = 2 - 2 cos`` for unit vectors), so the three metrics rank
   alike wherever the rows have length 1.
-- **All pairs** (:func:`pairwise`, :class:`Reference`): ``|q|^2 + |g|^2 - 2 q.g`` from one
-  matrix product, clipped at 0, in the inputs' precision (float32 stays float32, so a
-  million-item gallery costs half the memory). Queries are processed in chunks so that one
-  temporary (chunk x gallery) block stays under ``max_bytes`` (64 MB by default).
 - **Given pairs** (:func:`paired`): the distance of ``a[i]`` to ``b[i]`` from the difference
-  itself (no cancellation: exactly 0 for equal rows).
-- **Ranking** (:func:`rank`, :meth:`Reference.nearest`): the tie rule, the one used everywhere,
-  is *by distance, then by column (gallery) index*: among equally distant items the one that
-  comes first in the gallery ranks first. It does not depend on how the gallery is chunked or on
-  ``k``: the first ``k`` of a ranking to depth ``k + 1`` are the ranking to depth ``k``.
+  itself, ``sum((a - b)^2)``: the *exact* distance of the library, the same number however
+  the pair is reached (equal rows are exactly 0 apart, and two equal gallery rows are exactly
+  equally far from any query).
+- **All pairs** (:func:`pairwise`, :meth:`Reference.blocks`): ``|q|^2 + |g|^2 - 2 q.g`` from
+  one matrix product, clipped at 0, in the inputs' precision (float32 stays float32, so a
+  million-item gallery costs half the memory). Fast, but its last bits depend on the BLAS
+  kernel (how many queries share a product, where a row sits), so equal rows need not give
+  equal values. Queries go in chunks so that one temporary (chunk x gallery) block stays under
+  ``max_bytes`` (64 MB by default).
+- **Ranking** (:meth:`Reference.nearest`, :func:`nearest`): the matrix product picks the
+  candidates (every item within a rounding bound of the k-th nearest), their exact distances
+  decide. The tie rule, the one used everywhere, is *by exact distance, then by gallery
+  index*: among equally distant items the one that comes first in the gallery ranks first. It
+  does not depend on chunking or on ``k`` (the first ``k`` of a ranking to depth ``k + 1`` are
+  the ranking to depth ``k``). :func:`rank` applies the same rule to a distance matrix the
+  caller already has.
 - **Differentiable** (:func:`keras_pairwise`): the ``keras.ops`` pairwise distance of a batch
   that the triplet losses back-propagate through, safe at zero distance.
 
@@ -167,8 +174,12 @@ def paired(a, b, metric: str = "euclidean", names: tuple[str, str] = ("a", "b"))
     except ValueError as err:
         raise ValueError(f"{names[0]} of shape {a.shape} and {names[1]} of shape {b.shape} do "
                          "not broadcast") from err
-    d2 = (diff * diff).sum(axis=-1)          # what np.linalg.norm sums, to the last bit
-    return _finish(d2, metric)
+    return _finish(_squared_difference(diff), metric)
+
+
+def _squared_difference(diff: np.ndarray) -> np.ndarray:
+    """``sum(diff^2)`` along the last axis: what np.linalg.norm sums, to the last bit."""
+    return (diff * diff).sum(axis=-1)
 
 
 # --------------------------------------------------------------------------- ranking
@@ -310,7 +321,10 @@ class Reference:
     def nearest(self, queries=None, k: int = 1, exclude_self: bool = False,
                 max_bytes: int = DEFAULT_MAX_BYTES, name: str = "queries"
                 ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` nearest reference rows of each query, by distance then row index.
+        """The ``k`` nearest reference rows of each query, by exact distance then row index.
+
+        The matrix product of :meth:`blocks` finds the candidates; their distances are then
+        computed from the differences (as :func:`paired` does), which decide the order.
 
         Args:
             queries: (M, D) float array; None uses the reference rows themselves.
@@ -321,7 +335,7 @@ class Reference:
 
         Returns:
             ``(indices, distances)``, both (M, k): row indices into the reference set and the
-            metric's distances, nearest first.
+            metric's exact distances (those of :func:`paired`), nearest first.
 
         Raises:
             TypeError, ValueError: as for :meth:`blocks`; ``k`` out of range.
@@ -330,11 +344,33 @@ class Reference:
         k = checks.integer(k, "k", minimum=1, maximum=len(self) - int(exclude_self))
         idx = np.empty((len(q), k), np.int64)
         dist = np.empty((len(q), k), self.rows.dtype)
+        g_norm_max = float(np.sqrt(self._sq.max()))
+        # |computed - true| of a squared distance from the product is at most about
+        # (2D + 4) u (|q| + |g|)^2 (u: unit roundoff); the direct sum's error is smaller. Four
+        # times that (in eps = 2u) keeps every item that might tie or beat the k-th.
+        slack = 4 * (2 * self.rows.shape[1] + 4) * np.finfo(self.rows.dtype).eps
         for lo, d2 in self._blocks(q, max_bytes, True, exclude_self):
-            cols = _rank(d2, k)
-            idx[lo:lo + len(d2)] = cols
-            dist[lo:lo + len(d2)] = _finish(np.take_along_axis(d2, cols, axis=1), self.metric)
+            qc = q[lo:lo + len(d2)]
+            kth = np.partition(d2, k - 1, axis=1)[:, k - 1:k]
+            bound = slack * (np.sqrt((qc * qc).sum(axis=1, keepdims=True)) + g_norm_max) ** 2
+            rows, cols = np.nonzero(d2 <= kth + bound)           # cols ascend within a row
+            exact = self._exact(qc, rows, cols, max_bytes)
+            order = np.lexsort((cols, exact, rows))              # row, exact distance, index
+            first = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(d2)))[:-1]])
+            pick = order[first[:, None] + np.arange(k)]
+            idx[lo:lo + len(d2)] = cols[pick]
+            dist[lo:lo + len(d2)] = _finish(exact[pick], self.metric)
         return idx, dist
+
+    def _exact(self, qc, rows, cols, max_bytes) -> np.ndarray:
+        """Squared distances of the pairs ``(qc[rows[i]], self.rows[cols[i]])`` from their
+        differences, a memory-bounded piece at a time."""
+        out = np.empty(len(rows), self.rows.dtype)
+        step = max(1, max_bytes // (self.rows.shape[1] * self.rows.itemsize))
+        for lo in range(0, len(rows), step):
+            part = slice(lo, lo + step)
+            out[part] = _squared_difference(qc[rows[part]] - self.rows[cols[part]])
+        return out
 
 
 def pairwise(a, b=None, metric: str = "euclidean", max_bytes: int = DEFAULT_MAX_BYTES
