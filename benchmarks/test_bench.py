@@ -10,11 +10,8 @@ from benchmarks import bench
 
 
 @pytest.fixture
-def toy():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 5, 300)
-    x = (y[:, None, None] + rng.random((300, 3, 3))).astype(np.float32)  # x encodes its class
-    return x, y
+def toy(class_coded_images):
+    return class_coded_images(n=300, n_classes=5, shape=(3, 3))
 
 
 def test_tutorial_pairs_labels_partners_and_anchor_order(toy):

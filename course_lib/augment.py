@@ -11,6 +11,8 @@ ops keyed by the layer's ``seed`` and a fingerprint of the batch's pixels. Same 
 in, same distorted batch out, whatever the parallelism of the pipeline; different batches (and
 so the same drawing met again in another batch) get different distortions. A stateful random
 generator would instead force ``tf.data`` to run the map serially once op determinism is on.
+
+Introduced in notebook 06.
 """
 
 from __future__ import annotations

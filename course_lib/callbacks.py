@@ -4,6 +4,8 @@ snapshots per epoch.
 List an :class:`EpochTimer` *before* any callback that does work at the end of an epoch (such
 as :class:`EmbeddingSnapshots`): callbacks run in list order, so the timer then stops before
 that work starts and measures training alone.
+
+Introduced in notebook 05.
 """
 
 from __future__ import annotations

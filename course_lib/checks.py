@@ -6,23 +6,31 @@ expected and shows what was given, e.g. ``n_way must be an int >= 2, got 1``.
 
 Each check returns the value converted to the plain type the caller works with (``int``,
 ``float``, a NumPy array), so a caller writes ``n = checks.integer(n, "n", minimum=1)``.
+
+Used by every module.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
 __all__ = [
     "binary_labels",
+    "boolean",
+    "callable_value",
     "class_labels",
     "float_array",
     "index_array",
     "integer",
     "number",
+    "name_list",
     "one_of",
+    "path",
     "positive_int",
     "probability",
     "same_length",
@@ -130,6 +138,89 @@ def probability(value, name: str) -> float:
         TypeError: not a number. ValueError: outside [0, 1] or not finite.
     """
     return number(value, name, 0.0, 1.0)
+
+
+def boolean(value, name: str) -> bool:
+    """``value`` itself when it is a bool (``True``/``False``; NumPy's ``bool_`` too).
+
+    Args:
+        value: the argument to check.
+        name: the argument's name, used in the error message.
+
+    Returns:
+        ``value`` as a plain ``bool``.
+
+    Raises:
+        TypeError: anything else, including ``0``, ``1`` and strings such as ``"yes"``.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def path(value, name: str) -> Path:
+    """``value`` as a :class:`pathlib.Path` when it is a path (a ``str`` or ``os.PathLike``).
+
+    Args:
+        value: the argument to check.
+        name: the argument's name, used in the error message.
+
+    Returns:
+        ``Path(value)``. Whether the path exists is the caller's question.
+
+    Raises:
+        TypeError: not a ``str`` or ``os.PathLike``.
+        ValueError: an empty string.
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or Path), got {type(value).__name__}")
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(f"{name} must be a path, got an empty string")
+    return Path(value)
+
+
+def callable_value(value, name: str):
+    """``value`` itself when it can be called.
+
+    Args:
+        value: the argument to check.
+        name: the argument's name, used in the error message.
+
+    Returns:
+        ``value`` unchanged.
+
+    Raises:
+        TypeError: ``value`` is not callable.
+    """
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__} {value!r}")
+    return value
+
+
+def name_list(value, name: str, what: str = "name") -> list[str]:
+    """``value`` as a list of strings when it is a non-empty list or tuple of strings.
+
+    Args:
+        value: the argument to check.
+        name: the argument's name, used in the error message.
+        what: what each string names, for the message (``"alphabet"``, ``"class"``).
+
+    Returns:
+        The strings, as a list.
+
+    Raises:
+        TypeError: not a list or tuple (a single string included), or an entry not a string.
+        ValueError: empty.
+    """
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list of {what} names (str), got "
+                        f"{type(value).__name__} {value!r}")
+    if not value:
+        raise ValueError(f"{name} must be a non-empty list of {what} names, got {value!r}")
+    wrong = [v for v in value if not isinstance(v, str)]
+    if wrong:
+        raise TypeError(f"{name} must hold {what} names (str), got {wrong!r}")
+    return list(value)
 
 
 def one_of(value, name: str, choices: Iterable):
@@ -255,8 +346,10 @@ def same_length(a, a_name: str, b, b_name: str) -> None:
     """Raise unless ``a`` and ``b`` have the same length.
 
     Args:
-        a: a sized object (array, list). a_name: its name.
-        b: another sized object. b_name: its name.
+        a: a sized object (array, list).
+        a_name: its name, for the message.
+        b: another sized object.
+        b_name: its name, for the message.
 
     Raises:
         ValueError: the lengths differ.

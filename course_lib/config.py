@@ -1,4 +1,7 @@
-"""Run settings shared by every notebook: fast mode, where data lives, seeding, a system report."""
+"""Run settings shared by every notebook: fast mode, where data lives, seeding, a system report.
+
+Introduced in notebook 01.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ Every loader returns plain NumPy arrays (images float32 in [0, 1], labels int64)
 can feed them to Keras, scikit-learn or matplotlib alike. Downloaded files are verified against
 known checksums, because a silently truncated download would otherwise show up much later as a
 model that trains on garbage.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations

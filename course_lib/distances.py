@@ -30,7 +30,7 @@ query, calls this one (``evaluate``'s pair distances, k-NN, recall@k and MAP@R,
   that the triplet losses back-propagate through, safe at zero distance.
 
 NumPy only at import time; Keras is imported by :func:`keras_pairwise` alone. Introduced in
-notebook 01 (through ``evaluate.pair_distances``).
+notebook 01. (Notebook 01 reaches it through ``evaluate.pair_distances``.)
 """
 
 from __future__ import annotations
@@ -296,10 +296,8 @@ class Reference:
     def _options(self, queries, max_bytes, squared, exclude_self, name) -> np.ndarray:
         """The validated queries (the reference rows when None) after checking the options."""
         checks.positive_int(max_bytes, "max_bytes")
-        for flag, value in (("squared", squared), ("exclude_self", exclude_self)):
-            if not isinstance(value, bool):
-                raise TypeError(f"{flag} must be a bool, got {type(value).__name__} {value!r}")
-        if exclude_self and queries is not None:
+        checks.boolean(squared, "squared")
+        if checks.boolean(exclude_self, "exclude_self") and queries is not None:
             raise ValueError("exclude_self=True needs queries=None (the reference rows "
                              "themselves)")
         return self._queries(queries, name)
@@ -424,8 +422,7 @@ def nearest(queries, gallery=None, k: int = 1, metric: str = "euclidean",
         TypeError, ValueError: bad arrays, metric or ``k``; ``exclude_self`` with queries that
             are not the gallery.
     """
-    if not isinstance(exclude_self, bool):
-        raise TypeError(f"exclude_self must be a bool, got {type(exclude_self).__name__}")
+    exclude_self = checks.boolean(exclude_self, "exclude_self")
     if gallery is None:
         return Reference(queries, metric, "queries").nearest(None, k, True, max_bytes)
     ref = Reference(gallery, metric, "gallery")
@@ -460,8 +457,7 @@ def keras_pairwise(embeddings, squared: bool = False, epsilon: float = 1e-6):
     import keras
     from keras import ops
 
-    if not isinstance(squared, bool):
-        raise TypeError(f"squared must be a bool, got {type(squared).__name__} {squared!r}")
+    squared = checks.boolean(squared, "squared")
     epsilon = checks.number(epsilon, "epsilon", low=0.0)
     e = ops.convert_to_tensor(embeddings)
     if len(e.shape) != 2:

@@ -1,4 +1,7 @@
-"""Pick the ``tf.distribute`` strategy for the hardware at hand, and the mixed-precision switch."""
+"""Pick the ``tf.distribute`` strategy for the hardware at hand, and the mixed-precision switch.
+
+Introduced in notebook 01.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ labels are 1 for "similar" (same class) and 0 for "different"; distances are sma
 similar pairs. Distances and nearest-neighbour rankings come from :mod:`course_lib.distances`
 (one tie rule: by distance, then gallery index). NumPy, SciPy and scikit-learn only, so it
 runs anywhere the notebooks do.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations
@@ -566,9 +568,7 @@ def _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y, exclude_self, 
     else:
         g, g_y = _labelled(gallery_emb, gallery_y, "gallery_emb", "gallery_y")
         _same_dim(g, "gallery_emb", q, "query_emb")
-        if not isinstance(exclude_self, bool):
-            raise TypeError(f"exclude_self must be a bool, got {exclude_self!r}")
-        if exclude_self and not (np.array_equal(q, g) and np.array_equal(q_y, g_y)):
+        if checks.boolean(exclude_self, "exclude_self") and not (np.array_equal(q, g) and np.array_equal(q_y, g_y)):
             raise ValueError("exclude_self=True needs query_emb/query_y identical to "
                              "gallery_emb/gallery_y (or leave gallery_emb=None)")
     distances.check_metric(metric)
@@ -687,8 +687,8 @@ def far_frr(distances, labels, threshold: float) -> tuple[float, float]:
     """False-accept and false-reject rates of "same iff distance <= threshold".
 
     Args:
-        distances: 1-D pair distances. labels: 1-D pair labels, 1 = same, 0 = different
-            (both kinds needed).
+        distances: 1-D pair distances.
+        labels: 1-D pair labels, 1 = same, 0 = different (both kinds needed).
         threshold: the distance threshold (a finite number).
 
     Returns:

@@ -17,6 +17,8 @@ mixed sizes are resized to the chosen size, and a warning says so once.
 :func:`scan_image_folder` + :func:`path_pk_dataset` keep only the file paths in memory and
 decode each P x K batch on the fly (data that does not fit in memory), with the sampling of
 :mod:`course_lib.pk_sampling`. Both decode with :func:`decode_image`, so the pixels agree.
+
+Introduced in notebook 08.
 """
 
 from __future__ import annotations
@@ -135,8 +137,7 @@ def _listing(items: dict) -> str:
 
 
 def _class_folders(directory) -> tuple[Path, list[Path]]:
-    if not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"directory must be a path (str or Path), got {type(directory).__name__}")
+    checks.path(directory, "directory")
     root = Path(directory)
     if not root.exists():
         raise FileNotFoundError(f"directory {root} does not exist")
@@ -456,10 +457,8 @@ def omniglot_folder(directory, split: str = "background_small1",
         FileExistsError: ``directory`` exists and ``overwrite`` is False.
         ValueError, FileNotFoundError: as for ``data.omniglot_file``; ``"runs"``.
     """
-    if not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"directory must be a path (str or Path), got {type(directory).__name__}")
-    if not isinstance(overwrite, bool):
-        raise TypeError(f"overwrite must be a bool, got {overwrite!r}")
+    checks.path(directory, "directory")
+    overwrite = checks.boolean(overwrite, "overwrite")
     if split == "runs":
         raise ValueError("split 'runs' holds Lake's one-shot task, not classes of drawings")
     target = Path(directory)

@@ -14,12 +14,13 @@ Search is brute force, one matrix product per batch of queries (``benchmarks/ben
 measures where that stops being enough). An index remembers its encoder by the input spec and
 by the embeddings of a fixed probe input (a fingerprint), so an index paired with another
 encoder is an error, not silently wrong answers.
+
+Introduced in notebook 08.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,10 +173,8 @@ def _class_names(class_names) -> tuple[str, ...]:
 
 
 def _target(path, overwrite: bool) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
-    if not isinstance(overwrite, bool):
-        raise TypeError(f"overwrite must be a bool, got {overwrite!r}")
+    checks.path(path, "path")
+    overwrite = checks.boolean(overwrite, "overwrite")
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
@@ -260,8 +259,7 @@ def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> 
         ValueError: the index was built with another encoder (see :class:`Gallery`).
     """
     Gallery(encoder, index)                                  # refuses a mismatched pair
-    if not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"directory must be a str or Path, got {type(directory).__name__}")
+    checks.path(directory, "directory")
     folder = Path(directory)
     encoder_path = _target(folder / ENCODER_FILE, overwrite)
     index_path = _target(folder / INDEX_FILE, overwrite)

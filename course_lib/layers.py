@@ -1,6 +1,9 @@
 """Layers of course_lib, registered so ``.keras`` files load without ``Lambda``: the distance and
 similarity heads of Siamese nets, and the two layers of a shift-averaged encoder (test-time
-augmentation, :func:`course_lib.models.shift_averaged`)."""
+augmentation, :func:`course_lib.models.shift_averaged`).
+
+Introduced in notebook 01.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Contrastive and triplet losses as registered Keras losses, with the label convention explicit."""
+"""Contrastive and triplet losses as registered Keras losses, with the label convention explicit.
+
+Introduced in notebook 01.
+"""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ embeddings coincide, as in :class:`course_lib.layers.EuclideanDistance`), or squ
 with ``squared=True`` (FaceNet's choice). Compile a model that outputs embeddings with one of the
 losses; ``y_true`` is the batch's class ids. The losses couple the examples of a batch, so
 per-example ``sample_weight`` is not supported: each call returns one scalar.
+
+Introduced in notebook 07.
 """
 
 from __future__ import annotations

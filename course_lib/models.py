@@ -2,6 +2,8 @@
 
 An encoder maps one image to one embedding. ``siamese`` calls the *same* encoder on two inputs
 (shared weights); ``pseudo_siamese`` uses two encoders (distinct weights, maybe distinct shapes).
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations
@@ -152,8 +154,7 @@ def conv4_encoder(input_shape=(28, 28), embedding_dim: int = 256, filters: int =
     """
     filters = checks.positive_int(filters, "filters")
     blocks = checks.positive_int(blocks, "blocks")
-    if not isinstance(batch_norm, bool):
-        raise TypeError(f"batch_norm must be a bool, got {type(batch_norm).__name__}")
+    batch_norm = checks.boolean(batch_norm, "batch_norm")
     shape = _check_shape(input_shape)
     if min(shape[:2]) < 2**blocks:
         raise ValueError(f"input_shape {shape} is too small for {blocks} poolings: each side must "

@@ -9,6 +9,8 @@ Also here: Lake et al.'s 20 official runs as such tasks (:func:`lake_run_tasks`)
 drawn inside those runs (:func:`lake_n_way_tasks`), the held-out-alphabet split of an Omniglot
 set (:func:`alphabet_split`), and a Keras callback that selects the epoch on validation tasks
 (:class:`OneShotValidation`).
+
+Introduced in notebook 06.
 """
 
 from __future__ import annotations

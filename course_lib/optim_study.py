@@ -6,6 +6,8 @@ the seed fixes both the initial weights and the sequence of pairs. :func:`train_
 returns the trained encoder with the loss curve and the spread of the embeddings along the
 way (a spread falling to zero is the signature of collapse). :func:`embedding_metrics` then
 measures the shape and separation of the clusters.
+
+Introduced in notebook 04.
 """
 
 from __future__ import annotations

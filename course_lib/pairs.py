@@ -3,6 +3,8 @@
 No pair is ever materialised up front and no Python loop runs per pair: each batch is drawn
 by a few tensor ops from the example indices sorted by class. Batch ``k`` of seed ``s`` is the
 same on every run (stateless random ops keyed by ``(s, k)``), whatever the parallelism.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations
@@ -172,11 +174,8 @@ def seeded_batches(steps, seed: int, make_batch, epoch_batches: int,
         TypeError: ``repeat`` not a bool, ``make_batch`` not callable. ValueError: ``steps``
         or ``epoch_batches`` < 1, a negative ``seed``, or both ``steps`` and ``repeat=True``.
     """
-    if not isinstance(repeat, bool):
-        raise TypeError(f"repeat must be a bool, got {type(repeat).__name__} {repeat!r}")
-    if not callable(make_batch):
-        raise TypeError(f"make_batch must be a function of a batch seed, got "
-                        f"{type(make_batch).__name__}")
+    repeat = checks.boolean(repeat, "repeat")
+    checks.callable_value(make_batch, "make_batch")
     seed = checks.seed(seed)
     epoch_batches = checks.positive_int(epoch_batches, "epoch_batches")
     if steps is not None:

@@ -12,6 +12,8 @@ pass ``groups``, one group id per example.
 
 :class:`PKSampler` draws the indices; :func:`pk_dataset` gathers in-memory arrays with them, and
 :func:`course_lib.folders.path_pk_dataset` decodes image files with the same sampler.
+
+Introduced in notebook 07.
 """
 
 from __future__ import annotations
@@ -160,7 +162,8 @@ def epoch_batches(y, p: int, k: int, classes=None) -> int:
 
     Args:
         y: 1-D integer class labels.
-        p: classes per batch. k: examples per class.
+        p: classes per batch.
+        k: examples per class.
         classes: optional class ids sampled from (None: all of ``y``).
 
     Returns:
@@ -183,7 +186,8 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
         x: examples, shape (N, ...), any numeric dtype (held as one in-memory constant; for image
             files that do not fit in memory use ``folders.path_pk_dataset``).
         y: 1-D integer class labels, length N.
-        p: classes per batch (>= 2). k: examples per class (>= 2).
+        p: classes per batch (>= 2).
+        k: examples per class (>= 2).
         seed: an int >= 0; batch ``b`` is the same on every run.
         steps: exactly this many batches (batch ``b`` drawn with seed ``(seed, b)``, the
             batches of :func:`pk_indices`), or None for one epoch of :func:`epoch_batches`

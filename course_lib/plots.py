@@ -2,6 +2,8 @@
 
 Every function returns its Figure (or the Axes it drew on) and never calls ``plt.show()``:
 the notebook displays what it gets back. Nothing is written to disk except by ``save_figure``.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations

@@ -10,12 +10,13 @@
 Open it with ``tensorboard --logdir <run_dir>/projector`` and choose the *Projector* tab
 (TensorBoard is not a dependency of ``course_lib``: ``pip install tensorboard`` first, or use
 Colab, where it is installed). Only files are written; TensorBoard itself is never imported.
+
+Introduced in notebook 08.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -78,10 +79,8 @@ def write_projector(run_dir, embeddings, labels, class_names=None, images=None,
         ``class_names``, images outside [0, 1] or too many for one sprite.
         FileExistsError: projector files exist and ``overwrite`` is False.
     """
-    if not isinstance(run_dir, (str, os.PathLike)):
-        raise TypeError(f"run_dir must be a str or Path, got {type(run_dir).__name__}")
-    if not isinstance(overwrite, bool):
-        raise TypeError(f"overwrite must be a bool, got {overwrite!r}")
+    checks.path(run_dir, "run_dir")
+    overwrite = checks.boolean(overwrite, "overwrite")
     emb = checks.float_array(embeddings, "embeddings", ndim=2)
     y = checks.class_labels(labels, "labels")
     checks.same_length(y, "labels", emb, "embeddings")

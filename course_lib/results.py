@@ -1,5 +1,8 @@
 """Headline numbers of each notebook, gathered in ``build/results.json`` for the course table;
-and the study files that the repository's scripts write for the notebooks to read."""
+and the study files that the repository's scripts write for the notebooks to read.
+
+Introduced in notebook 01.
+"""
 
 from __future__ import annotations
 

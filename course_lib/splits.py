@@ -4,6 +4,8 @@ A Siamese network is judged on classes it never saw, so its train / validation /
 must split the *classes*, not the examples. :func:`class_disjoint_split` draws a seeded split by
 fractions; with ``groups`` (say, Omniglot's alphabets) whole groups go to one part.
 :func:`held_out_split` holds out named groups (``oneshot.alphabet_split`` is it, for Omniglot).
+
+Introduced in notebook 08.
 """
 
 from __future__ import annotations
@@ -86,13 +88,13 @@ def held_out_split(groups, group_names, held_out, what: str = "group") -> tuple[
         Two boolean arrays over examples, ``held = ~train``.
 
     Raises:
-        TypeError: ``groups`` not integers.
-        ValueError: ``held_out`` empty or a string, unknown names, or every group held out.
+        TypeError: ``groups`` not integers; ``held_out`` not a list or tuple of names (a
+            single string or an int included).
+        ValueError: ``held_out`` empty, unknown names, or every group held out.
     """
     groups = checks.class_labels(groups, f"{what} (the {what} of each example)")
     names = list(group_names)
-    if isinstance(held_out, str) or not held_out:
-        raise ValueError(f"held_out must be a non-empty list of {what} names, got {held_out!r}")
+    held_out = checks.name_list(held_out, "held_out", what)
     unknown = [name for name in held_out if name not in names]
     if unknown:
         raise ValueError(f"held_out names {unknown} are not among the {what}s {names}")

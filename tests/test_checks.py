@@ -68,3 +68,24 @@ def test_arrays():
         checks.binary_labels([0, 2], "lab")
     with pytest.raises(ValueError, match="a has 1 entries but b has 2"):
         checks.same_length([1], "a", [1, 2], "b")
+
+
+@pytest.mark.parametrize("value", [0, 1, "yes", None, 1.0])
+def test_boolean_accepts_only_bools(value):
+    with pytest.raises(TypeError, match="flag must be a bool"):
+        checks.boolean(value, "flag")
+
+
+def test_boolean_path_callable_and_name_list_return_plain_values(tmp_path):
+    assert checks.boolean(np.bool_(True), "flag") is True
+    assert checks.path(str(tmp_path), "directory") == tmp_path
+    with pytest.raises(TypeError, match=r"directory must be a path \(str or Path\), got int"):
+        checks.path(3, "directory")
+    with pytest.raises(ValueError, match="directory must be a path, got an empty string"):
+        checks.path("  ", "directory")
+    assert checks.callable_value(len, "fn") is len
+    with pytest.raises(TypeError, match="fn must be callable, got int 3"):
+        checks.callable_value(3, "fn")
+    assert checks.name_list(("a", "b"), "held_out") == ["a", "b"]
+    with pytest.raises(TypeError, match="held_out must hold alphabet names"):
+        checks.name_list(["a", 2], "held_out", "alphabet")

@@ -24,6 +24,7 @@ def mirrored(tmp_path_factory):
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_two_replicas_train_and_loss_falls(mirrored):
     assert mirrored["replicas"] == 2
     assert mirrored["losses"][-1] < 0.7 * mirrored["losses"][0]
@@ -129,6 +130,7 @@ def test_announced_tpu_that_cannot_start_falls_back_with_a_warning(monkeypatch):
         distribute.get_strategy(refresh=True)
 
 
+@pytest.mark.slow
 def test_pk_batches_from_files_on_two_replicas(tmp_path):
     # The README's "training from files on several devices": the global P x K batch is split
     # into consecutive slices, so with P a multiple of the replicas each holds whole classes.

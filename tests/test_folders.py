@@ -122,6 +122,7 @@ def many_pngs(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_path_pipeline_gives_the_in_memory_batches_and_trains(many_pngs):
     scan = folders.scan_image_folder(many_pngs)
     assert len(scan.paths) == 2000
@@ -167,6 +168,7 @@ def test_path_pipeline_bad_input(many_pngs):
         folders.path_pk_dataset(scan.paths, scan.labels, 2, 60)
 
 
+@pytest.mark.slow
 def test_path_pipeline_holds_paths_not_pixels(many_pngs):
     # Memory bounded by construction: the dataset's graph (everything it keeps between batches)
     # holds the file paths and the sampler's index tables, not the images; the in-memory
@@ -221,6 +223,7 @@ def test_omniglot_folder_copies_the_zip_as_class_folders(tmp_path, monkeypatch):
         folders.omniglot_folder(None)
 
 
+@pytest.mark.slow
 def test_read_images_in_order(many_pngs):
     scan = folders.scan_image_folder(many_pngs)
     pick = scan.paths[[1999, 0, 77]]

@@ -93,6 +93,7 @@ def test_verify(setup):
     np.testing.assert_array_equal(same, dist <= g.threshold)
 
 
+@pytest.mark.slow
 def test_export_reloads_in_a_fresh_process(setup, tmp_path):
     encoder, index, images, _, queries = setup
     paths = gallery.export(encoder, index, tmp_path / "export")

@@ -92,6 +92,7 @@ def test_distance_layers_reject_a_single_input():
 
 @pytest.mark.parametrize("head,loss", [("euclidean", losses.ContrastiveLoss(margin=2.0)),
                                        ("koch", "binary_crossentropy")])
+@pytest.mark.slow
 def test_keras_file_round_trip(tmp_path, head, loss):
     keras.utils.set_random_seed(0)
     model = models.siamese(models.small_cnn_encoder(embedding_dim=8), head=head)

@@ -119,6 +119,7 @@ def test_gradients_finite_when_embeddings_coincide(squared):
             np.testing.assert_allclose(float(loss), 0.5, rtol=1e-2)  # collapsed: d_ap = d_an
 
 
+@pytest.mark.slow
 def test_keras_losses_serialize_and_train_and_reload(tmp_path):
     rng = np.random.default_rng(1)
     y = np.repeat(np.arange(6), 8)

@@ -49,6 +49,7 @@ def test_embedding_spread_is_the_rms_distance_to_the_centroid():
         optim_study.embedding_spread(np.zeros(3))
 
 
+@pytest.mark.slow
 def test_train_contrastive_is_seeded_and_records_one_value_per_chunk():
     x, y = _blobs()
     kwargs = {"steps": 12, "chunks": 4, "batch_size": 16, "hidden": 8, "probe": x[:30],

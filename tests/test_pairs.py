@@ -7,11 +7,8 @@ from course_lib import pairs
 
 
 @pytest.fixture
-def toy():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 7, 500)
-    x = (y[:, None, None] + rng.random((500, 4, 4))).astype(np.float32)  # x encodes its class
-    return x, y
+def toy(class_coded_images):
+    return class_coded_images(n=500, n_classes=7, shape=(4, 4))
 
 
 def test_pair_batches_are_balanced_and_labelled_correctly(toy):
@@ -210,7 +207,7 @@ def test_seeded_batches_is_the_samplers_common_stream():
     assert len(list(epoch)) == 2
     with pytest.raises(ValueError, match="not both"):
         pairs.seeded_batches(3, 0, make_batch, 2, repeat=True)
-    with pytest.raises(TypeError, match="make_batch must be a function"):
+    with pytest.raises(TypeError, match="make_batch must be callable"):
         pairs.seeded_batches(3, 0, "batch", 2)
     with pytest.raises(ValueError, match="epoch_batches must be an int >= 1"):
         pairs.seeded_batches(None, 0, make_batch, 0)

@@ -29,6 +29,7 @@ def test_batches_hold_p_classes_of_k_distinct_examples(toy):
         assert len(set(blocks[:, 0])) == 5                       # p distinct classes
 
 
+@pytest.mark.slow
 def test_every_class_and_example_gets_drawn(toy):
     _, y = toy
     idx = pk_sampling.pk_indices(y, p=4, k=3, num_batches=400, seed=0)

@@ -45,6 +45,7 @@ results.record("99_repeatability", loss=float(history.history["loss"][-1]),
 ]
 
 
+@pytest.mark.slow
 def test_same_seed_same_recorded_numbers(tmp_path, monkeypatch):
     source = tmp_path / "99_repeatability.ipynb"
     nb = new_notebook(cells=[new_code_cell(c.strip()) for c in CELLS])

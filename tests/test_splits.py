@@ -75,5 +75,9 @@ def test_bad_input(y):
         splits.class_disjoint_split([0, 0, 1, 1], (0.5, 0.5), groups=[0, 0, 0, 1])
     with pytest.raises(ValueError, match="nothing is left"):
         splits.held_out_split([0, 1], ["a", "b"], ["a", "b"])
-    with pytest.raises(ValueError, match="non-empty list of group names"):
+    with pytest.raises(TypeError, match="held_out must be a list of group names"):
         splits.held_out_split([0, 1], ["a", "b"], "a")
+    with pytest.raises(TypeError, match="held_out must be a list of group names .*int 3"):
+        splits.held_out_split([0, 1], ["a", "b"], 3)
+    with pytest.raises(ValueError, match="non-empty list of group names"):
+        splits.held_out_split([0, 1], ["a", "b"], [])
