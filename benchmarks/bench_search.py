@@ -83,7 +83,7 @@ def measure(n: int, dim: int, seed: int = 0) -> dict:
     return {
         "n": n, "dim": dim, "classes": int(len(search.classes)),
         "build_s": build,
-        "gallery_bytes": int(search._gallery.nbytes + search._sq.nbytes),
+        "gallery_bytes": search.nbytes,
         "query_peak_extra_bytes": _peak_extra_bytes(lambda: search.nearest_classes(queries[:1])),
         "batch_peak_extra_bytes": _peak_extra_bytes(lambda: search.nearest_classes(queries)),
         "single_ms": {"median": single[0] * 1e3, "min": single[1] * 1e3, "max": single[2] * 1e3},

@@ -261,6 +261,11 @@ class Reference:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held: the rows and their squared norms."""
+        return int(self.rows.nbytes + self._sq.nbytes)
+
     def _queries(self, queries, name: str) -> np.ndarray:
         if queries is None:
             return self.rows
@@ -342,16 +347,10 @@ class Reference:
         k = checks.integer(k, "k", minimum=1, maximum=len(self) - int(exclude_self))
         idx = np.empty((len(q), k), np.int64)
         dist = np.empty((len(q), k), self.rows.dtype)
-        g_norm_max = float(np.sqrt(self._sq.max()))
-        # |computed - true| of a squared distance from the product is at most about
-        # (2D + 4) u (|q| + |g|)^2 (u: unit roundoff); the direct sum's error is smaller. Four
-        # times that (in eps = 2u) keeps every item that might tie or beat the k-th.
-        slack = 4 * (2 * self.rows.shape[1] + 4) * np.finfo(self.rows.dtype).eps
         for lo, d2 in self._blocks(q, max_bytes, True, exclude_self):
             qc = q[lo:lo + len(d2)]
             kth = np.partition(d2, k - 1, axis=1)[:, k - 1:k]
-            bound = slack * (np.sqrt((qc * qc).sum(axis=1, keepdims=True)) + g_norm_max) ** 2
-            rows, cols = np.nonzero(d2 <= kth + bound)           # cols ascend within a row
+            rows, cols = np.nonzero(d2 <= kth + self._bound(qc))   # cols ascend within a row
             exact = self._exact(qc, rows, cols, max_bytes)
             order = np.lexsort((cols, exact, rows))              # row, exact distance, index
             first = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(d2)))[:-1]])
@@ -359,6 +358,57 @@ class Reference:
             idx[lo:lo + len(d2)] = cols[pick]
             dist[lo:lo + len(d2)] = _finish(exact[pick], self.metric)
         return idx, dist
+
+    def nearest_per_segment(self, queries, starts, max_bytes: int = DEFAULT_MAX_BYTES,
+                            name: str = "queries") -> np.ndarray:
+        """Each query's exact distance to the nearest row of each segment of the reference set.
+
+        Segment ``j`` is rows ``starts[j]`` up to ``starts[j + 1]`` (the last runs to the end):
+        e.g. the classes of a gallery sorted by class. As in :meth:`nearest`, the matrix product
+        finds the candidates in each segment and their exact distances decide.
+
+        Args:
+            queries: (M, D) float array.
+            starts: (S,) increasing int row indices, the first 0.
+            max_bytes: memory bound of one temporary block (two blocks are alive at a time).
+            name: the queries' name in error messages.
+
+        Returns:
+            (M, S) distances (the metric's), in the reference rows' precision.
+
+        Raises:
+            TypeError, ValueError: bad queries or ``max_bytes`` (see :meth:`blocks`), starts
+                that are not increasing row indices from 0.
+        """
+        q = self._options(queries, max_bytes, False, False, name)
+        starts = checks.index_array(starts, "starts", ndim=1, size=len(self))
+        if starts[0] != 0 or (np.diff(starts) <= 0).any():
+            raise ValueError("starts must increase strictly from 0 (the first row of each "
+                             f"segment), got {starts[:10].tolist()}")
+        sizes = np.diff(np.append(starts, len(self)))
+        segment = np.repeat(np.arange(len(starts)), sizes)
+        out = np.empty((len(q), len(starts)), self.rows.dtype)
+        for lo, d2 in self._blocks(q, max(1, max_bytes // 2), True, False):
+            qc = q[lo:lo + len(d2)]
+            approx = np.minimum.reduceat(d2, starts, axis=1)
+            near = d2 <= np.repeat(approx + self._bound(qc), sizes, axis=1)
+            rows, cols = np.nonzero(near)
+            best = np.full(approx.shape, np.inf, self.rows.dtype)
+            np.minimum.at(best, (rows, segment[cols]), self._exact(qc, rows, cols, max_bytes))
+            out[lo:lo + len(d2)] = _finish(best, self.metric)
+        return out
+
+    def _bound(self, qc: np.ndarray) -> np.ndarray:
+        """(m, 1) bound on how far a squared distance from the matrix product can be from the
+        one computed from the difference.
+
+        The product's error is at most about (2D + 4) u (|q| + |g|)^2 (u: unit roundoff) and the
+        direct sum's is smaller; four times that, in eps = 2u, keeps every row that might tie or
+        beat the one it is compared with.
+        """
+        slack = 4 * (2 * self.rows.shape[1] + 4) * np.finfo(self.rows.dtype).eps
+        g_norm_max = np.sqrt(self._sq.max())
+        return slack * (np.sqrt((qc * qc).sum(axis=1, keepdims=True)) + g_norm_max) ** 2
 
     def _exact(self, qc, rows, cols, max_bytes) -> np.ndarray:
         """Squared distances of the pairs ``(qc[rows[i]], self.rows[cols[i]])`` from their

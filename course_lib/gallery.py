@@ -298,8 +298,10 @@ class BruteForceSearch:
 
     The gallery is held once, in float32, sorted by class, as a
     :class:`course_lib.distances.Reference`. A batch of queries is processed in chunks so that
-    the one temporary (queries x gallery) distance block stays under ~64 MB. Classes are ranked
-    by :func:`course_lib.distances.rank`: by distance, then class id.
+    the temporary (queries x gallery) blocks stay under ~64 MB. The distance of a class is the
+    exact distance (from the difference) of its nearest item, found by
+    :meth:`course_lib.distances.Reference.nearest_per_segment`; classes are ranked by
+    :func:`course_lib.distances.rank`: by distance, then class id.
 
     Args:
         embeddings: (N, D) gallery embeddings (finite numbers).
@@ -324,6 +326,11 @@ class BruteForceSearch:
         self._reference = distances.Reference(np.ascontiguousarray(emb[order]), "euclidean",
                                               "embeddings")
 
+    @property
+    def nbytes(self) -> int:
+        """Memory the search holds: the gallery rows and their squared norms."""
+        return self._reference.nbytes
+
     def class_distances(self, queries) -> np.ndarray:
         """(n, classes) distance from each query to the nearest gallery item of each class.
 
@@ -340,10 +347,8 @@ class BruteForceSearch:
         dim = self._reference.rows.shape[1]
         if q.ndim != 2 or q.shape[1] != dim:
             raise ValueError(f"queries must have shape (n, {dim}), got {q.shape}")
-        out = np.empty((len(q), len(self.classes)), np.float32)
-        for lo, d2 in self._reference.blocks(q, self._MAX_BYTES, squared=True, name="queries"):
-            out[lo:lo + len(d2)] = np.sqrt(np.minimum.reduceat(d2, self._starts, axis=1))
-        return out
+        return self._reference.nearest_per_segment(q, self._starts, self._MAX_BYTES,
+                                                   name="queries")
 
     def nearest_classes(self, queries, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest classes of each query, nearest first.

@@ -160,6 +160,26 @@ def test_nearest_on_tied_points_follows_the_rule(exclude_self):
                                   ranking_by_definition(x, x, True)[:, :5])
 
 
+def test_nearest_per_segment_is_the_exact_minimum_of_each_segment():
+    rng = np.random.default_rng(1)
+    g = rng.normal(size=(600, 64)).astype(np.float32)
+    g[300:310] = g[0]                                           # twins in another segment
+    starts = np.array([0, 7, 100, 300, 301, 450])
+    q = np.vstack([rng.normal(size=(12, 64)).astype(np.float32), g[:2]])
+    exact = np.sqrt(((q[:, None] - g[None]) ** 2).sum(-1))
+    ends = np.append(starts[1:], len(g))
+    want = np.stack([exact[:, a:b].min(1) for a, b in zip(starts, ends)], axis=1)
+    ref = distances.Reference(g)
+    for max_bytes in (1, 5 * 600 * 4 * 2, distances.DEFAULT_MAX_BYTES):
+        np.testing.assert_array_equal(ref.nearest_per_segment(q, starts, max_bytes), want)
+    got = ref.nearest_per_segment(q, starts)
+    assert got[12, 0] == 0 and got[12, 3] == 0                 # a query equal to a row: 0 exactly
+    with pytest.raises(ValueError, match="starts must increase strictly from 0"):
+        ref.nearest_per_segment(q, [0, 5, 5])
+    with pytest.raises(ValueError, match="starts must increase strictly from 0"):
+        ref.nearest_per_segment(q, [3, 5])
+
+
 # --------------------------------------------------------------------------- metrics agree on ties
 
 
