@@ -76,16 +76,24 @@ def check_metric(metric) -> str:
     return checks.one_of(metric, "metric", METRICS)
 
 
-def _rows(x, name: str) -> np.ndarray:
-    """``x`` as a finite, non-empty 2-D float array; float32 is kept, anything else is float64."""
+def _floats(x, name: str, ndim: int | None = None, allow_empty: bool = False) -> np.ndarray:
+    """``x`` as a finite float array (:func:`checks.float_array`), float32 kept as float32 so a
+    large gallery is not copied to float64."""
     arr = np.asarray(x)
     if arr.dtype != np.float32:
-        return checks.float_array(arr, name, ndim=2)
-    if arr.ndim != 2 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {arr.shape}")
+        return checks.float_array(arr, name, ndim=ndim, allow_empty=allow_empty)
+    if ndim is not None and arr.ndim != ndim:                  # the wording of checks
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains non-finite values (NaN or inf)")
     return arr
+
+
+def _rows(x, name: str) -> np.ndarray:
+    """``x`` as a finite, non-empty 2-D float array (float32 kept, anything else float64)."""
+    return _floats(x, name, ndim=2)
 
 
 def _same_dim(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> None:
@@ -107,11 +115,7 @@ def unit_rows(x, name: str = "x") -> np.ndarray:
         TypeError: non-numeric ``x``.
         ValueError: NaN/inf, or a zero row (a zero vector has no direction).
     """
-    arr = np.asarray(x)
-    if arr.dtype not in (np.float32, np.float64):
-        arr = checks.float_array(arr, name, allow_empty=True)
-    elif not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
+    arr = _floats(x, name, allow_empty=True)
     norms = np.linalg.norm(arr, axis=-1, keepdims=True)
     zero = int((norms == 0).sum())
     if zero:
@@ -159,11 +163,7 @@ def paired(a, b, metric: str = "euclidean", names: tuple[str, str] = ("a", "b"))
     metric = check_metric(metric)
     arrays = []
     for name, x in zip(names, (a, b), strict=True):
-        arr = np.asarray(x)
-        if arr.dtype != np.float32:
-            arr = checks.float_array(arr, name, allow_empty=True)
-        elif not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains non-finite values (NaN or inf)")
+        arr = _floats(x, name, allow_empty=True)
         if arr.ndim < 1:
             raise ValueError(f"{name} must have rows along its last axis, got a scalar")
         arrays.append(_prepared(arr, metric, name))

@@ -293,8 +293,10 @@ def test_bad_input_names_the_argument(floats):
         distances.pairwise(np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match="non-finite"):
         distances.Reference(np.full((2, 2), np.inf, np.float32))
-    with pytest.raises(ValueError, match="must be a non-empty 2-D array"):
+    with pytest.raises(ValueError, match="gallery must be 2-D, got shape"):
         distances.Reference(np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="gallery must not be empty"):
+        distances.Reference(np.zeros((0, 3), np.float32))
     with pytest.raises(TypeError, match="a must be a numeric array"):
         distances.pairwise([["x"]])
     with pytest.raises(ValueError, match="non-zero rows in gallery"):
