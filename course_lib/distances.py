@@ -177,6 +177,11 @@ def paired(a, b, metric: str = "euclidean", names: tuple[str, str] = ("a", "b"))
     return _finish(_squared_difference(diff), metric)
 
 
+def _where(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a 2-D mask, row-major (ten times faster through the flat index)."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+
+
 def _squared_difference(diff: np.ndarray) -> np.ndarray:
     """``sum(diff^2)`` along the last axis: what np.linalg.norm sums, to the last bit."""
     return (diff * diff).sum(axis=-1)
@@ -349,8 +354,9 @@ class Reference:
         dist = np.empty((len(q), k), self.rows.dtype)
         for lo, d2 in self._blocks(q, max_bytes, True, exclude_self):
             qc = q[lo:lo + len(d2)]
-            kth = np.partition(d2, k - 1, axis=1)[:, k - 1:k]
-            rows, cols = np.nonzero(d2 <= kth + self._bound(qc))   # cols ascend within a row
+            kth = (d2.min(axis=1, keepdims=True) if k == 1 else
+                   np.partition(d2, k - 1, axis=1)[:, k - 1:k])
+            rows, cols = _where(d2 <= kth + self._bound(qc))       # cols ascend within a row
             exact = self._exact(qc, rows, cols, max_bytes)
             order = np.lexsort((cols, exact, rows))              # row, exact distance, index
             first = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(d2)))[:-1]])
@@ -392,7 +398,7 @@ class Reference:
             qc = q[lo:lo + len(d2)]
             approx = np.minimum.reduceat(d2, starts, axis=1)
             near = d2 <= np.repeat(approx + self._bound(qc), sizes, axis=1)
-            rows, cols = np.nonzero(near)
+            rows, cols = _where(near)
             best = np.full(approx.shape, np.inf, self.rows.dtype)
             np.minimum.at(best, (rows, segment[cols]), self._exact(qc, rows, cols, max_bytes))
             out[lo:lo + len(d2)] = _finish(best, self.metric)
