@@ -263,15 +263,15 @@ def _fetch(url: str, dest: Path, checksum: str | None) -> Path:
 
     ``force_download`` so that a stale ``dest`` (an interrupted earlier download) is never
     taken for the file. Returns where the file was written (Keras falls back to
-    ``/tmp/.keras`` when ``dest``'s folder's parent is not writable). Raises ValueError when the
+    ``/tmp/.keras`` when ``dest``'s folder is not writable). Raises ValueError when the
     download fails the checksum, and whatever Keras raises when it cannot download (a bare
     ``Exception`` for URL errors).
     """
     import keras
 
     return Path(keras.utils.get_file(fname=dest.name, origin=url, file_hash=checksum,
-                                     cache_dir=str(dest.parent.parent),
-                                     cache_subdir=dest.parent.name, force_download=True))
+                                     cache_dir=str(dest.parent), cache_subdir="",
+                                     force_download=True))
 
 
 def _verify_omniglot(path: Path, info: OmniglotFile) -> None:
