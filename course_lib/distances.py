@@ -365,18 +365,27 @@ class Reference:
             dist[lo:lo + len(d2)] = _finish(exact[pick], self.metric)
         return idx, dist
 
-    def nearest_per_segment(self, queries, starts, max_bytes: int = DEFAULT_MAX_BYTES,
-                            name: str = "queries") -> np.ndarray:
-        """Each query's exact distance to the nearest row of each segment of the reference set.
+    def _segments(self, starts) -> tuple[np.ndarray, np.ndarray]:
+        """Validated segment starts and sizes."""
+        starts = checks.index_array(starts, "starts", ndim=1, size=len(self))
+        if starts[0] != 0 or (np.diff(starts) <= 0).any():
+            raise ValueError("starts must increase strictly from 0 (the first row of each "
+                             f"segment), got {starts[:10].tolist()}")
+        return starts, np.diff(np.append(starts, len(self)))
+
+    def segment_minima(self, queries, starts, max_bytes: int = DEFAULT_MAX_BYTES,
+                       name: str = "queries") -> np.ndarray:
+        """Each query's distance to the nearest row of each segment, from the matrix product.
 
         Segment ``j`` is rows ``starts[j]`` up to ``starts[j + 1]`` (the last runs to the end):
-        e.g. the classes of a gallery sorted by class. As in :meth:`nearest`, the matrix product
-        finds the candidates in each segment and their exact distances decide.
+        e.g. the classes of a gallery sorted by class. Fast (one product and one reduction per
+        block) but, like :meth:`blocks`, only as exact as the product: rank with
+        :meth:`nearest_segments`, which settles near-ties with exact distances.
 
         Args:
             queries: (M, D) float array.
             starts: (S,) increasing int row indices, the first 0.
-            max_bytes: memory bound of one temporary block (two blocks are alive at a time).
+            max_bytes: memory bound of one temporary block.
             name: the queries' name in error messages.
 
         Returns:
@@ -387,22 +396,62 @@ class Reference:
                 that are not increasing row indices from 0.
         """
         q = self._options(queries, max_bytes, False, False, name)
-        starts = checks.index_array(starts, "starts", ndim=1, size=len(self))
-        if starts[0] != 0 or (np.diff(starts) <= 0).any():
-            raise ValueError("starts must increase strictly from 0 (the first row of each "
-                             f"segment), got {starts[:10].tolist()}")
-        sizes = np.diff(np.append(starts, len(self)))
-        segment = np.repeat(np.arange(len(starts)), sizes)
+        starts, _ = self._segments(starts)
+        return _finish(self._segment_minima(q, starts, max_bytes), self.metric)
+
+    def _segment_minima(self, q, starts, max_bytes) -> np.ndarray:
         out = np.empty((len(q), len(starts)), self.rows.dtype)
-        for lo, d2 in self._blocks(q, max(1, max_bytes // 2), True, False):
-            qc = q[lo:lo + len(d2)]
-            approx = np.minimum.reduceat(d2, starts, axis=1)
-            near = d2 <= np.repeat(approx + self._bound(qc), sizes, axis=1)
-            rows, cols = _where(near)
-            best = np.full(approx.shape, np.inf, self.rows.dtype)
-            np.minimum.at(best, (rows, segment[cols]), self._exact(qc, rows, cols, max_bytes))
-            out[lo:lo + len(d2)] = _finish(best, self.metric)
+        for lo, d2 in self._blocks(q, max_bytes, True, False):
+            out[lo:lo + len(d2)] = np.minimum.reduceat(d2, starts, axis=1)
         return out
+
+    def nearest_segments(self, queries, starts, k: int = 1,
+                         max_bytes: int = DEFAULT_MAX_BYTES, name: str = "queries"
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` segments nearest each query, by the exact distance of their nearest row,
+        then by segment index (the one tie rule, as in :meth:`nearest`).
+
+        The product's segment minima (:meth:`segment_minima`) pick the candidate segments
+        (within a rounding bound of the k-th); every row of a candidate is then measured from
+        the difference, as :func:`paired` does.
+
+        Args:
+            queries: (M, D) float array.
+            starts: (S,) increasing int row indices, the first 0 (see :meth:`segment_minima`).
+            k: segments per query, an int in [1, S].
+            max_bytes: memory bound of one temporary block.
+            name: the queries' name in error messages.
+
+        Returns:
+            ``(segments, distances)``, both (M, k), nearest first: segment indices and the
+            metric's exact distances.
+
+        Raises:
+            TypeError, ValueError: as for :meth:`segment_minima`; ``k`` out of range.
+        """
+        q = self._options(queries, max_bytes, False, False, name)
+        starts, sizes = self._segments(starts)
+        k = checks.integer(k, "k", minimum=1, maximum=len(starts))
+        approx = self._segment_minima(q, starts, max_bytes)
+        kth = (approx.min(axis=1, keepdims=True) if k == 1 else
+               np.partition(approx, k - 1, axis=1)[:, k - 1:k])
+        rows, segs = _where(approx <= kth + self._bound(q))   # segs ascend within a row
+        exact = np.empty(len(rows), self.rows.dtype)
+        counts = sizes[segs]
+        # Candidates in groups of about max_bytes / 32 rows to measure (4 index arrays).
+        group = (np.cumsum(counts) - counts) // max(1, max_bytes // 32)
+        cuts = np.concatenate([[0], np.flatnonzero(np.diff(group)) + 1, [len(rows)]])
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            c = counts[lo:hi]
+            offsets = np.cumsum(c) - c
+            pair = np.repeat(np.arange(lo, hi), c)
+            items = starts[segs[pair]] + np.arange(int(c.sum())) - np.repeat(offsets, c)
+            exact[lo:hi] = np.minimum.reduceat(self._exact(q, rows[pair], items, max_bytes),
+                                               offsets)
+        order = np.lexsort((segs, exact, rows))
+        first = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(q)))[:-1]])
+        pick = order[first[:, None] + np.arange(k)]
+        return segs[pick], _finish(exact[pick], self.metric)
 
     def _bound(self, qc: np.ndarray) -> np.ndarray:
         """(m, 1) bound on how far a squared distance from the matrix product can be from the

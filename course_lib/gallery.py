@@ -298,10 +298,10 @@ class BruteForceSearch:
 
     The gallery is held once, in float32, sorted by class, as a
     :class:`course_lib.distances.Reference`. A batch of queries is processed in chunks so that
-    the temporary (queries x gallery) blocks stay under ~64 MB. The distance of a class is the
-    exact distance (from the difference) of its nearest item, found by
-    :meth:`course_lib.distances.Reference.nearest_per_segment`; classes are ranked by
-    :func:`course_lib.distances.rank`: by distance, then class id.
+    the one temporary (queries x gallery) block stays under ~64 MB. The distance of a class is
+    that of its nearest item; :meth:`nearest_classes` ranks classes with
+    :meth:`course_lib.distances.Reference.nearest_segments`: by exact distance (from the
+    difference, so a query equal to a gallery image is 0 away), then class id.
 
     Args:
         embeddings: (N, D) gallery embeddings (finite numbers).
@@ -331,8 +331,18 @@ class BruteForceSearch:
         """Memory the search holds: the gallery rows and their squared norms."""
         return self._reference.nbytes
 
+    def _queries(self, queries) -> np.ndarray:
+        q = np.asarray(queries, dtype=np.float32)
+        dim = self._reference.rows.shape[1]
+        if q.ndim != 2 or q.shape[1] != dim:
+            raise ValueError(f"queries must have shape (n, {dim}), got {q.shape}")
+        return q
+
     def class_distances(self, queries) -> np.ndarray:
         """(n, classes) distance from each query to the nearest gallery item of each class.
+
+        From the matrix product (fast, float32): :meth:`nearest_classes` refines the nearest
+        ones with exact distances.
 
         Args:
             queries: (n, D) query embeddings.
@@ -343,12 +353,8 @@ class BruteForceSearch:
         Raises:
             ValueError: queries of another shape, NaN/inf inside.
         """
-        q = np.asarray(queries, dtype=np.float32)
-        dim = self._reference.rows.shape[1]
-        if q.ndim != 2 or q.shape[1] != dim:
-            raise ValueError(f"queries must have shape (n, {dim}), got {q.shape}")
-        return self._reference.nearest_per_segment(q, self._starts, self._MAX_BYTES,
-                                                   name="queries")
+        return self._reference.segment_minima(self._queries(queries), self._starts,
+                                              self._MAX_BYTES, name="queries")
 
     def nearest_classes(self, queries, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest classes of each query, nearest first.
@@ -358,15 +364,16 @@ class BruteForceSearch:
             k: an int in [1, number of classes].
 
         Returns:
-            ``(class_ids, distances)``, both (n, k); equally near classes by class id.
+            ``(class_ids, distances)``, both (n, k): exact distances of each class's nearest
+            item; equally near classes by class id.
 
         Raises:
             ValueError: a bad ``k`` or bad queries (see :meth:`class_distances`).
         """
         k = checks.integer(k, "k", minimum=1, maximum=len(self.classes))
-        d = self.class_distances(queries)
-        cols = distances.rank(d, k)                         # by distance, then class
-        return self.classes[cols], np.take_along_axis(d, cols, axis=1)
+        cols, dist = self._reference.nearest_segments(self._queries(queries), self._starts, k,
+                                                      self._MAX_BYTES, name="queries")
+        return self.classes[cols], dist
 
 
 # --------------------------------------------------------------------------- answering

@@ -160,24 +160,33 @@ def test_nearest_on_tied_points_follows_the_rule(exclude_self):
                                   ranking_by_definition(x, x, True)[:, :5])
 
 
-def test_nearest_per_segment_is_the_exact_minimum_of_each_segment():
+def test_nearest_segments_rank_by_the_exact_minimum_of_each_segment():
     rng = np.random.default_rng(1)
     g = rng.normal(size=(600, 64)).astype(np.float32)
-    g[300:310] = g[0]                                           # twins in another segment
+    g[300:310] = g[0]                                           # twins in other segments
+    g[455] = g[0]
     starts = np.array([0, 7, 100, 300, 301, 450])
     q = np.vstack([rng.normal(size=(12, 64)).astype(np.float32), g[:2]])
-    exact = np.sqrt(((q[:, None] - g[None]) ** 2).sum(-1))
+    exact = ((q[:, None] - g[None]) ** 2).sum(-1)
     ends = np.append(starts[1:], len(g))
-    want = np.stack([exact[:, a:b].min(1) for a, b in zip(starts, ends)], axis=1)
+    minima = np.stack([exact[:, a:b].min(1) for a, b in zip(starts, ends)], axis=1)
     ref = distances.Reference(g)
-    for max_bytes in (1, 5 * 600 * 4 * 2, distances.DEFAULT_MAX_BYTES):
-        np.testing.assert_array_equal(ref.nearest_per_segment(q, starts, max_bytes), want)
-    got = ref.nearest_per_segment(q, starts)
-    assert got[12, 0] == 0 and got[12, 3] == 0                 # a query equal to a row: 0 exactly
+    np.testing.assert_allclose(ref.segment_minima(q, starts), np.sqrt(minima), rtol=1e-4,
+                               atol=1e-3)
+    want = np.lexsort((np.broadcast_to(np.arange(6), minima.shape), minima), axis=1)
+    for k in (1, 3, 6):
+        for max_bytes in (1, 5 * 600 * 4, distances.DEFAULT_MAX_BYTES):
+            segs, dist = ref.nearest_segments(q, starts, k, max_bytes)
+            np.testing.assert_array_equal(segs, want[:, :k])
+            np.testing.assert_array_equal(dist, np.sqrt(np.take_along_axis(minima, segs, 1)))
+    segs, dist = ref.nearest_segments(q, starts, 4)   # row 0 has twins in segments 3, 4 and 5
+    assert segs[12].tolist() == [0, 3, 4, 5] and (dist[12] == 0).all()   # exact 0, by index
     with pytest.raises(ValueError, match="starts must increase strictly from 0"):
-        ref.nearest_per_segment(q, [0, 5, 5])
+        ref.nearest_segments(q, [0, 5, 5])
     with pytest.raises(ValueError, match="starts must increase strictly from 0"):
-        ref.nearest_per_segment(q, [3, 5])
+        ref.segment_minima(q, [3, 5])
+    with pytest.raises(ValueError, match="k must be an int >= 1 and <= 6"):
+        ref.nearest_segments(q, starts, 7)
 
 
 # --------------------------------------------------------------------------- metrics agree on ties
