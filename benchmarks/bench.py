@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -39,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import common
 from course_lib.config import build_dir
 
-_REPO = str(Path(__file__).resolve().parent.parent)  # where ``-m benchmarks.bench`` resolves
 RESULT_MARK = "BENCH_RESULT "
 DEFAULT_BATCH = 128
 
@@ -366,19 +365,11 @@ def run_in_process(cfg: dict) -> dict:
 
 def run_worker(cfg: dict, timeout: int = 1800) -> dict:
     """Run one measurement in a fresh Python process; returns its result (or the error)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    cmd = [sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(cfg)]
-    start = time.perf_counter()
-    try:
-        run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
-                             cwd=_REPO)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout} s", "config": cfg}
-    lines = [ln for ln in run.stdout.splitlines() if ln.startswith(RESULT_MARK)]
-    if run.returncode != 0 or not lines:
-        return {"error": run.stderr[-2000:] or f"exit code {run.returncode}", "config": cfg}
-    result = json.loads(lines[-1][len(RESULT_MARK):])
-    result["config"], result["process_s"] = cfg, time.perf_counter() - start
+    run = common.run_worker("benchmarks.bench", cfg, RESULT_MARK, timeout)
+    if run["error"] is not None:
+        return {"error": run["error"], "config": cfg}
+    result = run["result"]
+    result["config"], result["process_s"] = cfg, run["seconds"]
     return result
 
 
@@ -435,31 +426,8 @@ def _has_gpu() -> bool:
 
 
 def machine() -> dict:
-    """What the figures were measured on."""
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        mem = float("nan")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for name in ("tensorflow", "keras", "numpy"):
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "?"
-    return {"cpu": cpu, "cores": cores, "memory_gb": round(mem, 1),
-            "python": platform.python_version(), "platform": platform.platform(), **versions,
-            "gpu": _has_gpu()}
+    """What the figures were measured on (:func:`benchmarks.common.machine`, with the GPU)."""
+    return common.machine(gpu=_has_gpu())
 
 
 def course_timings() -> dict:

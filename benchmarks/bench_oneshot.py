@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -32,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:                  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import common  # noqa: E402
 from benchmarks import oneshot_variants as ov  # noqa: E402
 from course_lib.config import build_dir  # noqa: E402
 
@@ -91,17 +90,16 @@ def main(argv=None) -> dict:
         else:
             ratio = "n/a"
         lines.append(f"| {t:.0%} | " + " | ".join(cells) + f" | {ratio} |")
-    load = [round(x, 2) for x in os.getloadavg()]
+    about = common.machine()
     table = "\n".join(lines)
     text = (f"# One-shot time to accuracy\n\n{args.seeds} seed(s), at most {args.max_seconds:.0f}"
             f" s of training per run, checks every {args.check_every} steps; median over seeds "
             f"of the training seconds to the first check at or above the threshold. "
-            f"{os.cpu_count()} CPUs, load average {load}.\n\n{table}\n")
+            f"{common.describe(about)}.\n\n{table}\n")
     report = {"thresholds": THRESHOLDS, "seeds": args.seeds, "max_seconds": args.max_seconds,
               "check_every": args.check_every, "quick": args.quick,
               "variants": CONTENDERS, "runs": runs, "table": table,
-              "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                          "load_average": load},
+              "machine": about,
               "minutes": round((time.perf_counter() - start) / 60, 1),
               "date": time.strftime("%Y-%m-%d")}
     out.mkdir(parents=True, exist_ok=True)

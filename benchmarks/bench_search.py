@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 import tracemalloc
@@ -40,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:                  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import common  # noqa: E402
 from course_lib.gallery import BruteForceSearch  # noqa: E402
 
 BUDGETS_MS = (10.0, 100.0)
@@ -84,7 +83,7 @@ def measure(n: int, dim: int, seed: int = 0) -> dict:
     return {
         "n": n, "dim": dim, "classes": int(len(search.classes)),
         "build_s": build,
-        "gallery_bytes": int(search._gallery.nbytes + search._sq.nbytes),
+        "gallery_bytes": search.nbytes,
         "query_peak_extra_bytes": _peak_extra_bytes(lambda: search.nearest_classes(queries[:1])),
         "batch_peak_extra_bytes": _peak_extra_bytes(lambda: search.nearest_classes(queries)),
         "single_ms": {"median": single[0] * 1e3, "min": single[1] * 1e3, "max": single[2] * 1e3},
@@ -144,7 +143,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if any(s < 2 * PER_CLASS for s in args.sizes) or args.dim < 1:
         parser.error(f"sizes must be >= {2 * PER_CLASS} and dim >= 1")
-    load_before = [round(x, 2) for x in os.getloadavg()]
+    load_before = common.load_average()
     rows = []
     for n in sorted(args.sizes):
         rows.append(measure(n, args.dim))
@@ -167,9 +166,8 @@ def main(argv=None) -> dict:
         "cuts the cost per query when answers may wait.")
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-                   f"NumPy {np.__version__}",
-        "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()],
+        "machine": common.describe(common.machine()),
+        "load_before": load_before, "load_after": common.load_average(),
         "dim": args.dim, "rows": rows, "crossovers": crossovers, "advice": advice,
     }
     args.out.mkdir(parents=True, exist_ok=True)

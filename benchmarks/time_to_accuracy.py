@@ -30,20 +30,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks import common
+
 RESULT_MARK = "TTA_RESULT "
 METHODS = ("course", "keras_io")
 TARGETS = (0.97, 0.99)
-_REPO = str(Path(__file__).resolve().parent.parent)
 
 
 # --------------------------------------------------------------------------- the keras.io way
@@ -258,19 +257,11 @@ def run_worker(cfg: dict, timeout: int = 1800) -> dict:
     Returns:
         The run's result, with ``load`` (1-minute load average before and after).
     """
-    cmd = [sys.executable, "-m", "benchmarks.time_to_accuracy", "--worker", json.dumps(cfg)]
-    load_before = os.getloadavg()[0]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=_REPO,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    except subprocess.TimeoutExpired:
-        return {**cfg, "error": f"timed out after {timeout} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARK)]
-    if proc.returncode or not lines:
-        return {**cfg, "error": proc.stderr[-2000:] or f"exit code {proc.returncode}"}
-    result = json.loads(lines[-1][len(RESULT_MARK):])
-    result["load"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-    return result
+    run = common.run_worker("benchmarks.time_to_accuracy", cfg, RESULT_MARK, timeout,
+                            tf_log_level="3")
+    if run["error"] is not None:
+        return {**cfg, "error": run["error"]}
+    return {**run["result"], "load": run["load"]}
 
 
 # --------------------------------------------------------------------------- the report
@@ -393,10 +384,7 @@ def main(argv=None) -> int:
                             f"{result['to_target_s']['0.99']} s, final "
                             f"{result['final_accuracy']:.4f}, peak {result['peak_rss_mib']:.0f} MiB, "
                             f"load {result['load']}"), flush=True)
-    import platform
-
-    machine = (f"{os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, "
-               f"load average {os.getloadavg()[0]:.1f} at the end")
+    machine = common.describe(common.machine()) + " (at the end)"
     report = {"machine": machine, "summary": summarize(runs, cap), "runs": runs,
               "errors": [f"{r['method']} seed {r['seed']}: {r['error'][-200:]}"
                          for r in runs if "error" in r]}

@@ -13,6 +13,7 @@ models         encoders, (pseudo-)Siamese builders, ensembles, shifts     01
 layers         distance/similarity heads, shifted views (serializable)    01
 losses         contrastive and triplet losses (serializable)              01
 evaluate       thresholds, ROC/EER, k-NN, probes, clusters, retrieval     01
+distances      distances, nearest neighbours (one tie rule), keras.ops    01
 plots          every figure of the notebooks                              01
 distribute     ``tf.distribute`` strategy, mixed precision                01
 results        ``build/results.json``; study files the scripts write      01

@@ -15,13 +15,10 @@ import gzip
 import hashlib
 import io
 import os
-import shutil
-import urllib.request
 import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
-from http.client import HTTPException
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -260,10 +257,21 @@ def _check_image_size(image_size: object) -> int:
     return checks.integer(image_size, "image_size", 8, _OMNIGLOT_SIZE)
 
 
-def _fetch(url: str, dest: Path) -> None:
-    """Copy the bytes at ``url`` into the file ``dest``."""
-    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
-        shutil.copyfileobj(response, out)
+def _fetch(url: str, dest: Path, checksum: str | None) -> Path:
+    """Download ``url`` to ``dest`` with ``keras.utils.get_file``, which shows a progress bar
+    and checks ``checksum`` (md5 or sha256, told apart by length) when one is known.
+
+    ``force_download`` so that a stale ``dest`` (an interrupted earlier download) is never
+    taken for the file. Returns where the file was written (Keras falls back to
+    ``/tmp/.keras`` when ``dest``'s folder is not writable). Raises ValueError when the
+    download fails the checksum, and whatever Keras raises when it cannot download (a bare
+    ``Exception`` for URL errors).
+    """
+    import keras
+
+    return Path(keras.utils.get_file(fname=dest.name, origin=url, file_hash=checksum,
+                                     cache_dir=str(dest.parent), cache_subdir="",
+                                     force_download=True))
 
 
 def _verify_omniglot(path: Path, info: OmniglotFile) -> None:
@@ -296,6 +304,10 @@ def _verify_omniglot(path: Path, info: OmniglotFile) -> None:
 def omniglot_file(split: str) -> Path:
     """The verified zip of one Omniglot split, downloaded first if not in the cache.
 
+    The download goes through ``keras.utils.get_file`` (progress bar, md5/sha256 check) into
+    ``<name>.part``, renamed only when complete; every file, cached or fresh, then passes the
+    one check of this module, which deletes a bad file and says so.
+
     Args:
         split: a key of ``OMNIGLOT_FILES`` (``"background"``, ``"background_small1"``, ...,
             ``"runs"``).
@@ -317,15 +329,21 @@ def omniglot_file(split: str) -> Path:
         partial = path.with_name(path.name + ".part")
         print(f"Downloading {info.url} -> {path}")
         try:
-            _fetch(info.url, partial)
-        except (OSError, HTTPException) as err:
+            written = _fetch(info.url, partial, info.checksum)
+        except ValueError:
+            if not partial.is_file():
+                raise
+            # Keras's checksum refused the download: move it in place so that the one check
+            # below reports it (with the digests) and deletes it, as for a bad cached file.
+            written = partial
+        except Exception as err:  # noqa: BLE001 (Keras raises a bare Exception offline)
             partial.unlink(missing_ok=True)
             raise FileNotFoundError(
                 f"Omniglot file {info.filename} is not cached and could not be downloaded from "
                 f"{info.url} ({err}). Without network access, download it by hand and save it "
                 f"as {path}"
             ) from err
-        os.replace(partial, path)
+        os.replace(written, path)
     _verify_omniglot(path, info)
     return path
 

@@ -3,7 +3,9 @@
 
 Conventions: embeddings are float arrays (N, D); class labels are integer arrays (N,); pair
 labels are 1 for "similar" (same class) and 0 for "different"; distances are smaller for more
-similar pairs. NumPy and scikit-learn only, so it runs anywhere the notebooks do.
+similar pairs. Distances and nearest-neighbour rankings come from :mod:`course_lib.distances`
+(one tie rule: by distance, then gallery index). NumPy, SciPy and scikit-learn only, so it
+runs anywhere the notebooks do.
 
 Introduced in notebook 01.
 """
@@ -20,11 +22,10 @@ import numpy as np
 from scipy import optimize, special, stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, roc_curve, silhouette_score
-from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from course_lib import checks
+from course_lib import checks, distances
 
 __all__ = [
     "Comparison",
@@ -51,9 +52,6 @@ __all__ = [
     "threshold_at_far",
     "verification_report",
 ]
-
-_METRICS = ("euclidean", "cosine")
-
 
 # --------------------------------------------------------------------------- validation helpers
 
@@ -825,23 +823,18 @@ def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | N
 # --------------------------------------------------------------------------- embedding quality
 
 
-def _unit_rows(e: np.ndarray, name: str) -> np.ndarray:
-    """``e`` with every row scaled to length 1 (cosine metric); zero rows have no direction."""
-    norms = np.linalg.norm(e, axis=1, keepdims=True)
-    if (norms == 0).any():
-        raise ValueError(f"metric='cosine' needs non-zero rows in {name} (a zero vector has no "
-                         f"direction), got {int((norms == 0).sum())} zero row(s)")
-    return e / norms
-
-
 def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5,
                  metric: str = "euclidean") -> float:
     """Test accuracy of a k-nearest-neighbour classifier in embedding space.
 
+    Each test point takes the majority label of its ``k`` nearest training points (ranked by
+    :mod:`course_lib.distances`: by distance, then training index); a tied vote goes to the
+    smallest label, as in scikit-learn's ``KNeighborsClassifier``.
+
     ``metric="cosine"`` ranks neighbours by the angle between embeddings, ignoring their
     lengths: the right reading of an embedding that encodes a class as a direction (a softmax
-    bottleneck). It is computed as the Euclidean k-NN of the rows scaled to unit length, whose
-    ranking is the same as by cosine distance (``|u - v|^2 = 2 - 2 cos`` for unit vectors).
+    bottleneck). It ranks as the Euclidean k-NN of the rows scaled to unit length does
+    (``|u - v|^2 = 2 - 2 cos`` for unit vectors).
 
     Args:
         train_emb: training embeddings (N, D).
@@ -849,7 +842,8 @@ def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5,
         test_emb: test embeddings (M, D).
         test_y: their integer class labels (M,).
         k: neighbours that vote, an int in [1, N].
-        metric: ``"euclidean"`` or ``"cosine"``.
+        metric: one of ``distances.METRICS`` (``"euclidean"``, ``"sqeuclidean"``,
+            ``"cosine"``).
 
     Returns:
         The test accuracy.
@@ -865,10 +859,10 @@ def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5,
     k = _positive_int(k, "k")
     if k > len(tr):
         raise ValueError(f"k must be at most the number of training points ({len(tr)}), got {k}")
-    checks.one_of(metric, "metric", _METRICS)
-    if metric == "cosine":
-        tr, te = _unit_rows(tr, "train_emb"), _unit_rows(te, "test_emb")
-    return float(KNeighborsClassifier(n_neighbors=k).fit(tr, tr_y).score(te, te_y))
+    reference = distances.Reference(tr, distances.check_metric(metric), "train_emb")
+    idx, _ = reference.nearest(te, k, max_bytes=_MAX_BYTES, name="test_emb")
+    votes = stats.mode(tr_y[idx], axis=1, keepdims=False).mode    # ties: the smallest label
+    return float(np.mean(votes == te_y))
 
 
 def fit_linear_probe(train_emb, train_y) -> Pipeline:
@@ -929,7 +923,8 @@ def silhouette(emb, y, sample_size: int | None = None, seed: int = 0,
         y: their integer class labels (N,).
         sample_size: score a random subsample of this many points (None: all).
         seed: the subsample's seed, an int >= 0.
-        metric: ``"euclidean"`` or ``"cosine"``.
+        metric: one of ``distances.METRICS`` (``"euclidean"``, ``"sqeuclidean"``,
+            ``"cosine"``), as scikit-learn's ``silhouette_score`` measures them.
 
     Returns:
         The mean silhouette coefficient.
@@ -941,9 +936,8 @@ def silhouette(emb, y, sample_size: int | None = None, seed: int = 0,
             metric.
     """
     e, lab = _labelled(emb, y, "emb", "y")
-    checks.one_of(metric, "metric", _METRICS)
-    if metric == "cosine":
-        e = _unit_rows(e, "emb")
+    if distances.check_metric(metric) == "cosine":
+        e = distances.unit_rows(e, "emb")
     subsampled = sample_size is not None and _positive_int(sample_size, "sample_size") < len(e)
     if subsampled:
         idx = np.random.default_rng(checks.seed(seed)).choice(len(e), size=sample_size, replace=False)
@@ -989,9 +983,12 @@ def cluster_anisotropy(emb, y) -> dict[int, float]:
 
 
 def recall_at_k(
-    query_emb, query_y, gallery_emb, gallery_y, k: int = 1, exclude_self: bool = False
+    query_emb, query_y, gallery_emb, gallery_y, k: int = 1, exclude_self: bool = False,
+    metric: str = "euclidean",
 ) -> float:
     """Fraction of queries with a same-label item among their k nearest gallery items.
+
+    The ranking is :func:`retrieval_scores`'s (ties by gallery index), so the two agree.
 
     Args:
         query_emb: query embeddings (M, D).
@@ -1000,35 +997,28 @@ def recall_at_k(
         gallery_y: their integer labels (N,).
         k: neighbours looked at, an int >= 1 and at most the gallery size.
         exclude_self: the queries are the gallery itself; each item's own match is skipped.
+        metric: one of ``distances.METRICS``.
 
     Returns:
         Recall@k in [0, 1].
 
     Raises:
         TypeError: non-numeric embeddings or non-integer labels.
-        ValueError: wrong dimensions, lengths or non-finite values, k too large, exclude_self with queries that are not the gallery.
+        ValueError: wrong dimensions, lengths or non-finite values, k too large, exclude_self
+            with queries that are not the gallery, an unknown metric.
     """
-    q, q_y = _labelled(query_emb, query_y, "query_emb", "query_y")
-    g, g_y = _labelled(gallery_emb, gallery_y, "gallery_emb", "gallery_y")
-    _same_dim(g, "gallery_emb", q, "query_emb")
+    q, q_y, g, g_y, exclude_self = _retrieval_inputs(query_emb, query_y, gallery_emb,
+                                                     gallery_y, exclude_self, metric)
     k = _positive_int(k, "k")
     available = len(g) - 1 if exclude_self else len(g)
     if k > available:
         raise ValueError(f"k must be at most {available} for this gallery_emb, got {k}")
-    if exclude_self and not (np.array_equal(q, g) and np.array_equal(q_y, g_y)):
-        raise ValueError(
-            "exclude_self=True needs query_emb/query_y identical to gallery_emb/gallery_y"
-        )
-    nn = NearestNeighbors(n_neighbors=k).fit(g)
-    if exclude_self:
-        idx = nn.kneighbors(return_distance=False)  # no X: each point's own index is left out
-    else:
-        idx = nn.kneighbors(q, return_distance=False)
-    return float((g_y[idx] == q_y[:, None]).any(axis=1).mean())
+    match = _ranked_matches(q, q_y, g, g_y, exclude_self, k, metric)
+    return float(match.any(axis=1).mean())
 
 
-def pair_distances(embeddings, left, right) -> np.ndarray:
-    """Euclidean distances of the pairs ``(left[i], right[i])`` of rows of ``embeddings``.
+def pair_distances(embeddings, left, right, metric: str = "euclidean") -> np.ndarray:
+    """Distances of the pairs ``(left[i], right[i])`` of rows of ``embeddings``.
 
     Embed every example once, then measure any number of index pairs (``pairs.pair_indices``).
 
@@ -1036,66 +1026,76 @@ def pair_distances(embeddings, left, right) -> np.ndarray:
         embeddings: (N, D) float array.
         left: row indices (P,) into ``embeddings``.
         right: row indices (P,).
+        metric: one of ``distances.METRICS`` (Euclidean by default).
 
     Returns:
         Distances (P,).
 
     Raises:
         TypeError: non-numeric embeddings or non-integer indices.
-        ValueError: wrong dimensions, an index out of range, left and right of different lengths.
+        ValueError: wrong dimensions, an index out of range, left and right of different
+            lengths, an unknown metric.
     """
     e = _float_array(embeddings, "embeddings", 2)
     idx = [checks.index_array(arr, name, ndim=1, size=len(e), allow_empty=True)
            for name, arr in (("left", left), ("right", right))]
     _check_length(idx[1], "right", len(idx[0]), "left")
-    return np.linalg.norm(e[idx[0]] - e[idx[1]], axis=1)
+    return distances.paired(e[idx[0]], e[idx[1]], metric)
 
 
 # --------------------------------------------------------------------------- retrieval: MAP@R
-# (issue 12) Retrieval metrics over a query set and a reference set; validation by checks.py.
+# Retrieval metrics over a query set and a reference set, all from one ranking
+# (distances.Reference.nearest: by distance, then gallery index).
 
 
-_RANK_BLOCK = 4_000_000        # distances per chunk of queries when ranking a gallery
+_MAX_BYTES = distances.DEFAULT_MAX_BYTES     # memory bound of one temporary distance block
 
 
 def _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y, exclude_self, metric):
-
-    q = checks.float_array(query_emb, "query_emb", ndim=2)
-    q_y = checks.class_labels(query_y, "query_y")
-    checks.same_length(q_y, "query_y", q, "query_emb")
+    """Validated (queries, labels, gallery, labels, exclude_self); no gallery = the queries."""
+    q, q_y = _labelled(query_emb, query_y, "query_emb", "query_y")
     if gallery_emb is None:
         g, g_y, exclude_self = q, q_y, True
     else:
-        g = checks.float_array(gallery_emb, "gallery_emb", ndim=2)
-        g_y = checks.class_labels(gallery_y, "gallery_y")
-        checks.same_length(g_y, "gallery_y", g, "gallery_emb")
+        g, g_y = _labelled(gallery_emb, gallery_y, "gallery_emb", "gallery_y")
         _same_dim(g, "gallery_emb", q, "query_emb")
-        if exclude_self and not (np.array_equal(q, g) and np.array_equal(q_y, g_y)):
+        if checks.boolean(exclude_self, "exclude_self") and not (np.array_equal(q, g) and np.array_equal(q_y, g_y)):
             raise ValueError("exclude_self=True needs query_emb/query_y identical to "
                              "gallery_emb/gallery_y (or leave gallery_emb=None)")
-    checks.one_of(metric, "metric", _METRICS)
-    if metric == "cosine":
-        q, g = _unit_rows(q, "query_emb"), _unit_rows(g, "gallery_emb")
+    distances.check_metric(metric)
     return q, q_y, g, g_y, bool(exclude_self)
 
 
-def _ranked_matches(q, q_y, g, g_y, exclude_self, depth):
+def _ranked_matches(q, q_y, g, g_y, exclude_self, depth, metric):
     """Per query, whether each of its ``depth`` nearest gallery items shares its label.
 
-    Ties in distance keep gallery order (stable sort); with ``exclude_self`` query ``i`` is
-    gallery item ``i`` and is skipped. Queries go in chunks of <= 4M distances (32 MB).
+    With ``exclude_self`` query ``i`` is gallery item ``i`` and is left out of its ranking.
     """
-    chunk = max(1, min(1024, _RANK_BLOCK // len(g)))
-    out = np.empty((len(q), depth), bool)
-    g_sq = (g ** 2).sum(1)
-    for lo in range(0, len(q), chunk):
-        qc = q[lo:lo + chunk]
-        d = (qc ** 2).sum(1)[:, None] + g_sq[None, :] - 2.0 * qc @ g.T
-        if exclude_self:
-            d[np.arange(len(qc)), np.arange(lo, lo + len(qc))] = np.inf
-        order = np.argsort(d, axis=1, kind="stable")[:, :depth]
-        out[lo:lo + chunk] = g_y[order] == q_y[lo:lo + chunk, None]
-    return out
+    reference = distances.Reference(g, metric, "gallery_emb")
+    idx, _ = reference.nearest(None if exclude_self else q, depth, exclude_self,
+                               max_bytes=_MAX_BYTES, name="query_emb")
+    return g_y[idx] == q_y[:, None]
+
+
+def _relevant_counts(q_y, g_y, exclude_self) -> np.ndarray:
+    """R per query: the gallery items of its class (minus itself); an error where R = 0."""
+    classes, counts = np.unique(g_y, return_counts=True)
+    slot = np.minimum(np.searchsorted(classes, q_y), len(classes) - 1)
+    r = np.where(classes[slot] == q_y, counts[slot], 0) - int(exclude_self)
+    if (r < 1).any():
+        lonely = np.unique(q_y[r < 1])
+        raise ValueError(f"query classes {lonely[:10].tolist()} have no other item in the "
+                         "gallery (R = 0), so MAP@R is undefined for them: drop those queries")
+    return r
+
+
+def _map_from_matches(match: np.ndarray, r: np.ndarray) -> float:
+    """MAP@R from the ranked matches (at least ``max(r)`` deep) and each query's R."""
+    match = match[:, :int(r.max())]
+    ranks = np.arange(1, match.shape[1] + 1)
+    within_r = ranks[None, :] <= r[:, None]
+    precision = np.cumsum(match, axis=1) / ranks[None, :]
+    return float(((precision * match * within_r).sum(1) / r).mean())
 
 
 def map_at_r(query_emb, query_y, gallery_emb=None, gallery_y=None, exclude_self: bool = False,
@@ -1106,17 +1106,19 @@ def map_at_r(query_emb, query_y, gallery_emb=None, gallery_y=None, exclude_self:
     items; ``MAP@R = (1/R) * sum_{i=1..R} P(i)``, where ``P(i)`` is the precision among the first
     ``i`` retrieved when the ``i``-th is of the query's class and 0 otherwise. Averaged over
     queries. It rewards a whole class ranked first, not only one close neighbour: 1.0 means
-    every query's R nearest items are exactly its own class.
+    every query's R nearest items are exactly its own class. Equally distant items are ranked
+    by gallery index (:mod:`course_lib.distances`).
 
     Args:
         query_emb: (Q, D) embeddings.
         query_y: (Q,) integer labels.
-        gallery_emb, gallery_y: the reference set; None (the default) uses the queries
+        gallery_emb: (N, D) reference embeddings; None (the default) uses the queries
             themselves, each query left out of its own ranking (the paper's protocol when the
             query and reference sets are one set).
+        gallery_y: (N,) integer labels of the reference set (with ``gallery_emb``).
         exclude_self: with an explicit gallery identical to the queries, skip each query's own
             entry.
-        metric: ``"euclidean"`` or ``"cosine"`` (Euclidean on L2-normalised rows).
+        metric: one of ``distances.METRICS`` (cosine: Euclidean ranking of L2-normalised rows).
 
     Returns:
         MAP@R in [0, 1].
@@ -1128,19 +1130,9 @@ def map_at_r(query_emb, query_y, gallery_emb=None, gallery_y=None, exclude_self:
     """
     q, q_y, g, g_y, exclude_self = _retrieval_inputs(query_emb, query_y, gallery_emb,
                                                      gallery_y, exclude_self, metric)
-    classes, counts = np.unique(g_y, return_counts=True)
-    slot = np.searchsorted(classes, q_y)
-    found = (slot < len(classes)) & (classes[np.minimum(slot, len(classes) - 1)] == q_y)
-    r = np.where(found, counts[np.minimum(slot, len(classes) - 1)], 0) - int(exclude_self)
-    if (r < 1).any():
-        lonely = np.unique(q_y[r < 1])
-        raise ValueError(f"query classes {lonely[:10].tolist()} have no other item in the "
-                         "gallery (R = 0), so MAP@R is undefined for them: drop those queries")
-    match = _ranked_matches(q, q_y, g, g_y, exclude_self, depth=int(r.max()))
-    ranks = np.arange(1, match.shape[1] + 1)
-    within_r = ranks[None, :] <= r[:, None]
-    precision = np.cumsum(match, axis=1) / ranks[None, :]
-    return float(((precision * match * within_r).sum(1) / r).mean())
+    r = _relevant_counts(q_y, g_y, exclude_self)
+    return _map_from_matches(_ranked_matches(q, q_y, g, g_y, exclude_self, int(r.max()),
+                                             metric), r)
 
 
 def retrieval_scores(query_emb, query_y, gallery_emb=None, gallery_y=None, ks=(1, 2, 4, 8),
@@ -1148,12 +1140,16 @@ def retrieval_scores(query_emb, query_y, gallery_emb=None, gallery_y=None, ks=(1
     """Recall@k for each k in ``ks`` and MAP@R, from one ranking (see :func:`map_at_r`).
 
     Recall@k is the fraction of queries with an item of their class among their k nearest
-    gallery items (as :func:`recall_at_k`).
+    gallery items (as :func:`recall_at_k`, with the same tie rule).
 
     Args:
-        query_emb, query_y, gallery_emb, gallery_y, exclude_self, metric: as for
-            :func:`map_at_r`.
+        query_emb: as for :func:`map_at_r`.
+        query_y: as for :func:`map_at_r`.
+        gallery_emb: as for :func:`map_at_r`.
+        gallery_y: as for :func:`map_at_r`.
         ks: the k values, each an int in [1, gallery size (minus 1 with exclusion)].
+        exclude_self: as for :func:`map_at_r`.
+        metric: as for :func:`map_at_r`.
 
     Returns:
         ``{"recall@1": ..., "recall@2": ..., "map@r": ...}`` (plain floats).
@@ -1161,16 +1157,16 @@ def retrieval_scores(query_emb, query_y, gallery_emb=None, gallery_y=None, ks=(1
     Raises:
         TypeError, ValueError: as for :func:`map_at_r`; a bad k.
     """
-
     q, q_y, g, g_y, exclude = _retrieval_inputs(query_emb, query_y, gallery_emb, gallery_y,
                                                 exclude_self, metric)
-    if isinstance(ks, (int, np.integer)) or not len(ks):
+    if isinstance(ks, (int, np.integer)) or not hasattr(ks, "__len__") or not len(ks):
         raise TypeError(f"ks must be a non-empty sequence of ints, got {ks!r}")
     available = len(g) - int(exclude)
     ks = [checks.integer(k, "ks[i]", minimum=1, maximum=available) for k in ks]
-    match = _ranked_matches(q, q_y, g, g_y, exclude, depth=max(ks))
+    r = _relevant_counts(q_y, g_y, exclude)
+    match = _ranked_matches(q, q_y, g, g_y, exclude, max(max(ks), int(r.max())), metric)
     out = {f"recall@{k}": float(match[:, :k].any(axis=1).mean()) for k in ks}
-    out["map@r"] = map_at_r(q, q_y, g, g_y, exclude_self=exclude)
+    out["map@r"] = _map_from_matches(match, r)
     return out
 
 

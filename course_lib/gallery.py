@@ -29,7 +29,7 @@ import numpy as np
 
 import course_lib.layers  # noqa: F401  (registers the course's layers, so encoders load)
 import course_lib.mining  # noqa: F401  (and its losses, for an encoder saved compiled)
-from course_lib import checks
+from course_lib import checks, distances
 
 __all__ = ["UNKNOWN", "BruteForceSearch", "Gallery", "GalleryIndex", "Identification", "build_index", "export",
            "load", "load_index", "save_index"]
@@ -296,8 +296,12 @@ def load(directory) -> Gallery:
 class BruteForceSearch:
     """Exact nearest classes of query embeddings: one matrix product against the whole gallery.
 
-    The gallery is held once, in float32, sorted by class. A batch of queries is processed in
-    chunks so that the one temporary (queries x gallery) distance block stays under ~64 MB.
+    The gallery is held once, in float32, sorted by class, as a
+    :class:`course_lib.distances.Reference`. A batch of queries is processed in chunks so that
+    the one temporary (queries x gallery) block stays under ~64 MB. The distance of a class is
+    that of its nearest item; :meth:`nearest_classes` ranks classes with
+    :meth:`course_lib.distances.Reference.nearest_segments`: by exact distance (from the
+    difference, so a query equal to a gallery image is 0 away), then class id.
 
     Args:
         embeddings: (N, D) gallery embeddings (finite numbers).
@@ -307,7 +311,7 @@ class BruteForceSearch:
         TypeError: non-integer labels. ValueError: bad shapes, NaN/inf, lengths that differ.
     """
 
-    _BLOCK = 16_000_000          # floats per temporary distance block (64 MB)
+    _MAX_BYTES = distances.DEFAULT_MAX_BYTES     # one temporary distance block (64 MB)
 
     def __init__(self, embeddings, labels):
         emb = np.asarray(embeddings, dtype=np.float32)
@@ -319,33 +323,38 @@ class BruteForceSearch:
         checks.same_length(y, "labels", emb, "embeddings")
         order = np.argsort(y, kind="stable")
         self.classes, self._starts = np.unique(y[order], return_index=True)
-        self._gallery = np.ascontiguousarray(emb[order])
-        self._sq = (self._gallery ** 2).sum(1)
+        self._reference = distances.Reference(np.ascontiguousarray(emb[order]), "euclidean",
+                                              "embeddings")
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the search holds: the gallery rows and their squared norms."""
+        return self._reference.nbytes
+
+    def _queries(self, queries) -> np.ndarray:
+        q = np.asarray(queries, dtype=np.float32)
+        dim = self._reference.rows.shape[1]
+        if q.ndim != 2 or q.shape[1] != dim:
+            raise ValueError(f"queries must have shape (n, {dim}), got {q.shape}")
+        return q
 
     def class_distances(self, queries) -> np.ndarray:
         """(n, classes) distance from each query to the nearest gallery item of each class.
+
+        From the matrix product (fast, float32): :meth:`nearest_classes` refines the nearest
+        ones with exact distances.
 
         Args:
             queries: (n, D) query embeddings.
 
         Returns:
             float32 distances; column ``j`` is class ``self.classes[j]``.
+
+        Raises:
+            ValueError: queries of another shape, NaN/inf inside.
         """
-        q = np.asarray(queries, dtype=np.float32)
-        if q.ndim != 2 or q.shape[1] != self._gallery.shape[1]:
-            raise ValueError(f"queries must have shape (n, {self._gallery.shape[1]}), "
-                             f"got {q.shape}")
-        out = np.empty((len(q), len(self.classes)), np.float32)
-        step = max(1, self._BLOCK // len(self._gallery))
-        for lo in range(0, len(q), step):
-            qc = q[lo:lo + step]
-            d2 = qc @ self._gallery.T                  # the only (chunk x N) block, in place:
-            d2 *= -2.0
-            d2 += self._sq[None, :]
-            d2 += (qc ** 2).sum(1)[:, None]
-            np.maximum(d2, 0.0, out=d2)
-            out[lo:lo + step] = np.sqrt(np.minimum.reduceat(d2, self._starts, axis=1))
-        return out
+        return self._reference.segment_minima(self._queries(queries), self._starts,
+                                              self._MAX_BYTES, name="queries")
 
     def nearest_classes(self, queries, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest classes of each query, nearest first.
@@ -355,16 +364,16 @@ class BruteForceSearch:
             k: an int in [1, number of classes].
 
         Returns:
-            ``(class_ids, distances)``, both (n, k).
+            ``(class_ids, distances)``, both (n, k): exact distances of each class's nearest
+            item; equally near classes by class id.
+
+        Raises:
+            ValueError: a bad ``k`` or bad queries (see :meth:`class_distances`).
         """
         k = checks.integer(k, "k", minimum=1, maximum=len(self.classes))
-        d = self.class_distances(queries)
-        part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else \
-            np.broadcast_to(np.arange(d.shape[1]), d.shape)
-        part_d = np.take_along_axis(d, part, axis=1)
-        order = np.lexsort((part, part_d), axis=1)          # by distance, then class
-        cols = np.take_along_axis(part, order, axis=1)
-        return self.classes[cols], np.take_along_axis(d, cols, axis=1)
+        cols, dist = self._reference.nearest_segments(self._queries(queries), self._starts, k,
+                                                      self._MAX_BYTES, name="queries")
+        return self.classes[cols], dist
 
 
 # --------------------------------------------------------------------------- answering

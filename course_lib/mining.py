@@ -30,7 +30,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from course_lib import checks
+from course_lib import checks, distances
 from course_lib.layers import PACKAGE
 
 __all__ = [
@@ -70,6 +70,8 @@ def _options(margin, squared, epsilon) -> tuple[float, bool, float]:
 def pairwise_distances(embeddings, squared: bool = False, epsilon: float = 1e-6):
     """All pairwise distances of a batch of embeddings, shape (batch, batch).
 
+    The one differentiable pairwise distance, :func:`course_lib.distances.keras_pairwise`.
+
     Args:
         embeddings: a (batch, dim) tensor or array.
         squared: when True, squared Euclidean distances (no square root, no epsilon).
@@ -81,13 +83,7 @@ def pairwise_distances(embeddings, squared: bool = False, epsilon: float = 1e-6)
     Raises:
         ValueError: ``embeddings`` not 2-D, ``epsilon`` < 0. TypeError: ``squared`` not a bool.
     """
-    _, squared, epsilon = _options(1.0, squared, epsilon)
-    e = _embeddings(embeddings)
-    sq = ops.sum(ops.square(e), axis=1)
-    d2 = ops.expand_dims(sq, 1) + ops.expand_dims(sq, 0) - 2.0 * ops.matmul(e, ops.transpose(e))
-    off_diagonal = 1.0 - ops.eye(ops.shape(e)[0], dtype="float32")
-    d2 = ops.relu(d2) * off_diagonal     # rounding can make d^2 slightly negative, or nonzero at i=i
-    return d2 if squared else ops.sqrt(d2 + epsilon)
+    return distances.keras_pairwise(embeddings, squared, epsilon)
 
 
 def _masks(labels, embeddings):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from course_lib import checks
+from course_lib import checks, distances
 from course_lib.layers import EuclideanDistance, WeightedL1Similarity
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "task_scores",
 ]
 
-_METRICS = ("euclidean", "cosine")
 
 
 # --------------------------------------------------------------------------- validation
@@ -121,7 +120,8 @@ def task_scores(model, images, query, support, output: str | None = None,
 
     - ``None``: raw pixels, minus the Euclidean distance of the flattened images (the 1-nearest-
       neighbour baseline of Lake et al. and Koch et al.);
-    - a one-input Keras model (an encoder): minus the ``metric`` distance of the embeddings;
+    - a one-input Keras model (an encoder): minus the ``metric`` distance of the embeddings
+      (:func:`course_lib.distances.paired`; cosine: ``cos - 1``);
     - a two-input Keras model (a Siamese net): its output on each (query, candidate) pair.
       ``output`` says whether that output is a ``"similarity"`` (e.g. Koch's sigmoid head) or a
       ``"distance"`` (negated); it is found from the head when the model ends in
@@ -135,7 +135,7 @@ def task_scores(model, images, query, support, output: str | None = None,
         query: one query index per task (T,).
         support: the N candidate indices of each task (T, N).
         output: ``None``, ``"similarity"`` or ``"distance"`` (two-input models only).
-        metric: ``"euclidean"`` or ``"cosine"`` (pixels and encoders).
+        metric: one of ``distances.METRICS`` (pixels and encoders).
         batch_size: images per forward pass, an int >= 1.
 
     Returns:
@@ -148,8 +148,7 @@ def task_scores(model, images, query, support, output: str | None = None,
     """
     images, q, s, _ = _check_tasks(images, query, support)
     batch_size = _positive_int(batch_size, "batch_size")
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    distances.check_metric(metric)
     if output not in (None, "similarity", "distance"):
         raise ValueError(f"output must be None, 'similarity' or 'distance', got {output!r}")
     used, inverse = np.unique(np.concatenate([q, s.ravel()]), return_inverse=True)
@@ -161,12 +160,8 @@ def task_scores(model, images, query, support, output: str | None = None,
             emb = x.reshape(len(x), -1)
         else:
             emb = _predict(lambda b: model(b, training=False), [x], batch_size)
-        if metric == "cosine":
-            norms = np.linalg.norm(emb, axis=1, keepdims=True)
-            if (norms == 0).any():
-                raise ValueError("metric='cosine' needs non-zero embeddings")
-            emb = emb / norms
-        return -np.linalg.norm(emb[s_pos] - emb[q_pos][:, None, :], axis=2)
+        return -distances.paired(emb[q_pos][:, None, :], emb[s_pos], metric,
+                                 names=("query embeddings", "support embeddings"))
 
     if not isinstance(model, keras.Model) or len(model.inputs) != 2:
         raise TypeError("model must be None (pixels), a one-input keras.Model (an encoder) or a "

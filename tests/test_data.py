@@ -42,9 +42,9 @@ def _copy_real_omniglot(name: str, cache: Path) -> None:
 def no_network(monkeypatch):
     """Every download fails as it would offline, unless a test puts _fetch back."""
 
-    def offline(url, dest):
+    def offline(url, dest, checksum):
         Path(dest).write_bytes(b"partial")
-        raise urllib.error.URLError("no network")
+        raise Exception(f"URL fetch failure on {url}: None -- no network")  # as Keras words it
 
     monkeypatch.setattr(data, "_fetch", offline)
 
@@ -275,6 +275,36 @@ def test_omniglot_download_goes_through_a_temporary_name(cache_dir, monkeypatch,
     assert path == cache_dir / "omniglot" / "all_runs.zip"
     assert path.read_bytes() == source.read_bytes()
     assert sorted(p.name for p in path.parent.iterdir()) == ["all_runs.zip"]
+
+
+def test_omniglot_real_download_offline_and_corrupt(cache_dir, monkeypatch, tmp_path_factory):
+    # keras.utils.get_file itself, with its URL opener failing as it does offline
+    from keras.src.utils import file_utils
+
+    def no_network(url, filename, reporthook=None):
+        Path(filename).write_bytes(b"partial")
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(data, "_fetch", REAL_FETCH)
+    with monkeypatch.context() as patch:
+        patch.setattr(file_utils, "urlretrieve", no_network)
+        with pytest.raises(FileNotFoundError, match="could not be downloaded from .*no network"):
+            data.omniglot_file("evaluation")
+    assert list((cache_dir / "omniglot").iterdir()) == []
+    # a download that fails its checksum is deleted, with the cached file's message
+    source = tmp_path_factory.mktemp("remote") / "all_runs.zip"
+    _write_zip(source, {"run01/class_labels.txt": b""})
+    monkeypatch.setattr(data, "OMNIGLOT_URL", source.parent.as_uri() + "/")
+    monkeypatch.setitem(data.OMNIGLOT_FILES, "runs", data.OmniglotFile("all_runs.zip", "0" * 64))
+    with pytest.raises(ValueError, match="sha256 check.*has been deleted"):
+        data.omniglot_file("runs")
+    assert list((cache_dir / "omniglot").iterdir()) == []
+    # a stale partial file from an interrupted download is replaced, never trusted
+    (cache_dir / "omniglot" / "all_runs.zip.part").write_bytes(b"stale")
+    sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
+    monkeypatch.setitem(data.OMNIGLOT_FILES, "runs", data.OmniglotFile("all_runs.zip", sha256))
+    assert data.omniglot_file("runs").read_bytes() == source.read_bytes()
+    assert sorted(p.name for p in (cache_dir / "omniglot").iterdir()) == ["all_runs.zip"]
 
 
 def test_omniglot_without_checksum_warns_or_deletes(cache_dir):

@@ -226,7 +226,7 @@ def test_brute_force_search_in_chunks(monkeypatch):
     d = np.linalg.norm(queries[:, None].astype(float) - emb[None], axis=2)
     classes = np.unique(labels)
     want = np.stack([d[:, labels == c].min(1) for c in classes], axis=1)
-    monkeypatch.setattr(gallery.BruteForceSearch, "_BLOCK", 1000)   # 3 queries per block
+    monkeypatch.setattr(gallery.BruteForceSearch, "_MAX_BYTES", 4000)   # 3 queries per block
     search = gallery.BruteForceSearch(emb, labels)
     np.testing.assert_allclose(search.class_distances(queries), want, rtol=1e-4, atol=1e-5)
     ids, dist = search.nearest_classes(queries, k=4)

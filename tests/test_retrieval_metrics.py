@@ -45,7 +45,7 @@ def test_map_at_r_matches_the_definition(data):
 def test_chunked_ranking_gives_the_same_scores(data, monkeypatch):
     emb, y = data
     whole = evaluate.retrieval_scores(emb, y)
-    monkeypatch.setattr(evaluate, "_RANK_BLOCK", 7 * 80)        # 7 queries per chunk
+    monkeypatch.setattr(evaluate, "_MAX_BYTES", 7 * 80 * 8)     # 7 float64 queries per chunk
     assert evaluate.retrieval_scores(emb, y) == whole
 
 

@@ -1,0 +1,27 @@
+"""The benchmarks' shared machine snapshot and fresh-process worker."""
+
+import json
+
+from benchmarks import common
+from benchmarks.worker_echo import MARK
+
+
+def test_machine_snapshot_has_every_field():
+    m = common.machine()
+    assert {"cpu", "cores", "memory_gb", "python", "platform", "tensorflow", "keras", "numpy",
+            "load_average"} <= set(m) and "gpu" not in m
+    assert isinstance(m["cores"], int) and m["cores"] >= 1 and len(m["load_average"]) == 3
+    assert common.machine(gpu=False)["gpu"] is False
+    json.dumps(m)                                              # reports store it as JSON
+    line = common.describe(m)
+    assert m["cpu"] in line and f"{m['cores']} cores" in line and "load average" in line
+
+
+def test_run_worker_reads_the_result_line_or_reports_the_error():
+    run = common.run_worker("benchmarks.worker_echo", {"a": 1}, MARK, timeout=60)
+    assert run["error"] is None and run["result"] == {"echo": {"a": 1}}
+    assert run["seconds"] > 0 and len(run["load"]) == 2
+    failed = common.run_worker("benchmarks.worker_echo", {"fail": "boom"}, MARK, timeout=60)
+    assert failed["result"] is None and "failing as asked: boom" in failed["error"]
+    silent = common.run_worker("benchmarks.worker_echo", {"a": 1}, "OTHER_MARK ", timeout=60)
+    assert silent["result"] is None and silent["error"] == "exit code 0"
