@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib import callbacks, config, data, models, oneshot, pairs
+from course_lib import callbacks, config, data, losses, models, oneshot, pairs
 from course_lib.augment import RandomAffine
 
 SPLIT = "background_small1"
@@ -103,7 +103,7 @@ def build(name: str, data_: Setup, seed: int):
                                        batch_norm=v["bn"])
     if v["head"] == "n_way":
         model = encoder
-        model.compile(keras.optimizers.Adam(LEARNING_RATE), oneshot.NWayLoss(N_WAY))
+        model.compile(keras.optimizers.Adam(LEARNING_RATE), losses.NWayLoss(N_WAY))
         ds = oneshot.episode_dataset(data_.images, data_.character, data_.alphabet, N_WAY,
                                      EPISODES, seed=seed, rotations=v.get("rotations", False),
                                      max_shift=2, repeat=True)

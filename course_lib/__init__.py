@@ -11,7 +11,7 @@ pairs          seeded ``tf.data`` pairs, triplets, one-shot task indices  01
 sampling       the class table and seeded stream every sampler uses       01
 models         encoders, (pseudo-)Siamese builders, ensembles, shifts     01
 layers         distance/similarity heads, shifted views (serializable)    01
-losses         contrastive and triplet losses (serializable)              01
+losses         pair, triplet, mining and N-way losses (serializable)      01
 evaluate       thresholds, ROC/EER, k-NN, probes, clusters, retrieval     01
 distances      distances, nearest neighbours (one tie rule), keras.ops    01
 plots          every figure of the notebooks                              01
@@ -21,14 +21,13 @@ checks         argument validation shared by every module                 (all)
 optim_study    seeded optimizer runs and cluster-shape metrics            04
 callbacks      epoch timer, embedding snapshots per epoch                 05
 augment        Koch et al.'s random affine distortions                    06
-oneshot        N-way tasks scored with a model, Lake's runs               06
+oneshot        N-way tasks scored with a model, Lake's runs, episodes     06
 pk_sampling    P x K class-balanced ``tf.data`` batches                   07
-mining         batch-all, batch-hard, semi-hard triplet losses           07
 folders        image folders: loading, path-based ``tf.data`` batches     08
 splits         seeded class-disjoint train/validation/test splits        08
 gallery        embedding gallery: export, search, verify, identify       08
 projector      TensorBoard embedding projector files                     08
-exercises      learner's exercises: check(), hint(), solution()           01-02
+exercises      learner's exercises: check(), hint(), solution()           01
 ============== ========================================================== ========
 
 Tooling lives beside the package, not in it: ``benchmarks/`` (``make bench``) and ``tools/``
@@ -40,6 +39,11 @@ attribute use_unbounded_threadpool" error that TF 2.21 prints whenever op determ
 pipeline; real failures still raise Python exceptions) and Keras's warning that ``shuffle`` is
 ignored for a ``tf.data`` input (our pair pipelines draw fresh random pairs every batch).
 Set ``TF_CPP_MIN_LOG_LEVEL=0`` before importing to see everything.
+
+Importing it also registers every Keras object of the library (the layers of ``layers`` and
+``augment``, the losses and the metric of ``losses``) under the package name :data:`PACKAGE`,
+so ``keras.models.load_model`` reads a ``.keras`` file that uses them after ``import
+course_lib`` alone. That imports Keras and TensorFlow.
 """
 
 import os
@@ -47,3 +51,10 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed, but will be ignored")
+
+#: The package every registered Keras object of course_lib is saved under ("course_lib>Name").
+#: Defined before the imports below, which read it.
+PACKAGE = "course_lib"
+
+# Imported for their registration with Keras (and so reachable as course_lib.layers, ...).
+from course_lib import augment, layers, losses  # noqa: E402, F401

@@ -23,8 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib import checks
-from course_lib.layers import PACKAGE
+from course_lib import PACKAGE, checks
 
 __all__ = ["RandomAffine", "affine_matrices", "warp"]
 

@@ -27,8 +27,6 @@ from pathlib import Path
 import keras
 import numpy as np
 
-import course_lib.layers  # noqa: F401  (registers the course's layers, so encoders load)
-import course_lib.mining  # noqa: F401  (and its losses, for an encoder saved compiled)
 from course_lib import checks, distances
 
 __all__ = ["UNKNOWN", "BruteForceSearch", "Gallery", "GalleryIndex", "Identification", "build_index", "export",

@@ -12,12 +12,10 @@ import warnings
 import keras
 from keras import ops
 
-from course_lib import checks
+from course_lib import PACKAGE, checks
 
-__all__ = ["PACKAGE", "EuclideanDistance", "L2Normalize", "ShiftedViews", "ViewMean",
+__all__ = ["EuclideanDistance", "L2Normalize", "ShiftedViews", "ViewMean",
            "WeightedL1Similarity"]
-
-PACKAGE = "course_lib"
 
 
 def _float32_by_default(kwargs: dict) -> dict:
@@ -78,7 +76,8 @@ class WeightedL1Similarity(keras.layers.Layer):
     """Koch et al. (2015) head: ``sigmoid(sum_j alpha_j |a_j - b_j| + bias)``, a same-class probability.
 
     Called on ``[a, b]``, two tensors (batch, D); returns (batch, 1); computes in float32 by
-    default.
+    default. Its weights are ``alpha`` (D, 1), Glorot-uniform at the start as in a Dense layer,
+    and ``bias`` (1,), zero at the start.
 
     Args:
         **kwargs: passed to ``keras.layers.Layer``.
@@ -89,13 +88,12 @@ class WeightedL1Similarity(keras.layers.Layer):
 
     def build(self, input_shape):
         dim = input_shape[0][-1]
-        self.dense = keras.layers.Dense(1, activation="sigmoid", name="alpha",
-                                        dtype=self.dtype_policy)
-        self.dense.build((None, dim))
+        self.alpha = self.add_weight(shape=(dim, 1), initializer="glorot_uniform", name="alpha")
+        self.bias = self.add_weight(shape=(1,), initializer="zeros", name="bias")
 
     def call(self, inputs):
         a, b = _check_pair(inputs, "WeightedL1Similarity")
-        return self.dense(ops.abs(a - b))
+        return ops.sigmoid(ops.add(ops.matmul(ops.abs(a - b), self.alpha), self.bias))
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[0][:-1], 1)

@@ -8,7 +8,8 @@ Tasks are index arrays into one image array (``query`` (T,), ``support`` (T, N),
 Also here: Lake et al.'s 20 official runs as such tasks (:func:`lake_run_tasks`), N-way tasks
 drawn inside those runs (:func:`lake_n_way_tasks`), the held-out-alphabet split of an Omniglot
 set (:func:`alphabet_split`), and a Keras callback that selects the epoch on validation tasks
-(:class:`OneShotValidation`).
+(:class:`OneShotValidation`); :func:`episode_dataset` draws the training episodes of
+:class:`course_lib.losses.NWayLoss`.
 
 Introduced in notebook 06.
 """
@@ -22,13 +23,11 @@ from course_lib import checks, distances
 from course_lib.layers import EuclideanDistance, WeightedL1Similarity
 
 __all__ = [
-    "NWayLoss",
     "OneShotValidation",
     "alphabet_split",
     "episode_dataset",
     "lake_n_way_tasks",
     "lake_run_tasks",
-    "n_way_loss",
     "score_lake_runs",
     "task_accuracy",
     "task_scores",
@@ -439,83 +438,6 @@ class OneShotValidation(keras.callbacks.Callback):
 # --------------------------------------------------------------------------- training episodes
 
 
-@keras.saving.register_keras_serializable(package="course_lib")
-class NWayLoss(keras.losses.Loss):
-    """The N-way comparison loss: each anchor against N candidates at once, softmax over negative
-    squared distances, cross-entropy with the true candidate, in both directions.
-
-    ``y_pred`` is a batch of embeddings laid out episode by episode, each episode ``N`` anchors
-    then their ``N`` candidates (anchor ``i`` and candidate ``i`` are two drawings of one class),
-    as :func:`episode_dataset` yields them; ``y_true`` is ignored. For anchor ``i`` the logits are
-    ``-||a_i - c_j||^2`` over ``j``, and its loss is the cross-entropy with ``j = i``; likewise
-    each candidate against the anchors. This is the multi-class N-pair loss of Sohn (2016), which
-    with one example per class is also what prototypical networks (Snell et al. 2017) optimise:
-    the training task is the one-shot test. The loss per row (B,) is returned, so Keras's mean is
-    the average of both directions over all episodes. The squared distance has a finite gradient
-    even when two embeddings are equal.
-
-    Args:
-        n_way: classes per episode, an int >= 2; None: the whole batch is one episode
-            (N = batch / 2).
-        name: the loss's name.
-        **kwargs: passed to ``keras.losses.Loss`` (e.g. ``reduction``).
-
-    Raises:
-        TypeError: a non-int ``n_way``.
-        ValueError: ``n_way`` < 2; at call time, a batch that is not a whole number of episodes
-            of ``2 * n_way`` rows, or embeddings that are not 2-D.
-    """
-
-    def __init__(self, n_way: int | None = None, name: str = "n_way_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.n_way = None if n_way is None else checks.integer(n_way, "n_way", minimum=2)
-
-    def call(self, y_true, y_pred):
-        return n_way_loss(y_pred, self.n_way)
-
-    def get_config(self):
-        return {**super().get_config(), "n_way": self.n_way}
-
-
-def n_way_loss(embeddings, n_way: int | None = None):
-    """Per-row N-way comparison loss of a batch of episodes (see :class:`NWayLoss`).
-
-    Args:
-        embeddings: (B, D) embeddings, each episode ``n_way`` anchors then ``n_way`` candidates.
-        n_way: classes per episode, an int >= 2, or None for one episode of B / 2 classes.
-
-    Returns:
-        The loss of each row, (B,): cross-entropy of anchor ``i`` over the candidates (and of
-        candidate ``i`` over the anchors) with logits minus the squared distances.
-
-    Raises:
-        TypeError: a non-int ``n_way``.
-        ValueError: embeddings that are not 2-D, a batch that is not a whole number of episodes.
-    """
-    emb = keras.ops.convert_to_tensor(embeddings)
-    if len(emb.shape) != 2:
-        raise ValueError(f"embeddings must be 2-D (batch, dim), got shape {tuple(emb.shape)}")
-    batch, dim = emb.shape
-    if n_way is None:
-        if batch is not None and batch % 2:
-            raise ValueError(f"one episode needs an even batch (anchors then candidates), got "
-                             f"{batch} rows")
-        n = keras.ops.shape(emb)[0] // 2
-    else:
-        n = checks.integer(n_way, "n_way", minimum=2)
-        if batch is not None and batch % (2 * n):
-            raise ValueError(f"a batch of episodes has a multiple of 2 * n_way = {2 * n} rows, "
-                             f"got {batch}")
-    pairs = keras.ops.reshape(emb, (-1, 2, n, dim))
-    anchors, candidates = pairs[:, 0], pairs[:, 1]                             # (E, N, D)
-    diff = anchors[:, :, None, :] - candidates[:, None, :, :]
-    logits = -keras.ops.sum(keras.ops.square(diff), axis=-1)                  # (E, N, N)
-    # the diagonal holds the true pairs: anchor i over the candidates j, candidate j over anchors i
-    a_to_c = -keras.ops.diagonal(keras.ops.log_softmax(logits, axis=2), axis1=1, axis2=2)
-    c_to_a = -keras.ops.diagonal(keras.ops.log_softmax(logits, axis=1), axis1=1, axis2=2)
-    return keras.ops.reshape(keras.ops.stack([a_to_c, c_to_a], axis=1), (-1,))
-
-
 def _shift(images, seed, max_shift: int):
     """Each image moved by its own whole-pixel offset in [-max_shift, max_shift] on each axis
     (ink moved in from outside is 0)."""
@@ -534,7 +456,7 @@ def _shift(images, seed, max_shift: int):
 def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int = 0,
                     rotations: bool = False, max_shift: int = 0, steps: int | None = None,
                     repeat: bool = False):
-    """Batches of N-way training episodes for :class:`NWayLoss`, as a seeded ``tf.data`` stream.
+    """Batches of N-way training episodes for :class:`course_lib.losses.NWayLoss`, seeded ``tf.data``.
 
     Each episode picks a group (e.g. an alphabet) uniformly among those with at least ``n_way``
     classes, ``n_way`` distinct classes of that group, and two different examples of each: the

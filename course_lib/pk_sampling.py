@@ -146,7 +146,7 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
     """Batches of ``(images, labels)``: p classes x k examples each, labels the class ids of ``y``.
 
     Feed a model whose output is the embedding, compiled with a loss of
-    :mod:`course_lib.mining` (``y_true`` = class ids, ``y_pred`` = embeddings).
+    :mod:`course_lib.losses.mining` (``y_true`` = class ids, ``y_pred`` = embeddings).
 
     Args:
         x: examples, shape (N, ...), any numeric dtype (held as one in-memory constant; for image

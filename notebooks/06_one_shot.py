@@ -250,6 +250,8 @@ plots.show_pairs(batch[:8], batch[N_WAY:N_WAY + 8], np.ones(8),
 # %%
 from keras import ops
 
+from course_lib import losses
+
 
 def my_n_way_loss(embeddings, n_way):
     """Mean N-way comparison loss of a batch of episodes (anchors, then candidates, each)."""
@@ -267,14 +269,14 @@ encoder = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=
                                batch_norm=BATCH_NORM)
 embeddings = encoder(batch, training=False)
 mine = float(my_n_way_loss(embeddings, N_WAY))
-course = float(oneshot.NWayLoss(N_WAY)(labels, embeddings))
-print(f"by hand: {mine:.6f}   course_lib.oneshot.NWayLoss: {course:.6f}   "
+course = float(losses.NWayLoss(N_WAY)(labels, embeddings))
+print(f"by hand: {mine:.6f}   course_lib.losses.NWayLoss: {course:.6f}   "
       f"(an untrained net; log N = {np.log(N_WAY):.3f} would be a net that cannot tell)")
 print(f"encoder: {len(encoder.layers)} layers, {encoder.count_params():,} parameters, "
       f"output {encoder.output_shape}")
 
 # %% [markdown]
-# **Claim:** the hand-written loss and `oneshot.NWayLoss` agree (to float32 rounding).
+# **Claim:** the hand-written loss and `losses.NWayLoss` agree (to float32 rounding).
 # `NWayLoss` is a registered Keras loss, so a compiled model saves and reloads with it.
 
 # %%
@@ -371,7 +373,7 @@ if not config.fast_mode():
     keras.utils.set_random_seed(0)
     live_net = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
                                     batch_norm=False)
-    live_net.compile(keras.optimizers.Adam(LEARNING_RATE), oneshot.NWayLoss(N_WAY))
+    live_net.compile(keras.optimizers.Adam(LEARNING_RATE), losses.NWayLoss(N_WAY))
     live_episodes = oneshot.episode_dataset(x_train, y_train, alphabet_train, N_WAY,
                                             EPISODES_PER_STEP, seed=0, rotations=True,
                                             max_shift=2, repeat=True)
@@ -640,7 +642,7 @@ for i in range(MEMBERS):
     net = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
                                batch_norm=BATCH_NORM, name=f"member_{i}")
     schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=MEMBER_STEPS)
-    net.compile(optimizer=keras.optimizers.Adam(schedule), loss=oneshot.NWayLoss(N_WAY))
+    net.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses.NWayLoss(N_WAY))
     all_episodes = oneshot.episode_dataset(omniglot.images, omniglot.character,
                                            omniglot.alphabet, N_WAY, EPISODES_PER_STEP,
                                            seed=member_seed, rotations=True, max_shift=2,
@@ -819,7 +821,7 @@ digit_pairs = pairs.pair_dataset(x_mnist[keep], y_mnist[keep], batch_size=160, s
                                  augment=RandomAffine(seed=SEED), repeat=True)
 recipe_digits = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
                                      batch_norm=BATCH_NORM)
-recipe_digits.compile(keras.optimizers.Adam(LEARNING_RATE), oneshot.NWayLoss(5))
+recipe_digits.compile(keras.optimizers.Adam(LEARNING_RATE), losses.NWayLoss(5))
 digit_episodes = oneshot.episode_dataset(x_mnist[keep], y_mnist[keep], np.zeros(keep.sum(), int),
                                          5, 16, seed=SEED, max_shift=2, repeat=True)
 for name, net, stream in (("Koch's net", koch_digits, digit_pairs),
@@ -994,7 +996,7 @@ results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=
 # episodes5 = oneshot.episode_dataset(x_train, y_train, alphabet_train, 5, 16, seed=SEED,
 #                                     rotations=True, max_shift=2, repeat=True)
 # net5 = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, batch_norm=BATCH_NORM)
-# net5.compile(keras.optimizers.Adam(LEARNING_RATE), oneshot.NWayLoss(5))
+# net5.compile(keras.optimizers.Adam(LEARNING_RATE), losses.NWayLoss(5))
 # check5 = oneshot.OneShotValidation(x_val, val_query, val_support, val_answer)
 # net5.fit(episodes5, steps_per_epoch=500, epochs=4, callbacks=[check5])
 # ```

@@ -328,26 +328,25 @@ def semi_hard_by_hand(y, e, margin):
 
 
 # %% [markdown]
-# `course_lib.mining` holds the same three losses as registered Keras losses
+# `course_lib.losses` holds the same three losses as registered Keras losses
 # (`BatchAllTripletLoss`, `BatchHardTripletLoss`, `SemiHardTripletLoss`, tested against a
 # brute-force loop over every triplet), plus `ActiveTripletFraction`, a metric we use below.
+# `losses.get` makes one by its short name. (The plain functions behind them, such as
+# `losses.batch_hard_triplet_loss`, give one value per anchor, its share of the batch loss, as
+# Keras's own loss functions give one value per example; the Keras loss takes their mean.)
 #
-# **Claim:** on the same batch, each hand-written loss equals its `course_lib.mining` version.
+# **Claim:** on the same batch, each hand-written loss equals its `course_lib.losses` version.
 
 # %%
-from course_lib import mining
-
+LOSS_NAMES = {"batch-all": "batch_all", "batch-hard": "batch_hard", "semi-hard": "semi_hard"}
 by_hand = {"batch-all": batch_all_by_hand, "batch-hard": batch_hard_by_hand,
            "semi-hard": semi_hard_by_hand}
-packaged = {"batch-all": mining.batch_all_triplet_loss,
-            "batch-hard": mining.batch_hard_triplet_loss,
-            "semi-hard": mining.semi_hard_triplet_loss}
 for name in by_hand:
     mine = float(by_hand[name](labels, emb, MARGIN_HAND))
-    lib = float(packaged[name](labels, emb, margin=MARGIN_HAND))
+    lib = float(losses.get(LOSS_NAMES[name], margin=MARGIN_HAND)(labels, emb))
     print(f"{name:>10}: by hand {mine:.6f}, course_lib {lib:.6f}")
     assert np.isclose(mine, lib, rtol=1e-5, atol=1e-6), name
-active_untrained = float(mining.active_triplet_fraction(labels, emb, margin=MARGIN_HAND))
+active_untrained = float(losses.active_triplet_fraction(labels, emb, margin=MARGIN_HAND))
 print(f"untrained encoder: {active_untrained:.1%} of the {n_triplets:,} triplets are active")
 
 # %% [markdown]
@@ -368,9 +367,9 @@ print(f"untrained encoder: {active_untrained:.1%} of the {n_triplets:,} triplets
 
 # %%
 raw = embedding_model(SEED, normalise=False)(images, training=False)
-for name, loss_fn in packaged.items():
-    scaled = float(loss_fn(labels, 10.0 * raw, margin=1.0, epsilon=0.0))
-    small = float(loss_fn(labels, raw, margin=0.1, epsilon=0.0))
+for name, key in LOSS_NAMES.items():
+    scaled = float(losses.get(key, margin=1.0, epsilon=0.0)(labels, 10.0 * raw))
+    small = float(losses.get(key, margin=0.1, epsilon=0.0)(labels, raw))
     print(f"{name:>10}: L(10e; m=1) = {scaled:.5f}, 10 L(e; m=0.1) = {10 * small:.5f}")
     assert np.isclose(scaled, 10 * small, rtol=1e-4), name
 
@@ -391,12 +390,12 @@ def embedding_stats(model, margin):
     """Spread and active triplets of the validation embeddings, for the log."""
     e = ops.convert_to_numpy(model(x_val, training=False))
     centre = e.mean(axis=0)
-    dists = np.asarray(mining.pairwise_distances(e))
+    dists = np.asarray(losses.pairwise_distances(e))
     mean_d = dists[~np.eye(len(e), dtype=bool)].mean()
     return {"norm": float(np.linalg.norm(e, axis=1).mean()),
             "spread": float(np.linalg.norm(e - centre, axis=1).mean()),
             "margin / mean distance": margin / float(mean_d),
-            "active": float(mining.active_triplet_fraction(y_val, e, margin=margin))}
+            "active": float(losses.active_triplet_fraction(y_val, e, margin=margin))}
 
 
 def log_callback(model, margin, rows):
@@ -413,9 +412,7 @@ from course_lib import evaluate, oneshot, pairs
 
 
 def mining_loss(name, margin):
-    return {"batch-all": mining.BatchAllTripletLoss,
-            "batch-hard": mining.BatchHardTripletLoss,
-            "semi-hard": mining.SemiHardTripletLoss}[name](margin=margin)
+    return losses.get(LOSS_NAMES[name], margin=margin)
 
 
 def train_mining(name, margin, seed, steps, normalise=True, batch_norm=True, epochs=EPOCHS,
@@ -585,7 +582,7 @@ def training_setup(name, margin, seed):
         embed = embedding_model(seed, normalise=False)
         stream = oneshot.episode_dataset(x_train, y_train, np.zeros_like(y_train), N_WAY,
                                          EPISODES, seed=seed, repeat=True)
-        return embed, oneshot.NWayLoss(N_WAY), stream, embed
+        return embed, losses.NWayLoss(N_WAY), stream, embed
     raise ValueError(name)
 
 
@@ -819,7 +816,7 @@ results.record(
 #
 # - The triplet loss asks for a relative distance: the positive closer than the negative by a
 #   margin. Online mining reads every triplet of a P x K batch off one distance matrix, in a few
-#   lines of `keras.ops`; `course_lib.mining` packages batch-all, batch-hard and semi-hard.
+#   lines of `keras.ops`; `course_lib.losses` packages batch-all, batch-hard and semi-hard.
 # - On raw embeddings a margin has no scale: in the stored run they grew 9.2 times in norm and
 #   the margin shrank to 0.101 of the mean distance. On the unit sphere it keeps its meaning.
 # - Batch-hard from a cold start with a large margin collapses (spread below 0.05 for 5 of 6

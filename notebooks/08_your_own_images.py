@@ -296,14 +296,14 @@ assert len(counts) == P and np.all(counts == K) and np.isin(first_y.numpy(), tra
 #
 # $$L = \frac{1}{PK} \sum_a \max\big(\max_{p} d(a, p) - \min_{n} d(a, n) + m,\ 0\big).$$
 #
-# Notebook 07 wrote this loss by hand and checked `mining.batch_hard_triplet_loss` against it,
+# Notebook 07 wrote this loss by hand and checked `losses.BatchHardTripletLoss` against it,
 # so here the library carries it; below it scores the first batch under an untrained encoder.
 # The encoder is
 # a small convolutional network with batch normalisation, whose last layer scales each
 # embedding to unit length (so distances lie in [0, 2] and the margin has a fixed meaning):
 
 # %%
-from course_lib import distribute, mining
+from course_lib import distribute, losses
 
 
 def build_encoder(size=IMAGE_SIZE):
@@ -325,15 +325,15 @@ with strategy.scope():
     keras.utils.set_random_seed(SEED)
     encoder = build_encoder()
 emb_first = keras.ops.convert_to_numpy(encoder(first_x, training=False))
-first_loss = float(mining.batch_hard_triplet_loss(first_y, emb_first, margin=MARGIN))
+first_loss = float(losses.BatchHardTripletLoss(margin=MARGIN)(first_y, emb_first))
 print(f"batch-hard loss of the first batch under the untrained encoder: {first_loss:.4f}")
 
 # %% [markdown]
 # Now train: the encoder itself is the model (it outputs embeddings), compiled with
-# `mining.BatchHardTripletLoss`, fed by the endless file pipeline. On several devices `P` is
+# `losses.BatchHardTripletLoss`, fed by the endless file pipeline. On several devices `P` is
 # per device: the global batch holds `P` times the number of replicas classes, laid out class
 # by class, and each replica receives whole classes (the README's multi-device section). The
-# alternative recipe is notebook 06's N-way comparison loss (`oneshot.NWayLoss` on
+# alternative recipe is notebook 06's N-way comparison loss (`losses.NWayLoss` on
 # `oneshot.episode_dataset`): its episodes are drawn from images in memory, so for it load a
 # folder that fits with `folders.load_image_folder`; it has no file-reading pipeline yet.
 
@@ -346,20 +346,20 @@ train_ds = folders.path_pk_dataset(scan.paths, scan.labels, p_global, K, image_s
                                    repeat=True)
 with strategy.scope():
     encoder.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
-                    loss=mining.BatchHardTripletLoss(margin=MARGIN))
+                    loss=losses.BatchHardTripletLoss(margin=MARGIN))
 start = time.perf_counter()
 history = encoder.fit(train_ds, steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS, verbose=2)
 train_seconds = time.perf_counter() - start
-losses = history.history["loss"]
+epoch_losses = history.history["loss"]
 print(f"{EPOCHS * STEPS_PER_EPOCH:,} batches of {p_global * K} images read from files "
-      f"in {train_seconds:.0f} s; loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+      f"in {train_seconds:.0f} s; loss {epoch_losses[0]:.4f} -> {epoch_losses[-1]:.4f}")
 
 # %% [markdown]
 # **Claim:** the training loss falls: its last epoch's mean is at least a fifth below its
 # first's.
 
 # %%
-assert losses[-1] < 0.8 * losses[0], losses
+assert epoch_losses[-1] < 0.8 * epoch_losses[0], epoch_losses
 
 # %% [markdown]
 # ## 4 · Calibrate on validation classes

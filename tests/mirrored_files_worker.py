@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from course_lib import distribute, folders, mining
+from course_lib import distribute, folders, losses
 
 devices = distribute.split_cpu(2)
 strategy = tf.distribute.MirroredStrategy(devices)
@@ -41,7 +41,7 @@ with strategy.scope():
     inputs = keras.Input((8, 8, 1))
     x = keras.layers.Dense(8)(keras.layers.Flatten()(inputs))
     model = keras.Model(inputs, keras.layers.UnitNormalization()(x))
-    model.compile(keras.optimizers.Adam(1e-2), loss=mining.BatchHardTripletLoss(margin=0.2))
+    model.compile(keras.optimizers.Adam(1e-2), loss=losses.BatchHardTripletLoss(margin=0.2))
 history = model.fit(folders.path_pk_dataset(scan.paths, scan.labels, p, K, image_size=8,
                                             repeat=True),
                     steps_per_epoch=5, epochs=2, verbose=0).history["loss"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_lib import folders, mining, pk_sampling
+from course_lib import folders, losses, pk_sampling
 
 
 def write(path, value, size=(12, 12), mode="L"):
@@ -138,7 +138,7 @@ def test_path_pipeline_gives_the_in_memory_batches_and_trains(many_pngs):
     inputs = keras.Input((8, 8, 1))
     x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
     model = keras.Model(inputs, keras.layers.Dense(8)(keras.layers.Flatten()(x)))
-    model.compile("adam", loss=mining.BatchHardTripletLoss(margin=0.2))
+    model.compile("adam", loss=losses.BatchHardTripletLoss(margin=0.2))
     hist = model.fit(folders.path_pk_dataset(scan.paths, scan.labels, 8, 4, image_size=8,
                                              seed=0), steps_per_epoch=4, epochs=1, verbose=0)
     assert np.isfinite(hist.history["loss"][0])

@@ -1,4 +1,5 @@
-"""Online triplet mining: each loss against a NumPy brute force over all triplets of a batch."""
+"""Online triplet mining (course_lib.losses.mining): each loss against a NumPy brute force over
+all triplets of a batch, anchor by anchor."""
 
 import itertools
 
@@ -7,13 +8,21 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib import mining, pk_sampling
+from course_lib import losses, pk_sampling
 
-LOSSES = {
-    "batch_all": mining.batch_all_triplet_loss,
-    "batch_hard": mining.batch_hard_triplet_loss,
-    "semi_hard": mining.semi_hard_triplet_loss,
+FUNCTIONS = {
+    "batch_all": losses.batch_all_triplet_loss,
+    "batch_hard": losses.batch_hard_triplet_loss,
+    "semi_hard": losses.semi_hard_triplet_loss,
 }
+
+
+def _batch_loss(fn):
+    """The batch loss of a mining function: the mean of its per-anchor shares."""
+    return lambda *args, **kwargs: keras.ops.mean(fn(*args, **kwargs))
+
+
+LOSSES = {name: _batch_loss(fn) for name, fn in FUNCTIONS.items()}
 
 
 def brute_force(labels, emb, margin, squared=False, eps=1e-6):
@@ -22,20 +31,26 @@ def brute_force(labels, emb, margin, squared=False, eps=1e-6):
     d = d2 if squared else np.sqrt(d2 + eps)
     n = len(labels)
     terms, hard, semi = [], [], []
+    sums = {"batch_all": np.zeros(n), "batch_hard": np.zeros(n), "semi_hard": np.zeros(n)}
     for a in range(n):
         pos = [p for p in range(n) if p != a and labels[p] == labels[a]]
         neg = [q for q in range(n) if labels[q] != labels[a]]
         for p, q in itertools.product(pos, neg):
             terms.append(max(d[a, p] - d[a, q] + margin, 0.0))
+            sums["batch_all"][a] += terms[-1]
         if pos and neg:
             hard.append(max(max(d[a, pos]) - min(d[a, neg]) + margin, 0.0))
+            sums["batch_hard"][a] = hard[-1]
             for p in pos:
                 farther = [d[a, q] for q in neg if d[a, q] > d[a, p]]
                 chosen = min(farther) if farther else max(d[a, neg])
                 semi.append(max(d[a, p] - chosen + margin, 0.0))
+                sums["semi_hard"][a] += semi[-1]
     terms = np.array(terms)
     active = terms[terms > 0]
+    counts = {"batch_all": max(active.size, 1), "batch_hard": len(hard), "semi_hard": len(semi)}
     return {
+        "shares": {name: sums[name] / counts[name] * n for name in sums},
         "batch_all": active.mean() if active.size else 0.0,
         "batch_all_mean": terms.mean(),
         "batch_hard": np.mean(hard),
@@ -61,9 +76,18 @@ def test_losses_match_brute_force(batch, margin, squared):
     for name, fn in LOSSES.items():
         got = float(fn(labels, emb, margin=margin, squared=squared))
         np.testing.assert_allclose(got, want[name], rtol=2e-4, err_msg=name)
-    got_all = float(mining.batch_all_triplet_loss(labels, emb, margin, squared, average="all"))
+        # the function's values: each anchor's share (its terms / the batch's count * batch)
+        shares = np.asarray(FUNCTIONS[name](labels, emb, margin=margin, squared=squared))
+        assert shares.shape == (len(labels),)
+        np.testing.assert_allclose(shares, want["shares"][name], rtol=2e-4, atol=1e-6,
+                                   err_msg=name)
+        # the Keras loss (default reduction: the mean) gives the paper's batch loss
+        keras_loss = losses.get(name, margin=margin, squared=squared)
+        np.testing.assert_allclose(float(keras_loss(labels, emb)), want[name], rtol=2e-4)
+    got_all = float(keras.ops.mean(
+        losses.batch_all_triplet_loss(labels, emb, margin, squared, average="all")))
     np.testing.assert_allclose(got_all, want["batch_all_mean"], rtol=2e-4)
-    frac = float(mining.active_triplet_fraction(labels, emb, margin, squared))
+    frac = float(losses.active_triplet_fraction(labels, emb, margin, squared))
     np.testing.assert_allclose(frac, want["fraction"], rtol=1e-6)
 
 
@@ -71,12 +95,12 @@ def test_semi_hard_picks_the_nearest_farther_negative():
     # 1-D: anchor 0 at 0, positive at 1; negatives at 0.5 (harder), 1.5 and 2.5 (semi-hard: 1.5).
     labels = np.array([0, 0, 1, 1, 1])
     emb = np.array([[0.0], [1.0], [0.5], [1.5], [2.5]], np.float32)
-    loss = mining.semi_hard_triplet_loss(labels, emb, margin=1.0, epsilon=0.0)
+    loss = LOSSES["semi_hard"](labels, emb, margin=1.0, epsilon=0.0)
     # anchor 0 / pos 1: 1 - 1.5 + 1 = 0.5; anchor 1 / pos 0 (d=1): negatives at 0.5, 0.5, 1.5 ->
     # nearest farther is 1.5: 1 - 1.5 + 1 = 0.5; negatives as anchors count too.
     want = brute_force(labels, emb, 1.0, eps=0.0)["semi_hard"]
     np.testing.assert_allclose(float(loss), want, rtol=1e-6)
-    assert float(mining.batch_hard_triplet_loss(labels, emb, 1.0, epsilon=0.0)) > float(loss)
+    assert float(LOSSES["batch_hard"](labels, emb, 1.0, epsilon=0.0)) > float(loss)
 
 
 def test_semi_hard_falls_back_to_the_farthest_negative():
@@ -85,17 +109,17 @@ def test_semi_hard_falls_back_to_the_farthest_negative():
     # semi-hard negative at d = 2: loss 0. Mean over the 4 pairs: 1.0.
     labels = np.array([0, 0, 1, 1])
     emb = np.array([[0.0], [3.0], [1.0], [2.0]], np.float32)
-    loss = float(mining.semi_hard_triplet_loss(labels, emb, margin=1.0, epsilon=0.0))
+    loss = float(LOSSES["semi_hard"](labels, emb, margin=1.0, epsilon=0.0))
     assert loss == pytest.approx(1.0, rel=1e-6)
     assert loss == pytest.approx(brute_force(labels, emb, 1.0, eps=0.0)["semi_hard"], rel=1e-6)
 
 
 def test_pairwise_distances(batch):
     _, emb = batch
-    d = mining.pairwise_distances(emb, epsilon=0.0).numpy()
+    d = losses.pairwise_distances(emb, epsilon=0.0).numpy()
     want = np.linalg.norm(emb[:, None] - emb[None], axis=-1)
     np.testing.assert_allclose(d, want, atol=1e-5)
-    np.testing.assert_array_equal(np.diag(mining.pairwise_distances(emb, squared=True)), 0)
+    np.testing.assert_array_equal(np.diag(losses.pairwise_distances(emb, squared=True)), 0)
 
 
 def test_no_active_triplet_gives_zero_loss_not_nan():
@@ -103,7 +127,7 @@ def test_no_active_triplet_gives_zero_loss_not_nan():
     emb = np.array([[0.0, 0], [0, 0.01], [10, 0], [10, 0.01]], np.float32)
     for name, fn in LOSSES.items():
         assert float(fn(labels, emb, margin=1.0)) == 0.0, name
-    assert float(mining.active_triplet_fraction(labels, emb)) == 0.0
+    assert float(losses.active_triplet_fraction(labels, emb)) == 0.0
 
 
 @pytest.mark.parametrize("squared", [False, True])
@@ -125,15 +149,15 @@ def test_keras_losses_serialize_and_train_and_reload(tmp_path):
     y = np.repeat(np.arange(6), 8)
     x = (rng.normal(size=(48, 5)) + y[:, None]).astype(np.float32)
     data = pk_sampling.pk_dataset(x, y, p=3, k=4, seed=0, steps=3)
-    objects = [mining.BatchAllTripletLoss(margin=0.2, average="all"),
-               mining.BatchHardTripletLoss(margin=0.3, squared=True),
-               mining.SemiHardTripletLoss(margin=0.4, epsilon=1e-4)]
+    objects = [losses.BatchAllTripletLoss(margin=0.2, average="all"),
+               losses.BatchHardTripletLoss(margin=0.3, squared=True),
+               losses.SemiHardTripletLoss(margin=0.4, epsilon=1e-4)]
     for loss in objects:
         copy = keras.losses.deserialize(keras.losses.serialize(loss))
         assert type(copy) is type(loss) and copy.get_config() == loss.get_config()
         inputs = keras.Input((5,))
         model = keras.Model(inputs, keras.layers.Dense(3)(inputs))
-        model.compile("sgd", loss=loss, metrics=[mining.ActiveTripletFraction(loss.margin,
+        model.compile("sgd", loss=loss, metrics=[losses.ActiveTripletFraction(loss.margin,
                                                                               loss.squared)])
         hist = model.fit(data, epochs=1, verbose=0)
         assert np.isfinite(hist.history["loss"][0])
@@ -149,13 +173,13 @@ def test_keras_losses_serialize_and_train_and_reload(tmp_path):
 
 def test_metric_tracks_the_fraction(batch):
     labels, emb = batch
-    metric = mining.ActiveTripletFraction(margin=1.0)
+    metric = losses.ActiveTripletFraction(margin=1.0)
     metric.update_state(labels, emb)
     metric.update_state(labels, emb * 100)      # spread out: fewer active triplets
     want = (brute_force(labels, emb, 1.0)["fraction"]
             + brute_force(labels, emb * 100, 1.0)["fraction"]) / 2
     np.testing.assert_allclose(float(metric.result()), want, rtol=1e-5)
-    config = mining.ActiveTripletFraction.from_config(metric.get_config()).get_config()
+    config = losses.ActiveTripletFraction.from_config(metric.get_config()).get_config()
     assert config == metric.get_config()
 
 
@@ -175,10 +199,10 @@ def test_bad_input(batch):
         with pytest.raises(ValueError, match="labels has 5 entries but embeddings has 12"):
             fn(labels[:5], emb)
     with pytest.raises(ValueError, match="average must be one of"):
-        mining.batch_all_triplet_loss(labels, emb, average="mean")
+        losses.batch_all_triplet_loss(labels, emb, average="mean")
     with pytest.raises(ValueError, match="average must be one of"):
-        mining.BatchAllTripletLoss(average="sum")
+        losses.BatchAllTripletLoss(average="sum")
     with pytest.raises(ValueError, match="margin must be"):
-        mining.SemiHardTripletLoss(margin=-1)
+        losses.SemiHardTripletLoss(margin=-1)
     with pytest.raises(ValueError, match="takes no sample_weight"):
-        mining.ActiveTripletFraction().update_state(labels, emb, sample_weight=np.ones(12))
+        losses.ActiveTripletFraction().update_state(labels, emb, sample_weight=np.ones(12))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib import models, oneshot
+from course_lib import losses, models, oneshot
 from course_lib.data import LakeRun
 
 
@@ -216,54 +216,6 @@ def test_the_metric_matters_and_ties_are_wrong_for_every_model():
     assert tie[0, 0] == tie[0, 1] and not oneshot.task_accuracy(tie, [0]).any()
 
 
-# --------------------------------------------------------------------------- N-way loss
-
-
-def _reference_n_way_loss(emb, n_way):
-    """The loss in plain NumPy, one episode and one row at a time."""
-    out = []
-    for episode in emb.reshape(-1, 2, n_way, emb.shape[1]):
-        anchors, candidates = episode
-        logits = -((anchors[:, None, :] - candidates[None, :, :]) ** 2).sum(axis=2)
-        row = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-        col = logits - np.log(np.exp(logits).sum(axis=0, keepdims=True))
-        out.append(np.concatenate([-np.diag(row), -np.diag(col)]))
-    return np.concatenate(out)
-
-
-def test_n_way_loss_agrees_with_a_numpy_reference():
-    rng = np.random.default_rng(0)
-    emb = rng.normal(size=(3 * 2 * 5, 4)).astype(np.float32)
-    expected = _reference_n_way_loss(emb.astype(np.float64), 5)
-    np.testing.assert_allclose(np.asarray(oneshot.n_way_loss(emb, 5)), expected, rtol=1e-5)
-    loss = oneshot.NWayLoss(n_way=5)
-    np.testing.assert_allclose(float(loss(np.zeros(30), emb)), expected.mean(), rtol=1e-5)
-    # n_way=None: the whole batch is one 15-way episode
-    np.testing.assert_allclose(float(oneshot.NWayLoss()(np.zeros(30), emb)),
-                               _reference_n_way_loss(emb.astype(np.float64), 15).mean(),
-                               rtol=1e-5)
-
-
-def test_n_way_loss_is_log_n_at_equal_embeddings_with_a_finite_gradient():
-    emb = tf.Variable(np.ones((2 * 2 * 4, 3), np.float32))
-    with tf.GradientTape() as tape:
-        value = oneshot.NWayLoss(n_way=4)(np.zeros(16), emb)
-    grad = tape.gradient(value, emb)
-    np.testing.assert_allclose(float(value), np.log(4), rtol=1e-6)
-    assert np.isfinite(grad.numpy()).all()
-
-
-def test_n_way_loss_refuses_a_batch_of_broken_episodes():
-    with pytest.raises(ValueError, match="2 \\* n_way"):
-        oneshot.n_way_loss(np.zeros((10, 3), np.float32), 4)
-    with pytest.raises(ValueError, match="n_way"):
-        oneshot.NWayLoss(n_way=1)
-    with pytest.raises(TypeError, match="n_way"):
-        oneshot.NWayLoss(n_way=2.0)
-    with pytest.raises(ValueError, match="2-D"):
-        oneshot.n_way_loss(np.zeros((4,), np.float32), 2)
-
-
 # --------------------------------------------------------------------------- episode sampler
 
 
@@ -376,13 +328,13 @@ def test_a_conv4_encoder_learns_episodes_and_reloads(tmp_path):
     images = images + np.random.default_rng(0).random(images.shape).astype(np.float32) * 0.1
     keras.utils.set_random_seed(0)
     encoder = models.conv4_encoder((8, 8), 8, filters=8, blocks=2)
-    encoder.compile(keras.optimizers.Adam(1e-2), oneshot.NWayLoss(n_way=4))
+    encoder.compile(keras.optimizers.Adam(1e-2), losses.NWayLoss(n_way=4))
     ds = oneshot.episode_dataset(images, y, groups * 0, n_way=4, episodes=2, repeat=True)
     history = encoder.fit(ds, steps_per_epoch=20, epochs=3, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     path = tmp_path / "encoder.keras"
     encoder.save(path)
     again = keras.models.load_model(path)
-    assert isinstance(again.loss, oneshot.NWayLoss) and again.loss.n_way == 4
+    assert isinstance(again.loss, losses.NWayLoss) and again.loss.n_way == 4
     np.testing.assert_allclose(again.predict(images, verbose=0),
                                encoder.predict(images, verbose=0), rtol=1e-5, atol=1e-6)

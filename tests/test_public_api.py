@@ -1,18 +1,40 @@
-"""The library's public surface: every module lists its public names in ``__all__``, and every
-public function and class documents each of its arguments in its ``Args:`` section."""
+"""The library's public surface: every module (those of subpackages such as ``losses``
+included) lists its public names in ``__all__``, every public function and class documents
+each of its arguments in its ``Args:`` section, and ``import course_lib`` defines the
+registration package name once."""
 
 import dataclasses
 import importlib
 import inspect
 import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 
 import course_lib
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(course_lib.__path__)
-                 if not m.name.startswith("_"))
+MODULES = sorted(m.name.removeprefix("course_lib.")
+                 for m in pkgutil.walk_packages(course_lib.__path__, prefix="course_lib.")
+                 if not any(part.startswith("_") for part in m.name.split(".")))
+
+
+def test_walk_reaches_the_subpackages():
+    assert {"losses", "losses.mining", "losses.nway", "losses.pair", "losses.triplet"} <= set(MODULES)
+
+
+def test_the_registration_package_is_defined_once():
+    assert course_lib.PACKAGE == "course_lib"
+    root = Path(course_lib.__file__).parent
+    sources = {str(path.relative_to(root)): path.read_text() for path in sorted(root.rglob("*.py"))}
+    defining = [name for name, text in sources.items() if re.search(r"^PACKAGE = ", text, re.M)]
+    assert defining == ["__init__.py"], defining
+    packages = {name: re.findall(r"register_keras_serializable\((.*?)\)", text)
+                for name, text in sources.items()}
+    other = {name: found for name, found in packages.items()
+             if any(arg != "package=PACKAGE" for arg in found)}
+    assert not other, f"register with package=PACKAGE, not {other}"
+    assert sum(map(len, packages.values())) >= 13
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,4 +1,5 @@
-"""Triplet losses with online mining inside a batch: batch-all, batch-hard and semi-hard.
+"""Triplet losses with online mining inside a batch: batch-all, batch-hard and semi-hard
+(notebook 07).
 
 Each loss takes ``(labels, embeddings)`` of one batch (best a P x K batch from
 :mod:`course_lib.pk_sampling`), builds the batch's pairwise distance matrix with ``keras.ops``
@@ -19,8 +20,14 @@ another class) from it, so no triplet is sampled offline:
 Distances are Euclidean, ``sqrt(d^2 + epsilon)`` (epsilon keeps the gradient finite when two
 embeddings coincide, as in :class:`course_lib.layers.EuclideanDistance`), or squared Euclidean
 with ``squared=True`` (FaceNet's choice). Compile a model that outputs embeddings with one of the
-losses; ``y_true`` is the batch's class ids. The losses couple the examples of a batch, so
-per-example ``sample_weight`` is not supported: each call returns one scalar.
+losses; ``y_true`` is the batch's class ids.
+
+As Keras's own losses do, each function returns one value per example of the batch (per
+anchor), and the Keras loss averages them. The losses couple the examples of a batch, so an
+anchor's value is its *share* of the paper's batch loss: the sum of its terms (its triplets, its
+hardest triplet, its anchor-positive pairs) divided by the number of terms the paper averages
+over, times the batch size. The mean of the shares over the batch is exactly the paper's
+average. ``sample_weight`` (rarely wanted here) weights each anchor's share.
 
 Introduced in notebook 07.
 """
@@ -30,8 +37,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from course_lib import checks, distances
-from course_lib.layers import PACKAGE
+from course_lib import PACKAGE, checks, distances
+from course_lib.losses._common import FunctionLoss, check_margin
 
 __all__ = [
     "ActiveTripletFraction",
@@ -61,7 +68,7 @@ def _embeddings(embeddings):
 
 
 def _options(margin, squared, epsilon) -> tuple[float, bool, float]:
-    margin = checks.number(margin, "margin", low=0.0, low_open=True)
+    margin = check_margin(margin)
     if not isinstance(squared, bool):
         raise TypeError(f"squared must be a bool, got {type(squared).__name__} {squared!r}")
     return margin, squared, checks.number(epsilon, "epsilon", low=0.0)
@@ -111,6 +118,19 @@ def _safe_mean(total, count):
     return total / ops.maximum(count, 1.0)
 
 
+def _shares(per_anchor, count):
+    """Each anchor's share of the batch loss ``sum(per_anchor) / count`` (0 when count is 0):
+    ``per_anchor / count * batch``, so that the mean over the batch is the batch loss.
+
+    Divided first and multiplied second, so the gradient of the mean of the shares is
+    ``1 / count`` per term, the gradient of the batch loss itself, whenever
+    ``(1 / batch) * batch`` rounds to 1 in float32 (every batch size that is a power of two
+    times 1, 3 or 5, among others: 48 and 64 included).
+    """
+    batch = ops.cast(ops.shape(per_anchor)[0], "float32")
+    return per_anchor / ops.maximum(count, 1.0) * batch
+
+
 # --------------------------------------------------------------------------- the losses
 
 
@@ -128,16 +148,18 @@ def batch_all_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
             ``"all"`` over all valid triplets.
 
     Returns:
-        A scalar float32 tensor.
+        Each anchor's share, a float32 tensor (batch,): the sum of its triplets' losses over the
+        number of triplets averaged over, times the batch size; its mean is the batch loss.
 
     Raises:
+        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
         ValueError: bad shapes, ``margin`` <= 0, ``average`` not "active" or "all".
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
     checks.one_of(average, "average", _AVERAGES)
     loss, valid = _triplet_terms(labels, embeddings, margin, squared, epsilon)
     count = ops.sum(ops.cast(loss > 0, "float32")) if average == "active" else ops.sum(valid)
-    return _safe_mean(ops.sum(loss), count)
+    return _shares(ops.sum(loss, axis=(1, 2)), count)
 
 
 def batch_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
@@ -150,9 +172,12 @@ def batch_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bo
         labels, embeddings, margin, squared, epsilon: as for :func:`batch_all_triplet_loss`.
 
     Returns:
-        A scalar float32 tensor.
+        Each anchor's share, a float32 tensor (batch,): its hardest triplet's loss over the
+        number of anchors that have a positive and a negative, times the batch size (0 for an
+        anchor without); its mean is the batch loss.
 
     Raises:
+        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
         ValueError: bad shapes or ``margin`` <= 0.
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
@@ -164,7 +189,7 @@ def batch_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bo
     hardest_negative = ops.min(d + (1.0 - negative) * far, axis=1)    # masked -> beyond any d
     valid = ops.cast((ops.sum(positive, 1) > 0) & (ops.sum(negative, 1) > 0), "float32")
     per_anchor = ops.relu(hardest_positive - hardest_negative + margin) * valid
-    return _safe_mean(ops.sum(per_anchor), ops.sum(valid))
+    return _shares(per_anchor, ops.sum(valid))
 
 
 def semi_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
@@ -178,9 +203,12 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
         labels, embeddings, margin, squared, epsilon: as for :func:`batch_all_triplet_loss`.
 
     Returns:
-        A scalar float32 tensor.
+        Each anchor's share, a float32 tensor (batch,): the sum of its anchor-positive pairs'
+        losses over the number of such pairs in the batch, times the batch size; its mean is
+        the batch loss.
 
     Raises:
+        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
         ValueError: bad shapes or ``margin`` <= 0.
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
@@ -197,7 +225,7 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
     chosen = ops.where(ops.sum(farther, axis=2) > 0, nearest_farther, farthest)
     valid = positive * ops.cast(ops.sum(negative, 1, keepdims=True) > 0, "float32")
     per_pair = ops.relu(d - chosen + margin) * valid
-    return _safe_mean(ops.sum(per_pair), ops.sum(valid))
+    return _shares(ops.sum(per_pair, axis=1), ops.sum(valid))
 
 
 def active_triplet_fraction(labels, embeddings, margin: float = 1.0, squared: bool = False,
@@ -212,6 +240,10 @@ def active_triplet_fraction(labels, embeddings, margin: float = 1.0, squared: bo
 
     Returns:
         A scalar float32 tensor in [0, 1].
+
+    Raises:
+        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
+        ValueError: bad shapes or ``margin`` <= 0.
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
     loss, valid = _triplet_terms(labels, embeddings, margin, squared, epsilon)
@@ -221,83 +253,89 @@ def active_triplet_fraction(labels, embeddings, margin: float = 1.0, squared: bo
 # --------------------------------------------------------------------------- Keras objects
 
 
-class _MiningLoss(keras.losses.Loss):
-    """Shared options and config of the mining losses; ``y_true`` = class ids."""
+class _MiningLoss(FunctionLoss):
+    """A mining function as a Keras loss (``y_true`` = class ids), with the shared options."""
 
-    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
-                 name: str | None = None, **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.margin, self.squared, self.epsilon = _options(margin, squared, epsilon)
-
-    def get_config(self):
-        return {**super().get_config(), "margin": self.margin, "squared": self.squared,
-                "epsilon": self.epsilon}
+    def __init__(self, fn, margin, squared, epsilon, reduction, name, dtype, **fn_kwargs):
+        margin, squared, epsilon = _options(margin, squared, epsilon)
+        super().__init__(fn, reduction=reduction, name=name, dtype=dtype, margin=margin,
+                         squared=squared, epsilon=epsilon, **fn_kwargs)
+        self.margin, self.squared, self.epsilon = margin, squared, epsilon
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BatchAllTripletLoss(_MiningLoss):
-    """Keras loss wrapping :func:`batch_all_triplet_loss`.
+    """Keras loss of :func:`batch_all_triplet_loss`: the mean of the anchors' shares.
 
     Args:
         margin: the margin of the hinge, > 0.
         squared: True to compare squared Euclidean distances.
         epsilon: added under the square root, so the gradient is finite at equal embeddings.
         average: how the active triplets' losses are averaged, as in the function.
+        reduction: how Keras reduces the shares (default: their mean, the batch loss).
         name: the loss's name in ``fit``'s logs.
-        **kwargs: passed to ``keras.losses.Loss`` (e.g. ``reduction``).
+        dtype: the dtype of the loss's computations (None: Keras's float type).
+
+    Raises:
+        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
+        ValueError: ``margin`` <= 0, ``epsilon`` < 0, ``average`` not "active" or "all".
     """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
-                 average: str = "active", name: str = "batch_all_triplet_loss", **kwargs):
-        super().__init__(margin, squared, epsilon, name=name, **kwargs)
-        self.average = checks.one_of(average, "average", _AVERAGES)
-
-    def call(self, y_true, y_pred):
-        return batch_all_triplet_loss(y_true, y_pred, self.margin, self.squared, self.epsilon,
-                                      self.average)
-
-    def get_config(self):
-        return {**super().get_config(), "average": self.average}
+                 average: str = "active", reduction="sum_over_batch_size",
+                 name: str = "batch_all_triplet_loss", dtype=None):
+        average = checks.one_of(average, "average", _AVERAGES)
+        super().__init__(batch_all_triplet_loss, margin, squared, epsilon, reduction, name,
+                         dtype, average=average)
+        self.average = average
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BatchHardTripletLoss(_MiningLoss):
-    """Keras loss wrapping :func:`batch_hard_triplet_loss`.
+    """Keras loss of :func:`batch_hard_triplet_loss`: the mean of the anchors' shares.
 
     Args:
         margin: the margin of the hinge, > 0.
         squared: True to compare squared Euclidean distances.
         epsilon: added under the square root, so the gradient is finite at equal embeddings.
+        reduction: how Keras reduces the shares (default: their mean, the batch loss).
         name: the loss's name in ``fit``'s logs.
-        **kwargs: passed to ``keras.losses.Loss`` (e.g. ``reduction``).
+        dtype: the dtype of the loss's computations (None: Keras's float type).
+
+    Raises:
+        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
+        ValueError: ``margin`` <= 0 or ``epsilon`` < 0.
     """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
-                 name: str = "batch_hard_triplet_loss", **kwargs):
-        super().__init__(margin, squared, epsilon, name=name, **kwargs)
-
-    def call(self, y_true, y_pred):
-        return batch_hard_triplet_loss(y_true, y_pred, self.margin, self.squared, self.epsilon)
+                 reduction="sum_over_batch_size", name: str = "batch_hard_triplet_loss",
+                 dtype=None):
+        super().__init__(batch_hard_triplet_loss, margin, squared, epsilon, reduction, name,
+                         dtype)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class SemiHardTripletLoss(_MiningLoss):
-    """Keras loss wrapping :func:`semi_hard_triplet_loss`.
+    """Keras loss of :func:`semi_hard_triplet_loss`: the mean of the anchors' shares.
 
     Args:
         margin: the margin of the hinge, > 0.
         squared: True to compare squared Euclidean distances.
         epsilon: added under the square root, so the gradient is finite at equal embeddings.
+        reduction: how Keras reduces the shares (default: their mean, the batch loss).
         name: the loss's name in ``fit``'s logs.
-        **kwargs: passed to ``keras.losses.Loss`` (e.g. ``reduction``).
+        dtype: the dtype of the loss's computations (None: Keras's float type).
+
+    Raises:
+        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
+        ValueError: ``margin`` <= 0 or ``epsilon`` < 0.
     """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
-                 name: str = "semi_hard_triplet_loss", **kwargs):
-        super().__init__(margin, squared, epsilon, name=name, **kwargs)
-
-    def call(self, y_true, y_pred):
-        return semi_hard_triplet_loss(y_true, y_pred, self.margin, self.squared, self.epsilon)
+                 reduction="sum_over_batch_size", name: str = "semi_hard_triplet_loss",
+                 dtype=None):
+        super().__init__(semi_hard_triplet_loss, margin, squared, epsilon, reduction, name,
+                         dtype)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -308,6 +346,10 @@ class ActiveTripletFraction(keras.metrics.Mean):
         margin, squared, epsilon: as for the loss it accompanies.
         name: the metric's name in ``fit``'s logs.
         **kwargs: passed to ``keras.metrics.Mean`` (e.g. ``dtype``).
+
+    Raises:
+        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
+        ValueError: ``margin`` <= 0 or ``epsilon`` < 0; at update time, a ``sample_weight``.
     """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
@@ -323,5 +365,5 @@ class ActiveTripletFraction(keras.metrics.Mean):
             active_triplet_fraction(y_true, y_pred, self.margin, self.squared, self.epsilon))
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "margin": self.margin,
-                "squared": self.squared, "epsilon": self.epsilon}
+        return {**super().get_config(), "margin": self.margin, "squared": self.squared,
+                "epsilon": self.epsilon}

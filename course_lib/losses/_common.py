@@ -1,0 +1,48 @@
+"""What the losses of the package share: the margin check and the function + wrapper base class."""
+
+from __future__ import annotations
+
+import keras
+
+from course_lib import checks
+
+
+def check_margin(margin) -> float:
+    """``margin`` as a float, when it is a finite number > 0.
+
+    Raises:
+        TypeError: ``margin`` is not a number.
+        ValueError: ``margin`` <= 0 or not finite.
+    """
+    return checks.number(margin, "margin", 0.0, low_open=True)
+
+
+class FunctionLoss(keras.losses.Loss):
+    """A Keras loss computed by a plain per-example function, Keras's own pattern for its losses.
+
+    Keras builds its losses (``keras.losses.MeanSquaredError``, ``keras.losses.Circle``, ...) as
+    a function of ``(y_true, y_pred, **options)`` giving one loss per example and a
+    ``LossFunctionWrapper`` subclass that stores the options and leaves the reduction to
+    ``keras.losses.Loss``. That wrapper is not part of Keras's public API (3.15 keeps it in
+    ``keras.src``), so this base class does the same job. A subclass passes its function and
+    options to ``__init__``; ``get_config`` returns the options beside Keras's own entries
+    (without ``fn``: the registered class already names it), so ``from_config`` rebuilds it.
+
+    Args:
+        fn: ``fn(y_true, y_pred, **options)``, one loss per example.
+        reduction: how Keras reduces the per-example losses.
+        name: the loss's name.
+        dtype: the dtype of the loss's computations (None: Keras's float type).
+        **options: passed to ``fn`` on every call.
+    """
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **options):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self._options = options
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._options)
+
+    def get_config(self):
+        return {**super().get_config(), **self._options}

@@ -1,0 +1,93 @@
+"""The N-way comparison loss of one-shot training episodes (notebook 06): a function giving the
+loss of each row of a batch of episodes and :class:`NWayLoss`, its registered Keras loss. The
+episodes themselves are drawn by :func:`course_lib.oneshot.episode_dataset`."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from course_lib import PACKAGE, checks
+from course_lib.losses._common import FunctionLoss
+
+__all__ = ["NWayLoss", "n_way_loss"]
+
+
+def n_way_loss(embeddings, n_way: int | None = None):
+    """Per-row N-way comparison loss of a batch of episodes (see :class:`NWayLoss`).
+
+    Args:
+        embeddings: (B, D) embeddings, each episode ``n_way`` anchors then ``n_way`` candidates.
+        n_way: classes per episode, an int >= 2, or None for one episode of B / 2 classes.
+
+    Returns:
+        The loss of each row, (B,): cross-entropy of anchor ``i`` over the candidates (and of
+        candidate ``i`` over the anchors) with logits minus the squared distances.
+
+    Raises:
+        TypeError: a non-int ``n_way``.
+        ValueError: embeddings that are not 2-D, a batch that is not a whole number of episodes.
+    """
+    emb = ops.convert_to_tensor(embeddings)
+    if len(emb.shape) != 2:
+        raise ValueError(f"embeddings must be 2-D (batch, dim), got shape {tuple(emb.shape)}")
+    batch, dim = emb.shape
+    if n_way is None:
+        if batch is not None and batch % 2:
+            raise ValueError(f"one episode needs an even batch (anchors then candidates), got "
+                             f"{batch} rows")
+        n = ops.shape(emb)[0] // 2
+    else:
+        n = checks.integer(n_way, "n_way", minimum=2)
+        if batch is not None and batch % (2 * n):
+            raise ValueError(f"a batch of episodes has a multiple of 2 * n_way = {2 * n} rows, "
+                             f"got {batch}")
+    pairs = ops.reshape(emb, (-1, 2, n, dim))
+    anchors, candidates = pairs[:, 0], pairs[:, 1]                             # (E, N, D)
+    diff = anchors[:, :, None, :] - candidates[:, None, :, :]
+    logits = -ops.sum(ops.square(diff), axis=-1)                               # (E, N, N)
+    # the diagonal holds the true pairs: anchor i over the candidates j, candidate j over anchors i
+    a_to_c = -ops.diagonal(ops.log_softmax(logits, axis=2), axis1=1, axis2=2)
+    c_to_a = -ops.diagonal(ops.log_softmax(logits, axis=1), axis1=1, axis2=2)
+    return ops.reshape(ops.stack([a_to_c, c_to_a], axis=1), (-1,))
+
+
+def _n_way_loss_of_batch(y_true, y_pred, n_way: int | None):
+    """:func:`n_way_loss` of the embeddings ``y_pred``; ``y_true`` is not read."""
+    return n_way_loss(y_pred, n_way)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NWayLoss(FunctionLoss):
+    """The N-way comparison loss: each anchor against N candidates at once, softmax over negative
+    squared distances, cross-entropy with the true candidate, in both directions.
+
+    ``y_pred`` is a batch of embeddings laid out episode by episode, each episode ``N`` anchors
+    then their ``N`` candidates (anchor ``i`` and candidate ``i`` are two drawings of one class),
+    as :func:`course_lib.oneshot.episode_dataset` yields them; ``y_true`` is ignored. For anchor
+    ``i`` the logits are ``-||a_i - c_j||^2`` over ``j``, and its loss is the cross-entropy with
+    ``j = i``; likewise each candidate against the anchors. This is the multi-class N-pair loss
+    of Sohn (2016), which with one example per class is also what prototypical networks (Snell
+    et al. 2017) optimise: the training task is the one-shot test. The loss per row (B,) is
+    computed by :func:`n_way_loss`, so Keras's mean is the average of both directions over all
+    episodes. The squared distance has a finite gradient even when two embeddings are equal.
+
+    Args:
+        n_way: classes per episode, an int >= 2; None: the whole batch is one episode
+            (N = batch / 2).
+        reduction: how Keras reduces the per-row losses (default: the mean).
+        name: the loss's name.
+        dtype: the dtype of the loss's computations (None: Keras's float type).
+
+    Raises:
+        TypeError: a non-int ``n_way``.
+        ValueError: ``n_way`` < 2; at call time, a batch that is not a whole number of episodes
+            of ``2 * n_way`` rows, or embeddings that are not 2-D.
+    """
+
+    def __init__(self, n_way: int | None = None, reduction="sum_over_batch_size",
+                 name: str = "n_way_loss", dtype=None):
+        n_way = None if n_way is None else checks.integer(n_way, "n_way", minimum=2)
+        super().__init__(_n_way_loss_of_batch, reduction=reduction, name=name, dtype=dtype,
+                         n_way=n_way)
+        self.n_way = n_way
