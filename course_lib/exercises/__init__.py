@@ -22,6 +22,8 @@ rejects fails the cell.
 
 Each reference solution is written once, as the code string ``Exercise.solution_code``: it is
 what ``solution()`` prints and what CI substitutes.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ with), and :func:`get`, which makes one by name.
 Also here: :func:`pairwise_distances` (the batch's distance matrix the mining losses read),
 :func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction`. Every name is
 importable from ``course_lib.losses`` itself; the submodules only group them.
+
+Introduced in notebook 01.
 """
 
 from __future__ import annotations
