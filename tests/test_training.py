@@ -8,9 +8,9 @@ import pytest
 from course_lib import evaluate, layers, losses, models, pairs, training
 
 
-def _build(epsilon=1e-6):
+def _build(epsilon=1e-6, hidden=8):
     def build():
-        encoder = models.mlp_encoder(input_shape=(4, 4), embedding_dim=2, hidden=8)
+        encoder = models.mlp_encoder(input_shape=(4, 4), embedding_dim=2, hidden=hidden)
         return encoder, models.siamese(encoder, head=layers.EuclideanDistance(epsilon=epsilon))
     return build
 
@@ -71,7 +71,7 @@ def test_step_losses_keep_every_step_and_the_nan(toy):
     curves = {}
     for epsilon in (0.0, 1e-6):
         keras.utils.set_random_seed(0)
-        _, model = _build(epsilon)()
+        _, model = _build(epsilon, hidden=64)()   # wide: no ReLU layer dies on its own
         model.compile(optimizer="adam", loss=losses.ContrastiveLoss())
         curves[epsilon] = training.step_losses(model, batches)
     assert curves[0.0].shape == (6,)
