@@ -902,7 +902,8 @@ def plot_step_losses(curves: dict, mark_step: int | None = None,
     A NaN loss draws no line, so a curve would just stop. Here each curve's NaN steps are
     crosses in its colour along the top of the frame, and the legend (outside the frame, on
     the right) counts them; ``mark_step`` draws a dashed vertical line (e.g. the batch that
-    caused the NaN).
+    caused the NaN). The first curve is the widest, solid, and later ones narrower and dashed,
+    so that a curve lying on another still shows.
 
     Args:
         curves: ``{name: losses}``, one loss per step (NaN allowed, nothing negative).
@@ -937,10 +938,13 @@ def plot_step_losses(curves: dict, mark_step: int | None = None,
         mark_step = checks.integer(mark_step, "mark_step", minimum=0)
     ax = _new_axes(ax, (8.0, 4.2))
     top = ax.get_xaxis_transform()          # x in data, y in axes coordinates
-    for name, arr in series:
+    styles = ("-", "--", "-.", ":")
+    for i, (name, arr) in enumerate(series):
         steps = np.arange(len(arr))
         nan = np.isnan(arr)
-        (line,) = ax.plot(steps, arr, lw=2, label=f"{name}: {int(nan.sum())} NaN steps")
+        # a wide solid line under narrower dashed ones: curves that agree stay visible
+        (line,) = ax.plot(steps, arr, lw=max(3.5 - 1.0 * i, 1.2), ls=styles[i % len(styles)],
+                          label=f"{name}: {int(nan.sum())} NaN steps")
         if nan.any():
             ax.plot(steps[nan], np.full(int(nan.sum()), 0.97), "x", color=line.get_color(),
                     transform=top, ms=5, clip_on=False)
