@@ -189,10 +189,11 @@ for m, run in margin_runs.items():
                                 ylabel="training loss / m² (mean over the chunk)")
 
 # %% [markdown]
-# Read the table as a scale: distances and the chosen threshold divided by $m$ come out about
-# the same for every margin, and so do the scale-free measures and the normalised loss curves.
-# Different-digit pairs end a little *beyond* $m$ on average: pairs past the margin cost nothing
-# and stay where they are. A likely reason the margin is only a scale here is that the
+# Read the table as a test of one idea: if the margin only set the scale, the distances and
+# the threshold divided by $m$ would come out the same for every margin, and so would the
+# scale-free measures and the normalised loss curves (the claim below checks how close they
+# come). Note that nothing stops different-digit pairs from ending *beyond* $m$: pairs past
+# the margin cost nothing and stay where they are. A likely reason the margin acts as a scale is that the
 # encoder's last layer is linear and unbounded, so any margin can be met by scaling it
 # (embeddings normalised to unit length behave differently: exercise 2). Which margin is *best*
 # would need several seeds to say; this study trains one seed per margin, so we do not rank
@@ -248,13 +249,12 @@ plots.plot_embedding_grid(
     title="The same training, labels read both ways");
 
 # %% [markdown]
-# Nothing crashes and the loss is finite, but the mixed-up network learns nothing useful: it
-# is asked to pull every pair of *different* digits together while pushing same-digit pairs out
-# to the margin. Why not simply an inverted embedding? Because a distance obeys the **triangle
+# Nothing crashes, but the mixed-up network is asked to pull every pair of *different* digits
+# together while pushing same-digit pairs out to the margin. Why not simply an inverted embedding? Because a distance obeys the **triangle
 # inequality**, $d(x, z) \le d(x, w) + d(w, z)$: if every image is close to every image of
 # the other nine digits, two images of one digit, both close to some third digit's image, are
 # close to each other too. Different-digit pairs near and same-digit pairs far cannot both
-# hold, and the compromise is one blob.
+# hold; the picture suggests the compromise the network found, one blob.
 #
 # **Claim:** with matching conventions the ROC AUC is at least 0.9; mixed up, it is within 0.1
 # of a coin's 0.5, and the mean distances of the two kinds of pair are within 10% of each other.
@@ -635,8 +635,8 @@ assert np.allclose(*elsewhere, rtol=1e-6), elsewhere
 # `NaN`, they do not push such a pair apart. For a pair of two *different* images that
 # coincide only by chance, any other pair in the batch that moves $a$ or $b$ breaks the tie,
 # and from then on the push is at full strength (notebook 04 comes back to this). Which fix to
-# use? Fix 1 is one line, works in every framework, and its bias is small next to the losses
-# training reaches (the table of section 3); it is the course's default. Fix 2 is exact, worth
+# use? Fix 1 is one line, works in every framework, and its bias, about $m\sqrt\lambda$, is
+# tiny at the default $\lambda$; it is the course's default. Fix 2 is exact, worth
 # it when distances themselves are the product (a metric someone reads). A third option avoids
 # the question: a loss on the squared distance $s$ (`EuclideanDistance(squared=True)`), whose
 # gradient $2(a - b)$ is defined everywhere; that is a different loss with a different
