@@ -18,6 +18,7 @@ plots          every figure of the notebooks                              01
 distribute     ``tf.distribute`` strategy, mixed precision                01
 results        ``build/results.json``; study files the scripts write      01
 checks         argument validation shared by every module                 (all)
+training       seeded train-S-steps-then-score runs, per-step losses      03
 optim_study    seeded optimizer runs and cluster-shape metrics            04
 callbacks      epoch timer, embedding snapshots per epoch                 05
 augment        Koch et al.'s random affine distortions                    06

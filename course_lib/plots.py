@@ -768,3 +768,191 @@ def save_figure(fig: Figure | Axes, path, dpi: int = 150) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+# --------------------------------------------------------------------------- losses and gradients
+# (notebook 03: the contrastive loss as springs, its gradient near d = 0, a run that turns NaN)
+
+__all__ += ["plot_gradient_field", "plot_pull_push", "plot_step_losses"]
+
+
+def plot_pull_push(d, similar_loss, dissimilar_losses: dict,
+                   title: str = "The contrastive loss as springs") -> Figure:
+    """A pair loss as springs: the loss against the distance, and the force it puts on the pair.
+
+    Left, the loss of a similar pair and of a dissimilar pair (one curve per margin) against the
+    distance ``d``; right, the force ``-dL/dd`` (by finite differences): negative pulls the two
+    embeddings together, positive pushes them apart. Each margin is marked where a dissimilar
+    pair's force ends. The legend sits below the panels, over no curve.
+
+    Args:
+        d: increasing distances >= 0, shape (n,), at least 3 of them.
+        similar_loss: the loss of a similar pair at each distance, shape (n,).
+        dissimilar_losses: ``{margin: loss of a dissimilar pair at each distance}``, margins > 0.
+        title: the figure's title.
+
+    Returns:
+        The Figure (two Axes: loss, then force).
+
+    Raises:
+        TypeError: non-numeric values, ``dissimilar_losses`` not a non-empty dict.
+        ValueError: distances not increasing or negative, fewer than 3, curves of another
+            length or not finite, a margin <= 0.
+    """
+    dist = checks.float_array(d, "d", 1)
+    if len(dist) < 3 or dist.min() < 0 or (np.diff(dist) <= 0).any():
+        raise ValueError("d must hold at least 3 strictly increasing distances >= 0")
+    pull = checks.float_array(similar_loss, "similar_loss", 1)
+    checks.same_length(pull, "similar_loss", dist, "d")
+    if not isinstance(dissimilar_losses, dict) or not dissimilar_losses:
+        raise TypeError("dissimilar_losses must be a non-empty dict {margin: losses}")
+    pushes = []
+    for margin, curve in dissimilar_losses.items():
+        m = checks.number(margin, "dissimilar_losses margin", 0.0, low_open=True)
+        values = checks.float_array(curve, f"dissimilar_losses[{margin!r}]", 1)
+        checks.same_length(values, f"dissimilar_losses[{margin!r}]", dist, "d")
+        pushes.append((m, values))
+    fig, (ax_loss, ax_force) = plt.subplots(1, 2, figsize=(11.0, 4.2), layout="constrained")
+    ax_loss.plot(dist, pull, lw=2, color="black", label="similar pair: pulled together")
+    ax_force.plot(dist, -np.gradient(pull, dist), lw=2, color="black")
+    colors = sns.color_palette("deep", len(pushes))
+    for (m, values), color in zip(pushes, colors):
+        ax_loss.plot(dist, values, lw=2, color=color,
+                     label=f"dissimilar pair, margin m = {m:g}: pushed out to m")
+        ax_force.plot(dist, -np.gradient(values, dist), lw=2, color=color)
+        for ax in (ax_loss, ax_force):
+            ax.axvline(m, color=color, ls=":", lw=1)
+    ax_force.axhline(0, color=_CHANCE, lw=1)
+    ax_loss.set(xlabel="distance d between the two embeddings", ylabel="loss L(d)",
+                title="Loss of one pair")
+    ax_force.set(xlabel="distance d between the two embeddings",
+                 ylabel="force -dL/dd (> 0 pushes apart, < 0 pulls in)",
+                 title="Force on the pair (dotted: the margins)")
+    fig.legend(*ax_loss.get_legend_handles_labels(), loc="outside lower center", ncol=2,
+               frameon=False)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_gradient_field(points, gradients, center, ax: Axes | None = None,
+                        radius: float | None = None, title: str = "Gradient field") -> Axes:
+    """Where one gradient step moves an embedding ``a``: arrows of ``-dL/da`` around ``center``.
+
+    Each point gets an arrow along the negative gradient (the direction gradient descent moves
+    ``a``), all drawn to one scale; a point whose gradient is not finite gets a red cross
+    instead. ``center`` (the other embedding ``b``) is a black star, and ``radius`` (the margin)
+    a dashed circle around it. The legend sits outside the frame, on the right.
+
+    Args:
+        points: positions of ``a``, shape (n, 2).
+        gradients: ``dL/da`` at each point, shape (n, 2); NaN or inf where it is not defined.
+        center: the position of ``b``, two numbers.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        radius: a circle drawn around ``center`` (e.g. the margin), a number > 0, or None.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric values, ``ax`` not an Axes.
+        ValueError: shapes other than (n, 2), a ``center`` not of two finite numbers,
+            points not finite, a radius <= 0.
+    """
+    p = checks.float_array(points, "points", 2)
+    if p.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2), got {p.shape}")
+    g = np.asarray(gradients)
+    if not np.issubdtype(g.dtype, np.number) or np.issubdtype(g.dtype, np.bool_):
+        raise TypeError(f"gradients must be a numeric array (n, 2), got dtype {g.dtype}")
+    g = g.astype(np.float64)
+    if g.shape != p.shape:
+        raise ValueError(f"gradients must have the shape of points {p.shape}, got {g.shape}")
+    c = checks.float_array(center, "center", 1)
+    if c.shape != (2,):
+        raise ValueError(f"center must be two numbers, got shape {c.shape}")
+    if radius is not None:
+        radius = checks.number(radius, "radius", 0.0, low_open=True)
+    ax = _new_axes(ax, (6.5, 5.0))
+    ok = np.isfinite(g).all(axis=1)
+    if ok.any():
+        ax.quiver(p[ok, 0], p[ok, 1], -g[ok, 0], -g[ok, 1], angles="xy", color="#3182bd",
+                  width=0.004, label="-dL/da: where a gradient step moves a")
+    if (~ok).any():
+        ax.plot(p[~ok, 0], p[~ok, 1], "x", color=_BAD, ms=12, mew=3,
+                label=f"NaN gradient ({int((~ok).sum())} point(s))")
+    if radius is not None:
+        angle = np.linspace(0, 2 * np.pi, 200)
+        ax.plot(c[0] + radius * np.cos(angle), c[1] + radius * np.sin(angle), ls="--",
+                color=_CHANCE, label=f"margin: d = {radius:g}")
+    ax.plot(*c, "*", color="black", ms=14, label="b, the other embedding")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("embedding dim 1 (position of a)")
+    ax.set_ylabel("embedding dim 2 (position of a)")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
+    return ax
+
+
+def plot_step_losses(curves: dict, mark_step: int | None = None,
+                     mark_label: str = "marked step", ax: Axes | None = None,
+                     title: str = "Loss at every step") -> Axes:
+    """Step-by-step training losses on a log axis, with every NaN step marked, not hidden.
+
+    A NaN loss draws no line, so a curve would just stop. Here each curve's NaN steps are
+    crosses in its colour along the top of the frame, and the legend (outside the frame, on
+    the right) counts them; ``mark_step`` draws a dashed vertical line (e.g. the batch that
+    caused the NaN). The first curve is the widest, solid, and later ones narrower and dashed,
+    so that a curve lying on another still shows.
+
+    Args:
+        curves: ``{name: losses}``, one loss per step (NaN allowed, nothing negative).
+        mark_step: a step to mark with a vertical line, an int >= 0, or None.
+        mark_label: the legend name of that line.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: ``curves`` not a non-empty dict, non-numeric losses, a non-int step.
+        ValueError: a curve not 1-D or with a loss <= 0 or infinite (a log axis), a
+            ``mark_step`` < 0.
+    """
+    if not isinstance(curves, dict) or not curves:
+        raise TypeError("curves must be a non-empty dict {name: losses}")
+    series = []
+    for name, values in curves.items():
+        arr = np.asarray(values)
+        if not np.issubdtype(arr.dtype, np.number):
+            raise TypeError(f"curves[{name!r}] must be numeric, got {arr.dtype}")
+        arr = arr.astype(np.float64)
+        if arr.ndim != 1 or not arr.size:
+            raise ValueError(f"curves[{name!r}] must be a non-empty 1-D array, got {arr.shape}")
+        seen = arr[~np.isnan(arr)]
+        if np.isinf(seen).any() or (seen <= 0).any():
+            raise ValueError(f"curves[{name!r}] must be > 0 and finite where not NaN (log axis)")
+        series.append((str(name), arr))
+    if mark_step is not None:
+        mark_step = checks.integer(mark_step, "mark_step", minimum=0)
+    ax = _new_axes(ax, (8.0, 4.2))
+    top = ax.get_xaxis_transform()          # x in data, y in axes coordinates
+    styles = ("-", "--", "-.", ":")
+    for i, (name, arr) in enumerate(series):
+        steps = np.arange(len(arr))
+        nan = np.isnan(arr)
+        # a wide solid line under narrower dashed ones: curves that agree stay visible
+        (line,) = ax.plot(steps, arr, lw=max(3.5 - 1.0 * i, 1.2), ls=styles[i % len(styles)],
+                          label=f"{name}: {int(nan.sum())} NaN steps")
+        if nan.any():
+            ax.plot(steps[nan], np.full(int(nan.sum()), 0.97), "x", color=line.get_color(),
+                    transform=top, ms=5, clip_on=False)
+    if mark_step is not None:
+        ax.axvline(mark_step, color=_CHANCE, ls="--", label=mark_label)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("batch loss (log scale; x at the top: NaN)")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
+    return ax

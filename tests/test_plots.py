@@ -322,3 +322,88 @@ def test_plot_nearest_neighbours():
     with pytest.raises(ValueError, match="answers has 1 entries but queries has 3"):
         p.plot_nearest_neighbours(q, nb, d, ok, answers=["a"])
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- losses and gradients
+
+
+def test_plot_pull_push_draws_loss_and_force_with_the_margins():
+    d = np.linspace(0, 2, 201)
+    pull = 0.5 * d**2
+    push = {m: 0.5 * np.maximum(m - d, 0) ** 2 for m in (0.5, 1.0)}
+    fig = plots.plot_pull_push(d, pull, push, title="springs")
+    ax_loss, ax_force = fig.axes
+    assert fig.get_suptitle() == "springs"
+    for ax in (ax_loss, ax_force):
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(labels) == 3 and "margin m = 0.5" in labels[1]
+    # the force of a similar pair is -d (a spring of rest length 0); a dissimilar pair's is
+    # m - d inside the margin and 0 beyond it
+    similar_force = ax_force.lines[0].get_ydata()
+    np.testing.assert_allclose(similar_force[1:-1], -d[1:-1], atol=1e-9)
+    push_force = ax_force.lines[1].get_ydata()
+    assert push_force[10] == pytest.approx(0.5 - d[10]) and push_force[150] == 0.0
+    margins = sorted({line.get_xdata()[0] for line in ax_loss.lines
+                      if line.get_linestyle() == ":"})
+    assert margins == [0.5, 1.0]
+
+
+def test_plot_gradient_field_marks_nan_points_and_draws_descent_arrows():
+    grid = np.array([[x, y] for x in (-1.0, 0.0, 1.0) for y in (-1.0, 0.0, 1.0)])
+    grads = grid.copy()                       # d(|a|^2/2)/da = a: descent points inwards
+    grads[4] = np.nan                         # the centre
+    ax = plots.plot_gradient_field(grid, grads, (0.0, 0.0), radius=1.0, title="field")
+    assert_labelled(ax)
+    (quiver,) = ax.collections
+    assert len(quiver.U) == 8
+    np.testing.assert_allclose(np.column_stack([quiver.U, quiver.V]), -np.delete(grid, 4, 0))
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[1] == "NaN gradient (1 point(s))" and "margin: d = 1" in texts
+    nan_marks = [line for line in ax.lines if line.get_marker() == "x"]
+    assert len(nan_marks) == 1 and nan_marks[0].get_xdata()[0] == 0.0
+
+
+def test_plot_step_losses_marks_the_nan_steps():
+    curves = {"naive": [1.0, 0.8, 0.6, np.nan, np.nan], "fixed": [1.0, 0.8, 0.6, 0.5, 0.4]}
+    ax = plots.plot_step_losses(curves, mark_step=2, mark_label="planted", title="run")
+    assert_labelled(ax)
+    assert ax.get_yscale() == "log"
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["naive: 2 NaN steps", "fixed: 0 NaN steps", "planted"]
+    crosses = [line for line in ax.lines if line.get_marker() == "x"]
+    assert len(crosses) == 1 and list(crosses[0].get_xdata()) == [3, 4]
+
+
+LOSS_PLOT_BAD_INPUTS = [
+    (plots.plot_pull_push, ([0, 1], [0, 1], {1.0: [0, 1]}), {}, ValueError, "d"),
+    (plots.plot_pull_push, ([0, 1, 2], [0, 1], {1.0: [0, 1, 2]}), {}, ValueError,
+     "similar_loss"),
+    (plots.plot_pull_push, ([0, 1, 2], [0, 1, 2], {}), {}, TypeError, "dissimilar_losses"),
+    (plots.plot_pull_push, ([0, 1, 2], [0, 1, 2], {-1.0: [0, 1, 2]}), {}, ValueError, "margin"),
+    (plots.plot_gradient_field, (np.zeros((3, 3)), np.zeros((3, 3)), (0, 0)), {}, ValueError,
+     "points"),
+    (plots.plot_gradient_field, (np.zeros((3, 2)), np.zeros((2, 2)), (0, 0)), {}, ValueError,
+     "gradients"),
+    (plots.plot_gradient_field, (np.zeros((3, 2)), [["a", "b"]] * 3, (0, 0)), {}, TypeError,
+     "gradients"),
+    (plots.plot_gradient_field, (np.zeros((3, 2)), np.zeros((3, 2)), (0, 0, 0)), {},
+     ValueError, "center"),
+    (plots.plot_gradient_field, (np.zeros((3, 2)), np.zeros((3, 2)), (0, 0)), {"radius": 0},
+     ValueError, "radius"),
+    (plots.plot_step_losses, ({},), {}, TypeError, "curves"),
+    (plots.plot_step_losses, ({"a": [1.0, -1.0]},), {}, ValueError, "curves"),
+    (plots.plot_step_losses, ({"a": ["x"]},), {}, TypeError, "curves"),
+    (plots.plot_step_losses, ({"a": [1.0]},), {"mark_step": -1}, ValueError, "mark_step"),
+]
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "kwargs", "error", "match"),
+    LOSS_PLOT_BAD_INPUTS,
+    ids=[f"{f.__name__}-{i}" for i, (f, *_) in enumerate(LOSS_PLOT_BAD_INPUTS)],
+)
+def test_loss_plots_reject_bad_inputs_naming_the_argument(func, args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        func(*args, **kwargs)
+    assert not plt.get_fignums()
