@@ -15,12 +15,12 @@ No TensorFlow here: the tests read ``.ipynb`` files only.
 from __future__ import annotations
 
 import copy
+import tomllib
 from pathlib import Path
 
 import claimcheck as cc
 import nbformat
 import pytest
-import tomllib
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
