@@ -176,6 +176,10 @@ print({name: f"{sum(t.times):.0f} s of training" for name, t in timers.items()})
 # Was the classifier trained long enough? A baseline that is still improving when we stop
 # would make any model trained on the same budget look good. Its held-out accuracy over the
 # last third of training tells:
+#
+# **Claim:** all three models train (each one's loss is lower at the last epoch than at the
+# first), and the classifier has reached a plateau: over the last third of training its
+# held-out accuracy changed by less than one point (printed below).
 
 # %%
 val_acc = np.array(histories["classifier"].history["val_accuracy"])
@@ -186,14 +190,6 @@ print(f"held-out accuracy after epoch {third}: {val_acc[third - 1]:.4f}, after e
 all_losses = {name: (h.history["loss"][0], h.history["loss"][-1]) for name, h in histories.items()}
 print("training loss, first and last epoch:",
       {name: tuple(round(v, 4) for v in pair) for name, pair in all_losses.items()})
-
-# %% [markdown]
-# **Claim:** all three models train (each one's loss is lower at the last epoch than at the
-# first), and the classifier has reached a plateau: over the last third of training its
-# held-out accuracy changed by less than one point (the print above; check: `abs(gain) < 0.01`
-# on the full run, 0.03 on fast mode's short run).
-
-# %%
 assert all(last < first for first, last in all_losses.values()) and len(all_losses) == 3
 plateau = config.pick(full=0.01, fast=0.03)
 print(f"gain over the last third {gain:+.4f}, check: below {plateau} in size")
@@ -228,6 +224,10 @@ plots.plot_embedding_grid(grid, title="2-D test embeddings during training");
 # keeps rewarding a point for moving **outwards along its direction**, long after it is
 # classified correctly. Our layer has biases, so we check it on the trained classifier: scale
 # its final test embeddings by $s$ and recompute the loss with its own softmax weights.
+#
+# **Claim:** doubling the final embedding of a correctly classified test point lowers its
+# loss for more than 95% of them (the fraction is printed above), while the misclassified
+# points' mean loss rises with the scale.
 
 # %%
 from scipy.special import log_softmax
@@ -256,13 +256,6 @@ plots.plot_metric_curves(
     title="The classifier's loss when its test embeddings are scaled by s",
     xlabel="scale factor s (1 = the trained embedding)",
     ylabels={"mean cross-entropy": "mean cross-entropy (nats)"});
-
-# %% [markdown]
-# **Claim:** doubling the final embedding of a correctly classified test point lowers its
-# loss for more than 95% of them (the fraction is printed above), while the misclassified
-# points' mean loss rises with the scale.
-
-# %%
 wrong_curve = [loss_at[s][~right].mean() for s in SCALES]
 print("misclassified points' mean loss by scale:", np.round(wrong_curve, 3).tolist(),
       f"; fraction lowered {falls:.1%}, check: above 95%")
@@ -371,6 +364,11 @@ for ax, name in zip(axes, snapshots, strict=True):
 # Before we compare these numbers with the classifier's own accuracy, a warning about *which*
 # test images. MNIST's test set is not shuffled: it is known to hold images from two groups
 # of writers. The same reader, 5-NN on raw pixels, scores very differently on its two halves:
+#
+# **Claim:** 5-NN on pixels is more than 3 points less accurate on the first half of the test
+# set than on the second (the two accuracies are printed above; the gap is printed below), so
+# a number measured on the first 5,000 test images must only be compared with numbers measured
+# on the same images.
 
 # %%
 half = len(x_test) // 2
@@ -379,14 +377,6 @@ pixel_knn = {part: evaluate.knn_accuracy(pixels, train_lab,
                                          x_test[sl].reshape(len(x_test[sl]), -1), y_test[sl])
              for part, sl in [("first half", slice(0, half)), ("second half", slice(half, None))]}
 print({part: round(acc, 4) for part, acc in pixel_knn.items()})
-
-# %% [markdown]
-# **Claim:** 5-NN on pixels is more than 3 points less accurate on the first half of the test
-# set than on the second (the two accuracies are printed above; the gap is printed below), so
-# a number measured on the first 5,000 test images must only be compared with numbers measured
-# on the same images.
-
-# %%
 pixel_gap = pixel_knn["second half"] - pixel_knn["first half"]
 print(f"gap {pixel_gap:.4f}, check: above 0.03; compared on {half:,} test images each")
 assert pixel_gap > 0.03, pixel_gap
@@ -413,6 +403,10 @@ norms[["mean", "50%", "99%", "max"]].round(2).rename_axis("distance from the ori
 # and meet near the origin: there, points of different digits are close together, while the
 # two ends of one spoke are far apart, exactly what a Euclidean silhouette punishes. The
 # contrastive loss optimised distances directly, so it is no surprise that it wins on distances.
+#
+# **Claim:** from epoch 1 on, the Siamese network's Euclidean silhouette is above the
+# classifier's at every snapshot (its smallest lead is printed above), and the classifier's
+# test points reach more than 10 times further from the origin than the Siamese network's.
 
 # %%
 reach = norms["max"]["classifier"] / norms["max"]["siamese"]
@@ -422,13 +416,6 @@ print("final Euclidean silhouette:", final["silhouette"].round(3).to_dict())
 print(f"smallest Siamese lead on silhouette from epoch 1 on: {lead_every:.3f}")
 print(f"furthest test point from the origin: classifier {norms['max']['classifier']:.2f}, "
       f"Siamese {norms['max']['siamese']:.2f}, ratio {reach:.0f}x")
-
-# %% [markdown]
-# **Claim:** from epoch 1 on, the Siamese network's Euclidean silhouette is above the
-# classifier's at every snapshot (its smallest lead is printed above), and the classifier's
-# test points reach more than 10 times further from the origin than the Siamese network's.
-
-# %%
 print(f"ratio of the furthest points {reach:.1f}, check: above 10")
 assert lead_every > 0, lead_every
 assert reach > 10, reach
@@ -437,17 +424,14 @@ assert reach > 10, reach
 # **Read by angle** (cosine distance), the classifier's spokes become tight groups: the
 # softmax's own geometry. Each model is then most compact in the geometry its loss speaks
 # of.
-
-# %%
-cmp = final[["silhouette", "silhouette_cos", "knn", "knn_cos"]].round(3)
-cmp
-
-# %% [markdown]
+#
 # **Claim:** at the final snapshot, the classifier's cosine silhouette is above its Euclidean
 # silhouette and above the Siamese network's cosine silhouette, but below the Siamese
 # network's Euclidean silhouette (all four in the table above).
 
 # %%
+cmp = final[["silhouette", "silhouette_cos", "knn", "knn_cos"]].round(3)
+print(cmp.to_string())
 clf, sia = final.loc["classifier"], final.loc["siamese"]
 print(f"classifier: cosine {clf['silhouette_cos']:.3f} vs Euclidean {clf['silhouette']:.3f}; "
       f"Siamese: cosine {sia['silhouette_cos']:.3f}, Euclidean {sia['silhouette']:.3f}")
@@ -458,6 +442,10 @@ assert sia["silhouette_cos"] < clf["silhouette_cos"] < sia["silhouette"], (clf, 
 # **Read by a linear classifier**, the models are much closer. The fair comparison for the
 # classifier's softmax is the control: trained on as many images, scored on the same 5,000
 # test images.
+#
+# **Claim:** for each of the three models, the final linear probe and the Euclidean kNN agree
+# within 2 points (the largest gap is printed above): in 2-D the two readers see much the same
+# thing.
 
 # %%
 probe_vs_knn = (final["linear_probe"] - final["knn"]).abs()
@@ -466,13 +454,6 @@ print("final Euclidean kNN:", final["knn"].round(4).to_dict())
 print(f"largest |probe - kNN| over the three models: {probe_vs_knn.max():.4f}")
 print(f"classifier's softmax {softmax_accuracy:.4f}, control's kNN {final.loc['control', 'knn']:.4f}, "
       f"control's linear probe {final.loc['control', 'linear_probe']:.4f}")
-
-# %% [markdown]
-# **Claim:** for each of the three models, the final linear probe and the Euclidean kNN agree
-# within 2 points (the largest gap is printed above): in 2-D the two readers see much the same
-# thing.
-
-# %%
 print(f"largest gap {probe_vs_knn.max():.4f}, check: below 0.02 for all {len(probe_vs_knn)} "
       "models")
 assert len(probe_vs_knn) == 3 and probe_vs_knn.max() < 0.02, probe_vs_knn
@@ -482,6 +463,10 @@ assert len(probe_vs_knn) == 3 and probe_vs_knn.max() < 0.02, probe_vs_knn
 #
 # The Siamese network saw twice the classifier's images. Does its lead on distances come from
 # there? The control saw as many images as the classifier, in as many steps.
+#
+# **Claim:** with the classifier's number of images, the Siamese network (the control) still
+# ends with a Euclidean silhouette above the classifier's, by more than what halving the pairs
+# cost it (both printed above).
 
 # %%
 cost_of_half = final.loc["siamese", "silhouette"] - final.loc["control", "silhouette"]
@@ -491,13 +476,6 @@ print(f"Euclidean silhouette: siamese {final.loc['siamese', 'silhouette']:.3f}, 
       f"{final.loc['classifier', 'silhouette']:.3f}")
 print(f"silhouette lost by halving the pairs: {cost_of_half:.3f}; the control's lead over the "
       f"classifier: {lead:.3f}")
-
-# %% [markdown]
-# **Claim:** with the classifier's number of images, the Siamese network (the control) still
-# ends with a Euclidean silhouette above the classifier's, by more than what halving the pairs
-# cost it (both printed above).
-
-# %%
 assert lead > cost_of_half, (lead, cost_of_half)
 assert lead > 0, lead
 
@@ -539,6 +517,10 @@ print(f"siamese / control: {ratio:.2f}; siamese / classifier: {ms['siamese'] / m
 # (256 images) against a 128-image reference gives $t_1$; the reference can be the control
 # (the same network, the closest match) or the classifier (another head and input pipeline),
 # and the two answers differ by how much the heads and pipelines differ:
+#
+# **Claim:** a step on 128 pairs took more than a step on 64 pairs (the control) but less than
+# twice as long (the ratio is printed above): every step has a fixed cost besides its cost per
+# image.
 
 # %%
 extra = images_per_step["siamese"] - batch
@@ -550,13 +532,6 @@ for ref in ("control", "classifier"):
           "step besides")
 lo, hi = sorted(v[0] for v in split.values())
 print(f"per-image cost: {lo:.3f} to {hi:.3f} ms, the higher {hi / lo - 1:.0%} above the lower")
-
-# %% [markdown]
-# **Claim:** a step on 128 pairs took more than a step on 64 pairs (the control) but less than
-# twice as long (the ratio is printed above): every step has a fixed cost besides its cost per
-# image.
-
-# %%
 print(f"siamese / control step time {ratio:.2f}, check: between 1 and 2")
 assert 1 < ratio < 2, ratio
 
