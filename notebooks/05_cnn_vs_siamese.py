@@ -226,8 +226,8 @@ plots.plot_embedding_grid(grid, title="2-D test embeddings during training");
 # its final test embeddings by $s$ and recompute the loss with its own softmax weights.
 #
 # **Claim:** doubling the final embedding of a correctly classified test point lowers its
-# loss for more than 95% of them (the fraction is printed above), while the misclassified
-# points' mean loss rises with the scale.
+# loss for more than 95% of them, while the misclassified points' mean loss rises with the
+# scale (both printed below).
 
 # %%
 from scipy.special import log_softmax
@@ -363,13 +363,14 @@ for ax, name in zip(axes, snapshots, strict=True):
 # ## Compare on the same test images
 #
 # Before we compare these numbers with the classifier's own accuracy, a warning about *which*
-# test images. MNIST's test set is not shuffled: it is known to hold images from two groups
-# of writers. The same reader, 5-NN on raw pixels, scores very differently on its two halves:
+# test images. MNIST's test set is not shuffled, and it holds 5,000 digits from each of two
+# NIST collections written by different people (LeCun et al. 1998, section III.A), so its two
+# halves need not be alike. One fixed reader, 5-NN on raw pixels with our 5,000 probe training
+# images as neighbours, tells:
 #
 # **Claim:** 5-NN on pixels is more than 3 points less accurate on the first half of the test
-# set than on the second (the two accuracies are printed above; the gap is printed below), so
-# a number measured on the first 5,000 test images must only be compared with numbers measured
-# on the same images.
+# set than on the second (printed below), so a number measured on the first 5,000 test images
+# must be compared only with numbers measured on the same images.
 
 # %%
 half = len(x_test) // 2
@@ -407,7 +408,7 @@ norms[["mean", "50%", "99%", "max"]].round(2).rename_axis("distance from the ori
 # contrastive loss optimised distances directly, so it is no surprise that it wins on distances.
 #
 # **Claim:** from epoch 1 on, the Siamese network's Euclidean silhouette is above the
-# classifier's at every snapshot (its smallest lead is printed above), and the classifier's
+# classifier's at every snapshot (its smallest lead is printed below), and the classifier's
 # test points reach more than 10 times further from the origin than the Siamese network's.
 
 # %%
@@ -476,7 +477,7 @@ assert apart < close, apart
 #
 # **Claim:** with the classifier's number of images, the Siamese network (the control) still
 # ends with a Euclidean silhouette above the classifier's, by more than what halving the pairs
-# cost it (both printed above).
+# cost it (both printed below).
 
 # %%
 cost_of_half = final.loc["siamese", "silhouette"] - final.loc["control", "silhouette"]
