@@ -956,3 +956,166 @@ def plot_step_losses(curves: dict, mark_step: int | None = None,
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
     return ax
+
+
+
+
+# --------------------------------------------------------------------------- notebook 05
+
+
+_STYLES = ("-", "--", ":", "-.")
+
+
+def _series(panels) -> tuple[dict, list]:
+    """Check ``{panel: {series: values or {variant: values}}}``; return it with every series
+    as ``{variant: values}`` (variant None for a plain curve) and the variants in order."""
+    if not isinstance(panels, dict) or not panels:
+        raise TypeError("panels must be a non-empty dict {panel title: {series: values}}")
+    out, variants = {}, []
+    for title, series in panels.items():
+        if not isinstance(series, dict) or not series:
+            raise TypeError(f"panels[{title!r}] must be a non-empty dict {{series: values}}")
+        out[title] = {}
+        for name, curves in series.items():
+            if not isinstance(curves, dict):
+                curves = {None: curves}
+            if not curves:
+                raise TypeError(f"panels[{title!r}][{name!r}] must hold values or "
+                                "{variant: values}")
+            out[title][name] = curves
+            variants += [v for v in curves if v is not None and v not in variants]
+    if len(variants) > len(_STYLES):
+        raise ValueError(f"panels may use at most {len(_STYLES)} variants (line styles), got "
+                         f"{len(variants)}: {variants}")
+    return out, variants
+
+
+def plot_metric_curves(
+    x,
+    panels: dict,
+    title: str = "Metrics over training",
+    xlabel: str = "epoch",
+    ylabels: dict | None = None,
+) -> Figure:
+    """One panel per metric, one coloured line per series, a line style per variant.
+
+    ``panels[title][series]`` is either the values (K,) at ``x`` or a dict ``{variant:
+    values}``: e.g. series = models and variants = ``"Euclidean"`` and ``"cosine"`` readings of
+    the same metric. A series keeps its colour in every panel and a variant its line style (the
+    first variant and plain values are solid); one legend outside the panels, on the right,
+    names both, so no legend covers a curve.
+
+    Args:
+        x: the x values (K,), e.g. epochs.
+        panels: ``{panel title: {series: values or {variant: values}}}``.
+        title: the figure's title.
+        xlabel: the x axis label of every panel.
+        ylabels: ``{panel title: y axis label}``; a missing panel uses its title.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        TypeError: ``panels`` not a non-empty dict of non-empty dicts, non-numeric values,
+            ``ylabels`` not a dict. ValueError: values whose length is not ``len(x)``, more
+            than four variants.
+    """
+    xs = checks.float_array(x, "x", 1)
+    panels, variants = _series(panels)
+    if ylabels is None:
+        ylabels = {}
+    if not isinstance(ylabels, dict):
+        raise TypeError(f"ylabels must be a dict {{panel title: label}} or None, got "
+                        f"{type(ylabels).__name__}")
+    checked = {}
+    for p, series in panels.items():
+        for s, curves in series.items():
+            for v, values in curves.items():
+                where = f"panels[{p!r}][{s!r}]" + ("" if v is None else f"[{v!r}]")
+                arr = checks.float_array(values, where, 1)
+                if len(arr) != len(xs):
+                    raise ValueError(f"{where} must have {len(xs)} values to match x, got "
+                                     f"{len(arr)}")
+                checked[p, s, v] = arr
+    names = list(dict.fromkeys(s for series in panels.values() for s in series))
+    colors = dict(zip(names, sns.color_palette("tab10", max(len(names), 1)), strict=False))
+    style = {None: "-", **dict(zip(variants, _STYLES, strict=False))}
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 1.8, 4.0),
+                             squeeze=False, layout="constrained")
+    for ax, (p, series) in zip(axes[0], panels.items(), strict=True):
+        for s, curves in series.items():
+            for v in curves:
+                ax.plot(xs, checked[p, s, v], marker="o", ms=4, ls=style[v], color=colors[s])
+        ax.set_title(p)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabels.get(p, p))
+    handles = [Line2D([], [], color=colors[s], marker="o", ms=4, label=str(s)) for s in names]
+    handles += [Line2D([], [], color="0.3", ls=style[v], label=str(v)) for v in variants]
+    fig.legend(handles=handles, loc="outside right center", frameon=False)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_class_directions(
+    emb,
+    y,
+    directions,
+    ax: Axes | None = None,
+    title: str = "Embedding and class directions",
+    class_names=None,
+    max_points: int = 5000,
+) -> Axes:
+    """A 2-D embedding coloured by class, with one arrow from the origin per class direction.
+
+    Made for a softmax layer on a 2-D embedding: ``directions[c]`` is the weight vector of
+    class ``c``, the direction in which class ``c``'s score grows fastest. The arrows are drawn
+    at the length of the 99th percentile of the points' distances from the origin, so only
+    their directions carry meaning.
+
+    Args:
+        emb: embeddings (N, 2).
+        y: integer class labels (N,).
+        directions: (C, 2) vectors, row ``c`` for class ``c`` (classes 0..C-1).
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        class_names: maps a label to its name in the legend (list or dict), or None.
+        max_points: points drawn at most, an int >= 1.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric inputs, non-integer labels, ``ax`` not an Axes.
+        ValueError: embeddings or directions without 2 columns, lengths that differ, a label
+            with no direction row, a zero direction, a class without a name.
+    """
+    e, lab = _embedding_2d(emb, y)
+    w = checks.float_array(directions, "directions", 2)
+    if w.shape[1] != 2:
+        raise ValueError(f"directions must have 2 columns (one 2-D vector per class), got "
+                         f"shape {w.shape}")
+    if lab.min() < 0 or lab.max() >= len(w):
+        raise ValueError(f"directions has {len(w)} rows but y holds labels "
+                         f"{lab.min()}..{lab.max()}: one row per class 0..C-1 is needed")
+    lengths = np.linalg.norm(w, axis=1)
+    if not (lengths > 0).all():
+        raise ValueError(f"directions rows {np.flatnonzero(lengths == 0).tolist()} are zero: "
+                         "a zero vector has no direction")
+    max_points = checks.positive_int(max_points, "max_points")
+    colors = _class_colors(np.concatenate([lab, np.arange(len(w))]))
+    handles = _legend_handles(colors, class_names)
+    handles.append(Line2D([], [], color="k", lw=1.5, label="class\ndirection"))
+    ax = _new_axes(ax, (6.5, 5.0))
+    _scatter(ax, e, lab, colors, max_points)
+    reach = float(np.percentile(np.linalg.norm(e, axis=1), 99)) or 1.0
+    for c, (vec, length) in enumerate(zip(w, lengths, strict=True)):
+        tip = vec / length * reach
+        ax.annotate("", xy=tip, xytext=(0, 0),
+                    arrowprops={"arrowstyle": "-|>", "color": "k", "lw": 1.5})
+        ax.annotate(_class_name(c, class_names), xy=tip * 1.08, ha="center", va="center",
+                    fontsize=9, fontweight="bold", color=colors[c])
+    ax.plot([0], [0], "k+", ms=10)
+    return _label_embedding_axes(ax, handles, title)
+
+
+__all__ += ["plot_class_directions", "plot_metric_curves"]

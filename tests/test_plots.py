@@ -407,3 +407,74 @@ def test_loss_plots_reject_bad_inputs_naming_the_argument(func, args, kwargs, er
     with pytest.raises(error, match=match):
         func(*args, **kwargs)
     assert not plt.get_fignums()
+
+
+
+
+# --------------------------------------------------------------------------- notebook 05
+
+
+def test_plot_metric_curves_colours_series_and_styles_variants():
+    x = [0, 1, 2]
+    panels = {"kNN accuracy": {"a": {"Euclidean": [0.1, 0.5, 0.9], "cosine": [0.1, 0.4, 0.8]},
+                               "b": {"Euclidean": [0.2, 0.3, 0.4], "cosine": [0.2, 0.2, 0.3]}},
+              "probe": {"a": [0.3, 0.6, 0.9], "b": [0.1, 0.2, 0.3]}}
+    fig = plots.plot_metric_curves(x, panels, title="T", ylabels={"probe": "probe accuracy"})
+    assert isinstance(fig, Figure) and fig.get_suptitle() == "T"
+    left, right = fig.axes
+    assert [ln.get_ydata().tolist() for ln in left.lines][0] == [0.1, 0.5, 0.9]
+    assert len(left.lines) == 4 and len(right.lines) == 2
+    assert left.get_ylabel() == "kNN accuracy" and right.get_ylabel() == "probe accuracy"
+    assert left.get_xlabel() == right.get_xlabel() == "epoch"
+    # a series keeps its colour across panels; a variant keeps its line style
+    assert to_hex(left.lines[0].get_color()) == to_hex(right.lines[0].get_color())
+    assert to_hex(left.lines[0].get_color()) != to_hex(left.lines[2].get_color())
+    assert left.lines[0].get_linestyle() == "-" and left.lines[1].get_linestyle() == "--"
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["a", "b", "Euclidean", "cosine"]
+    assert right.lines[0].get_linestyle() == "-"
+    assert not left.get_legend() and not right.get_legend()   # nothing drawn over the curves
+
+
+def test_plot_metric_curves_without_variants_has_no_style_entries():
+    fig = plots.plot_metric_curves([1, 2], {"loss": {"m": [2.0, 1.0]}})
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["m"]
+
+
+def test_plot_class_directions_draws_one_arrow_per_class(emb_y):
+    emb, y = emb_y
+    angles = 2 * np.pi * np.arange(10) / 10
+    w = 3 * np.column_stack([np.cos(angles), np.sin(angles)])
+    ax = plots.plot_class_directions(emb, y, w, title="Spokes")
+    assert_labelled(ax)
+    arrows = [a for a in ax.texts if a.arrow_patch is not None]
+    assert len(arrows) == 10
+    reach = np.percentile(np.linalg.norm(emb, axis=1), 99)
+    np.testing.assert_allclose(np.linalg.norm(arrows[3].xy), reach)
+    np.testing.assert_allclose(np.asarray(arrows[3].xy) / reach, w[3] / 3, atol=1e-12)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:10] == [str(c) for c in range(10)] and labels[10] == "class\ndirection"
+
+
+BAD_05 = [
+    (plots.plot_metric_curves, ([0, 1], {}), {}, TypeError, "panels"),
+    (plots.plot_metric_curves, ([0, 1], {"p": [0.1, 0.2]}), {}, TypeError, "panels"),
+    (plots.plot_metric_curves, ([0, 1], {"p": {"m": [0.1]}}), {}, ValueError, r"panels\['p'\]"),
+    (plots.plot_metric_curves, ([0, 1], {"p": {"m": ["a", "b"]}}), {}, TypeError, "panels"),
+    (plots.plot_metric_curves, ([0, 1], {"p": {"m": {str(i): [0, 1] for i in range(5)}}}), {},
+     ValueError, "variants"),
+    (plots.plot_metric_curves, ([0, 1], {"p": {"m": [0, 1]}}), {"ylabels": ["y"]}, TypeError,
+     "ylabels"),
+    (plots.plot_class_directions, (_EMB, _Y, np.ones((10, 3))), {}, ValueError, "directions"),
+    (plots.plot_class_directions, (_EMB, _Y, np.ones((1, 2))), {}, ValueError, "directions"),
+    (plots.plot_class_directions, (_EMB, _Y, np.zeros((10, 2))), {}, ValueError, "directions"),
+    (plots.plot_class_directions, (_EMB, _Y[:3], np.ones((10, 2))), {}, ValueError, "y"),
+]
+
+
+@pytest.mark.parametrize(("func", "args", "kwargs", "error", "match"), BAD_05,
+                         ids=[f"{f.__name__}-{i}" for i, (f, *_) in enumerate(BAD_05)])
+def test_notebook_05_plots_refuse_bad_inputs(func, args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        func(*args, **kwargs)
+    assert not plt.get_fignums()
