@@ -57,5 +57,10 @@ warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed, but wil
 #: Defined before the imports below, which read it.
 PACKAGE = "course_lib"
 
+from course_lib import config as _config  # noqa: E402  (imports no TensorFlow)
+
 # Imported for their registration with Keras (and so reachable as course_lib.layers, ...).
-from course_lib import augment, layers, losses  # noqa: E402, F401
+# TensorFlow's start-up lines on file descriptor 2 (absl's notice, CUDA probing on a CPU
+# machine) are hidden here, as config.describe() hides them; Python errors still raise.
+with _config._quiet_native_stderr():
+    from course_lib import augment, layers, losses  # noqa: E402, F401
