@@ -497,9 +497,9 @@ results.record("01_introduction", verification_accuracy=report.accuracy,
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
 # replace it with your code and run the cell. `nb01.q1.check(...)` then prints *Correct*, or
-# what is wrong and where this notebook explains it; `nb01.q1.hint()` prints a hint and
-# `nb01.q1.solution()` one way to do it. A check runs your code on a few tiny inputs, in a
-# second or two.
+# what is wrong and where this notebook explains it. Below each exercise, `nb01.qK.hint()` and
+# `nb01.qK.solution()` show a hint and one way to do it, folded: click to open them when you
+# want them. A check runs your code on a few tiny inputs, in a second or two.
 
 # %%
 from course_lib.exercises import nb01
@@ -522,8 +522,8 @@ def cosine_distance(a, b):
 nb01.q1.check(cosine_distance)
 
 # %%
-# nb01.q1.hint()
-# nb01.q1.solution()
+nb01.q1.hint()
+nb01.q1.solution()
 
 # %% [markdown]
 # **Exercise 2: pairs without self-pairs.** `draw_pairs` can choose an image as its own "same"
@@ -544,8 +544,8 @@ def sample_pairs(y, n, seed=0):
 nb01.q2.check(sample_pairs)
 
 # %%
-# nb01.q2.hint()
-# nb01.q2.solution()
+nb01.q2.hint()
+nb01.q2.solution()
 
 # %% [markdown]
 # ### More to try

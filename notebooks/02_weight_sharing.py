@@ -342,9 +342,9 @@ results.record("02_weight_sharing", cross_domain_retrieval_at_1=retrieval,
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
 # replace it with your code and run the cell. `nb02.q1.check(...)` then prints *Correct*, or
-# what is wrong and where the course explains it; `nb02.q1.hint()` prints a hint and
-# `nb02.q1.solution()` one way to do it. A check runs your code on a few tiny inputs, in a
-# second or two.
+# what is wrong and where the course explains it. Below each exercise, `nb02.qK.hint()` and
+# `nb02.qK.solution()` show a hint and one way to do it, folded: click to open them when you
+# want them. A check runs your code on a few tiny inputs, in a second or two.
 
 # %%
 from course_lib.exercises import nb02
@@ -372,8 +372,8 @@ class PairDistance(keras.layers.Layer):
 nb02.q1.check(PairDistance)
 
 # %%
-# nb02.q1.hint()
-# nb02.q1.solution()
+nb02.q1.hint()
+nb02.q1.solution()
 
 # %% [markdown]
 # **Exercise 2: one encoder, however it is built.** `models.mlp_encoder` is an encoder-*building*
@@ -395,8 +395,8 @@ def build_siamese(make_encoder):
 nb02.q2.check(build_siamese)
 
 # %%
-# nb02.q2.hint()
-# nb02.q2.solution()
+nb02.q2.hint()
+nb02.q2.solution()
 
 # %% [markdown]
 # ### More to try

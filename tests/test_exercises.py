@@ -3,6 +3,7 @@ rejects typical wrong answers with the message that says what is wrong; a placeh
 attempted" and never raises, except in strict mode (how CI runs the notebooks); and the
 notebook cells tagged ``exercise`` are the ones the nbval hook fills with the solutions."""
 
+import html
 import importlib
 import importlib.util
 import os
@@ -15,7 +16,8 @@ import nbformat
 import pytest
 
 import course_lib.exercises as exercises
-from course_lib.exercises import STRICT_ENV, Exercise, ExerciseFailed, Incorrect, with_solution
+from course_lib.exercises import (STRICT_ENV, Exercise, ExerciseFailed, Folded, Incorrect,
+                                  with_solution)
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 MODULES = {m.name: importlib.import_module(f"course_lib.exercises.{m.name}")
@@ -341,3 +343,14 @@ def test_the_nbval_hook_fills_exercise_cells_only(monkeypatch):
     with pytest.raises(pytest.UsageError, match="must end with one line"):
         hook.pytest_collection_modifyitems(
             None, [types.SimpleNamespace(cell=broken, options={}, nodeid="x")])
+
+
+def test_hint_and_solution_fold_in_a_notebook():
+    exercise = EXERCISES["nb01.q1"]
+    folded = Folded("nb01.q1 · Solution", exercise.solution_code, code=True)
+    page = folded._repr_html_()
+    assert page.startswith("<details><summary>nb01.q1 · Solution (click to open)</summary><pre>")
+    assert page.endswith("</pre></details>")
+    assert html.escape(exercise.solution_code) in page          # the code, escaped, inside
+    hint = Folded("nb01.q1 · Hint", "one <b>\n\ntwo")._repr_html_()
+    assert "<p>one &lt;b&gt;</p><p>two</p>" in hint              # paragraphs, text escaped

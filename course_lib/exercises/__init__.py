@@ -29,13 +29,14 @@ Introduced in notebook 01.
 from __future__ import annotations
 
 import dataclasses
+import html
 import os
 import re
 import textwrap
 from collections.abc import Callable
 
-__all__ = ["NOT_ATTEMPTED", "STRICT_ENV", "Exercise", "ExerciseFailed", "Incorrect", "Result",
-           "with_solution"]
+__all__ = ["NOT_ATTEMPTED", "STRICT_ENV", "Exercise", "ExerciseFailed", "Folded", "Incorrect",
+           "Result", "with_solution"]
 
 STRICT_ENV = "COURSE_EXERCISES_STRICT"
 NOT_ATTEMPTED = "your code here"   # the message of a placeholder's NotImplementedError
@@ -182,12 +183,55 @@ class Exercise:
             raise ExerciseFailed(result)
 
     def hint(self) -> None:
-        """Print the hint."""
-        print(f"{self.label} · Hint: {self._hint}")
+        """Show the hint: folded (click to open) in Jupyter, printed elsewhere."""
+        _show(Folded(f"{self.label} · Hint", self._hint))
 
     def solution(self) -> None:
-        """Print the reference solution's code (the code CI runs in place of the placeholder)."""
-        print(f"{self.label} · Solution:\n\n{self.solution_code}")
+        """Show the reference solution's code (the code CI runs in place of the placeholder):
+        folded (click to open) in Jupyter, printed elsewhere."""
+        _show(Folded(f"{self.label} · Solution", self.solution_code, code=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class Folded:
+    """A text that Jupyter shows folded under its title, to open with a click.
+
+    A stored notebook can then call ``hint()`` and ``solution()`` in plain view without
+    showing the answer to a reader who has not opened it. Outside Jupyter it prints as
+    ``title: text``.
+
+    Attributes:
+        title: the line shown while folded.
+        text: what opening it shows.
+        code: whether ``text`` is code (shown in a monospaced block).
+    """
+
+    title: str
+    text: str
+    code: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.title}:\n\n{self.text}" if self.code else f"{self.title}: {self.text}"
+
+    def _repr_html_(self) -> str:
+        body = html.escape(self.text)
+        body = (f"<pre>{body}</pre>" if self.code else
+                "".join(f"<p>{part}</p>" for part in body.split("\n\n")))
+        return (f"<details><summary>{html.escape(self.title)} (click to open)</summary>"
+                f"{body}</details>")
+
+
+def _show(folded: Folded) -> None:
+    """Display ``folded`` as HTML in a notebook kernel, print it anywhere else."""
+    try:
+        from IPython import get_ipython
+    except ImportError:          # IPython is not installed: a plain Python run
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        from IPython.display import display
+        display(folded)
+    else:
+        print(folded)
 
 
 def with_solution(source: str, exercises: dict[str, object]) -> str:
