@@ -16,8 +16,14 @@ import nbformat
 import pytest
 
 import course_lib.exercises as exercises
-from course_lib.exercises import (STRICT_ENV, Exercise, ExerciseFailed, Folded, Incorrect,
-                                  with_solution)
+from course_lib.exercises import (
+    STRICT_ENV,
+    Exercise,
+    ExerciseFailed,
+    Folded,
+    Incorrect,
+    with_solution,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 MODULES = {m.name: importlib.import_module(f"course_lib.exercises.{m.name}")
