@@ -48,7 +48,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check course_lib tests benchmarks tools scripts notebooks
 
 ## Time to accuracy (course vs the keras.io way, MNIST verification, 3 seeds): writes
-## build/time_to_accuracy.{json,md}. About 15 minutes on 2 CPU cores; BENCH_ARGS=--quick checks
+## build/time_to_accuracy.{json,md}. 11 to 15 minutes on 2 CPU cores; BENCH_ARGS=--quick checks
 ## that it runs in about one.
 bench: $(STAMP)
 	$(PY) -m benchmarks.time_to_accuracy $(BENCH_ARGS)

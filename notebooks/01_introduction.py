@@ -284,8 +284,9 @@ assert loss_after < 0.5 * loss_before, (loss_before, loss_after)
 #
 # "The same" is checkable: give the packaged model the hand-trained weights and it must compute
 # the same distances, and the packaged loss the same losses. The packaged model is built inside
-# a `tf.distribute` strategy's scope, so that the same code runs on several GPUs or a TPU
-# (see the README); on this CPU the strategy is the default one.
+# a `tf.distribute` strategy's scope, so that the same code runs on several GPUs
+# (docs/scaling.md says how, and why a TPU is not supported yet); on this CPU the strategy is
+# the default one.
 
 # %%
 from course_lib import distribute, losses, models, pairs

@@ -332,7 +332,7 @@ print(f"batch-hard loss of the first batch under the untrained encoder: {first_l
 # Now train: the encoder itself is the model (it outputs embeddings), compiled with
 # `losses.BatchHardTripletLoss`, fed by the endless file pipeline. On several devices `P` is
 # per device: the global batch holds `P` times the number of replicas classes, laid out class
-# by class, and each replica receives whole classes (the README's multi-device section). The
+# by class, and each replica receives whole classes (docs/scaling.md, *Training from image files*). The
 # alternative recipe is notebook 06's N-way comparison loss (`losses.NWayLoss` on
 # `oneshot.episode_dataset`): its episodes are drawn from images in memory, so for it load a
 # folder that fits with `folders.load_image_folder`; it has no file-reading pipeline yet.
@@ -751,7 +751,7 @@ results.record("08_your_own_images", roc_auc=report.roc_auc, eer=report.eer,
 #   names, threshold, input spec, probe); `gallery.load` anywhere gives `verify` and
 #   `identify`, and refuses a gallery from another encoder.
 # - Brute-force search (one matrix product) is exact and fast enough for galleries up to a few
-#   hundred thousand images; the README's *Searching a gallery* section measures where an
+#   hundred thousand images; docs/performance.md, *Searching a gallery*, measures where an
 #   approximate index starts to pay.
 #
 # ## Exercises
