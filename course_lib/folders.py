@@ -193,12 +193,14 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
         An :class:`ImageFolder`.
 
     Raises:
-        TypeError: ``directory`` not a path.
+        TypeError: ``directory`` not a path, ``check_files`` or ``warn`` not a bool.
         FileNotFoundError: ``directory`` does not exist.
         ValueError: a file instead of a folder, no class subfolders, or fewer than 2 classes
             left with ``min_per_class`` usable images.
     """
     min_per_class = checks.positive_int(min_per_class, "min_per_class")
+    check_files = checks.boolean(check_files, "check_files")
+    warn = checks.boolean(warn, "warn")
     root, folders = _class_folders(directory)
     skipped_files, skipped_classes, sizes = {}, {}, Counter()
     kept: list[tuple[str, list[str]]] = []

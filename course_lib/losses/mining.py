@@ -48,7 +48,6 @@ __all__ = [
     "active_triplet_fraction",
     "batch_all_triplet_loss",
     "batch_hard_triplet_loss",
-    "pairwise_distances",
     "semi_hard_triplet_loss",
 ]
 
@@ -68,29 +67,8 @@ def _embeddings(embeddings):
 
 
 def _options(margin, squared, epsilon) -> tuple[float, bool, float]:
-    margin = check_margin(margin)
-    if not isinstance(squared, bool):
-        raise TypeError(f"squared must be a bool, got {type(squared).__name__} {squared!r}")
-    return margin, squared, checks.number(epsilon, "epsilon", low=0.0)
-
-
-def pairwise_distances(embeddings, squared: bool = False, epsilon: float = 1e-6):
-    """All pairwise distances of a batch of embeddings, shape (batch, batch).
-
-    The one differentiable pairwise distance, :func:`course_lib.distances.keras_pairwise`.
-
-    Args:
-        embeddings: a (batch, dim) tensor or array.
-        squared: when True, squared Euclidean distances (no square root, no epsilon).
-        epsilon: added under the square root, >= 0; > 0 keeps gradients finite at d = 0.
-
-    Returns:
-        A float32 tensor; the diagonal is ``sqrt(epsilon)`` (0 when squared).
-
-    Raises:
-        ValueError: ``embeddings`` not 2-D, ``epsilon`` < 0. TypeError: ``squared`` not a bool.
-    """
-    return distances.keras_pairwise(embeddings, squared, epsilon)
+    return (check_margin(margin), checks.boolean(squared, "squared"),
+            checks.number(epsilon, "epsilon", low=0.0))
 
 
 def _masks(labels, embeddings):
@@ -107,7 +85,7 @@ def _masks(labels, embeddings):
 def _triplet_terms(labels, embeddings, margin, squared, epsilon):
     """Loss of every (a, p, n) and its validity mask, both (batch, batch, batch)."""
     e = _embeddings(embeddings)
-    d = pairwise_distances(e, squared, epsilon)
+    d = distances.keras_pairwise(e, squared, epsilon)
     positive, negative = _masks(labels, e)
     loss = ops.relu(ops.expand_dims(d, 2) - ops.expand_dims(d, 1) + margin)
     valid = ops.expand_dims(positive, 2) * ops.expand_dims(negative, 1)
@@ -143,7 +121,7 @@ def batch_all_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
         embeddings: (batch, dim).
         margin: the triplet margin, > 0.
         squared: use squared Euclidean distances.
-        epsilon: added under the square root (see :func:`pairwise_distances`).
+        epsilon: added under the square root (see :func:`course_lib.distances.keras_pairwise`).
         average: ``"active"`` averages over the triplets with a positive loss (0 when none is);
             ``"all"`` over all valid triplets.
 
@@ -182,7 +160,7 @@ def batch_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bo
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
     e = _embeddings(embeddings)
-    d = pairwise_distances(e, squared, epsilon)
+    d = distances.keras_pairwise(e, squared, epsilon)
     positive, negative = _masks(labels, e)
     hardest_positive = ops.max(d * positive, axis=1)                  # d >= 0: masked -> 0
     far = ops.stop_gradient(ops.max(d)) + 1.0
@@ -213,7 +191,7 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
     e = _embeddings(embeddings)
-    d = pairwise_distances(e, squared, epsilon)
+    d = distances.keras_pairwise(e, squared, epsilon)
     positive, negative = _masks(labels, e)
     d_ap = ops.expand_dims(d, 2)                       # (a, p, 1)
     d_an = ops.expand_dims(d, 1)                       # (a, 1, n)
