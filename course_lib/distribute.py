@@ -102,7 +102,8 @@ def get_strategy(refresh: bool = False) -> tf.distribute.Strategy:
         runtime that TensorFlow cannot use; the CPU/GPU strategy is returned.
     """
     global _strategy
-    if _strategy is not None and not checks.boolean(refresh, "refresh"):
+    refresh = checks.boolean(refresh, "refresh")
+    if _strategy is not None and not refresh:
         return _strategy
     address = _tpu_address(os.environ)
     if address is None and tf.config.list_physical_devices("TPU"):

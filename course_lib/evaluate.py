@@ -1179,7 +1179,7 @@ def retrieval_scores(query_emb, query_y, gallery_emb=None, gallery_y=None, ks=(1
 
 
 # --------------------------------------------------------------------------- operating points
-# (issue 13) False-accept / false-reject rates of a verification threshold.
+# False-accept / false-reject rates of a verification threshold (notebook 08).
 
 
 def far_frr(distances, labels, threshold: float) -> tuple[float, float]:
