@@ -1,4 +1,5 @@
-"""Run settings shared by every notebook: fast mode, where data lives, seeding, a system report.
+"""Run settings shared by every notebook: fast mode, where data lives, seeding, a system report;
+and :func:`atomic_file`, through which every file the library writes is written.
 
 Introduced in notebook 01.
 """
