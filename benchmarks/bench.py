@@ -685,9 +685,8 @@ def main(argv=None) -> int:
               "machine": about, "load": [load_start, os.getloadavg()[0]],
               "results": results, "derived": derived, "targets": targets(results, derived),
               "course": course_timings()}
-    (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     text = markdown(report)
-    (out_dir / "bench.md").write_text(text)
+    common.write_report(out_dir, "bench", report, text)
     print("\n" + text)
     return 1 if any("error" in v for v in results.values()) else 0
 

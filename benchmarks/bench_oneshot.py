@@ -19,7 +19,6 @@ to check that it runs). No test asserts a timing.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -102,9 +101,7 @@ def main(argv=None) -> dict:
               "machine": about,
               "minutes": round((time.perf_counter() - start) / 60, 1),
               "date": time.strftime("%Y-%m-%d")}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_oneshot.json").write_text(json.dumps(report, indent=1) + "\n")
-    (out / "bench_oneshot.md").write_text(text)
+    common.write_report(out, "bench_oneshot", report, text, indent=1)
     print("\n" + text)
     return report
 

@@ -26,7 +26,6 @@ No test asserts a timing.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import tracemalloc
@@ -170,10 +169,8 @@ def main(argv=None) -> dict:
         "load_before": load_before, "load_after": common.load_average(),
         "dim": args.dim, "rows": rows, "crossovers": crossovers, "advice": advice,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench_search.json").write_text(json.dumps(report, indent=2) + "\n")
     text = markdown(report)
-    (args.out / "bench_search.md").write_text(text)
+    common.write_report(args.out, "bench_search", report, text)
     print(text)
     return report
 

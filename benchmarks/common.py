@@ -1,7 +1,8 @@
-"""What every benchmark shares: the machine snapshot a report records, and the fresh-process
-worker that runs one measurement (its own peak memory, no state left by the previous one).
+"""What every benchmark shares: the machine snapshot a report records, the fresh-process
+worker that runs one measurement (its own peak memory, no state left by the previous one), and
+the writing of a report's two files.
 
-Both were written once per benchmark before; the benchmarks now call these.
+Each was written once per benchmark before; the benchmarks now call these.
 """
 
 from __future__ import annotations
@@ -16,6 +17,29 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parents[1]
+
+
+def write_report(folder, stem: str, report: dict, text: str, indent: int = 2) -> Path:
+    """Write ``<stem>.json`` (the report) and ``<stem>.md`` (its table) into ``folder``, each
+    through a temporary file renamed into place (``course_lib.config.atomic_file``).
+
+    Args:
+        folder: the output folder (created if missing).
+        stem: the file name without suffix, e.g. ``"bench"``.
+        report: the JSON-ready report.
+        text: the Markdown text.
+        indent: the JSON indentation.
+
+    Returns:
+        The JSON file's path.
+    """
+    from course_lib.config import atomic_file
+
+    folder = Path(folder)
+    for suffix, content in ((".json", json.dumps(report, indent=indent) + "\n"), (".md", text)):
+        with atomic_file(folder / f"{stem}{suffix}") as tmp:
+            tmp.write_text(content, encoding="utf-8")
+    return folder / f"{stem}.json"
 
 
 def load_average() -> list[float]:

@@ -1,6 +1,9 @@
 """The benchmarks' shared machine snapshot and fresh-process worker."""
 
 import json
+from pathlib import Path
+
+import pytest
 
 from benchmarks import common
 from benchmarks.worker_echo import MARK
@@ -25,3 +28,19 @@ def test_run_worker_reads_the_result_line_or_reports_the_error():
     assert failed["result"] is None and "failing as asked: boom" in failed["error"]
     silent = common.run_worker("benchmarks.worker_echo", {"a": 1}, "OTHER_MARK ", timeout=60)
     assert silent["result"] is None and silent["error"] == "exit code 0"
+
+
+def test_write_report_writes_both_files_through_temporary_names(tmp_path, monkeypatch):
+    path = common.write_report(tmp_path / "out", "bench", {"a": 1}, "| a |\n")
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert (tmp_path / "out" / "bench.md").read_text() == "| a |\n"
+    before = {p.name: p.read_text() for p in (tmp_path / "out").iterdir()}
+
+    def half(self, *args, **kwargs):
+        Path.write_bytes(self, b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", half)
+    with pytest.raises(KeyboardInterrupt):
+        common.write_report(tmp_path / "out", "bench", {"a": 2}, "| b |\n")
+    assert {p.name: p.read_text() for p in (tmp_path / "out").iterdir()} == before

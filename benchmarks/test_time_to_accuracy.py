@@ -8,10 +8,8 @@ import pytest
 from benchmarks import time_to_accuracy as tta
 
 
-def test_keras_io_pairs_one_same_and_one_other_partner_per_image():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 4, 60)
-    x = (y[:, None] + rng.random((60, 3))).astype(np.float32)   # x encodes its class
+def test_keras_io_pairs_one_same_and_one_other_partner_per_image(class_coded_images):
+    x, y = class_coded_images(n=60, n_classes=4, shape=(3,))   # x encodes its class
     pairs, labels = tta.keras_io_pairs(x, y, random.Random(0))
     assert pairs.shape == (120, 2, 3) and labels.tolist() == [1.0, 0.0] * 60
     np.testing.assert_array_equal(pairs[0::2, 0], x)              # every image is an anchor

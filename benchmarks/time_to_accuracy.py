@@ -389,10 +389,8 @@ def main(argv=None) -> int:
               "errors": [f"{r['method']} seed {r['seed']}: {r['error'][-200:]}"
                          for r in runs if "error" in r]}
     out = Path(args.out) if args.out else build_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "time_to_accuracy.json").write_text(json.dumps(report, indent=2) + "\n")
     text = markdown(report)
-    (out / "time_to_accuracy.md").write_text(text)
+    common.write_report(out, "time_to_accuracy", report, text)
     print("\n" + text)
     return 1 if report["errors"] else 0
 

@@ -1,4 +1,5 @@
-"""Run settings shared by every notebook: fast mode, where data lives, seeding, a system report.
+"""Run settings shared by every notebook: fast mode, where data lives, seeding, a system report;
+and :func:`atomic_file`, through which every file the library writes is written.
 
 Introduced in notebook 01.
 """
@@ -9,16 +10,18 @@ import contextlib
 import os
 import platform
 import random
+import secrets
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from course_lib import checks
 
-__all__ = ["REPOSITORY", "build_dir", "data_dir", "describe", "fast_mode", "pick", "repo_root",
-           "repository_url", "seed_everything", "shown_path"]
+__all__ = ["REPOSITORY", "atomic_file", "build_dir", "data_dir", "describe", "fast_mode", "pick",
+           "repo_root", "repository_url", "seed_everything", "shown_path"]
 
 #: The course's GitHub repository, ``owner/name``: the one place the slug is written. The Colab
 #: badges and install cells of the notebooks, the README, the docs and the study-file URL of
@@ -134,6 +137,40 @@ def build_dir() -> Path:
     return path
 
 
+@contextlib.contextmanager
+def atomic_file(path) -> Iterator[Path]:
+    """A temporary name to write ``path`` under; renamed onto ``path`` when the block ends.
+
+    Every file the library writes goes through here: the writer writes the temporary file
+    (``.<stem>.<random>.tmp<suffix>`` in the same folder, so the suffix still names the format
+    and the rename stays on one file system), and ``os.replace`` puts it in place in one step.
+    An interrupted or failing write leaves the previous file as it was and deletes the
+    temporary one::
+
+        with config.atomic_file(path) as tmp:
+            fig.savefig(tmp)
+
+    Args:
+        path: the file to write (str or Path); its folder is created if missing.
+
+    Returns:
+        A context manager giving the temporary ``Path`` (nothing exists there yet).
+
+    Raises:
+        TypeError: ``path`` is not a str or Path. ValueError: an empty string. Whatever the
+        writer raises (after the temporary file is deleted).
+    """
+    path = checks.path(path, "path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _gpu_present() -> bool:
     """Whether TensorFlow sees a physical GPU (this does not initialise the logical devices)."""
     import tensorflow as tf
@@ -162,9 +199,8 @@ def seed_everything(seed: int, deterministic: bool | None = None) -> None:
         ValueError: ``seed`` is negative.
     """
     seed = checks.seed(seed)
-    if deterministic is not None and not isinstance(deterministic, bool):
-        raise TypeError("deterministic must be True, False or None (on unless a GPU is present), "
-                        f"got {type(deterministic).__name__}")
+    if deterministic is not None:
+        deterministic = checks.boolean(deterministic, "deterministic")
     import keras
     import tensorflow as tf
 

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from course_lib import checks
-from course_lib.config import data_dir
+from course_lib.config import atomic_file, data_dir
 
 __all__ = [
     "OMNIGLOT_FILES",
@@ -430,10 +430,8 @@ def load_omniglot(split: str, image_size: int = 105) -> OmniglotSet:
     arrays = _read_cache(cache, source_sha256)
     if arrays is None:
         arrays = _decode_omniglot(zip_path, image_size)
-        partial = cache.with_name(cache.name + ".part")
-        with open(partial, "wb") as out:
+        with atomic_file(cache) as partial, open(partial, "wb") as out:
             np.savez_compressed(out, source_sha256=np.array(source_sha256), **arrays)
-        os.replace(partial, cache)
     return OmniglotSet(
         images=_to_unit_float(arrays["images"]),
         alphabet=arrays["alphabet"].astype(np.int64),

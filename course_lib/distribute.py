@@ -94,11 +94,15 @@ def get_strategy(refresh: bool = False) -> tf.distribute.Strategy:
     Returns:
         The ``tf.distribute.Strategy`` to build and compile models under.
 
+    Raises:
+        TypeError: ``refresh`` is not a bool.
+
     Warns:
         UserWarning: a TPU was announced but could not start, or the runtime looks like a TPU
         runtime that TensorFlow cannot use; the CPU/GPU strategy is returned.
     """
     global _strategy
+    refresh = checks.boolean(refresh, "refresh")
     if _strategy is not None and not refresh:
         return _strategy
     address = _tpu_address(os.environ)
@@ -175,9 +179,7 @@ def set_mixed_precision(enabled: bool) -> str:
     Raises:
         TypeError: ``enabled`` is not a bool.
     """
-    if not isinstance(enabled, bool):
-        raise TypeError(f"enabled must be True or False, got {type(enabled).__name__}")
-    if enabled:
+    if checks.boolean(enabled, "enabled"):
         tpu = isinstance(get_strategy(), tf.distribute.TPUStrategy)
         policy = "mixed_bfloat16" if tpu else "mixed_float16"
     else:

@@ -56,19 +56,14 @@ __all__ = [
 # --------------------------------------------------------------------------- validation helpers
 
 
-_float_array = checks.float_array  # (x, name, ndim)
-_binary = checks.binary_labels  # (x, name, meaning)
-_positive_int = checks.positive_int  # (value, name)
-
-
 def _check_length(arr: np.ndarray, name: str, n: int, other: str) -> None:
     checks.same_length(arr, name, range(n), other)
 
 
 def _pairs(distances, labels, d_name: str, l_name: str) -> tuple[np.ndarray, np.ndarray]:
     """Validated (distances, pair labels) that contain both similar and different pairs."""
-    d = _float_array(distances, d_name, 1)
-    lab = _binary(labels, l_name, "0 (different) and 1 (similar)")
+    d = checks.float_array(distances, d_name, 1)
+    lab = checks.binary_labels(labels, l_name, "0 (different) and 1 (similar)")
     _check_length(lab, l_name, len(d), d_name)
     if lab.min() == lab.max():
         raise ValueError(f"{l_name} must contain both similar (1) and different (0) pairs")
@@ -82,7 +77,7 @@ def _class_labels(y, name: str, n: int, other: str) -> np.ndarray:
 
 
 def _labelled(emb, y, e_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
-    e = _float_array(emb, e_name, 2)
+    e = checks.float_array(emb, e_name, 2)
     return e, _class_labels(y, y_name, len(e), e_name)
 
 
@@ -151,8 +146,8 @@ def threshold_accuracy(distances, labels, threshold: float) -> float:
         ValueError: empty or non-finite distances, labels other than 0/1, lengths that differ,
             a non-finite threshold.
     """
-    d = _float_array(distances, "distances", 1)
-    lab = _binary(labels, "labels", "0 (different) and 1 (similar)")
+    d = checks.float_array(distances, "distances", 1)
+    lab = checks.binary_labels(labels, "labels", "0 (different) and 1 (similar)")
     _check_length(lab, "labels", len(d), "distances")
     threshold = checks.number(threshold, "threshold")
     return float(np.mean((d <= threshold) == (lab == 1)))
@@ -211,7 +206,18 @@ class VerificationReport:
     mean_distance_different: float
 
     def as_dict(self, include_curve: bool = True) -> dict:
-        """Plain floats and lists (JSON-ready); ``include_curve=False`` drops ``fpr``/``tpr``."""
+        """Plain floats and lists (JSON-ready).
+
+        Args:
+            include_curve: False drops the ROC curve (``fpr``/``tpr``).
+
+        Returns:
+            A dict of the fields: floats, and lists for the curve.
+
+        Raises:
+            TypeError: ``include_curve`` is not a bool.
+        """
+        include_curve = checks.boolean(include_curve, "include_curve")
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -275,7 +281,7 @@ def n_way_accuracy(correct, confidence: float = 0.95) -> tuple[float, float, flo
         TypeError: non-numeric outcomes or confidence.
         ValueError: outcomes other than 0/1 or empty, confidence outside (0, 1).
     """
-    ok = _binary(correct, "correct", "booleans (or 0/1)")
+    ok = checks.binary_labels(correct, "correct", "booleans (or 0/1)")
     level = _confidence(confidence)
     k, n = int(ok.sum()), ok.size
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
@@ -296,7 +302,7 @@ def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]
         TypeError: non-numeric values or confidence.
         ValueError: fewer than 2 or non-finite values, confidence outside (0, 1).
     """
-    v = _float_array(values, "values", 1)
+    v = checks.float_array(values, "values", 1)
     if v.size < 2:
         raise ValueError(f"values needs at least 2 entries for a t-interval, got {v.size}")
     level = _confidence(confidence)
@@ -327,8 +333,8 @@ def paired_sign_test(correct_a, correct_b) -> tuple[int, int, float]:
         TypeError: non-numeric outcomes.
         ValueError: outcomes other than 0/1, empty, or of different lengths.
     """
-    a = _binary(correct_a, "correct_a", "booleans (or 0/1)").astype(bool)
-    b = _binary(correct_b, "correct_b", "booleans (or 0/1)").astype(bool)
+    a = checks.binary_labels(correct_a, "correct_a", "booleans (or 0/1)").astype(bool)
+    b = checks.binary_labels(correct_b, "correct_b", "booleans (or 0/1)").astype(bool)
     checks.same_length(a, "correct_a", b, "correct_b")
     wins_a, wins_b = _discordant(a, b)
     return wins_a, wins_b, _sign_test_p(wins_a, wins_b)
@@ -596,10 +602,10 @@ def _runs(a, b, kind, paired: bool, a_name: str = "a", b_name: str = "b"):
         kind = "outcomes" if both_bool else "scores"
     checks.one_of(kind, "kind", _KINDS)
     if kind == "outcomes":
-        x = _binary(a, a_name, "task outcomes: booleans (or 0/1)").astype(bool)
-        y = _binary(b, b_name, "task outcomes: booleans (or 0/1)").astype(bool)
+        x = checks.binary_labels(a, a_name, "task outcomes: booleans (or 0/1)").astype(bool)
+        y = checks.binary_labels(b, b_name, "task outcomes: booleans (or 0/1)").astype(bool)
     else:
-        x, y = _float_array(a, a_name, 1), _float_array(b, b_name, 1)
+        x, y = checks.float_array(a, a_name, 1), checks.float_array(b, b_name, 1)
         for arr, name in ((x, a_name), (y, b_name)):
             if arr.size < 2:
                 raise ValueError(f"{name} needs at least 2 seeds (one score each) to measure "
@@ -779,8 +785,8 @@ def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | N
         A dict from each ``(first, second)`` pair to its :class:`Comparison`, in order.
 
     Raises:
-        TypeError: ``runs`` not a mapping (or unpaired ``clusters`` not a mapping), and as
-            :func:`compare`.
+        TypeError: ``runs`` not a mapping (or unpaired ``clusters`` not a mapping), a pair not
+            a tuple or list, and as :func:`compare`.
         ValueError: fewer than 2 runs, a pair naming an unknown run or the same run twice,
             no pairs, and as :func:`compare`.
     """
@@ -792,9 +798,11 @@ def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | N
     pairs = list(itertools.combinations(runs, 2) if pairs is None else pairs)
     if not pairs:
         raise ValueError("pairs must name at least one (first, second) pair, got none")
-    for pair in pairs:
-        if (not isinstance(pair, (tuple, list)) or len(pair) != 2 or pair[0] == pair[1]
-                or any(name not in runs for name in pair)):
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)):
+            raise TypeError(f"pairs[{i}] must be a (first, second) pair of run names, got "
+                            f"{type(pair).__name__} {pair!r}")
+        if len(pair) != 2 or pair[0] == pair[1] or any(name not in runs for name in pair):
             raise ValueError(f"pairs must hold (first, second) names of two different runs "
                              f"among {list(runs)}, got {pair!r}")
     paired = checks.boolean(paired, "paired")
@@ -856,7 +864,7 @@ def knn_accuracy(train_emb, train_y, test_emb, test_y, k: int = 5,
     tr, tr_y = _labelled(train_emb, train_y, "train_emb", "train_y")
     te, te_y = _labelled(test_emb, test_y, "test_emb", "test_y")
     _same_dim(tr, "train_emb", te, "test_emb")
-    k = _positive_int(k, "k")
+    k = checks.positive_int(k, "k")
     if k > len(tr):
         raise ValueError(f"k must be at most the number of training points ({len(tr)}), got {k}")
     reference = distances.Reference(tr, distances.check_metric(metric), "train_emb")
@@ -938,7 +946,7 @@ def silhouette(emb, y, sample_size: int | None = None, seed: int = 0,
     e, lab = _labelled(emb, y, "emb", "y")
     if distances.check_metric(metric) == "cosine":
         e = distances.unit_rows(e, "emb")
-    subsampled = sample_size is not None and _positive_int(sample_size, "sample_size") < len(e)
+    subsampled = sample_size is not None and checks.positive_int(sample_size, "sample_size") < len(e)
     if subsampled:
         idx = np.random.default_rng(checks.seed(seed)).choice(len(e), size=sample_size, replace=False)
         e, lab = e[idx], lab[idx]
@@ -1009,7 +1017,7 @@ def recall_at_k(
     """
     q, q_y, g, g_y, exclude_self = _retrieval_inputs(query_emb, query_y, gallery_emb,
                                                      gallery_y, exclude_self, metric)
-    k = _positive_int(k, "k")
+    k = checks.positive_int(k, "k")
     available = len(g) - 1 if exclude_self else len(g)
     if k > available:
         raise ValueError(f"k must be at most {available} for this gallery_emb, got {k}")
@@ -1036,7 +1044,7 @@ def pair_distances(embeddings, left, right, metric: str = "euclidean") -> np.nda
         ValueError: wrong dimensions, an index out of range, left and right of different
             lengths, an unknown metric.
     """
-    e = _float_array(embeddings, "embeddings", 2)
+    e = checks.float_array(embeddings, "embeddings", 2)
     idx = [checks.index_array(arr, name, ndim=1, size=len(e), allow_empty=True)
            for name, arr in (("left", left), ("right", right))]
     _check_length(idx[1], "right", len(idx[0]), "left")
@@ -1171,7 +1179,7 @@ def retrieval_scores(query_emb, query_y, gallery_emb=None, gallery_y=None, ks=(1
 
 
 # --------------------------------------------------------------------------- operating points
-# (issue 13) False-accept / false-reject rates of a verification threshold.
+# False-accept / false-reject rates of a verification threshold (notebook 08).
 
 
 def far_frr(distances, labels, threshold: float) -> tuple[float, float]:

@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib import checks, data
-from course_lib.pk_sampling import PKSampler, epoch_batches
+from course_lib.pk_sampling import PKSampler
 from course_lib.sampling import seeded_batches
 
 __all__ = [
@@ -193,12 +193,14 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
         An :class:`ImageFolder`.
 
     Raises:
-        TypeError: ``directory`` not a path.
+        TypeError: ``directory`` not a path, ``check_files`` or ``warn`` not a bool.
         FileNotFoundError: ``directory`` does not exist.
         ValueError: a file instead of a folder, no class subfolders, or fewer than 2 classes
             left with ``min_per_class`` usable images.
     """
     min_per_class = checks.positive_int(min_per_class, "min_per_class")
+    check_files = checks.boolean(check_files, "check_files")
+    warn = checks.boolean(warn, "warn")
     root, folders = _class_folders(directory)
     skipped_files, skipped_classes, sizes = {}, {}, Counter()
     kept: list[tuple[str, list[str]]] = []
@@ -409,12 +411,11 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
         than ``y``; bad ``image_size``/``color_mode``.
     """
     paths = _path_array(paths)
-    y = checks.class_labels(y, "y")
-    checks.same_length(paths, "paths", y, "y")
     size, _ = _image_size(image_size), _channels(color_mode)
-    sampler = PKSampler(y, p, k, groups=groups, classes=classes)
+    sampler = PKSampler(y, p, k, groups=groups, classes=classes)     # the one check of y
+    checks.same_length(paths, "paths", sampler.labels, "y")
     path_table = tf.constant(paths.astype(str))
-    labels = tf.constant(y.astype(np.int32))
+    labels = tf.constant(sampler.labels.astype(np.int32))
 
     def pick(batch_seed):
         idx = sampler.batch(batch_seed)
@@ -423,7 +424,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     def load(path, label):
         return decode_image(path, size, color_mode), label
 
-    ds = (seeded_batches(steps, checks.seed(seed), pick, epoch_batches(y, p, k, classes), repeat)
+    ds = (seeded_batches(steps, checks.seed(seed), pick, sampler.epoch_batches, repeat)
           .unbatch()
           .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
           .batch(sampler.batch_size))

@@ -27,7 +27,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from course_lib import checks, distances
+from course_lib import checks, config, distances
 
 __all__ = ["UNKNOWN", "BruteForceSearch", "Gallery", "GalleryIndex", "Identification", "build_index", "export",
            "load", "load_index", "save_index"]
@@ -180,7 +180,8 @@ def _target(path, overwrite: bool) -> Path:
 
 
 def save_index(index: GalleryIndex, path, overwrite: bool = False) -> Path:
-    """Write a gallery index to one ``.npz`` file (no pickled objects).
+    """Write a gallery index to one ``.npz`` file (no pickled objects), atomically: under a
+    temporary name, then renamed (:func:`course_lib.config.atomic_file`).
 
     Args:
         index: the :class:`GalleryIndex`.
@@ -200,8 +201,7 @@ def save_index(index: GalleryIndex, path, overwrite: bool = False) -> Path:
     path = _target(path, overwrite)
     meta = {"format": _FORMAT, "threshold": index.threshold, "input_shape": index.input_shape,
             "input_dtype": index.input_dtype, "class_names": list(index.class_names)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
+    with config.atomic_file(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, embeddings=index.embeddings, labels=index.labels, probe=index.probe,
                  meta=np.array(json.dumps(meta)))
     return path
@@ -241,7 +241,9 @@ def load_index(path) -> GalleryIndex:
 def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> dict[str, Path]:
     """Write the encoder alone (``encoder.keras``) and the gallery index (``gallery.npz``).
 
-    Both files are checked before anything is written, so an export is never half replaced.
+    Both files are checked before anything is written, and each is written under a temporary
+    name and renamed (:func:`course_lib.config.atomic_file`): a failed export leaves the files
+    of an earlier one as they were.
 
     Args:
         encoder: the encoder the index was built with.
@@ -261,8 +263,8 @@ def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> 
     folder = Path(directory)
     encoder_path = _target(folder / ENCODER_FILE, overwrite)
     index_path = _target(folder / INDEX_FILE, overwrite)
-    folder.mkdir(parents=True, exist_ok=True)
-    encoder.save(encoder_path)
+    with config.atomic_file(encoder_path) as tmp:
+        encoder.save(tmp)
     save_index(index, index_path, overwrite=True)
     return {"encoder": encoder_path, "index": index_path}
 

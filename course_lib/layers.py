@@ -48,14 +48,15 @@ class EuclideanDistance(keras.layers.Layer):
         **kwargs: passed to ``keras.layers.Layer``.
 
     Raises:
-        TypeError: ``epsilon`` not a number; at call time, inputs not a list/tuple.
+        TypeError: ``epsilon`` not a number, ``squared`` not a bool; at call time, inputs not a
+            list/tuple.
         ValueError: ``epsilon`` < 0; at call time, not exactly two inputs.
     """
 
     def __init__(self, epsilon: float = 1e-6, squared: bool = False, **kwargs):
         super().__init__(**_float32_by_default(kwargs))
         self.epsilon = checks.number(epsilon, "epsilon", 0.0)
-        self.squared = bool(squared)
+        self.squared = checks.boolean(squared, "squared")
 
     def call(self, inputs):
         a, b = _check_pair(inputs, "EuclideanDistance")
@@ -120,11 +121,18 @@ class L2Normalize(keras.layers.UnitNormalization):
 
 
 def _check_offsets(offsets) -> tuple[tuple[int, int], ...]:
-    if not isinstance(offsets, (list, tuple)) or not offsets:
-        raise ValueError(f"offsets must be a non-empty list of (dy, dx) pairs of ints, got {offsets!r}")
+    """Distinct ``(dy, dx)`` int pairs: a wrong type is a TypeError, a wrong value ValueError."""
+    if not isinstance(offsets, (list, tuple)):
+        raise TypeError(f"offsets must be a list of (dy, dx) pairs of ints, got "
+                        f"{type(offsets).__name__} {offsets!r}")
+    if not offsets:
+        raise ValueError("offsets must be a non-empty list of (dy, dx) pairs of ints, got []")
     out = []
     for i, pair in enumerate(offsets):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        if not isinstance(pair, (list, tuple)):
+            raise TypeError(f"offsets[{i}] must be a (dy, dx) pair of ints, got "
+                            f"{type(pair).__name__} {pair!r}")
+        if len(pair) != 2:
             raise ValueError(f"offsets[{i}] must be a (dy, dx) pair of ints, got {pair!r}")
         out.append((checks.integer(pair[0], f"offsets[{i}][0]"),
                     checks.integer(pair[1], f"offsets[{i}][1]")))
@@ -147,8 +155,10 @@ class ShiftedViews(keras.layers.Layer):
         **kwargs: passed to ``keras.layers.Layer``.
 
     Raises:
-        ValueError: offsets that are empty, not pairs of ints, or repeated; at call time, images
-            of fewer than 3 dimensions or moved by a whole side or more.
+        TypeError: ``offsets`` not a list or tuple of pairs, or a pair not of ints.
+        ValueError: offsets that are empty, pairs that are not of two values, or repeated
+            offsets; at call time, images of fewer than 3 dimensions or moved by a whole side or
+            more.
     """
 
     def __init__(self, offsets=((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)), **kwargs):

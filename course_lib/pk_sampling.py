@@ -47,14 +47,19 @@ class PKSampler:
     Attributes:
         p, k: the batch layout; ``batch_size`` = p * k.
         classes: the class ids sampled from, sorted.
+        labels: ``y`` as validated, an int64 array (the one check of ``y`` on the path of
+            :func:`pk_dataset` and ``folders.path_pk_dataset``).
+        epoch_batches: the batches of one default epoch (see :func:`epoch_batches`).
     """
 
     def __init__(self, y, p: int, k: int, groups=None, classes=None):
         self.p = checks.integer(p, "p", minimum=2)
         self.k = checks.integer(k, "k", minimum=2)
         self.batch_size = self.p * self.k
-        table = ClassTable.build(y, classes=classes, groups=groups)
+        table = ClassTable.build(y, classes=classes, groups=groups)     # checks y, once
         order, starts, counts = table.order, table.starts, table.counts
+        self.labels = np.asarray(y).astype(np.int64)
+        self.epoch_batches = _epoch_length(int(counts.sum()), self.batch_size)
         table.require_examples(self.k, f"k={self.k} examples per class",
                                "lower k or leave those classes out with classes=...")
         table.require_classes(self.p, f"p={self.p} classes per batch")
@@ -137,8 +142,12 @@ def epoch_batches(y, p: int, k: int, classes=None) -> int:
     """
     y = checks.class_labels(y, "y")
     n = len(y) if classes is None else int(np.isin(y, np.asarray(classes)).sum())
-    size = checks.positive_int(p, "p") * checks.positive_int(k, "k")
-    return max(1, -(-n // size))
+    return _epoch_length(n, checks.positive_int(p, "p") * checks.positive_int(k, "k"))
+
+
+def _epoch_length(n: int, batch_size: int) -> int:
+    """``ceil(n / batch_size)`` batches, at least 1."""
+    return max(1, -(-n // batch_size))
 
 
 def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, groups=None,
@@ -176,11 +185,10 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
         raise TypeError(f"x must be a numeric array, got dtype {arr.dtype}")
     if arr.ndim < 1:
         raise ValueError(f"x must have a leading example axis, got shape {arr.shape}")
-    y_arr = checks.class_labels(y, "y")
-    checks.same_length(arr, "x", y_arr, "y")
-    sampler = PKSampler(y_arr, p, k, groups=groups, classes=classes)
+    sampler = PKSampler(y, p, k, groups=groups, classes=classes)     # the one check of y
+    checks.same_length(arr, "x", sampler.labels, "y")
     images = tf.constant(arr)
-    labels = tf.constant(y_arr.astype(np.int32))
+    labels = tf.constant(sampler.labels.astype(np.int32))
 
     def make_batch(batch_seed):
         idx = sampler.batch(batch_seed)
@@ -189,5 +197,4 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
             batch = augment(batch)
         return batch, tf.gather(labels, idx)
 
-    return seeded_batches(steps, checks.seed(seed), make_batch, epoch_batches(y_arr, p, k, classes),
-                    repeat)
+    return seeded_batches(steps, checks.seed(seed), make_batch, sampler.epoch_batches, repeat)

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from course_lib import checks
+from course_lib import checks, config
 
 __all__ = [
     "plot_ablation",
@@ -749,24 +749,30 @@ def plot_with_spread(
 def save_figure(fig: Figure | Axes, path, dpi: int = 150) -> Path:
     """Write a figure (or an Axes' figure) to ``path``, creating folders.
 
+    The file is written under a temporary name and renamed (:func:`course_lib.config.atomic_file`),
+    so a failed save leaves an older file of that name as it was.
+
     Args:
         fig: a matplotlib Figure or Axes.
-        path: the file to write; its suffix picks the format.
+        path: the file to write; its suffix picks the format (none: matplotlib's default
+            format, ``.png``, is appended, as ``savefig`` does).
         dpi: resolution of raster formats.
 
     Returns:
         The path written, as a ``Path``.
 
     Raises:
-        TypeError: ``fig`` is neither a Figure nor an Axes.
+        TypeError: ``fig`` is neither a Figure nor an Axes, ``path`` not a path.
     """
     if isinstance(fig, Axes):
         fig = fig.figure
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure or Axes, got {type(fig).__name__}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    path = checks.path(path, "path")
+    if not path.suffix:
+        path = path.with_name(f"{path.name}.{plt.rcParams['savefig.format']}")
+    with config.atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix[1:])
     return path
 
 

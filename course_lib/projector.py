@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib import checks
+from course_lib import checks, config
 
 __all__ = ["MAX_SPRITE_PIXELS", "write_projector"]
 
@@ -42,6 +42,12 @@ def _check_sprite_size(n: int, h: int, w: int) -> int:
                          f"than the projector's {MAX_SPRITE_PIXELS} pixels: pass fewer points "
                          "or smaller images")
     return side
+
+
+def _write_text(path: Path, lines: list[str]) -> None:
+    """``lines``, one a line, to ``path`` in UTF-8, through a temporary file."""
+    with config.atomic_file(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _sprite(images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
@@ -110,22 +116,24 @@ def write_projector(run_dir, embeddings, labels, class_names=None, images=None,
     folder.mkdir(parents=True, exist_ok=True)
     out = {"folder": folder, "vectors": folder / "vectors.tsv",
            "metadata": folder / "metadata.tsv", "config": folder / "projector_config.pbtxt"}
-    np.savetxt(out["vectors"], emb, delimiter="\t", fmt="%.7g")
+    with config.atomic_file(out["vectors"]) as tmp:
+        np.savetxt(tmp, emb, delimiter="\t", fmt="%.7g")
     lines = ["index\tclass"] + [f"{i}\t{c}" for i, c in enumerate(cells)]
-    out["metadata"].write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = ["embeddings {", '  tensor_name: "embeddings"',
+    _write_text(out["metadata"], lines)
+    pbtxt = ["embeddings {", '  tensor_name: "embeddings"',
               f"  tensor_shape: {emb.shape[0]}", f"  tensor_shape: {emb.shape[1]}",
               '  tensor_path: "vectors.tsv"', '  metadata_path: "metadata.tsv"']
     if sprite is not None:
         from PIL import Image
 
         out["sprite"] = folder / "sprite.png"
-        Image.fromarray(sprite[0]).save(out["sprite"])
+        with config.atomic_file(out["sprite"]) as tmp:
+            Image.fromarray(sprite[0]).save(tmp, format="PNG")
         h, w = sprite[1]
-        config += ["  sprite {", '    image_path: "sprite.png"', f"    single_image_dim: {w}",
+        pbtxt += ["  sprite {", '    image_path: "sprite.png"', f"    single_image_dim: {w}",
                    f"    single_image_dim: {h}", "  }"]
     elif (folder / "sprite.png").exists():
         (folder / "sprite.png").unlink()          # overwrite=True: no stale sprite left behind
-    out["config"].write_text("\n".join([*config, "}"]) + "\n", encoding="utf-8")
+    _write_text(out["config"], [*pbtxt, "}"])
     out["command"] = f"tensorboard --logdir {folder}"
     return out

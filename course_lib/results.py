@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
-from course_lib.config import build_dir, fast_mode, repository_url
+from course_lib.config import atomic_file, build_dir, fast_mode, repository_url
 
 __all__ = ["STUDY_URL", "format_table", "main", "read_study", "record", "results_path"]
 
@@ -56,10 +54,8 @@ def record(notebook: str, **numbers) -> dict:
     table = json.loads(path.read_text()) if path.exists() else {}
     table[notebook] = {"fast_mode": fast_mode(), **numbers}
     text = json.dumps(table, indent=2, sort_keys=True, default=float)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
     return table[notebook]
 
 

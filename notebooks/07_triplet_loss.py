@@ -385,12 +385,14 @@ for name, key in LOSS_NAMES.items():
 # %%
 import pandas as pd
 
+from course_lib import distances
+
 
 def embedding_stats(model, margin):
     """Spread and active triplets of the validation embeddings, for the log."""
     e = ops.convert_to_numpy(model(x_val, training=False))
     centre = e.mean(axis=0)
-    dists = np.asarray(losses.pairwise_distances(e))
+    dists = np.asarray(distances.keras_pairwise(e))
     mean_d = dists[~np.eye(len(e), dtype=bool)].mean()
     return {"norm": float(np.linalg.norm(e, axis=1).mean()),
             "spread": float(np.linalg.norm(e - centre, axis=1).mean()),

@@ -197,5 +197,5 @@ def test_describe_shows_the_tpu_warning_although_it_hides_native_stderr(fresh_st
 
 
 def test_set_mixed_precision_rejects_a_non_bool():
-    with pytest.raises(TypeError, match="enabled must be True or False"):
+    with pytest.raises(TypeError, match="enabled must be a bool, got str"):
         distribute.set_mixed_precision("yes")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib import losses, pk_sampling
+from course_lib import distances, losses, pk_sampling
 
 FUNCTIONS = {
     "batch_all": losses.batch_all_triplet_loss,
@@ -114,12 +114,23 @@ def test_semi_hard_falls_back_to_the_farthest_negative():
     assert loss == pytest.approx(brute_force(labels, emb, 1.0, eps=0.0)["semi_hard"], rel=1e-6)
 
 
-def test_pairwise_distances(batch):
-    _, emb = batch
-    d = losses.pairwise_distances(emb, epsilon=0.0).numpy()
-    want = np.linalg.norm(emb[:, None] - emb[None], axis=-1)
-    np.testing.assert_allclose(d, want, atol=1e-5)
-    np.testing.assert_array_equal(np.diag(losses.pairwise_distances(emb, squared=True)), 0)
+def test_the_losses_read_the_one_keras_pairwise_distance(batch, monkeypatch):
+    """No second name for the differentiable distance (it is distances.keras_pairwise), and the
+    mining losses call that one."""
+    assert not hasattr(losses, "pairwise_distances")
+    assert not hasattr(losses.mining, "pairwise_distances")
+    labels, emb = batch
+    calls = []
+    original = distances.keras_pairwise
+
+    def counted(*args, **kwargs):
+        calls.append(args[1:])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(distances, "keras_pairwise", counted)
+    for fn in FUNCTIONS.values():
+        fn(labels, emb, squared=True, epsilon=0.5)
+    assert calls == [(True, 0.5)] * len(FUNCTIONS)
 
 
 def test_no_active_triplet_gives_zero_loss_not_nan():

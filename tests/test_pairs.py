@@ -108,11 +108,9 @@ def test_bad_input_is_refused(toy):
         pairs.one_shot_tasks(np.array([0, 0, 1]), n_way=2, num_tasks=3)
 
 
-def test_cross_pairs_match_labels_across_two_datasets():
-    rng = np.random.default_rng(1)
-    y_big, y_small = rng.integers(0, 5, 300), rng.integers(0, 5, 80)
-    x_big = (y_big[:, None, None] + rng.random((300, 6, 6))).astype(np.float32)
-    x_small = (y_small[:, None] + rng.random((80, 3))).astype(np.float32)
+def test_cross_pairs_match_labels_across_two_datasets(class_coded_images):
+    x_big, y_big = class_coded_images(n=300, n_classes=5, shape=(6, 6), seed=1)
+    x_small, y_small = class_coded_images(n=80, n_classes=5, shape=(3,), seed=2)
     (a, b), labels = next(iter(pairs.cross_pair_dataset(x_big, y_big, x_small, y_small, 64)))
     assert a.shape == (64, 6, 6) and b.shape == (64, 3)
     same = np.floor(a.numpy()[:, 0, 0]) == np.floor(b.numpy()[:, 0])

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from course_lib.config import build_dir, fast_mode, repo_root
+from course_lib.config import atomic_file, build_dir, fast_mode, repo_root
 from course_lib.results import format_table, results_path
 
 
@@ -40,20 +39,6 @@ def notebooks(names=()) -> list[Path]:
     if unknown:
         raise SystemExit(f"no notebook matches {unknown}; available: {[p.name for p in found]}")
     return chosen
-
-
-def _write_atomic(path: Path, write) -> None:
-    """Write a file through a temporary name in its folder, then rename it into place, so that
-    an interrupted write never leaves a half-written file (``write`` takes the open file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def refuse_fast_store(store: bool) -> None:
@@ -92,7 +77,8 @@ def execute(path: Path, out: Path, timeout: int = 3600, failed_out: Path | None 
         ok = True
     finally:
         target = out if ok or failed_out is None else failed_out
-        _write_atomic(target, lambda f: nbformat.write(nb, f))
+        with atomic_file(target) as tmp:
+            nbformat.write(nb, tmp)
     return time.perf_counter() - start
 
 
@@ -118,8 +104,8 @@ def main(argv=None) -> int:
             print(f"    FAILED (executed copy with the error: {failed_out})\n{str(err)[-2000:]}")
     timing_file = build_dir() / f"timings_{mode}.json"
     previous = json.loads(timing_file.read_text()) if timing_file.exists() else {}
-    _write_atomic(timing_file, lambda f: f.write(json.dumps({**previous, **timings}, indent=2)
-                                                 + "\n"))
+    with atomic_file(timing_file) as tmp:
+        tmp.write_text(json.dumps({**previous, **timings}, indent=2) + "\n", encoding="utf-8")
     if results_path().exists():
         print("\n" + format_table(json.loads(results_path().read_text())))
     if failed:

@@ -1,5 +1,7 @@
 """The notebook runner: executed copies land where asked, and a failed run never overwrites."""
 
+from pathlib import Path
+
 import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
@@ -76,17 +78,20 @@ def test_store_is_allowed_in_full_mode_and_fast_runs_without_store(monkeypatch):
     runner.refuse_fast_store(False)
 
 
-def test_an_interrupted_write_keeps_the_old_file(tmp_path):
+def test_an_interrupted_notebook_write_keeps_the_old_file(tmp_path, monkeypatch):
+    """execute() writes the executed notebook through config.atomic_file."""
     target = tmp_path / "nb.ipynb"
     target.write_text("old")
+    source = tmp_path / "src.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), source)
 
-    def half(f):
-        f.write("half-written")
+    def half(nb, fp, **kwargs):
+        Path(fp).write_text("half-written")
         raise KeyboardInterrupt
 
+    monkeypatch.setattr(runner.NotebookClient, "execute", lambda self: None)
+    monkeypatch.setattr(runner.nbformat, "write", half)
     with pytest.raises(KeyboardInterrupt):
-        runner._write_atomic(target, half)
+        runner.execute(source, target)
     assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["nb.ipynb"]
-    runner._write_atomic(target, lambda f: f.write("new"))
-    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb.ipynb", "src.ipynb"]

@@ -9,9 +9,9 @@ with), and :func:`get`, which makes one by name.
 - ``"semi_hard"``: :class:`SemiHardTripletLoss`, of ``semi_hard_triplet_loss`` (``mining``; 07)
 - ``"n_way"``: :class:`NWayLoss`, of ``n_way_loss`` (``nway``; notebook 06)
 
-Also here: :func:`pairwise_distances` (the batch's distance matrix the mining losses read),
-:func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction`. Every name is
-importable from ``course_lib.losses`` itself; the submodules only group them.
+Also here: :func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction` (the
+batch's distance matrix the mining losses read is :func:`course_lib.distances.keras_pairwise`).
+Every name is importable from ``course_lib.losses`` itself; the submodules only group them.
 
 Introduced in notebook 01.
 """
@@ -27,7 +27,6 @@ from course_lib.losses.mining import (
     active_triplet_fraction,
     batch_all_triplet_loss,
     batch_hard_triplet_loss,
-    pairwise_distances,
     semi_hard_triplet_loss,
 )
 from course_lib.losses.nway import NWayLoss, n_way_loss
@@ -48,7 +47,6 @@ __all__ = [
     "contrastive_loss",
     "get",
     "n_way_loss",
-    "pairwise_distances",
     "semi_hard_triplet_loss",
     "triplet_loss",
 ]

@@ -48,7 +48,6 @@ __all__ = [
     "active_triplet_fraction",
     "batch_all_triplet_loss",
     "batch_hard_triplet_loss",
-    "pairwise_distances",
     "semi_hard_triplet_loss",
 ]
 
@@ -68,29 +67,8 @@ def _embeddings(embeddings):
 
 
 def _options(margin, squared, epsilon) -> tuple[float, bool, float]:
-    margin = check_margin(margin)
-    if not isinstance(squared, bool):
-        raise TypeError(f"squared must be a bool, got {type(squared).__name__} {squared!r}")
-    return margin, squared, checks.number(epsilon, "epsilon", low=0.0)
-
-
-def pairwise_distances(embeddings, squared: bool = False, epsilon: float = 1e-6):
-    """All pairwise distances of a batch of embeddings, shape (batch, batch).
-
-    The one differentiable pairwise distance, :func:`course_lib.distances.keras_pairwise`.
-
-    Args:
-        embeddings: a (batch, dim) tensor or array.
-        squared: when True, squared Euclidean distances (no square root, no epsilon).
-        epsilon: added under the square root, >= 0; > 0 keeps gradients finite at d = 0.
-
-    Returns:
-        A float32 tensor; the diagonal is ``sqrt(epsilon)`` (0 when squared).
-
-    Raises:
-        ValueError: ``embeddings`` not 2-D, ``epsilon`` < 0. TypeError: ``squared`` not a bool.
-    """
-    return distances.keras_pairwise(embeddings, squared, epsilon)
+    return (check_margin(margin), checks.boolean(squared, "squared"),
+            checks.number(epsilon, "epsilon", low=0.0))
 
 
 def _masks(labels, embeddings):
@@ -104,11 +82,15 @@ def _masks(labels, embeddings):
     return positive, 1.0 - same
 
 
+def _batch_geometry(labels, embeddings, squared, epsilon):
+    """The batch's distance matrix and its (positive, negative) masks, each (batch, batch)."""
+    e = _embeddings(embeddings)
+    return (distances.keras_pairwise(e, squared, epsilon), *_masks(labels, e))
+
+
 def _triplet_terms(labels, embeddings, margin, squared, epsilon):
     """Loss of every (a, p, n) and its validity mask, both (batch, batch, batch)."""
-    e = _embeddings(embeddings)
-    d = pairwise_distances(e, squared, epsilon)
-    positive, negative = _masks(labels, e)
+    d, positive, negative = _batch_geometry(labels, embeddings, squared, epsilon)
     loss = ops.relu(ops.expand_dims(d, 2) - ops.expand_dims(d, 1) + margin)
     valid = ops.expand_dims(positive, 2) * ops.expand_dims(negative, 1)
     return loss * valid, valid
@@ -143,7 +125,7 @@ def batch_all_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
         embeddings: (batch, dim).
         margin: the triplet margin, > 0.
         squared: use squared Euclidean distances.
-        epsilon: added under the square root (see :func:`pairwise_distances`).
+        epsilon: added under the square root (see :func:`course_lib.distances.keras_pairwise`).
         average: ``"active"`` averages over the triplets with a positive loss (0 when none is);
             ``"all"`` over all valid triplets.
 
@@ -181,9 +163,7 @@ def batch_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: bo
         ValueError: bad shapes or ``margin`` <= 0.
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
-    e = _embeddings(embeddings)
-    d = pairwise_distances(e, squared, epsilon)
-    positive, negative = _masks(labels, e)
+    d, positive, negative = _batch_geometry(labels, embeddings, squared, epsilon)
     hardest_positive = ops.max(d * positive, axis=1)                  # d >= 0: masked -> 0
     far = ops.stop_gradient(ops.max(d)) + 1.0
     hardest_negative = ops.min(d + (1.0 - negative) * far, axis=1)    # masked -> beyond any d
@@ -212,9 +192,7 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
         ValueError: bad shapes or ``margin`` <= 0.
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
-    e = _embeddings(embeddings)
-    d = pairwise_distances(e, squared, epsilon)
-    positive, negative = _masks(labels, e)
+    d, positive, negative = _batch_geometry(labels, embeddings, squared, epsilon)
     d_ap = ops.expand_dims(d, 2)                       # (a, p, 1)
     d_an = ops.expand_dims(d, 1)                       # (a, 1, n)
     neg = ops.expand_dims(negative, 1)
@@ -254,12 +232,37 @@ def active_triplet_fraction(labels, embeddings, margin: float = 1.0, squared: bo
 
 
 class _MiningLoss(FunctionLoss):
-    """A mining function as a Keras loss (``y_true`` = class ids), with the shared options."""
+    """A mining function as a Keras loss (``y_true`` = class ids): the mean of the anchors'
+    shares. Each subclass names its function in ``_function``; the options are documented once,
+    on ``__init__``."""
 
-    def __init__(self, fn, margin, squared, epsilon, reduction, name, dtype, **fn_kwargs):
+    _function = None        # the mining function of a subclass, as a staticmethod
+
+    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
+                 reduction="sum_over_batch_size", name: str | None = None, dtype=None,
+                 **fn_kwargs):
+        """The options every mining loss takes.
+
+        Args:
+            margin: the margin of the hinge, > 0.
+            squared: True to compare squared Euclidean distances.
+            epsilon: added under the square root, so the gradient is finite at equal
+                embeddings.
+            reduction: how Keras reduces the shares (default: their mean, the batch loss).
+            name: the loss's name in ``fit``'s logs (None: the function's name, e.g.
+                ``"batch_hard_triplet_loss"``).
+            dtype: the dtype of the loss's computations (None: Keras's float type).
+            **fn_kwargs: further options of the function (batch-all's ``average``).
+
+        Raises:
+            TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
+            ValueError: ``margin`` <= 0 or ``epsilon`` < 0.
+        """
         margin, squared, epsilon = _options(margin, squared, epsilon)
-        super().__init__(fn, reduction=reduction, name=name, dtype=dtype, margin=margin,
-                         squared=squared, epsilon=epsilon, **fn_kwargs)
+        fn = type(self)._function
+        super().__init__(fn, reduction=reduction, name=fn.__name__ if name is None else name,
+                         dtype=dtype, margin=margin, squared=squared, epsilon=epsilon,
+                         **fn_kwargs)
         self.margin, self.squared, self.epsilon = margin, squared, epsilon
 
 
@@ -268,25 +271,21 @@ class BatchAllTripletLoss(_MiningLoss):
     """Keras loss of :func:`batch_all_triplet_loss`: the mean of the anchors' shares.
 
     Args:
-        margin: the margin of the hinge, > 0.
-        squared: True to compare squared Euclidean distances.
-        epsilon: added under the square root, so the gradient is finite at equal embeddings.
+        margin, squared, epsilon, reduction, name, dtype: the options of every mining loss
+            (``_MiningLoss.__init__``, shown by ``help(BatchHardTripletLoss)``).
         average: how the active triplets' losses are averaged, as in the function.
-        reduction: how Keras reduces the shares (default: their mean, the batch loss).
-        name: the loss's name in ``fit``'s logs.
-        dtype: the dtype of the loss's computations (None: Keras's float type).
 
     Raises:
-        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
-        ValueError: ``margin`` <= 0, ``epsilon`` < 0, ``average`` not "active" or "all".
+        TypeError, ValueError: as for every mining loss; ``average`` not "active" or "all".
     """
+
+    _function = staticmethod(batch_all_triplet_loss)
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
                  average: str = "active", reduction="sum_over_batch_size",
                  name: str = "batch_all_triplet_loss", dtype=None):
         average = checks.one_of(average, "average", _AVERAGES)
-        super().__init__(batch_all_triplet_loss, margin, squared, epsilon, reduction, name,
-                         dtype, average=average)
+        super().__init__(margin, squared, epsilon, reduction, name, dtype, average=average)
         self.average = average
 
 
@@ -294,48 +293,22 @@ class BatchAllTripletLoss(_MiningLoss):
 class BatchHardTripletLoss(_MiningLoss):
     """Keras loss of :func:`batch_hard_triplet_loss`: the mean of the anchors' shares.
 
-    Args:
-        margin: the margin of the hinge, > 0.
-        squared: True to compare squared Euclidean distances.
-        epsilon: added under the square root, so the gradient is finite at equal embeddings.
-        reduction: how Keras reduces the shares (default: their mean, the batch loss).
-        name: the loss's name in ``fit``'s logs.
-        dtype: the dtype of the loss's computations (None: Keras's float type).
-
-    Raises:
-        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
-        ValueError: ``margin`` <= 0 or ``epsilon`` < 0.
+    Takes the options of every mining loss (``margin``, ``squared``, ``epsilon``,
+    ``reduction``, ``name``, ``dtype``; see ``__init__``).
     """
 
-    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
-                 reduction="sum_over_batch_size", name: str = "batch_hard_triplet_loss",
-                 dtype=None):
-        super().__init__(batch_hard_triplet_loss, margin, squared, epsilon, reduction, name,
-                         dtype)
+    _function = staticmethod(batch_hard_triplet_loss)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class SemiHardTripletLoss(_MiningLoss):
     """Keras loss of :func:`semi_hard_triplet_loss`: the mean of the anchors' shares.
 
-    Args:
-        margin: the margin of the hinge, > 0.
-        squared: True to compare squared Euclidean distances.
-        epsilon: added under the square root, so the gradient is finite at equal embeddings.
-        reduction: how Keras reduces the shares (default: their mean, the batch loss).
-        name: the loss's name in ``fit``'s logs.
-        dtype: the dtype of the loss's computations (None: Keras's float type).
-
-    Raises:
-        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
-        ValueError: ``margin`` <= 0 or ``epsilon`` < 0.
+    Takes the options of every mining loss (``margin``, ``squared``, ``epsilon``,
+    ``reduction``, ``name``, ``dtype``; see ``__init__``).
     """
 
-    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
-                 reduction="sum_over_batch_size", name: str = "semi_hard_triplet_loss",
-                 dtype=None):
-        super().__init__(semi_hard_triplet_loss, margin, squared, epsilon, reduction, name,
-                         dtype)
+    _function = staticmethod(semi_hard_triplet_loss)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -72,7 +72,7 @@ def contrastive_loss(labels, distances, margin: float = 1.0, similar_label: int 
     """
     checks.integer(similar_label, "similar_label", 0, 1)
     margin = check_margin(margin)
-    symbolic = bool(check_labels) and not _labels_checked_now(labels)
+    symbolic = checks.boolean(check_labels, "check_labels") and not _labels_checked_now(labels)
     distances = ops.convert_to_tensor(distances)
     if keras.backend.standardize_dtype(distances.dtype) in ("float16", "bfloat16"):
         distances = ops.cast(distances, "float32")       # d^2 overflows float16 past d = 256
@@ -110,7 +110,7 @@ class ContrastiveLoss(FunctionLoss):
                  reduction="sum_over_batch_size", name: str = "contrastive_loss", dtype=None):
         margin = check_margin(margin)
         similar_label = checks.integer(similar_label, "similar_label", 0, 1)
-        check_labels = bool(check_labels)
+        check_labels = checks.boolean(check_labels, "check_labels")
         super().__init__(contrastive_loss, reduction=reduction, name=name, dtype=dtype,
                          margin=margin, similar_label=similar_label, check_labels=check_labels)
         self.margin, self.similar_label, self.check_labels = margin, similar_label, check_labels

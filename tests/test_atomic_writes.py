@@ -1,0 +1,130 @@
+"""Every file the library writes goes to a temporary name in its folder and is renamed into
+place (``config.atomic_file``): a writer that fails half-way leaves the previous file exactly as
+it was and no temporary file behind."""
+
+from pathlib import Path
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from course_lib import config, gallery, plots, projector, results
+
+matplotlib.use("Agg")
+
+OLD = b"the previous file"
+
+
+class Interrupted(Exception):
+    """What the failing writers raise."""
+
+
+def _half_written(target) -> None:
+    """Write a few bytes where the writer was told to write, then fail."""
+    Path(target).write_bytes(b"half")
+    raise Interrupted
+
+
+def _previous(folder: Path, *names: str) -> dict[str, bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(OLD)
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def _unchanged(folder: Path, before: dict[str, bytes]) -> None:
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_atomic_file_replaces_on_success_and_keeps_the_old_file_on_failure(tmp_path):
+    target = tmp_path / "sub" / "out.json"
+    with config.atomic_file(target) as tmp:
+        assert tmp.parent == target.parent and tmp.suffix == ".json" and not tmp.exists()
+        tmp.write_text("first")
+    assert target.read_text() == "first"
+    before = {p.name: p.read_bytes() for p in target.parent.iterdir()}
+    for error in (Interrupted, KeyboardInterrupt):
+        with pytest.raises(error), config.atomic_file(target) as tmp:
+            tmp.write_text("half")
+            raise error
+        _unchanged(target.parent, before)
+    with pytest.raises(TypeError, match="path must be a path"):
+        with config.atomic_file(3):
+            pass
+
+
+def test_save_figure_interrupted(tmp_path, monkeypatch):
+    before = _previous(tmp_path, "fig.png")
+    monkeypatch.setattr(Figure, "savefig", lambda self, fname, **kw: _half_written(fname))
+    fig = Figure()
+    with pytest.raises(Interrupted):
+        plots.save_figure(fig, tmp_path / "fig.png")
+    _unchanged(tmp_path, before)
+
+
+def test_save_figure_without_a_suffix_writes_png(tmp_path):
+    path = plots.save_figure(Figure(), tmp_path / "fig")
+    assert path == tmp_path / "fig.png" and path.read_bytes()[:4] == b"\x89PNG"
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
+
+
+@pytest.fixture(scope="module")
+def encoder_and_index():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((2, 2, 1))
+    encoder = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+    images = np.random.default_rng(0).random((6, 2, 2, 1)).astype(np.float32)
+    index = gallery.build_index(encoder, images, [0, 0, 0, 1, 1, 1], ["a", "b"], 1.0)
+    return encoder, index
+
+
+def test_save_index_interrupted(tmp_path, monkeypatch, encoder_and_index):
+    _, index = encoder_and_index
+    before = _previous(tmp_path, "index.npz")
+    monkeypatch.setattr(np, "savez", lambda f, **arrays: _half_written(f.name))
+    with pytest.raises(Interrupted):
+        gallery.save_index(index, tmp_path / "index.npz", overwrite=True)
+    _unchanged(tmp_path, before)
+
+
+def test_export_interrupted_in_the_encoder(tmp_path, monkeypatch, encoder_and_index):
+    encoder, index = encoder_and_index
+    before = _previous(tmp_path, gallery.ENCODER_FILE, gallery.INDEX_FILE)
+    monkeypatch.setattr(keras.Model, "save", lambda self, path, **kw: _half_written(path))
+    with pytest.raises(Interrupted):
+        gallery.export(encoder, index, tmp_path, overwrite=True)
+    _unchanged(tmp_path, before)
+
+
+def test_write_projector_interrupted(tmp_path, monkeypatch):
+    names = ("vectors.tsv", "metadata.tsv", "projector_config.pbtxt")
+    before = _previous(tmp_path / "projector", *names)
+    monkeypatch.setattr(np, "savetxt", lambda fname, *a, **kw: _half_written(fname))
+    with pytest.raises(Interrupted):
+        projector.write_projector(tmp_path, np.eye(3), [0, 1, 2], overwrite=True)
+    _unchanged(tmp_path / "projector", before)
+
+
+def test_write_projector_sprite_interrupted(tmp_path, monkeypatch):
+    from PIL import Image
+
+    before = _previous(tmp_path / "projector", "sprite.png")
+    monkeypatch.setattr(Image.Image, "save", lambda self, fp, *a, **kw: _half_written(fp))
+    with pytest.raises(Interrupted):
+        projector.write_projector(tmp_path, np.eye(3), [0, 1, 2], images=np.zeros((3, 2, 2)),
+                                  overwrite=True)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "projector").iterdir()}
+    assert after["sprite.png"] == before["sprite.png"]
+    assert not [name for name in after if name.startswith(".")]
+
+
+def test_record_interrupted(monkeypatch):
+    results.record("01_test", accuracy=0.5)
+    path = results.results_path()
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    monkeypatch.setattr(Path, "write_text", lambda self, *a, **kw: _half_written(self))
+    with pytest.raises(Interrupted):
+        results.record("01_test", accuracy=0.9)
+    _unchanged(path.parent, before)
