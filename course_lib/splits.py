@@ -88,11 +88,14 @@ def held_out_split(groups, group_names, held_out, what: str = "group") -> tuple[
         Two boolean arrays over examples, ``held = ~train``.
 
     Raises:
-        TypeError: ``groups`` not integers; ``held_out`` not a list or tuple of names (a
-            single string or an int included).
+        TypeError: ``groups`` not integers; ``group_names`` not a list, tuple or array;
+            ``held_out`` not a list or tuple of names (a single string or an int included).
         ValueError: ``held_out`` empty, unknown names, or every group held out.
     """
     groups = checks.class_labels(groups, f"{what} (the {what} of each example)")
+    if isinstance(group_names, str) or not isinstance(group_names, (list, tuple, np.ndarray)):
+        raise TypeError(f"group_names must be a list, tuple or array of {what} names, got "
+                        f"{type(group_names).__name__} {group_names!r}")
     names = list(group_names)
     held_out = checks.name_list(held_out, "held_out", what)
     unknown = [name for name in held_out if name not in names]

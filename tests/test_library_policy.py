@@ -95,6 +95,8 @@ WRONG_TYPES = [
     ("offsets", lambda: layers.ShiftedViews(5)),
     (r"offsets\[1\]", lambda: layers.ShiftedViews([(0, 0), 5])),
     ("held_out", lambda: splits.held_out_split([0, 1, 2], ["a", "b", "c"], 3)),
+    ("group_names", lambda: splits.held_out_split([0, 1, 2], 3, ["a"])),
+    ("group_names", lambda: splits.held_out_split([0, 1, 2], "abc", ["a"])),
     (r"pairs\[0\]", lambda: evaluate.compare_many({"p": [0.5, 0.6], "q": [0.4, 0.5]}, ["pq"],
                                                   paired=True)),
 ]
