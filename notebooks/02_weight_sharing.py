@@ -252,6 +252,7 @@ plots.show_pairs(big.numpy()[::16], small.numpy()[::16], same.numpy()[::16],
 # %%
 from course_lib import losses
 
+keras.utils.set_random_seed(SEED)     # the same untrained encoders, whatever ran above
 with strategy.scope():
     mnist_encoder = models.small_cnn_encoder((28, 28), embedding_dim=EMBEDDING_DIM,
                                              name="mnist_encoder")
@@ -291,20 +292,18 @@ print("centre of the queries:", queries_before.mean(0).round(2),
       " their spread:", gallery_before.std(0).round(2))
 
 # %% [markdown]
-# Below chance? Not in any meaningful sense. The two untrained encoders place their digits in
-# unrelated regions of the plane: the queries sit to one side of the MNIST cloud, so the few
-# MNIST images on the edge facing them are the nearest neighbour of almost every query. The 500
-# answers are not 500 independent guesses but the same one or two digits repeated, and the score
-# is simply the share of those digits among the queries: below 10% or above it by the luck of
-# which digits they are.
+# The untrained score is not a measurement of anything. The two untrained encoders place their
+# digits in unrelated regions of the plane: the queries sit to one side of the MNIST cloud, so
+# the MNIST images on the edge facing them are the nearest neighbours of most queries. The 500
+# answers are not 500 independent guesses but mostly the same digit repeated, and the score is
+# simply the share of those digits among the queries: below 10% or above it by the luck of which
+# digits they are.
 #
-# **Claim:** untrained, at most a handful of MNIST images (we check 10) answer all the queries,
-# one digit answers more than half of them, and the untrained score is exactly the share of the
-# queries whose digit matches those answers.
+# **Claim:** untrained, one digit answers more than half of the queries, and the untrained score
+# is exactly the share of the queries whose digit matches the answers.
 
 # %%
-print(f"{len(np.unique(nearest))} distinct nearest neighbours, check: at most 10")
-assert len(np.unique(nearest)) <= 10, len(np.unique(nearest))
+print(f"the most frequent answer: {answers.max()} of {len(nearest)} queries")
 assert answers.max() > len(nearest) / 2, answers
 assert np.isclose(retrieval_before, np.mean(y_test[nearest] == y_small[small_test]))
 
@@ -325,6 +324,8 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 5.5), layout="constrained", sharex=T
 plots.plot_embedding(gallery, y_test, ax=axes[0], title="MNIST test digits (28x28 encoder)")
 plots.plot_embedding(queries, y_small[small_test], ax=axes[1],
                      title="Held-out 8x8 digits (8x8 encoder)")
+for ax in axes:
+    ax.set_aspect("equal", adjustable="box")   # shared axes keep their limits; the box adapts
 fig.suptitle("Two encoders, one embedding space");
 
 # %% [markdown]
