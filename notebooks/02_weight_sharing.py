@@ -333,7 +333,7 @@ fig.suptitle("Two encoders, one embedding space");
 # the same axes), because the only thing they were trained on was the distance *between* their
 # outputs.
 #
-# **Claim:** cross-domain retrieval is far above chance: XXX chance in the stored run, and we
+# **Claim:** cross-domain retrieval is far above chance: 9.4x chance in the stored run, and we
 # check at least 8x.
 
 # %%
