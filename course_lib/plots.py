@@ -482,9 +482,21 @@ def plot_decision_regions(
 
 
 def plot_roc(
-    fpr, tpr, auc: float, ax: Axes | None = None, label: str = "model", title: str = "ROC curve"
+    fpr,
+    tpr,
+    auc: float,
+    ax: Axes | None = None,
+    label: str = "model",
+    title: str = "ROC curve",
+    log_fpr: bool = False,
+    marks: dict | None = None,
 ) -> Axes:
     """ROC curve labelled with its AUC, over the chance diagonal; call again to compare models.
+
+    On linear axes a good curve hugs the top-left corner, where the operating points that matter
+    lie; ``log_fpr=True`` spreads the small false positive rates out (rates of 0 cannot be drawn
+    there, so the curve starts at its first positive rate). ``marks`` puts named points on the
+    curve, e.g. the rates at a chosen threshold and the equal error rate ``(eer, 1 - eer)``.
 
     Args:
         fpr: false positive rates in [0, 1].
@@ -493,29 +505,65 @@ def plot_roc(
         ax: the matplotlib Axes to draw on, or None for a new figure.
         label: the curve's name in the legend.
         title: the plot's title.
+        log_fpr: True for a logarithmic false positive axis.
+        marks: ``{name: (fpr, tpr)}``, points drawn and named in the legend, or None.
 
     Returns:
         The Axes drawn on.
 
     Raises:
-        TypeError: non-numeric rates or AUC, ``ax`` not an Axes.
-        ValueError: rates outside [0, 1] or of different lengths, AUC outside [0, 1].
+        TypeError: non-numeric rates or AUC, ``ax`` not an Axes, ``log_fpr`` not a bool,
+            ``marks`` not a dict of pairs.
+        ValueError: rates outside [0, 1] or of different lengths, AUC outside [0, 1], a mark's
+            rates outside [0, 1], or ``log_fpr`` with no positive false positive rate.
     """
     f, t = _unit_interval(fpr, "fpr"), _unit_interval(tpr, "tpr")
     checks.same_length(t, "tpr", f, "fpr")
     auc = checks.probability(auc, "auc")
+    log_fpr = checks.boolean(log_fpr, "log_fpr")
+    points = _roc_marks(marks)
+    if log_fpr and not np.any(f > 0):
+        raise ValueError("log_fpr=True needs at least one positive false positive rate in fpr")
     ax = _new_axes(ax, (5.0, 5.0))
+    if log_fpr:
+        low = 10.0 ** np.floor(np.log10(f[f > 0].min()))
+        if ax.get_xscale() == "log":
+            low = min(low, ax.get_xlim()[0])
+        ax.set_xscale("log")
+        chance_x = np.logspace(np.log10(low), 0, 200)
+    else:
+        low, chance_x = 0.0, np.array([0.0, 1.0])
     if not any(line.get_gid() == "chance" for line in ax.lines):
-        ax.plot([0, 1], [0, 1], ls="--", color=_CHANCE, label="chance", gid="chance")
+        ax.plot(chance_x, chance_x, ls="--", color=_CHANCE, label="chance", gid="chance")
     ax.plot(f, t, lw=2, label=f"{label} (AUC = {auc:.3f})")
-    ax.set_xlim(0, 1)
+    for name, (x, y) in points.items():
+        ax.plot([x], [y], ls="none", marker="o", ms=8, mec="black", label=name)
+    ax.set_xlim(low, 1)
     ax.set_ylim(0, 1.01)
-    ax.set_aspect("equal")
-    ax.set_xlabel("false positive rate (different pairs called same)")
+    if not log_fpr:
+        ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate (different pairs called same)"
+                  + (", log scale" if log_fpr else ""))
     ax.set_ylabel("true positive rate (same pairs called same)")
     ax.set_title(title)
     ax.legend(loc="lower right")
     return ax
+
+
+def _roc_marks(marks) -> dict[str, tuple[float, float]]:
+    """``marks`` of :func:`plot_roc` checked: names to ``(fpr, tpr)`` pairs in [0, 1]."""
+    if marks is None:
+        return {}
+    if not isinstance(marks, dict):
+        raise TypeError(f"marks must be a dict {{name: (fpr, tpr)}} or None, got "
+                        f"{type(marks).__name__}")
+    out = {}
+    for name, point in marks.items():
+        if not isinstance(point, (tuple, list)) or len(point) != 2:
+            raise TypeError(f"marks[{name!r}] must be a pair (fpr, tpr), got {point!r}")
+        out[str(name)] = (checks.probability(point[0], f"marks[{name!r}] fpr"),
+                          checks.probability(point[1], f"marks[{name!r}] tpr"))
+    return out
 
 
 def plot_distance_histogram(

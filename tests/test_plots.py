@@ -158,6 +158,21 @@ def test_plot_roc_twice_draws_one_chance_line():
     assert texts == ["chance", "siamese (AUC = 0.850)", "pixels (AUC = 0.700)"]
 
 
+def test_plot_roc_log_axis_marks_the_points_it_is_given():
+    fpr = np.array([0.0, 0.002, 0.03, 0.2, 1.0])
+    tpr = np.array([0.0, 0.5, 0.9, 0.97, 1.0])
+    ax = plots.plot_roc(fpr, tpr, 0.95, label="siamese", log_fpr=True,
+                        marks={"threshold": (0.03, 0.9), "EER": (0.05, 0.95)})
+    assert_labelled(ax)
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlim() == pytest.approx((1e-3, 1.0))      # the decade below the first rate
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["chance", "siamese (AUC = 0.950)", "threshold", "EER"]
+    marked = {line.get_label(): (line.get_xdata()[0], line.get_ydata()[0])
+              for line in ax.lines if line.get_marker() == "o"}
+    assert marked == {"threshold": (0.03, 0.9), "EER": (0.05, 0.95)}
+
+
 def test_plot_distance_histogram_counts_both_kinds_and_marks_the_threshold():
     d = np.array([0.1, 0.2, 0.3, 1.0, 1.2, 1.4, 1.5])
     same = np.array([1, 1, 1, 0, 0, 0, 0])
@@ -254,6 +269,11 @@ BAD_INPUTS = [
     (plots.plot_roc, (_FPR, _FPR[:2], 0.5), {}, ValueError, "tpr"),
     (plots.plot_roc, (_FPR * 2, _FPR, 0.5), {}, ValueError, "fpr"),
     (plots.plot_roc, (_FPR, _FPR, 1.5), {}, ValueError, "auc"),
+    (plots.plot_roc, (_FPR, _FPR, 0.5), {"log_fpr": "yes"}, TypeError, "log_fpr"),
+    (plots.plot_roc, (_FPR * 0, _FPR, 0.5), {"log_fpr": True}, ValueError, "log_fpr"),
+    (plots.plot_roc, (_FPR, _FPR, 0.5), {"marks": [(0.1, 0.2)]}, TypeError, "marks"),
+    (plots.plot_roc, (_FPR, _FPR, 0.5), {"marks": {"t": 0.1}}, TypeError, "marks"),
+    (plots.plot_roc, (_FPR, _FPR, 0.5), {"marks": {"t": (0.1, 2.0)}}, ValueError, "marks"),
     (plots.plot_accuracy_vs_n, ([5, 2], {"m": [0.5, 0.6]}), {}, ValueError, "ns"),
     (plots.plot_accuracy_vs_n, ([2.0, 5.0], {"m": [0.5, 0.6]}), {}, TypeError, "ns"),
     (plots.plot_accuracy_vs_n, ([2, 5], {"m": [0.5]}), {}, ValueError, "curves"),
