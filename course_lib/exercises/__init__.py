@@ -32,6 +32,7 @@ import dataclasses
 import html
 import os
 import re
+import sys
 import textwrap
 from collections.abc import Callable
 
@@ -223,13 +224,12 @@ class Folded:
 
 def _show(folded: Folded) -> None:
     """Display ``folded`` as HTML in a notebook kernel, print it anywhere else."""
-    try:
-        from IPython import get_ipython
-    except ImportError:          # IPython is not installed: a plain Python run
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        from IPython.display import display
-        display(folded)
+    # A notebook kernel has IPython loaded already; course_lib does not depend on it.
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        shell.display_pub.publish({"text/plain": str(folded),
+                                   "text/html": folded._repr_html_()})
     else:
         print(folded)
 
