@@ -177,26 +177,33 @@ print({name: f"{sum(t.times):.0f} s of training" for name, t in timers.items()},
 
 # %% [markdown]
 # Was the classifier trained long enough? A baseline that is still improving when we stop
-# would make any model trained on the same budget look good. Its held-out accuracy over the
-# last third of training tells:
+# would make any model trained on the same budget look good. Its held-out accuracy changes by
+# a few tenths of a point from one epoch to the next, so we compare the means of the last two
+# thirds of training:
 #
 # **Claim:** all three models train (each one's loss is lower at the last epoch than at the
-# first), and the classifier has reached a plateau: over the last third of training its
-# held-out accuracy changed by less than one point, from 0.9674 after epoch 16 to 0.9738 after
-# epoch 24 (printed below).
+# first), and the classifier has nearly levelled off: its mean held-out accuracy over the last
+# third of training (epochs 9-12, 0.9773) is less than one point above that over the middle
+# third (epochs 5-8, 0.9709). It has not fully converged: its best held-out accuracy still rose
+# from 0.9736 to 0.9810 in the last third, so the classifier's numbers below may be a few
+# tenths of a point short of what longer training gives.
 
 # %%
 val_acc = np.array(histories["classifier"].history["val_accuracy"])
-third = EPOCHS - EPOCHS // 3
-gain = val_acc[-1] - val_acc[third - 1]
-print(f"held-out accuracy after epoch {third}: {val_acc[third - 1]:.4f}, after epoch {EPOCHS}: "
-      f"{val_acc[-1]:.4f}, gain {gain:+.4f}; best {val_acc.max():.4f}")
+k = EPOCHS // 3                              # epochs per third of training
+mid_acc, late_acc = val_acc[-2 * k:-k].mean(), val_acc[-k:].mean()
+gain = late_acc - mid_acc
+print(f"mean held-out accuracy, epochs {EPOCHS - 2 * k + 1}-{EPOCHS - k}: {mid_acc:.4f}; epochs "
+      f"{EPOCHS - k + 1}-{EPOCHS}: {late_acc:.4f}; gain {gain:+.4f}")
+print(f"best held-out accuracy up to epoch {EPOCHS - k}: {val_acc[:-k].max():.4f}; up to epoch "
+      f"{EPOCHS}: {val_acc.max():.4f}")
 all_losses = {name: (h.history["loss"][0], h.history["loss"][-1]) for name, h in histories.items()}
 print("training loss, first and last epoch:",
       {name: tuple(round(v, 4) for v in pair) for name, pair in all_losses.items()})
 assert all(last < first for first, last in all_losses.values()) and len(all_losses) == 3
 plateau = config.pick(full=0.01, fast=0.15)   # fast mode stops long before a plateau
-print(f"gain over the last third {gain:+.4f}, check: below {plateau} in size")
+print(f"gain of the last third over the middle one {gain:+.4f}, check: below {plateau} in "
+      "size")
 assert abs(gain) < plateau, gain
 
 # %% [markdown]
@@ -230,7 +237,7 @@ plots.plot_embedding_grid(grid, title="2-D test embeddings during training");
 # its final test embeddings by $s$ and recompute the loss with its own softmax weights.
 #
 # **Claim:** doubling the final embeddings lowers the loss of more than 90% of the correctly
-# classified test points (91.4% of them), while the misclassified points' mean loss rises with
+# classified test points (90.9% of them), while the misclassified points' mean loss rises with
 # the scale (both printed below).
 
 # %%
@@ -273,8 +280,13 @@ assert np.all(np.diff(wrong_curve) > 0), wrong_curve
 # points drift outwards, roughly along the direction in which its own score grows fastest, its
 # weight vector $w_y$. Drawn as arrows on the final embedding:
 #
-# **Claim:** for 9 of the 10 digits, the weight vector nearest in angle to the digit's mean
-# direction is the digit's own (printed below with the angles, in degrees).
+# **Claim:** for 8 of the 10 digits, the weight vector nearest in angle to the digit's mean
+# direction is the digit's own, and every digit's mean direction is less than 30 degrees from
+# its own weight vector (the largest angle is 25; all printed below, in degrees).
+#
+# For the other two digits, a neighbouring digit's weight vector is nearer still: a likely
+# reason is that the softmax decides by the *differences* of the logits, biases included, so a
+# spoke only needs to be where its own score beats its neighbours', not on its own arrow.
 
 # %%
 mean_dir = np.array([f_test[test_lab == c].mean(axis=0) for c in range(10)])
@@ -286,9 +298,12 @@ print("weight vector nearest in angle to each digit's mean direction:", nearest.
 print("angle between each digit's mean direction and its own weight vector (degrees):",
       np.round(angle).astype(int).tolist())
 own = int((nearest == np.arange(10)).sum())
-enough = config.pick(full=9, fast=5)
+enough = config.pick(full=8, fast=5)
 print(f"{own} of 10 digits point along their own weight vector, check: at least {enough}")
+widest = config.pick(full=30, fast=45)
+print(f"largest angle to the own weight vector: {angle.max():.0f} degrees, check: below {widest}")
 assert own >= enough, nearest
+assert angle.max() < widest, angle
 plots.plot_class_directions(f_test, test_lab, W.T,
                             title=f"classifier, epoch {EPOCHS}: test points and the softmax's "
                                   "weight vectors");
@@ -415,16 +430,17 @@ norms[["mean", "50%", "99%", "max"]].round(2).rename_axis("distance from the ori
 #
 # It depends on who reads it.
 #
-# **Read by Euclidean distances**, the Siamese embedding wins: at every snapshot after the
-# start, though only barely at epoch 1 (silhouette 0.208 against 0.199 in the table). The classifier's spokes are long
-# and meet near the origin: there, points of different digits are close together, while the
+# **Read by Euclidean distances** through the silhouette, the Siamese embedding wins from
+# epoch 3 on; at epoch 1 the two are close, and the classifier is slightly ahead (0.307
+# against 0.298 in the table). The classifier's spokes are long and meet near the origin:
+# there, points of different digits are close together, while the
 # two ends of one spoke are far apart, exactly what a Euclidean silhouette punishes. The
 # contrastive loss optimised distances directly, so it is no surprise that it wins on distances.
 #
 # **Claim:** from epoch 3 on, the Siamese network's Euclidean silhouette is above the
-# classifier's at every snapshot (smallest lead 0.009; at the end 0.736 against 0.416), and the
+# classifier's at every snapshot (smallest lead 0.220; at the end 0.733 against 0.433), and the
 # classifier's test points reach more than 10 times further from the origin than the Siamese
-# network's (114.23 against 1.73, 66x).
+# network's (129.55 against 1.80, 72x).
 
 # %%
 reach = norms["max"]["classifier"] / norms["max"]["siamese"]
@@ -444,9 +460,9 @@ assert reach > least, reach
 # softmax's own geometry. Each model is then most compact in the geometry its loss speaks
 # of.
 #
-# **Claim:** at the final snapshot, the classifier's cosine silhouette (0.639) is above its
-# Euclidean silhouette (0.416) and above the Siamese network's cosine silhouette (0.462), but
-# below the Siamese network's Euclidean silhouette (0.736).
+# **Claim:** at the final snapshot, the classifier's cosine silhouette (0.696) is above its
+# Euclidean silhouette (0.433) and above the Siamese network's cosine silhouette (0.444), but
+# below the Siamese network's Euclidean silhouette (0.733).
 
 # %%
 cmp = final[["silhouette", "silhouette_cos", "knn", "knn_cos"]].round(3)
@@ -463,9 +479,11 @@ assert sia["silhouette_cos"] < clf["silhouette_cos"] < sia["silhouette"], (clf, 
 # test images.
 #
 # **Claim:** for each of the three models, the final linear probe and the Euclidean kNN agree
-# within 2 points (the largest gap is 0.012), and on the same 5,000 test images the
-# classifier's softmax (0.9548) and the control's better reader (0.9650, its linear probe)
-# are less than 3 points apart (1.0 points).
+# within 2 points (the largest gap is 0.0088), and on the same 5,000 test images the
+# classifier's softmax (0.9710) and the control's better reader (0.9508, its linear probe)
+# are less than 3 points apart (2.0 points). By both readers the classifier's embedding is
+# ahead of the control's (kNN 0.9708 against 0.9442), although the control's silhouette is
+# far higher: a neighbourhood can carry the digit along a spoke too.
 
 # %%
 probe_vs_knn = (final["linear_probe"] - final["knn"]).abs()
@@ -483,6 +501,10 @@ print(f"on the same {PROBE:,} test images: classifier's softmax {softmax_accurac
       f"control's better reader {control_best:.4f}: {100 * apart:.1f} points apart, check: below "
       f"{100 * close:.0f} points")
 assert apart < close, apart
+ahead = final.loc["classifier", ["knn", "linear_probe"]] - final.loc["control", ["knn",
+                                                                             "linear_probe"]]
+print("classifier minus control, final kNN and linear probe:", ahead.round(4).to_dict())
+assert (ahead > 0).all() and len(ahead) == 2, ahead
 
 # %% [markdown]
 # ## Equal images: the control
@@ -491,8 +513,8 @@ assert apart < close, apart
 # there? The control saw as many images as the classifier, in as many steps.
 #
 # **Claim:** with the classifier's number of images, the Siamese network (the control) still
-# ends with a Euclidean silhouette above the classifier's (0.725 against 0.416), by more than
-# what halving the pairs cost it (a lead of 0.309 against a cost of 0.012).
+# ends with a Euclidean silhouette above the classifier's (0.632 against 0.433), by more than
+# what halving the pairs cost it (a lead of 0.199 against a cost of 0.101).
 
 # %%
 cost_of_half = final.loc["siamese", "silhouette"] - final.loc["control", "silhouette"]
@@ -591,15 +613,16 @@ results.record(
 #   from the origin, because the cross-entropy keeps lowering the loss of a correctly
 #   classified point as it moves out along its weight vector. A Siamese network with the same
 #   trunk and the contrastive loss forms compact blobs about a margin apart.
-# - Which embedding is better depends on its reader. By Euclidean distances, the Siamese
-#   embedding is far ahead (silhouette 0.736 against 0.416), even with the classifier's number
-#   of images (the control, 0.725). By angle, the classifier's spokes are compact too (cosine
-#   silhouette 0.639). Linear readers put the models within 2 points of each other (the
-#   classifier's softmax 0.9548, the control's linear probe 0.9650, on the same test images).
-#   For distances, thresholds and nearest neighbours, train for distances.
+# - Which embedding is better depends on its reader. By the Euclidean silhouette, the Siamese
+#   embedding is far ahead (0.733 against 0.433), even with the classifier's number of images
+#   (the control, 0.632). By angle, the classifier's spokes are compact too (cosine silhouette
+#   0.696). Nearest neighbours and linear readers put the models within a few points of each
+#   other, and there the classifier is ahead of the control (its softmax 0.9710, the control's
+#   linear probe 0.9508, on the same test images). When distances themselves matter, as for a
+#   threshold on the distance of a pair, train for distances.
 # - A fair comparison scores every model on the same test images (pixel 5-NN scores 0.906 on
 #   MNIST's first test half and 0.959 on its second), gives them the same number of training
-#   images, and trains the baseline until it stops improving.
+#   images, and trains the baseline until it stops improving, or says how far it was from it.
 # - A step on pairs runs the trunk on twice the images but takes less than twice the time: every
 #   step has a fixed cost besides its cost per image.
 #
