@@ -172,6 +172,50 @@ WRONG = {
     ],
 }
 
+# notebook 05
+_EMBEDDING = """
+import keras
+
+def embedding_model(classifier):
+    {body}
+"""
+_NEAREST = """
+import numpy as np
+
+def nearest_neighbour_accuracy(train_emb, train_y, test_emb, test_y):
+    d2 = ((test_emb[:, None] - train_emb[None]) ** 2).sum(-1)
+    return {result}
+"""
+
+WRONG.update({
+    "nb05.q1": [
+        (_fill(_EMBEDDING, body="return keras.Model(classifier.input, classifier.output)"),
+         "the class probabilities"),
+        (_fill(_EMBEDDING, body="return keras.Model(classifier.input, "
+                                "classifier.layers[-3].output)"),
+         "the hidden layer before the bottleneck"),
+        (_fill(_EMBEDDING, body="return keras.Sequential([keras.Input((6,)), keras.layers.Dense("
+                                "5, activation='relu'), keras.layers.Dense("
+                                "classifier.layers[-2].units)])"),
+         "new weights of its own"),
+        (_fill(_EMBEDDING, body="copy = keras.models.clone_model(classifier)\n"
+                                "    copy.set_weights(classifier.get_weights())\n"
+                                "    return keras.Model(copy.input, copy.layers[-2].output)"),
+         "a copy, which keeps the classifier's values"),
+        (_fill(_EMBEDDING, body="return classifier"), "returns the classifier itself"),
+    ],
+    "nb05.q2": [
+        (_fill(_NEAREST, result="int((train_y[d2.argmin(1)] == test_y).sum())"),
+         "the number labelled right"),
+        (_fill(_NEAREST, result="float(np.mean(train_y[d2.argmax(1)] == test_y))"),
+         "the accuracy of the *farthest* training point"),
+        (_fill(_NEAREST, result="float(np.mean(d2.argmin(1) == test_y))"),
+         "Compare labels, not positions"),
+        (_fill(_NEAREST, result="train_y[d2.argmin(1)] == test_y"),
+         "expected one number"),
+    ],
+})
+
 
 def test_every_notebook_module_has_exercises():
     assert {"nb01", "nb02"} <= set(MODULES)
