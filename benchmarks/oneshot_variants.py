@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib import callbacks, config, data, losses, models, oneshot, pairs
+from course_lib import callbacks, config, data, losses, models, oneshot, pairs, splits
 from course_lib.augment import RandomAffine
 
 SPLIT = "background_small1"
@@ -70,9 +70,10 @@ def setup(size: int = 28, val_tasks: int = 400, split: str = SPLIT,
     key = (size, val_tasks, split, tuple(validation))
     if key not in _SETUPS:
         om = data.load_omniglot(split, size)
-        train, val = oneshot.alphabet_split(om.alphabet, om.alphabet_names, list(validation))
-        q, s, a = pairs.one_shot_tasks(om.character[val], N_WAY, val_tasks, seed=12345,
-                                       groups=om.alphabet[val])
+        train, val = splits.held_out_split(om.alphabet, om.alphabet_names, list(validation),
+                                           what="alphabet")
+        q, s, a = oneshot.one_shot_tasks(om.character[val], N_WAY, val_tasks, seed=12345,
+                                         groups=om.alphabet[val])
         _SETUPS[key] = Setup(om.images[train], om.character[train], om.alphabet[train],
                              om.images[val], q, s, a)
     return _SETUPS[key]
@@ -104,9 +105,9 @@ def build(name: str, data_: Setup, seed: int):
     if v["head"] == "n_way":
         model = encoder
         model.compile(keras.optimizers.Adam(LEARNING_RATE), losses.NWayLoss(N_WAY))
-        ds = oneshot.episode_dataset(data_.images, data_.character, data_.alphabet, N_WAY,
-                                     EPISODES, seed=seed, rotations=v.get("rotations", False),
-                                     max_shift=2, repeat=True)
+        ds = pairs.episode_dataset(data_.images, data_.character, data_.alphabet, N_WAY,
+                                   EPISODES, seed=seed, rotations=v.get("rotations", False),
+                                   max_shift=2, repeat=True)
         return model, encoder, ds
     model = models.siamese(encoder, head="koch")
     model.compile(keras.optimizers.Adam(LEARNING_RATE), "binary_crossentropy")
@@ -115,8 +116,8 @@ def build(name: str, data_: Setup, seed: int):
                                 augment=RandomAffine(seed=seed), repeat=True)
     else:
         distort = RandomAffine(seed=seed)
-        ds = (oneshot.episode_dataset(data_.images, data_.character, data_.alphabet, N_WAY,
-                                      EPISODES // 2, seed=seed, repeat=True)
+        ds = (pairs.episode_dataset(data_.images, data_.character, data_.alphabet, N_WAY,
+                                    EPISODES // 2, seed=seed, repeat=True)
               .map(_episode_pairs)
               .map(lambda lr, y: ((distort(lr[0]), distort(lr[1])), y)))
     return model, model, ds

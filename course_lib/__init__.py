@@ -7,7 +7,7 @@ module         job                                                        notebo
 ============== ========================================================== ========
 config         fast mode, data/build folders, seeding, ``describe()``     01
 data           MNIST, scikit-learn's 8x8 digits, Omniglot, Lake's runs    01
-pairs          seeded ``tf.data`` pairs, triplets, one-shot task indices  01
+pairs          seeded ``tf.data`` pairs, triplets, N-way episodes         01
 sampling       the class table and seeded stream every sampler uses       01
 models         encoders, (pseudo-)Siamese builders, ensembles, shifts     01
 layers         distance/similarity heads, shifted views (serializable)    01
@@ -18,11 +18,10 @@ plots          every figure of the notebooks                              01
 distribute     ``tf.distribute`` strategy, mixed precision                01
 results        ``build/results.json``; study files the scripts write      01
 checks         argument validation shared by every module                 (all)
-training       seeded train-S-steps-then-score runs, per-step losses      03
-optim_study    seeded optimizer runs and cluster-shape metrics            04
-callbacks      epoch timer, embedding snapshots per epoch                 05
+training       seeded training runs, optimizers, run diagnostics          03
+callbacks      epoch timer, time budget, snapshots, one-shot validation   05
 augment        Koch et al.'s random affine distortions                    06
-oneshot        N-way tasks scored with a model, Lake's runs, episodes     06
+oneshot        one-shot tasks: drawing, scoring, Lake's runs as tasks     06
 pk_sampling    P x K class-balanced ``tf.data`` batches                   07
 folders        image folders: loading, path-based ``tf.data`` batches     08
 splits         seeded class-disjoint train/validation/test splits        08

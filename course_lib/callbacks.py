@@ -1,5 +1,5 @@
 """Keras callbacks that watch training: wall-clock time per epoch, a wall-clock budget, embedding
-snapshots per epoch.
+snapshots per epoch, and one-shot accuracy on validation tasks that keeps the best epoch.
 
 List an :class:`EpochTimer` *before* any callback that does work at the end of an epoch (such
 as :class:`EmbeddingSnapshots`): callbacks run in list order, so the timer then stops before
@@ -15,9 +15,9 @@ import time
 import keras
 import numpy as np
 
-from course_lib import checks
+from course_lib import checks, oneshot
 
-__all__ = ["EmbeddingSnapshots", "EpochTimer", "TimeBudget"]
+__all__ = ["EmbeddingSnapshots", "EpochTimer", "OneShotValidation", "TimeBudget"]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -142,3 +142,63 @@ class EmbeddingSnapshots(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._wanted(epoch + 1):
             self.take(epoch + 1)
+
+
+class OneShotValidation(keras.callbacks.Callback):
+    """Score fixed validation tasks at the end of each epoch; keep the best epoch's weights.
+
+    Adds ``logs[name]`` (the accuracy), so it shows in ``fit``'s progress line and history. With
+    ``restore_best=True`` the model ends training with the weights of its best epoch (first best
+    on ties), which is model selection on validation tasks only. Tasks are drawn by
+    :func:`course_lib.oneshot.one_shot_tasks` and scored by
+    :func:`course_lib.oneshot.task_scores`.
+
+    Args:
+        images: the image array every index points into (N, ...).
+        query: one query index per task (T,).
+        support: the N candidate indices of each task (T, N).
+        answer: the true candidate position of each task (T,).
+        name: the key added to the epoch logs.
+        restore_best: end training with the best epoch's weights, a bool.
+        **score_kwargs: passed to :func:`course_lib.oneshot.task_scores` (``output``,
+            ``metric``, ``batch_size``).
+
+    Raises:
+        TypeError: non-integer indices, ``restore_best`` not a bool.
+        ValueError: indices out of range, mismatched counts, no ``answer``.
+    """
+
+    def __init__(self, images, query, support, answer, name: str = "val_one_shot",
+                 restore_best: bool = True, **score_kwargs):
+        super().__init__()
+        if answer is None:
+            raise ValueError("answer is required to score validation tasks")
+        self.images, self.query, self.support, self.answer = oneshot.check_tasks(
+            images, query, support, answer)
+        self.name = str(name)
+        self.restore_best = checks.boolean(restore_best, "restore_best")
+        self.score_kwargs = score_kwargs
+        self.history: list[float] = []
+        self.best_epoch: int | None = None
+        self.best: float = -np.inf
+        self._best_weights = None
+
+    def score(self) -> float:
+        """Accuracy of ``self.model`` on the validation tasks now."""
+        scores = oneshot.task_scores(self.model, self.images, self.query, self.support,
+                                     **self.score_kwargs)
+        return float(oneshot.task_accuracy(scores, self.answer).mean())
+
+    def on_epoch_end(self, epoch, logs=None):
+        acc = self.score()
+        self.history.append(acc)
+        if logs is not None:
+            logs[self.name] = acc
+        if acc > self.best:
+            self.best, self.best_epoch = acc, epoch
+            if self.restore_best:
+                self._best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self._best_weights is not None:
+            self.model.set_weights(self._best_weights)

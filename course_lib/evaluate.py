@@ -1259,3 +1259,66 @@ def operating_points(val_distances, val_labels, test_distances, test_labels,
         out.append({"target_far": float(target), "threshold": t, "val_far": val_far,
                     "test_far": test_far, "test_frr": test_frr})
     return out
+
+
+# --------------------------------------------------------------------------- cluster shape
+
+__all__ += ["embedding_metrics", "embedding_spread"]
+
+
+def embedding_spread(emb) -> float:
+    """Root-mean-square distance of the embeddings to their centroid; 0 when all coincide.
+
+    Args:
+        emb: embeddings (N, D).
+
+    Returns:
+        The spread, or NaN when an embedding is NaN/inf.
+
+    Raises:
+        TypeError: non-numeric ``emb``. ValueError: not a non-empty 2-D array.
+    """
+    try:
+        e = np.asarray(emb, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"emb must be a numeric array, got {type(emb).__name__}") from err
+    if e.ndim != 2 or len(e) == 0:
+        raise ValueError(f"emb must be a non-empty 2-D array (N, D), got shape {e.shape}")
+    if not np.isfinite(e).all():
+        return float("nan")
+    return float(np.sqrt(((e - e.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+def embedding_metrics(train_emb, train_y, test_emb, test_y, k: int = 5,
+                      silhouette_sample: int | None = 3000, seed: int = 0) -> dict:
+    """Shape and separation of the test clusters in one dict of floats.
+
+    ``anisotropy``: median over classes of the largest / smallest eigenvalue of the class
+    covariance (1 = round, :func:`cluster_anisotropy`); ``anisotropy_per_class``: the per-class
+    values; ``silhouette`` (:func:`silhouette`); ``knn``: k-NN accuracy on the test set with the
+    training embeddings as neighbours (:func:`knn_accuracy`); ``spread``: RMS distance of the
+    test embeddings to their centroid (:func:`embedding_spread`).
+
+    Args:
+        train_emb: training embeddings (N, D), the k-NN neighbours.
+        train_y: their integer labels (N,).
+        test_emb: test embeddings (M, D), the ones measured.
+        test_y: their integer labels (M,).
+        k: k-NN neighbours.
+        silhouette_sample: subsample size of the silhouette (None: all points).
+        seed: the subsample's seed.
+
+    Returns:
+        The dict described above.
+
+    Raises:
+        TypeError, ValueError: as the functions it calls.
+    """
+    aniso = cluster_anisotropy(test_emb, test_y)
+    return {
+        "anisotropy": float(np.median(list(aniso.values()))),
+        "anisotropy_per_class": aniso,
+        "silhouette": silhouette(test_emb, test_y, sample_size=silhouette_sample, seed=seed),
+        "knn": knn_accuracy(train_emb, train_y, test_emb, test_y, k=k),
+        "spread": embedding_spread(test_emb),
+    }

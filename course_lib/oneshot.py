@@ -1,15 +1,18 @@
-"""N-way one-shot tasks scored with a model: Siamese pair scorers, encoders, or raw pixels.
+"""N-way one-shot tasks: drawing them, and scoring them with a model (Siamese pair scorers,
+encoders, or raw pixels).
 
 A task is a query image and N candidate images (one per class, the "support"); the model gets
 it right when the candidate it finds most similar to the query is the one of the query's class.
 Tasks are index arrays into one image array (``query`` (T,), ``support`` (T, N), ``answer``
-(T,)), as :func:`course_lib.pairs.one_shot_tasks` makes them, so each image is embedded once.
+(T,)), as :func:`one_shot_tasks` draws them, so each image is embedded once;
+:func:`task_scores` scores them and :func:`task_accuracy` counts the right answers.
 
-Also here: Lake et al.'s 20 official runs as such tasks (:func:`lake_run_tasks`), N-way tasks
-drawn inside those runs (:func:`lake_n_way_tasks`), the held-out-alphabet split of an Omniglot
-set (:func:`alphabet_split`), and a Keras callback that selects the epoch on validation tasks
-(:class:`OneShotValidation`); :func:`episode_dataset` draws the training episodes of
-:class:`course_lib.losses.NWayLoss`.
+Lake et al.'s 20 official runs are such tasks too (:func:`lake_run_tasks`,
+:func:`score_lake_runs`), and :func:`lake_n_way_tasks` draws N-way tasks inside those runs.
+Elsewhere: the training episodes of :class:`course_lib.losses.NWayLoss` are drawn by
+:func:`course_lib.pairs.episode_dataset`, the Keras callback that selects the epoch on
+validation tasks is :class:`course_lib.callbacks.OneShotValidation`, and the held-out-alphabet
+split is :func:`course_lib.splits.held_out_split`.
 
 Introduced in notebook 06.
 """
@@ -20,53 +23,108 @@ import keras
 import numpy as np
 
 from course_lib import checks, distances
+from course_lib.data import LakeRun
 from course_lib.layers import EuclideanDistance, WeightedL1Similarity
+from course_lib.sampling import ClassTable
 
 __all__ = [
-    "OneShotValidation",
-    "alphabet_split",
-    "episode_dataset",
+    "check_tasks",
     "lake_n_way_tasks",
     "lake_run_tasks",
+    "one_shot_tasks",
     "score_lake_runs",
     "task_accuracy",
     "task_scores",
 ]
 
 
-
-# --------------------------------------------------------------------------- validation
-
-
-def _int_array(x, name: str, ndim: int) -> np.ndarray:
-    return checks.index_array(x, name, ndim=ndim)
+# --------------------------------------------------------------------------- tasks
 
 
-def _check_tasks(images, query, support, answer=None):
-    """Validated ``(images, query, support, answer)``; indices must point into ``images``."""
+def check_tasks(images, query, support, answer=None):
+    """Validate a task set: indices that point into ``images``, one row of candidates per query.
+
+    Args:
+        images: the image array every index points into (N, ...), non-empty.
+        query: one query index per task (T,).
+        support: the candidate indices of each task (T, n_way).
+        answer: the true candidate position of each task (T,), or None.
+
+    Returns:
+        ``(images, query, support, answer)`` as NumPy arrays (``answer`` None when not given).
+
+    Raises:
+        TypeError: non-integer indices.
+        ValueError: wrong dimensions, indices out of range, task counts that differ.
+    """
     images = np.asarray(images)
     if images.ndim < 2 or len(images) == 0:
         raise ValueError(f"images must be a non-empty array of images, got shape {images.shape}")
-    q = _int_array(query, "query", 1)
-    s = _int_array(support, "support", 2)
+    q = checks.index_array(query, "query (indices into images)", ndim=1, size=len(images))
+    s = checks.index_array(support, "support (indices into images)", ndim=2, size=len(images))
     if len(s) != len(q):
         raise ValueError(f"support has {len(s)} tasks but query has {len(q)}")
-    for arr, name in ((q, "query"), (s, "support")):
-        if arr.min() < 0 or arr.max() >= len(images):
-            raise ValueError(f"{name} indices must lie in [0, {len(images)}) (images), got "
-                             f"{arr.min()}..{arr.max()}")
     a = None
     if answer is not None:
-        a = _int_array(answer, "answer", 1)
+        a = checks.index_array(answer, "answer (a candidate position)", ndim=1,
+                               size=s.shape[1])
         if len(a) != len(q):
             raise ValueError(f"answer has {len(a)} tasks but query has {len(q)}")
-        if a.min() < 0 or a.max() >= s.shape[1]:
-            raise ValueError(f"answer must be a candidate position in [0, {s.shape[1]}), got "
-                             f"{a.min()}..{a.max()}")
     return images, q, s, a
 
 
-_positive_int = checks.positive_int  # (value, name)
+def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, groups=None):
+    """N-way one-shot tasks as index arrays ``(query, support, answer)``.
+
+    Each task draws ``n_way`` distinct classes and one support example of each
+    (``support``: (tasks, n_way) indices into ``y``), and a query: another example of the
+    class at position ``answer`` (tasks,). ``groups`` maps each example to a group (e.g. its
+    alphabet): then every task draws its classes from one group, as in Lake et al.'s
+    within-alphabet runs.
+
+    Args:
+        y: integer class ids (N,).
+        n_way: candidates per task, an int >= 1.
+        num_tasks: tasks to draw, an int >= 1.
+        seed: an int >= 0.
+        classes: restrict tasks to these class ids, or None.
+        groups: a group id per example (N,), or None.
+
+    Returns:
+        ``(query, support, answer)``: int arrays (T,), (T, n_way), (T,).
+
+    Raises:
+        TypeError: arguments of the wrong type.
+        ValueError: ``n_way`` larger than the classes (of every group), a class with a single
+            example, ``groups`` of another length, a class in two groups.
+
+    Warns:
+        UserWarning: groups with fewer than ``n_way`` classes (they are skipped).
+    """
+    n_way = checks.positive_int(n_way, "n_way")
+    num_tasks = checks.positive_int(num_tasks, "num_tasks")
+    rng = np.random.default_rng(checks.seed(seed))
+    table = ClassTable.build(y, classes=classes, groups=groups)
+    order, starts, counts = table.order, table.starts, table.counts
+    table.require_classes(n_way, f"n_way={n_way} candidates per task")
+    table.require_examples(2, "a task needs a support and a different query example "
+                                  "of its class")
+
+    keys = rng.random((num_tasks, table.num_classes))
+    if groups is not None:
+        class_group = table.class_group
+        eligible = table.eligible_groups(n_way, f"n_way={n_way}")
+        task_group = rng.choice(eligible, num_tasks)
+        keys += class_group[None, :] != task_group[:, None]  # other groups sort last
+    chosen = np.argsort(keys, axis=1)[:, :n_way]                  # (tasks, n_way) class slots
+    within = np.floor(rng.random(chosen.shape) * counts[chosen]).astype(np.int64)
+    support = order[starts[chosen] + within]
+    answer = rng.integers(0, n_way, num_tasks)
+    rows = np.arange(num_tasks)
+    c, w = chosen[rows, answer], within[rows, answer]
+    step = 1 + np.floor(rng.random(num_tasks) * (counts[c] - 1)).astype(np.int64)
+    query = order[starts[c] + (w + step) % counts[c]]
+    return query, support, answer
 
 
 # --------------------------------------------------------------------------- scoring
@@ -145,8 +203,8 @@ def task_scores(model, images, query, support, output: str | None = None,
         ValueError: indices out of range, mismatched task counts, an unknown metric or output,
             a head whose kind cannot be told, a model output of more than one number per pair.
     """
-    images, q, s, _ = _check_tasks(images, query, support)
-    batch_size = _positive_int(batch_size, "batch_size")
+    images, q, s, _ = check_tasks(images, query, support)
+    batch_size = checks.positive_int(batch_size, "batch_size")
     distances.check_metric(metric)
     if output not in (None, "similarity", "distance"):
         raise ValueError(f"output must be None, 'similarity' or 'distance', got {output!r}")
@@ -207,11 +265,9 @@ def task_accuracy(scores, answer) -> np.ndarray:
     scores = np.asarray(scores, dtype=float)
     if scores.ndim != 2:
         raise ValueError(f"scores must be 2-D (tasks, candidates), got shape {scores.shape}")
-    a = _int_array(answer, "answer", 1)
+    a = checks.index_array(answer, "answer", ndim=1, size=scores.shape[1])
     if len(a) != len(scores):
         raise ValueError(f"answer has {len(a)} tasks but scores has {len(scores)}")
-    if a.min() < 0 or a.max() >= scores.shape[1]:
-        raise ValueError(f"answer must lie in [0, {scores.shape[1]}), got {a.min()}..{a.max()}")
     best = scores.max(axis=1)
     rows = np.arange(len(a))
     unique_best = (scores == best[:, None]).sum(axis=1) == 1
@@ -222,14 +278,23 @@ def task_accuracy(scores, answer) -> np.ndarray:
 
 
 def _check_runs(runs) -> list:
-    if not isinstance(runs, (list, tuple)) or not runs:
-        raise ValueError("runs must be a non-empty list of LakeRun (see data.load_lake_runs)")
+    if not isinstance(runs, (list, tuple)) or isinstance(runs, LakeRun):
+        raise TypeError("runs must be a non-empty list of LakeRun (see data.load_lake_runs), "
+                        f"got {type(runs).__name__}")
+    if not runs:
+        raise ValueError("runs must be a non-empty list of LakeRun (see data.load_lake_runs), "
+                         "got an empty one")
     for i, run in enumerate(runs):
-        train, test, answers = (np.asarray(a) for a in run)
+        if not isinstance(run, (list, tuple)) or len(run) != 3:
+            raise TypeError(f"runs[{i}] must be a LakeRun (train_images, test_images, answers), "
+                            f"got {type(run).__name__}")
+        train, test = np.asarray(run[0]), np.asarray(run[1])
         if train.ndim != 3 or test.ndim != 3 or train.shape[1:] != test.shape[1:]:
             raise ValueError(f"runs[{i}] must hold image stacks (n, H, W) of one size")
-        if answers.shape != (len(test),) or answers.min() < 0 or answers.max() >= len(train):
-            raise ValueError(f"runs[{i}].answers must give a training index per test image")
+        answers = checks.index_array(run[2], f"runs[{i}].answers", ndim=1, size=len(train))
+        if answers.shape != (len(test),):
+            raise ValueError(f"runs[{i}].answers must give a training index per test image, "
+                             f"got {answers.shape[0]} for {len(test)} test images")
     return list(runs)
 
 
@@ -247,6 +312,7 @@ def lake_run_tasks(runs):
         ``(images, query, support, answer, run)`` as NumPy arrays.
 
     Raises:
+        TypeError: ``runs`` not a list of LakeRun, non-integer answers.
         ValueError: no runs, malformed runs, runs of different sizes.
     """
     runs = _check_runs(runs)
@@ -310,12 +376,13 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int | None = None, seed: int =
         ``(images, query, support, answer, run)`` as in :func:`lake_run_tasks`.
 
     Raises:
-        TypeError: a non-int ``n_way``, ``num_tasks`` or ``seed``.
+        TypeError: ``runs`` not a list of LakeRun, a non-int ``n_way``, ``num_tasks`` or
+            ``seed``.
         ValueError: malformed runs, a value out of range.
     """
     runs = _check_runs(runs)
     images = lake_run_tasks(runs)[0]
-    n_way = _positive_int(n_way, "n_way")
+    n_way = checks.positive_int(n_way, "n_way")
     seed = checks.seed(seed)
     n_train = len(runs[0].train_images)
     if n_way > n_train:
@@ -333,7 +400,7 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int | None = None, seed: int =
         classes = np.take_along_axis(classes, np.argsort(rng.random(classes.shape), axis=1), 1)
         answer = np.argmax(classes == truth[:, None], axis=1)
     else:
-        num_tasks = _positive_int(num_tasks, "num_tasks")
+        num_tasks = checks.positive_int(num_tasks, "num_tasks")
         task_run = rng.integers(0, len(runs), num_tasks)
         classes = np.argsort(rng.random((num_tasks, n_train)), axis=1)[:, :n_way]
         answer = rng.integers(0, n_way, num_tasks)
@@ -347,213 +414,3 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int | None = None, seed: int =
         rows = task_run == r
         query[rows] = starts[r] + n_train + test_of_class[true_class[rows]]
     return images, query, support.astype(np.int64), answer.astype(np.int64), task_run
-
-
-# --------------------------------------------------------------------------- Omniglot splits
-
-
-def alphabet_split(alphabet, alphabet_names, held_out) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks over examples: the ``held_out`` alphabets (names) form the validation set,
-    whole, and every other alphabet the training set.
-
-    Omniglot's name for :func:`course_lib.splits.held_out_split`; for a seeded split of any
-    labelled data by fractions see :func:`course_lib.splits.class_disjoint_split`.
-
-    Args:
-        alphabet: each example's alphabet id (N,), e.g. ``OmniglotSet.alphabet``.
-        alphabet_names: the names the ids index.
-        held_out: a non-empty list of alphabet names.
-
-    Returns:
-        ``(train, validation)``, two boolean masks (N,).
-
-    Raises:
-        TypeError: non-integer alphabet ids.
-        ValueError: an empty or unknown ``held_out``, or one that holds every alphabet.
-    """
-    from course_lib.splits import held_out_split
-
-    return held_out_split(alphabet, alphabet_names, held_out, what="alphabet")
-
-
-# --------------------------------------------------------------------------- model selection
-
-
-class OneShotValidation(keras.callbacks.Callback):
-    """Score fixed validation tasks at the end of each epoch; keep the best epoch's weights.
-
-    Adds ``logs[name]`` (the accuracy), so it shows in ``fit``'s progress line and history. With
-    ``restore_best=True`` the model ends training with the weights of its best epoch (first best
-    on ties), which is model selection on validation tasks only.
-
-    Args:
-        images: the image array every index points into (N, ...).
-        query: one query index per task (T,).
-        support: the N candidate indices of each task (T, N).
-        answer: the true candidate position of each task (T,).
-        name: the key added to the epoch logs.
-        restore_best: end training with the best epoch's weights.
-        **score_kwargs: passed to :func:`task_scores` (``output``, ``metric``, ``batch_size``).
-
-    Raises:
-        TypeError: non-integer indices. ValueError: indices out of range, mismatched counts.
-    """
-
-    def __init__(self, images, query, support, answer, name: str = "val_one_shot",
-                 restore_best: bool = True, **score_kwargs):
-        super().__init__()
-        self.images, self.query, self.support, self.answer = _check_tasks(
-            images, query, support, answer)
-        if answer is None:
-            raise ValueError("answer is required to score validation tasks")
-        self.name = str(name)
-        self.restore_best = bool(restore_best)
-        self.score_kwargs = score_kwargs
-        self.history: list[float] = []
-        self.best_epoch: int | None = None
-        self.best: float = -np.inf
-        self._best_weights = None
-
-    def score(self) -> float:
-        """Accuracy of ``self.model`` on the validation tasks now."""
-        scores = task_scores(self.model, self.images, self.query, self.support,
-                             **self.score_kwargs)
-        return float(task_accuracy(scores, self.answer).mean())
-
-    def on_epoch_end(self, epoch, logs=None):
-        acc = self.score()
-        self.history.append(acc)
-        if logs is not None:
-            logs[self.name] = acc
-        if acc > self.best:
-            self.best, self.best_epoch = acc, epoch
-            if self.restore_best:
-                self._best_weights = self.model.get_weights()
-
-    def on_train_end(self, logs=None):
-        if self.restore_best and self._best_weights is not None:
-            self.model.set_weights(self._best_weights)
-
-
-# --------------------------------------------------------------------------- training episodes
-
-
-def _shift(images, seed, max_shift: int):
-    """Each image moved by its own whole-pixel offset in [-max_shift, max_shift] on each axis
-    (ink moved in from outside is 0)."""
-    import tensorflow as tf
-
-    size_h, size_w = images.shape[1], images.shape[2]
-    padded = tf.pad(images, [[0, 0], [max_shift, max_shift], [max_shift, max_shift]])
-    offsets = tf.random.stateless_uniform([tf.shape(images)[0], 2], seed, 0, 2 * max_shift + 1,
-                                          dtype=tf.int32)
-    rows = offsets[:, :1] + tf.range(size_h)[None]
-    cols = offsets[:, 1:] + tf.range(size_w)[None]
-    out = tf.gather(padded, rows, axis=1, batch_dims=1)
-    return tf.gather(out, cols, axis=2, batch_dims=1)
-
-
-def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int = 0,
-                    rotations: bool = False, max_shift: int = 0, steps: int | None = None,
-                    repeat: bool = False):
-    """Batches of N-way training episodes for :class:`course_lib.losses.NWayLoss`, seeded ``tf.data``.
-
-    Each episode picks a group (e.g. an alphabet) uniformly among those with at least ``n_way``
-    classes, ``n_way`` distinct classes of that group, and two different examples of each: the
-    anchors, then the candidates, in the same class order. A batch is ``episodes`` episodes,
-    ``2 * n_way * episodes`` images, with the labels ``0..n_way-1`` of each row's class inside its
-    episode (the loss ignores them). With ``rotations=True`` every class also appears rotated by
-    90, 180 and 270 degrees as three new classes (of a new group each: a rotated alphabet is
-    another alphabet), as in Santoro et al. (2016) and Vinyals et al. (2016); ``max_shift``
-    moves every image by a random whole-pixel offset. Batch ``k`` of seed ``s`` is the same on
-    every run. Finite by default: one epoch of about ``len(x)`` images; ``repeat=True`` for an
-    endless stream (then ``fit`` needs ``steps_per_epoch``).
-
-    Args:
-        x: square images (N, H, H), numeric and finite.
-        y: integer class ids (N,); every class needs two examples.
-        groups: the group of each example (N,), constant within a class.
-        n_way: classes per episode, an int >= 2.
-        episodes: episodes per batch, an int >= 1.
-        seed: an int >= 0.
-        rotations: add the three rotations of every class as new classes.
-        max_shift: largest shift in pixels, an int >= 0 (0: none).
-        steps: the number of batches, or None (see above).
-        repeat: True for an endless stream.
-
-    Returns:
-        A ``tf.data.Dataset`` of ``(images (B, H, H), labels (B,))``, B = 2 * n_way * episodes.
-
-    Raises:
-        TypeError: arguments of the wrong type.
-        ValueError: images that are not square, a class with a single example or in two groups,
-            ``n_way`` larger than the classes of every group, ``steps`` with ``repeat=True``.
-
-    Warns:
-        UserWarning: some groups have fewer than ``n_way`` classes (they are skipped).
-    """
-
-    import tensorflow as tf
-
-    from course_lib.sampling import ClassTable, check_examples, seeded_batches
-
-    x, y = check_examples(x, y)
-    x = x.astype(np.float32)
-    if x.ndim != 3 or x.shape[1] != x.shape[2]:
-        raise ValueError(f"x must be square images (N, H, H), got shape {x.shape}")
-    n_way = checks.integer(n_way, "n_way", minimum=2)
-    episodes = _positive_int(episodes, "episodes")
-    seed = checks.seed(seed)
-    max_shift = checks.integer(max_shift, "max_shift", minimum=0)
-    if not isinstance(rotations, bool):
-        raise TypeError(f"rotations must be a bool, got {type(rotations).__name__}")
-
-    table = ClassTable.build(y, groups=groups)
-    table.require_examples(2, "an episode needs two drawings of each class")
-    table.eligible_groups(n_way, f"n_way={n_way}")       # warns of (or refuses) small groups
-    order, starts, counts, class_group = table.order, table.starts, table.counts, table.class_group
-    classes = table.classes
-    n_rot = 4 if rotations else 1
-    # Virtual classes: (class, rotation); their group: (group, rotation).
-    v_class = np.repeat(np.arange(len(classes)), n_rot)
-    v_rot = np.tile(np.arange(n_rot), len(classes))
-    v_group = class_group[v_class] * n_rot + v_rot
-    group_order = np.argsort(v_group, kind="stable")
-    names, g_start, g_count = np.unique(v_group[group_order], return_index=True,
-                                        return_counts=True)
-    eligible = tf.constant(np.flatnonzero(g_count >= n_way), tf.int64)
-    widest = int(g_count.max())
-    t = {name: tf.constant(value, tf.int64) for name, value in dict(
-        order=order, starts=starts, counts=counts, group_order=group_order, g_start=g_start,
-        g_count=g_count, v_class=v_class, v_rot=v_rot).items()}
-    images = tf.constant(x)
-    labels = tf.tile(tf.range(n_way, dtype=tf.int32), [2 * episodes])
-
-    def make_batch(batch_seed):
-        s = tf.random.experimental.stateless_split(batch_seed, 6)
-        pick = tf.random.stateless_uniform([episodes], s[0], 0, tf.size(eligible, tf.int64),
-                                           dtype=tf.int64)
-        group = tf.gather(eligible, pick)
-        size = tf.gather(t["g_count"], group)                                  # (E,)
-        keys = tf.random.stateless_uniform([episodes, widest], s[1])
-        keys += tf.cast(tf.range(widest, dtype=tf.int64)[None] >= size[:, None], tf.float32)
-        slot = tf.math.top_k(-keys, n_way).indices                            # (E, N)
-        virtual = tf.gather(t["group_order"],
-                            tf.gather(t["g_start"], group)[:, None] + tf.cast(slot, tf.int64))
-        cls, rot = tf.gather(t["v_class"], virtual), tf.gather(t["v_rot"], virtual)
-        start, count = tf.gather(t["starts"], cls), tf.gather(t["counts"], cls)
-        u = tf.random.stateless_uniform([2, episodes, n_way], s[2], dtype=tf.float64)
-        first = tf.cast(u[0] * tf.cast(count, tf.float64), tf.int64)
-        second = (first + 1 + tf.cast(u[1] * tf.cast(count - 1, tf.float64), tf.int64)) % count
-        pos = tf.stack([start + first, start + second], axis=1)             # (E, 2, N)
-        batch = tf.gather(images, tf.gather(t["order"], tf.reshape(pos, [-1])))
-        if rotations:
-            k = tf.reshape(tf.tile(rot[:, None], [1, 2, 1]), [-1])
-            turned = tf.stack([tf.image.rot90(batch[..., None], i)[..., 0] for i in range(4)])
-            batch = tf.gather(tf.transpose(turned, [1, 0, 2, 3]), k, axis=1, batch_dims=1)
-        if max_shift:
-            batch = _shift(batch, s[3], max_shift)
-        return batch, labels
-
-    epoch_batches = max(1, len(y) // (2 * n_way * episodes))
-    return seeded_batches(steps, seed, make_batch, epoch_batches, repeat)

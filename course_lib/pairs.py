@@ -1,8 +1,10 @@
-"""Pairs, triplets and N-way one-shot tasks, sampled on the fly as seeded, vectorised ``tf.data``.
+"""Pairs, triplets and N-way training episodes, sampled on the fly as seeded, vectorised ``tf.data``.
 
 No pair is ever materialised up front and no Python loop runs per pair: each batch is drawn
 by a few tensor ops from the example indices sorted by class. Batch ``k`` of seed ``s`` is the
 same on every run (stateless random ops keyed by ``(s, k)``), whatever the parallelism.
+:func:`episode_dataset` draws the N-way episodes of :class:`course_lib.losses.NWayLoss`
+(notebook 06); the one-shot *test* tasks are drawn by :func:`course_lib.oneshot.one_shot_tasks`.
 
 Introduced in notebook 01.
 """
@@ -18,7 +20,7 @@ from course_lib.sampling import ClassTable, check_examples, seeded_batches
 __all__ = [
     "ClassIndex",
     "cross_pair_dataset",
-    "one_shot_tasks",
+    "episode_dataset",
     "pair_dataset",
     "pair_indices",
     "triplet_dataset",
@@ -272,55 +274,122 @@ def triplet_dataset(x, y, batch_size: int = 128, seed: int = 0, steps: int | Non
     return seeded_batches(steps, checks.seed(seed), make_batch, -(-len(y) // batch_size), repeat)
 
 
-def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, groups=None):
-    """N-way one-shot tasks as index arrays ``(query, support, answer)``.
+def _shift_each(images, offsets, views_down, views_right):
+    """Each image moved by its own whole-pixel offset: ``offsets`` (B, 2) ints in ``[0, 2m]``
+    pick row and column of ``views_down`` / ``views_right`` (:class:`ShiftedViews` over the
+    ``2m + 1`` moves ``m, ..., -m`` down and right); ink moved in from outside is 0."""
+    batch = tf.shape(images, out_type=tf.int64)[0]
+    rows = tf.cast(offsets, tf.int64) * batch + tf.range(batch)[:, None]
+    moved = tf.gather(views_down(images), rows[:, 0])
+    return tf.gather(views_right(moved), rows[:, 1])
 
-    Each task draws ``n_way`` distinct classes and one support example of each
-    (``support``: (tasks, n_way) indices into ``y``), and a query: another example of the
-    class at position ``answer`` (tasks,). ``groups`` maps each example to a group (e.g. its
-    alphabet): then every task draws its classes from one group, as in Lake et al.'s
-    within-alphabet runs.
+
+def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int = 0,
+                    rotations: bool = False, max_shift: int = 0, steps: int | None = None,
+                    repeat: bool = False) -> tf.data.Dataset:
+    """Batches of N-way training episodes for :class:`course_lib.losses.NWayLoss`, seeded ``tf.data``.
+
+    Each episode picks a group (e.g. an alphabet) uniformly among those with at least ``n_way``
+    classes, ``n_way`` distinct classes of that group, and two different examples of each: the
+    anchors, then the candidates, in the same class order. A batch is ``episodes`` episodes,
+    ``2 * n_way * episodes`` images, with the labels ``0..n_way-1`` of each row's class inside its
+    episode (the loss ignores them). With ``rotations=True`` every class also appears rotated by
+    90, 180 and 270 degrees as three new classes (of a new group each: a rotated alphabet is
+    another alphabet), as in Santoro et al. (2016) and Vinyals et al. (2016); ``max_shift``
+    moves every image by its own random whole-pixel offset in ``[-max_shift, max_shift]`` on
+    each axis (with :class:`course_lib.layers.ShiftedViews`, ink moved in from outside is 0).
+    Batch ``k`` of seed ``s`` is the same on every run. Finite by default: one epoch of about
+    ``len(x)`` images; ``repeat=True`` for an endless stream (then ``fit`` needs
+    ``steps_per_epoch``).
 
     Args:
-        y: integer class ids (N,).
-        n_way: candidates per task, an int >= 1.
-        num_tasks: tasks to draw, an int >= 1.
+        x: square images (N, H, H), numeric and finite.
+        y: integer class ids (N,); every class needs two examples.
+        groups: the group of each example (N,), constant within a class.
+        n_way: classes per episode, an int >= 2.
+        episodes: episodes per batch, an int >= 1.
         seed: an int >= 0.
-        classes: restrict tasks to these class ids, or None.
-        groups: a group id per example (N,), or None.
+        rotations: add the three rotations of every class as new classes.
+        max_shift: largest shift in pixels, an int >= 0 (0: none), smaller than ``H``.
+        steps: the number of batches, or None (see above).
+        repeat: True for an endless stream.
 
     Returns:
-        ``(query, support, answer)``: int arrays (T,), (T, n_way), (T,).
+        A ``tf.data.Dataset`` of ``(images (B, H, H), labels (B,))``, B = 2 * n_way * episodes.
 
     Raises:
-        TypeError: arguments of the wrong type.
-        ValueError: ``n_way`` larger than the classes (of every group), a class with a single
-            example, ``groups`` of another length, a class in two groups.
+        TypeError: arguments of the wrong type (``rotations`` not a bool, ...).
+        ValueError: images that are not square, a class with a single example or in two groups,
+            ``n_way`` larger than the classes of every group, ``max_shift`` >= ``H``, ``steps``
+            with ``repeat=True``.
 
     Warns:
-        UserWarning: groups with fewer than ``n_way`` classes (they are skipped).
+        UserWarning: some groups have fewer than ``n_way`` classes (they are skipped).
     """
-    n_way = checks.positive_int(n_way, "n_way")
-    num_tasks = checks.positive_int(num_tasks, "num_tasks")
-    rng = np.random.default_rng(checks.seed(seed))
-    table = ClassTable.build(y, classes=classes, groups=groups)
-    order, starts, counts = table.order, table.starts, table.counts
-    table.require_classes(n_way, f"n_way={n_way} candidates per task")
-    table.require_examples(2, "a task needs a support and a different query example "
-                                  "of its class")
+    from course_lib.layers import ShiftedViews
 
-    keys = rng.random((num_tasks, table.num_classes))
-    if groups is not None:
-        class_group = table.class_group
-        eligible = table.eligible_groups(n_way, f"n_way={n_way}")
-        task_group = rng.choice(eligible, num_tasks)
-        keys += class_group[None, :] != task_group[:, None]  # other groups sort last
-    chosen = np.argsort(keys, axis=1)[:, :n_way]                  # (tasks, n_way) class slots
-    within = np.floor(rng.random(chosen.shape) * counts[chosen]).astype(np.int64)
-    support = order[starts[chosen] + within]
-    answer = rng.integers(0, n_way, num_tasks)
-    rows = np.arange(num_tasks)
-    c, w = chosen[rows, answer], within[rows, answer]
-    step = 1 + np.floor(rng.random(num_tasks) * (counts[c] - 1)).astype(np.int64)
-    query = order[starts[c] + (w + step) % counts[c]]
-    return query, support, answer
+    x, y = check_examples(x, y)
+    x = x.astype(np.float32)
+    if x.ndim != 3 or x.shape[1] != x.shape[2]:
+        raise ValueError(f"x must be square images (N, H, H), got shape {x.shape}")
+    n_way = checks.integer(n_way, "n_way", minimum=2)
+    episodes = checks.positive_int(episodes, "episodes")
+    seed = checks.seed(seed)
+    max_shift = checks.integer(max_shift, "max_shift", minimum=0)
+    if max_shift >= x.shape[1]:
+        raise ValueError(f"max_shift must be smaller than the image side {x.shape[1]}, got "
+                         f"{max_shift}")
+    rotations = checks.boolean(rotations, "rotations")
+
+    table = ClassTable.build(y, groups=groups)
+    table.require_examples(2, "an episode needs two drawings of each class")
+    table.eligible_groups(n_way, f"n_way={n_way}")       # warns of (or refuses) small groups
+    order, starts, counts, class_group = table.order, table.starts, table.counts, table.class_group
+    n_rot = 4 if rotations else 1
+    # Virtual classes: (class, rotation); their group: (group, rotation).
+    v_class = np.repeat(np.arange(table.num_classes), n_rot)
+    v_rot = np.tile(np.arange(n_rot), table.num_classes)
+    v_group = class_group[v_class] * n_rot + v_rot
+    group_order = np.argsort(v_group, kind="stable")
+    _, g_start, g_count = np.unique(v_group[group_order], return_index=True, return_counts=True)
+    eligible = tf.constant(np.flatnonzero(g_count >= n_way), tf.int64)
+    widest = int(g_count.max())
+    t = {name: tf.constant(value, tf.int64) for name, value in dict(
+        order=order, starts=starts, counts=counts, group_order=group_order, g_start=g_start,
+        g_count=g_count, v_class=v_class, v_rot=v_rot).items()}
+    images = tf.constant(x)
+    labels = tf.tile(tf.range(n_way, dtype=tf.int32), [2 * episodes])
+    moves = range(max_shift, -max_shift - 1, -1)          # offset k moves by max_shift - k
+    views_down = ShiftedViews([(d, 0) for d in moves], dtype="float32")
+    views_right = ShiftedViews([(0, d) for d in moves], dtype="float32")
+
+    def make_batch(batch_seed):
+        s = tf.random.experimental.stateless_split(batch_seed, 6)
+        pick = tf.random.stateless_uniform([episodes], s[0], 0, tf.size(eligible, tf.int64),
+                                           dtype=tf.int64)
+        group = tf.gather(eligible, pick)
+        size = tf.gather(t["g_count"], group)                                  # (E,)
+        keys = tf.random.stateless_uniform([episodes, widest], s[1])
+        keys += tf.cast(tf.range(widest, dtype=tf.int64)[None] >= size[:, None], tf.float32)
+        slot = tf.math.top_k(-keys, n_way).indices                            # (E, N)
+        virtual = tf.gather(t["group_order"],
+                            tf.gather(t["g_start"], group)[:, None] + tf.cast(slot, tf.int64))
+        cls, rot = tf.gather(t["v_class"], virtual), tf.gather(t["v_rot"], virtual)
+        start, count = tf.gather(t["starts"], cls), tf.gather(t["counts"], cls)
+        u = tf.random.stateless_uniform([2, episodes, n_way], s[2], dtype=tf.float64)
+        first = tf.cast(u[0] * tf.cast(count, tf.float64), tf.int64)
+        second = (first + 1 + tf.cast(u[1] * tf.cast(count - 1, tf.float64), tf.int64)) % count
+        pos = tf.stack([start + first, start + second], axis=1)             # (E, 2, N)
+        batch = tf.gather(images, tf.gather(t["order"], tf.reshape(pos, [-1])))
+        if rotations:
+            k = tf.reshape(tf.tile(rot[:, None], [1, 2, 1]), [-1])
+            turned = tf.stack([tf.image.rot90(batch[..., None], i)[..., 0] for i in range(4)])
+            batch = tf.gather(tf.transpose(turned, [1, 0, 2, 3]), k, axis=1, batch_dims=1)
+        if max_shift:
+            offsets = tf.random.stateless_uniform([tf.shape(batch)[0], 2], s[3], 0,
+                                                  2 * max_shift + 1, dtype=tf.int32)
+            batch = _shift_each(batch, offsets, views_down, views_right)
+        return batch, labels
+
+    epoch_batches = max(1, len(y) // (2 * n_way * episodes))
+    return seeded_batches(steps, seed, make_batch, epoch_batches, repeat)

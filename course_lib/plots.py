@@ -1173,3 +1173,56 @@ def plot_class_directions(
 
 
 __all__ += ["plot_class_directions", "plot_metric_curves"]
+
+
+__all__ += ["plot_metrics_by_group"]
+
+
+def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | None = None,
+                          labels: dict | None = None) -> Figure:
+    """One panel per metric: every run as a dot, the group mean with a +-1 std bar beside it.
+
+    Args:
+        table: a pandas DataFrame with one row per run (e.g. from
+            :func:`course_lib.training.run_metrics`).
+        metrics: the column name(s) to show.
+        by: the column that groups the runs.
+        title: the figure's title, or None.
+        labels: maps a column name to the words shown on its axis and panel title (default:
+            the name).
+
+    Returns:
+        The matplotlib Figure.
+
+    Raises:
+        TypeError: ``labels`` not a dict.
+        ValueError: ``table`` lacks one of the columns.
+    """
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    missing = [m for m in [by, *metrics] if m not in getattr(table, "columns", [])]
+    if missing:
+        raise ValueError(f"table must be a DataFrame with the columns {missing}")
+    if labels is not None and not isinstance(labels, dict):
+        raise TypeError(f"labels must be a dict or None, got {type(labels).__name__}")
+    names = {**{m: m for m in [by, *metrics]}, **(labels or {})}
+    groups = list(dict.fromkeys(table[by]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.6),
+                             squeeze=False, layout="constrained")
+    for ax, metric in zip(axes[0], metrics):
+        for i, group in enumerate(groups):
+            values = table.loc[table[by] == group, metric].to_numpy(dtype=float)
+            color = f"C{i}"
+            ax.scatter(np.full(len(values), i - 0.08), values, color=color, alpha=0.6, s=22,
+                       label="one run" if i == 0 else None)
+            sd = values.std(ddof=1) if len(values) > 1 else 0.0
+            ax.errorbar(i + 0.12, values.mean(), yerr=sd, fmt="D", color=color, capsize=4,
+                        label="mean ± 1 std" if i == 0 else None)
+        ax.set_xticks(range(len(groups)), groups)
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        ax.set_xlabel(names[by])
+        ax.set_ylabel(names[metric])
+        ax.set_title(names[metric])
+    axes[0][0].legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig

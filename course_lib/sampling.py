@@ -10,8 +10,8 @@
   epoch that is new on every pass).
 - :func:`check_examples` validates the ``(x, y)`` arrays a sampler draws from.
 
-:mod:`course_lib.pairs` (pairs, triplets, one-shot tasks), :mod:`course_lib.pk_sampling`
-(P x K batches), :func:`course_lib.oneshot.episode_dataset` (N-way episodes) and
+:mod:`course_lib.pairs` (pairs, triplets, N-way episodes), :mod:`course_lib.pk_sampling`
+(P x K batches), :func:`course_lib.oneshot.one_shot_tasks` (one-shot test tasks) and
 :func:`course_lib.folders.path_pk_dataset` (batches from image files) are built on it.
 
 Introduced in notebook 01.

@@ -3,7 +3,7 @@
 A Siamese network is judged on classes it never saw, so its train / validation / test sets
 must split the *classes*, not the examples. :func:`class_disjoint_split` draws a seeded split by
 fractions; with ``groups`` (say, Omniglot's alphabets) whole groups go to one part.
-:func:`held_out_split` holds out named groups (``oneshot.alphabet_split`` is it, for Omniglot).
+:func:`held_out_split` holds out named groups (Omniglot's alphabets in notebook 06).
 
 Introduced in notebook 08.
 """

@@ -2,44 +2,129 @@
 
 :func:`train_on_pairs` builds a model from fixed initial weights and trains it for a fixed
 number of steps on a fixed stream of pairs: two runs with the same seed differ only in what the
-caller changed (the loss, the head, the margin). :func:`verification_scores` embeds the
-validation and test images and scores verification with a threshold chosen on validation pairs
-only. :func:`step_losses` trains one batch at a time and keeps every step's loss, ``NaN``
-included, where ``fit`` would only report means.
+caller changed (the loss, the head, the margin, the optimizer of :func:`make_optimizer`). It can
+track the spread of a probe's embeddings after every chunk (a spread falling to zero is the
+signature of collapse). :func:`train_contrastive` is the run notebook 04 compares optimizers
+with (an MLP to 2-D, the contrastive loss, stopped at the first NaN); :func:`early_warning`,
+:func:`dead_units` and :func:`run_metrics` diagnose and measure such a run.
+:func:`verification_scores` embeds the validation and test images and scores verification with
+a threshold chosen on validation pairs only. :func:`step_losses` trains one batch at a time and
+keeps every step's loss, ``NaN`` included, where ``fit`` would only report means.
 
 Introduced in notebook 03.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 
-from course_lib import checks, distribute, evaluate, pairs
+from course_lib import callbacks as course_callbacks
+from course_lib import checks, distribute, evaluate, losses, models, pairs
 
-__all__ = ["PairRun", "encode", "step_losses", "train_on_pairs", "verification_scores"]
+__all__ = [
+    "OPTIMIZERS",
+    "PairRun",
+    "dead_units",
+    "early_warning",
+    "encode",
+    "make_optimizer",
+    "run_metrics",
+    "step_losses",
+    "train_contrastive",
+    "train_on_pairs",
+    "verification_scores",
+]
 
-_OPTIMIZERS = ("adam", "rmsprop", "sgd")
+#: The optimizers :func:`make_optimizer` builds; ``"momentum"`` is SGD with heavy-ball momentum.
+OPTIMIZERS = ("adam", "momentum", "rmsprop", "sgd")
 
 
-@dataclass(frozen=True)
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
+    """A fresh Keras optimizer: ``"adam"``, ``"rmsprop"``, ``"sgd"`` (plain gradient descent) or
+    ``"momentum"``, each with Keras's defaults but for the learning rate.
+
+    ``"momentum"`` is SGD with (heavy-ball) ``momentum``; the others ignore it.
+
+    Args:
+        name: one of ``OPTIMIZERS``.
+        learning_rate: a finite number > 0.
+        momentum: in [0, 1), for ``"momentum"`` only.
+
+    Returns:
+        A ``keras.optimizers.Optimizer``.
+
+    Raises:
+        TypeError: a non-numeric learning rate or momentum.
+        ValueError: an unknown name or a value out of range.
+    """
+    checks.one_of(name, "name", OPTIMIZERS)
+    learning_rate = checks.number(learning_rate, "learning_rate", 0.0, low_open=True)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate)
+    momentum = checks.number(momentum, "momentum", 0.0, 1.0, high_open=True)
+    return keras.optimizers.SGD(learning_rate, momentum=momentum)
+
+
+@dataclass(frozen=True, eq=False)
 class PairRun:
     """One training run of :func:`train_on_pairs`.
 
     Attributes:
         encoder: the trained encoder (one image to its embedding).
         model: the trained two-input model.
-        steps: the step count at the end of each logged chunk, shape (chunks,).
-        loss: the mean training loss over each chunk, shape (chunks,).
+        steps: the step count at the end of each logged chunk, shape (chunks run,).
+        loss: the mean training loss over each chunk, shape (chunks run,): fewer than planned
+            when a callback stopped training (e.g. ``TerminateOnNaN``).
+        spread: ``spread[i]``, the spread of the probe embeddings after ``i`` chunks
+            (``spread[0]``: at the start; see :func:`course_lib.evaluate.embedding_spread`), or
+            None when no probe was tracked.
+        seconds: wall time of ``fit``.
+        optimizer: the optimizer's name.
+        learning_rate: its learning rate.
+        seed: the run's seed (initial weights and pairs).
     """
 
-    encoder: keras.Model
-    model: keras.Model
-    steps: np.ndarray
-    loss: np.ndarray
+    encoder: keras.Model = field(repr=False)
+    model: keras.Model | None = field(repr=False)
+    steps: np.ndarray = field(repr=False)
+    loss: np.ndarray = field(repr=False)
+    spread: np.ndarray | None = field(default=None, repr=False)
+    seconds: float = float("nan")
+    optimizer: str = "adam"
+    learning_rate: float = float("nan")
+    seed: int = 0
+
+    @property
+    def diverged(self) -> bool:
+        """True when the loss or the probe embeddings went NaN/inf."""
+        spread_ok = self.spread is None or np.isfinite(self.spread).all()
+        return bool(not np.isfinite(self.loss).all() or not spread_ok)
+
+    @property
+    def label(self) -> str:
+        """``"<optimizer> lr=<learning rate> seed=<seed>"``."""
+        return f"{self.optimizer} lr={self.learning_rate:g} seed={self.seed}"
+
+    def embed(self, x) -> np.ndarray:
+        """Embeddings of ``x`` by the trained encoder (a direct call: unlike ``predict``, nothing
+        is traced again for each of many encoders).
+
+        Args:
+            x: images the encoder accepts (N, ...).
+
+        Returns:
+            The embeddings (N, D).
+        """
+        return np.asarray(self.encoder(np.asarray(x), training=False))
 
 
 def _built(pair) -> tuple[keras.Model, keras.Model]:
@@ -52,14 +137,16 @@ def _built(pair) -> tuple[keras.Model, keras.Model]:
 
 def train_on_pairs(build: Callable, loss, x, y, *, steps: int, seed: int = 0,
                    batch_size: int = 128, chunks: int = 4, optimizer: str = "adam",
-                   learning_rate: float = 1e-3, strategy=None, verbose: int = 2) -> PairRun:
+                   learning_rate: float = 1e-3, strategy=None, verbose: int = 2,
+                   callbacks=(), probe=None) -> PairRun:
     """Build a model from seed-fixed weights and train it for ``steps`` steps of seeded pairs.
 
     ``build()`` is called after ``keras.utils.set_random_seed(seed)`` and inside the
     strategy's scope, so every run with the same seed starts from the same weights (as far as
     the models share layers) and sees the same batches of :func:`course_lib.pairs.pair_dataset`
     (half same-class pairs, label 1 = same). Training runs as ``chunks`` "epochs" of
-    ``steps // chunks`` steps each, one log line per chunk with ``verbose=2``.
+    ``steps // chunks`` steps each, one log line per chunk with ``verbose=2``. With ``probe``,
+    the spread of the probe's embeddings is recorded before training and after every chunk.
 
     Args:
         build: a callable with no arguments returning ``(encoder, model)``: the encoder and the
@@ -72,18 +159,20 @@ def train_on_pairs(build: Callable, loss, x, y, *, steps: int, seed: int = 0,
         batch_size: pairs per step and replica, an int >= 1 (multiplied by the number of
             replicas of ``strategy``).
         chunks: how many chunks (logged "epochs") the steps are split into, an int >= 1.
-        optimizer: ``"adam"``, ``"rmsprop"`` or ``"sgd"``.
+        optimizer: a name of ``OPTIMIZERS`` (see :func:`make_optimizer`).
         learning_rate: the optimizer's learning rate, a number > 0.
         strategy: a ``tf.distribute.Strategy``, or None for
             :func:`course_lib.distribute.get_strategy`.
         verbose: passed to ``fit``: 0 silent, 2 one line per chunk.
+        callbacks: Keras callbacks passed to ``fit`` (e.g. ``keras.callbacks.TerminateOnNaN()``).
+        probe: images (M, ...) whose embedding spread is tracked, or None.
 
     Returns:
         A :class:`PairRun`.
 
     Raises:
         TypeError: ``build`` not callable or not returning two models, ``loss`` not callable,
-            arguments of the wrong type.
+            ``callbacks`` not a list of Keras callbacks, arguments of the wrong type.
         ValueError: ``steps`` not a positive multiple of ``chunks``, an unknown ``optimizer``,
             a learning rate <= 0, bad data (see :func:`course_lib.pairs.pair_dataset`).
     """
@@ -95,22 +184,205 @@ def train_on_pairs(build: Callable, loss, x, y, *, steps: int, seed: int = 0,
         raise ValueError(f"steps must be a multiple of chunks={chunks}, got {steps}")
     seed = checks.seed(seed)
     batch_size = checks.positive_int(batch_size, "batch_size")
-    checks.one_of(optimizer, "optimizer", _OPTIMIZERS)
+    checks.one_of(optimizer, "optimizer", OPTIMIZERS)
     learning_rate = checks.number(learning_rate, "learning_rate", 0.0, low_open=True)
     verbose = checks.one_of(verbose, "verbose", (0, 1, 2))
+    if not isinstance(callbacks, (list, tuple)) or not all(
+            isinstance(c, keras.callbacks.Callback) for c in callbacks):
+        raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got {callbacks!r}")
     strategy = distribute.get_strategy() if strategy is None else strategy
     stream = pairs.pair_dataset(x, y, batch_size=distribute.global_batch_size(batch_size, strategy),
                                 seed=seed, repeat=True)
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         encoder, model = _built(build())
-        model.compile(optimizer=keras.optimizers.get(
-            {"class_name": optimizer, "config": {"learning_rate": learning_rate}}), loss=loss)
+        model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss)
+    snaps = None if probe is None else course_callbacks.EmbeddingSnapshots(encoder, probe)
     per_chunk = steps // chunks
-    history = model.fit(stream, steps_per_epoch=per_chunk, epochs=chunks, verbose=verbose)
+    start = time.perf_counter()
+    history = model.fit(stream, steps_per_epoch=per_chunk, epochs=chunks, verbose=verbose,
+                        shuffle=False, callbacks=[*callbacks, *([snaps] if snaps else [])])
+    seconds = time.perf_counter() - start
+    chunk_loss = np.asarray(history.history["loss"], dtype=np.float64)
+    spread = None if snaps is None else np.array(
+        [evaluate.embedding_spread(snaps.snapshots[k]) for k in sorted(snaps.snapshots)])
     return PairRun(encoder=encoder, model=model,
-                   steps=per_chunk * np.arange(1, chunks + 1),
-                   loss=np.asarray(history.history["loss"], dtype=np.float64))
+                   steps=per_chunk * np.arange(1, len(chunk_loss) + 1), loss=chunk_loss,
+                   spread=spread, seconds=seconds, optimizer=optimizer,
+                   learning_rate=float(learning_rate), seed=seed)
+
+
+def train_contrastive(x, y, optimizer: str, learning_rate: float, seed: int, steps: int,
+                      chunks: int = 10, batch_size: int = 128, margin: float = 1.0,
+                      hidden: int = 256, probe=None, verbose: bool = True) -> PairRun:
+    """Train a fresh MLP encoder to 2-D with the contrastive loss on pairs of ``(x, y)``.
+
+    Notebook 04's run: :func:`course_lib.models.mlp_encoder` (``hidden`` units per hidden layer,
+    a 2-D embedding) in :func:`course_lib.models.siamese`, trained by :func:`train_on_pairs` for
+    ``steps`` batches of ``batch_size`` balanced pairs in ``chunks`` chunks, with the spread of
+    ``probe`` tracked after every chunk. ``seed`` sets the initial weights and the pair
+    sequence. Training stops early if the loss turns NaN (``keras.callbacks.TerminateOnNaN``).
+
+    Args:
+        x: images (N, ...).
+        y: their integer class labels (N,).
+        optimizer: a name of ``OPTIMIZERS``.
+        learning_rate: a number > 0.
+        seed: an int >= 0.
+        steps: training steps, a positive multiple of ``chunks``.
+        chunks: Keras epochs the steps are split into, an int >= 1.
+        batch_size: pairs per step and replica.
+        margin: the contrastive margin.
+        hidden: units of the MLP's hidden layers.
+        probe: images whose spread is tracked after every chunk (default: the first 500 of x).
+        verbose: print one line per run, a bool.
+
+    Returns:
+        A :class:`PairRun` (with ``spread``).
+
+    Raises:
+        TypeError: a non-int seed, steps or chunks, ``verbose`` not a bool, bad data types.
+        ValueError: a value out of range, steps not a multiple of chunks, bad data.
+    """
+    verbose = checks.boolean(verbose, "verbose")
+    x = np.asarray(x)
+    probe = x[:500] if probe is None else np.asarray(probe)
+
+    def build():
+        encoder = models.mlp_encoder(input_shape=tuple(x.shape[1:]), embedding_dim=2,
+                                     hidden=hidden)
+        return encoder, models.siamese(encoder)
+
+    run = train_on_pairs(build, losses.ContrastiveLoss(margin=margin), x, y, steps=steps,
+                         seed=seed, batch_size=batch_size, chunks=chunks, optimizer=optimizer,
+                         learning_rate=learning_rate, verbose=0,
+                         callbacks=[keras.callbacks.TerminateOnNaN()], probe=probe)
+    if verbose:
+        loss, spread = run.loss, run.spread
+        state = "DIVERGED (NaN)" if run.diverged else f"spread {spread[0]:.3f} -> {spread[-1]:.3f}"
+        print(f"{run.label:<28} loss {loss[0]:.4f} -> {loss[-1]:.4f}  {state}  "
+              f"({run.seconds:.1f} s)", flush=True)
+    return run
+
+
+def _tracked_run(run, name: str = "run") -> PairRun:
+    if not isinstance(run, PairRun) or run.spread is None:
+        raise TypeError(f"{name} must be a PairRun with a tracked spread (from "
+                        f"train_contrastive), got {type(run).__name__}")
+    return run
+
+
+def early_warning(run: PairRun, chunks: int = 1, margin: float = 1.0) -> str | None:
+    """What the first ``chunks`` chunks of ``run`` already say about a too-high learning rate.
+
+    ``"diverged"``: the loss or the probe embeddings went NaN/inf; ``"collapsed"``: the probe
+    embeddings shrank to within ``0.05 * margin`` of one point (every distance ~0, so the loss
+    sits near ``margin**2 / 4`` on balanced pairs). Near-collapse still has a gradient: that of
+    the distance with respect to an embedding, ``(a - b) / d``, has length ~1 however small
+    ``d`` is, and pushes a dissimilar pair hardest at ``d ~ 0``; only embeddings that coincide
+    exactly (an encoder whose output no longer depends on its input, e.g. all ReLU units dead)
+    get no gradient and stay collapsed. ``"exploded"``: a
+    chunk's mean loss exceeded ``margin**2 / 2``, the most a *different* pair can cost, so the
+    *same* pairs have been flung far apart. ``None``: none of these, training looks healthy.
+
+    Args:
+        run: a :class:`PairRun` with a tracked spread (from :func:`train_contrastive`).
+        chunks: how many of the first chunks to look at, an int >= 1.
+        margin: the contrastive margin the run trained with.
+
+    Returns:
+        ``"diverged"``, ``"collapsed"``, ``"exploded"`` or None.
+
+    Raises:
+        TypeError: ``run`` is not such a PairRun, ``chunks`` not an int. ValueError: ``chunks``
+            < 1.
+    """
+    run = _tracked_run(run)
+    chunks = checks.positive_int(chunks, "chunks")
+    loss, spread = run.loss[:chunks], run.spread[1:chunks + 1]
+    if not (np.isfinite(loss).all() and np.isfinite(spread).all()):
+        return "diverged"
+    if (spread < 0.05 * margin).any():
+        return "collapsed"
+    if (loss > margin**2 / 2).any():
+        return "exploded"
+    return None
+
+
+def dead_units(encoder: keras.Model, x) -> dict[str, float]:
+    """For each ReLU ``Dense`` layer of ``encoder``: the fraction of its units that output 0 for
+    every input in ``x`` ("dead": no gradient flows through them any more).
+
+    Args:
+        encoder: a ``keras.Model`` with ReLU ``Dense`` layers.
+        x: the inputs to probe with.
+
+    Returns:
+        ``{layer name: fraction of dead units}``.
+
+    Raises:
+        TypeError: ``encoder`` is not a Model.
+        ValueError: it has no ReLU ``Dense`` layer.
+    """
+    if not isinstance(encoder, keras.Model):
+        raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
+    relu = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Dense)
+            and getattr(layer.activation, "__name__", "") == "relu"]
+    if not relu:
+        raise ValueError("encoder has no Dense layer with a ReLU activation")
+    probe = keras.Model(encoder.input, [layer.output for layer in relu])
+    outputs = probe(np.asarray(x), training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return {layer.name: float(np.mean(np.all(np.asarray(out) <= 0, axis=0)))
+            for layer, out in zip(relu, outputs)}
+
+
+def run_metrics(run: PairRun, train, test, val_pairs=None, margin: float = 1.0) -> dict:
+    """One row of plain numbers describing ``run``, for a results table.
+
+    ``train`` and ``test`` are ``(x, y)``: the test images are embedded and measured with
+    :func:`course_lib.evaluate.embedding_metrics`, the training images serve as k-NN
+    neighbours. ``val_pairs`` ``(x, left, right, labels)`` adds ``val_loss``, the contrastive
+    loss on those fixed pairs (the number a learning-rate sweep selects on), and
+    ``val_pair_accuracy``, the best accuracy any distance threshold reaches on them (0.5 = the
+    distances carry no class information). A diverged run gets NaN for everything measured on
+    embeddings.
+
+    Args:
+        run: a :class:`PairRun` with a tracked spread (from :func:`train_contrastive`).
+        train: ``(x, y)`` of the training images.
+        test: ``(x, y)`` of the test images.
+        val_pairs: ``(x, left, right, labels)`` validation pairs, or None.
+        margin: the contrastive margin of ``val_loss``.
+
+    Returns:
+        A dict of floats and strings.
+
+    Raises:
+        TypeError: ``run`` is not such a PairRun.
+    """
+    run = _tracked_run(run)
+    row = {"optimizer": run.optimizer, "learning_rate": run.learning_rate, "seed": run.seed,
+           "final_train_loss": float(run.loss[-1]), "seconds": run.seconds}
+    names = ["anisotropy", "silhouette", "knn", "spread"]
+    if val_pairs is not None:
+        names += ["val_loss", "val_pair_accuracy"]
+    if run.diverged:
+        return {**row, **{n: float("nan") for n in names}}
+
+    (x_train, y_train), (x_test, y_test) = train, test
+    test_emb = run.embed(x_test)
+    if not np.isfinite(test_emb).all():
+        return {**row, **{n: float("nan") for n in names}}
+    metrics = evaluate.embedding_metrics(run.embed(x_train), y_train, test_emb, y_test)
+    row.update({n: metrics[n] for n in names[:4]})
+    if val_pairs is not None:
+        x_val, left, right, labels = val_pairs
+        d = evaluate.pair_distances(run.embed(x_val), left, right)
+        row["val_loss"] = float(np.mean(losses.contrastive_loss(labels, d, margin)))
+        row["val_pair_accuracy"] = evaluate.threshold_accuracy(
+            d, labels, evaluate.choose_threshold(d, labels))
+    return row
 
 
 def encode(encoder: keras.Model, x, batch_size: int = 5000) -> np.ndarray:

@@ -126,7 +126,7 @@ print("train", x_train.shape, "validation", x_val.shape, "test", x_test.shape)
 #
 # ## One run, and the learning-rate sweep
 #
-# `optim_study.train_contrastive` trains one fresh copy of notebook 01's model (the three-layer
+# `training.train_contrastive` trains one fresh copy of notebook 01's model (the three-layer
 # MLP to a 2-D embedding, narrowed from 1,024 to `HIDDEN` units per hidden layer so that two
 # dozen runs fit in a few minutes) with the contrastive loss on balanced pairs: one optimizer,
 # one learning rate, one seed. The seed fixes the initial weights *and* the sequence of pairs, so
@@ -142,17 +142,17 @@ print("train", x_train.shape, "validation", x_val.shape, "test", x_test.shape)
 import numpy as np
 import pandas as pd
 
-from course_lib import optim_study
+from course_lib import training
 
 sweep_runs, sweep_rows = {}, []
 for name, rates in LR_GRID.items():
     for lr in rates:
-        run = optim_study.train_contrastive(x_train, y_train, name, lr, seed=SEED, steps=STEPS,
-                                            chunks=CHUNKS, batch_size=BATCH_SIZE,
-                                            margin=MARGIN, hidden=HIDDEN)
+        run = training.train_contrastive(x_train, y_train, name, lr, seed=SEED, steps=STEPS,
+                                         chunks=CHUNKS, batch_size=BATCH_SIZE,
+                                         margin=MARGIN, hidden=HIDDEN)
         sweep_runs[name, lr] = run
-        row = optim_study.run_metrics(run, neighbours, (x_val, y_val), val_pairs, MARGIN)
-        row["warning after 1 chunk"] = optim_study.early_warning(run, chunks=1, margin=MARGIN)
+        row = training.run_metrics(run, neighbours, (x_val, y_val), val_pairs, MARGIN)
+        row["warning after 1 chunk"] = training.early_warning(run, chunks=1, margin=MARGIN)
         sweep_rows.append(row)
 sweep = pd.DataFrame(sweep_rows)
 sweep[["optimizer", "learning_rate", "final_train_loss", "val_loss", "val_pair_accuracy",
@@ -257,7 +257,7 @@ assert not push[0.0].any()                                    # a = b: exactly z
 
 # %% [markdown]
 # All three are visible after the first chunk of `STEPS // CHUNKS` steps, long before the end:
-# `optim_study.early_warning` checks for them (NaN; loss above $m^2/2$; spread below
+# `training.early_warning` checks for them (NaN; loss above $m^2/2$; spread below
 # $0.05\,m$). Below: the chosen run and the too-high run of each optimizer.
 
 # %%
@@ -289,7 +289,7 @@ too_high = sweep[sweep.apply(lambda r: r["learning_rate"] == LR_GRID[r["optimize
 unhealthy = sweep[~sweep.index.isin(healthy.index)]
 for _, row in unhealthy.iterrows():
     run = sweep_runs[row["optimizer"], row["learning_rate"]]
-    dead = optim_study.dead_units(run.encoder, x_val[:2000]) if not run.diverged else {}
+    dead = training.dead_units(run.encoder, x_val[:2000]) if not run.diverged else {}
     ended = (f"went NaN in chunk {len(run.loss)} of {CHUNKS}" if run.diverged
              else f"ran all {CHUNKS} chunks")
     warning = row["warning after 1 chunk"] if isinstance(row["warning after 1 chunk"], str) \
@@ -362,11 +362,11 @@ from course_lib import evaluate
 runs, rows, per_class = {}, [], {}
 for name, lr in chosen.items():
     for seed in SEEDS:
-        run = optim_study.train_contrastive(x_train, y_train, name, lr, seed=seed, steps=STEPS,
-                                            chunks=CHUNKS, batch_size=BATCH_SIZE,
-                                            margin=MARGIN, hidden=HIDDEN)
+        run = training.train_contrastive(x_train, y_train, name, lr, seed=seed, steps=STEPS,
+                                         chunks=CHUNKS, batch_size=BATCH_SIZE,
+                                         margin=MARGIN, hidden=HIDDEN)
         runs[name, seed] = run
-        rows.append(optim_study.run_metrics(run, neighbours, (x_test, y_test)))
+        rows.append(training.run_metrics(run, neighbours, (x_test, y_test)))
         per_class[name, seed] = evaluate.cluster_anisotropy(run.embed(x_test), y_test)
 table = pd.DataFrame(rows)
 table[["optimizer", "learning_rate", "seed", "final_train_loss", "anisotropy", "silhouette",
@@ -393,7 +393,7 @@ per_digit = anisotropy.groupby(level="optimizer", sort=False).mean()
 per_digit.round(2)
 
 # %%
-optim_study.plot_metrics_by_group(
+plots.plot_metrics_by_group(
     table, ["anisotropy", "silhouette", "knn", "final_train_loss"],
     title=f"Test metrics per optimizer, {len(SEEDS)} seeds each",
     labels={"anisotropy": "median anisotropy per digit", "silhouette": "silhouette",
@@ -677,7 +677,7 @@ results.record(
 #     keras.utils.set_random_seed(seed)
 #     encoder = models.mlp_encoder(embedding_dim=8, hidden=HIDDEN)
 #     model = models.siamese(encoder)
-#     model.compile(optimizer=optim_study.make_optimizer(name, lr),
+#     model.compile(optimizer=training.make_optimizer(name, lr),
 #                   loss=losses.ContrastiveLoss(margin=MARGIN))
 #     model.fit(pairs.pair_dataset(x_train, y_train, batch_size=BATCH_SIZE, seed=seed,
 #                                  steps=STEPS), epochs=1, verbose=0)

@@ -115,11 +115,11 @@ config.seed_everything(SEED)
 # %%
 import numpy as np
 
-from course_lib import data, oneshot, pairs
+from course_lib import data, oneshot, pairs, splits
 
 omniglot = data.load_omniglot(TRAIN_SPLIT, IMAGE_SIZE)
-train, val = oneshot.alphabet_split(omniglot.alphabet, omniglot.alphabet_names,
-                                    VALIDATION_ALPHABETS)
+train, val = splits.held_out_split(omniglot.alphabet, omniglot.alphabet_names,
+                                   VALIDATION_ALPHABETS)
 for name, mask in (("training", train), ("validation", val)):
     alphabets = sorted({omniglot.alphabet_names[a] for a in np.unique(omniglot.alphabet[mask])})
     print(f"{name:>10}: {mask.sum():5d} images, "
@@ -127,7 +127,7 @@ for name, mask in (("training", train), ("validation", val)):
 x_train, y_train = omniglot.images[train], omniglot.character[train]
 alphabet_train = omniglot.alphabet[train]
 x_val = omniglot.images[val]
-val_query, val_support, val_answer = pairs.one_shot_tasks(
+val_query, val_support, val_answer = oneshot.one_shot_tasks(
     omniglot.character[val], N_WAY, VAL_TASKS, seed=12345, groups=omniglot.alphabet[val])
 
 runs = data.load_lake_runs(IMAGE_SIZE)
@@ -186,7 +186,7 @@ koch_net.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="binary_cr
 koch_pairs = pairs.pair_dataset(x_train, y_train, batch_size=160, seed=SEED,
                                 augment=RandomAffine(seed=SEED), repeat=True)
 koch_budget = callbacks.TimeBudget(KOCH_SECONDS)
-koch_validation = oneshot.OneShotValidation(x_val, val_query, val_support, val_answer)
+koch_validation = callbacks.OneShotValidation(x_val, val_query, val_support, val_answer)
 koch_net.fit(koch_pairs, steps_per_epoch=50, epochs=10_000, verbose=2,
              callbacks=[koch_budget, koch_validation])
 koch_per_run, _ = oneshot.score_lake_runs(koch_net, runs)
@@ -205,7 +205,7 @@ print(f"Koch's net: {koch_net.count_params():,} parameters, {koch_budget.steps} 
 #
 # 1. **Episodes inside one alphabet.** A training episode takes N = 20 characters of *one*
 #    alphabet and two drawings of each: the anchors $a_1..a_N$ and the candidates
-#    $c_1..c_N$ ($a_i$ and $c_i$ are the same character). `oneshot.episode_dataset` draws them
+#    $c_1..c_N$ ($a_i$ and $c_i$ are the same character). `pairs.episode_dataset` draws them
 #    as a seeded `tf.data` stream.
 # 2. **Compare each anchor with all N candidates at once.** The encoder $f$ embeds the images;
 #    the logits of anchor $i$ are minus its squared distances to the candidates, and the loss
@@ -231,8 +231,8 @@ print(f"Koch's net: {koch_net.count_params():,} parameters, {koch_budget.steps} 
 # %%
 from course_lib import plots
 
-episodes = oneshot.episode_dataset(x_train, y_train, alphabet_train, N_WAY, EPISODES_PER_STEP,
-                                   seed=SEED, rotations=True, max_shift=2, repeat=True)
+episodes = pairs.episode_dataset(x_train, y_train, alphabet_train, N_WAY, EPISODES_PER_STEP,
+                                 seed=SEED, rotations=True, max_shift=2, repeat=True)
 batch, labels = next(iter(episodes))
 batch = batch.numpy()
 print(f"one step: {batch.shape[0]} images = {EPISODES_PER_STEP} episodes x {N_WAY} characters "
@@ -374,9 +374,9 @@ if not config.fast_mode():
     live_net = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, filters=FILTERS,
                                     batch_norm=False)
     live_net.compile(keras.optimizers.Adam(LEARNING_RATE), losses.NWayLoss(N_WAY))
-    live_episodes = oneshot.episode_dataset(x_train, y_train, alphabet_train, N_WAY,
-                                            EPISODES_PER_STEP, seed=0, rotations=True,
-                                            max_shift=2, repeat=True)
+    live_episodes = pairs.episode_dataset(x_train, y_train, alphabet_train, N_WAY,
+                                          EPISODES_PER_STEP, seed=0, rotations=True,
+                                          max_shift=2, repeat=True)
     live_net.fit(live_episodes, steps_per_epoch=1, epochs=1, verbose=0)  # trace, not charged
     live_budget = callbacks.TimeBudget(ablation["seconds_per_run"])
     live_net.fit(live_episodes, steps_per_epoch=10**6, epochs=1, verbose=0,
@@ -643,10 +643,10 @@ for i in range(MEMBERS):
                                batch_norm=BATCH_NORM, name=f"member_{i}")
     schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=MEMBER_STEPS)
     net.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses.NWayLoss(N_WAY))
-    all_episodes = oneshot.episode_dataset(omniglot.images, omniglot.character,
-                                           omniglot.alphabet, N_WAY, EPISODES_PER_STEP,
-                                           seed=member_seed, rotations=True, max_shift=2,
-                                           repeat=True)
+    all_episodes = pairs.episode_dataset(omniglot.images, omniglot.character,
+                                         omniglot.alphabet, N_WAY, EPISODES_PER_STEP,
+                                         seed=member_seed, rotations=True, max_shift=2,
+                                         repeat=True)
     net.fit(all_episodes, steps_per_epoch=MEMBER_STEPS, epochs=1, verbose=2)
     members.append(net)
 final_minutes = (time.perf_counter() - start) / 60
@@ -784,7 +784,7 @@ if not config.fast_mode():
 
 # %%
 (x_mnist, y_mnist), (x_mnist_test, y_mnist_test) = data.load_mnist()
-q, s, a = pairs.one_shot_tasks(y_mnist_test, 10, MNIST_TASKS, seed=SEED)
+q, s, a = oneshot.one_shot_tasks(y_mnist_test, 10, MNIST_TASKS, seed=SEED)
 mnist_10 = {name: evaluate.n_way_accuracy(
                 oneshot.task_accuracy(oneshot.task_scores(model, x_mnist_test, q, s), a))
             for name, model in (("Omniglot recipe net", reloaded), ("1-NN on pixels", None))}
@@ -822,8 +822,8 @@ digit_pairs = pairs.pair_dataset(x_mnist[keep], y_mnist[keep], batch_size=160, s
 recipe_digits = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
                                      batch_norm=BATCH_NORM)
 recipe_digits.compile(keras.optimizers.Adam(LEARNING_RATE), losses.NWayLoss(5))
-digit_episodes = oneshot.episode_dataset(x_mnist[keep], y_mnist[keep], np.zeros(keep.sum(), int),
-                                         5, 16, seed=SEED, max_shift=2, repeat=True)
+digit_episodes = pairs.episode_dataset(x_mnist[keep], y_mnist[keep], np.zeros(keep.sum(), int),
+                                       5, 16, seed=SEED, max_shift=2, repeat=True)
 for name, net, stream in (("Koch's net", koch_digits, digit_pairs),
                           ("the recipe", recipe_digits, digit_episodes)):
     net.fit(stream, steps_per_epoch=1, epochs=1, verbose=0)  # trace, not charged
@@ -832,7 +832,7 @@ for name, net, stream in (("Koch's net", koch_digits, digit_pairs),
     digit_nets[name] = net
     print(f"{name}: {budget.steps} steps in {budget.seconds:.0f} s")
 
-q, s, a = pairs.one_shot_tasks(y_mnist_test, 5, MNIST_TASKS, seed=SEED, classes=unseen)
+q, s, a = oneshot.one_shot_tasks(y_mnist_test, 5, MNIST_TASKS, seed=SEED, classes=unseen)
 mnist_new = {name: evaluate.n_way_accuracy(
                  oneshot.task_accuracy(oneshot.task_scores(model, x_mnist_test, q, s), a))
              for name, model in [*digit_nets.items(), ("1-NN on pixels", None)]}
@@ -993,11 +993,11 @@ results.record("06_one_shot", lake_20_run_accuracy=test_acc, lake_20_run_ci_low=
 # <details><summary>Solution 3</summary>
 #
 # ```python
-# episodes5 = oneshot.episode_dataset(x_train, y_train, alphabet_train, 5, 16, seed=SEED,
-#                                     rotations=True, max_shift=2, repeat=True)
+# episodes5 = pairs.episode_dataset(x_train, y_train, alphabet_train, 5, 16, seed=SEED,
+#                                   rotations=True, max_shift=2, repeat=True)
 # net5 = models.conv4_encoder((IMAGE_SIZE, IMAGE_SIZE), EMBEDDING_DIM, batch_norm=BATCH_NORM)
 # net5.compile(keras.optimizers.Adam(LEARNING_RATE), losses.NWayLoss(5))
-# check5 = oneshot.OneShotValidation(x_val, val_query, val_support, val_answer)
+# check5 = callbacks.OneShotValidation(x_val, val_query, val_support, val_answer)
 # net5.fit(episodes5, steps_per_epoch=500, epochs=4, callbacks=[check5])
 # ```
 # The same number of images per step (5 x 2 x 16 = 160). Compare `check5.history` with the

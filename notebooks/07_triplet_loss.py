@@ -582,8 +582,8 @@ def training_setup(name, margin, seed):
         return triplet_model(embed), losses.TripletLoss(margin), stream, embed
     if name == "N-way comparison":      # raw embeddings, as in notebook 06; no margin
         embed = embedding_model(seed, normalise=False)
-        stream = oneshot.episode_dataset(x_train, y_train, np.zeros_like(y_train), N_WAY,
-                                         EPISODES, seed=seed, repeat=True)
+        stream = pairs.episode_dataset(x_train, y_train, np.zeros_like(y_train), N_WAY,
+                                       EPISODES, seed=seed, repeat=True)
         return embed, losses.NWayLoss(N_WAY), stream, embed
     raise ValueError(name)
 
@@ -674,9 +674,9 @@ shown.loc["1-NN on pixels"] = [f"{pixels[m]:.3f}" for m in METRICS] + ["-"]
 shown
 
 # %%
-from course_lib import optim_study
+from course_lib import plots
 
-optim_study.plot_metrics_by_group(
+plots.plot_metrics_by_group(
     table, ["recall@1", "map@r", "one-shot 20-way"], by="loss",
     title=f"Unseen characters, {len(SEEDS)} seeds, {STEPS} steps of {P * K} images each",
     labels={"map@r": "MAP@R (test alphabet)", "recall@1": "recall@1 (test alphabet)",

@@ -334,7 +334,7 @@ print(f"batch-hard loss of the first batch under the untrained encoder: {first_l
 # per device: the global batch holds `P` times the number of replicas classes, laid out class
 # by class, and each replica receives whole classes (docs/scaling.md, *Training from image files*). The
 # alternative recipe is notebook 06's N-way comparison loss (`losses.NWayLoss` on
-# `oneshot.episode_dataset`): its episodes are drawn from images in memory, so for it load a
+# `pairs.episode_dataset`): its episodes are drawn from images in memory, so for it load a
 # folder that fits with `folders.load_image_folder`; it has no file-reading pipeline yet.
 
 # %%

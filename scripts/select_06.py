@@ -26,7 +26,7 @@ from pathlib import Path
 import keras
 
 from benchmarks import oneshot_variants as ov
-from course_lib import losses, models, oneshot
+from course_lib import losses, models, oneshot, pairs
 from course_lib.augment import RandomAffine
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_selection.json"
@@ -111,8 +111,8 @@ def _recipe_net(c: dict, seed: int, steps: int, d, name: str = "conv4_encoder"):
                                batch_norm=c["batch_norm"], name=name)
     schedule = keras.optimizers.schedules.CosineDecay(ov.LEARNING_RATE, decay_steps=steps)
     net.compile(keras.optimizers.Adam(schedule), losses.NWayLoss(ov.N_WAY))
-    episodes = oneshot.episode_dataset(d.images, d.character, d.alphabet, ov.N_WAY, ov.EPISODES,
-                                       seed=seed, rotations=True, max_shift=2, repeat=True)
+    episodes = pairs.episode_dataset(d.images, d.character, d.alphabet, ov.N_WAY, ov.EPISODES,
+                                     seed=seed, rotations=True, max_shift=2, repeat=True)
     return net, episodes
 
 

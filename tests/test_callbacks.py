@@ -4,7 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib.callbacks import EmbeddingSnapshots, EpochTimer, TimeBudget
+from course_lib import models
+from course_lib.callbacks import (
+    EmbeddingSnapshots,
+    EpochTimer,
+    OneShotValidation,
+    TimeBudget,
+)
 
 
 def _tiny():
@@ -73,3 +79,42 @@ def test_time_budget_stops_training_once_spent():
         TimeBudget(0)
     with pytest.raises(TypeError, match="seconds"):
         TimeBudget("1")
+
+
+def _prototypes():
+    """Five very different 6x6 images, then a noisy copy of each."""
+    rng = np.random.default_rng(0)
+    protos = rng.random((5, 6, 6)).astype(np.float32)
+    copies = protos + 0.05 * rng.standard_normal(protos.shape)
+    return np.concatenate([protos, copies]).astype(np.float32)
+
+
+def test_validation_callback_keeps_the_best_epoch():
+    images = _prototypes()
+    query, support, answer = np.arange(5, 10), np.tile(np.arange(5), (5, 1)), np.arange(5)
+    keras.utils.set_random_seed(0)
+    encoder = models.small_cnn_encoder((6, 6), 4, filters=(4,), dense=8)
+    net = models.siamese(encoder, head="euclidean")
+    net.compile(keras.optimizers.SGD(0.5), "mse")  # a large step: weights and scores jump
+    check = OneShotValidation(images, query, support, answer)
+    rng = np.random.default_rng(0)
+    x = [rng.random((16, 6, 6)).astype(np.float32) for _ in range(2)]
+    history = net.fit(x, rng.random(16), epochs=4, verbose=0, callbacks=[check])
+    assert len(check.history) == 4
+    assert history.history["val_one_shot"] == check.history
+    assert check.best == max(check.history)
+    assert check.history[check.best_epoch] == check.best
+    assert check.score() == check.best  # the best epoch's weights are back in the model
+
+
+def test_validation_callback_rejects_bad_tasks():
+    images = _prototypes()
+    with pytest.raises(ValueError, match="answer"):
+        OneShotValidation(images, [0], [[1, 2]], [5])
+    with pytest.raises(ValueError, match="answer is required"):
+        OneShotValidation(images, [0], [[1, 2]], None)
+    with pytest.raises(TypeError, match="query"):
+        OneShotValidation(images, [0.5], [[1, 2]], [0])
+    with pytest.raises(TypeError, match="restore_best must be a bool"):
+        OneShotValidation(images, [0], [[1, 2]], [0], restore_best=1)
+

@@ -14,9 +14,9 @@ from course_lib import (
     losses,
     models,
     oneshot,
-    optim_study,
     pairs,
     plots,
+    training,
 )
 
 _Y = np.repeat(np.arange(4), 5)
@@ -27,17 +27,17 @@ _E = np.random.default_rng(1).random((20, 2))
 SEEDS = [
     ("seed", lambda v: pairs.pair_dataset(_X, _Y, seed=v)),
     ("seed", lambda v: pairs.pair_indices(_Y, 4, seed=v)),
-    ("seed", lambda v: pairs.one_shot_tasks(_Y, 2, 3, seed=v)),
+    ("seed", lambda v: oneshot.one_shot_tasks(_Y, 2, 3, seed=v)),
     ("seed", lambda v: augment.RandomAffine(seed=v)),
     ("seed", lambda v: evaluate.silhouette(_E, _Y, sample_size=10, seed=v)),
     ("seed", lambda v: config.seed_everything(v)),
-    ("seed", lambda v: optim_study.train_contrastive(_X, _Y, "sgd", 0.1, seed=v, steps=1,
-                                                     chunks=1, verbose=False)),
+    ("seed", lambda v: training.train_contrastive(_X, _Y, "sgd", 0.1, seed=v, steps=1,
+                                                  chunks=1, verbose=False)),
 ]
 POSITIVE_INTS = [
     ("batch_size", lambda v: pairs.pair_dataset(_X, _Y, batch_size=v)),
     ("n", lambda v: pairs.pair_indices(_Y, v)),
-    ("n_way", lambda v: pairs.one_shot_tasks(_Y, v, 3)),
+    ("n_way", lambda v: oneshot.one_shot_tasks(_Y, v, 3)),
     ("k", lambda v: evaluate.knn_accuracy(_E, _Y, _E, _Y, k=v)),
     ("max_points", lambda v: plots.plot_embedding(_E, _Y, max_points=v)),
     ("embedding_dim", lambda v: models.small_cnn_encoder(embedding_dim=v)),
@@ -49,7 +49,7 @@ POSITIVE_INTS = [
 POSITIVE_NUMBERS = [
     ("margin", lambda v: losses.ContrastiveLoss(margin=v)),
     ("margin", lambda v: losses.triplet_loss([1.0], [2.0], margin=v)),
-    ("learning_rate", lambda v: optim_study.make_optimizer("sgd", v)),
+    ("learning_rate", lambda v: training.make_optimizer("sgd", v)),
     ("width", lambda v: models.koch_encoder(input_size=28, width=v)),
 ]
 

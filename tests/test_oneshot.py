@@ -1,12 +1,11 @@
-"""One-shot task scoring (pixels, encoders, Siamese nets), Lake's runs as tasks, alphabet
-splits and epoch selection on validation tasks."""
+"""One-shot tasks: drawing them, scoring them (pixels, encoders, Siamese nets), Lake's runs as
+tasks."""
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from course_lib import losses, models, oneshot
+from course_lib import models, oneshot
 from course_lib.data import LakeRun
 
 
@@ -130,36 +129,37 @@ def test_lake_n_way_tasks_by_default_use_each_official_query_once(prototypes):
                                                                     axis=1))
 
 
-def test_alphabet_split_holds_out_whole_alphabets():
-    alphabet = np.array([0, 0, 1, 1, 2, 2, 2])
-    train, val = oneshot.alphabet_split(alphabet, ["A", "B", "C"], ["C", "A"])
-    np.testing.assert_array_equal(val, [True, True, False, False, True, True, True])
-    np.testing.assert_array_equal(train, ~val)
-    with pytest.raises(ValueError, match="not among"):
-        oneshot.alphabet_split(alphabet, ["A", "B", "C"], ["D"])
-    with pytest.raises(ValueError, match="nothing is left"):
-        oneshot.alphabet_split(alphabet, ["A", "B", "C"], ["A", "B", "C"])
-    with pytest.raises(TypeError, match="held_out"):
-        oneshot.alphabet_split(alphabet, ["A", "B", "C"], "A")
+# --------------------------------------------------------------------------- drawing tasks
 
 
-def test_validation_callback_keeps_the_best_epoch(prototypes):
-    protos, copies = prototypes
-    images = np.concatenate([protos, copies])
-    query, support, answer = np.arange(5, 10), np.tile(np.arange(5), (5, 1)), np.arange(5)
-    keras.utils.set_random_seed(0)
-    encoder = models.small_cnn_encoder((6, 6), 4, filters=(4,), dense=8)
-    net = models.siamese(encoder, head="euclidean")
-    net.compile(keras.optimizers.SGD(0.5), "mse")  # a large step: weights and scores jump
-    check = oneshot.OneShotValidation(images, query, support, answer)
-    rng = np.random.default_rng(0)
-    x = [rng.random((16, 6, 6)).astype(np.float32) for _ in range(2)]
-    history = net.fit(x, rng.random(16), epochs=4, verbose=0, callbacks=[check])
-    assert len(check.history) == 4
-    assert history.history["val_one_shot"] == check.history
-    assert check.best == max(check.history)
-    assert check.history[check.best_epoch] == check.best
-    assert check.score() == check.best  # the best epoch's weights are back in the model
+def test_one_shot_tasks(class_coded_images):
+    _, y = class_coded_images(n=500, n_classes=7, shape=(4, 4))
+    query, support, answer = oneshot.one_shot_tasks(y, n_way=5, num_tasks=200, seed=0)
+    rows = np.arange(200)
+    assert support.shape == (200, 5)
+    assert np.all(y[support[rows, answer]] == y[query])
+    assert np.all(support[rows, answer] != query)
+    assert all(len(set(y[s])) == 5 for s in support)
+    assert np.bincount(answer, minlength=5).min() > 20
+
+
+def test_one_shot_tasks_within_groups():
+    y = np.repeat(np.arange(12), 3)
+    groups = y // 4                      # three "alphabets" of four characters each
+    _, support, _ = oneshot.one_shot_tasks(y, 4, 50, seed=1, groups=groups)
+    assert all(len(set(groups[s])) == 1 for s in support)
+    with pytest.raises(ValueError, match="n_way"):
+        oneshot.one_shot_tasks(y, 5, 10, groups=groups)
+
+
+def test_one_shot_tasks_refuse_bad_input():
+    y = np.repeat(np.arange(7), 3)
+    with pytest.raises(ValueError, match="n_way"):
+        oneshot.one_shot_tasks(y, n_way=8, num_tasks=3)
+    with pytest.raises(ValueError, match="single example"):
+        oneshot.one_shot_tasks(np.array([0, 0, 1]), n_way=2, num_tasks=3)
+    with pytest.raises(ValueError, match=r"classes \[1\] have examples in more than one group"):
+        oneshot.one_shot_tasks(np.repeat(np.arange(4), 2), 2, 3, groups=[0, 0, 0, 1, 1, 1, 1, 1])
 
 
 def test_bad_input_is_refused(prototypes):
@@ -168,7 +168,7 @@ def test_bad_input_is_refused(prototypes):
         oneshot.task_scores(None, protos, [[0]], [[1, 2]])
     with pytest.raises(TypeError, match="integer"):
         oneshot.task_scores(None, protos, [0.0], [[1, 2]])
-    with pytest.raises(ValueError, match="support indices"):
+    with pytest.raises(ValueError, match="support .indices into images. must lie in"):
         oneshot.task_scores(None, protos, [0], [[1, 9]])
     with pytest.raises(ValueError, match="support has"):
         oneshot.task_scores(None, protos, [0, 1], [[1, 2]])
@@ -184,8 +184,12 @@ def test_bad_input_is_refused(prototypes):
         oneshot.lake_run_tasks([LakeRun(protos, copies, np.array([0, 1, 2, 3, 7]))])
     with pytest.raises(ValueError, match="num_tasks"):
         oneshot.lake_n_way_tasks(_runs(protos, copies), 2, 0)
-    with pytest.raises(ValueError, match="answer"):
-        oneshot.OneShotValidation(protos, [0], [[1, 2]], [5])
+    with pytest.raises(TypeError, match="runs must be a non-empty list"):
+        oneshot.lake_run_tasks(LakeRun(protos, copies, np.arange(5)))
+    with pytest.raises(TypeError, match=r"runs\[0\] must be a LakeRun"):
+        oneshot.lake_run_tasks([protos])
+    with pytest.raises(TypeError, match=r"runs\[0\].answers must hold integer"):
+        oneshot.lake_run_tasks([LakeRun(protos, copies, np.arange(5.0))])
 
 
 # --------------------------------------------------------------------------- one scorer
@@ -214,127 +218,3 @@ def test_the_metric_matters_and_ties_are_wrong_for_every_model():
     # a query exactly as far from two candidates: the tie counts as wrong
     tie = oneshot.task_scores(None, np.array([[0.0], [1.0], [-1.0]]), [0], [[1, 2]])
     assert tie[0, 0] == tie[0, 1] and not oneshot.task_accuracy(tie, [0]).any()
-
-
-# --------------------------------------------------------------------------- episode sampler
-
-
-def _episode_data():
-    """8x8 images: 3 groups of 6, 5 and 2 classes, 3 examples each; each image holds its class
-    id (and its example number) so a batch can be decoded."""
-    groups_of_class = np.array([0] * 6 + [1] * 5 + [2] * 2)
-    y = np.repeat(np.arange(13), 3)
-    images = np.zeros((len(y), 8, 8), np.float32)
-    images[:, 0, 0] = y
-    images[:, 0, 1] = np.tile(np.arange(3), 13)
-    images[:, 7, 7] = -1.0  # a corner marker, to see rotations
-    return images, y, groups_of_class[y]
-
-
-def _decode(batch, n_rot=4):
-    """Class, example number and rotation (0..3 quarter turns) of each image of a batch."""
-    out = []
-    for img in np.asarray(batch):
-        k = next(k for k in range(n_rot) if np.rot90(img, -k)[7, 7] == -1.0)
-        upright = np.rot90(img, -k)
-        out.append((int(upright[0, 0]), int(upright[0, 1]), k))
-    return np.array(out)
-
-
-def test_episodes_hold_two_drawings_of_n_classes_of_one_group():
-    images, y, groups = _episode_data()
-    with pytest.warns(UserWarning, match="fewer than n_way"):
-        ds = oneshot.episode_dataset(images, y, groups, n_way=4, episodes=3, seed=1, steps=20)
-    group_of = dict(zip(y, groups))
-    seen = set()
-    for batch, labels in ds:
-        assert batch.shape == (24, 8, 8)
-        np.testing.assert_array_equal(labels, np.tile(np.arange(4), 6))
-        info = _decode(batch).reshape(3, 2, 4, 3)
-        for episode in info:
-            anchors, candidates = episode
-            np.testing.assert_array_equal(anchors[:, 0], candidates[:, 0])   # same classes
-            assert len(set(anchors[:, 0])) == 4                              # N distinct
-            assert (anchors[:, 1] != candidates[:, 1]).all()                 # two drawings
-            assert len({group_of[c] for c in anchors[:, 0]}) == 1            # one group
-            assert (episode[..., 2] == 0).all()                              # no rotations
-            seen |= set(anchors[:, 0])
-    assert seen == set(range(11))  # group 2 (2 classes) is never drawn
-
-
-def test_episodes_are_seeded_and_finite_by_default():
-    images, y, groups = _episode_data()
-    first = [b.numpy() for b, _ in oneshot.episode_dataset(images, y, groups * 0, 5,
-                                                           seed=3, steps=4)]
-    again = [b.numpy() for b, _ in oneshot.episode_dataset(images, y, groups * 0, 5,
-                                                           seed=3, steps=4)]
-    other = [b.numpy() for b, _ in oneshot.episode_dataset(images, y, groups * 0, 5,
-                                                           seed=4, steps=4)]
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
-    finite = oneshot.episode_dataset(images, y, groups * 0, 5, episodes=1)
-    assert finite.cardinality().numpy() == len(y) // 10
-    endless = oneshot.episode_dataset(images, y, groups * 0, 5, repeat=True)
-    assert endless.cardinality().numpy() == tf.data.INFINITE_CARDINALITY
-
-
-@pytest.mark.filterwarnings("ignore:groups")
-def test_rotations_are_new_classes_of_a_new_group_and_shifts_move_the_ink():
-    images, y, groups = _episode_data()
-    ds = oneshot.episode_dataset(images, y, groups, n_way=5, episodes=4, seed=0,
-                                 rotations=True, steps=30)
-    turns = []
-    for batch, _ in ds:
-        info = _decode(batch).reshape(4, 2, 5, 3)
-        for anchors, candidates in info:
-            np.testing.assert_array_equal(anchors[:, 2], candidates[:, 2])  # one rotation...
-            assert len(set(anchors[:, 2])) == 1                             # ...per episode
-            turns.append(anchors[0, 2])
-    assert set(turns) == {0, 1, 2, 3}
-    shifted = oneshot.episode_dataset(images[:, :, :] * 0 + np.pad(np.ones((4, 4)), 2),
-                                      y, groups, n_way=5, max_shift=2, steps=3)
-    for batch, _ in shifted:
-        ink = np.asarray(batch)
-        assert np.allclose(ink.sum(axis=(1, 2)), 16)  # the 4x4 block moved, none lost
-        assert len({tuple(np.argwhere(img)[0]) for img in ink}) > 1
-
-
-@pytest.mark.filterwarnings("ignore:groups")
-def test_episode_sampler_refuses_bad_input():
-    images, y, groups = _episode_data()
-    with pytest.raises(ValueError, match="n_way=7 needs 7 classes from one group, but the "
-                                         "largest group holds only 6"):
-        oneshot.episode_dataset(images, y, groups, n_way=7)
-    with pytest.raises(TypeError, match="n_way"):
-        oneshot.episode_dataset(images, y, groups, n_way=2.5)
-    with pytest.raises(ValueError, match="square"):
-        oneshot.episode_dataset(images[:, :, :6], y, groups, n_way=2)
-    with pytest.raises(ValueError, match="single example"):
-        oneshot.episode_dataset(images[2:], y[2:], groups[2:], n_way=2)
-    with pytest.raises(ValueError, match="examples in more than one group"):
-        oneshot.episode_dataset(images, y, np.arange(len(y)) % 2, n_way=2)
-    with pytest.raises(ValueError, match="groups"):
-        oneshot.episode_dataset(images, y, groups[:-1], n_way=2)
-    with pytest.raises(TypeError, match="rotations"):
-        oneshot.episode_dataset(images, y, groups, n_way=2, rotations=1)
-    with pytest.raises(ValueError, match="steps"):
-        oneshot.episode_dataset(images, y, groups, n_way=2, steps=3, repeat=True)
-
-
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:groups")
-def test_a_conv4_encoder_learns_episodes_and_reloads(tmp_path):
-    images, y, groups = _episode_data()
-    images = images + np.random.default_rng(0).random(images.shape).astype(np.float32) * 0.1
-    keras.utils.set_random_seed(0)
-    encoder = models.conv4_encoder((8, 8), 8, filters=8, blocks=2)
-    encoder.compile(keras.optimizers.Adam(1e-2), losses.NWayLoss(n_way=4))
-    ds = oneshot.episode_dataset(images, y, groups * 0, n_way=4, episodes=2, repeat=True)
-    history = encoder.fit(ds, steps_per_epoch=20, epochs=3, verbose=0)
-    assert history.history["loss"][-1] < history.history["loss"][0]
-    path = tmp_path / "encoder.keras"
-    encoder.save(path)
-    again = keras.models.load_model(path)
-    assert isinstance(again.loss, losses.NWayLoss) and again.loss.n_way == 4
-    np.testing.assert_allclose(again.predict(images, verbose=0),
-                               encoder.predict(images, verbose=0), rtol=1e-5, atol=1e-6)

@@ -1,9 +1,11 @@
-"""Pair, triplet and one-shot task sampling: balance, correctness, determinism, bad input."""
+"""Pair, triplet and N-way episode sampling: balance, correctness, determinism, bad input."""
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from course_lib import pairs, sampling
+from course_lib import losses, models, pairs, sampling
 
 
 @pytest.fixture
@@ -51,26 +53,6 @@ def test_triplets(toy):
     assert np.all(cls[0] == cls[1]) and np.all(cls[0] != cls[2]) and zeros.shape == (50,)
 
 
-def test_one_shot_tasks(toy):
-    _, y = toy
-    query, support, answer = pairs.one_shot_tasks(y, n_way=5, num_tasks=200, seed=0)
-    rows = np.arange(200)
-    assert support.shape == (200, 5)
-    assert np.all(y[support[rows, answer]] == y[query])
-    assert np.all(support[rows, answer] != query)
-    assert all(len(set(y[s])) == 5 for s in support)
-    assert np.bincount(answer, minlength=5).min() > 20
-
-
-def test_one_shot_tasks_within_groups():
-    y = np.repeat(np.arange(12), 3)
-    groups = y // 4                      # three "alphabets" of four characters each
-    _, support, _ = pairs.one_shot_tasks(y, 4, 50, seed=1, groups=groups)
-    assert all(len(set(groups[s])) == 1 for s in support)
-    with pytest.raises(ValueError, match="n_way"):
-        pairs.one_shot_tasks(y, 5, 10, groups=groups)
-
-
 def test_bad_input_is_refused(toy):
     x, y = toy
     with pytest.raises(ValueError, match="x has 10 entries but y has 500"):
@@ -102,10 +84,6 @@ def test_bad_input_is_refused(toy):
         pairs.pair_dataset(x, y, positive_fraction="half")
     with pytest.raises(TypeError, match="x must be a numeric"):
         pairs.pair_dataset(x.astype(str), y)
-    with pytest.raises(ValueError, match="n_way"):
-        pairs.one_shot_tasks(y, n_way=8, num_tasks=3)
-    with pytest.raises(ValueError, match="single example"):
-        pairs.one_shot_tasks(np.array([0, 0, 1]), n_way=2, num_tasks=3)
 
 
 def test_cross_pairs_match_labels_across_two_datasets(class_coded_images):
@@ -209,3 +187,150 @@ def test_seeded_batches_is_the_samplers_common_stream():
         sampling.seeded_batches(3, 0, "batch", 2)
     with pytest.raises(ValueError, match="epoch_batches must be an int >= 1"):
         sampling.seeded_batches(None, 0, make_batch, 0)
+
+
+# --------------------------------------------------------------------------- episode sampler
+
+
+def _episode_data():
+    """8x8 images: 3 groups of 6, 5 and 2 classes, 3 examples each; each image holds its class
+    id (and its example number) so a batch can be decoded."""
+    groups_of_class = np.array([0] * 6 + [1] * 5 + [2] * 2)
+    y = np.repeat(np.arange(13), 3)
+    images = np.zeros((len(y), 8, 8), np.float32)
+    images[:, 0, 0] = y
+    images[:, 0, 1] = np.tile(np.arange(3), 13)
+    images[:, 7, 7] = -1.0  # a corner marker, to see rotations
+    return images, y, groups_of_class[y]
+
+
+def _decode(batch, n_rot=4):
+    """Class, example number and rotation (0..3 quarter turns) of each image of a batch."""
+    out = []
+    for img in np.asarray(batch):
+        k = next(k for k in range(n_rot) if np.rot90(img, -k)[7, 7] == -1.0)
+        upright = np.rot90(img, -k)
+        out.append((int(upright[0, 0]), int(upright[0, 1]), k))
+    return np.array(out)
+
+
+def test_episodes_hold_two_drawings_of_n_classes_of_one_group():
+    images, y, groups = _episode_data()
+    with pytest.warns(UserWarning, match="fewer than n_way"):
+        ds = pairs.episode_dataset(images, y, groups, n_way=4, episodes=3, seed=1, steps=20)
+    group_of = dict(zip(y, groups))
+    seen = set()
+    for batch, labels in ds:
+        assert batch.shape == (24, 8, 8)
+        np.testing.assert_array_equal(labels, np.tile(np.arange(4), 6))
+        info = _decode(batch).reshape(3, 2, 4, 3)
+        for episode in info:
+            anchors, candidates = episode
+            np.testing.assert_array_equal(anchors[:, 0], candidates[:, 0])   # same classes
+            assert len(set(anchors[:, 0])) == 4                              # N distinct
+            assert (anchors[:, 1] != candidates[:, 1]).all()                 # two drawings
+            assert len({group_of[c] for c in anchors[:, 0]}) == 1            # one group
+            assert (episode[..., 2] == 0).all()                              # no rotations
+            seen |= set(anchors[:, 0])
+    assert seen == set(range(11))  # group 2 (2 classes) is never drawn
+
+
+def test_episodes_are_seeded_and_finite_by_default():
+    images, y, groups = _episode_data()
+    first = [b.numpy() for b, _ in pairs.episode_dataset(images, y, groups * 0, 5,
+                                                         seed=3, steps=4)]
+    again = [b.numpy() for b, _ in pairs.episode_dataset(images, y, groups * 0, 5,
+                                                         seed=3, steps=4)]
+    other = [b.numpy() for b, _ in pairs.episode_dataset(images, y, groups * 0, 5,
+                                                         seed=4, steps=4)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    finite = pairs.episode_dataset(images, y, groups * 0, 5, episodes=1)
+    assert finite.cardinality().numpy() == len(y) // 10
+    endless = pairs.episode_dataset(images, y, groups * 0, 5, repeat=True)
+    assert endless.cardinality().numpy() == tf.data.INFINITE_CARDINALITY
+
+
+@pytest.mark.filterwarnings("ignore:groups")
+def test_rotations_are_new_classes_of_a_new_group_and_shifts_move_the_ink():
+    images, y, groups = _episode_data()
+    ds = pairs.episode_dataset(images, y, groups, n_way=5, episodes=4, seed=0,
+                               rotations=True, steps=30)
+    turns = []
+    for batch, _ in ds:
+        info = _decode(batch).reshape(4, 2, 5, 3)
+        for anchors, candidates in info:
+            np.testing.assert_array_equal(anchors[:, 2], candidates[:, 2])  # one rotation...
+            assert len(set(anchors[:, 2])) == 1                             # ...per episode
+            turns.append(anchors[0, 2])
+    assert set(turns) == {0, 1, 2, 3}
+    shifted = pairs.episode_dataset(images[:, :, :] * 0 + np.pad(np.ones((4, 4)), 2),
+                                    y, groups, n_way=5, max_shift=2, steps=3)
+    for batch, _ in shifted:
+        ink = np.asarray(batch)
+        assert np.allclose(ink.sum(axis=(1, 2)), 16)  # the 4x4 block moved, none lost
+        assert len({tuple(np.argwhere(img)[0]) for img in ink}) > 1
+
+
+@pytest.mark.parametrize("rotations", [False, True])
+def test_each_image_moves_by_its_own_offset_drawn_from_the_batch_seed(rotations):
+    """The shift (layers.ShiftedViews, row then column) moves image i of batch k by
+    ``max_shift - offset[i]``, the offsets drawn from the 4th split of the batch seed ``(seed,
+    k)``, exactly as the sampler's own shift did before it used ShiftedViews."""
+    images, y, _ = _episode_data()
+    images = images + np.random.default_rng(0).random(images.shape).astype(np.float32)
+    m = 2
+    plain = pairs.episode_dataset(images, y, y * 0, 4, episodes=2, seed=5, steps=3,
+                                  rotations=rotations)
+    moved = pairs.episode_dataset(images, y, y * 0, 4, episodes=2, seed=5, steps=3,
+                                  rotations=rotations, max_shift=m)
+    for k, ((still, _), (batch, _)) in enumerate(zip(plain, moved)):
+        seeds = tf.random.experimental.stateless_split(tf.constant([5, k], tf.int64), 6)
+        offsets = tf.random.stateless_uniform([len(still), 2], seeds[3], 0, 2 * m + 1,
+                                              dtype=tf.int32).numpy()
+        padded = np.pad(still.numpy(), [(0, 0), (m, m), (m, m)])
+        expected = np.stack([p[r:r + 8, c:c + 8] for p, (r, c) in zip(padded, offsets)])
+        np.testing.assert_array_equal(batch.numpy(), expected)
+
+
+@pytest.mark.filterwarnings("ignore:groups")
+def test_episode_sampler_refuses_bad_input():
+    images, y, groups = _episode_data()
+    with pytest.raises(ValueError, match="n_way=7 needs 7 classes from one group, but the "
+                                         "largest group holds only 6"):
+        pairs.episode_dataset(images, y, groups, n_way=7)
+    with pytest.raises(TypeError, match="n_way"):
+        pairs.episode_dataset(images, y, groups, n_way=2.5)
+    with pytest.raises(ValueError, match="square"):
+        pairs.episode_dataset(images[:, :, :6], y, groups, n_way=2)
+    with pytest.raises(ValueError, match="single example"):
+        pairs.episode_dataset(images[2:], y[2:], groups[2:], n_way=2)
+    with pytest.raises(ValueError, match="examples in more than one group"):
+        pairs.episode_dataset(images, y, np.arange(len(y)) % 2, n_way=2)
+    with pytest.raises(ValueError, match="groups"):
+        pairs.episode_dataset(images, y, groups[:-1], n_way=2)
+    with pytest.raises(TypeError, match="rotations"):
+        pairs.episode_dataset(images, y, groups, n_way=2, rotations=1)
+    with pytest.raises(ValueError, match="steps"):
+        pairs.episode_dataset(images, y, groups, n_way=2, steps=3, repeat=True)
+    with pytest.raises(ValueError, match="max_shift must be smaller than the image side 8"):
+        pairs.episode_dataset(images, y, groups, n_way=2, max_shift=8)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:groups")
+def test_a_conv4_encoder_learns_episodes_and_reloads(tmp_path):
+    images, y, groups = _episode_data()
+    images = images + np.random.default_rng(0).random(images.shape).astype(np.float32) * 0.1
+    keras.utils.set_random_seed(0)
+    encoder = models.conv4_encoder((8, 8), 8, filters=8, blocks=2)
+    encoder.compile(keras.optimizers.Adam(1e-2), losses.NWayLoss(n_way=4))
+    ds = pairs.episode_dataset(images, y, groups * 0, n_way=4, episodes=2, repeat=True)
+    history = encoder.fit(ds, steps_per_epoch=20, epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    path = tmp_path / "encoder.keras"
+    encoder.save(path)
+    again = keras.models.load_model(path)
+    assert isinstance(again.loss, losses.NWayLoss) and again.loss.n_way == 4
+    np.testing.assert_allclose(again.predict(images, verbose=0),
+                               encoder.predict(images, verbose=0), rtol=1e-5, atol=1e-6)

@@ -66,19 +66,19 @@ def test_every_sampler_applies_the_same_small_group_policy():
     groups = np.repeat([0, 0, 0, 1, 1, 2, 2], 2)
     x = np.random.default_rng(0).random((14, 4, 4)).astype(np.float32)
     with pytest.warns(UserWarning, match=r"groups \[1, 2\] have fewer than n_way=3 classes"):
-        pairs.one_shot_tasks(y, 3, 5, groups=groups)
+        oneshot.one_shot_tasks(y, 3, 5, groups=groups)
     with pytest.warns(UserWarning, match=r"groups \[1, 2\] have fewer than n_way=3 classes"):
-        oneshot.episode_dataset(x, y, groups, n_way=3, episodes=1, steps=1)
+        pairs.episode_dataset(x, y, groups, n_way=3, episodes=1, steps=1)
     with pytest.warns(UserWarning, match=r"groups \[1, 2\] have fewer than p=3 classes"):
         pk_sampling.PKSampler(y, 3, 2, groups=groups)
 
 
 def test_one_shot_tasks_refuse_a_class_in_two_groups():
-    from course_lib import pairs
+    from course_lib import oneshot
 
     y = np.repeat(np.arange(4), 2)
     with pytest.raises(ValueError, match=r"classes \[1\] have examples in more than one group"):
-        pairs.one_shot_tasks(y, 2, 3, groups=[0, 0, 0, 1, 1, 1, 1, 1])
+        oneshot.one_shot_tasks(y, 2, 3, groups=[0, 0, 0, 1, 1, 1, 1, 1])
 
 
 def test_check_examples_refuses_non_finite_images():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from course_lib import oneshot, splits
+from course_lib import splits
 
 
 @pytest.fixture
@@ -43,15 +43,19 @@ def test_groups_stay_whole(y):
     assert not (group_sets[0] & group_sets[1] or group_sets[1] & group_sets[2])
 
 
-def test_held_out_split_and_alphabet_wrapper():
+def test_held_out_split_holds_out_whole_named_groups():
     groups = np.array([0, 0, 1, 1, 2])
     train, held = splits.held_out_split(groups, ["a", "b", "c"], ["b"])
     np.testing.assert_array_equal(held, [False, False, True, True, False])
     np.testing.assert_array_equal(train, ~held)
-    tr2, val2 = oneshot.alphabet_split(groups, ["a", "b", "c"], ["b"])
-    np.testing.assert_array_equal(val2, held)
+    _, two = splits.held_out_split(groups, ["a", "b", "c"], ["c", "a"], what="alphabet")
+    np.testing.assert_array_equal(two, [True, True, False, False, True])
     with pytest.raises(ValueError, match="not among the alphabets"):
-        oneshot.alphabet_split(groups, ["a", "b", "c"], ["z"])
+        splits.held_out_split(groups, ["a", "b", "c"], ["z"], what="alphabet")
+    with pytest.raises(ValueError, match="nothing is left"):
+        splits.held_out_split(groups, ["a", "b", "c"], ["a", "b", "c"])
+    with pytest.raises(TypeError, match="held_out"):
+        splits.held_out_split(groups, ["a", "b", "c"], "a")
 
 
 def test_bad_input(y):

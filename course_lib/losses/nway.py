@@ -1,6 +1,6 @@
 """The N-way comparison loss of one-shot training episodes (notebook 06): a function giving the
 loss of each row of a batch of episodes and :class:`NWayLoss`, its registered Keras loss. The
-episodes themselves are drawn by :func:`course_lib.oneshot.episode_dataset`."""
+episodes themselves are drawn by :func:`course_lib.pairs.episode_dataset`."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class NWayLoss(FunctionLoss):
 
     ``y_pred`` is a batch of embeddings laid out episode by episode, each episode ``N`` anchors
     then their ``N`` candidates (anchor ``i`` and candidate ``i`` are two drawings of one class),
-    as :func:`course_lib.oneshot.episode_dataset` yields them; ``y_true`` is ignored. For anchor
+    as :func:`course_lib.pairs.episode_dataset` yields them; ``y_true`` is ignored. For anchor
     ``i`` the logits are ``-||a_i - c_j||^2`` over ``j``, and its loss is the cross-entropy with
     ``j = i``; likewise each candidate against the anchors. This is the multi-class N-pair loss
     of Sohn (2016), which with one example per class is also what prototypical networks (Snell
