@@ -13,7 +13,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # 03 · The contrastive loss, and the NaN in its gradient
 #
@@ -313,9 +312,9 @@ print(f"largest |contrastive loss - squared error|: {max(gaps):.1e} (check: belo
 assert max(gaps) < 1e-6, gaps
 
 # %% [markdown]
-# So can it be learned? We train keras.io's own model (a tanh CNN to 10-D with batch norm, the
-# distance, batch norm, the sigmoid) with its optimizer (RMSprop) and batch size (16) in this
-# notebook's pipeline, from two seeds, and read $s$ on the test pairs. A model that learned
+# So can it be learned? We train keras.io's own model (`models.kerasio_sigmoid_siamese`: a tanh
+# CNN to 10-D with batch norm, the distance, batch norm, the sigmoid) with its optimizer
+# (RMSprop) and batch size (16) in this notebook's pipeline, from two seeds, and read $s$ on the test pairs. A model that learned
 # something gives different-digit pairs a higher $s$ than same-digit pairs; a constant answer
 # gives both the same. (The mean of $s$ over *all* pairs cannot tell: on balanced pairs it is
 # 0.5 for a constant answer and for a perfect one alike.)
@@ -330,22 +329,6 @@ assert max(gaps) < 1e-6, gaps
 from course_lib import results
 
 
-def kerasio_recipe():
-    '''keras.io's model: tanh CNN to 10-D with batch norm, distance, batch norm, sigmoid.'''
-    image = keras.Input((28, 28))
-    h = keras.layers.Reshape((28, 28, 1))(image)
-    h = keras.layers.BatchNormalization()(h)
-    h = keras.layers.Conv2D(4, 5, activation="tanh")(h)
-    h = keras.layers.AveragePooling2D(2)(h)
-    h = keras.layers.Conv2D(16, 5, activation="tanh")(h)
-    h = keras.layers.AveragePooling2D(2)(h)
-    h = keras.layers.BatchNormalization()(keras.layers.Flatten()(h))
-    encoder = keras.Model(image, keras.layers.Dense(10, activation="tanh")(h))
-    model = models.siamese(encoder)
-    s = keras.layers.Dense(1, activation="sigmoid")(keras.layers.BatchNormalization()(model.output))
-    return encoder, keras.Model(model.inputs, s)
-
-
 def s_gap(model):
     '''Mean sigmoid output on different-digit test pairs minus that on same-digit pairs.'''
     s = model.predict([x_test[test_pairs[0]], x_test[test_pairs[1]]], batch_size=5000,
@@ -356,9 +339,10 @@ def s_gap(model):
 sigmoid_runs, gap, head_start = {}, {}, {}
 for seed in KIO_SEEDS:
     keras.utils.set_random_seed(seed)            # the head's weight as train_on_pairs starts it
-    head_start[seed] = float(np.asarray(kerasio_recipe()[1].layers[-1].kernel).ravel()[0])
+    head = models.kerasio_sigmoid_siamese()[1].layers[-1]
+    head_start[seed] = float(np.asarray(head.kernel).ravel()[0])
     sigmoid_runs[seed] = training.train_on_pairs(
-        kerasio_recipe, losses.ContrastiveLoss(margin=1.0), x_train, y_train,
+        models.kerasio_sigmoid_siamese, losses.ContrastiveLoss(margin=1.0), x_train, y_train,
         steps=KERASIO_STEPS, seed=seed, batch_size=16, chunks=CHUNKS, optimizer="rmsprop")
     gap[seed] = s_gap(sigmoid_runs[seed].model)
 
@@ -720,9 +704,6 @@ from course_lib.exercises import nb03
 # takes its gradient for a dissimilar pair with $a = b$.
 
 # %% tags=["exercise"]
-from keras import ops
-
-
 def pair_loss(a, b, labels, margin=1.0, epsilon=1e-6):
     """Contrastive loss of each pair (label 1 = same), from embeddings a and b (batch, D)."""
     raise NotImplementedError("your code here")
@@ -743,9 +724,6 @@ nb03.q1.solution()
 # yours on the naive distance, on the fixed one, and on a test distance whose answer it knows.
 
 # %% tags=["exercise"]
-import tensorflow as tf
-
-
 def dissimilar_gradient(distance_fn, point, margin=1.0):
     """dL/da of a dissimilar pair's contrastive loss at a = b = point, shape (D,)."""
     raise NotImplementedError("your code here")

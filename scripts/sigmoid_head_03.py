@@ -47,30 +47,6 @@ VARIANTS = {
 }
 
 
-def kerasio_model():
-    """keras.io's model: tanh CNN to 10-D with batch norm, distance, batch norm, sigmoid.
-
-    Returns:
-        The two-input ``keras.Model`` (inputs (28, 28) images, output (batch, 1) in (0, 1)).
-    """
-    import keras
-
-    from course_lib import models
-
-    image = keras.Input((28, 28))
-    h = keras.layers.Reshape((28, 28, 1))(image)
-    h = keras.layers.BatchNormalization()(h)
-    h = keras.layers.Conv2D(4, 5, activation="tanh")(h)
-    h = keras.layers.AveragePooling2D(2)(h)
-    h = keras.layers.Conv2D(16, 5, activation="tanh")(h)
-    h = keras.layers.AveragePooling2D(2)(h)
-    h = keras.layers.BatchNormalization()(keras.layers.Flatten()(h))
-    encoder = keras.Model(image, keras.layers.Dense(10, activation="tanh")(h))
-    model = models.siamese(encoder)
-    s = keras.layers.Dense(1, activation="sigmoid")(keras.layers.BatchNormalization()(model.output))
-    return keras.Model(model.inputs, s)
-
-
 def kerasio_loss(y_true, y_pred):
     """keras.io's loss on the sigmoid output, label 1 = same (s pushed to 1 on same pairs).
 
@@ -126,13 +102,13 @@ def run(settings: dict, seed: int, data) -> dict:
     import keras
     from sklearn.metrics import roc_auc_score
 
-    from course_lib import losses, pairs
+    from course_lib import losses, models, pairs
 
     x_train, y_train, x_val, (v_left, v_right, v_same) = data
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
     scale = settings["pixels"]
-    model = kerasio_model()
+    model = models.kerasio_sigmoid_siamese()[1]
     head = model.layers[-1]
     if settings["flip_head"]:              # the same start, the head's weight negated
         head.kernel.assign(-head.kernel)
