@@ -18,6 +18,7 @@ __all__ = [
     "conv4_encoder",
     "ensemble",
     "five_conv_encoder",
+    "kerasio_sigmoid_siamese",
     "koch_encoder",
     "mlp_encoder",
     "pseudo_siamese",
@@ -282,6 +283,39 @@ def pseudo_siamese(encoder_a: keras.Model, encoder_b: keras.Model, head="euclide
     b = keras.Input(shape=tuple(encoder_b.input_shape[1:]), name="right")
     output = _head(head)([encoder_a(a), encoder_b(b)])
     return keras.Model([a, b], output, name=name)
+
+
+def kerasio_sigmoid_siamese(input_shape=(28, 28),
+                            name: str = "kerasio_sigmoid_siamese") -> tuple[keras.Model, keras.Model]:
+    """keras.io's sigmoid-head Siamese model (Mehdi 2021, "Image similarity estimation using a
+    Siamese Network with a contrastive loss"): batch norm, conv 4@5x5 tanh, average pooling,
+    conv 16@5x5 tanh, average pooling, batch norm, dense 10 tanh; then the Euclidean distance,
+    batch norm and ``Dense(1, sigmoid)``. Its output is a number in (0, 1), not a distance:
+    notebook 03 shows what the contrastive loss becomes on it.
+
+    Args:
+        input_shape: the image shape, e.g. ``(28, 28)``: a tuple of positive ints.
+        name: the two-input model's name.
+
+    Returns:
+        ``(encoder, model)``: the encoder (one image to its 10-D embedding) and the two-input
+        model ``[left, right]`` -> sigmoid output, shape (batch, 1).
+
+    Raises:
+        TypeError: a shape that is not a tuple of ints.
+        ValueError: a size < 1.
+    """
+    image, h = _image_input(input_shape, "image")
+    h = layers.BatchNormalization()(h)
+    h = layers.Conv2D(4, 5, activation="tanh")(h)
+    h = layers.AveragePooling2D(2)(h)
+    h = layers.Conv2D(16, 5, activation="tanh")(h)
+    h = layers.AveragePooling2D(2)(h)
+    h = layers.BatchNormalization()(layers.Flatten()(h))
+    encoder = keras.Model(image, layers.Dense(10, activation="tanh")(h), name="kerasio_encoder")
+    pair = siamese(encoder)
+    s = layers.Dense(1, activation="sigmoid")(layers.BatchNormalization()(pair.output))
+    return encoder, keras.Model(pair.inputs, s, name=name)
 
 
 def _check_encoder(encoder, name: str) -> keras.Model:

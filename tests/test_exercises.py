@@ -99,6 +99,28 @@ def build_siamese(make_encoder):
     return keras.Model([left, right], layers.EuclideanDistance()([{branches}]))
 """
 
+_PAIR_LOSS = """
+from keras import ops
+
+def pair_loss(a, b, labels, margin=1.0, epsilon=1e-6):
+    d = {distance}
+    labels = ops.cast(labels, d.dtype)
+    return {loss}
+"""
+_ROOT_EPS = "ops.sqrt(ops.sum(ops.square(a - b), axis=-1) + epsilon)"
+_HALF_LOSS = ("0.5 * (labels * ops.square(d) + (1 - labels) * ops.square(ops.relu(margin - d)))")
+_GRADIENT = """
+import tensorflow as tf
+from course_lib import losses
+
+def dissimilar_gradient(distance_fn, point, margin=1.0):
+    a = tf.Variable([point], dtype="float32")
+    b = tf.constant([point], dtype="float32")
+    with tf.GradientTape() as tape:
+        loss = losses.contrastive_loss(tf.{label}(1), distance_fn(a, b), margin=margin)
+    return {result}
+"""
+
 WRONG = {
     "nb01.q1": [
         (_fill(_COSINE, body="1 - ops.sum(a * b, axis=-1) / (a_len * b_len)")
@@ -170,6 +192,30 @@ WRONG = {
                   "([encoder(left), encoder(right)]))"),
          "weight tensor(s) beyond the encoder's"),
     ],
+    "nb03.q1": [
+        (_fill(_PAIR_LOSS, distance=_ROOT_EPS, loss="2 * " + _HALF_LOSS), "twice the expected"),
+        (_fill(_PAIR_LOSS, distance=_ROOT_EPS,
+               loss="0.5 * ((1 - labels) * ops.square(d) + labels * ops.square(ops.relu(margin"
+                    " - d)))"), "reads label 1 as *dissimilar*"),
+        (_fill(_PAIR_LOSS, distance=_ROOT_EPS,
+               loss="0.5 * (labels * ops.square(d) + (1 - labels) * ops.square(margin - d))"),
+         "still pays (m - d)^2"),
+        (_fill(_PAIR_LOSS, distance="ops.sqrt(ops.sum(ops.square(a - b), axis=-1)) + epsilon",
+               loss=_HALF_LOSS), "epsilon goes *under* the square root"),
+        (_fill(_PAIR_LOSS, distance="ops.sqrt(ops.sum(ops.square(a - b), axis=-1))",
+               loss=_HALF_LOSS), "epsilon is ignored"),
+        (_fill(_PAIR_LOSS, distance=_ROOT_EPS, loss="ops.mean(" + _HALF_LOSS + ")"),
+         "expected (6,)"),
+    ],
+    "nb03.q2": [
+        (_fill(_GRADIENT, label="ones", result="tape.gradient(loss, a).numpy().ravel()"),
+         "*similar* pair's loss"),
+        (_fill(_GRADIENT, label="zeros", result="tape.gradient(loss, b).numpy().ravel()")
+         .replace("b = tf.constant(", "b = tf.Variable("), "not b"),
+        (_fill(_GRADIENT, label="zeros", result="-tape.gradient(loss, a).numpy().ravel()"),
+         "sign is flipped"),
+        (_fill(_GRADIENT, label="zeros", result="loss.numpy()"), "not a gradient"),
+    ],
 }
 
 # notebook 05
@@ -218,7 +264,7 @@ WRONG.update({
 
 
 def test_every_notebook_module_has_exercises():
-    assert {"nb01", "nb02"} <= set(MODULES)
+    assert {"nb01", "nb02", "nb03"} <= set(MODULES)
     for name, module in MODULES.items():
         found = [ex.label for ex in vars(module).values() if isinstance(ex, Exercise)]
         assert len(found) >= 2, f"{name} has {found}"

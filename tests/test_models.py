@@ -81,6 +81,18 @@ def test_shared_gradient_is_the_sum_of_both_branches():
         assert np.abs(x.numpy()).sum() > 0 and np.abs(y.numpy()).sum() > 0
 
 
+def test_kerasio_sigmoid_siamese_shares_its_encoder_and_outputs_a_probability():
+    encoder, model = models.kerasio_sigmoid_siamese()
+    assert encoder.output_shape == (None, 10)
+    x = np.random.default_rng(0).random((4, 28, 28)).astype("float32")
+    s = np.asarray(model([x, x[::-1]]))
+    assert s.shape == (4, 1) and np.all((s > 0) & (s < 1))
+    # one encoder: the model's weights are the encoder's plus two batch norm and one dense head
+    assert len(model.trainable_weights) == len(encoder.trainable_weights) + 4
+    with pytest.raises(ValueError, match="input_shape"):
+        models.kerasio_sigmoid_siamese(input_shape=(28, 0))
+
+
 def test_builders_reject_bad_input():
     with pytest.raises(ValueError, match="input_shape"):
         models.mlp_encoder(input_shape=(28, -1))

@@ -24,3 +24,23 @@ def fmt(x) -> str:
     """A short rendering of a small array for a message."""
     return np.array2string(np.asarray(x, dtype=np.float64), precision=4, suppress_small=True,
                            separator=", ")
+
+
+def gradient_at_coinciding(fn, a: np.ndarray, what: str, nan_message: str) -> np.ndarray:
+    """The gradient of ``sum(fn(a_var, a))`` with respect to ``a_var`` (a variable holding
+    ``a``): both sides coincide. :class:`Incorrect` when no gradient flows (``what`` names the
+    code) or when it is not finite (``nan_message`` says why that is wrong)."""
+    import tensorflow as tf
+    from keras import ops
+
+    same = tf.Variable(a)
+    with tf.GradientTape() as tape:
+        total = ops.sum(fn(same, tf.constant(a)))
+    grad = tape.gradient(total, same)
+    if grad is None:
+        raise Incorrect(f"no gradient reaches the embeddings through {what}: use keras.ops "
+                        f"throughout, not NumPy.")
+    grad = ops.convert_to_numpy(grad)
+    if not np.all(np.isfinite(grad)):
+        raise Incorrect(nan_message)
+    return grad

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.exercises import Exercise, Incorrect
-from course_lib.exercises._probe import as_numpy, fmt
+from course_lib.exercises._probe import as_numpy, fmt, gradient_at_coinciding
 
 __all__ = ["q1", "q2"]
 
@@ -56,8 +56,6 @@ Keras then calls PairDistance(**config) when it loads the file.
 
 def _check_pair_distance(cls) -> str:
     import keras
-    import tensorflow as tf
-    from keras import ops
 
     if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
         raise Incorrect(f"PairDistance must be a class derived from keras.layers.Layer, got "
@@ -88,16 +86,10 @@ def _check_pair_distance(cls) -> str:
         raise Incorrect(f"with epsilon=0.25, for a = {fmt(a[0])} and b = {fmt(b[0])} it returns "
                         f"{d[0, 0]:.4f}, expected sqrt(sum((a - b)^2) + epsilon) = "
                         f"{want[0, 0]:.4f}.")
-    same = tf.Variable(a)
-    with tf.GradientTape() as tape:
-        total = ops.sum(cls()([same, tf.constant(a)]))
-    grad = tape.gradient(total, same)
-    if grad is None:
-        raise Incorrect("no gradient reaches the embeddings: use keras.ops throughout call().")
-    if not np.all(np.isfinite(ops.convert_to_numpy(grad))):
-        raise Incorrect("with the default epsilon, identical inputs give distance 0 but a NaN "
-                        "gradient: the default must be a small epsilon > 0, such as 1e-6 "
-                        "(notebook 01, 'The model, by hand').")
+    gradient_at_coinciding(lambda u, v: cls()([u, v]), a, "call()",
+                           "with the default epsilon, identical inputs give distance 0 but a NaN "
+                           "gradient: the default must be a small epsilon > 0, such as 1e-6 "
+                           "(notebook 01, 'The model, by hand').")
     registered = keras.saving.get_registered_name(cls)
     if ">" not in registered:
         raise Incorrect("PairDistance is not registered, so Keras cannot find the class when it "
