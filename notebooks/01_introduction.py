@@ -237,8 +237,8 @@ def contrastive_loss(y_true, d):
 # $g / (2\sqrt{s})$, which at $s = 0$ is $0/0$ for a "same" pair (its loss $\tfrac12 d^2$ gives
 # $g = d = 0$) and $g/0 = \pm\infty$ for a "different" pair (its loss $\tfrac12 (m - d)^2$ gives
 # $g = -m$). Further down, $\partial s / \partial a = 2(a - b) = 0$, and $\infty \cdot 0$ is
-# `NaN` in floating-point arithmetic: one such "different" pair in a batch turns the whole
-# update into `NaN`. What a "same" pair gives depends on how the $0/0$ is computed, so we
+# `NaN` in floating-point arithmetic: one such "different" pair in a batch puts `NaN` into the
+# update (in eager mode, into every weight's), and from there into the weights. What a "same" pair gives depends on how the $0/0$ is computed, so we
 # measure it, both in TensorFlow's eager mode and compiled with XLA (`jit_compile=True`, the
 # compiler Keras's `fit` uses by default when op determinism is off, as this course leaves it
 # on a GPU). `draw_pairs` makes "same" self-pairs now and then (it printed how many above;
@@ -602,9 +602,9 @@ plots.plot_embedding(emb_test, y_test, title="Test set, encoder trained on digit
 
 # %% [markdown]
 # So the promise holds only in a weak form here. A likely reason is in the picture: seven
-# digits teach the encoder what tells *those seven* apart, and the 7s, 8s and 9s get no region
-# of their own: they sit in the middle, between the clusters of the seen digits, overlapping
-# each other, so pairs of new digits are told apart about as well as by their pixels (AUC
+# digits teach the encoder what tells *those seven* apart, and the 7s, 8s and 9s get no tight
+# cluster of their own: they spread over the middle, between the clusters of the seen digits,
+# overlapping each other (the 9s stretch towards the 4s), so pairs of new digits are told apart about as well as by their pixels (AUC
 # within 0.1). This suggests that a metric carries over to new classes when it was learned from
 # many varied ones: notebook 06 trains on hundreds of handwritten characters (Omniglot) and
 # verifies alphabets it never saw, and face verification works that way at scale: FaceNet
