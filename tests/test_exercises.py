@@ -280,6 +280,15 @@ def test_reference_solution_passes(label, monkeypatch):
     exercise.check(_define(exercise, exercise.solution_code))       # strict: must not raise
 
 
+def test_a_registered_layer_without_get_config_is_accepted():
+    # Keras 3 records plain __init__ arguments (epsilon) by itself: notebook 02's text says
+    # registering is what a loadable layer needs, and the check must agree.
+    code = _fill(_LAYER, decorator=_REGISTER.replace("test_exercises", "test_no_config"),
+                 default="1e-6", distance=_SQRT_EPS, config="")
+    result = EXERCISES["nb02.q1"].evaluate(_define(EXERCISES["nb02.q1"], code))
+    assert result.correct, str(result)
+
+
 def test_every_exercise_has_wrong_answers():
     assert set(WRONG) == set(EXERCISES)
 

@@ -40,17 +40,20 @@ class PairDistance(keras.layers.Layer):
         return ops.sqrt(squared + self.epsilon)
 
     def get_config(self):
-        # what from_config needs to rebuild this layer: the base settings plus our argument
+        # What from_config needs to rebuild this layer: the base settings plus our argument.
+        # Keras 3 would record a plain argument like epsilon by itself; writing it out is
+        # explicit, and needed for arguments that are not str, int, float, bool or None.
         return {**super().get_config(), "epsilon": self.epsilon}
 '''
 
 _Q1_HINT = """
 Start from notebook 01's PairDistance. Two things make a layer loadable from a .keras file:
 Keras must find the class by name, which the decorator
-@keras.saving.register_keras_serializable(package="my_siamese") arranges, and the layer must
-say how to rebuild it: get_config() returns the base layer's config
-(super().get_config(): name, dtype, ...) plus every argument of __init__, here epsilon.
-Keras then calls PairDistance(**config) when it loads the file.
+@keras.saving.register_keras_serializable(package="my_siamese") arranges, and the layer's
+config must hold every argument of __init__, here epsilon: Keras then calls
+PairDistance(**config) when it loads the file. Keras 3 records plain arguments (str, int,
+float, bool, None) by itself; if you write get_config(), return the base layer's config
+(super().get_config(): name, dtype, ...) plus epsilon.
 """
 
 
