@@ -184,7 +184,7 @@ def _decode_error(err: tf.errors.OpError) -> str:
     """TensorFlow's decoder message without its op and function names."""
     text = err.message.splitlines()[0] if err.message else type(err).__name__
     text = re.sub(r"\{\{[^}]*\}\}\s*", "", text)
-    return re.sub(r"\s*\[Op:\w+\]", "", text).strip()
+    return re.sub(r"\s*\[Op:\w+\](\s*name:.*)?", "", text).strip()
 
 
 def _check_decodes(path: Path) -> tuple[int, int]:
