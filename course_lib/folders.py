@@ -9,9 +9,14 @@ The layout is the one ``keras.utils.image_dataset_from_directory`` reads::
 Class ids follow the sorted subfolder names, which are kept as ``class_names``. Files are
 searched recursively inside each class folder; hidden files and folders (names starting with
 ``.``) are ignored. Anything else that cannot be used is reported by name in one warning and
-skipped: files that are not PNG/JPEG/GIF/BMP, files that cannot be read, and classes left with
-fewer than ``min_per_class`` images (a class with one image gives no positive pair). Images of
-mixed sizes are resized to the chosen size, and a warning says so once.
+skipped: files that are not PNG/JPEG/GIF/BMP, files that TensorFlow's decoder cannot decode,
+classes left with fewer than ``min_per_class`` images (a class with one image gives no positive
+pair), and class folders that are symbolic links to another folder inside the same tree (their
+images would be read twice, as two classes). Images of mixed sizes are resized to the chosen
+size, and a warning says so once. Every format decodes in both colour modes (GIF and BMP, which
+TensorFlow only decodes to RGB, are converted to grayscale after decoding). EXIF orientation
+tags are not applied (TensorFlow's decoders ignore them): a photo stored sideways is read
+sideways.
 
 :func:`load_image_folder` decodes everything into one array (small data);
 :func:`scan_image_folder` + :func:`path_pk_dataset` keep only the file paths in memory and
@@ -24,7 +29,9 @@ Introduced in notebook 08.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tempfile
 import warnings
 import zipfile
 from collections import Counter
@@ -136,7 +143,10 @@ def _listing(items: dict) -> str:
 # --------------------------------------------------------------------------- scanning
 
 
-def _class_folders(directory) -> tuple[Path, list[Path]]:
+def _class_folders(directory) -> tuple[Path, list[Path], dict[str, str]]:
+    """The folder, its class subfolders (sorted), and ``{name: reason}`` of the linked ones left
+    out: a class folder that is a symbolic link into the tree itself would read the images of
+    another class (or of the whole tree) again as a new class."""
     checks.path(directory, "directory")
     root = Path(directory)
     if not root.exists():
@@ -146,13 +156,20 @@ def _class_folders(directory) -> tuple[Path, list[Path]]:
                          "per class")
     entries = [p for p in root.iterdir() if not p.name.startswith(".")]
     folders = sorted(p for p in entries if p.is_dir())
+    links = {}
+    inside = root.resolve()
+    for p in folders:
+        target = p.resolve()
+        if p.is_symlink() and (target == inside or inside in target.parents):
+            links[p.name] = f"a link to {_relative(target, inside) or '.'}/ inside the folder"
+    folders = [p for p in folders if p.name not in links]
     if not folders:
         loose = [p.name for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS]
         hint = (f" (it holds {len(loose)} images directly, e.g. {loose[0]}: move them into "
                 "one subfolder per class)" if loose else "")
         raise ValueError(f"directory {root} has no class subfolders{hint}; expected "
                          f"{root}/<class name>/<image files>")
-    return root, folders
+    return root, folders, links
 
 
 def _files(folder: Path) -> list[Path]:
@@ -163,18 +180,22 @@ def _files(folder: Path) -> list[Path]:
     return out
 
 
-def _header(path: Path) -> tuple[int, int]:
-    """(height, width) of an image file, after a structural check; raises OSError if unreadable."""
-    from PIL import Image
+def _decode_error(err: tf.errors.OpError) -> str:
+    """TensorFlow's decoder message without its op and function names."""
+    text = err.message.splitlines()[0] if err.message else type(err).__name__
+    text = re.sub(r"\{\{[^}]*\}\}\s*", "", text)
+    return re.sub(r"\s*\[Op:\w+\](\s*name:.*)?", "", text).strip()
 
+
+def _check_decodes(path: Path) -> tuple[int, int]:
+    """(height, width) of an image file after decoding it whole with TensorFlow's decoder (the
+    one training uses), so a truncated file is caught here; raises OSError if it fails."""
     try:
-        with Image.open(path) as im:
-            size = im.size[::-1]
-            im.verify()
-    except (OSError, SyntaxError, ValueError) as err:      # PIL's ways of saying "broken file"
-        reason = str(err).replace(f"'{path}'", path.name).replace(str(path), path.name)
-        raise OSError(f"unreadable: {reason}") from err
-    return size
+        image = tf.io.decode_image(tf.io.read_file(str(path)), channels=0,
+                                   expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
+        raise OSError(f"unreadable: {_decode_error(err)}") from err
+    return tuple(int(s) for s in image.shape[:2])
 
 
 def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = True,
@@ -184,16 +205,17 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
     Args:
         directory: the folder (str or Path).
         min_per_class: classes with fewer usable images are skipped (>= 1; 2 for pairs).
-        check_files: open each file's header and check its structure (PIL), so that broken
-            files are skipped now rather than failing a training run later; also collects the
-            image sizes to report mixed sizes.
+        check_files: decode each file whole with the decoder training uses, so that broken
+            or truncated files are skipped now rather than failing a training run later; also
+            collects the image sizes to report mixed sizes. With False only the names are
+            listed (nothing is opened) and a broken file fails where it is decoded.
         warn: emit the warnings (skipped files and classes, mixed sizes).
 
     Returns:
         An :class:`ImageFolder`.
 
     Raises:
-        TypeError: ``directory`` not a path, ``check_files`` or ``warn`` not a bool.
+        TypeError: ``directory`` not a path; ``check_files`` or ``warn`` not a bool.
         FileNotFoundError: ``directory`` does not exist.
         ValueError: a file instead of a folder, no class subfolders, or fewer than 2 classes
             left with ``min_per_class`` usable images.
@@ -201,8 +223,8 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
     min_per_class = checks.positive_int(min_per_class, "min_per_class")
     check_files = checks.boolean(check_files, "check_files")
     warn = checks.boolean(warn, "warn")
-    root, folders = _class_folders(directory)
-    skipped_files, skipped_classes, sizes = {}, {}, Counter()
+    root, folders, links = _class_folders(directory)
+    skipped_files, skipped_classes, sizes = {}, dict(links), Counter()
     kept: list[tuple[str, list[str]]] = []
     for folder in folders:
         good = []
@@ -212,7 +234,7 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
                 continue
             if check_files:
                 try:
-                    sizes[_header(path)] += 1
+                    sizes[_check_decodes(path)] += 1
                 except OSError as err:
                     skipped_files[str(path)] = str(err)
                     continue
@@ -244,9 +266,15 @@ def _warn_skipped(files: dict, classes: dict, min_per_class: int, root: Path) ->
         named = {_relative(path, root): why for path, why in files.items()}
         warnings.warn(f"skipped {len(files)} file(s) in {root.name}/: {_listing(named)}",
                       stacklevel=3)
-    if classes:
-        warnings.warn(f"skipped {len(classes)} class folder(s) with fewer than {min_per_class} "
-                      f"usable images: {_listing(classes)}", stacklevel=3)
+    small = {name: why for name, why in classes.items() if "inside the folder" not in why}
+    if small:
+        warnings.warn(f"skipped {len(small)} class folder(s) with fewer than {min_per_class} "
+                      f"usable images: {_listing(small)}", stacklevel=3)
+    linked = {name: why for name, why in classes.items() if name not in small}
+    if linked:
+        warnings.warn(f"skipped {len(linked)} class folder(s) that are symbolic links into "
+                      f"{root.name}/ (their images would count twice): {_listing(linked)}",
+                      stacklevel=3)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -256,7 +284,9 @@ def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale") -> tf
     """Read and decode one image file to (height, width, channels) float32 in [0, 1].
 
     Works eagerly and inside ``tf.data`` (``path`` a string tensor). Bilinear resizing with
-    antialiasing when the file's size differs; GIFs give their first frame.
+    antialiasing when the file's size differs; GIFs give their first frame. GIF and BMP files,
+    which TensorFlow decodes to RGB only, are converted to grayscale in ``"grayscale"`` mode.
+    EXIF orientation is not applied.
 
     Args:
         path: the file path (str or scalar string tensor).
@@ -267,12 +297,40 @@ def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale") -> tf
         A float32 tensor of shape (height, width, channels).
 
     Raises:
-        TypeError, ValueError: bad ``image_size`` or ``color_mode``;
-        tf.errors.InvalidArgumentError / NotFoundError: an unreadable or missing file.
+        TypeError, ValueError: bad ``image_size`` or ``color_mode``; called eagerly on an
+        unreadable file, a ValueError naming it.
+        FileNotFoundError: called eagerly on a missing file.
+        tf.errors.InvalidArgumentError / NotFoundError: the same inside ``tf.data`` (a graph
+        cannot name the file: scan the folder first, which decodes every file it keeps).
     """
     size, channels = _image_size(image_size), _channels(color_mode)
-    raw = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-    return _to_float(raw, size, channels)
+    if isinstance(path, (str, os.PathLike)) and tf.executing_eagerly():
+        try:
+            return _to_float(_decode_raw(tf.io.read_file(str(path)), channels), size, channels)
+        except tf.errors.NotFoundError as err:
+            raise FileNotFoundError(f"image file {path} does not exist") from err
+        except tf.errors.InvalidArgumentError as err:
+            raise ValueError(f"image file {path} cannot be decoded: {_decode_error(err)}") from err
+    return _to_float(_decode_raw(tf.io.read_file(path), channels), size, channels)
+
+
+def _decode_raw(contents, channels: int) -> tf.Tensor:
+    """The file's bytes decoded to uint8 (h, w, channels), GIF and BMP included in grayscale:
+    TensorFlow decodes those to RGB only, so they are decoded to RGB then converted."""
+    def direct():
+        return tf.io.decode_image(contents, channels=channels, expand_animations=False)
+
+    if channels == 3:
+        return direct()
+
+    def via_rgb():
+        rgb = tf.io.decode_image(contents, channels=3, expand_animations=False)
+        rgb.set_shape([None, None, 3])
+        return tf.image.rgb_to_grayscale(rgb)
+
+    rgb_only = tf.logical_or(tf.strings.substr(contents, 0, 4) == "GIF8",
+                             tf.strings.substr(contents, 0, 2) == "BM")
+    return tf.cond(rgb_only, via_rgb, direct)
 
 
 def _to_float(raw, size: tuple[int, int], channels: int) -> tf.Tensor:
@@ -311,10 +369,9 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
     images, keep, sizes = [], [], Counter()
     for i, path in enumerate(folder.paths):
         try:
-            raw = tf.io.decode_image(tf.io.read_file(path), channels=channels,
-                                     expand_animations=False)
+            raw = _decode_raw(tf.io.read_file(path), channels)
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
-            bad_files[str(path)] = f"unreadable: {err.message.splitlines()[0]}"
+            bad_files[str(path)] = f"unreadable: {_decode_error(err)}"
             continue
         sizes[tuple(raw.shape[:2])] += 1
         images.append(_to_float(raw, size, channels).numpy())
@@ -358,8 +415,8 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
 
     Raises:
         TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad ``image_size``,
-        ``color_mode`` or ``batch_size``. tf.errors.InvalidArgumentError / NotFoundError: an
-        unreadable or missing file (scan the folder first to skip those).
+        ``color_mode`` or ``batch_size``; a file that cannot be decoded (the ValueError names
+        it). FileNotFoundError: a missing file (scan the folder first to skip those).
     """
     paths = _path_array(paths)
     if not len(paths):
@@ -370,7 +427,12 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
           .map(lambda p: decode_image(p, size, color_mode), num_parallel_calls=tf.data.AUTOTUNE,
                deterministic=True)
           .batch(batch_size))
-    out = np.concatenate(list(ds.as_numpy_iterator()))
+    try:
+        out = np.concatenate(list(ds.as_numpy_iterator()))
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError):
+        for path in paths.astype(str):         # the batch cannot say which file: find it
+            decode_image(path, size, color_mode)
+        raise
     return out.reshape(len(paths), *size, channels)
 
 
@@ -408,10 +470,12 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
 
     Raises:
         TypeError, ValueError: as for ``PKSampler``; ``paths`` not strings or of another length
-        than ``y``; bad ``image_size``/``color_mode``.
+        than ``y``; bad ``image_size``/``color_mode``; ``augment`` not callable.
     """
     paths = _path_array(paths)
     size, _ = _image_size(image_size), _channels(color_mode)
+    if augment is not None:
+        checks.callable_value(augment, "augment")
     sampler = PKSampler(y, p, k, groups=groups, classes=classes)     # the one check of y
     checks.same_length(paths, "paths", sampler.labels, "y")
     path_table = tf.constant(paths.astype(str))
@@ -442,8 +506,10 @@ def omniglot_folder(directory, split: str = "background_small1",
 
     The course's stand-in for "your own images": each character becomes one class folder
     ``<Alphabet>_<characterNN>`` holding its drawings, copied byte for byte from the official
-    zip (105x105 black strokes on white). The folder is written beside itself first and renamed
-    when complete, so an interrupted run never leaves half a folder.
+    zip (105x105 black strokes on white). The folder is written into a new temporary folder
+    beside it (``tempfile.mkdtemp``) and renamed when complete, so an interrupted run never
+    leaves half a folder, and no folder the function did not create is ever deleted (except
+    ``directory`` itself with ``overwrite=True``).
 
     Args:
         directory: the folder to create (say, inside the run's build folder).
@@ -466,19 +532,45 @@ def omniglot_folder(directory, split: str = "background_small1",
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
     zip_path = data.omniglot_file(split)
-    partial = target.with_name(target.name + ".part")
-    shutil.rmtree(partial, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh folder of our own beside the target (never a fixed name such as "<target>.part",
+    # which could be the user's): renamed into place when complete, removed if anything fails.
+    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
+                                    dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    partial.chmod(0o777 & ~umask)                  # mkdtemp's folder is private (0700)
+    try:
+        _copy_omniglot_pngs(zip_path, partial)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
+                                        dir=target.parent))
+            target.rename(old / target.name)       # ours now: removed once the new one is in
+            try:
+                partial.rename(target)
+            except OSError:
+                (old / target.name).rename(target)  # put the previous folder back
+                raise
+            shutil.rmtree(old)
+        else:
+            partial.rename(target)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial)
+    return target
+
+
+def _copy_omniglot_pngs(zip_path: Path, out: Path) -> None:
+    """Copy the zip's ``<alphabet>/<character>/*.png`` files into ``out/<alphabet>_<character>/``."""
+    copied = 0
     with zipfile.ZipFile(zip_path) as archive:
         for name in archive.namelist():
             parts = PurePosixPath(name).parts
             if not name.endswith(".png") or len(parts) < 3:
                 continue
-            folder = partial / f"{parts[-3]}_{parts[-2]}"
+            folder = out / f"{parts[-3]}_{parts[-2]}"
             folder.mkdir(parents=True, exist_ok=True)
             (folder / parts[-1]).write_bytes(archive.read(name))
-    if not partial.exists():
+            copied += 1
+    if not copied:
         raise ValueError(f"{zip_path} contains no <alphabet>/<character>/*.png images")
-    if target.exists():
-        shutil.rmtree(target)
-    partial.rename(target)
-    return target

@@ -21,6 +21,7 @@ Introduced in notebook 08.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,7 +209,7 @@ def save_index(index: GalleryIndex, path, overwrite: bool = False) -> Path:
 
 
 def load_index(path) -> GalleryIndex:
-    """Read a gallery index written by :func:`save_index`.
+    """Read a gallery index written by :func:`save_index`, checking everything it holds.
 
     Args:
         path: the ``.npz`` file.
@@ -217,25 +218,63 @@ def load_index(path) -> GalleryIndex:
         The :class:`GalleryIndex`.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: not a gallery index file, or another
-        format version.
+        FileNotFoundError: no such file. ValueError (naming the file and what is wrong): not a
+        readable ``.npz`` (empty, truncated, another kind of file), another format version, a
+        missing or malformed entry (threshold, class names, input spec, arrays), a NaN or
+        negative threshold, non-finite embeddings, embeddings and labels of different lengths,
+        labels outside the class names, or embeddings and probe of different widths.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"gallery index {path} does not exist")
     try:
         with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in ("meta", "embeddings", "labels", "probe") if k not in data.files]
+            if missing:
+                raise ValueError(f"it has no {missing} entries")
             meta = json.loads(str(data["meta"]))
             arrays = {k: data[k] for k in ("embeddings", "labels", "probe")}
-    except (KeyError, ValueError, OSError) as err:
-        raise ValueError(f"{path} is not a gallery index file ({err})") from err
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is not a gallery index file ({err or 'empty'})") \
+            from err
+    return _checked_index(path, meta, arrays)
+
+
+def _checked_index(path: Path, meta, arrays: dict) -> GalleryIndex:
+    """The index read from ``path``, after checking each entry; ValueError names the file."""
+    def bad(what: str) -> ValueError:
+        return ValueError(f"gallery index {path}: {what}")
+
+    if not isinstance(meta, dict):
+        raise bad(f"its meta entry is not a JSON object, got {type(meta).__name__}")
     if meta.get("format") != _FORMAT:
         raise ValueError(f"{path} has gallery format {meta.get('format')!r}; this version "
                          f"reads format {_FORMAT}")
-    return GalleryIndex(arrays["embeddings"].astype(np.float32), arrays["labels"].astype(np.int64),
-                        tuple(meta["class_names"]), float(meta["threshold"]),
-                        tuple(meta["input_shape"]), str(meta["input_dtype"]),
-                        arrays["probe"].astype(np.float32))
+    missing = [k for k in ("threshold", "input_shape", "input_dtype", "class_names")
+               if k not in meta]
+    if missing:
+        raise bad(f"its meta entry lacks {missing}")
+    try:
+        threshold = checks.number(meta["threshold"], "threshold", low=0.0)
+        names = _class_names(meta["class_names"])
+        emb = checks.float_array(arrays["embeddings"], "embeddings", ndim=2)
+        probe = checks.float_array(arrays["probe"], "probe", ndim=2)
+        labels = checks.index_array(arrays["labels"], "labels", ndim=1)
+        checks.same_length(labels, "labels", emb, "embeddings")
+        checks.index_array(labels, "labels", size=len(names))
+        shape = meta["input_shape"]
+        if not isinstance(shape, list) or not shape or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+            raise ValueError(f"input_shape must be a list of positive ints, got {shape!r}")
+        if not isinstance(meta["input_dtype"], str):
+            raise ValueError(f"input_dtype must be a str, got {meta['input_dtype']!r}")
+    except (TypeError, ValueError) as err:
+        raise bad(str(err)) from err
+    if emb.shape[1] != probe.shape[1]:
+        raise bad(f"its embeddings are {emb.shape[1]}-D but its probe embeddings are "
+                  f"{probe.shape[1]}-D")
+    return GalleryIndex(emb.astype(np.float32), labels, names, threshold, tuple(shape),
+                        meta["input_dtype"], probe.astype(np.float32))
 
 
 def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> dict[str, Path]:
@@ -279,14 +318,19 @@ def load(directory) -> Gallery:
         A :class:`Gallery`.
 
     Raises:
-        FileNotFoundError: a file is missing. ValueError: the index does not belong to the
-        encoder.
+        FileNotFoundError: a file is missing. ValueError: a file cannot be read or is damaged
+        (the message names it), or the index does not belong to the encoder.
     """
-    folder = Path(directory)
+    folder = Path(checks.path(directory, "directory"))
     encoder_path = folder / ENCODER_FILE
     if not encoder_path.is_file():
         raise FileNotFoundError(f"encoder file {encoder_path} does not exist")
-    encoder = keras.models.load_model(encoder_path)
+    try:
+        encoder = keras.models.load_model(encoder_path)
+    except Exception as err:       # Keras raises many kinds for a damaged or foreign file
+        raise ValueError(f"encoder file {encoder_path} cannot be loaded: "
+                         f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                         ) from err
     return Gallery(encoder, load_index(folder / INDEX_FILE), source=folder / INDEX_FILE)
 
 
@@ -404,8 +448,10 @@ class Gallery:
                              f"{index.input_dtype}, but this encoder takes {shape} {dtype}: "
                              "it comes from another encoder")
         probe = _embed(encoder, _probe_input(shape))
-        if probe.shape != index.probe.shape:
-            raise ValueError(f"{where} holds {index.probe.shape[1]}-D embeddings but this "
+        widths = {index.probe.shape[1], np.shape(index.embeddings)[1]}
+        if probe.shape != index.probe.shape or widths != {probe.shape[1]}:
+            raise ValueError(f"{where} holds {'- and '.join(map(str, sorted(widths)))}-D "
+                             "embeddings but this "
                              f"encoder outputs {probe.shape[1]}-D ones: another encoder")
         scale = max(float(np.abs(index.probe).max()), 1e-6)
         gap = float(np.abs(probe - index.probe).max())

@@ -7,6 +7,12 @@ the example indices sorted by class, seeded like :mod:`course_lib.pairs`: batch 
 ``s`` is the same on every run. Within a batch the P classes are distinct and the K examples of
 a class are distinct (drawn without replacement); the batch is laid out class by class.
 
+Classes with fewer than K examples (the long tail of a real folder) do not stop the sampler: by
+default (``small_classes="repeat"``) a class with 2 .. K-1 examples gives all of them, in a
+random order, then repeats them in that order up to K; a class with a single example (no
+positive pair) is left out of the batches; one printed line says how many classes are
+concerned. ``small_classes="error"`` raises instead.
+
 A group constraint (say, every class of a batch from one alphabet) makes the negatives harder:
 pass ``groups``, one group id per example.
 
@@ -37,12 +43,16 @@ class PKSampler:
         groups: optional 1-D integer group ids, one per example (e.g. the alphabet); then the
             P classes of a batch all come from one group. A class must lie in a single group.
         classes: optional class ids to sample from (all classes of ``y`` when None).
+        small_classes: what to do with classes of fewer than ``k`` examples: ``"repeat"``
+            (default: 2 .. k-1 examples are drawn all, then repeated up to k; single-example
+            classes are left out; said in one printed line) or ``"error"`` (raise).
 
     Raises:
         TypeError: ``y``/``groups`` not integers, ``p``/``k`` not ints.
         ValueError: ``p`` or ``k`` < 2, fewer than ``p`` classes (or no group with ``p``
-            classes), a class with fewer than ``k`` examples, a class spread over two groups,
-            ``classes`` naming ids absent from ``y``, ``groups`` of another length.
+            classes), a class with fewer than ``k`` examples (with ``small_classes="error"``),
+            a class spread over two groups, ``classes`` naming ids absent from ``y``, ``groups``
+            of another length, an unknown ``small_classes``.
 
     Attributes:
         p, k: the batch layout; ``batch_size`` = p * k.
@@ -52,16 +62,21 @@ class PKSampler:
         epoch_batches: the batches of one default epoch (see :func:`epoch_batches`).
     """
 
-    def __init__(self, y, p: int, k: int, groups=None, classes=None):
+    def __init__(self, y, p: int, k: int, groups=None, classes=None,
+                 small_classes: str = "repeat"):
         self.p = checks.integer(p, "p", minimum=2)
         self.k = checks.integer(k, "k", minimum=2)
         self.batch_size = self.p * self.k
+        checks.one_of(small_classes, "small_classes", ("repeat", "error"))
         table = ClassTable.build(y, classes=classes, groups=groups)     # checks y, once
-        order, starts, counts = table.order, table.starts, table.counts
         self.labels = np.asarray(y).astype(np.int64)
+        if small_classes == "error":
+            table.require_examples(self.k, f"k={self.k} examples per class",
+                                   "lower k or leave those classes out with classes=...")
+        else:
+            table = _tail_table(table, y, self.k, groups)
+        order, starts, counts = table.order, table.starts, table.counts
         self.epoch_batches = _epoch_length(int(counts.sum()), self.batch_size)
-        table.require_examples(self.k, f"k={self.k} examples per class",
-                               "lower k or leave those classes out with classes=...")
         table.require_classes(self.p, f"p={self.p} classes per batch")
         self.classes = table.classes
         self._eligible = np.arange(table.num_classes)   # class slots a batch can start from
@@ -74,6 +89,7 @@ class PKSampler:
         self._start = tf.constant(starts, tf.int64)
         self._count = tf.constant(counts, tf.int64)
         self._max_count = int(counts.max())
+        self._width = max(self._max_count, self.k)     # the draw's width; == max_count as before
 
     @staticmethod
     def _randint(seed, high):
@@ -99,11 +115,36 @@ class PKSampler:
             keys += 2.0 * tf.cast(self._class_group != group, tf.float32)  # other groups last
         chosen = tf.math.top_k(-keys, self.p).indices                   # p smallest keys
         count, start = tf.gather(self._count, chosen), tf.gather(self._start, chosen)
-        u = tf.random.stateless_uniform([self.p, self._max_count], seed=s[1])
-        inside = tf.range(self._max_count, dtype=tf.int64)[None, :] < count[:, None]
+        u = tf.random.stateless_uniform([self.p, self._width], seed=s[1])
+        inside = tf.range(self._width, dtype=tf.int64)[None, :] < count[:, None]
         u = tf.where(inside, u, 2.0)                                     # padding sorts last
         within = tf.cast(tf.math.top_k(-u, self.k).indices, tf.int64)   # k distinct per class
+        # A class of count < k: its count distinct draws come first, then repeat in that order.
+        cycle = tf.range(self.k, dtype=tf.int64)[None, :] % count[:, None]
+        within = tf.gather(within, cycle, batch_dims=1)
         return tf.gather(self._order, tf.reshape(start[:, None] + within, [-1]))
+
+
+def _tail_table(table: ClassTable, y, k: int, groups) -> ClassTable:
+    """``table`` without its single-example classes; one printed line on the small classes."""
+    small, single = table.counts < k, table.counts < 2
+    if not small.any():
+        return table
+    kept = table.classes[~single]
+    parts = []
+    if (small & ~single).any():
+        parts.append(f"{int((small & ~single).sum())} with 2..{k - 1} examples are drawn with "
+                     f"repetition up to k={k}")
+    if single.any():
+        parts.append(f"{int(single.sum())} with a single example are left out of the batches "
+                     f"(keep them for a gallery or a test), e.g. class "
+                     f"{table.classes[single][0]}")
+    print(f"P x K sampling: {int(small.sum())} of {table.num_classes} classes have fewer than "
+          f"k={k} examples: " + "; ".join(parts))
+    if not len(kept):
+        raise ValueError(f"k={k} examples per class, but every class has a single example: "
+                         "a triplet needs two images of a class")
+    return ClassTable.build(y, classes=kept, groups=groups) if single.any() else table
 
 
 def pk_indices(y, p: int, k: int, num_batches: int, seed: int = 0, groups=None,
@@ -177,14 +218,20 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
         A ``tf.data.Dataset`` of ``(x_batch, y_batch)``, shapes (p*k, ...) and (p*k,) int32.
 
     Raises:
-        TypeError, ValueError: as for :class:`PKSampler`; ``x`` not numeric or of another length
-        than ``y``.
+        TypeError, ValueError: as for :class:`PKSampler`; ``x`` not numeric, holding NaN or inf,
+        or of another length than ``y``; ``augment`` not callable.
     """
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"x must be a numeric array, got dtype {arr.dtype}")
     if arr.ndim < 1:
         raise ValueError(f"x must have a leading example axis, got shape {arr.shape}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1))
+        raise ValueError(f"x contains non-finite values (NaN or inf) in {len(bad)} example(s), "
+                         f"e.g. x[{bad[0]}]")
+    if augment is not None:
+        checks.callable_value(augment, "augment")
     sampler = PKSampler(y, p, k, groups=groups, classes=classes)     # the one check of y
     checks.same_length(arr, "x", sampler.labels, "y")
     images = tf.constant(arr)

@@ -7,7 +7,6 @@ Introduced in notebook 01.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from course_lib.config import atomic_file, build_dir, fast_mode, repository_url
@@ -39,24 +38,57 @@ def record(notebook: str, **numbers) -> dict:
     Returns:
         The entry stored for ``notebook`` (with ``fast_mode`` added).
 
+    A NaN or infinite number (Python's or NumPy's, alone or inside a list) is refused, not
+    written: JSON has no such value, and ``null`` would read back as "no number" without a word.
+
     Raises:
-        TypeError: ``notebook`` is not a str.
-        ValueError: ``notebook`` is empty or a number is NaN/infinite.
+        TypeError: ``notebook`` is not a str; a number that JSON cannot hold.
+        ValueError: ``notebook`` is empty or a number is NaN/infinite (the message names it);
+            the results file exists but is not a JSON object (the message names the file).
     """
     if not isinstance(notebook, str):
         raise TypeError(f"notebook must be a str, got {type(notebook).__name__} {notebook!r}")
     if not notebook:
         raise ValueError("notebook must be a non-empty string, got ''")
     for name, value in numbers.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
+        _json_value(name, value)
     path = results_path()
-    table = json.loads(path.read_text()) if path.exists() else {}
+    table = _read_json(path) if path.exists() else {}
+    if not isinstance(table, dict):
+        raise ValueError(f"results file {path} holds a JSON {type(table).__name__}, not an "
+                         "object of notebooks: move it away to start a new one")
     table[notebook] = {"fast_mode": fast_mode(), **numbers}
-    text = json.dumps(table, indent=2, sort_keys=True, default=float)
+    text = json.dumps(table, indent=2, sort_keys=True, default=_plain, allow_nan=False)
     with atomic_file(path) as tmp:
         tmp.write_text(text + "\n", encoding="utf-8")
     return table[notebook]
+
+
+def _plain(value):
+    """A NumPy scalar or array as the plain Python value JSON writes (``default=`` of dumps)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} {value!r} is not a JSON value")
+
+
+def _json_value(name: str, value) -> str:
+    """``value`` as JSON text; raises naming ``name`` when it is NaN/inf or not JSON at all."""
+    try:
+        return json.dumps(value, default=_plain, allow_nan=False)
+    except ValueError as err:                       # NaN or inf somewhere inside
+        raise ValueError(f"{name} must be finite (JSON has no NaN or inf), got {value!r}") \
+            from err
+    except TypeError as err:
+        raise TypeError(f"{name} must be a number, string, bool or list of them, got "
+                        f"{type(value).__name__} {value!r}") from err
+
+
+def _read_json(path: Path):
+    """The JSON in ``path``; a parse error names the file."""
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err})") from err
 
 
 def read_study(path, notebooks_dir=None) -> dict:
@@ -74,7 +106,8 @@ def read_study(path, notebooks_dir=None) -> dict:
 
     Raises:
         TypeError: ``path`` neither a str nor a Path.
-        ValueError: an absolute ``path`` or one that leaves the folder.
+        ValueError: an absolute ``path`` or one that leaves the folder; a file that is not
+            valid JSON (the message names it).
         OSError: no local copy and the download failed (the message names both places).
     """
     if not isinstance(path, (str, Path)):
@@ -87,16 +120,20 @@ def read_study(path, notebooks_dir=None) -> dict:
                else [Path.cwd(), Path(__file__).resolve().parents[1] / "notebooks"])
     for folder in folders:
         if (folder / relative).is_file():
-            return json.loads((folder / relative).read_text())
+            return _read_json(folder / relative)
     import urllib.request
 
     url = STUDY_URL + relative.as_posix()
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
-            return json.loads(response.read())
+            body = response.read()
     except OSError as error:
         raise OSError(f"{relative} is in none of {[str(f) for f in folders]} and could not be "
                       f"downloaded from {url}: {error}") from error
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{url} is not valid JSON ({err})") from err
 
 
 def format_table(table: dict) -> str:
@@ -121,7 +158,7 @@ def main() -> None:
     path = results_path()
     if not path.exists():
         raise SystemExit(f"no results yet: {path} is missing (run `make course` first)")
-    print(format_table(json.loads(path.read_text())))
+    print(format_table(_read_json(path)))
 
 
 if __name__ == "__main__":

@@ -164,8 +164,8 @@ def test_path_pipeline_bad_input(many_pngs):
         folders.path_pk_dataset(np.arange(2000), scan.labels, 2, 2)
     with pytest.raises(ValueError, match="paths has 10 entries but y has 2000"):
         folders.path_pk_dataset(scan.paths[:10], scan.labels, 2, 2)
-    with pytest.raises(ValueError, match="k=60 examples per class"):
-        folders.path_pk_dataset(scan.paths, scan.labels, 2, 60)
+    with pytest.raises(TypeError, match="augment must be callable"):
+        folders.path_pk_dataset(scan.paths, scan.labels, 2, 2, augment="flip")
 
 
 @pytest.mark.slow

@@ -88,7 +88,9 @@ def test_bad_input_is_named(toy):
     x, y = toy
     few = np.array([0, 0, 0, 1, 1, 2, 2, 2])
     with pytest.raises(ValueError, match=r"k=3 .* classes \[1\] with \[2\] examples"):
-        pk_sampling.PKSampler(few, p=2, k=3)
+        pk_sampling.PKSampler(few, p=2, k=3, small_classes="error")
+    with pytest.raises(ValueError, match="small_classes must be one of"):
+        pk_sampling.PKSampler(few, p=2, k=3, small_classes="drop")
     with pytest.raises(ValueError, match="p=4 classes per batch, but y holds only 3"):
         pk_sampling.PKSampler(few, p=4, k=2)
     with pytest.raises(ValueError, match="p must be an int >= 2"):
