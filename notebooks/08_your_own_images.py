@@ -152,11 +152,12 @@ if EXAMPLE:
 # %% [markdown]
 # ### `course_lib`: scan first, report by name, skip
 #
-# `folders.scan_image_folder` lists the same layout without decoding it, opens each file's
-# header to check that it is a readable image, and reports in one warning each: the skipped
-# files (by name, with the reason), the classes left with fewer than 2 images, and whether the
-# images come in several sizes (all are resized to `IMAGE_SIZE` when decoded). What it returns
-# holds only **paths** and labels: the images stay on disk.
+# `folders.scan_image_folder` lists the same layout and decodes each file once with the decoder
+# training uses, so that a damaged file (a truncated JPEG, say) is caught here and not halfway
+# through training. It reports in one warning each: the skipped files (by name, with the
+# reason), the classes left with fewer than 2 images, and whether the images come in several
+# sizes (all are resized to `IMAGE_SIZE` when decoded). What it returns holds only **paths** and
+# labels: the decoded pixels are not kept, the images stay on disk.
 
 # %%
 import warnings
