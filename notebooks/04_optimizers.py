@@ -402,10 +402,10 @@ assert len(distinct) == len(LR_GRID) and (distinct == len(SEEDS)).all(), distinc
 # the **smallest detectable effect**, the difference this design would catch with 80% power.
 
 # %% [markdown]
-# **Claim:** none of the 12 comparisons (4 metrics, 3 pairs each, 3 seeds) shows a detectable
-# difference, and for anisotropy that says little: the smallest detectable effects are 1.8 to
-# 2.9, while the gaps between the optimizers' mean anisotropies are 0.25 to 0.55. Digits 0 and 1
-# are the two most elongated clusters under every optimizer.
+# **Claim:** none of the 12 comparisons (every pair of optimizers on every metric, 3 seeds)
+# shows a detectable difference, and for anisotropy that says little: the smallest detectable
+# effects are 1.8 to 2.9, while the gaps between the optimizers' mean anisotropies are 0.25 to
+# 0.55. Digits 0 and 1 are the two most elongated clusters under every optimizer.
 
 # %%
 METRICS = ["anisotropy", "silhouette", "knn", "final_train_loss"]
@@ -438,7 +438,8 @@ assert len(top_two) == len(LR_GRID) and all(v == [0, 1] for v in top_two.values(
 #   the same final training loss (0.031 to 0.034), and with 3 seeds only a difference of about 2
 #   or more would have been detectable. These runs neither show nor rule out an effect of the
 #   size the point estimates suggest. Nor are SGD's clusters "circles": at an anisotropy of 2.38
-#   the long axis of the covariance ellipse is 1.54 times the short one.
+#   the long axis of the covariance ellipse is its square root, about one and a half times the
+#   short one.
 # - **Separation and accuracy.** Silhouette 0.575, 0.544, 0.549 and kNN accuracy 0.922, 0.913,
 #   0.911 (Adam, SGD, momentum): no detectable difference, at the smallest detectable effects
 #   printed above.
@@ -575,7 +576,7 @@ nb04.q2.solution()
 # - Rerun with `SEEDS = [1, 2, 3, 4, 5, 6]` and compare the smallest detectable effects with
 #   the ones above: how many seeds would detect a gap of 0.3 in anisotropy?
 # - If Adam stretched clusters through its per-coordinate steps, the long axes would line up
-#   with the embedding axes. Measure each digit's angle to the nearest axis (uniform: 22.5
-#   degrees on average).
+#   with the embedding axes. Measure each digit's angle to the nearest axis (with no
+#   preference, the mean is half the largest possible angle).
 # - Train the unbalanced arm of the source, `pairs.pair_dataset(..., positive_fraction=0.1)`,
 #   with margin 5, and compare again.
