@@ -263,6 +263,50 @@ WRONG.update({
 })
 
 
+# notebook 04
+_ADAM = """
+import numpy as np
+
+def adam_step(theta, grad, m, v, t, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    m = beta_1 * m + (1 - beta_1) * grad
+    v = beta_2 * v + (1 - beta_2) * {square}
+    m_hat, v_hat = {corrected}
+    return theta {sign} lr * m_hat / ({root} + epsilon), m, v
+"""
+_ADAM_RIGHT = dict(square="grad ** 2", corrected="m / (1 - beta_1 ** t), v / (1 - beta_2 ** t)",
+                   sign="-", root="np.sqrt(v_hat)")
+_ANISOTROPY = """
+import numpy as np
+
+def anisotropy(points):
+    {body}
+"""
+
+WRONG.update({
+    "nb04.q1": [
+        (_fill(_ADAM, **{**_ADAM_RIGHT, "sign": "+"}), "moves up the gradient"),
+        (_fill(_ADAM, **{**_ADAM_RIGHT, "corrected": "m, v"}), "without the bias correction"),
+        (_fill(_ADAM, **{**_ADAM_RIGHT, "root": "v_hat"}), "divides by v_hat itself"),
+        (_fill(_ADAM, **{**_ADAM_RIGHT, "square": "np.abs(grad)"}), "not grad**2"),
+        (_fill(_ADAM, **_ADAM_RIGHT).replace(", m, v\n", "\n"), "expected a tuple"),
+    ],
+    "nb04.q2": [
+        (_fill(_ANISOTROPY, body="eig = np.linalg.eigvalsh(np.cov(points, rowvar=False))\n"
+                                 "    return float(np.sqrt(eig[-1] / eig[0]))"),
+         "ratio of the ellipse's axes"),
+        (_fill(_ANISOTROPY, body="eig = np.linalg.eigvalsh(np.cov(points, rowvar=False))\n"
+                                 "    return float(eig[0] / eig[-1])"), "not the other way round"),
+        (_fill(_ANISOTROPY, body="sd = points.std(axis=0)\n"
+                                 "    return float((sd.max() / sd.min()) ** 2)"),
+         "tilted by 45 degrees"),
+        (_fill(_ANISOTROPY, body="eig = np.linalg.eigvalsh(points.T @ points / len(points))\n"
+                                 "    return float(eig[-1] / eig[0])"), "not centred"),
+        (_fill(_ANISOTROPY, body="return np.linalg.eigvalsh(np.cov(points, rowvar=False))"),
+         "expected one number"),
+    ],
+})
+
+
 def test_every_notebook_module_has_exercises():
     assert {"nb01", "nb02", "nb03"} <= set(MODULES)
     for name, module in MODULES.items():

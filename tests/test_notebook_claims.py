@@ -29,7 +29,7 @@ KNOWN_DEFECTS = Path(__file__).with_name("claims_known_defects.toml")
 
 # How many entries tests/claims_known_defects.toml holds. Written here so that growing the list
 # takes an edit to this line, which a reviewer sees: lower it when you fix a defect.
-KNOWN_DEFECT_COUNT = 36
+KNOWN_DEFECT_COUNT = 29
 
 # Numbers a notebook quotes from published work (never from its own run), per notebook, each
 # with its source. Keep this list short: a number that the run produces belongs in the outputs.
@@ -52,6 +52,7 @@ PUBLISHED: dict[str, dict[str, str]] = {
 # as (notebook, the start of the claim): CI, in fast mode, never checks these. The test fails
 # when this list and the notebooks disagree, so that the count is always known.
 FULL_RUN_ONLY: list[tuple[str, str]] = [
+    ("04_optimizers", "(full run only) the first chunk does not catch everything"),
     ("06_one_shot", "on alphabets it has never seen, the recipe is at least 2.5"),
     ("06_one_shot", "accuracy falls as N grows, and the recipe is above 1-NN"),
     ("06_one_shot", "fully trained, the Omniglot net is at least 15 points above"),
