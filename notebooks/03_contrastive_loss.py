@@ -591,8 +591,9 @@ ax = plots.plot_step_losses(step_losses, mark_step=PLANT_STEP,
                             mark_label="batch with the planted pair",
                             title="One image paired with itself, called different, ends the "
                                   "naive run")
-ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))   # 0.1, 0.2, 0.5, ...
-ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))     # 0.05, 0.07, 0.1, ...
+ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 
 # %% [markdown]
 # The planted batch's own loss is finite: the forward pass computes $d = 0$ and a loss of
