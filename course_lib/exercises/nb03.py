@@ -108,10 +108,14 @@ def _check_pair_loss(fn) -> str:
                         f"b = {fmt(b[bad])} gets loss {got[bad]:.5f}, expected {want[bad]:.5f} "
                         f"(similar: 0.5 * d^2; dissimilar: 0.5 * max(m - d, 0)^2).")
     dissimilar = np.zeros(2, dtype="float32")
-    gradient_at_coinciding(lambda u, v: fn(u, v, dissimilar), a[:2], "pair_loss",
-                           "with the default epsilon, a dissimilar pair with a == b gives a NaN "
-                           "gradient: the default epsilon must be > 0, under the square root "
-                           "(section 6).")
+    grad = gradient_at_coinciding(lambda u, v: fn(u, v, dissimilar), a[:2], "pair_loss",
+                                  "with the default epsilon, a dissimilar pair with a == b gives "
+                                  "a NaN gradient: the default epsilon must be > 0, under the "
+                                  "square root (section 6).")
+    if not np.array_equal(grad, np.zeros_like(grad)):
+        raise Incorrect(f"for a dissimilar pair with a == b its gradient is {fmt(grad.ravel())}, "
+                        f"expected exactly zero: with epsilon under the square root the "
+                        f"direction (a - b) / d is 0 / sqrt(epsilon) (section 7).")
     from course_lib import layers, losses
 
     lib = losses.contrastive_loss(labels, layers.EuclideanDistance(epsilon=1e-6)([a, b]))
@@ -122,8 +126,8 @@ def _check_pair_loss(fn) -> str:
                         "epsilon=1e-6.")
     return ("pair_loss matches 0.5 * (y d^2 + (1 - y) max(m - d, 0)^2) with "
             "d = sqrt(sum((a - b)^2) + epsilon) on 6 pairs, agrees with the library's "
-            "ContrastiveLoss at its defaults, and its gradient is finite for a dissimilar pair "
-            "with a == b.")
+            "ContrastiveLoss at its defaults, and its gradient for a dissimilar pair with "
+            "a == b is exactly zero.")
 
 
 q1 = Exercise("nb03.q1", "pair_loss", _check_pair_loss, _Q1_HINT, _Q1_SOLUTION)
