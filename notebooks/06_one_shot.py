@@ -719,9 +719,10 @@ print(f"Koch et al. (30 alphabets, 105x105): 92.0%; the recipe on {TRAIN_SPLIT}:
 # %% [markdown]
 # **Where this stands.** The second line above sets the stored run beside Koch et al.'s 92%,
 # which came from 30 alphabets and 105x105 images; ours comes from the 5 alphabets of
-# `background_small1` at 28x28, in 8.9 minutes of CPU, one point below it, with an interval
-# over the runs (88.0% to 94.0%) that contains it. What moved it, each step chosen on
-# validation only: the N-way loss on episodes of one alphabet (section 3); at the final
+# `background_small1` at 28x28, trained on two CPU cores in the minutes printed above, one
+# point below it, with an interval over the runs (88.0% to 94.0%) that contains it. What
+# moved it, each step chosen on validation only: the N-way loss on episodes of one alphabet
+# (section 3); at the final
 # budget, three short nets side by side instead of one long net, scored with test-time shifts
 # (section 4); and the final nets trained on every background alphabet (section 5).
 #
