@@ -29,6 +29,7 @@ __all__ = [
     "plot_nearest_neighbours",
     "plot_one_shot_task",
     "plot_roc",
+    "plot_siamese_architecture",
     "plot_with_spread",
     "save_figure",
     "show_pairs",
@@ -1225,4 +1226,77 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
     axes[0][0].legend(fontsize="small")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_siamese_architecture(shared: bool = True, distance: str | None = None,
+                              loss: str = "contrastive loss",
+                              title: str | None = None) -> Figure:
+    """A diagram of a Siamese network: two inputs, the encoder, a distance and a loss.
+
+    With ``shared=True`` both towers are drawn as one encoder (one colour, one set of weights,
+    joined by a bracket): the same function ``f`` is applied to both inputs, which is what makes
+    the network Siamese. With ``shared=False`` the towers are two encoders ``f`` and ``g`` with
+    their own weights (a pseudo-Siamese network, notebook 02).
+
+    Args:
+        shared: whether the two towers share one encoder.
+        distance: the text of the distance box; by default ``d = |f(a) - f(b)|`` (with ``g``
+            for the second tower when not shared).
+        loss: the text of the loss box (it also receives the pair's label).
+        title: the figure's title; by default it says which kind of network is drawn.
+
+    Returns:
+        The Figure (one Axes, no axis lines).
+
+    Raises:
+        TypeError: ``shared`` not a bool, a text not a str.
+    """
+    shared = checks.boolean(shared, "shared")
+    names = ["f", "f" if shared else "g"]
+    if distance is None:
+        distance = f"distance d = |{names[0]}(a) - {names[1]}(b)|"
+    for value, name in [(distance, "distance"), (loss, "loss")]:
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if title is None:
+        title = ("A Siamese network: one encoder f applied to both inputs" if shared else
+                 "A pseudo-Siamese network: two encoders f and g, each with its own weights")
+    elif not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    fig, ax = plt.subplots(figsize=(10.0, 4.0), layout="constrained")
+    ax.set(xlim=(0, 10), ylim=(0, 4))
+    ax.axis("off")
+    palette = sns.color_palette("deep", 4)
+    tower = [palette[0], palette[0] if shared else palette[1]]
+
+    def box(x, y, text, color, w=1.7, h=0.8):
+        ax.text(x, y, text, ha="center", va="center", fontsize=10, wrap=True,
+                bbox={"boxstyle": "round,pad=0.4", "facecolor": color, "alpha": 0.25,
+                      "edgecolor": color, "linewidth": 1.5})
+
+    def arrow(x0, y0, x1, y1):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "->", "color": "0.3", "lw": 1.4})
+
+    for i, (y, side) in enumerate([(3.0, "a"), (1.0, "b")]):
+        box(0.9, y, f"image {side}", "0.6")
+        box(3.3, y, f"encoder {names[i]}", tower[i])
+        box(5.6, y, f"embedding\n{names[i]}({side})", tower[i])
+        arrow(1.6, y, 2.45, y)
+        arrow(4.15, y, 4.8, y)
+        arrow(6.4, y, 7.0, 2.0 + (0.25 if side == "a" else -0.25))
+    box(7.75, 2.0, distance.replace(" = ", "\n= "), palette[2])
+    box(9.3, 2.0, loss, palette[3], w=1.2)
+    box(9.3, 0.5, "label:\nsame or different", "0.6", w=1.2)
+    arrow(8.55, 2.0, 8.7, 2.0)
+    arrow(9.3, 0.95, 9.3, 1.55)
+    if shared:
+        ax.plot([3.3, 3.3], [2.55, 1.45], color=tower[0], lw=2, ls="--")
+        ax.text(3.45, 2.0, "the same weights\n(one encoder)", ha="left", va="center",
+                fontsize=9, color=tower[0])
+    else:
+        ax.text(3.3, 2.0, "two sets of weights", ha="center", va="center", fontsize=9,
+                color="0.3")
+    ax.set_title(title)
     return fig

@@ -146,6 +146,13 @@ plots.show_pairs(x_train[hand_left[:10]], x_train[hand_right[:10]], hand_same[:1
 # The **encoder** is a small three-layer perceptron, the kind many MNIST Siamese examples use:
 # flatten the image, two ReLU layers of 1,024 units, and a linear layer to a **2-D embedding**,
 # so that we can look at it. It is an ordinary Keras model from one image to two numbers.
+#
+# The diagram shows the whole network we build in this section: both images of a pair go
+# through the *same* encoder $f$ (one set of weights), a distance compares the two embeddings,
+# and the loss reads that distance together with the pair's label.
+
+# %%
+plots.plot_siamese_architecture();
 
 # %%
 import keras

@@ -198,9 +198,15 @@ assert two.count_params() == 2 * twins.count_params()
 # Sometimes two encoders are what we want: the two inputs should **not** be encoded the same
 # way (a question and an answer, a sketch and a photo, a query and a document). Then each branch
 # gets its own encoder: the model `two` above, built by accident, is such a network, and
-# `models.pseudo_siamese(encoder_a, encoder_b)` builds one on purpose from two encoders. Even with identical
+# `models.pseudo_siamese(encoder_a, encoder_b)` builds one on purpose from two encoders (the
+# diagram: two towers $f$ and $g$, each with its own weights). Even with identical
 # architectures, that doubles the parameters, and it gives up a property we got for free: a
 # shared encoder makes the distance **symmetric**, $d(a, b) = d(b, a)$.
+
+# %%
+from course_lib import plots
+
+plots.plot_siamese_architecture(shared=False);
 
 # %%
 left_encoder = models.mlp_encoder(embedding_dim=EMBEDDING_DIM, hidden=64, name="left_encoder")

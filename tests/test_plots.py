@@ -498,3 +498,20 @@ def test_notebook_05_plots_refuse_bad_inputs(func, args, kwargs, error, match):
     with pytest.raises(error, match=match):
         func(*args, **kwargs)
     assert not plt.get_fignums()
+
+
+def test_plot_siamese_architecture_draws_one_or_two_encoders():
+    shared = plots.plot_siamese_architecture()
+    texts = [t.get_text() for t in shared.axes[0].texts]
+    assert texts.count("encoder f") == 2 and "encoder g" not in texts
+    assert any("|f(a) - f(b)|" in t for t in texts)
+    assert shared.axes[0].get_title().startswith("A Siamese network")
+    pseudo = plots.plot_siamese_architecture(shared=False, loss="a loss")
+    texts = [t.get_text() for t in pseudo.axes[0].texts]
+    assert {"encoder f", "encoder g", "a loss"} <= set(texts)
+    assert any("|f(a) - g(b)|" in t for t in texts)
+    with pytest.raises(TypeError, match="shared must be a bool"):
+        plots.plot_siamese_architecture(shared=1)
+    with pytest.raises(TypeError, match="loss must be a str"):
+        plots.plot_siamese_architecture(loss=3)
+    plt.close("all")
