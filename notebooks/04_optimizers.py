@@ -508,7 +508,7 @@ assert len(top_two) == len(LR_GRID) and all(v == [0, 1] for v in top_two.values(
 
 # %% [markdown]
 # **Claim:** (full run only) the point estimates lean the source's way: mean anisotropy Adam
-# 2.69, SGD 2.38, momentum 2.13; but the seed alone moves Adam from 2.10 to 3.10, more than the
+# 2.69, SGD 2.38, momentum 2.13; but the seed alone moves Adam from 2.09 to 3.10, more than the
 # largest gap between the optimizers' means, at similar final losses.
 #
 # **What the numbers say, and what they do not.**
@@ -674,7 +674,7 @@ nb04.q2.solution()
 #   the ones above: how many seeds would detect a gap of 0.3 in anisotropy?
 # - If Adam stretched clusters through its per-coordinate steps, the long axes would line up
 #   with the embedding axes. Measure the angle between each digit's long axis and the nearest
-#   embedding axis: it lies between 0° and 45°, and with no preference its mean is 22.5°.
+#   embedding axis: it lies between 0° and 45°, and with no preference its mean is half of 45°.
 # - Train the unbalanced arm of the source with margin 5. `train_contrastive` always draws
 #   balanced pairs: build the batches with `pairs.pair_dataset(x, y, positive_fraction=0.1)`,
 #   and fit `models.siamese(models.mlp_encoder(...))` on them with `model.fit`, compiled with
