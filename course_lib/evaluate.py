@@ -364,7 +364,8 @@ class Comparison:
         p_unadjusted: the test's own p-value.
         family: how many comparisons were corrected together (1 for a lone comparison).
         smallest_detectable: the smallest effect (in absolute value) that this design detects
-            with probability ``power`` at level ``alpha`` (``alpha / family`` in a family);
+            with probability ``power`` at level ``alpha`` (``alpha / family`` in a family, the
+            level of Holm's strictest step; the printed text names the level used);
             ``inf`` when no effect could be detected. See :func:`compare` for the formulas.
         alpha: the significance level.
         power: the power at which ``smallest_detectable`` is computed.
@@ -399,9 +400,14 @@ class Comparison:
             smallest = "smallest detectable effect: none, this design cannot detect any"
         else:
             smallest = f"smallest detectable effect ±{self.smallest_detectable:.3g}"
+        # The smallest detectable effect is computed at alpha / family (the level of Holm's
+        # strictest step) and, for the t tests, with the observed sd taken as the true one.
+        level = (f"level {self.alpha:g}/{self.family}, Holm's strictest step" if self.family > 1
+                 else f"level {self.alpha:g}")
+        source = ", from the observed sd" if "t test" in self.method else ""
         return (f"{self.label}: {self.effect:+.3g} ({100 * self.confidence:.3g}% CI {self.low:+.3g} "
-                f"to {self.high:+.3g}), {p}: {verdict}; {smallest} (alpha {self.alpha:g}, "
-                f"power {self.power:g}); {self.method}, {self.detail}")
+                f"to {self.high:+.3g}), {p}: {verdict}; {smallest} (at {level}, "
+                f"power {self.power:g}{source}); {self.method}, {self.detail}")
 
 
 class _Test(NamedTuple):

@@ -437,3 +437,17 @@ def overlap_rule_vs_compare(runs=2000, seeds=3, methods=2, luck=0.0, paired=True
 def test_overlap_rule_flags_identical_methods_more_than_compare():
     rule, paired = overlap_rule_vs_compare(runs=1000)
     assert rule > 0.06 and paired <= 0.07
+
+
+def test_str_names_the_level_the_smallest_detectable_effect_uses():
+    rng = np.random.default_rng(6)
+    runs = {name: rng.normal(size=3) for name in ("a", "b", "c")}
+    family = ev.compare_many(runs, paired=True)
+    for c in family.values():
+        assert "(at level 0.05/3, Holm's strictest step, power 0.8, from the observed sd)" \
+            in str(c)
+        assert "alpha 0.05" not in str(c)
+    lone = ev.compare(runs["a"], runs["b"], paired=True)
+    assert "(at level 0.05, power 0.8, from the observed sd)" in str(lone)
+    sign = ev.compare(rng.random(300) < 0.8, rng.random(300) < 0.8, paired=True)
+    assert "(at level 0.05, power 0.8);" in str(sign)
