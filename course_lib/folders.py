@@ -450,7 +450,7 @@ def _path_array(paths) -> np.ndarray:
 def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
                     color_mode: str = "grayscale", seed: int = 0, steps: int | None = None,
                     groups=None, classes=None, augment=None,
-                    repeat: bool = False) -> tf.data.Dataset:
+                    repeat: bool = False, small_classes: str = "repeat") -> tf.data.Dataset:
     """P x K batches of ``(images, labels)`` decoded from files on the fly.
 
     Only the paths are held in memory; each batch's ``p * k`` files are read and decoded in
@@ -460,7 +460,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     Args:
         paths: (N,) file paths, e.g. ``scan_image_folder(...).paths``.
         y: (N,) integer class ids.
-        p, k, seed, steps, groups, classes, augment, repeat: as for
+        p, k, seed, steps, groups, classes, augment, repeat, small_classes: as for
             ``pk_sampling.pk_dataset``.
         image_size, color_mode: as for :func:`decode_image`.
 
@@ -476,7 +476,8 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     size, _ = _image_size(image_size), _channels(color_mode)
     if augment is not None:
         checks.callable_value(augment, "augment")
-    sampler = PKSampler(y, p, k, groups=groups, classes=classes)     # the one check of y
+    sampler = PKSampler(y, p, k, groups=groups, classes=classes,    # the one check of y
+                        small_classes=small_classes)
     checks.same_length(paths, "paths", sampler.labels, "y")
     path_table = tf.constant(paths.astype(str))
     labels = tf.constant(sampler.labels.astype(np.int32))

@@ -148,11 +148,11 @@ def _tail_table(table: ClassTable, y, k: int, groups) -> ClassTable:
 
 
 def pk_indices(y, p: int, k: int, num_batches: int, seed: int = 0, groups=None,
-               classes=None) -> np.ndarray:
+               classes=None, small_classes: str = "repeat") -> np.ndarray:
     """The example indices of the first ``num_batches`` batches of :func:`pk_dataset`.
 
     Args:
-        y, p, k, groups, classes: as for :class:`PKSampler`.
+        y, p, k, groups, classes, small_classes: as for :class:`PKSampler`.
         num_batches: how many batches, >= 1.
         seed: the seed, an int >= 0; the same seed gives the batches of ``pk_dataset``.
 
@@ -162,7 +162,7 @@ def pk_indices(y, p: int, k: int, num_batches: int, seed: int = 0, groups=None,
     Raises:
         TypeError, ValueError: as for :class:`PKSampler`; bad ``num_batches`` or ``seed``.
     """
-    sampler = PKSampler(y, p, k, groups=groups, classes=classes)
+    sampler = PKSampler(y, p, k, groups=groups, classes=classes, small_classes=small_classes)
     seed = checks.seed(seed)
     num_batches = checks.positive_int(num_batches, "num_batches")
     return np.stack([sampler.batch(tf.constant([seed, b], tf.int64)).numpy()
@@ -192,7 +192,8 @@ def _epoch_length(n: int, batch_size: int) -> int:
 
 
 def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, groups=None,
-               classes=None, augment=None, repeat: bool = False) -> tf.data.Dataset:
+               classes=None, augment=None, repeat: bool = False,
+               small_classes: str = "repeat") -> tf.data.Dataset:
     """Batches of ``(images, labels)``: p classes x k examples each, labels the class ids of ``y``.
 
     Feed a model whose output is the embedding, compiled with a loss of
@@ -213,6 +214,8 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
         augment: optional function mapping a batch of examples to a batch of examples.
         repeat: True for the endless stream whose first ``N`` batches are those of
             ``steps=N`` (then pass ``steps_per_epoch`` to ``fit``).
+        small_classes: classes of fewer than ``k`` examples, as for :class:`PKSampler`
+            (``"repeat"``, the default, or ``"error"``).
 
     Returns:
         A ``tf.data.Dataset`` of ``(x_batch, y_batch)``, shapes (p*k, ...) and (p*k,) int32.
@@ -232,7 +235,8 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
                          f"e.g. x[{bad[0]}]")
     if augment is not None:
         checks.callable_value(augment, "augment")
-    sampler = PKSampler(y, p, k, groups=groups, classes=classes)     # the one check of y
+    sampler = PKSampler(y, p, k, groups=groups, classes=classes,    # the one check of y
+                        small_classes=small_classes)
     checks.same_length(arr, "x", sampler.labels, "y")
     images = tf.constant(arr)
     labels = tf.constant(sampler.labels.astype(np.int32))

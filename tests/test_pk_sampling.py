@@ -119,3 +119,14 @@ def test_bad_input_is_named(toy):
         pk_sampling.pk_dataset(x, y, 2, 2, seed=-1)
     with pytest.raises(ValueError, match="num_batches must be an int >= 1"):
         pk_sampling.pk_indices(y, 2, 2, num_batches=0)
+
+
+def test_the_datasets_pass_small_classes_on():
+    few = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    x = np.arange(len(few), dtype=np.float32)[:, None]
+    with pytest.raises(ValueError, match=r"k=3 .* classes \[1\] with \[2\] examples"):
+        pk_sampling.pk_dataset(x, few, 2, 3, steps=1, small_classes="error")
+    with pytest.raises(ValueError, match=r"k=3 .* classes \[1\] with \[2\] examples"):
+        pk_sampling.pk_indices(few, 2, 3, 1, small_classes="error")
+    _, yb = next(iter(pk_sampling.pk_dataset(x, few, 3, 3, steps=1)))    # "repeat": no error
+    assert sorted(set(yb.numpy().tolist())) == [0, 1, 2]
