@@ -754,8 +754,65 @@ results.record("08_your_own_images", roc_auc=report.roc_auc, eer=report.eer,
 # - Brute-force search (one matrix product) is exact and fast enough for galleries up to a few
 #   hundred thousand images; docs/performance.md, *Searching a gallery*, measures where an
 #   approximate index starts to pay.
-#
+
+# %% [markdown]
 # ## Exercises
+#
+# In these exercises you write the code, and a check tells you whether it is right. Each
+# exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
+# replace it with your code and run the cell. `nb08.qK.check(...)` then prints *Correct*, or
+# what is wrong and where the notebook explains it. Below each exercise, `nb08.qK.hint()` and
+# `nb08.qK.solution()` show a hint and one way to do it, folded: click to open them when you
+# want them. Both exercises are NumPy only (no training), and a check takes well under a
+# second.
+
+# %%
+from course_lib.exercises import nb08
+
+# %% [markdown]
+# **Exercise 1: recall@1 by hand.** Section 6 measured recall@1 with
+# `evaluate.retrieval_scores`. Write it in NumPy:
+# `recall_at_1(query_emb, query_y, gallery_emb, gallery_y)` returns the share of queries whose
+# nearest gallery embedding, by the Euclidean distance, has the query's class, one float. The
+# check compares it with `evaluate.recall_at_k(..., k=1)` on three tiny 2-D galleries (9 items,
+# 12 queries, 3 classes, no ties).
+
+# %% tags=["exercise"]
+def recall_at_1(query_emb, query_y, gallery_emb, gallery_y):
+    """Share of queries whose nearest gallery embedding (Euclidean) has the query's class."""
+    raise NotImplementedError("your code here")
+
+
+nb08.q1.check(recall_at_1)
+
+# %%
+nb08.q1.hint()
+nb08.q1.solution()
+
+# %% [markdown]
+# **Exercise 2: the threshold for a target FAR.** Section 4 chose the threshold whose
+# validation FAR is at most 1%. Write `threshold_at_far(distances, same, far)`: `distances` are
+# pair distances, `same` says which pairs are of one class (booleans), and a pair is accepted
+# when its distance is <= the threshold. Return the threshold with the smallest false-reject
+# rate among those whose false-accept rate (on the different-class pairs) is at most `far`. The
+# check compares the FAR and FRR your threshold gives with those of `evaluate.threshold_at_far`
+# on 20 tiny pairs, for `far` = 0.3, 0.2 and 0.1.
+
+# %% tags=["exercise"]
+def threshold_at_far(distances, same, far):
+    """The threshold of smallest FRR whose FAR (different pairs with distance <= threshold)
+    is at most far."""
+    raise NotImplementedError("your code here")
+
+
+nb08.q2.check(threshold_at_far)
+
+# %%
+nb08.q2.hint()
+nb08.q2.solution()
+
+# %% [markdown]
+# ### More to try
 #
 # 1. Point `IMAGE_DIR` at a folder of your own (or at `keras.utils.get_file`'s flower photos
 #    with `COLOR_MODE = "rgb"` and `IMAGE_SIZE = 64`) and run the notebook. Which numbers

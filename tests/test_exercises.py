@@ -307,6 +307,61 @@ WRONG.update({
 })
 
 
+# notebook 08
+_RECALL = """
+import numpy as np
+
+def recall_at_1(query_emb, query_y, gallery_emb, gallery_y):
+    q, g = query_emb, gallery_emb
+    d2 = ((q[:, None] - g[None]) ** 2).sum(-1)
+    cos = 1 - (q @ g.T) / np.outer(np.linalg.norm(q, axis=1), np.linalg.norm(g, axis=1))
+    return {result}
+"""
+_THRESHOLD = """
+import numpy as np
+
+def threshold_at_far(distances, same, far):
+    d = np.asarray(distances, float)
+    different = d[~np.asarray(same, bool)]
+    best = -np.inf
+    for t in np.sort(d):
+        if {accept} <= far:
+            best = t
+            {stop}
+    return {result}
+"""
+_THRESHOLD_RIGHT = dict(accept="np.mean(different <= t)", stop="", result="float(best)")
+
+WRONG.update({
+    "nb08.q1": [
+        (_fill(_RECALL, result="float(np.mean(gallery_y[cos.argmin(1)] == query_y))"),
+         "the cosine distance"),
+        (_fill(_RECALL, result="float(np.mean(gallery_y[d2.argmax(1)] == query_y))"),
+         "the recall of the *farthest* gallery item"),
+        (_fill(_RECALL, result="float(np.mean(gallery_y[(q @ g.T).argmax(1)] == query_y))"),
+         "the largest dot product"),
+        (_fill(_RECALL, result="int((gallery_y[d2.argmin(1)] == query_y).sum())"),
+         "the number answered right"),
+        (_fill(_RECALL, result="float(np.mean(d2.argmin(1) == query_y))"),
+         "Compare classes, not positions"),
+        (_fill(_RECALL, result="gallery_y[d2.argmin(1)] == query_y"), "expected one number"),
+    ],
+    "nb08.q2": [
+        (_fill(_THRESHOLD, **{**_THRESHOLD_RIGHT,
+                              "accept": "np.mean(d[np.asarray(same, bool)] <= t)"}),
+         "*same*-class pairs accepted"),
+        (_fill(_THRESHOLD, **{**_THRESHOLD_RIGHT, "accept": "np.mean(different < t)"}),
+         "test FAR with <=, not <"),
+        (_fill(_THRESHOLD, **{**_THRESHOLD_RIGHT, "stop": "break"}),
+         "Take the *largest* threshold"),
+        (_fill(_THRESHOLD, **{**_THRESHOLD_RIGHT, "accept": "np.mean(d <= t)"}),
+         "share of *all* pairs accepted"),
+        (_fill(_THRESHOLD, **{**_THRESHOLD_RIGHT, "result": "best, far"}),
+         "expected one number"),
+    ],
+})
+
+
 def test_every_notebook_module_has_exercises():
     assert {"nb01", "nb02", "nb03"} <= set(MODULES)
     for name, module in MODULES.items():
