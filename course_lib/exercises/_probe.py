@@ -44,3 +44,21 @@ def gradient_at_coinciding(fn, a: np.ndarray, what: str, nan_message: str) -> np
     if not np.all(np.isfinite(grad)):
         raise Incorrect(nan_message)
     return grad
+
+
+def clustered_points(seed: int, centres, repeats: int, tiles: int, scale: float):
+    """Tiny 2-D classes around ``centres``: a first set with the classes in blocks
+    (``np.repeat``, ``repeats`` per class) and a second with them interleaved (``np.tile``,
+    ``tiles`` rounds), each point its centre plus Gaussian noise of std ``scale``, drawn from
+    ``np.random.default_rng(seed)`` (first set first).
+
+    Returns:
+        ``(first, first_y, second, second_y)``.
+    """
+    rng = np.random.default_rng(seed)
+    centres = np.asarray(centres, dtype=np.float64)
+    first_y = np.repeat(np.arange(len(centres)), repeats)
+    second_y = np.tile(np.arange(len(centres)), tiles)
+    first = centres[first_y] + rng.normal(scale=scale, size=(len(first_y), centres.shape[1]))
+    second = centres[second_y] + rng.normal(scale=scale, size=(len(second_y), centres.shape[1]))
+    return first, first_y, second, second_y

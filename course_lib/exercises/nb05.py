@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from course_lib.exercises import Exercise, Incorrect
-from course_lib.exercises._probe import as_numpy, fmt
+from course_lib.exercises._probe import as_numpy, clustered_points, fmt
 
 __all__ = ["q1", "q2"]
 
@@ -133,13 +133,8 @@ prediction == test_y, a float between 0 and 1.
 
 def _tiny_embeddings(seed: int):
     """Three well-separated-ish 2-D classes: 12 training and 9 test points."""
-    rng = np.random.default_rng(seed)
-    centres = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
-    train_y = np.repeat(np.arange(3), 4)
-    test_y = np.tile(np.arange(3), 3)
-    train = centres[train_y] + rng.normal(scale=0.9, size=(12, 2))
-    test = centres[test_y] + rng.normal(scale=0.9, size=(9, 2))
-    return train, train_y, test, test_y
+    return clustered_points(seed, [[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]], repeats=4, tiles=3,
+                            scale=0.9)
 
 
 def _check_nearest_neighbour_accuracy(fn) -> str:

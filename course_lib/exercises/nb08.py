@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.exercises import Exercise, Incorrect
+from course_lib.exercises._probe import clustered_points
 
 __all__ = ["q1", "q2"]
 
@@ -57,12 +58,8 @@ gallery_y of it is its answer, and recall@1 is the mean of answer == query_y, on
 def _tiny_gallery(seed: int):
     """Three classes whose centres lie at different distances from the origin (so that the
     angle and the distance rank differently): a gallery of 9 and 12 queries, in 2-D."""
-    rng = np.random.default_rng(seed)
-    centres = np.array([[1.0, 0.2], [3.0, 0.9], [0.4, 2.0]])
-    gallery_y = np.repeat(np.arange(3), 3)
-    query_y = np.tile(np.arange(3), 4)
-    gallery = centres[gallery_y] + rng.normal(scale=0.7, size=(9, 2))
-    queries = centres[query_y] + rng.normal(scale=0.7, size=(12, 2))
+    gallery, gallery_y, queries, query_y = clustered_points(
+        seed, [[1.0, 0.2], [3.0, 0.9], [0.4, 2.0]], repeats=3, tiles=4, scale=0.7)
     return queries, query_y, gallery, gallery_y
 
 
