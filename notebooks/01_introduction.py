@@ -662,7 +662,7 @@ results.record("01_introduction", verification_accuracy=report.accuracy,
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
 # replace it with your code and run the cell. `nb01.q1.check(...)` then prints *Correct*, or
-# what is wrong and where this notebook explains it. Below each exercise, `nb01.qK.hint()` and
+# what is wrong and where this notebook explains it. In each exercise cell, `nb01.qK.hint()` and
 # `nb01.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them. A check runs your code on a few tiny inputs, in a second or two.
 
@@ -670,7 +670,9 @@ results.record("01_introduction", verification_accuracy=report.accuracy,
 from course_lib.exercises import nb01
 
 # %% [markdown]
-# **Exercise 1: a cosine distance.** `PairDistance` measures how far apart two embeddings are;
+# ### Exercise 1: a cosine distance
+#
+# `PairDistance` measures how far apart two embeddings are;
 # the *cosine distance* $1 - \cos\theta$ measures only the angle $\theta$ between them, and
 # ignores their lengths (notebooks 05 and 07 read embeddings this way). Write
 # `cosine_distance(a, b)`: for two batches of embeddings of shape (batch, D) it returns
@@ -684,14 +686,15 @@ def cosine_distance(a, b):
     raise NotImplementedError("your code here")
 
 
-nb01.q1.check(cosine_distance)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb01.q1.hint()
 nb01.q1.solution()
+nb01.q1.check(cosine_distance)
 
 # %% [markdown]
-# **Exercise 2: pairs without self-pairs.** `draw_pairs` can choose an image as its own "same"
+# ### Exercise 2: pairs without self-pairs
+#
+# `draw_pairs` can choose an image as its own "same"
 # partner: its two embeddings then coincide whatever the weights, so the pair teaches nothing
 # (it sits at $a = b$, where the square root's derivative is infinite: the section on
 # $\varepsilon$ measured a gradient of 0 for such a "same" pair in eager mode, but `NaN` under
@@ -709,11 +712,10 @@ def sample_pairs(y, n, seed=0):
     raise NotImplementedError("your code here")
 
 
-nb01.q2.check(sample_pairs)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb01.q2.hint()
 nb01.q2.solution()
+nb01.q2.check(sample_pairs)
 
 # %% [markdown]
 # ### More to try

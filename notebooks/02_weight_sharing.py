@@ -418,7 +418,7 @@ results.record("02_weight_sharing", cross_domain_retrieval_at_1=retrieval,
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
 # replace it with your code and run the cell. `nb02.q1.check(...)` then prints *Correct*, or
-# what is wrong and where the course explains it. Below each exercise, `nb02.qK.hint()` and
+# what is wrong and where the course explains it. In each exercise cell, `nb02.qK.hint()` and
 # `nb02.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them. A check runs your code on a few tiny inputs, in a second or two.
 
@@ -426,7 +426,9 @@ results.record("02_weight_sharing", cross_domain_retrieval_at_1=retrieval,
 from course_lib.exercises import nb02
 
 # %% [markdown]
-# **Exercise 1: a `PairDistance` that survives a file.** Notebook 01's hand-built
+# ### Exercise 1: a `PairDistance` that survives a file
+#
+# Notebook 01's hand-built
 # `PairDistance` layer could not be loaded back from a `.keras` file: Keras stores a layer by
 # the name of its class and rebuilds it from its config, and it did not know the class. Write
 # `PairDistance` again, the Euclidean distance $\sqrt{\sum_j (a_j - b_j)^2 + \varepsilon}$ of
@@ -448,14 +450,15 @@ class PairDistance(keras.layers.Layer):
         raise NotImplementedError("your code here")
 
 
-nb02.q1.check(PairDistance)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb02.q1.hint()
 nb02.q1.solution()
+nb02.q1.check(PairDistance)
 
 # %% [markdown]
-# **Exercise 2: one encoder, however it is built.** `models.mlp_encoder` is an encoder-*building*
+# ### Exercise 2: one encoder, however it is built
+#
+# `models.mlp_encoder` is an encoder-*building*
 # function: every call makes a new encoder, with new weights. Calling it once for each branch
 # gives two encoders, a pseudo-siamese network by accident; calling *one* encoder twice gives
 # twins. Write `build_siamese(make_encoder)`, which takes such a function (called with no
@@ -472,11 +475,10 @@ def build_siamese(make_encoder):
     raise NotImplementedError("your code here")
 
 
-nb02.q2.check(build_siamese)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb02.q2.hint()
 nb02.q2.solution()
+nb02.q2.check(build_siamese)
 
 # %% [markdown]
 # ### More to try

@@ -797,7 +797,7 @@ results.record("03_contrastive_loss",
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
 # replace it with your code and run the cell. `nb03.q1.check(...)` then prints *Correct*, or
-# what is wrong and where this notebook explains it. Below each exercise, `nb03.qK.hint()` and
+# what is wrong and where this notebook explains it. In each exercise cell, `nb03.qK.hint()` and
 # `nb03.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them.
 
@@ -805,7 +805,9 @@ results.record("03_contrastive_loss",
 from course_lib.exercises import nb03
 
 # %% [markdown]
-# **Exercise 1: the contrastive loss, safe at $d = 0$.** Write `pair_loss(a, b, labels,
+# ### Exercise 1: the contrastive loss, safe at $d = 0$
+#
+# Write `pair_loss(a, b, labels,
 # margin=1.0, epsilon=1e-6)` in `keras.ops`: from two batches of embeddings `a` and `b`
 # (batch, D) and labels (1 = same, as in this course), the distance
 # $d = \sqrt{\sum_j (a_j - b_j)^2 + \varepsilon}$ and the loss of section 1, one value per pair,
@@ -819,14 +821,15 @@ def pair_loss(a, b, labels, margin=1.0, epsilon=1e-6):
     raise NotImplementedError("your code here")
 
 
-nb03.q1.check(pair_loss)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb03.q1.hint()
 nb03.q1.solution()
+nb03.q1.check(pair_loss)
 
 # %% [markdown]
-# **Exercise 2: the gradient where two embeddings coincide.** Write
+# ### Exercise 2: the gradient where two embeddings coincide
+#
+# Write
 # `dissimilar_gradient(distance_fn, point, margin=1.0)`: with `tf.GradientTape`, the gradient
 # $\partial L / \partial a$ of a *dissimilar* pair's contrastive loss at $a = b =$ `point` (a
 # list of D numbers), where `distance_fn(a, b)` maps two (1, D) batches to their (1, 1)
@@ -840,11 +843,10 @@ def dissimilar_gradient(distance_fn, point, margin=1.0):
     raise NotImplementedError("your code here")
 
 
-nb03.q2.check(dissimilar_gradient)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb03.q2.hint()
 nb03.q2.solution()
+nb03.q2.check(dissimilar_gradient)
 
 # %% [markdown]
 # ### More to try

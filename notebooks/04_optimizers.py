@@ -632,7 +632,9 @@ results.record(
 from course_lib.exercises import nb04
 
 # %% [markdown]
-# **Exercise 1: one Adam step.** Write `adam_step(theta, grad, m, v, t, lr=0.001, beta_1=0.9,
+# ### Exercise 1: one Adam step
+#
+# Write `adam_step(theta, grad, m, v, t, lr=0.001, beta_1=0.9,
 # beta_2=0.999, epsilon=1e-7)` in NumPy: the update of section "Three update rules" at step `t`
 # (1 at the first step), returning the new `(theta, m, v)`. The check runs 3 steps and compares
 # them with `keras.optimizers.Adam` on the same gradients.
@@ -643,14 +645,15 @@ def adam_step(theta, grad, m, v, t, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=
     raise NotImplementedError("your code here")
 
 
-nb04.q1.check(adam_step)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb04.q1.hint()
 nb04.q1.solution()
+nb04.q1.check(adam_step)
 
 # %% [markdown]
-# **Exercise 2: the anisotropy of one cluster.** Write `anisotropy(points)`: for the (N, 2)
+# ### Exercise 2: the anisotropy of one cluster
+#
+# Write `anisotropy(points)`: for the (N, 2)
 # embeddings of one class, the largest over the smallest eigenvalue of their covariance, one
 # float. The check compares it with `evaluate.cluster_anisotropy` on a tilted spindle away
 # from the origin, a round cluster and a spindle along an axis.
@@ -661,11 +664,10 @@ def anisotropy(points):
     raise NotImplementedError("your code here")
 
 
-nb04.q2.check(anisotropy)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb04.q2.hint()
 nb04.q2.solution()
+nb04.q2.check(anisotropy)
 
 # %% [markdown]
 # ### More to try

@@ -741,7 +741,7 @@ results.record(
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
 # replace it with your code and run the cell. `nb05.qK.check(...)` then prints *Correct*, or
-# what is wrong and where the course explains it. Below each exercise, `nb05.qK.hint()` and
+# what is wrong and where the course explains it. In each exercise cell, `nb05.qK.hint()` and
 # `nb05.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them. A check runs your code on a few tiny inputs, in a second or two.
 
@@ -749,7 +749,9 @@ results.record(
 from course_lib.exercises import nb05
 
 # %% [markdown]
-# **Exercise 1: the embedding inside a classifier.** This notebook kept each trunk, so
+# ### Exercise 1: the embedding inside a classifier
+#
+# This notebook kept each trunk, so
 # `trunks["classifier"]` gave the classifier's embedding directly. Often all you have is the
 # trained classifier, loaded from a file. Write `embedding_model(classifier)`: it returns a
 # `keras.Model` from the classifier's input to the output of its penultimate layer (here the
@@ -764,14 +766,15 @@ def embedding_model(classifier):
     raise NotImplementedError("your code here")
 
 
-nb05.q1.check(embedding_model)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb05.q1.hint()
 nb05.q1.solution()
+nb05.q1.check(embedding_model)
 
 # %% [markdown]
-# **Exercise 2: nearest-neighbour accuracy by hand.** The kNN score above is
+# ### Exercise 2: nearest-neighbour accuracy by hand
+#
+# The kNN score above is
 # `evaluate.knn_accuracy`. Write its simplest case in NumPy:
 # `nearest_neighbour_accuracy(train_emb, train_y, test_emb, test_y)` gives each test point the
 # label of its nearest training point (Euclidean distance) and returns the fraction of test
@@ -784,11 +787,10 @@ def nearest_neighbour_accuracy(train_emb, train_y, test_emb, test_y):
     raise NotImplementedError("your code here")
 
 
-nb05.q2.check(nearest_neighbour_accuracy)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb05.q2.hint()
 nb05.q2.solution()
+nb05.q2.check(nearest_neighbour_accuracy)
 
 # %% [markdown]
 # ### More to try

@@ -761,7 +761,7 @@ results.record("08_your_own_images", roc_auc=report.roc_auc, eer=report.eer,
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
 # replace it with your code and run the cell. `nb08.qK.check(...)` then prints *Correct*, or
-# what is wrong and where the notebook explains it. Below each exercise, `nb08.qK.hint()` and
+# what is wrong and where the notebook explains it. In each exercise cell, `nb08.qK.hint()` and
 # `nb08.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them. Both exercises are NumPy only (no training), and a check takes well under a
 # second.
@@ -770,7 +770,9 @@ results.record("08_your_own_images", roc_auc=report.roc_auc, eer=report.eer,
 from course_lib.exercises import nb08
 
 # %% [markdown]
-# **Exercise 1: recall@1 by hand.** Section 6 measured recall@1 with
+# ### Exercise 1: recall@1 by hand
+#
+# Section 6 measured recall@1 with
 # `evaluate.retrieval_scores`. Write it in NumPy:
 # `recall_at_1(query_emb, query_y, gallery_emb, gallery_y)` returns the share of queries whose
 # nearest gallery embedding, by the Euclidean distance, has the query's class, one float. The
@@ -783,14 +785,15 @@ def recall_at_1(query_emb, query_y, gallery_emb, gallery_y):
     raise NotImplementedError("your code here")
 
 
-nb08.q1.check(recall_at_1)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb08.q1.hint()
 nb08.q1.solution()
+nb08.q1.check(recall_at_1)
 
 # %% [markdown]
-# **Exercise 2: the threshold for a target FAR.** Section 4 chose the threshold whose
+# ### Exercise 2: the threshold for a target FAR
+#
+# Section 4 chose the threshold whose
 # validation FAR is at most 1%. Write `threshold_at_far(distances, same, far)`: `distances` are
 # pair distances, `same` says which pairs are of one class (booleans), and a pair is accepted
 # when its distance is <= the threshold. Return the threshold with the smallest false-reject
@@ -805,11 +808,10 @@ def threshold_at_far(distances, same, far):
     raise NotImplementedError("your code here")
 
 
-nb08.q2.check(threshold_at_far)
-
-# %%
+# Stuck? These open folded: a hint, then one way to do it.
 nb08.q2.hint()
 nb08.q2.solution()
+nb08.q2.check(threshold_at_far)
 
 # %% [markdown]
 # ### More to try

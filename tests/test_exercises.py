@@ -493,11 +493,13 @@ def _exercise_cells():
 
 
 def _notebook_placeholder(label):
-    """The learner's cell for ``label`` in the stored notebook, without its check line."""
+    """The learner's cell for ``label`` in the stored notebook, without its check line and the
+    ``hint()`` / ``solution()`` calls above it."""
     for _, cell in _exercise_cells():
         lines = cell.source.rstrip().splitlines()
         if lines[-1].startswith(f"{label}.check("):
-            return "\n".join(lines[:-1])
+            assert lines[-3:-1] == [f"{label}.hint()", f"{label}.solution()"], lines[-3:]
+            return "\n".join(lines[:-3])
     raise AssertionError(f"no notebook cell is tagged 'exercise' and checks {label}")
 
 
