@@ -8,6 +8,10 @@ with), and :func:`get`, which makes one by name.
 - ``"batch_hard"``: :class:`BatchHardTripletLoss`, of ``batch_hard_triplet_loss`` (``mining``; 07)
 - ``"semi_hard"``: :class:`SemiHardTripletLoss`, of ``semi_hard_triplet_loss`` (``mining``; 07)
 - ``"n_way"``: :class:`NWayLoss`, of ``n_way_loss`` (``nway``; notebook 06)
+- ``"info_nce"``: :class:`InfoNCELoss`, of ``info_nce_loss`` (``softmax``; two views)
+- ``"supcon"``: :class:`SupConLoss`, of ``supcon_loss`` (``softmax``; labelled batches)
+- ``"cosface"``: :class:`CosFaceLoss`, of ``cosface_loss`` (``softmax``; read from the
+  :class:`CosineClassifier` head of class centres)
 
 Also here: :func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction` (the
 batch's distance matrix the mining losses read is :func:`course_lib.distances.keras_pairwise`).
@@ -31,6 +35,15 @@ from course_lib.losses.mining import (
 )
 from course_lib.losses.nway import NWayLoss, n_way_loss
 from course_lib.losses.pair import ContrastiveLoss, contrastive_loss
+from course_lib.losses.softmax import (
+    CosFaceLoss,
+    CosineClassifier,
+    InfoNCELoss,
+    SupConLoss,
+    cosface_loss,
+    info_nce_loss,
+    supcon_loss,
+)
 from course_lib.losses.triplet import TripletLoss, triplet_loss
 
 __all__ = [
@@ -38,6 +51,10 @@ __all__ = [
     "BatchAllTripletLoss",
     "BatchHardTripletLoss",
     "ContrastiveLoss",
+    "CosFaceLoss",
+    "CosineClassifier",
+    "InfoNCELoss",
+    "SupConLoss",
     "NWayLoss",
     "SemiHardTripletLoss",
     "TripletLoss",
@@ -45,9 +62,12 @@ __all__ = [
     "batch_all_triplet_loss",
     "batch_hard_triplet_loss",
     "contrastive_loss",
+    "cosface_loss",
     "get",
+    "info_nce_loss",
     "n_way_loss",
     "semi_hard_triplet_loss",
+    "supcon_loss",
     "triplet_loss",
 ]
 
@@ -58,6 +78,9 @@ _BY_NAME = {
     "batch_hard": BatchHardTripletLoss,
     "semi_hard": SemiHardTripletLoss,
     "n_way": NWayLoss,
+    "info_nce": InfoNCELoss,
+    "supcon": SupConLoss,
+    "cosface": CosFaceLoss,
 }
 
 
@@ -66,7 +89,8 @@ def get(name: str, **kwargs):
 
     Args:
         name: one of ``"contrastive"``, ``"triplet"``, ``"batch_all"``, ``"batch_hard"``,
-            ``"semi_hard"``, ``"n_way"`` (see the package docstring).
+            ``"semi_hard"``, ``"n_way"``, ``"info_nce"``, ``"supcon"``, ``"cosface"`` (see the
+            package docstring).
         **kwargs: the loss's own arguments, e.g. ``margin=0.2`` (``n_way=20`` for
             ``"n_way"``).
 
