@@ -7,6 +7,9 @@ Tasks are index arrays into one image array (``query`` (T,), ``support`` (T, N),
 (T,)), as :func:`one_shot_tasks` draws them, so each image is embedded once;
 :func:`task_scores` scores them and :func:`task_accuracy` counts the right answers.
 
+For k-shot scoring, :func:`class_prototypes` averages each class's k support embeddings into
+its prototype and :func:`nearest_prototype` answers each query with the nearest one.
+
 Lake et al.'s 20 official runs are such tasks too (:func:`lake_run_tasks`,
 :func:`score_lake_runs`), and :func:`lake_n_way_tasks` draws N-way tasks inside those runs.
 Elsewhere: the training episodes of :class:`course_lib.losses.NWayLoss` are drawn by
@@ -29,8 +32,10 @@ from course_lib.sampling import ClassTable
 
 __all__ = [
     "check_tasks",
+    "class_prototypes",
     "lake_n_way_tasks",
     "lake_run_tasks",
+    "nearest_prototype",
     "one_shot_tasks",
     "score_lake_runs",
     "task_accuracy",
@@ -414,3 +419,68 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int | None = None, seed: int =
         rows = task_run == r
         query[rows] = starts[r] + n_train + test_of_class[true_class[rows]]
     return images, query, support.astype(np.int64), answer.astype(np.int64), task_run
+
+
+# --------------------------------------------------------------------------- prototypes
+
+
+def class_prototypes(embeddings, labels, k_shot: int | None = None, seed: int = 0
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Each class's prototype, the mean of its support embeddings (Snell et al. 2017).
+
+    Args:
+        embeddings: (M, D) float array of support embeddings.
+        labels: (M,) integer class labels of the rows.
+        k_shot: support rows per class, an int >= 1 drawn without replacement (seeded); None:
+            all rows of each class.
+        seed: seed of the draw of the ``k_shot`` rows.
+
+    Returns:
+        ``(classes, prototypes)``: the sorted class labels (C,) and their prototypes (C, D).
+
+    Raises:
+        TypeError: non-numeric embeddings, non-integer labels or ``k_shot``.
+        ValueError: embeddings not 2-D or with NaN/inf, labels of another length, ``k_shot``
+            < 1 or larger than a class (the message names the class).
+    """
+    emb = checks.float_array(embeddings, "embeddings", ndim=2)
+    y = checks.class_labels(labels, "labels")
+    checks.same_length(emb, "embeddings", y, "labels")
+    seed = checks.seed(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    if k_shot is not None:
+        k_shot = checks.integer(k_shot, "k_shot", minimum=1)
+        small = counts < k_shot
+        if small.any():
+            raise ValueError(f"k_shot={k_shot} is larger than class {classes[small][0]}, which "
+                             f"has {counts[small][0]} rows")
+    rng = np.random.default_rng(seed)
+    protos = np.empty((len(classes), emb.shape[1]), emb.dtype)
+    for i, c in enumerate(classes):
+        rows = np.flatnonzero(y == c)
+        if k_shot is not None:
+            rows = rng.choice(rows, size=k_shot, replace=False)
+        protos[i] = emb[rows].mean(axis=0)
+    return classes, protos
+
+
+def nearest_prototype(queries, classes, prototypes) -> np.ndarray:
+    """The class of the nearest prototype (Euclidean distance) of each query.
+
+    Args:
+        queries: (Q, D) float array of query embeddings.
+        classes: (C,) class labels of the prototypes, as :func:`class_prototypes` returns them.
+        prototypes: (C, D) float array of prototypes.
+
+    Returns:
+        (Q,) the predicted class of each query (ties: the first prototype).
+
+    Raises:
+        TypeError, ValueError: bad arrays, ``classes`` not one label per prototype, different
+            dimensions.
+    """
+    classes = checks.class_labels(classes, "classes")
+    protos = checks.float_array(prototypes, "prototypes", ndim=2)
+    checks.same_length(classes, "classes", protos, "prototypes")
+    index, _ = distances.nearest(queries, protos, k=1)
+    return classes[index[:, 0]]
