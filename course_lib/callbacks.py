@@ -1,5 +1,6 @@
 """Keras callbacks that watch training: wall-clock time per epoch, a wall-clock budget, embedding
-snapshots per epoch, and one-shot accuracy on validation tasks that keeps the best epoch.
+snapshots per epoch, and one-shot accuracy or retrieval recall@k on validation classes, each
+keeping the best epoch.
 
 List an :class:`EpochTimer` *before* any callback that does work at the end of an epoch (such
 as :class:`EmbeddingSnapshots`): callbacks run in list order, so the timer then stops before
@@ -14,10 +15,17 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from course_lib import checks, oneshot
+from course_lib import checks, evaluate, oneshot
 
-__all__ = ["EmbeddingSnapshots", "EpochTimer", "OneShotValidation", "TimeBudget"]
+__all__ = [
+    "EmbeddingSnapshots",
+    "EpochTimer",
+    "OneShotValidation",
+    "RetrievalValidation",
+    "TimeBudget",
+]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -202,3 +210,104 @@ class OneShotValidation(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.restore_best and self._best_weights is not None:
             self.model.set_weights(self._best_weights)
+
+
+class RetrievalValidation(keras.callbacks.Callback):
+    """Recall@k on validation classes at the end of each epoch; keep the best epoch's weights.
+
+    Every validation image is embedded by ``encoder`` (in batches) and used as a query against
+    all the others (leave-one-out, :func:`course_lib.evaluate.recall_at_k` with
+    ``exclude_self=True``). The score is added to the epoch logs as ``logs[name]``, kept in
+    ``history``, and printed as one line per epoch when ``verbose``; non-finite embeddings (a
+    diverged run) score 0. With ``restore_best=True``
+    the trained model ends with the weights of its best epoch (the first best on ties): model
+    selection on validation classes only, never on the test set.
+
+    Args:
+        encoder: the ``keras.Model`` that embeds one image (usually part of the trained model).
+        images: validation images, an array (N, ...) or a ``tf.data.Dataset`` of image batches
+            (images only, in the order of ``labels``), so images read from files need not be
+            decoded whole into memory.
+        labels: their integer class labels (N,); classes absent from training.
+        k: neighbours looked at, an int >= 1.
+        metric: one of ``distances.METRICS``.
+        name: the key added to the epoch logs.
+        restore_best: end training with the best epoch's weights, a bool.
+        verbose: print one line per epoch, a bool.
+        batch_size: images per embedding batch for an array, an int >= 1.
+
+    Raises:
+        TypeError: ``encoder`` not a Keras model, non-integer labels, non-bool flags.
+        ValueError: empty images, a label count that differs from the image count, ``k`` >= N.
+    """
+
+    def __init__(self, encoder, images, labels, k: int = 1, metric: str = "euclidean",
+                 name: str | None = None, restore_best: bool = True, verbose: bool = True,
+                 batch_size: int = 256):
+        super().__init__()
+        if not isinstance(encoder, keras.Model):
+            raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
+        self.encoder = encoder
+        self.labels = checks.class_labels(labels, "labels")
+        self.k = checks.positive_int(k, "k")
+        if self.k >= len(self.labels):
+            raise ValueError(f"k must be below the number of validation images "
+                             f"({len(self.labels)}), got {self.k}")
+        self.metric = metric
+        self.batch_size = checks.positive_int(batch_size, "batch_size")
+        self.restore_best = checks.boolean(restore_best, "restore_best")
+        self.verbose = checks.boolean(verbose, "verbose")
+        self.name = f"val_recall@{self.k}" if name is None else str(name)
+        if isinstance(images, tf.data.Dataset):
+            self.images = images
+        else:
+            self.images = checks.float_array(images, "images")
+            checks.same_length(self.images, "images", self.labels, "labels")
+        self.history: list[float] = []
+        self.best_epoch: int | None = None
+        self.best: float = -np.inf
+        self._best_weights = None
+
+    def embed(self) -> np.ndarray:
+        """Embeddings of the validation images by the encoder now, (N, D)."""
+        if isinstance(self.images, tf.data.Dataset):
+            emb = np.concatenate([np.asarray(self.encoder(b, training=False))
+                                  for b in self.images])
+        else:
+            emb = np.concatenate([
+                np.asarray(self.encoder(self.images[i:i + self.batch_size], training=False))
+                for i in range(0, len(self.images), self.batch_size)])
+        if len(emb) != len(self.labels):
+            raise ValueError(f"images gave {len(emb)} embeddings but labels has "
+                             f"{len(self.labels)} entries")
+        return emb
+
+    def score(self) -> float:
+        """Leave-one-out recall@k of the validation images now (0.0 when training diverged and
+        the embeddings are not finite)."""
+        emb = self.embed()
+        if not np.isfinite(emb).all():
+            return 0.0
+        return evaluate.recall_at_k(emb, self.labels, emb, self.labels, k=self.k,
+                                    exclude_self=True, metric=self.metric)
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self.score()
+        self.history.append(value)
+        if logs is not None:
+            logs[self.name] = value
+        improved = value > self.best
+        if improved:
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best:
+                self._best_weights = self.model.get_weights()
+        if self.verbose:
+            mark = " (best so far)" if improved else f" (best {self.best:.4f} at epoch {self.best_epoch + 1})"
+            print(f"epoch {epoch + 1}: {self.name} = {value:.4f}{mark}")
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self._best_weights is not None:
+            self.model.set_weights(self._best_weights)
+            if self.verbose:
+                print(f"restored the weights of epoch {self.best_epoch + 1} "
+                      f"({self.name} = {self.best:.4f})")

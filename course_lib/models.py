@@ -2,6 +2,8 @@
 
 An encoder maps one image to one embedding. ``siamese`` calls the *same* encoder on two inputs
 (shared weights); ``pseudo_siamese`` uses two encoders (distinct weights, maybe distinct shapes).
+``pretrained_encoder`` starts from an ImageNet-trained ``keras.applications`` network (frozen
+first, then fine-tuned with ``set_backbone_trainable``).
 
 Introduced in notebook 01.
 """
@@ -21,7 +23,9 @@ __all__ = [
     "kerasio_sigmoid_siamese",
     "koch_encoder",
     "mlp_encoder",
+    "pretrained_encoder",
     "pseudo_siamese",
+    "set_backbone_trainable",
     "shift_averaged",
     "siamese",
     "small_cnn_encoder",
@@ -390,3 +394,118 @@ def shift_averaged(encoder: keras.Model, max_shift: int = 1,
     views = ShiftedViews(offsets, name="shifted_views")(inputs)
     outputs = ViewMean(len(offsets), name="view_mean")(encoder(views))
     return keras.Model(inputs, outputs, name=name)
+
+
+BACKBONES = ("MobileNetV3Small", "EfficientNetV2B0")
+BACKBONE_LAYER = "backbone"
+
+
+def pretrained_encoder(input_shape=(64, 64, 3), embedding_dim: int = 64,
+                       backbone: str = "MobileNetV3Small", weights: str | None = "imagenet",
+                       trainable: bool = False, name: str = "pretrained_encoder") -> keras.Model:
+    """An encoder on a ``keras.applications`` backbone, with the backbone's own preprocessing.
+
+    The model takes images with values in [0, 1] (what the course's loaders give), scales them to
+    the 0-255 range both backbones expect and lets the backbone's built-in preprocessing
+    (``include_preprocessing=True``) do the rest; a single-channel image is repeated to three
+    channels. The backbone runs in inference mode (``training=False``), so its batch-norm
+    statistics stay the ImageNet ones even when fine-tuned. Global average pooling and a linear
+    ``embedding`` layer follow.
+
+    Recipe (two phases): build with ``trainable=False`` (the default), compile and fit (only the
+    embedding layer learns); then ``set_backbone_trainable(encoder, True)`` (or ``last=N`` for
+    the top N layers), compile again with a learning rate about 10x lower, and fit again.
+
+    Args:
+        input_shape: ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``, each side >= 32.
+        embedding_dim: the embedding's size, an int >= 1.
+        backbone: one of ``BACKBONES``.
+        weights: ``"imagenet"`` (downloaded once into ``~/.keras/models``) or ``None`` (random
+            initialisation: offline, and in tests).
+        trainable: whether the backbone's weights learn from the start, a bool.
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model`` from one image to its embedding; the backbone is its layer
+        named ``"backbone"``.
+
+    Raises:
+        TypeError: a bad shape type, a non-bool ``trainable``.
+        ValueError: an unknown backbone or weights, a side < 32, a channel count other than 1
+            or 3.
+        RuntimeError: the ImageNet weights could not be downloaded (the message names the file
+            and the ways on: a network, the file in ``~/.keras/models``, or ``weights=None``).
+    """
+    shape = _check_shape(input_shape)
+    backbone = checks.one_of(backbone, "backbone", BACKBONES)
+    if weights not in ("imagenet", None):
+        raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}")
+    trainable = checks.boolean(trainable, "trainable")
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3 or shape[2] not in (1, 3):
+        raise ValueError(f"input_shape must be (H, W), (H, W, 1) or (H, W, 3), got {shape}")
+    if min(shape[:2]) < 32:
+        raise ValueError(f"input_shape {shape} is too small for {backbone}: each side must be "
+                         f"at least 32")
+    build = getattr(keras.applications, backbone)
+    try:
+        net = build(input_shape=(*shape[:2], 3), include_top=False, weights=weights,
+                    include_preprocessing=True, name=BACKBONE_LAYER)
+    except Exception as err:  # the download raises several kinds (URLError, Exception, OSError)
+        if weights is None:
+            raise
+        raise RuntimeError(
+            f"could not download the ImageNet weights of {backbone} ({type(err).__name__}: "
+            f"{err}). With a network (e.g. Colab) this works; offline, copy the weights file "
+            f"into ~/.keras/models/, or pass weights=None to train the same network from "
+            f"random weights (then it is no longer pretrained).") from err
+    net.trainable = trainable
+    inputs = keras.Input(shape=shape, name="image")
+    x = layers.Rescaling(255.0)(inputs)
+    if shape[2] == 1:
+        x = layers.Concatenate()([x, x, x])
+    x = net(x, training=False)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(_check_dim(embedding_dim), name="embedding")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def set_backbone_trainable(encoder: keras.Model, trainable: bool = True,
+                           last: int | None = None) -> int:
+    """Freeze or unfreeze the backbone of a :func:`pretrained_encoder` (the fine-tuning phase).
+
+    Compile the model again afterwards: Keras reads ``trainable`` when it compiles. Batch-norm
+    layers stay frozen (their statistics are ImageNet's), as the Keras transfer-learning guide
+    recommends.
+
+    Args:
+        encoder: a model built by :func:`pretrained_encoder`.
+        trainable: unfreeze (True) or freeze (False) the backbone, a bool.
+        last: with ``trainable=True``, unfreeze only the last ``last`` layers of the backbone
+            (an int >= 1); ``None`` unfreezes them all.
+
+    Returns:
+        The number of backbone weight tensors that now learn.
+
+    Raises:
+        TypeError: ``encoder`` not a Keras model, a non-bool ``trainable``, a non-int ``last``.
+        ValueError: ``encoder`` has no layer named ``"backbone"``.
+    """
+    if not isinstance(encoder, keras.Model):
+        raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
+    trainable = checks.boolean(trainable, "trainable")
+    if last is not None:
+        last = checks.positive_int(last, "last")
+    try:
+        net = encoder.get_layer(BACKBONE_LAYER)
+    except ValueError:
+        raise ValueError(f"encoder {encoder.name!r} has no layer named {BACKBONE_LAYER!r}; "
+                         f"build it with pretrained_encoder") from None
+    net.trainable = trainable
+    if trainable:
+        chosen = net.layers if last is None else net.layers[-last:]
+        for layer in net.layers:
+            layer.trainable = layer in chosen and not isinstance(
+                layer, layers.BatchNormalization)
+    return len(net.trainable_weights)

@@ -9,6 +9,7 @@ from course_lib.callbacks import (
     EmbeddingSnapshots,
     EpochTimer,
     OneShotValidation,
+    RetrievalValidation,
     TimeBudget,
 )
 
@@ -118,3 +119,57 @@ def test_validation_callback_rejects_bad_tasks():
     with pytest.raises(TypeError, match="restore_best must be a bool"):
         OneShotValidation(images, [0], [[1, 2]], [0], restore_best=1)
 
+
+
+def _clusters():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 5)
+    centres = rng.normal(size=(4, 4)) * 3
+    return (centres[labels] + rng.normal(size=(20, 4)) * 0.1).astype("float32"), labels
+
+
+def test_retrieval_validation_scores_each_epoch_agrees_with_evaluate_and_restores_best(capsys):
+    encoder, model, x, y = _tiny()
+    images, labels = _clusters()
+    cb = RetrievalValidation(encoder, images, labels, batch_size=7)
+    # a learning rate that makes training diverge, so later epochs are worse than some earlier one
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    history = model.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[cb])
+    assert len(cb.history) == 4 and history.history["val_recall@1"] == cb.history
+    assert cb.best == max(cb.history) and cb.history[cb.best_epoch] == cb.best
+    emb = encoder(images).numpy()
+    from course_lib import evaluate
+    now = evaluate.recall_at_k(emb, labels, emb, labels, k=1, exclude_self=True)
+    assert now == cb.best  # the best epoch's weights are back
+    out = capsys.readouterr().out
+    assert sum(line.startswith("epoch ") for line in out.splitlines()) == 4 and "restored the weights of epoch 1 " in out
+    assert cb.best_epoch == 0 and cb.history[1:] == [0.0, 0.0, 0.0]  # diverged: scored 0
+
+
+def test_retrieval_validation_accepts_a_dataset_and_can_keep_the_last_weights():
+    import tensorflow as tf
+    encoder, model, x, y = _tiny()
+    images, labels = _clusters()
+    ds = tf.data.Dataset.from_tensor_slices(images).batch(6)
+    a = RetrievalValidation(encoder, ds, labels, k=2, restore_best=False, verbose=False)
+    b = RetrievalValidation(encoder, images, labels, k=2, restore_best=False, verbose=False)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[a, b])
+    assert a.history == b.history and a.name == "val_recall@2"
+    assert a._best_weights is None  # restore_best=False keeps no copy and restores nothing
+
+
+@pytest.mark.parametrize("kwargs,error", [
+    ({"encoder": "not a model"}, TypeError),
+    ({"labels": np.zeros(19, int)}, ValueError),
+    ({"labels": np.zeros(20)}, TypeError),
+    ({"k": 20}, ValueError),
+    ({"k": 0}, ValueError),
+    ({"restore_best": 1}, TypeError),
+    ({"verbose": "no"}, TypeError),
+])
+def test_retrieval_validation_rejects_bad_arguments(kwargs, error):
+    encoder, _, _, _ = _tiny()
+    images, labels = _clusters()
+    args = {"encoder": encoder, "images": images, "labels": labels, **kwargs}
+    with pytest.raises(error):
+        RetrievalValidation(**args)

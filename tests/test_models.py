@@ -178,3 +178,70 @@ def test_ensemble_and_shift_averaged_reject_bad_input():
         layers.ShiftedViews([(0, 0), (1, 2, 3)])
     with pytest.raises(ValueError, match="nothing would remain"):
         layers.ShiftedViews([(0, 7)])(_one_dot(3, 3))
+
+
+# --- pretrained_encoder / set_backbone_trainable (weights=None: no download in tests) ---------
+
+
+def test_pretrained_encoder_builds_embeds_and_keeps_the_backbone_frozen_until_asked():
+    keras.utils.set_random_seed(0)
+    enc = models.pretrained_encoder((32, 32, 3), embedding_dim=8, weights=None)
+    x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
+    assert tuple(enc(x).shape) == (2, 8)
+    backbone = enc.get_layer(models.BACKBONE_LAYER)
+    assert not backbone.trainable_weights
+    # only the embedding layer learns in the frozen phase
+    assert {w.path.split("/")[0] for w in enc.trainable_weights} == {"embedding"}
+    n_all = models.set_backbone_trainable(enc, True)
+    n_last = models.set_backbone_trainable(enc, True, last=5)
+    assert 0 < n_last < n_all
+    # batch-norm layers stay frozen even when the backbone is fine-tuned
+    bns = [la for la in backbone.layers if isinstance(la, keras.layers.BatchNormalization)]
+    assert bns and not any(la.trainable for la in bns)
+    assert models.set_backbone_trainable(enc, False) == 0
+
+
+def test_pretrained_encoder_accepts_grayscale_and_fine_tuning_changes_backbone_weights():
+    keras.utils.set_random_seed(0)
+    enc = models.pretrained_encoder((32, 32), embedding_dim=4, weights=None)
+    x = np.random.default_rng(1).uniform(size=(8, 32, 32)).astype("float32")
+    y = np.random.default_rng(2).normal(size=(8, 4)).astype("float32")
+    backbone = enc.get_layer(models.BACKBONE_LAYER)
+    frozen_before = [w.numpy().copy() for w in backbone.weights]
+    enc.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    enc.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(frozen_before, backbone.weights))
+    models.set_backbone_trainable(enc, True)
+    enc.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    enc.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert not all(np.array_equal(a, w.numpy()) for a, w in zip(frozen_before, backbone.weights))
+
+
+def test_pretrained_encoder_offline_names_what_failed_and_how_to_proceed(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/x.h5")
+    monkeypatch.setattr(keras.applications, "MobileNetV3Small", no_network)
+    with pytest.raises(RuntimeError, match=r"MobileNetV3Small.*URL fetch failure.*weights=None"):
+        models.pretrained_encoder((32, 32, 3), weights="imagenet")
+
+
+@pytest.mark.parametrize("kwargs,error", [
+    ({"input_shape": (16, 16, 3)}, ValueError),
+    ({"input_shape": (32, 32, 2)}, ValueError),
+    ({"input_shape": 32}, TypeError),
+    ({"backbone": "ResNet50"}, ValueError),
+    ({"weights": "cifar"}, ValueError),
+    ({"trainable": "yes"}, TypeError),
+    ({"embedding_dim": 0}, ValueError),
+])
+def test_pretrained_encoder_rejects_bad_arguments(kwargs, error):
+    args = {"input_shape": (32, 32, 3), "weights": None, **kwargs}
+    with pytest.raises(error):
+        models.pretrained_encoder(**args)
+
+
+def test_set_backbone_trainable_rejects_models_without_a_backbone():
+    with pytest.raises(ValueError, match="no layer named 'backbone'"):
+        models.set_backbone_trainable(models.mlp_encoder((4,), 2), True)
+    with pytest.raises(TypeError):
+        models.set_backbone_trainable("model", True)
