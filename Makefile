@@ -91,6 +91,13 @@ test-floor: $(FLOOR_STAMP)
 bench-search: $(STAMP)
 	$(PY) -m benchmarks.bench_search $(BENCH_ARGS)
 
+## Training from photos (notebook 08): images per second from 12-megapixel JPEGs, uncached,
+## cached (folders.cache_images) and in memory, into build/bench_images.{json,md}. About 3
+## minutes on 2 CPU cores; BENCH_ARGS=--quick checks that it runs.
+.PHONY: bench-images
+bench-images: $(STAMP)
+	$(PY) -m benchmarks.bench_images $(BENCH_ARGS)
+
 ## One-shot time to accuracy (notebook 06): Koch et al.'s net against the N-way recipe, time to
 ## a validation 20-way accuracy of 50/70/85%, 3 seeds, into build/bench_oneshot.{json,md}.
 ## About 20 minutes on 2 CPU cores; BENCH_ARGS=--quick: one seed, about 5.

@@ -14,20 +14,27 @@ classes left with fewer than ``min_per_class`` images (a class with one image gi
 pair), and class folders that are symbolic links to another folder inside the same tree (their
 images would be read twice, as two classes). Images of mixed sizes are resized to the chosen
 size, and a warning says so once. Every format decodes in both colour modes (GIF and BMP, which
-TensorFlow only decodes to RGB, are converted to grayscale after decoding). EXIF orientation
-tags are not applied (TensorFlow's decoders ignore them): a photo stored sideways is read
-sideways.
+TensorFlow only decodes to RGB, are converted to grayscale after decoding). TensorFlow's
+decoders ignore EXIF orientation tags, so :func:`decode_image` reads a phone photo stored
+sideways as sideways; :func:`cache_images` applies the tag.
 
 :func:`load_image_folder` decodes everything into one array (small data);
 :func:`scan_image_folder` + :func:`path_pk_dataset` keep only the file paths in memory and
 decode each P x K batch on the fly (data that does not fit in memory), with the sampling of
 :mod:`course_lib.pk_sampling`. Both decode with :func:`decode_image`, so the pixels agree.
+:func:`cache_images` is the fast route for photos: it decodes each file once with Pillow
+(EXIF orientation applied, JPEGs decoded at a reduced size when they are much larger than the
+target, the aspect ratio kept by cropping or padding if asked), keeps the result as one uint8
+``.npy`` file at the training size, and maps it from disk afterwards, so later epochs and
+later runs read pixels instead of decoding photos.
 
 Introduced in notebook 08.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -41,13 +48,15 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import tensorflow as tf
 
-from course_lib import checks, data
+from course_lib import checks, config, data
 from course_lib.pk_sampling import PKSampler
 from course_lib.sampling import seeded_batches
 
 __all__ = [
+    "ASPECT_RATIO_MODES",
     "IMAGE_EXTENSIONS",
     "ImageFolder",
+    "cache_images",
     "LoadedImages",
     "decode_image",
     "load_image_folder",
@@ -59,6 +68,8 @@ __all__ = [
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 _COLOR_MODES = {"grayscale": 1, "rgb": 3}
+ASPECT_RATIO_MODES = ("stretch", "crop", "pad")
+_CACHE_VERSION = 1    # bump when cache_images' pixels change, so old caches are not reused
 _LISTED = 20          # names listed in a warning before "and N more"
 
 
@@ -434,6 +445,126 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
             decode_image(path, size, color_mode)
         raise
     return out.reshape(len(paths), *size, channels)
+
+
+def _fit(image, size: tuple[int, int], aspect_ratio: str):
+    """A Pillow image resized to ``size`` (height, width): stretched, centre-cropped to the
+    target's aspect ratio first, or padded with black to it first (as Keras's
+    ``image_dataset_from_directory`` does with ``crop_to_aspect_ratio`` /
+    ``pad_to_aspect_ratio``)."""
+    from PIL import Image
+
+    h, w = size
+    iw, ih = image.size
+    if aspect_ratio == "crop":
+        scale = min(iw / w, ih / h)
+        cw, ch = max(1, round(w * scale)), max(1, round(h * scale))
+        left, top = (iw - cw) // 2, (ih - ch) // 2
+        image = image.crop((left, top, left + cw, top + ch))
+    elif aspect_ratio == "pad":
+        scale = max(iw / w, ih / h)
+        pw, ph = max(iw, round(w * scale)), max(ih, round(h * scale))
+        canvas = Image.new(image.mode, (pw, ph))
+        canvas.paste(image, ((pw - iw) // 2, (ph - ih) // 2))
+        image = canvas
+    return image.resize((w, h), Image.Resampling.BILINEAR)
+
+
+def _decode_with_pillow(path: str, size: tuple[int, int], mode: str, aspect_ratio: str,
+                        root: Path | None) -> np.ndarray:
+    """One file -> uint8 (height, width, channels): first frame, EXIF orientation applied,
+    converted to ``mode`` (``"L"`` or ``"RGB"``), fitted to ``size``. Raises ValueError naming
+    the file (relative to ``root``) if Pillow cannot decode it."""
+    from PIL import Image, ImageOps
+
+    shown = _relative(path, root) if root is not None else str(path)
+    try:
+        with Image.open(path) as img:
+            if img.format == "JPEG":      # decode at a reduced scale (1/2, 1/4, 1/8) if large
+                img.draft(mode, (2 * size[1], 2 * size[0]))
+            img = ImageOps.exif_transpose(img)
+            img = img.convert(mode)
+            img.load()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image file {shown} does not exist") from None
+    except (OSError, ValueError, SyntaxError) as err:     # PIL's errors for damaged files
+        raise ValueError(f"image file {shown} cannot be decoded: {err}") from err
+    arr = np.asarray(_fit(img, size, aspect_ratio), dtype=np.uint8)
+    return arr.reshape(size[0], size[1], -1)
+
+
+def _cache_key(paths: np.ndarray, size, color_mode: str, aspect_ratio: str) -> str:
+    """A digest of the files (path, byte size, modification time) and the settings: it changes
+    when any file is added, removed, replaced or edited, or a setting changes."""
+    digest = hashlib.sha256(json.dumps(
+        [_CACHE_VERSION, list(size), color_mode, aspect_ratio]).encode())
+    for path in paths:
+        stat = os.stat(path)
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+def cache_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
+                 aspect_ratio: str = "stretch", cache_dir=None, root=None) -> np.ndarray:
+    """Decode image files once, at the training size, into a uint8 array cached on disk.
+
+    The first call decodes every file with Pillow and writes the array to
+    ``cache_dir/images-<digest>.npy`` (through a temporary name, then renamed); later calls
+    with the same files and settings map that file read-only (``np.load(mmap_mode="r")``), so
+    a training pipeline reads pixels, not photos. The digest covers each file's path, size and
+    modification time and the settings, so an edited, added or removed file builds a new cache
+    (old cache files are left in place; delete ``cache_dir`` to reclaim the space).
+
+    Unlike :func:`decode_image`, this applies EXIF orientation tags (a phone photo stored
+    sideways comes out upright) and can keep the aspect ratio; the resizing is Pillow's
+    bilinear filter, so pixels differ slightly from TensorFlow's (by a few grey levels).
+
+    Args:
+        paths: (N,) file paths, e.g. ``scan_image_folder(...).paths``.
+        image_size: int or (height, width).
+        color_mode: ``"grayscale"`` or ``"rgb"``.
+        aspect_ratio: ``"stretch"`` (resize to the size, as :func:`decode_image`), ``"crop"``
+            (centre crop to the target's aspect ratio, then resize) or ``"pad"`` (pad with
+            black to it, then resize).
+        cache_dir: folder for the cache files; default ``config.build_dir() / "image_cache"``.
+        root: the folder the paths lie in, used to name a file in an error message.
+
+    Returns:
+        (N, height, width, channels) uint8, row ``i`` from ``paths[i]`` (a read-only memory
+        map of the cache file). Divide by 255 for floats in [0, 1].
+
+    Raises:
+        TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad ``image_size``,
+        ``color_mode`` or ``aspect_ratio``; a file that cannot be decoded (the ValueError names
+        it). FileNotFoundError: a missing file (named).
+    """
+    paths = _path_array(paths)
+    if not len(paths):
+        raise ValueError("paths must hold at least one file path, got none")
+    size, channels = _image_size(image_size), _channels(color_mode)
+    aspect_ratio = checks.one_of(aspect_ratio, "aspect_ratio", ASPECT_RATIO_MODES)
+    cache_dir = (config.build_dir() / "image_cache" if cache_dir is None
+                 else checks.path(cache_dir, "cache_dir"))
+    root = None if root is None else checks.path(root, "root")
+    paths = paths.astype(str)
+    try:
+        key = _cache_key(paths, size, color_mode, aspect_ratio)
+    except FileNotFoundError as err:
+        shown = _relative(err.filename, root) if root is not None else err.filename
+        raise FileNotFoundError(f"image file {shown} does not exist") from None
+    target = cache_dir / f"images-{key}.npy"
+    if not target.is_file():
+        mode = "L" if channels == 1 else "RGB"
+        out = np.empty((len(paths), *size, channels), np.uint8)
+        for i, path in enumerate(paths):
+            out[i] = _decode_with_pillow(path, size, mode, aspect_ratio, root)
+        with config.atomic_file(target) as tmp:
+            np.save(tmp, out)
+    cached = np.load(target, mmap_mode="r")
+    if cached.shape != (len(paths), *size, channels) or cached.dtype != np.uint8:
+        raise ValueError(f"image cache {target} holds {cached.dtype} {cached.shape}, expected "
+                         f"uint8 {(len(paths), *size, channels)}: delete it and call again")
+    return cached
 
 
 def _path_array(paths) -> np.ndarray:
