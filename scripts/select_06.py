@@ -8,10 +8,16 @@ asks which steps matter; this script asks the same question at the budget the no
 trains for. Only held-out background alphabets are scored (``--held-out``, one fold each),
 never Lake's 20 runs.
 
+Validation tasks are built like Lake's runs (``oneshot_variants.TASKS``; each run records its
+construction, the older runs used ``"random"`` drawers), and the file keeps the character of
+every task's query, so that comparisons can be clustered by character.
+
 Usage (heavy: wrap it in the machine lock; about 8 minutes per candidate and seed):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.select_06
-Writes notebooks/results/06_selection.json (adding to the runs already there: a re-run of the same
-candidate and seed replaces its old run), which notebook 06 loads and plots; prints a table.
+    .venv/bin/python -m scripts.select_06 --annotate   # only add the task characters (no training)
+Writes notebooks/results/06_selection.json atomically (adding to the runs already there: a re-run
+of the same candidate and seed replaces its old run), which notebooks 06 and 06b read through
+``course_lib.results.read_selection``; prints a table.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from pathlib import Path
 import keras
 
 from benchmarks import oneshot_variants as ov
-from course_lib import losses, models, oneshot, pairs
+from course_lib import losses, models, oneshot, pairs, results
 from course_lib.augment import RandomAffine
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_selection.json"
@@ -86,8 +92,8 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None,
         print(f"  {name} seed {seed} ({held_out} held out): step {done:5d}  {seconds:6.0f} s  "
               f"validation {curve[-1][2]:.3f}", flush=True)
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
-            "curve": curve, "final": _final_scores(encoder, d)} | _save(encoder, save_dir, name,
-                                                                     seed, held_out)
+            "curve": curve, "final": _final_scores(encoder, d), "tasks": ov.TASKS} | _save(
+                encoder, save_dir, name, seed, held_out)
 
 
 def _save(encoder, save_dir: Path | None, name: str, seed: int, held_out: str) -> dict:
@@ -127,7 +133,7 @@ def _final_scores(encoder, d, members=()) -> dict:
         right = oneshot.task_accuracy(
             oneshot.task_scores(model, d.val_images, d.val_query, d.val_support), d.val_answer)
         out[scoring] = {"accuracy": float(right.mean()), "correct": int(right.sum()),
-                        "tasks": "".join("1" if r else "0" for r in right)}
+                        "tasks": results.outcome_text(right)}
     return out
 
 
@@ -148,8 +154,8 @@ def _train_ensemble(name: str, seed: int, steps: int, held_out: str, d,
               f"validation {curve[-1][2]:.3f}", flush=True)
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
             "members": len(nets), "curve": curve,
-            "final": _final_scores(scorer, d, members=nets)} | _save(scorer, save_dir, name,
-                                                                      seed, held_out)
+            "final": _final_scores(scorer, d, members=nets), "tasks": ov.TASKS} | _save(
+                scorer, save_dir, name, seed, held_out)
 
 
 def _key(run: dict) -> tuple:
@@ -179,9 +185,24 @@ def save(out: Path, runs: list, candidates: list, started: float,
         report["candidates"] = {**earlier["candidates"], **report["candidates"]}
         report["earlier"] = [*earlier.get("earlier", []),
                              {k: earlier[k] for k in ("machine", "total_minutes", "date")}]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    report["task_characters"] = task_characters(report["runs"],
+                                                (earlier or {}).get("task_characters", {}))
+    results.write_study(out, results.SelectionStudy.from_json(report, str(out)))
     return report
+
+
+def task_characters(runs: list, known: dict) -> dict:
+    """``{construction: {held_out: [query character of each task]}}`` for every fold of
+    ``runs`` (a run without ``"tasks"`` used the older ``"random"`` tasks); ``known``: what
+    the file already had (kept, not recomputed)."""
+    table = {k: dict(v) for k, v in known.items()}
+    for run in runs:
+        construction = run.get("tasks", "random")
+        folds = table.setdefault(construction, {})
+        if run["held_out"] not in folds:
+            setup = ov.setup(28, validation=(run["held_out"],), tasks=construction)
+            folds[run["held_out"]] = list(setup.val_character)
+    return table
 
 
 def main(argv=None) -> dict:
@@ -194,7 +215,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--save-dir", type=Path, default=None,
                         help="save each run's trained encoder here (for later scoring)")
+    parser.add_argument("--annotate", action="store_true",
+                        help="train nothing: add the task characters of every fold to --out")
     args = parser.parse_args(argv)
+    if args.annotate:
+        study = json.loads(args.out.read_text())
+        study["task_characters"] = task_characters(study["runs"],
+                                                   study.get("task_characters", {}))
+        results.write_study(args.out, results.SelectionStudy.from_json(study, str(args.out)))
+        print(f"wrote the task characters of {sorted(study['task_characters'])} to {args.out}")
+        return study
     unknown = set(args.candidates) - set(CANDIDATES)
     if unknown:
         parser.error(f"--candidates: unknown {sorted(unknown)}; expected some of {list(CANDIDATES)}")
