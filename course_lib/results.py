@@ -582,19 +582,19 @@ class SelectionStudy:
         raise KeyError(f"{self.source}: no run of {candidate!r} seed {seed} on {held_out!r}; "
                        f"runs: {[(x.candidate, x.seed, x.held_out) for x in self.runs]}")
 
-    def folds(self, candidates, scoring: str = "plain", seed: int = 0) -> list[str]:
+    def folds(self, candidates, scoring: str | None = "plain", seed: int = 0) -> list[str]:
         """The held-out alphabets on which every one of ``candidates`` has ``scoring``, sorted.
 
         Args:
             candidates: candidate names (a list of str).
-            scoring: a scoring of ``final`` every run must have.
+            scoring: a scoring of ``final`` every run must have, or None: any run (its curve).
             seed: the seed of the runs.
 
         Returns:
             The alphabets, sorted by name.
         """
         have = [{x.held_out for x in self.runs if x.candidate == c and x.seed == seed
-                 and scoring in x.final} for c in candidates]
+                 and (scoring is None or scoring in x.final)} for c in candidates]
         return sorted(set.intersection(*have)) if have else []
 
     def outcomes(self, candidate: str, scoring: str, folds, seed: int = 0) -> np.ndarray:
