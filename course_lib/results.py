@@ -387,7 +387,12 @@ class AblationStudy:
 
 @dataclass(frozen=True)
 class CurvePoint:
-    """One check along a run: after ``steps`` steps and ``seconds`` of training."""
+    """One check along a run.
+
+    Attributes:
+        steps: training steps so far. seconds: training time so far.
+        accuracy: validation 20-way accuracy at that point.
+    """
 
     steps: int
     seconds: float
@@ -396,7 +401,12 @@ class CurvePoint:
 
 @dataclass(frozen=True, eq=False)
 class ScoredTasks:
-    """A trained model's outcome on each validation task (``outcomes``: booleans)."""
+    """A trained model's outcome on each validation task.
+
+    Attributes:
+        accuracy: the share of tasks right, as recorded.
+        outcomes: right (True) or wrong on each task, a boolean array.
+    """
 
     accuracy: float
     outcomes: np.ndarray
