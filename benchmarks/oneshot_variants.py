@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib import callbacks, config, data, losses, models, oneshot, pairs, splits
+from course_lib import callbacks, config, data, models, oneshot, pairs, splits, training
 from course_lib.augment import RandomAffine
 
 SPLIT = "background_small1"
@@ -116,22 +116,20 @@ def build(name: str, data_: Setup, seed: int):
     v = VARIANTS[name]
     keras.utils.set_random_seed(seed)
     size = v["size"]
+    if v["head"] == "n_way":  # notebook 06's recipe net, at a constant learning rate
+        shifts = v["augment"] == "shifts"    # else Koch's affine distortions, as the pair rows
+        model, ds = training.build_one_shot_recipe(
+            data_.images, data_.character, data_.alphabet, seed=seed, n_way=N_WAY,
+            episodes=EPISODES, embedding_dim=256, filters=v.get("filters", 64),
+            batch_norm=v["bn"], learning_rate=LEARNING_RATE,
+            rotations=v.get("rotations", False), max_shift=2 if shifts else 0,
+            affine=not shifts)
+        return model, model, ds, model
     if v["encoder"] == "koch":
         encoder = models.koch_encoder(size, 512, width=0.5)
     else:
         encoder = models.conv4_encoder((size, size), 256, filters=v.get("filters", 64),
                                        batch_norm=v["bn"])
-    if v["head"] == "n_way":
-        model = encoder
-        model.compile(keras.optimizers.Adam(LEARNING_RATE), losses.NWayLoss(N_WAY))
-        shifts = v["augment"] == "shifts"
-        ds = pairs.episode_dataset(data_.images, data_.character, data_.alphabet, N_WAY,
-                                   EPISODES, seed=seed, rotations=v.get("rotations", False),
-                                   max_shift=2 if shifts else 0, repeat=True)
-        if not shifts:  # Koch's affine distortions, per image, as in the pair rows
-            distort = RandomAffine(seed=seed)
-            ds = ds.map(lambda x, y: (distort(x), y))
-        return model, encoder, ds, encoder
     model = models.siamese(encoder, head="koch")
     model.compile(keras.optimizers.Adam(LEARNING_RATE), "binary_crossentropy")
     if v["sampling"] == "random":

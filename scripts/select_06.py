@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import time
@@ -32,8 +33,7 @@ from pathlib import Path
 import keras
 
 from benchmarks import oneshot_variants as ov
-from course_lib import losses, models, oneshot, pairs, results
-from course_lib.augment import RandomAffine
+from course_lib import models, oneshot, results, training
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_selection.json"
 
@@ -58,10 +58,41 @@ EMBEDDING_DIM = 256
 FILTERS = 64
 
 
+class _Curve(keras.callbacks.Callback):
+    """After each epoch: ``[steps, training seconds, validation accuracy]`` (scoring not timed)."""
+
+    def __init__(self, d, label: str):
+        super().__init__()
+        self.d, self.label, self.points, self.seconds, self._start = d, label, [], 0.0, 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.perf_counter() - self._start
+        done = (epoch + 1) * self.params["steps"]
+        self.points.append([done, round(self.seconds, 1),
+                            ov.validation_accuracy(self.model, self.d)])
+        print(f"  {self.label}: step {done:5d}  {self.seconds:6.0f} s  "
+              f"validation {self.points[-1][2]:.3f}", flush=True)
+
+
+def _recipe(c: dict, seed: int, steps: int, d, steps_per_epoch: int, callbacks=None):
+    """Candidate ``c`` trained by notebook 06's one recipe call on the training alphabets of
+    ``d`` (:func:`course_lib.training.train_one_shot_recipe`)."""
+    return training.train_one_shot_recipe(
+        d.images, d.character, d.alphabet, steps=steps, members=c.get("members", 1), seed=seed,
+        steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0, n_way=ov.N_WAY,
+        episodes=ov.EPISODES, embedding_dim=EMBEDDING_DIM, filters=FILTERS,
+        batch_norm=c["batch_norm"], learning_rate=ov.LEARNING_RATE,
+        affine=c.get("affine", False))
+
+
 def train(name: str, seed: int, check_every: int, steps: int | None = None,
           held_out: str = ov.VALIDATION[0], save_dir: Path | None = None) -> dict:
     """Train candidate ``name`` with a cosine-decayed Adam over its steps on every alphabet of the
-    split but ``held_out``; score 20-way tasks of ``held_out`` every ``check_every`` steps.
+    split but ``held_out``; score 20-way tasks of ``held_out`` every ``check_every`` steps (the
+    greatest common divisor of ``check_every`` and the steps, so that every epoch is whole).
 
     A candidate with ``members`` trains that many nets one after the other, each for its
     ``steps``, and scores the ensemble of the nets so far after each one.
@@ -77,22 +108,11 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None,
     d = ov.setup(28, validation=(held_out,))
     if c.get("members", 1) > 1:
         return _train_ensemble(name, seed, steps, held_out, d, save_dir)
-    encoder, episodes = _recipe_net(c, seed, steps, d)
-    if c.get("affine"):  # Koch et al.'s distortions on top of the shifts, per image
-        distort = RandomAffine(seed=seed)
-        episodes = episodes.map(lambda x, y: (distort(x), y))
-    curve, done, seconds = [], 0, 0.0
-    while done < steps:
-        chunk = min(check_every, steps - done)
-        start = time.perf_counter()
-        encoder.fit(episodes, steps_per_epoch=chunk, epochs=1, verbose=0)
-        seconds += time.perf_counter() - start
-        done += chunk
-        curve.append([done, round(seconds, 1), ov.validation_accuracy(encoder, d)])
-        print(f"  {name} seed {seed} ({held_out} held out): step {done:5d}  {seconds:6.0f} s  "
-              f"validation {curve[-1][2]:.3f}", flush=True)
+    curve = _Curve(d, f"{name} seed {seed} ({held_out} held out)")
+    run = _recipe(c, seed, steps, d, math.gcd(steps, check_every), callbacks=lambda i: [curve])
+    encoder = run.encoder
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
-            "curve": curve, "final": _final_scores(encoder, d), "tasks": ov.TASKS} | _save(
+            "curve": curve.points, "final": _final_scores(encoder, d), "tasks": ov.TASKS} | _save(
                 encoder, save_dir, name, seed, held_out)
 
 
@@ -107,19 +127,6 @@ def _save(encoder, save_dir: Path | None, name: str, seed: int, held_out: str) -
     path.parent.mkdir(parents=True, exist_ok=True)
     encoder.save(path)
     return {"saved": str(path)}
-
-
-def _recipe_net(c: dict, seed: int, steps: int, d, name: str = "conv4_encoder"):
-    """A seeded, compiled net of candidate ``c`` (cosine-decayed Adam over ``steps``) and its
-    endless stream of 20-way episodes with rotations and shifts."""
-    keras.utils.set_random_seed(seed)
-    net = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
-                               batch_norm=c["batch_norm"], name=name)
-    schedule = keras.optimizers.schedules.CosineDecay(ov.LEARNING_RATE, decay_steps=steps)
-    net.compile(keras.optimizers.Adam(schedule), losses.NWayLoss(ov.N_WAY))
-    episodes = pairs.episode_dataset(d.images, d.character, d.alphabet, ov.N_WAY, ov.EPISODES,
-                                     seed=seed, rotations=True, max_shift=2, repeat=True)
-    return net, episodes
 
 
 def _final_scores(encoder, d, members=()) -> dict:
@@ -140,17 +147,13 @@ def _final_scores(encoder, d, members=()) -> dict:
 def _train_ensemble(name: str, seed: int, steps: int, held_out: str, d,
                     save_dir: Path | None) -> dict:
     c = CANDIDATES[name]
-    nets, curve, seconds = [], [], 0.0
-    for i in range(c["members"]):
-        member_seed = seed * c["members"] + i
-        net, episodes = _recipe_net(c, member_seed, steps, d, name=f"member_{i}")
-        start = time.perf_counter()
-        net.fit(episodes, steps_per_epoch=steps, epochs=1, verbose=0)
-        seconds += time.perf_counter() - start
-        nets.append(net)
-        scorer = net if len(nets) == 1 else models.ensemble(nets)
-        curve.append([(i + 1) * steps, round(seconds, 1), ov.validation_accuracy(scorer, d)])
-        print(f"  {name} seed {seed} ({held_out} held out): {i + 1} nets, {seconds:6.0f} s  "
+    run = _recipe(c, seed, steps, d, math.gcd(steps, 100))
+    nets, curve = run.members, []
+    for k in range(1, len(nets) + 1):
+        scorer = nets[0] if k == 1 else models.ensemble(list(nets[:k]))
+        curve.append([k * steps, round(sum(run.seconds[:k]), 1),
+                      ov.validation_accuracy(scorer, d)])
+        print(f"  {name} seed {seed} ({held_out} held out): {k} nets, {curve[-1][1]:6.0f} s  "
               f"validation {curve[-1][2]:.3f}", flush=True)
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
             "members": len(nets), "curve": curve,
