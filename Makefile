@@ -41,7 +41,7 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  --ServerApp.jpserver_extensions="{'jupyterlab_jupytext': False}" \
-	  --ContentsManager.hide_globs="['__pycache__', '*.pyc', '*.pyo', '.DS_Store', '*~', '[0-9][0-9]_*.py']" \
+	  --ContentsManager.hide_globs="['__pycache__', '*.pyc', '*.pyo', '.DS_Store', '*~', '[0-9][0-9]*_*.py']" \
 	  $(LAB_ARGS) notebooks/
 
 lint: $(STAMP)
@@ -65,7 +65,7 @@ store: $(STAMP)
 ## Maintainers: copy a text-only edit of the sources named in NB (default all) into the stored
 ## .ipynb, keeping its outputs. Any change to code needs `make store` instead.
 sync: $(STAMP)
-	for f in $(if $(NB),$(foreach n,$(NB),notebooks/$(n)_*.py),notebooks/[0-9][0-9]_*.py); do \
+	for f in $(if $(NB),$(foreach n,$(NB),notebooks/$(n)_*.py),notebooks/[0-9][0-9]*_*.py); do \
 	  $(VENV)/bin/jupytext --quiet --update --to ipynb "$$f" || exit 1; done
 
 clean:

@@ -30,3 +30,21 @@ def test_episode_pairs_are_half_same_half_other_characters_of_the_episode():
 def test_every_variant_names_its_settings():
     for name, v in oneshot_variants.VARIANTS.items():
         assert v["label"] and v["encoder"] in ("koch", "conv4") and v["size"] in (28, 35), name
+
+
+def test_the_benchmark_times_the_recipe_the_notebook_trains():
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[1] / "notebooks" / "06_one_shot.py").read_text()
+
+    def parameter(name):
+        found = re.search(rf"^{name} = (?:config\.pick\(full=)?([\w.]+)", source, re.M)
+        assert found, f"06_one_shot.py sets no {name}"
+        return found.group(1)
+
+    recipe = bench_oneshot.RECIPE
+    assert int(parameter("MEMBERS")) == recipe["members"]
+    assert int(parameter("MEMBER_STEPS")) == recipe["steps"]
+    assert parameter("TEST_TIME_SHIFTS") == str(recipe["test_time_shifts"])
+    assert parameter("BATCH_NORM") == str(recipe["batch_norm"])

@@ -28,8 +28,10 @@ from sklearn.preprocessing import StandardScaler
 from course_lib import checks, distances
 
 __all__ = [
+    "CostChoice",
     "Comparison",
     "VerificationReport",
+    "choose_cheapest",
     "choose_threshold",
     "cluster_anisotropy",
     "compare",
@@ -832,6 +834,81 @@ def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | N
     adjusted = _holm([t.p for t in tests])
     return {(first, second): _comparison(t, f"{first} - {second}", alpha, power, family, p)
             for (first, second), t, p in zip(pairs, tests, adjusted)}
+
+
+@dataclass(frozen=True)
+class CostChoice:
+    """What :func:`choose_cheapest` chose; ``str()`` gives a readable summary.
+
+    Attributes:
+        chosen: the name of the method chosen.
+        costs: each method's cost, as given.
+        beaten_by: for each method, the costlier methods detectably better than it (Holm).
+        comparisons: every (costlier, cheaper) :class:`Comparison` of the family.
+    """
+
+    chosen: str
+    costs: dict
+    beaten_by: dict
+    comparisons: dict
+
+    def __str__(self) -> str:
+        lines = [f"chosen: {self.chosen} (cost {self.costs[self.chosen]:g}); "
+                 f"{len(self.comparisons)} comparisons, Holm-corrected"]
+        for name in sorted(self.costs, key=self.costs.get):
+            beaten = ", ".join(self.beaten_by[name]) or "no costlier method"
+            lines.append(f"  {name} (cost {self.costs[name]:g}): detectably beaten by {beaten}")
+        return "\n".join(lines)
+
+
+def choose_cheapest(runs, costs, *, paired: bool, clusters=None, kind: str | None = None,
+                    alpha: float = 0.05, power: float = 0.8) -> CostChoice:
+    """Choose by accuracy *and* cost: the cheapest method that no costlier method detectably
+    beats.
+
+    A costlier method (an ensemble, test-time shifts: more forward passes per image) is worth
+    its price only when the evidence says it is better. Every costlier method is compared with
+    every cheaper one through :func:`compare_many` (costlier minus cheaper, all corrected
+    together with Holm's method); a method is *beaten* when a costlier one is detectably
+    better (positive effect, ``detectable``). The rule returns the cheapest method that is not
+    beaten. It never trades a detectable loss for a saving: a costlier method that beats it
+    would have beaten it. A gain too small for the design to detect is not paid for; the
+    comparisons' smallest detectable effects say how small "too small" is.
+
+    Args:
+        runs: a mapping from each method's name to its results (as in :func:`compare_many`).
+        costs: a mapping from each name of ``runs`` to its cost (a number > 0; e.g. forward
+            passes per image). Ties: the earlier method in ``runs`` counts as cheaper.
+        paired, clusters, kind, alpha, power: as in :func:`compare_many`.
+
+    Returns:
+        A :class:`CostChoice`.
+
+    Raises:
+        TypeError: ``costs`` not a mapping, a non-numeric cost, and as :func:`compare_many`.
+        ValueError: ``costs`` not naming exactly the methods of ``runs``, a cost <= 0, and as
+            :func:`compare_many`.
+    """
+    if not isinstance(runs, Mapping):
+        raise TypeError(f"runs must be a mapping from a method's name to its results, got "
+                        f"{type(runs).__name__}")
+    if not isinstance(costs, Mapping):
+        raise TypeError(f"costs must be a mapping from each method's name to its cost, got "
+                        f"{type(costs).__name__}")
+    if set(costs) != set(runs):
+        raise ValueError(f"costs must name exactly the methods of runs {list(runs)}, got "
+                         f"{list(costs)}")
+    cost = {name: checks.number(costs[name], f"costs[{name!r}]", 0.0, low_open=True)
+            for name in runs}
+    order = sorted(runs, key=lambda name: (cost[name], list(runs).index(name)))
+    pairs = [(order[j], order[i]) for i in range(len(order)) for j in range(i + 1, len(order))]
+    found = compare_many(runs, pairs, paired=paired, clusters=clusters, kind=kind, alpha=alpha,
+                         power=power)
+    beaten_by = {name: [costlier for (costlier, cheaper), c in found.items()
+                        if cheaper == name and c.detectable and c.effect > 0]
+                 for name in order}
+    chosen = next((name for name in order if not beaten_by[name]), order[-1])
+    return CostChoice(chosen, {name: cost[name] for name in order}, beaten_by, found)
 
 
 # --------------------------------------------------------------------------- embedding quality

@@ -11,6 +11,7 @@ Introduced in notebook 01.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from course_lib import checks
@@ -25,6 +26,7 @@ __all__ = [
     "mlp_encoder",
     "pretrained_encoder",
     "pseudo_siamese",
+    "refresh_batch_norm",
     "set_backbone_trainable",
     "shift_averaged",
     "siamese",
@@ -509,3 +511,67 @@ def set_backbone_trainable(encoder: keras.Model, trainable: bool = True,
             layer.trainable = layer in chosen and not isinstance(
                 layer, layers.BatchNormalization)
     return len(net.trainable_weights)
+
+
+def _batch_norm_layers(model) -> list:
+    """Every ``BatchNormalization`` layer of ``model``, nested models included, once each."""
+    found, seen = [], set()
+
+    def walk(layer):
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        if isinstance(layer, layers.BatchNormalization):
+            found.append(layer)
+        for inner in getattr(layer, "layers", ()):
+            walk(inner)
+
+    walk(model)
+    return found
+
+
+def refresh_batch_norm(model: keras.Model, images, batch_size: int = 512, seed: int = 0) -> int:
+    """Re-estimate the moving statistics of every batch-norm layer of ``model`` from ``images``.
+
+    A batch-norm layer scores with moving averages of the batch statistics it saw in training
+    (momentum 0.99: after ``s`` steps the initial statistics still weigh ``0.99**s``, 25% after
+    136 steps). A short run is therefore scored with statistics that partly describe a net
+    that no longer exists. This sets each layer's moving mean and variance to the statistics
+    of one batch of ``batch_size`` images drawn from ``images`` (without replacement, seeded),
+    passed through the model in training mode, so that every layer sees the inputs it sees in
+    training. The weights are not changed. A model without batch norm is left as it is.
+
+    Args:
+        model: a Keras model (its nested models are searched too).
+        images: training images in the model's input shape (N, ...), numeric.
+        batch_size: how many images to estimate from, an int >= 2 (all of them when N is
+            smaller).
+        seed: an int >= 0, which images are drawn.
+
+    Returns:
+        The number of batch-norm layers refreshed (0: nothing to do).
+
+    Raises:
+        TypeError: ``model`` not a Keras model, non-numeric images, a non-int batch_size.
+        ValueError: ``batch_size`` < 2, fewer than 2 images.
+    """
+    model = _check_encoder(model, "model")
+    x = checks.float_array(images, "images")
+    batch_size = checks.integer(batch_size, "batch_size", minimum=2)
+    if len(x) < 2:
+        raise ValueError(f"images must hold at least 2 images to estimate statistics from, "
+                         f"got {len(x)}")
+    bn = _batch_norm_layers(model)
+    if not bn:
+        return 0
+    rng = np.random.default_rng(checks.seed(seed))
+    batch = x[rng.choice(len(x), min(batch_size, len(x)), replace=False)]
+    momenta = [layer.momentum for layer in bn]
+    try:
+        for layer in bn:
+            layer.momentum = 0.0          # the moving averages become this batch's statistics
+        model(batch, training=True)
+    finally:
+        for layer, momentum in zip(bn, momenta):
+            layer.momentum = momentum
+    return len(bn)

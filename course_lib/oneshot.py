@@ -78,7 +78,8 @@ def check_tasks(images, query, support, answer=None):
     return images, q, s, a
 
 
-def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, groups=None):
+def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, groups=None,
+                   drawers=None):
     """N-way one-shot tasks as index arrays ``(query, support, answer)``.
 
     Each task draws ``n_way`` distinct classes and one support example of each
@@ -87,6 +88,13 @@ def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, g
     alphabet): then every task draws its classes from one group, as in Lake et al.'s
     within-alphabet runs.
 
+    ``drawers`` (who drew each example) builds the tasks as Lake et al. built their runs: all
+    candidates of a task by one drawer, the query by another, and no query used twice. Without
+    it a distractor may share the query's drawer (a cue that has nothing to do with the
+    character) and a query may recur. With ``drawers``, a class needs its examples by both of
+    the task's drawers; tasks whose drawers leave fewer than ``n_way`` such classes are
+    drawn again.
+
     Args:
         y: integer class ids (N,).
         n_way: candidates per task, an int >= 1.
@@ -94,6 +102,7 @@ def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, g
         seed: an int >= 0.
         classes: restrict tasks to these class ids, or None.
         groups: a group id per example (N,), or None.
+        drawers: a drawer id per example (N,), or None (see above).
 
     Returns:
         ``(query, support, answer)``: int arrays (T,), (T, n_way), (T,).
@@ -101,7 +110,8 @@ def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, g
     Raises:
         TypeError: arguments of the wrong type.
         ValueError: ``n_way`` larger than the classes (of every group), a class with a single
-            example, ``groups`` of another length, a class in two groups.
+            example, ``groups`` or ``drawers`` of another length, a class in two groups, more
+            tasks than there are distinct queries to give them (with ``drawers``).
 
     Warns:
         UserWarning: groups with fewer than ``n_way`` classes (they are skipped).
@@ -115,6 +125,9 @@ def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, g
     table.require_examples(2, "a task needs a support and a different query example "
                                   "of its class")
 
+    if drawers is not None:
+        return _drawer_tasks(y, table, checks.class_labels(drawers, "drawers"), n_way, num_tasks,
+                             rng)
     keys = rng.random((num_tasks, table.num_classes))
     if groups is not None:
         class_group = table.class_group
@@ -129,6 +142,51 @@ def one_shot_tasks(y, n_way: int, num_tasks: int, seed: int = 0, classes=None, g
     c, w = chosen[rows, answer], within[rows, answer]
     step = 1 + np.floor(rng.random(num_tasks) * (counts[c] - 1)).astype(np.int64)
     query = order[starts[c] + (w + step) % counts[c]]
+    return query, support, answer
+
+
+def _drawer_tasks(y, table: ClassTable, drawers: np.ndarray, n_way: int, num_tasks: int,
+                  rng: np.random.Generator):
+    """Tasks built like Lake's runs (see :func:`one_shot_tasks`): a group, two drawers, the
+    candidates by the first, a query by the second that no earlier task used."""
+    checks.same_length(drawers, "drawers", y, "y")
+    example = {}                                   # (class slot, drawer) -> example index
+    for slot in range(table.num_classes):
+        rows = table.order[table.starts[slot]:table.starts[slot] + table.counts[slot]]
+        for i in rows:
+            example.setdefault((slot, int(drawers[i])), int(i))
+    group_of = (table.class_group if table.class_group is not None
+                else np.zeros(table.num_classes, np.int64))
+    slots_of = {g: np.flatnonzero(group_of == g) for g in np.unique(group_of)}
+    drawers_of = {g: sorted({d for (s, d) in example if group_of[s] == g}) for g in slots_of}
+    possible = len(example)
+    if num_tasks > possible:
+        raise ValueError(f"num_tasks={num_tasks} is more than the {possible} distinct queries "
+                         "(class, drawer) there are: with drawers, no query is used twice")
+    used, tasks, tries = set(), [], 0
+    groups = [g for g in slots_of if len(slots_of[g]) >= n_way and len(drawers_of[g]) >= 2]
+    if not groups:
+        raise ValueError(f"no group has {n_way} classes drawn by 2 drawers")
+    while len(tasks) < num_tasks:
+        tries += 1
+        if tries > 1000 * num_tasks:
+            raise ValueError(f"could only build {len(tasks)} of {num_tasks} tasks with distinct "
+                             "queries: ask for fewer")
+        g = groups[rng.integers(len(groups))]
+        first, second = rng.choice(drawers_of[g], 2, replace=False)
+        both = [s for s in slots_of[g] if (s, first) in example and (s, second) in example]
+        if len(both) < n_way:
+            continue
+        chosen = rng.choice(both, n_way, replace=False)
+        answer = int(rng.integers(n_way))
+        query = example[(int(chosen[answer]), int(second))]
+        if query in used:
+            continue
+        used.add(query)
+        tasks.append((query, [example[(int(s), int(first))] for s in chosen], answer))
+    query = np.array([t[0] for t in tasks], np.int64)
+    support = np.array([t[1] for t in tasks], np.int64)
+    answer = np.array([t[2] for t in tasks], np.int64)
     return query, support, answer
 
 

@@ -1300,3 +1300,91 @@ def plot_siamese_architecture(shared: bool = True, distance: str | None = None,
                 color="0.3")
     ax.set_title(title)
     return fig
+
+
+__all__ += ["plot_by_fold", "plot_comparisons"]
+
+
+def plot_comparisons(comparisons, ax: Axes | None = None, title: str = "Paired comparisons",
+                     xlabel: str = "effect (first minus second)") -> Axes:
+    """One row per comparison: the effect as a dot and its confidence interval as a bar, with
+    a line at 0 (no difference) and the p-value beside each row; filled dots are detectable.
+
+    Args:
+        comparisons: :class:`course_lib.evaluate.Comparison` objects (a sequence, or a mapping
+            whose values are they, as :func:`course_lib.evaluate.compare_many` returns).
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        xlabel: the x axis label.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: an entry that is not a Comparison, ``ax`` not an Axes.
+        ValueError: no comparisons.
+    """
+    from course_lib.evaluate import Comparison
+
+    found = list(comparisons.values()) if isinstance(comparisons, dict) else list(comparisons)
+    if not found:
+        raise ValueError("comparisons must hold at least one Comparison, got none")
+    for i, c in enumerate(found):
+        if not isinstance(c, Comparison):
+            raise TypeError(f"comparisons[{i}] must be an evaluate.Comparison, got "
+                            f"{type(c).__name__}")
+    ax = _new_axes(ax, (7.5, 0.55 * len(found) + 1.6))
+    y = np.arange(len(found))[::-1]
+    for yi, c in zip(y, found):
+        color = "#08519c" if c.detectable else "#969696"
+        ax.plot([c.low, c.high], [yi, yi], color=color, lw=2)
+        ax.plot([c.effect], [yi], "o", color=color, ms=7,
+                markerfacecolor=color if c.detectable else "white")
+        p = "p < 0.001" if c.p_value < 0.001 else f"p = {c.p_value:.2g}"
+        ax.annotate(p, (c.high, yi), xytext=(6, 0), textcoords="offset points", va="center",
+                    fontsize="small")
+    ax.axvline(0.0, ls="--", color=_CHANCE, label="no difference")
+    ax.set_yticks(y, [c.label for c in found])
+    level = found[0].confidence
+    ax.set_xlabel(f"{xlabel}; bars: {100 * level:.3g}% intervals")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def plot_by_fold(values, folds, ax: Axes | None = None, title: str = "Leave one group out",
+                 ylabel: str = "accuracy") -> Axes:
+    """Each method's score on each held-out fold (one line per method), and its mean.
+
+    Args:
+        values: a mapping from a method's name to its score on each fold, in ``folds``' order.
+        folds: the folds' names (the x axis), e.g. the held-out alphabets.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+        ylabel: the y axis label.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: ``values`` not a mapping, non-numeric scores, ``ax`` not an Axes.
+        ValueError: no methods, or a method without one score per fold.
+    """
+    if not isinstance(values, dict) or not values:
+        raise TypeError(f"values must be a non-empty mapping from a method to its scores per "
+                        f"fold, got {type(values).__name__}")
+    folds = [str(f) for f in folds]
+    ax = _new_axes(ax, (7.5, 4.5))
+    x = np.arange(len(folds))
+    for name, v in values.items():
+        arr = checks.float_array(v, f"values[{name!r}]", 1)
+        if arr.size != len(folds):
+            raise ValueError(f"values[{name!r}] must have one score per fold ({len(folds)}), "
+                             f"got {arr.size}")
+        ax.plot(x, arr, "o-", lw=1.5, label=f"{name} (mean {arr.mean():.3f})")
+    ax.set_xticks(x, folds)
+    ax.set_xlabel("held-out fold")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax

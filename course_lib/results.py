@@ -7,11 +7,17 @@ Introduced in notebook 01.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from course_lib.config import atomic_file, build_dir, fast_mode, repository_url
 
-__all__ = ["STUDY_URL", "format_table", "main", "read_study", "record", "results_path"]
+__all__ = ["STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint", "ScoredTasks",
+           "SelectionRun", "SelectionStudy", "format_table", "main", "outcome_text",
+           "read_ablation", "read_selection", "read_study", "record", "results_path",
+           "write_study"]
 
 # Where the committed study files live online, for a notebook run without the repository (Colab).
 STUDY_URL = repository_url("raw") + "notebooks/"
@@ -134,6 +140,566 @@ def read_study(path, notebooks_dir=None) -> dict:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise ValueError(f"{url} is not valid JSON ({err})") from err
+
+
+# --------------------------------------------------------------------------- typed study files
+#
+# The study files keep each run's task outcomes as one compact string of "0" and "1" (a task
+# per character); the readers below turn them into boolean arrays, check every field, and name
+# the file and the field in every error. ``to_json`` gives back exactly what was read, so the
+# scripts write through the same classes (``write_study``) and a test checks the two agree.
+
+
+def outcome_text(outcomes) -> str:
+    """Task outcomes (booleans or 0/1, one per task) as the study files store them: "0101...".
+
+    Args:
+        outcomes: a 1-D sequence of booleans or 0/1.
+
+    Returns:
+        One character per task, "1" for right.
+
+    Raises:
+        TypeError: non-numeric outcomes. ValueError: values other than 0/1, or not 1-D.
+    """
+    from course_lib import checks
+
+    arr = checks.binary_labels(outcomes, "outcomes", "booleans (or 0/1)")
+    if arr.ndim != 1:
+        raise ValueError(f"outcomes must be 1-D, got shape {arr.shape}")
+    return "".join("1" if v else "0" for v in arr)
+
+
+class _Reader:
+    """Field access on one JSON object of a study file, with errors naming file and field."""
+
+    def __init__(self, obj, source: str, where: str):
+        self.source, self.where = source, where
+        if not isinstance(obj, dict):
+            self.fail(f"must be a JSON object, got {type(obj).__name__}")
+        self.obj = obj
+
+    def fail(self, message: str):
+        raise ValueError(f"{self.source}: {self.where or 'the file'} {message}")
+
+    def get(self, key: str, kinds, default=...):
+        if key not in self.obj:
+            if default is ...:
+                self.fail(f"has no {key!r}")
+            return default
+        value = self.obj[key]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            self.fail(f"field {key!r} must be {names}, got {type(value).__name__} {value!r:.60}")
+        return value
+
+    def numbers(self, key: str, kind=(int, float), default=...) -> tuple:
+        values = self.get(key, list, default)
+        if values is None:
+            return None
+        if not all(isinstance(v, kind) and not isinstance(v, bool) for v in values):
+            self.fail(f"field {key!r} must be a list of numbers, got {values!r:.80}")
+        return tuple(values)
+
+    def inner(self, key: str, obj=None) -> _Reader:
+        return _Reader(self.obj[key] if obj is None else obj, self.source,
+                       f"{self.where}.{key}" if self.where else key)
+
+
+def _outcomes(text, reader: _Reader, key: str) -> np.ndarray:
+    if not isinstance(text, str) or not text or set(text) - {"0", "1"}:
+        reader.fail(f"field {key!r} must be a non-empty string of task outcomes '0'/'1', got "
+                    f"{text!r:.40}")
+    return np.frombuffer(text.encode("ascii"), np.uint8) == ord("1")
+
+
+def _put(out: dict, key: str, value) -> None:
+    """Set ``key`` unless ``value`` is None (an optional field the file did not have)."""
+    if value is not None:
+        out[key] = value
+
+
+@dataclass(frozen=True, eq=False)
+class AblationRow:
+    """One row of ``06_ablation.json``: a setting trained with several seeds for one budget.
+
+    Attributes:
+        variant: the row's short name (``"no_bn"``).
+        label: what the row changes.
+        settings: its settings (encoder, head, sampling, ...) as the script wrote them.
+        accuracies: validation 20-way accuracy of each seed (batch-norm statistics re-estimated
+            in files from ``task_construction="lake"`` on).
+        steps: training steps each seed made in the budget.
+        mean: the mean of ``accuracies``. std: their sample standard deviation.
+        ms_per_step: milliseconds of training per step.
+        accuracies_stale: each seed scored with the batch-norm statistics as training left
+            them, or None (older files).
+        tasks: each seed's outcome on each validation task (booleans), or None (older files).
+    """
+
+    variant: str
+    label: str
+    settings: dict
+    accuracies: tuple
+    steps: tuple
+    mean: float
+    std: float
+    ms_per_step: float
+    accuracies_stale: tuple | None = None
+    tasks: tuple | None = None
+
+    @classmethod
+    def from_json(cls, obj, source: str, where: str) -> AblationRow:
+        r = _Reader(obj, source, where)
+        acc, steps = r.numbers("accuracies"), r.numbers("steps", int)
+        if len(acc) != len(steps) or len(acc) < 2:
+            r.fail(f"needs one accuracy and one step count per seed (at least 2), got "
+                   f"{len(acc)} and {len(steps)}")
+        if not all(0.0 <= a <= 1.0 for a in acc):
+            r.fail(f"accuracies must lie in [0, 1], got {acc}")
+        mean = float(r.get("mean", (int, float)))
+        if abs(mean - float(np.mean(acc))) > 1e-9:
+            r.fail(f"mean {mean} is not the mean of its accuracies {acc}")
+        stale = r.numbers("accuracies_stale", default=None)
+        if stale is not None and len(stale) != len(acc):
+            r.fail(f"has {len(stale)} stale accuracies for {len(acc)} seeds")
+        texts = r.get("tasks", list, None)
+        tasks = None
+        if texts is not None:
+            tasks = tuple(_outcomes(t, r, "tasks") for t in texts)
+            if len(tasks) != len(acc) or len({t.size for t in tasks}) != 1:
+                r.fail(f"needs one outcome string per seed, all as long, got "
+                       f"{[t.size for t in tasks]}")
+            if not np.allclose([t.mean() for t in tasks], acc, atol=1e-9):
+                r.fail("tasks do not give its accuracies")
+        return cls(r.get("variant", str), r.get("label", str), r.get("settings", dict), acc,
+                   steps, mean, float(r.get("std", (int, float))),
+                   float(r.get("ms_per_step", (int, float))), stale, tasks)
+
+    def to_json(self) -> dict:
+        out = {"variant": self.variant, "label": self.label, "settings": self.settings,
+               "mean": self.mean, "std": self.std, "accuracies": list(self.accuracies),
+               "steps": list(self.steps), "ms_per_step": self.ms_per_step}
+        _put(out, "accuracies_stale", None if self.accuracies_stale is None
+             else list(self.accuracies_stale))
+        _put(out, "tasks", None if self.tasks is None else [outcome_text(t) for t in self.tasks])
+        return out
+
+
+def _machine(r: _Reader) -> dict:
+    machine = r.get("machine", dict)
+    m = r.inner("machine", machine)
+    m.get("cpus", int)
+    m.numbers("load_average")
+    return machine
+
+
+@dataclass(frozen=True, eq=False)
+class AblationStudy:
+    """``notebooks/results/06_ablation.json`` (``scripts/ablation_06.py``), typed.
+
+    Attributes:
+        rows: the rows, in the file's order (:class:`AblationRow`).
+        split, validation_alphabets, n_way, episodes_per_step, pairs_per_step,
+        learning_rate, seconds_per_run, seeds: the study's settings.
+        machine: cpus, processor and load average when it ran. total_minutes, date: its run.
+        what: the file's own description.
+        task_construction: how the validation tasks were built (``"lake"``), or None for the
+            older files (``"random"`` drawers).
+        task_characters: the character of each validation task's query, or None.
+    """
+
+    what: str
+    split: str
+    validation_alphabets: tuple
+    n_way: int
+    episodes_per_step: int
+    pairs_per_step: int
+    learning_rate: float
+    seconds_per_run: float
+    seeds: int
+    rows: tuple
+    machine: dict
+    total_minutes: float
+    date: str
+    task_construction: str | None = None
+    task_characters: tuple | None = None
+    source: str = field(default="", compare=False)
+
+    @classmethod
+    def from_json(cls, obj, source: str = "06_ablation.json") -> AblationStudy:
+        """The study from the file's parsed JSON; ``source`` names the file in errors.
+
+        Raises:
+            ValueError: a missing or mistyped field, rows that disagree with the settings
+                (the message names the file and the field).
+        """
+        r = _Reader(obj, source, "")
+        rows = tuple(AblationRow.from_json(row, source, f"rows[{i}]")
+                     for i, row in enumerate(r.get("rows", list)))
+        seeds = r.get("seeds", int)
+        names = [row.variant for row in rows]
+        if not rows or len(set(names)) != len(names):
+            r.fail(f"must hold rows with distinct variants, got {names}")
+        bad = [row.variant for row in rows if len(row.accuracies) != seeds]
+        if bad:
+            r.fail(f"says seeds={seeds} but rows {bad} have another number of seeds")
+        chars = r.get("task_characters", list, None)
+        if chars is not None:
+            sizes = {t.size for row in rows if row.tasks for t in row.tasks}
+            if sizes and sizes != {len(chars)}:
+                r.fail(f"has {len(chars)} task characters for tasks of {sorted(sizes)}")
+        return cls(r.get("what", str), r.get("split", str),
+                   tuple(r.get("validation_alphabets", list)), r.get("n_way", int),
+                   r.get("episodes_per_step", int), r.get("pairs_per_step", int),
+                   float(r.get("learning_rate", (int, float))),
+                   float(r.get("seconds_per_run", (int, float))), seeds, rows, _machine(r),
+                   float(r.get("total_minutes", (int, float))), r.get("date", str),
+                   r.get("task_construction", str, None),
+                   None if chars is None else tuple(chars), source)
+
+    def to_json(self) -> dict:
+        """The study as the file holds it (what :meth:`from_json` read)."""
+        out = {"what": self.what, "split": self.split,
+               "validation_alphabets": list(self.validation_alphabets), "n_way": self.n_way,
+               "episodes_per_step": self.episodes_per_step,
+               "pairs_per_step": self.pairs_per_step, "learning_rate": self.learning_rate,
+               "seconds_per_run": self.seconds_per_run, "seeds": self.seeds,
+               "rows": [row.to_json() for row in self.rows], "machine": self.machine,
+               "total_minutes": self.total_minutes, "date": self.date}
+        _put(out, "task_construction", self.task_construction)
+        _put(out, "task_characters", None if self.task_characters is None
+             else list(self.task_characters))
+        return out
+
+    def row(self, variant: str) -> AblationRow:
+        """The row named ``variant``.
+
+        Raises:
+            KeyError: no such row (the message lists the rows).
+        """
+        for row in self.rows:
+            if row.variant == variant:
+                return row
+        raise KeyError(f"{self.source}: no row {variant!r}; rows: {[r.variant for r in self.rows]}")
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One check along a run.
+
+    Attributes:
+        steps: training steps so far. seconds: training time so far.
+        accuracy: validation 20-way accuracy at that point.
+    """
+
+    steps: int
+    seconds: float
+    accuracy: float
+
+
+@dataclass(frozen=True, eq=False)
+class ScoredTasks:
+    """A trained model's outcome on each validation task.
+
+    Attributes:
+        accuracy: the share of tasks right, as recorded.
+        outcomes: right (True) or wrong on each task, a boolean array.
+    """
+
+    accuracy: float
+    outcomes: np.ndarray
+
+    @property
+    def correct(self) -> int:
+        """How many tasks were right."""
+        return int(self.outcomes.sum())
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionRun:
+    """One run of ``06_selection.json``: a candidate, a seed, a held-out alphabet.
+
+    Attributes:
+        candidate, seed, held_out: which run.
+        steps: its schedule's steps (per net, for an ensemble); members: nets (1: one net).
+        curve: the checks along the schedule (:class:`CurvePoint`).
+        final: the end of the schedule in each scoring (``"plain"``, ``"shifts"``,
+            ``"member_0"``...) with its task outcomes; empty for runs scored before tasks were
+            recorded.
+        tasks: how its validation tasks were built (``"random"`` or ``"lake"``).
+        saved: where the trained model was saved, or None.
+    """
+
+    candidate: str
+    seed: int
+    held_out: str
+    steps: int
+    members: int
+    curve: tuple
+    final: dict
+    tasks: str
+    saved: str | None = None
+    _members_written: bool = field(default=False, repr=False)
+    _tasks_written: bool = field(default=False, repr=False)
+
+    @classmethod
+    def from_json(cls, obj, source: str, where: str) -> SelectionRun:
+        r = _Reader(obj, source, where)
+        curve = []
+        for i, point in enumerate(r.get("curve", list)):
+            if (not isinstance(point, list) or len(point) != 3
+                    or not all(isinstance(v, (int, float)) for v in point)):
+                r.fail(f"curve[{i}] must be [steps, seconds, accuracy], got {point!r}")
+            curve.append(CurvePoint(int(point[0]), float(point[1]), float(point[2])))
+        if not curve:
+            r.fail("has an empty curve")
+        final = {}
+        for scoring, scored in r.get("final", dict, {}).items():
+            s = r.inner(f"final.{scoring}", scored)
+            outcomes = _outcomes(s.get("tasks", str), s, "tasks")
+            accuracy = float(s.get("accuracy", (int, float)))
+            if s.get("correct", int) != int(outcomes.sum()) or \
+                    abs(accuracy - outcomes.mean()) > 1e-9:
+                s.fail("has a 'correct' or 'accuracy' that its tasks do not give")
+            final[scoring] = ScoredTasks(accuracy, outcomes)
+        members = r.get("members", int, None)
+        tasks = r.get("tasks", str, None)
+        return cls(r.get("candidate", str), r.get("seed", int), r.get("held_out", str),
+                   r.get("steps", int), members or 1, tuple(curve), final, tasks or "random",
+                   r.get("saved", str, None), members is not None, tasks is not None)
+
+    def to_json(self) -> dict:
+        out = {"candidate": self.candidate, "seed": self.seed, "held_out": self.held_out,
+               "steps": self.steps}
+        if self._members_written:
+            out["members"] = self.members
+        out["curve"] = [[p.steps, p.seconds, p.accuracy] for p in self.curve]
+        if self.final:
+            out["final"] = {k: {"accuracy": v.accuracy, "correct": v.correct,
+                                "tasks": outcome_text(v.outcomes)} for k, v in self.final.items()}
+        if self._tasks_written:
+            out["tasks"] = self.tasks
+        _put(out, "saved", self.saved)
+        return out
+
+    @property
+    def end(self) -> float:
+        """Validation accuracy at the end of the schedule (the weights one would keep)."""
+        return self.curve[-1].accuracy
+
+    @property
+    def total_steps(self) -> int:
+        """Training steps of all its nets together."""
+        return self.steps * self.members
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionStudy:
+    """``notebooks/results/06_selection.json`` (``scripts/select_06.py``), typed.
+
+    Attributes:
+        runs: every run (:class:`SelectionRun`), in the file's order.
+        candidates: each candidate's settings (label, batch_norm, steps, members, affine).
+        split, n_way, val_tasks, episodes_per_step, learning_rate: the study's settings.
+        machine, total_minutes, date: the last invocation; earlier: the ones before it.
+        task_characters: ``{construction: {held_out: (query character of each task, ...)}}``,
+            for comparisons clustered by character; empty when the file has none.
+        what: the file's own description.
+    """
+
+    what: str
+    split: str
+    n_way: int
+    val_tasks: int
+    episodes_per_step: int
+    learning_rate: float
+    candidates: dict
+    runs: tuple
+    machine: dict
+    total_minutes: float
+    date: str
+    earlier: tuple = ()
+    task_characters: dict = field(default_factory=dict)
+    source: str = ""
+    _earlier_written: bool = field(default=False, repr=False)
+
+    @classmethod
+    def from_json(cls, obj, source: str = "06_selection.json") -> SelectionStudy:
+        """The study from the file's parsed JSON; ``source`` names the file in errors.
+
+        Raises:
+            ValueError: a missing or mistyped field, a run of an unknown candidate, two runs
+                with one key, task outcomes of another length than ``val_tasks`` (the message
+                names the file and the field).
+        """
+        r = _Reader(obj, source, "")
+        val_tasks = r.get("val_tasks", int)
+        candidates = r.get("candidates", dict)
+        for name, c in candidates.items():
+            c_r = r.inner(f"candidates.{name}", c)
+            c_r.get("label", str), c_r.get("batch_norm", bool), c_r.get("steps", int)
+        runs = tuple(SelectionRun.from_json(run, source, f"runs[{i}]")
+                     for i, run in enumerate(r.get("runs", list)))
+        keys = [(x.candidate, x.seed, x.held_out) for x in runs]
+        if len(set(keys)) != len(keys):
+            r.fail("holds two runs of one candidate, seed and held-out alphabet")
+        for i, run in enumerate(runs):
+            if run.candidate not in candidates:
+                r.fail(f"runs[{i}] is of candidate {run.candidate!r}, not among "
+                       f"{sorted(candidates)}")
+            bad = [k for k, v in run.final.items() if v.outcomes.size != val_tasks]
+            if bad:
+                r.fail(f"runs[{i}] has outcomes of {bad} not for val_tasks={val_tasks} tasks")
+        chars = r.get("task_characters", dict, {})
+        for construction, folds in chars.items():
+            f_r = r.inner(f"task_characters.{construction}", folds)
+            for held_out, names in folds.items():
+                if not isinstance(names, list) or len(names) != val_tasks:
+                    f_r.fail(f"{held_out!r} must list {val_tasks} characters")
+        earlier = r.get("earlier", list, None)
+        return cls(r.get("what", str), r.get("split", str), r.get("n_way", int), val_tasks,
+                   r.get("episodes_per_step", int), float(r.get("learning_rate", (int, float))),
+                   candidates, runs, _machine(r), float(r.get("total_minutes", (int, float))),
+                   r.get("date", str), tuple(earlier or ()),
+                   {k: {h: tuple(n) for h, n in v.items()} for k, v in chars.items()}, source,
+                   earlier is not None)
+
+    def to_json(self) -> dict:
+        """The study as the file holds it (what :meth:`from_json` read)."""
+        out = {"what": self.what, "split": self.split, "n_way": self.n_way,
+               "val_tasks": self.val_tasks, "episodes_per_step": self.episodes_per_step,
+               "learning_rate": self.learning_rate, "candidates": self.candidates,
+               "runs": [run.to_json() for run in self.runs], "machine": self.machine,
+               "total_minutes": self.total_minutes, "date": self.date}
+        if self._earlier_written:
+            out["earlier"] = list(self.earlier)
+        if self.task_characters:
+            out["task_characters"] = {k: {h: list(n) for h, n in v.items()}
+                                      for k, v in self.task_characters.items()}
+        return out
+
+    def run(self, candidate: str, held_out: str, seed: int = 0) -> SelectionRun:
+        """The run of ``candidate`` with ``seed`` on ``held_out``.
+
+        Raises:
+            KeyError: no such run (the message says which runs there are).
+        """
+        for run in self.runs:
+            if (run.candidate, run.held_out, run.seed) == (candidate, held_out, seed):
+                return run
+        raise KeyError(f"{self.source}: no run of {candidate!r} seed {seed} on {held_out!r}; "
+                       f"runs: {[(x.candidate, x.seed, x.held_out) for x in self.runs]}")
+
+    def folds(self, candidates, scoring: str | None = "plain", seed: int = 0) -> list[str]:
+        """The held-out alphabets on which every one of ``candidates`` has ``scoring``, sorted.
+
+        Args:
+            candidates: candidate names (a list of str).
+            scoring: a scoring of ``final`` every run must have, or None: any run (its curve).
+            seed: the seed of the runs.
+
+        Returns:
+            The alphabets, sorted by name.
+        """
+        have = [{x.held_out for x in self.runs if x.candidate == c and x.seed == seed
+                 and (scoring is None or scoring in x.final)} for c in candidates]
+        return sorted(set.intersection(*have)) if have else []
+
+    def outcomes(self, candidate: str, scoring: str, folds, seed: int = 0) -> np.ndarray:
+        """Right (True) or wrong on every task of ``folds``, pooled in that order.
+
+        Raises:
+            KeyError: a missing run or scoring (the message names it).
+            ValueError: runs of one pool built on different task constructions.
+        """
+        runs = [self.run(candidate, h, seed) for h in folds]
+        if len({x.tasks for x in runs}) > 1:
+            raise ValueError(f"{self.source}: runs of {candidate!r} on {list(folds)} were "
+                             "scored on tasks built differently; they cannot be pooled")
+        missing = [x.held_out for x in runs if scoring not in x.final]
+        if missing:
+            raise KeyError(f"{self.source}: runs of {candidate!r} on {missing} have no "
+                           f"{scoring!r} scoring")
+        return np.concatenate([x.final[scoring].outcomes for x in runs])
+
+    def characters(self, folds, construction: str = "random") -> np.ndarray:
+        """The character of each pooled task's query (as :meth:`outcomes` pools them): the
+        clusters of a comparison by character.
+
+        Raises:
+            KeyError: the file has no characters for a fold.
+        """
+        table = self.task_characters.get(construction, {})
+        missing = [h for h in folds if h not in table]
+        if missing:
+            raise KeyError(f"{self.source}: no task characters of {missing} ({construction!r} "
+                           "tasks): run scripts/select_06.py --annotate")
+        return np.concatenate([np.array(table[h]) for h in folds])
+
+
+def _study(path, notebooks_dir, cls):
+    text_path = str(path)
+    return cls.from_json(read_study(path, notebooks_dir), text_path)
+
+
+def read_ablation(path="results/06_ablation.json", notebooks_dir=None) -> AblationStudy:
+    """``06_ablation.json`` as an :class:`AblationStudy` (found as :func:`read_study` finds it).
+
+    Args:
+        path: the file, relative to ``notebooks/``.
+        notebooks_dir: as in :func:`read_study`.
+
+    Returns:
+        The typed study.
+
+    Raises:
+        ValueError: content that is not such a study (the message names the file and field),
+            and as :func:`read_study`.
+    """
+    return _study(path, notebooks_dir, AblationStudy)
+
+
+def read_selection(path="results/06_selection.json", notebooks_dir=None) -> SelectionStudy:
+    """``06_selection.json`` as a :class:`SelectionStudy` (found as :func:`read_study` finds it).
+
+    Args:
+        path: the file, relative to ``notebooks/``.
+        notebooks_dir: as in :func:`read_study`.
+
+    Returns:
+        The typed study.
+
+    Raises:
+        ValueError: content that is not such a study (the message names the file and field),
+            and as :func:`read_study`.
+    """
+    return _study(path, notebooks_dir, SelectionStudy)
+
+
+def write_study(path, study) -> Path:
+    """Write a study (:class:`AblationStudy` or :class:`SelectionStudy`) as its JSON file,
+    atomically (:func:`course_lib.config.atomic_file`).
+
+    Args:
+        path: the file to write (str or Path).
+        study: the study.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: ``study`` is neither kind of study.
+    """
+    if not isinstance(study, (AblationStudy, SelectionStudy)):
+        raise TypeError(f"study must be an AblationStudy or SelectionStudy, got "
+                        f"{type(study).__name__}")
+    path = Path(path)
+    text = json.dumps(study.to_json(), indent=1, allow_nan=False)
+    with atomic_file(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+    return path
 
 
 def format_table(table: dict) -> str:

@@ -11,6 +11,10 @@ with (an MLP to 2-D, the contrastive loss, stopped at the first NaN); :func:`ear
 a threshold chosen on validation pairs only. :func:`step_losses` trains one batch at a time and
 keeps every step's loss, ``NaN`` included, where ``fit`` would only report means.
 
+Notebook 06's one-shot recipe lives here once: :func:`build_one_shot_recipe` makes one seeded,
+compiled net and its stream of training episodes, and :func:`train_one_shot_recipe` trains one
+net or several (an ensemble) for a budget in steps and returns a :class:`RecipeRun`.
+
 Introduced in notebook 03.
 """
 
@@ -25,10 +29,13 @@ import numpy as np
 
 from course_lib import callbacks as course_callbacks
 from course_lib import checks, distribute, evaluate, losses, models, pairs
+from course_lib.augment import RandomAffine
 
 __all__ = [
     "OPTIMIZERS",
     "PairRun",
+    "RecipeRun",
+    "build_one_shot_recipe",
     "dead_units",
     "early_warning",
     "encode",
@@ -37,6 +44,7 @@ __all__ = [
     "step_losses",
     "train_contrastive",
     "train_on_pairs",
+    "train_one_shot_recipe",
     "verification_scores",
 ]
 
@@ -470,3 +478,176 @@ def step_losses(model: keras.Model, batches: Iterable) -> np.ndarray:
     if not out:
         raise ValueError("batches must hold at least one batch, got none")
     return np.asarray(out, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- the one-shot recipe
+
+
+def build_one_shot_recipe(images, character, alphabet, *, seed: int = 0, steps: int | None = None,
+                          n_way: int = 20, episodes: int = 4, embedding_dim: int = 256,
+                          filters: int = 64, batch_norm: bool = False,
+                          learning_rate: float = 1e-3, rotations: bool = True, max_shift: int = 2,
+                          affine: bool = False, name: str = "conv4_encoder"):
+    """One net of notebook 06's recipe, seeded and compiled, and its endless episode stream.
+
+    After ``keras.utils.set_random_seed(seed)``: a :func:`course_lib.models.conv4_encoder`
+    compiled with Adam (cosine-decayed to 0 over ``steps``, or constant when ``steps`` is None)
+    and :class:`course_lib.losses.NWayLoss`, and :func:`course_lib.pairs.episode_dataset`
+    episodes of ``n_way`` characters of one alphabet, drawn with ``seed``.
+
+    Args:
+        images: square training images (N, H, H).
+        character: the character (class) id of each image (N,).
+        alphabet: the alphabet of each image (N,), constant within a character.
+        seed: an int >= 0: initial weights and episodes.
+        steps: the length of the cosine schedule (an int >= 1), or None for a constant rate.
+        n_way: characters per episode, an int >= 2.
+        episodes: episodes per step, an int >= 1.
+        embedding_dim: the embedding's size.
+        filters: filters of every conv layer.
+        batch_norm: batch normalisation in the conv blocks.
+        learning_rate: Adam's (initial) learning rate, a number > 0.
+        rotations: rotated characters as new characters (and new alphabets).
+        max_shift: random shifts of each image, in pixels (0: none).
+        affine: also distort every image with :class:`course_lib.augment.RandomAffine`
+            (Koch et al.'s distortions), seeded with ``seed``.
+        name: the net's name (an ensemble needs distinct names).
+
+    Returns:
+        ``(net, episodes)``: the compiled encoder and the ``tf.data`` stream of its batches.
+
+    Raises:
+        TypeError: arguments of the wrong type.
+        ValueError: values out of range (see :func:`course_lib.pairs.episode_dataset` and
+            :func:`course_lib.models.conv4_encoder`).
+    """
+    seed = checks.seed(seed)
+    if steps is not None:
+        steps = checks.positive_int(steps, "steps")
+    learning_rate = checks.number(learning_rate, "learning_rate", 0.0, low_open=True)
+    affine = checks.boolean(affine, "affine")
+    stream = pairs.episode_dataset(images, character, alphabet, n_way, episodes, seed=seed,
+                                   rotations=rotations, max_shift=max_shift, repeat=True)
+    if affine:
+        distort = RandomAffine(seed=seed)
+        stream = stream.map(lambda x, y: (distort(x), y))
+    side = int(np.shape(images)[1])
+    keras.utils.set_random_seed(seed)
+    net = models.conv4_encoder((side, side), embedding_dim, filters=filters,
+                               batch_norm=batch_norm, name=name)
+    rate = (learning_rate if steps is None else
+            keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps))
+    net.compile(optimizer=keras.optimizers.Adam(rate), loss=losses.NWayLoss(n_way))
+    return net, stream
+
+
+@dataclass(frozen=True, eq=False)
+class RecipeRun:
+    """What :func:`train_one_shot_recipe` trained.
+
+    Attributes:
+        encoder: the model to score with: the one net, or the members side by side
+            (:func:`course_lib.models.ensemble`), averaged over shifted views when asked
+            (:func:`course_lib.models.shift_averaged`).
+        members: the trained nets, in training order.
+        seeds: each member's seed.
+        steps: training steps of each member.
+        loss: the mean training loss of each epoch, shape (members, epochs).
+        seconds: wall time of each member's ``fit`` (its callbacks included).
+        histories: each member's ``History.history`` (the losses and any metric a callback
+            logged, e.g. a validation accuracy).
+    """
+
+    encoder: keras.Model = field(repr=False)
+    members: tuple = field(repr=False)
+    seeds: tuple
+    steps: int
+    loss: np.ndarray = field(repr=False)
+    seconds: tuple
+    histories: tuple = field(repr=False)
+
+    @property
+    def total_steps(self) -> int:
+        """Training steps of all members together."""
+        return self.steps * len(self.members)
+
+    @property
+    def minutes(self) -> float:
+        """Wall time of all the training, in minutes."""
+        return float(sum(self.seconds)) / 60
+
+
+def train_one_shot_recipe(images, character, alphabet, *, steps: int, members: int = 1,
+                          seed: int = 0, steps_per_epoch: int = 100,
+                          test_time_shifts: bool = False, callbacks=None, verbose: int = 2,
+                          **recipe) -> RecipeRun:
+    """Train notebook 06's recipe: ``members`` nets, one after the other, each for ``steps``.
+
+    Member ``i`` is :func:`build_one_shot_recipe` with seed ``seed * members + i`` (so one net
+    of seed ``s`` is member 0 of nothing but itself, and ensembles of different seeds share no
+    member) and a cosine schedule over its ``steps``; it trains in one ``fit`` call of
+    ``steps // steps_per_epoch`` epochs (one progress line each with ``verbose=2``) on one
+    continuous stream of episodes. Two calls with the same arguments train the same nets.
+
+    Args:
+        images: square training images (N, H, H).
+        character: the character id of each image (N,).
+        alphabet: the alphabet of each image (N,).
+        steps: training steps of each member, a multiple of ``steps_per_epoch``.
+        members: nets to train, an int >= 1; two or more are put side by side.
+        seed: an int >= 0.
+        steps_per_epoch: steps per logged epoch, an int >= 1.
+        test_time_shifts: score with :func:`course_lib.models.shift_averaged` (5 views).
+        callbacks: None, or a function of the member index returning a list of Keras callbacks
+            for that member's ``fit`` (a fresh list each time: callbacks keep state).
+        verbose: passed to ``fit``: 0 silent, 2 one line per epoch.
+        **recipe: the other settings of :func:`build_one_shot_recipe` (``n_way``,
+            ``episodes``, ``batch_norm``, ``filters``, ``learning_rate``, ``affine``, ...).
+
+    Returns:
+        A :class:`RecipeRun`.
+
+    Raises:
+        TypeError: arguments of the wrong type, ``callbacks`` not callable or not returning a
+            list of Keras callbacks.
+        ValueError: ``steps`` not a positive multiple of ``steps_per_epoch``, values out of
+            range (see :func:`build_one_shot_recipe`).
+    """
+    steps = checks.positive_int(steps, "steps")
+    steps_per_epoch = checks.positive_int(steps_per_epoch, "steps_per_epoch")
+    if steps % steps_per_epoch:
+        raise ValueError(f"steps must be a multiple of steps_per_epoch={steps_per_epoch}, got "
+                         f"{steps}")
+    members = checks.positive_int(members, "members")
+    seed = checks.seed(seed)
+    test_time_shifts = checks.boolean(test_time_shifts, "test_time_shifts")
+    verbose = checks.one_of(verbose, "verbose", (0, 1, 2))
+    if callbacks is not None:
+        checks.callable_value(callbacks, "callbacks")
+    for key in ("seed", "steps", "name"):
+        if key in recipe:
+            raise TypeError(f"train_one_shot_recipe sets {key!r} itself; do not pass it")
+    nets, seeds, seconds, histories = [], [], [], []
+    for i in range(members):
+        member_seed = seed * members + i
+        net, stream = build_one_shot_recipe(images, character, alphabet, seed=member_seed,
+                                            steps=steps, name=f"member_{i}", **recipe)
+        extra = [] if callbacks is None else callbacks(i)
+        if not isinstance(extra, (list, tuple)) or not all(
+                isinstance(c, keras.callbacks.Callback) for c in extra):
+            raise TypeError(f"callbacks({i}) must return a list of keras.callbacks.Callback, "
+                            f"got {extra!r}")
+        start = time.perf_counter()
+        history = net.fit(stream, steps_per_epoch=steps_per_epoch,
+                          epochs=steps // steps_per_epoch, verbose=verbose, shuffle=False,
+                          callbacks=list(extra))
+        seconds.append(time.perf_counter() - start)
+        nets.append(net)
+        seeds.append(member_seed)
+        histories.append(dict(history.history))
+    encoder = nets[0] if members == 1 else models.ensemble(nets)
+    if test_time_shifts:
+        encoder = models.shift_averaged(encoder)
+    loss = np.array([h["loss"] for h in histories], dtype=np.float64)
+    return RecipeRun(encoder=encoder, members=tuple(nets), seeds=tuple(seeds), steps=steps,
+                     loss=loss, seconds=tuple(seconds), histories=tuple(histories))

@@ -2,15 +2,20 @@
 budget, several seeds, scored on 20-way within-alphabet tasks of the held-out validation alphabet
 only (Early_Aramaic of background_small1; never on Lake's 20 runs).
 
-Usage (heavy: wrap it in the machine lock; about 15 minutes on 2 CPU cores with the defaults):
+Each row changes one thing from the row above it (the last three: from the recipe), with the
+same images per step (an episode step's 160, or 80 pairs); batch-norm statistics are re-estimated
+from training images before scoring (the stale ones are recorded too); the validation tasks are
+built like Lake's runs (``oneshot_variants.TASKS``).
+
+Usage (heavy: wrap it in the machine lock; about 17 minutes on 2 CPU cores with the defaults):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.ablation_06
-Writes notebooks/results/06_ablation.json, which notebook 06 loads and plots; prints a table.
+Writes notebooks/results/06_ablation.json (atomically), which notebooks 06 and 06b read through
+``course_lib.results.read_ablation``; prints a table.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -19,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import oneshot_variants as ov
+from course_lib import results
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_ablation.json"
 
@@ -40,6 +46,8 @@ def main(argv=None) -> dict:
                "settings": {k: v for k, v in ov.VARIANTS[name].items() if k != "label"},
                "mean": float(acc.mean()), "std": float(acc.std(ddof=1)),
                "accuracies": acc.tolist(), "steps": steps.tolist(),
+               "accuracies_stale": [r["accuracy_stale"] for r in runs],
+               "tasks": [results.outcome_text(r["outcomes"]) for r in runs],
                "ms_per_step": float(1000 * args.seconds / steps.mean())}
         rows.append(row)
         print(f"{name:>10}  {row['mean']:.3f} +- {row['std']:.3f}  {steps.mean():6.0f} steps  "
@@ -47,8 +55,10 @@ def main(argv=None) -> dict:
     report = {
         "what": "validation 20-way one-shot accuracy (400 within-alphabet tasks of the held-out "
                 "alphabet) after an equal wall-clock training budget; mean and sample std over "
-                "seeds",
+                "seeds; batch-norm statistics re-estimated before scoring",
         "split": ov.SPLIT, "validation_alphabets": ov.VALIDATION, "n_way": ov.N_WAY,
+        "task_construction": ov.TASKS,
+        "task_characters": list(ov.setup(28).val_character),
         "episodes_per_step": ov.EPISODES, "pairs_per_step": ov.PAIR_BATCH,
         "learning_rate": ov.LEARNING_RATE, "seconds_per_run": args.seconds,
         "seeds": args.seeds, "rows": rows,
@@ -57,8 +67,7 @@ def main(argv=None) -> dict:
         "total_minutes": round((time.perf_counter() - start) / 60, 1),
         "date": time.strftime("%Y-%m-%d"),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    results.write_study(args.out, results.AblationStudy.from_json(report, str(args.out)))
     print(f"wrote {args.out} in {report['total_minutes']} min")
     return report
 

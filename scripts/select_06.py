@@ -8,16 +8,23 @@ asks which steps matter; this script asks the same question at the budget the no
 trains for. Only held-out background alphabets are scored (``--held-out``, one fold each),
 never Lake's 20 runs.
 
+Validation tasks are built like Lake's runs (``oneshot_variants.TASKS``; each run records its
+construction, the older runs used ``"random"`` drawers), and the file keeps the character of
+every task's query, so that comparisons can be clustered by character.
+
 Usage (heavy: wrap it in the machine lock; about 8 minutes per candidate and seed):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.select_06
-Writes notebooks/results/06_selection.json (adding to the runs already there: a re-run of the same
-candidate and seed replaces its old run), which notebook 06 loads and plots; prints a table.
+    .venv/bin/python -m scripts.select_06 --annotate   # only add the task characters (no training)
+Writes notebooks/results/06_selection.json atomically (adding to the runs already there: a re-run
+of the same candidate and seed replaces its old run), which notebooks 06 and 06b read through
+``course_lib.results.read_selection``; prints a table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import time
@@ -26,8 +33,7 @@ from pathlib import Path
 import keras
 
 from benchmarks import oneshot_variants as ov
-from course_lib import losses, models, oneshot, pairs
-from course_lib.augment import RandomAffine
+from course_lib import models, oneshot, results, training
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_selection.json"
 
@@ -52,10 +58,41 @@ EMBEDDING_DIM = 256
 FILTERS = 64
 
 
+class _Curve(keras.callbacks.Callback):
+    """After each epoch: ``[steps, training seconds, validation accuracy]`` (scoring not timed)."""
+
+    def __init__(self, d, label: str):
+        super().__init__()
+        self.d, self.label, self.points, self.seconds, self._start = d, label, [], 0.0, 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.perf_counter() - self._start
+        done = (epoch + 1) * self.params["steps"]
+        self.points.append([done, round(self.seconds, 1),
+                            ov.validation_accuracy(self.model, self.d)])
+        print(f"  {self.label}: step {done:5d}  {self.seconds:6.0f} s  "
+              f"validation {self.points[-1][2]:.3f}", flush=True)
+
+
+def _recipe(c: dict, seed: int, steps: int, d, steps_per_epoch: int, callbacks=None):
+    """Candidate ``c`` trained by notebook 06's one recipe call on the training alphabets of
+    ``d`` (:func:`course_lib.training.train_one_shot_recipe`)."""
+    return training.train_one_shot_recipe(
+        d.images, d.character, d.alphabet, steps=steps, members=c.get("members", 1), seed=seed,
+        steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0, n_way=ov.N_WAY,
+        episodes=ov.EPISODES, embedding_dim=EMBEDDING_DIM, filters=FILTERS,
+        batch_norm=c["batch_norm"], learning_rate=ov.LEARNING_RATE,
+        affine=c.get("affine", False))
+
+
 def train(name: str, seed: int, check_every: int, steps: int | None = None,
           held_out: str = ov.VALIDATION[0], save_dir: Path | None = None) -> dict:
     """Train candidate ``name`` with a cosine-decayed Adam over its steps on every alphabet of the
-    split but ``held_out``; score 20-way tasks of ``held_out`` every ``check_every`` steps.
+    split but ``held_out``; score 20-way tasks of ``held_out`` every ``check_every`` steps (the
+    greatest common divisor of ``check_every`` and the steps, so that every epoch is whole).
 
     A candidate with ``members`` trains that many nets one after the other, each for its
     ``steps``, and scores the ensemble of the nets so far after each one.
@@ -71,23 +108,12 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None,
     d = ov.setup(28, validation=(held_out,))
     if c.get("members", 1) > 1:
         return _train_ensemble(name, seed, steps, held_out, d, save_dir)
-    encoder, episodes = _recipe_net(c, seed, steps, d)
-    if c.get("affine"):  # Koch et al.'s distortions on top of the shifts, per image
-        distort = RandomAffine(seed=seed)
-        episodes = episodes.map(lambda x, y: (distort(x), y))
-    curve, done, seconds = [], 0, 0.0
-    while done < steps:
-        chunk = min(check_every, steps - done)
-        start = time.perf_counter()
-        encoder.fit(episodes, steps_per_epoch=chunk, epochs=1, verbose=0)
-        seconds += time.perf_counter() - start
-        done += chunk
-        curve.append([done, round(seconds, 1), ov.validation_accuracy(encoder, d)])
-        print(f"  {name} seed {seed} ({held_out} held out): step {done:5d}  {seconds:6.0f} s  "
-              f"validation {curve[-1][2]:.3f}", flush=True)
+    curve = _Curve(d, f"{name} seed {seed} ({held_out} held out)")
+    run = _recipe(c, seed, steps, d, math.gcd(steps, check_every), callbacks=lambda i: [curve])
+    encoder = run.encoder
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
-            "curve": curve, "final": _final_scores(encoder, d)} | _save(encoder, save_dir, name,
-                                                                     seed, held_out)
+            "curve": curve.points, "final": _final_scores(encoder, d), "tasks": ov.TASKS} | _save(
+                encoder, save_dir, name, seed, held_out)
 
 
 def _save(encoder, save_dir: Path | None, name: str, seed: int, held_out: str) -> dict:
@@ -103,19 +129,6 @@ def _save(encoder, save_dir: Path | None, name: str, seed: int, held_out: str) -
     return {"saved": str(path)}
 
 
-def _recipe_net(c: dict, seed: int, steps: int, d, name: str = "conv4_encoder"):
-    """A seeded, compiled net of candidate ``c`` (cosine-decayed Adam over ``steps``) and its
-    endless stream of 20-way episodes with rotations and shifts."""
-    keras.utils.set_random_seed(seed)
-    net = models.conv4_encoder((28, 28), EMBEDDING_DIM, filters=FILTERS,
-                               batch_norm=c["batch_norm"], name=name)
-    schedule = keras.optimizers.schedules.CosineDecay(ov.LEARNING_RATE, decay_steps=steps)
-    net.compile(keras.optimizers.Adam(schedule), losses.NWayLoss(ov.N_WAY))
-    episodes = pairs.episode_dataset(d.images, d.character, d.alphabet, ov.N_WAY, ov.EPISODES,
-                                     seed=seed, rotations=True, max_shift=2, repeat=True)
-    return net, episodes
-
-
 def _final_scores(encoder, d, members=()) -> dict:
     """``{scoring: {"accuracy", "correct", "tasks"}}`` of ``encoder`` (and of each member alone)
     on the validation tasks of ``d``."""
@@ -127,29 +140,25 @@ def _final_scores(encoder, d, members=()) -> dict:
         right = oneshot.task_accuracy(
             oneshot.task_scores(model, d.val_images, d.val_query, d.val_support), d.val_answer)
         out[scoring] = {"accuracy": float(right.mean()), "correct": int(right.sum()),
-                        "tasks": "".join("1" if r else "0" for r in right)}
+                        "tasks": results.outcome_text(right)}
     return out
 
 
 def _train_ensemble(name: str, seed: int, steps: int, held_out: str, d,
                     save_dir: Path | None) -> dict:
     c = CANDIDATES[name]
-    nets, curve, seconds = [], [], 0.0
-    for i in range(c["members"]):
-        member_seed = seed * c["members"] + i
-        net, episodes = _recipe_net(c, member_seed, steps, d, name=f"member_{i}")
-        start = time.perf_counter()
-        net.fit(episodes, steps_per_epoch=steps, epochs=1, verbose=0)
-        seconds += time.perf_counter() - start
-        nets.append(net)
-        scorer = net if len(nets) == 1 else models.ensemble(nets)
-        curve.append([(i + 1) * steps, round(seconds, 1), ov.validation_accuracy(scorer, d)])
-        print(f"  {name} seed {seed} ({held_out} held out): {i + 1} nets, {seconds:6.0f} s  "
+    run = _recipe(c, seed, steps, d, math.gcd(steps, 100))
+    nets, curve = run.members, []
+    for k in range(1, len(nets) + 1):
+        scorer = nets[0] if k == 1 else models.ensemble(list(nets[:k]))
+        curve.append([k * steps, round(sum(run.seconds[:k]), 1),
+                      ov.validation_accuracy(scorer, d)])
+        print(f"  {name} seed {seed} ({held_out} held out): {k} nets, {curve[-1][1]:6.0f} s  "
               f"validation {curve[-1][2]:.3f}", flush=True)
     return {"candidate": name, "seed": seed, "held_out": held_out, "steps": steps,
             "members": len(nets), "curve": curve,
-            "final": _final_scores(scorer, d, members=nets)} | _save(scorer, save_dir, name,
-                                                                      seed, held_out)
+            "final": _final_scores(scorer, d, members=nets), "tasks": ov.TASKS} | _save(
+                scorer, save_dir, name, seed, held_out)
 
 
 def _key(run: dict) -> tuple:
@@ -179,9 +188,24 @@ def save(out: Path, runs: list, candidates: list, started: float,
         report["candidates"] = {**earlier["candidates"], **report["candidates"]}
         report["earlier"] = [*earlier.get("earlier", []),
                              {k: earlier[k] for k in ("machine", "total_minutes", "date")}]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    report["task_characters"] = task_characters(report["runs"],
+                                                (earlier or {}).get("task_characters", {}))
+    results.write_study(out, results.SelectionStudy.from_json(report, str(out)))
     return report
+
+
+def task_characters(runs: list, known: dict) -> dict:
+    """``{construction: {held_out: [query character of each task]}}`` for every fold of
+    ``runs`` (a run without ``"tasks"`` used the older ``"random"`` tasks); ``known``: what
+    the file already had (kept, not recomputed)."""
+    table = {k: dict(v) for k, v in known.items()}
+    for run in runs:
+        construction = run.get("tasks", "random")
+        folds = table.setdefault(construction, {})
+        if run["held_out"] not in folds:
+            setup = ov.setup(28, validation=(run["held_out"],), tasks=construction)
+            folds[run["held_out"]] = list(setup.val_character)
+    return table
 
 
 def main(argv=None) -> dict:
@@ -194,7 +218,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--save-dir", type=Path, default=None,
                         help="save each run's trained encoder here (for later scoring)")
+    parser.add_argument("--annotate", action="store_true",
+                        help="train nothing: add the task characters of every fold to --out")
     args = parser.parse_args(argv)
+    if args.annotate:
+        study = json.loads(args.out.read_text())
+        study["task_characters"] = task_characters(study["runs"],
+                                                   study.get("task_characters", {}))
+        results.write_study(args.out, results.SelectionStudy.from_json(study, str(args.out)))
+        print(f"wrote the task characters of {sorted(study['task_characters'])} to {args.out}")
+        return study
     unknown = set(args.candidates) - set(CANDIDATES)
     if unknown:
         parser.error(f"--candidates: unknown {sorted(unknown)}; expected some of {list(CANDIDATES)}")

@@ -162,8 +162,8 @@ def _course_text_files():
     root = config.repo_root()
     files = [root / "README.md", root / "notebooks" / "CONVENTIONS.md"]
     files += sorted((root / "docs").glob("*.md"))
-    files += sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
-    files += sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    files += sorted((root / "notebooks").glob("[0-9][0-9]*_*.py"))
+    files += sorted((root / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
     return files
 
 
@@ -194,5 +194,5 @@ def test_the_readme_links_a_colab_badge_for_every_notebook():
     root = config.repo_root()
     readme = (root / "README.md").read_text()
     targets = {target for _, target in _BADGE.findall(readme)}
-    notebooks = {f"notebooks/{p.name}" for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    notebooks = {f"notebooks/{p.name}" for p in (root / "notebooks").glob("[0-9][0-9]*_*.ipynb")}
     assert notebooks and notebooks <= targets

@@ -263,6 +263,46 @@ WRONG.update({
 })
 
 
+# notebook 06b
+_CLUSTERED = """
+import numpy as np
+
+def clustered_difference(a, b, clusters):
+    d = np.asarray(a, float) - np.asarray(b, float)
+    ids = np.unique(np.asarray(clusters), return_inverse=True)[1]
+    sums, sizes = np.bincount(ids, weights=d), np.bincount(ids)
+    g, n, mean = sums.size, d.size, d.mean()
+    return {result}
+"""
+_HOLM = """
+import numpy as np
+
+def holm(p_values):
+    p = np.asarray(p_values, float)
+    order = np.argsort(p)
+    m = p.size
+    {body}
+"""
+
+WRONG.update({
+    "nb06b.q1": [
+        (_fill(_CLUSTERED, result="float(mean), float(d.std(ddof=1) / np.sqrt(n))"),
+         "the one of independent tasks"),
+        (_fill(_CLUSTERED, result="float(mean), float(np.sqrt(np.sum((sums - mean * sizes) ** 2)"
+                                  " / n**2))"),
+         "lacks the small-sample factor"),
+        (_fill(_CLUSTERED, result="float(-mean), 0.05"), "first minus second"),
+        (_fill(_CLUSTERED, result="float(mean)"), "two numbers"),
+    ],
+    "nb06b.q2": [
+        (_fill(_HOLM, body="return np.minimum(1, m * p)"), "Bonferroni"),
+        (_fill(_HOLM, body="return np.minimum(1, np.maximum.accumulate((m - np.arange(m)) * "
+                           "p[order]))"), "in sorted order"),
+        (_fill(_HOLM, body="out = np.empty(m)\n    out[order] = (m - np.arange(m)) * p[order]\n"
+                           "    return out"), "at most 1"),
+        (_fill(_HOLM, body="return p[:1]"), "one adjusted p-value per comparison"),
+    ],
+})
 # notebook 04
 _ADAM = """
 import numpy as np
@@ -485,7 +525,7 @@ def test_with_solution_rejects_cells_it_cannot_fill(source, message):
 
 
 def _exercise_cells():
-    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", ()):
@@ -507,7 +547,7 @@ def test_every_exercise_is_in_its_notebook_once_with_a_placeholder():
     seen = []
     for stem, cell in _exercise_cells():
         label = cell.source.rstrip().splitlines()[-1].split(".check(")[0]
-        assert label.startswith(f"nb{stem[:2]}."), f"{stem} checks {label}"
+        assert label.startswith(f"nb{stem.split('_')[0]}."), f"{stem} checks {label}"
         assert 'raise NotImplementedError("your code here")' in cell.source, (stem, label)
         seen.append(label)
     assert sorted(seen) == sorted(EXERCISES)

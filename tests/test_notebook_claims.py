@@ -24,7 +24,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-STORED = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+STORED = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb"))
 KNOWN_DEFECTS = Path(__file__).with_name("claims_known_defects.toml")
 
 # How many entries tests/claims_known_defects.toml holds. Written here so that growing the list

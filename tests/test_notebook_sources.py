@@ -12,8 +12,8 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
-STORED = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.py"))
+STORED = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb"))
 
 
 def _cells(nb):
@@ -31,7 +31,7 @@ def test_stored_notebook_matches_its_source(source):
     expected, actual = _cells(jupytext.read(source)), _cells(stored)
     for i, (want, got) in enumerate(zip(expected, actual)):
         assert want == got, (f"{source.name}: cell {i} differs from the stored notebook; run "
-                             f"`make store NB={source.name[:2]}` (or `make sync` for text only)")
+                             f"`make store NB={source.name.split('_')[0]}` (or `make sync` for text only)")
     assert len(expected) == len(actual), f"{source.name}: {len(expected)} cells in the source, " \
                                          f"{len(actual)} in the stored notebook"
     assert stored.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"

@@ -75,7 +75,7 @@ def test_runtime_dependencies_are_exactly_what_the_course_imports():
     import sys
 
     files = list((ROOT / "course_lib").rglob("*.py")) + list(
-        (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+        (ROOT / "notebooks").glob("[0-9][0-9]*_*.py"))
     imported = set().union(*(_imports(p) for p in files))
     third_party = {m for m in imported
                    if m not in sys.stdlib_module_names and m not in {"course_lib", "__future__"}}
@@ -156,7 +156,7 @@ def test_make_lab_allows_root_and_passes_lab_args(tmp_path):
     command = run.stdout
     assert "jupyter lab" in command and "--no-browser --port=8899" in command
     assert ("--allow-root" in command) == (os.getuid() == 0)
-    assert "'jupyterlab_jupytext': False" in command and "[0-9][0-9]_*.py" in command
+    assert "'jupyterlab_jupytext': False" in command and "[0-9][0-9]*_*.py" in command
 
 
 def test_make_stops_on_an_unsupported_python(tmp_path):

@@ -515,3 +515,31 @@ def test_plot_siamese_architecture_draws_one_or_two_encoders():
     with pytest.raises(TypeError, match="loss must be a str"):
         plots.plot_siamese_architecture(loss=3)
     plt.close("all")
+
+
+def test_plot_comparisons_draws_one_row_per_comparison():
+    from course_lib import evaluate
+
+    rng = np.random.default_rng(0)
+    a = rng.random(500) < 0.7
+    found = evaluate.compare_many({"a": a, "b": a | (rng.random(500) < 0.2), "c": a},
+                                  [("b", "a"), ("c", "a")], paired=True)
+    ax = plots.plot_comparisons(found, title="t")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b - a", "c - a"]
+    assert ax.get_title() == "t" and "intervals" in ax.get_xlabel()
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 2 and texts[0] == "p < 0.001"
+    with pytest.raises(ValueError, match="at least one"):
+        plots.plot_comparisons([])
+    with pytest.raises(TypeError, match="Comparison"):
+        plots.plot_comparisons([0.1])
+
+
+def test_plot_by_fold_draws_one_line_per_method():
+    ax = plots.plot_by_fold({"x": [0.5, 0.7], "y": [0.4, 0.6]}, ["A", "B"], title="folds")
+    assert len(ax.get_lines()) == 2 and ax.get_title() == "folds"
+    assert ax.get_legend().get_texts()[0].get_text() == "x (mean 0.600)"
+    with pytest.raises(ValueError, match="one score per fold"):
+        plots.plot_by_fold({"x": [0.5]}, ["A", "B"])
+    with pytest.raises(TypeError, match="mapping"):
+        plots.plot_by_fold([], ["A"])

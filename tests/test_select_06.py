@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 
+from course_lib import results
 from scripts import select_06
 
 
@@ -45,11 +46,43 @@ def test_runs_are_added_and_a_rerun_replaces_only_its_own(tmp_path, monkeypatch)
     assert kept == first["runs"][0]
     assert set(second["candidates"]) == {"no_bn", "bn"}
     assert [e["date"] for e in second["earlier"]] == [first["date"]]  # once, not per run
+    # every fold's task characters, under the construction its runs used (the stub's: older)
+    assert sorted(second["task_characters"]["random"]) == ["Early_Aramaic", "Greek"]
+    assert all(len(v) == 6 for v in second["task_characters"]["random"].values())
 
 
-def _tiny_setup(size=28, validation=("Early_Aramaic",)):
+def test_the_writer_and_the_typed_reader_agree(tmp_path, monkeypatch):
+    """What the script writes reads back through course_lib.results with booleans for the
+    task outcomes, and writing the typed study again gives the same file."""
+    def scored(name, seed, check_every, steps=None, held_out="Early_Aramaic", save_dir=None):
+        run = _fake_train(name, seed, check_every, steps, held_out, save_dir)
+        right = np.arange(6) < (4 if name == "no_bn" else 3)
+        run["final"] = {"plain": {"accuracy": float(right.mean()), "correct": int(right.sum()),
+                                  "tasks": results.outcome_text(right)}}
+        return run | {"tasks": "lake"}
+
+    monkeypatch.setattr(select_06, "train", scored)
+    monkeypatch.setattr(select_06.ov, "setup", _tiny_setup)
+    out = tmp_path / "selection.json"
+    select_06.main(["--candidates", "no_bn", "bn", "--held-out", "Greek", "Latin",
+                    "--out", str(out)])
+    study = results.read_selection(out.name, notebooks_dir=tmp_path)
+    assert study.to_json() == json.loads(out.read_text())
+    pooled = study.outcomes("no_bn", "plain", study.folds(["no_bn", "bn"]))
+    assert pooled.dtype == bool and pooled.tolist() == ([True] * 4 + [False] * 2) * 2
+    chars = study.characters(["Greek", "Latin"], "lake")
+    assert chars.shape == (12,) and chars[0].startswith("Greek/") and chars[6].startswith("Latin/")
+    assert study.run("bn", "Latin").end == pytest.approx(0.7)
+    copy = tmp_path / "copy.json"
+    results.write_study(copy, study)
+    assert copy.read_text() == out.read_text()
+    assert not list(tmp_path.glob(".*.tmp*"))                       # written atomically
+
+
+def _tiny_setup(size=28, validation=("Early_Aramaic",), tasks="lake"):
     """Random images in the shape of the real setup: 2 alphabets of 20 classes, 3 drawings each,
-    and 6 validation tasks of 20 candidates."""
+    and 6 validation tasks of 20 candidates (their queries' characters named after the
+    held-out alphabet)."""
     from benchmarks.oneshot_variants import Setup
 
     rng = np.random.default_rng(0)
@@ -57,7 +90,8 @@ def _tiny_setup(size=28, validation=("Early_Aramaic",)):
     support = np.stack([rng.permutation(20) * 3 for _ in range(6)])
     return Setup(rng.random((120, size, size), np.float32), classes, classes // 20,
                  rng.random((60, size, size), np.float32), support[:, 0] + 1, support,
-                 np.zeros(6, np.int64))
+                 np.zeros(6, np.int64),
+                 tuple(f"{validation[0]}/character{c:02d}" for c in support[:, 0] // 3))
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from course_lib import callbacks as course_callbacks
 from course_lib import evaluate, layers, losses, models, pairs, training
 
 
@@ -117,3 +118,105 @@ def test_bad_scoring_arguments_raise_naming_them(toy):
         training.step_losses(model, [])
     with pytest.raises(TypeError, match=r"batches\[0\]"):
         training.step_losses(model, [x[:2]])
+
+
+# --------------------------------------------------------------------------- the one-shot recipe
+
+
+@pytest.fixture
+def tiny_alphabets():
+    """2 alphabets x 4 characters x 3 drawings of 16x16 noise, each character its own pattern."""
+    rng = np.random.default_rng(0)
+    base = rng.random((8, 16, 16)).astype(np.float32)
+    x = np.repeat(base, 3, axis=0) + 0.1 * rng.random((24, 16, 16)).astype(np.float32)
+    character = np.repeat(np.arange(8), 3)
+    alphabet = character // 4
+    return x, character, alphabet
+
+
+TINY = dict(n_way=3, episodes=1, embedding_dim=8, filters=4)
+
+
+def _weights(net):
+    return [w.copy() for w in net.get_weights()]
+
+
+def test_the_recipe_is_what_its_copies_trained(tiny_alphabets):
+    """The refactor keeps the behaviour: a net built and trained as notebook 06 and
+    scripts/select_06.py did by hand (seeded conv4 net, Adam cosine-decayed over the steps,
+    NWayLoss, one fit on the seeded episode stream) ends with the same weights as the recipe's
+    call; epochs of fewer steps continue one stream, so they change nothing either."""
+    x, character, alphabet = tiny_alphabets
+    keras.utils.set_random_seed(5)
+    net = models.conv4_encoder((16, 16), 8, filters=4, batch_norm=False, name="member_0")
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=6)
+    net.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses.NWayLoss(3))
+    stream = pairs.episode_dataset(x, character, alphabet, 3, 1, seed=5, rotations=True,
+                                   max_shift=2, repeat=True)
+    by_hand = net.fit(stream, steps_per_epoch=6, epochs=1, verbose=0).history["loss"]
+    one_epoch = training.train_one_shot_recipe(x, character, alphabet, steps=6, seed=5,
+                                               steps_per_epoch=6, verbose=0, **TINY)
+    np.testing.assert_allclose(one_epoch.loss[0], by_hand, rtol=1e-6)
+    three_epochs = training.train_one_shot_recipe(x, character, alphabet, steps=6, seed=5,
+                                                  steps_per_epoch=2, verbose=0, **TINY)
+    assert three_epochs.loss.shape == (1, 3)
+    for w_hand, w_one, w_three in zip(_weights(net), _weights(one_epoch.members[0]),
+                                      _weights(three_epochs.members[0]), strict=True):
+        np.testing.assert_allclose(w_one, w_hand, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(w_three, w_hand, rtol=1e-5, atol=1e-7)
+    assert one_epoch.encoder is one_epoch.members[0] and one_epoch.seeds == (5,)
+
+
+def test_same_seed_same_recipe_and_members_side_by_side(tiny_alphabets):
+    x, character, alphabet = tiny_alphabets
+    runs = [training.train_one_shot_recipe(x, character, alphabet, steps=4, members=2, seed=1,
+                                           steps_per_epoch=2, verbose=0, **TINY)
+            for _ in range(2)]
+    np.testing.assert_array_equal(runs[0].loss, runs[1].loss)
+    assert runs[0].loss.shape == (2, 2) and runs[0].seeds == (2, 3)
+    assert runs[0].total_steps == 8 and len(runs[0].seconds) == 2
+    assert runs[0].encoder.output_shape == (None, 16)                 # 2 members x 8
+    probe = x[:5]
+    side_by_side = np.concatenate([m.predict(probe, verbose=0) for m in runs[0].members], axis=1)
+    np.testing.assert_allclose(runs[0].encoder.predict(probe, verbose=0), side_by_side,
+                               rtol=1e-5, atol=1e-6)
+    other = training.train_one_shot_recipe(x, character, alphabet, steps=4, members=2, seed=2,
+                                           steps_per_epoch=2, verbose=0, **TINY)
+    assert not np.array_equal(other.loss, runs[0].loss)
+    shifted = training.train_one_shot_recipe(x, character, alphabet, steps=2, seed=0,
+                                             steps_per_epoch=2, test_time_shifts=True,
+                                             verbose=0, **TINY)
+    assert shifted.encoder.name == "shift_averaged" and shifted.encoder.output_shape == (None, 8)
+
+
+def test_the_recipe_gives_each_member_its_callbacks(tiny_alphabets):
+    x, character, alphabet = tiny_alphabets
+    timers = []
+
+    def fresh(i):
+        timers.append(course_callbacks.EpochTimer())
+        return [timers[-1]]
+
+    run = training.train_one_shot_recipe(x, character, alphabet, steps=4, members=2,
+                                         steps_per_epoch=1, callbacks=fresh, verbose=0, **TINY)
+    assert [len(t.times) for t in timers] == [4, 4]
+    assert run.loss.shape == (2, 4)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(steps=5, steps_per_epoch=2), ValueError, "multiple of steps_per_epoch"),
+    (dict(steps=0), ValueError, "steps"),
+    (dict(steps=2, members=0), ValueError, "members"),
+    (dict(steps=2, seed=-1), ValueError, "seed"),
+    (dict(steps=2, test_time_shifts=1), TypeError, "test_time_shifts"),
+    (dict(steps=2, callbacks=[]), TypeError, "callbacks"),
+    (dict(steps=2, callbacks=lambda i: None), TypeError, r"callbacks\(0\)"),
+    (dict(steps=2, name="x"), TypeError, "'name'"),
+    (dict(steps=2, learning_rate=0.0), ValueError, "learning_rate"),
+    (dict(steps=2, affine="yes"), TypeError, "affine"),
+])
+def test_bad_recipe_arguments_raise_naming_them(tiny_alphabets, kwargs, error, match):
+    x, character, alphabet = tiny_alphabets
+    settings = {**TINY, "steps_per_epoch": 2, "verbose": 0, **kwargs}
+    with pytest.raises(error, match=match):
+        training.train_one_shot_recipe(x, character, alphabet, **settings)

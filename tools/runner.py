@@ -31,7 +31,7 @@ from course_lib.results import format_table, results_path
 def notebooks(names=()) -> list[Path]:
     """The course's notebook sources (``.py``) in reading order, or those whose file name starts
     with ``names``."""
-    found = sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.py"))
+    found = sorted((repo_root() / "notebooks").glob("[0-9][0-9]*_*.py"))
     if not names:
         return found
     chosen = [p for p in found if any(p.name.startswith(n) for n in names)]

@@ -63,7 +63,7 @@ def test_notebooks_lists_the_sources_in_reading_order():
 
 
 def test_store_refuses_fast_mode(monkeypatch):
-    stored = sorted((runner.repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))[0]
+    stored = sorted((runner.repo_root() / "notebooks").glob("[0-9][0-9]*_*.ipynb"))[0]
     before = stored.read_bytes()
     monkeypatch.setenv("COURSE_FAST", "1")
     with pytest.raises(SystemExit, match="--store .*refuses fast mode.*Unset COURSE_FAST"):

@@ -43,7 +43,7 @@ STRICT_ENV = "COURSE_EXERCISES_STRICT"
 NOT_ATTEMPTED = "your code here"   # the message of a placeholder's NotImplementedError
 
 # The line that ends an exercise cell: ``nb01.q1.check(answer)``.
-_CHECK_LINE = re.compile(r"^(nb\d\d)\.(q\d+)\.check\(.*\)\s*(#.*)?$")
+_CHECK_LINE = re.compile(r"^(nb\d\d[a-z]?)\.(q\d+)\.check\(.*\)\s*(#.*)?$")
 
 
 class Incorrect(Exception):
@@ -125,7 +125,7 @@ class Exercise:
                             (solution_code, "solution_code")]:
             if not isinstance(value, str):
                 raise TypeError(f"{name} must be a str, got {type(value).__name__}")
-        if not re.fullmatch(r"nb\d\d\.q\d+", label):
+        if not re.fullmatch(r"nb\d\d[a-z]?\.q\d+", label):
             raise ValueError(f"label must look like 'nb01.q1', got {label!r}")
         if not callable(checker):
             raise TypeError(f"checker must be callable, got {type(checker).__name__}")

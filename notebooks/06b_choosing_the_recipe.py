@@ -1,0 +1,511 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06b · Choosing the recipe: ablations, held-out alphabets and honest comparisons
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/siamese-course/siamese-networks-course/blob/main/notebooks/06b_choosing_the_recipe.ipynb)
+#
+# Notebook 06 trains one recipe for one-shot Omniglot. This appendix shows how that recipe was
+# chosen, from study files that `scripts/ablation_06.py` and `scripts/select_06.py` wrote, and
+# what those studies can and cannot tell. It trains nothing: it reads the files through typed
+# readers and does the statistics.
+#
+# **What you will be able to do after this notebook**
+#
+# - build validation tasks the way Lake et al. built their test runs, and say why it matters;
+# - read an equal-time ablation, and spot a row scored with stale batch-norm statistics;
+# - compare two models task by task, with the uncertainty measured between characters, not
+#   between tasks, and correct a family of comparisons (Holm);
+# - choose between models by accuracy *and* cost, and say what a test score means when the
+#   test was looked at during development.
+#
+# **Prerequisites:** notebook 06 (the one-shot task, the N-way loss, ensembles and test-time
+# shifts). Lake's runs: Lake, Salakhutdinov and Tenenbaum 2015 (the 20 within-alphabet runs,
+# supplementary material). Holm's method: Holm 1979.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install course_lib from the repository
+    # %pip install -q "git+https://github.com/siamese-course/siamese-networks-course"
+
+from course_lib import config
+
+config.describe();
+
+# %% [markdown]
+# ## Parameters
+#
+# The study files, and the number of validation tasks drawn in section 1 (as many as the
+# studies use). Nothing here trains, so fast mode changes nothing but the seed it is given.
+
+# %% tags=["parameters"]
+ABLATION_FILE = "results/06_ablation.json"              # scripts/ablation_06.py, this version
+OLD_ABLATION_FILE = "results/06_ablation_2026-11-30.json"   # the same script before its fixes
+SELECTION_FILE = "results/06_selection.json"            # scripts/select_06.py
+VAL_TASKS = config.pick(full=400, fast=400)
+HELD_OUT = "Early_Aramaic"                              # the ablation's validation alphabet
+ALPHA = 0.05
+SEED = 0
+config.seed_everything(SEED)
+
+# %% [markdown]
+# ## 1. Validation tasks built like the test
+#
+# Lake's 20 runs are not random 20-way tasks. In each run the 20 candidates were all drawn by
+# one person and the 20 queries by another, and every query is a different drawing. A
+# validation set should ask the same question. The older study runs drew tasks with
+# `oneshot.one_shot_tasks` from any drawers: then a distractor may be by the query's own
+# drawer (a cue of pen and style that has nothing to do with the character), and a query may
+# come back in several tasks. Count both, by hand, on the held-out alphabet:
+
+# %%
+import numpy as np
+
+from course_lib import data, oneshot, splits
+
+omniglot = data.load_omniglot("background_small1", 28)
+_, val = splits.held_out_split(omniglot.alphabet, omniglot.alphabet_names, [HELD_OUT],
+                               what="alphabet")
+who, character = omniglot.drawer[val], omniglot.character[val]
+
+
+def drawer_cues(query, support, answer):
+    """Share of tasks with a distractor by the query's drawer, and distinct queries."""
+    distractors = support[np.arange(len(query))[:, None], np.arange(support.shape[1])]
+    same = (who[distractors] == who[query][:, None]) & (np.arange(support.shape[1]) != answer[:, None])
+    return float(same.any(axis=1).mean()), int(np.unique(query).size)
+
+
+older = oneshot.one_shot_tasks(character, 20, VAL_TASKS, seed=12345, groups=omniglot.alphabet[val])
+lake_like = oneshot.one_shot_tasks(character, 20, VAL_TASKS, seed=12345,
+                                   groups=omniglot.alphabet[val], drawers=who)
+print(f"{VAL_TASKS} tasks; older: {drawer_cues(*older)}; like Lake's runs: "
+      f"{drawer_cues(*lake_like)}  (share with a distractor by the query's drawer, distinct "
+      "queries)")
+
+# %% [markdown]
+# **Claim:** 64% of the older validation tasks have a distractor by the query's own drawer,
+# and their 400 tasks hold 264 distinct queries; built with `drawers=`, no task has one and
+# all 400 queries differ.
+
+# %%
+cue_old, distinct_old = drawer_cues(*older)
+cue_new, distinct_new = drawer_cues(*lake_like)
+print(f"older tasks: {cue_old:.0%} with a distractor by the query's drawer, {distinct_old} "
+      f"distinct queries in {VAL_TASKS}; with drawers=: {cue_new:.0%}, {distinct_new} distinct")
+assert 0.5 < cue_old < 0.8 and distinct_old < 0.8 * VAL_TASKS, (cue_old, distinct_old)
+assert cue_new == 0.0 and distinct_new == VAL_TASKS, (cue_new, distinct_new)
+
+# %% [markdown]
+# The fixed studies use the Lake-style tasks (`oneshot_variants.TASKS = "lake"`). The
+# ablation below was re-run with them; the leave-one-alphabet-out runs of sections 3 and 4 are
+# older and still use the older tasks (each run in the file records which).
+#
+# ## 2. The ablation at equal time, re-run with its fixes
+#
+# `scripts/ablation_06.py` gives each setting the same 30 seconds of training on the
+# training alphabets (3 seeds) and scores the 400 validation tasks. Each row changes one
+# thing from the row above (the last three: from the recipe). Three flaws of the first
+# version are fixed: the pair rows took 160 pairs (320 images) per step against the 160
+# images of an episode step (now 80 pairs); the `n_way` row also swapped Koch's affine
+# distortions for shifts (now its own row, `shifts`); and batch-norm rows were scored with
+# their moving statistics, which after a short run still hold much of their initial values
+# (momentum 0.99: $0.99^{136} \approx 0.25$ after the 136 steps of the old `conv4_bn` row).
+# Now every net's batch-norm statistics are re-estimated from a batch of training images
+# before it is scored (`models.refresh_batch_norm`), and the stale score is kept beside it.
+
+# %%
+import pandas as pd
+
+from course_lib import evaluate, plots, results
+
+ablation = results.read_ablation(ABLATION_FILE)
+old = results.read_ablation(OLD_ABLATION_FILE)
+table = pd.DataFrame([{"setting": r.label, "accuracy": r.mean, "std": r.std,
+                       "stale": np.mean(r.accuracies_stale or np.nan), "steps": int(np.mean(r.steps)),
+                       "ms/step": round(r.ms_per_step),
+                       "old file": old.row(r.variant).mean if r.variant in
+                       [o.variant for o in old.rows] else np.nan}
+                      for r in ablation.rows], index=[r.variant for r in ablation.rows])
+print(f"{ablation.seconds_per_run:.0f} s per run, {ablation.seeds} seeds, "
+      f"{ablation.task_construction} tasks, measured {ablation.date} (load average "
+      f"{ablation.machine['load_average']}); the old file: load {old.machine['load_average']}")
+print(f"images per step: an episode step {2 * ablation.n_way * ablation.episodes_per_step}, a "
+      f"pair step now {ablation.pairs_per_step} pairs ({2 * ablation.pairs_per_step} images), "
+      f"in the old file {old.pairs_per_step} pairs ({2 * old.pairs_per_step} images)")
+shared = [r.variant for r in ablation.rows if r.variant in [o.variant for o in old.rows]]
+ratio = np.median([np.mean(old.row(v).steps) / np.mean(ablation.row(v).steps) for v in shared])
+print(f"median over {len(shared)} rows: the old file made {ratio:.1f}x as many steps per run")
+plots.plot_ablation(table["setting"], [r.accuracies for r in ablation.rows],
+                    title=f"Validation 20-way accuracy after {ablation.seconds_per_run:.0f} s",
+                    xlabel="validation 20-way accuracy", reference=1 / 20)
+table.round(3)
+
+# %% [markdown]
+# Columns: mean and sample std of the seeds (refreshed statistics), the mean scored with
+# stale statistics, the steps made in the budget, and the mean of the same row in the old
+# file. Read the steps first. The machine was busier this time (other jobs ran beside it, which a load average taken at
+# the end does not show), so every row made several times fewer steps than in the old file.
+# A wall-clock budget on a shared CPU measures the other jobs as well as the setting: the
+# new numbers are a shorter sprint than the old ones, not a re-measurement of the same one.
+# A **budget in steps** does not have this flaw; an ablation at equal step counts is the next
+# fix (not done here). What the new file can answer is below.
+
+# %% [markdown]
+# **Stale statistics.** For every run of a batch-norm row the file holds both scores. The
+# difference, refreshed minus stale, paired by run (a t test over the runs, `compare` with
+# `kind="scores"`):
+
+# %%
+bn_rows = [r for r in ablation.rows if r.settings.get("bn")]
+refreshed = np.concatenate([r.accuracies for r in bn_rows])
+stale = np.concatenate([r.accuracies_stale for r in bn_rows])
+print(f"initial statistics' weight after 136 steps: 0.99**136 = {0.99**136:.2f}")
+refresh = evaluate.compare(refreshed, stale, paired=True, kind="scores",
+                           label="refreshed - stale")
+print(f"{len(bn_rows)} batch-norm rows, {refreshed.size} runs: {refresh}")
+
+# %% [markdown]
+# **Claim:** re-estimating the batch-norm statistics raises the accuracy of the batch-norm
+# runs by 0.15 on average (paired over the 21 runs, p < 0.001). Scored with stale statistics
+# the `conv4_bn` row was below chance (1.8% against 5%): the old file's verdict on batch norm
+# measured its stale statistics as much as batch norm itself.
+
+# %%
+stale_conv4_bn = np.mean(ablation.row("conv4_bn").accuracies_stale)
+print(f"conv4_bn scored with stale statistics: {stale_conv4_bn:.1%}; chance {1 / ablation.n_way:.0%}")
+print(refresh)
+assert refresh.detectable and refresh.effect > 0.05, refresh
+assert stale_conv4_bn < 1 / ablation.n_way < ablation.row("conv4_bn").mean, stale_conv4_bn
+
+# %% [markdown]
+# **Batch norm, decided again.** The recipe (`shifts`) and the recipe without batch norm
+# (`no_bn`) faced the same 400 tasks with 3 seeds each. Pairing seed *k* of one with seed *k*
+# of the other, task by task, gives 1,200 paired tasks; they ask about 22 characters, so the
+# comparison is clustered by character:
+
+# %%
+task_chars = np.tile(np.array(ablation.task_characters), ablation.seeds)
+with_bn = np.concatenate(ablation.row("shifts").tasks)
+without_bn = np.concatenate(ablation.row("no_bn").tasks)
+print(f"{with_bn.size:,} paired tasks, {np.unique(task_chars).size} characters")
+bn_verdict = evaluate.compare(without_bn, with_bn, paired=True, clusters=task_chars,
+                              label="no batch norm - batch norm")
+print(bn_verdict)
+
+# %% [markdown]
+# **Claim:** with refreshed statistics and at equal time, the recipe without batch norm still
+# beats the recipe with it, by 0.188 (clustered by character, p < 0.001): its steps are
+# cheaper, so it made 2.7x as many.
+
+# %%
+step_ratio = np.mean(ablation.row("no_bn").steps) / np.mean(ablation.row("shifts").steps)
+print(f"steps without batch norm / with it: {step_ratio:.1f}x")
+print(bn_verdict)
+assert bn_verdict.detectable and bn_verdict.effect > 0.05, bn_verdict
+assert step_ratio > 1.5, step_ratio
+
+# %% [markdown]
+# ## 3. Leave one alphabet out, at the final budget
+#
+# The ablation asked which steps matter in a sprint. `scripts/select_06.py` asks again at the
+# budget the final model gets (minutes); batch norm stays out of the recipe at equal time (an
+# interpretation: on this CPU its slower steps cost more than it gives in a short run; whether
+# it learns more *per step* the ablation does not answer). It compares one net without batch norm (7,000 steps), one
+# with it (4,500 steps, about the same time) and an ensemble of three nets of 2,300 steps: each
+# is trained 5 times, each time holding out one of the 5 background alphabets and scoring 400
+# 20-way tasks inside it. These runs predate the fixes above: older tasks, and the batch-norm
+# net scored with its moving statistics after 4,500 steps ($0.99^{4500}$ is negligible, so
+# its statistics are not stale, but they still trail the weights of the last ~100 steps).
+
+# %%
+selection = results.read_selection(SELECTION_FILE)
+LOAO = ["no_bn", "bn", "ensemble3"]
+folds = selection.folds(LOAO, scoring=None)              # every fold with a run of each
+by_fold = {name: [selection.run(name, h).end for h in folds] for name in LOAO}
+plots.plot_by_fold({selection.candidates[n]["label"]: v for n, v in by_fold.items()}, folds,
+                   title="Leave one alphabet out: 20-way accuracy at the end of the schedule",
+                   ylabel="held-out 20-way accuracy")
+fold_table = pd.DataFrame(by_fold, index=folds)
+print(f"{len(folds)} folds, {selection.val_tasks} tasks each, measured {selection.date}; "
+      f"mean: {fold_table.mean().round(4).to_dict()}")
+print("steps: " + ", ".join(f"{n} {selection.candidates[n]['steps']:,}"
+                            + (f" x {selection.candidates[n].get('members', 1)} nets"
+                               if selection.candidates[n].get("members", 1) > 1 else "")
+                            for n in LOAO))
+fold_table.round(3)
+
+# %% [markdown]
+# **Claim:** the ensemble is ahead of both single nets on every held-out alphabet, and
+# Balinese is the hardest held-out alphabet for every candidate. Alphabets differ more than
+# recipes do: the smallest spread between alphabets (0.443) is larger than the largest gap
+# between two candidates' means (0.059).
+
+# %%
+assert (fold_table["ensemble3"] > fold_table[["no_bn", "bn"]].max(axis=1)).all(), fold_table
+assert (fold_table.idxmin() == "Balinese").all(), fold_table
+spread = (fold_table.max() - fold_table.min()).min()
+print(f"smallest spread between alphabets: {spread:.3f}; largest gap between the means of "
+      f"two candidates: {fold_table.mean().max() - fold_table.mean().min():.3f}")
+assert spread > fold_table.mean().max() - fold_table.mean().min(), fold_table
+
+# %% [markdown]
+# ## 4. Paired tests, and what is independent
+#
+# Every run in the file records which of its tasks it got right (the typed reader gives
+# booleans), and the candidates faced the same tasks, so they can be compared task by task.
+# Pooled over the 5 folds that is 2,000 paired tasks. But 2,000 tasks are not 2,000
+# independent pieces of evidence: they ask about 136 characters (a hard character makes
+# every task it is in hard, for both candidates), and each fold is one training run. Try it
+# by hand on one comparison, test-time shifts on the ensemble: first as if the tasks were
+# independent, then with the spread measured between characters.
+
+# %%
+shifts_on = selection.outcomes("ensemble3", "shifts", folds)
+shifts_off = selection.outcomes("ensemble3", "plain", folds)
+chars = selection.characters(folds)                     # the query's character, per task
+d = shifts_on.astype(float) - shifts_off.astype(float)
+naive_se = d.std(ddof=1) / np.sqrt(d.size)
+ids = np.unique(chars, return_inverse=True)[1]
+sums, sizes = np.bincount(ids, weights=d), np.bincount(ids)
+g = sums.size
+clustered_se = np.sqrt(g / (g - 1) * np.sum((sums - d.mean() * sizes) ** 2) / d.size**2)
+print(f"{d.size:,} tasks, {g} characters; gain {d.mean():+.4f}, standard error as if "
+      f"independent {naive_se:.5f}, clustered by character {clustered_se:.5f}")
+
+# %% [markdown]
+# `evaluate.compare` is the course's one rule for such questions; given `clusters=`, it uses
+# exactly this cluster-robust standard error (with G - 1 degrees of freedom). Its effect and
+# interval should agree with the numbers by hand:
+
+# %%
+from scipy import stats
+
+by_character = evaluate.compare(shifts_on, shifts_off, paired=True, clusters=chars,
+                                label="ensemble: shifts - plain")
+half_width = stats.t.ppf(1 - ALPHA / 2, g - 1) * clustered_se
+print(by_character)
+assert np.isclose(by_character.effect, d.mean())
+assert np.isclose(by_character.high - by_character.effect, half_width, rtol=1e-6)
+
+# %% [markdown]
+# Clustering by character changes little here (the clustered standard error is even a little
+# smaller than the independent one: the differences are spread over many characters, and the
+# clustered error does not assume they are independent, only that characters are).
+# The coarser clusters are the 5 alphabets, one training run each; with 5 clusters the test
+# has 4 degrees of freedom, so it is much weaker (the docstring of `compare` asks for about
+# 10 clusters before trusting its p-value). Both, and the sign test that treats tasks as
+# independent, for the one comparison that decides about ensembles:
+
+# %%
+alphabets = np.array([c.split("/")[0] for c in chars])
+one_net = selection.outcomes("no_bn", "plain", folds)
+three_nets = selection.outcomes("ensemble3", "plain", folds)
+views = {"tasks independent (sign test)": None, "clustered by character": chars,
+         "clustered by alphabet": alphabets}
+for view, clusters in views.items():
+    found = evaluate.compare(three_nets, one_net, paired=True, clusters=clusters,
+                             label="3 nets - 1 net")
+    print(f"{view:>30}: {found}")
+
+# %% [markdown]
+# ### The five comparisons the recipe rests on
+#
+# Notebook 06's choices rest on five task-by-task comparisons. Made one at a time at level
+# 0.05, five comparisons would find at least one "detectable" difference by chance far more
+# often than 5% of the time; `evaluate.compare_many` corrects them together (Holm's method)
+# and widens each interval to level $1 - 0.05/5$. Clustered by character:
+
+# %%
+runs = {"1 net, 2,300 steps": selection.outcomes("ensemble3", "member_0", folds),
+        "1 net, 7,000 steps": one_net,
+        "3 nets": three_nets,
+        "1 net, 7,000 steps + shifts": selection.outcomes("no_bn", "shifts", folds),
+        "3 nets + shifts": shifts_on}
+FIVE = [("1 net, 2,300 steps", "1 net, 7,000 steps"), ("3 nets", "1 net, 2,300 steps"),
+        ("1 net, 7,000 steps + shifts", "1 net, 7,000 steps"), ("3 nets + shifts", "3 nets"),
+        ("3 nets + shifts", "1 net, 7,000 steps")]
+five = evaluate.compare_many(runs, FIVE, paired=True, clusters=chars, alpha=ALPHA)
+alone = evaluate.paired_sign_test(*[runs[name] for name in FIVE[0]])
+print(f"2,300 against 7,000 steps: sign test alone p = {alone[2]:.3f}; clustered and "
+      f"Holm-corrected p = {five[FIVE[0]].p_value:.3f}")
+plots.plot_comparisons(five, title="Five paired comparisons, 2,000 tasks, clustered by "
+                                   "character, Holm-corrected")
+for c in five.values():
+    print(c)
+
+# %% [markdown]
+# **Claim:** corrected for the five comparisons and clustered by character, three nets beat
+# the first of them alone, shifts beat plain scoring on the 7,000-step net, and the ensemble
+# with shifts beats the 7,000-step net (each Holm-adjusted p < 0.001); on the ensemble, shifts
+# make no detectable difference (Holm-adjusted p = 0.33), with a smallest detectable effect of
+# 0.011.
+
+# %%
+p_of = {pair: c.p_value for pair, c in five.items()}
+print({f"{a} - {b}": round(p, 4) for (a, b), p in p_of.items()})
+print("\n".join(str(five[pair]) for pair in (FIVE[1], FIVE[2], FIVE[4])))
+print(f"shifts on the ensemble: smallest detectable effect "
+      f"{five[FIVE[3]].smallest_detectable:.3f}")
+assert all(p_of[pair] < 0.001 and five[pair].effect > 0 for pair in (FIVE[1], FIVE[2], FIVE[4]))
+assert p_of[FIVE[3]] > ALPHA and five[FIVE[3]].smallest_detectable < 0.02, five[FIVE[3]]
+
+# %% [markdown]
+# The first comparison, a net of 2,300 steps against one of 7,000, was the reason for the
+# shorter schedule. Alone, by the sign test, it looks detectable; corrected and clustered it
+# sits on the edge (both printed above). It also rests on one seed per fold: one training run per net and alphabet, so the runs'
+# own luck is not in any of these intervals. A second seed for the comparisons the recipe
+# rests on is the next experiment to run (not done here).
+#
+# ## 5. Accuracy against cost
+#
+# An ensemble of three nets runs three forward passes per image; test-time shifts multiply
+# that by five (the ensemble with shifts: fifteen passes per image, the costs printed below). The
+# rule that chose notebook 06's recipe took the highest mean, whatever it cost. A rule that
+# weighs cost, `evaluate.choose_cheapest`, takes the cheapest model that no costlier model
+# detectably beats (every costlier-cheaper pair compared, Holm-corrected together):
+
+# %%
+CANDIDATES = ["1 net, 7,000 steps", "3 nets", "1 net, 7,000 steps + shifts", "3 nets + shifts"]
+PASSES = {"1 net, 7,000 steps": 1, "3 nets": 3, "1 net, 7,000 steps + shifts": 5,
+          "3 nets + shifts": 15}
+choice = evaluate.choose_cheapest({name: runs[name] for name in CANDIDATES}, PASSES,
+                                  paired=True, clusters=chars, alpha=ALPHA)
+print(choice)
+
+# %% [markdown]
+# **Claim:** weighing cost, the rule chooses the ensemble of three nets without test-time
+# shifts: no costlier candidate beats it detectably, while it beats the single net.
+
+# %%
+assert choice.chosen == "3 nets", choice
+assert choice.beaten_by["3 nets"] == [] and "3 nets" in choice.beaten_by["1 net, 7,000 steps"]
+
+# %% [markdown]
+# Notebook 06 keeps the shifts: its recipe was chosen by the highest mean. On these 2,000
+# tasks the shifts add 0.003 to the ensemble for 5 times the inference; the cost-aware rule
+# would drop them. Both rules are defensible; what matters is to choose the rule *before*
+# looking at the numbers.
+#
+# ## 6. What was looked at
+#
+# Every choice above was made on validation alphabets. But Lake's 20 test runs were not
+# scored only once: during the development of notebook 06 they were scored after each
+# iteration of the recipe, and work stopped when the score passed 90%:
+
+# %%
+LAKE_SCORES_SEEN = [0.517, 0.850, 0.8725, 0.910]   # Lake's 20 runs, after each iteration
+STOP_AT = 0.90                                       # the target that ended the work
+print("Lake's 20 runs, in the order they were seen: "
+      + ", ".join(f"{s:.2%}" for s in LAKE_SCORES_SEEN) + f"; stopped once above {STOP_AT:.0%}")
+
+# %% [markdown]
+# "Scored once" describes the final run, not the process. Stopping when a test score passes
+# a target selects, among the versions tried, one whose test score is lucky as well as good;
+# so the final 91.0% is likely somewhat optimistic as an estimate of the recipe's accuracy on
+# new runs of the same kind. Its uncertainty is also larger than a binomial interval over
+# its queries suggests: the runs come two by two from a few evaluation alphabets, and queries
+# of one alphabet share its difficulty, as the held-out alphabets above do. An untouched estimate would need tasks
+# never looked at: for example Lake's other 10 evaluation alphabets, scored once.
+
+# %%
+results.record(
+    "06b_choosing_the_recipe",
+    ensemble_gain_clustered=float(five[FIVE[4]].effect),
+    shifts_on_ensemble_p_holm=float(p_of[FIVE[3]]),
+    cost_aware_choice=choice.chosen,
+    lake_cue_share_old_tasks=cue_old,
+)
+
+# %% [markdown]
+# ## Summary
+#
+# - Validation tasks should be built like the test: Lake's runs take all candidates from one
+#   drawer and the query from another, and never repeat a query; `one_shot_tasks(...,
+#   drawers=...)` does so.
+# - An equal-time ablation on a shared CPU measures the machine as much as the settings, and a
+#   batch-norm net scored after a short run needs its statistics re-estimated
+#   (`models.refresh_batch_norm`).
+# - Leave one alphabet out: alphabets differ more than recipes, so one held-out alphabet is a
+#   weak judge.
+# - Paired comparisons remove each task's difficulty; clustering by character (or alphabet)
+#   admits that tasks are not independent; Holm corrects a family of comparisons.
+# - A rule that weighs cost can choose differently from "highest mean": here, the ensemble
+#   without test-time shifts. Choose the rule before the numbers.
+# - A test scored during development is no longer an untouched estimate.
+#
+# ## Further reading
+#
+# - Lake, Salakhutdinov and Tenenbaum 2015, "Human-level concept learning through
+#   probabilistic program induction" (Science): the 20 within-alphabet runs and how they were
+#   drawn.
+# - Holm 1979, "A simple sequentially rejective multiple test procedure": the correction used
+#   by `compare_many`.
+# - Cameron and Miller 2015, "A practitioner's guide to cluster-robust inference": the
+#   cluster-robust standard error and why few clusters are a problem.
+# - Ioffe and Szegedy 2015, "Batch normalization": moving averages of the batch statistics
+#   used at inference.
+#
+# ## Exercises
+#
+# In these exercises you write the code, and a check tells you whether it is right. Each
+# exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
+# replace it with your code and run the cell. `nb06b.qK.check(...)` then prints *Correct*, or
+# what is wrong and where the course explains it. In each exercise cell, `nb06b.qK.hint()` and
+# `nb06b.qK.solution()` show a hint and one way to do it, folded: click to open them when you
+# want them.
+
+# %%
+from course_lib.exercises import nb06b
+
+# %% [markdown]
+# ### Exercise 1: a paired difference clustered by character
+#
+# Write `clustered_difference(a, b, clusters)` in NumPy (section 4 did it by hand): `a` and `b`
+# are two methods' outcomes (booleans) on the same tasks, `clusters` the character of each
+# task. Return `(mean, standard_error)`: the mean of `a - b` and its cluster-robust standard
+# error (CR1). The check compares it with `evaluate.compare(a, b, paired=True,
+# clusters=clusters)` on 60 tasks in 12 clusters.
+
+# %% tags=["exercise"]
+def clustered_difference(a, b, clusters):
+    """Mean of a - b (booleans per task) and its cluster-robust standard error (CR1)."""
+    raise NotImplementedError("your code here")
+
+
+# Stuck? These open folded: a hint, then one way to do it.
+nb06b.q1.hint()
+nb06b.q1.solution()
+nb06b.q1.check(clustered_difference)
+
+# %% [markdown]
+# ### Exercise 2: Holm's adjusted p-values
+#
+# Write `holm(p_values)`: the Holm-adjusted p-value of each comparison, in the order given
+# (section 4's correction). The check compares it with what `evaluate.compare_many` uses on
+# four families of p-values.
+
+# %% tags=["exercise"]
+def holm(p_values):
+    """Holm's step-down adjusted p-values, in the order given."""
+    raise NotImplementedError("your code here")
+
+
+# Stuck? These open folded: a hint, then one way to do it.
+nb06b.q2.hint()
+nb06b.q2.solution()
+nb06b.q2.check(holm)
