@@ -7,9 +7,13 @@ with), and :func:`get`, which makes one by name.
 - ``"batch_all"``: :class:`BatchAllTripletLoss`, of ``batch_all_triplet_loss`` (``mining``; 07)
 - ``"batch_hard"``: :class:`BatchHardTripletLoss`, of ``batch_hard_triplet_loss`` (``mining``; 07)
 - ``"semi_hard"``: :class:`SemiHardTripletLoss`, of ``semi_hard_triplet_loss`` (``mining``; 07)
+- ``"batch_contrastive"``: :class:`BatchContrastiveLoss`, of ``batch_contrastive_loss``
+  (``mining``; 07): the contrastive loss on every pair of a batch
 - ``"n_way"``: :class:`NWayLoss`, of ``n_way_loss`` (``nway``; notebook 06)
 
-Also here: :func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction` (the
+Also here: :func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction`, and
+:class:`TripletActiveFraction`, the same fraction for a model that outputs each triplet's two
+distances (the
 batch's distance matrix the mining losses read is :func:`course_lib.distances.keras_pairwise`).
 Every name is importable from ``course_lib.losses`` itself; the submodules only group them.
 
@@ -22,27 +26,32 @@ from course_lib import checks
 from course_lib.losses.mining import (
     ActiveTripletFraction,
     BatchAllTripletLoss,
+    BatchContrastiveLoss,
     BatchHardTripletLoss,
     SemiHardTripletLoss,
     active_triplet_fraction,
     batch_all_triplet_loss,
+    batch_contrastive_loss,
     batch_hard_triplet_loss,
     semi_hard_triplet_loss,
 )
 from course_lib.losses.nway import NWayLoss, n_way_loss
 from course_lib.losses.pair import ContrastiveLoss, contrastive_loss
-from course_lib.losses.triplet import TripletLoss, triplet_loss
+from course_lib.losses.triplet import TripletActiveFraction, TripletLoss, triplet_loss
 
 __all__ = [
     "ActiveTripletFraction",
     "BatchAllTripletLoss",
+    "BatchContrastiveLoss",
     "BatchHardTripletLoss",
     "ContrastiveLoss",
     "NWayLoss",
     "SemiHardTripletLoss",
+    "TripletActiveFraction",
     "TripletLoss",
     "active_triplet_fraction",
     "batch_all_triplet_loss",
+    "batch_contrastive_loss",
     "batch_hard_triplet_loss",
     "contrastive_loss",
     "get",
@@ -57,6 +66,7 @@ _BY_NAME = {
     "batch_all": BatchAllTripletLoss,
     "batch_hard": BatchHardTripletLoss,
     "semi_hard": SemiHardTripletLoss,
+    "batch_contrastive": BatchContrastiveLoss,
     "n_way": NWayLoss,
 }
 
@@ -66,7 +76,8 @@ def get(name: str, **kwargs):
 
     Args:
         name: one of ``"contrastive"``, ``"triplet"``, ``"batch_all"``, ``"batch_hard"``,
-            ``"semi_hard"``, ``"n_way"`` (see the package docstring).
+            ``"semi_hard"``, ``"batch_contrastive"``, ``"n_way"`` (see the package
+            docstring).
         **kwargs: the loss's own arguments, e.g. ``margin=0.2`` (``n_way=20`` for
             ``"n_way"``).
 
