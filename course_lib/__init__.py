@@ -23,6 +23,7 @@ callbacks      epoch timer, time budget, snapshots, one-shot validation   05
 augment        Koch et al.'s random affine distortions                    06
 oneshot        one-shot tasks: drawing, scoring, Lake's runs as tasks     06
 pk_sampling    P x K class-balanced ``tf.data`` batches                   07
+unseen         train an embedding with a loss, score on unseen classes    07
 folders        image folders: loading, path-based ``tf.data`` batches     08
 splits         seeded class-disjoint train/validation/test splits        08
 gallery        embedding gallery: export, search, verify, identify       08

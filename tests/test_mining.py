@@ -217,3 +217,46 @@ def test_bad_input(batch):
         losses.SemiHardTripletLoss(margin=-1)
     with pytest.raises(ValueError, match="takes no sample_weight"):
         losses.ActiveTripletFraction().update_state(labels, emb, sample_weight=np.ones(12))
+
+
+def _batch_contrastive_brute_force(labels, emb, margin):
+    pull, push = [], []
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            if i == j:
+                continue
+            d = np.sqrt(((emb[i] - emb[j]) ** 2).sum() + 1e-6)
+            if labels[i] == labels[j]:
+                pull.append(0.5 * d * d)
+            else:
+                push.append(0.5 * max(margin - d, 0.0) ** 2)
+    return np.mean(pull) + np.mean(push)
+
+
+def test_batch_contrastive_matches_brute_force():
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(4), 3)
+    emb = rng.normal(size=(12, 5)).astype("float32") * 0.4
+    for margin in (0.5, 2.0):
+        got = float(losses.get("batch_contrastive", margin=margin)(labels, emb))
+        np.testing.assert_allclose(got, _batch_contrastive_brute_force(labels, emb, margin),
+                                   rtol=1e-5)
+
+
+def test_batch_contrastive_finite_gradient_at_equal_embeddings():
+    labels = np.array([0, 0, 1, 1])
+    emb = tf.Variable(np.zeros((4, 3), "float32"))
+    with tf.GradientTape() as tape:
+        value = losses.BatchContrastiveLoss(1.0)(labels, emb)
+    grad = tape.gradient(value, emb).numpy()
+    assert np.isfinite(float(value)) and np.isfinite(grad).all()
+    with pytest.raises(ValueError, match="margin"):
+        losses.BatchContrastiveLoss(0.0)
+
+
+def test_triplet_active_fraction_metric():
+    metric = losses.TripletActiveFraction(margin=0.5)
+    metric.update_state(None, np.array([[1.0, 2.0], [1.0, 1.2], [2.0, 1.0], [0.1, 3.0]]))
+    assert float(metric.result()) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="margin"):
+        losses.TripletActiveFraction(margin=-1.0)

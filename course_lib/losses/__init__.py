@@ -7,13 +7,17 @@ with), and :func:`get`, which makes one by name.
 - ``"batch_all"``: :class:`BatchAllTripletLoss`, of ``batch_all_triplet_loss`` (``mining``; 07)
 - ``"batch_hard"``: :class:`BatchHardTripletLoss`, of ``batch_hard_triplet_loss`` (``mining``; 07)
 - ``"semi_hard"``: :class:`SemiHardTripletLoss`, of ``semi_hard_triplet_loss`` (``mining``; 07)
+- ``"batch_contrastive"``: :class:`BatchContrastiveLoss`, of ``batch_contrastive_loss``
+  (``mining``; 07): the contrastive loss on every pair of a batch
 - ``"n_way"``: :class:`NWayLoss`, of ``n_way_loss`` (``nway``; notebook 06)
 - ``"info_nce"``: :class:`InfoNCELoss`, of ``info_nce_loss`` (``softmax``; two views)
 - ``"supcon"``: :class:`SupConLoss`, of ``supcon_loss`` (``softmax``; labelled batches)
 - ``"cosface"``: :class:`CosFaceLoss`, of ``cosface_loss`` (``softmax``; read from the
   :class:`CosineClassifier` head of class centres)
 
-Also here: :func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction` (the
+Also here: :func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction`, and
+:class:`TripletActiveFraction`, the same fraction for a model that outputs each triplet's two
+distances (the
 batch's distance matrix the mining losses read is :func:`course_lib.distances.keras_pairwise`).
 Every name is importable from ``course_lib.losses`` itself; the submodules only group them.
 
@@ -26,10 +30,12 @@ from course_lib import checks
 from course_lib.losses.mining import (
     ActiveTripletFraction,
     BatchAllTripletLoss,
+    BatchContrastiveLoss,
     BatchHardTripletLoss,
     SemiHardTripletLoss,
     active_triplet_fraction,
     batch_all_triplet_loss,
+    batch_contrastive_loss,
     batch_hard_triplet_loss,
     semi_hard_triplet_loss,
 )
@@ -44,11 +50,12 @@ from course_lib.losses.softmax import (
     info_nce_loss,
     supcon_loss,
 )
-from course_lib.losses.triplet import TripletLoss, triplet_loss
+from course_lib.losses.triplet import TripletActiveFraction, TripletLoss, triplet_loss
 
 __all__ = [
     "ActiveTripletFraction",
     "BatchAllTripletLoss",
+    "BatchContrastiveLoss",
     "BatchHardTripletLoss",
     "ContrastiveLoss",
     "CosFaceLoss",
@@ -57,9 +64,11 @@ __all__ = [
     "SupConLoss",
     "NWayLoss",
     "SemiHardTripletLoss",
+    "TripletActiveFraction",
     "TripletLoss",
     "active_triplet_fraction",
     "batch_all_triplet_loss",
+    "batch_contrastive_loss",
     "batch_hard_triplet_loss",
     "contrastive_loss",
     "cosface_loss",
@@ -77,6 +86,7 @@ _BY_NAME = {
     "batch_all": BatchAllTripletLoss,
     "batch_hard": BatchHardTripletLoss,
     "semi_hard": SemiHardTripletLoss,
+    "batch_contrastive": BatchContrastiveLoss,
     "n_way": NWayLoss,
     "info_nce": InfoNCELoss,
     "supcon": SupConLoss,
@@ -89,8 +99,8 @@ def get(name: str, **kwargs):
 
     Args:
         name: one of ``"contrastive"``, ``"triplet"``, ``"batch_all"``, ``"batch_hard"``,
-            ``"semi_hard"``, ``"n_way"``, ``"info_nce"``, ``"supcon"``, ``"cosface"`` (see the
-            package docstring).
+            ``"semi_hard"``, ``"batch_contrastive"``, ``"n_way"``, ``"info_nce"``,
+            ``"supcon"``, ``"cosface"`` (see the package docstring).
         **kwargs: the loss's own arguments, e.g. ``margin=0.2`` (``n_way=20`` for
             ``"n_way"``).
 

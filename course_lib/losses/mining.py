@@ -16,6 +16,11 @@ another class) from it, so no triplet is sampled offline:
   anchor-positive pair, the nearest negative that is still farther than the positive (so the
   triplet is not yet violated but may lie within the margin); when no negative is farther, the
   farthest negative is used. Averaged over anchor-positive pairs.
+- **all-pairs contrastive** (the contrastive loss of Hadsell, Chopra and LeCun 2006 on every pair
+  of the batch, the way Musgrave, Belongie and Lim 2020 fed every loss the same batches): the
+  mean over the same-class pairs of ``d^2 / 2`` plus the mean over the different-class pairs of
+  ``max(margin - d, 0)^2 / 2``. Each kind is averaged on its own, so the few same-class pairs
+  of a P x K batch are not outweighed by its many different-class pairs.
 
 Distances are Euclidean, ``sqrt(d^2 + epsilon)`` (epsilon keeps the gradient finite when two
 embeddings coincide, as in :class:`course_lib.layers.EuclideanDistance`), or squared Euclidean
@@ -43,10 +48,12 @@ from course_lib.losses._common import FunctionLoss, check_margin
 __all__ = [
     "ActiveTripletFraction",
     "BatchAllTripletLoss",
+    "BatchContrastiveLoss",
     "BatchHardTripletLoss",
     "SemiHardTripletLoss",
     "active_triplet_fraction",
     "batch_all_triplet_loss",
+    "batch_contrastive_loss",
     "batch_hard_triplet_loss",
     "semi_hard_triplet_loss",
 ]
@@ -206,6 +213,33 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
     return _shares(ops.sum(per_pair, axis=1), ops.sum(valid))
 
 
+def batch_contrastive_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
+                           epsilon: float = 1e-6):
+    """The contrastive loss on every pair of the batch: same-class and different-class pairs
+    averaged separately, then added.
+
+    Args:
+        labels, embeddings, margin, squared, epsilon: as for :func:`batch_all_triplet_loss`
+            (``squared`` compares squared distances with the margin, as the others do).
+
+    Returns:
+        Each anchor's share, a float32 tensor (batch,): its same-class terms over the number
+        of same-class pairs plus its different-class terms over the number of different-class
+        pairs, times the batch size; its mean is the batch loss. A batch without same-class
+        (or different-class) pairs contributes 0 for that kind.
+
+    Raises:
+        TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
+        ValueError: bad shapes or ``margin`` <= 0.
+    """
+    margin, squared, epsilon = _options(margin, squared, epsilon)
+    d, positive, negative = _batch_geometry(labels, embeddings, squared, epsilon)
+    pull = 0.5 * ops.square(d) * positive
+    push = 0.5 * ops.square(ops.relu(margin - d)) * negative
+    return (_shares(ops.sum(pull, axis=1), ops.sum(positive))
+            + _shares(ops.sum(push, axis=1), ops.sum(negative)))
+
+
 def active_triplet_fraction(labels, embeddings, margin: float = 1.0, squared: bool = False,
                             epsilon: float = 1e-6):
     """Fraction of the batch's valid triplets whose loss is still positive (0 when none is valid).
@@ -309,6 +343,17 @@ class SemiHardTripletLoss(_MiningLoss):
     """
 
     _function = staticmethod(semi_hard_triplet_loss)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BatchContrastiveLoss(_MiningLoss):
+    """Keras loss of :func:`batch_contrastive_loss`: the mean of the anchors' shares.
+
+    Takes the options of every mining loss (``margin``, ``squared``, ``epsilon``,
+    ``reduction``, ``name``, ``dtype``; see ``__init__``).
+    """
+
+    _function = staticmethod(batch_contrastive_loss)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
