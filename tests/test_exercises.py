@@ -361,59 +361,6 @@ WRONG.update({
     ],
 })
 
-_NWAY = """
-import numpy as np
-
-def n_way_loss_from_distances(d2):
-    logits = -np.asarray(d2, float)
-    def log_softmax(z, axis):
-        z = z - z.max(axis=axis, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
-    n = len(logits)
-    rows = -np.diag(log_softmax(logits, 1))
-    cols = -np.diag(log_softmax(logits, 0))
-    {body}
-"""
-_ONE_SHOT = """
-import numpy as np
-
-def one_shot_accuracy(query_emb, candidate_emb, answers):
-    q, c, a = np.asarray(query_emb, float), np.asarray(candidate_emb, float), np.asarray(answers)
-    d2 = ((q[:, None] - c[None]) ** 2).sum(-1)
-    return {result}
-"""
-
-WRONG.update({
-    "nb06.q1": [
-        (_fill(_NWAY, body="return float(rows.mean())"), "the anchors' half only"),
-        (_fill(_NWAY, body="return float(cols.mean())"), "the candidates' half only"),
-        (_fill(_NWAY, body="logits = np.asarray(d2, float)\n"
-                           "    rows = -np.diag(log_softmax(logits, 1))\n"
-                           "    cols = -np.diag(log_softmax(logits, 0))\n"
-                           "    return float((rows.mean() + cols.mean()) / 2)"),
-         "the wrong sign"),
-        (_fill(_NWAY, body="logits = -np.sqrt(np.asarray(d2, float))\n"
-                           "    rows = -np.diag(log_softmax(logits, 1))\n"
-                           "    cols = -np.diag(log_softmax(logits, 0))\n"
-                           "    return float((rows.mean() + cols.mean()) / 2)"),
-         "not their squares"),
-        (_fill(_NWAY, body="return float(rows.sum() + cols.sum())"), "the sum of the 2N losses"),
-        (_fill(_NWAY, body="return (rows + cols) / 2"), "expected one number"),
-        (_fill(_NWAY, body="p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)\n"
-                           "    q = np.exp(logits) / np.exp(logits).sum(0, keepdims=True)\n"
-                           "    return float(-(np.log(np.diag(p)).mean()"
-                           " + np.log(np.diag(q)).mean()) / 2)"),
-         "a stable log-softmax"),
-    ],
-    "nb06.q2": [
-        (_fill(_ONE_SHOT, result="float(np.mean(d2.argmin(1) == a))"), "counts a tie"),
-        (_fill(_ONE_SHOT, result="float(np.mean(d2.argmax(1) == a))"), "the *farthest*"),
-        (_fill(_ONE_SHOT, result="float(np.mean((q @ c.T).argmax(1) == a))"),
-         "the largest dot product"),
-        (_fill(_ONE_SHOT, result="d2.argmin(1) == a"), "expected one number"),
-    ],
-})
-
 
 def test_every_notebook_module_has_exercises():
     assert {"nb01", "nb02", "nb03"} <= set(MODULES)
