@@ -28,6 +28,7 @@ from course_lib import checks
 from course_lib.config import atomic_file, data_dir
 
 __all__ = [
+    "LAKE_RUN_ALPHABETS",
     "OMNIGLOT_FILES",
     "OMNIGLOT_URL",
     "LakeRun",
@@ -459,6 +460,14 @@ def _answers(labels: str, train: list[str], test: list[str], where: str) -> np.n
             raise ValueError(f"{where} names no training image for {item}")
         answers.append(train.index(truth[item]))
     return np.array(answers, dtype=np.int64)
+
+
+#: The evaluation alphabet of each of Lake's 20 runs, in run order: 2 runs for each of 10
+#: alphabets (established by matching the run images to ``images_evaluation``; jvlmdr/omniglot-eval,
+#: ``lake-evaluation/run_alphabets.txt``). An interval over the runs must cluster by alphabet.
+LAKE_RUN_ALPHABETS = tuple(name for name in (
+    "Atlantean", "Ge_ez", "Glagolitic", "Gurmukhi", "Kannada", "Malayalam", "Manipuri",
+    "Old_Church_Slavonic_(Cyrillic)", "Tengwar", "Tibetan") for _ in range(2))
 
 
 def load_lake_runs(image_size: int = 105) -> list[LakeRun]:

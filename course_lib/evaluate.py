@@ -290,21 +290,37 @@ def n_way_accuracy(correct, confidence: float = 0.95) -> tuple[float, float, flo
     return k / n, float(ci.low), float(ci.high)
 
 
-def mean_with_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
+def mean_with_ci(values, confidence: float = 0.95, clusters=None) -> tuple[float, float, float]:
     """Mean of per-run scores (e.g. Lake's 20 runs) with a Student-t interval.
+
+    With ``clusters``, runs that share a cluster (e.g. the two runs of each alphabet in Lake's
+    20, :data:`course_lib.data.LAKE_RUN_ALPHABETS`) are not independent: the interval is then
+    the t-interval of the cluster means (one value per cluster, ``clusters - 1`` degrees of
+    freedom), centred on their mean (the overall mean when clusters are of equal size).
 
     Args:
         values: one score per run, at least 2.
         confidence: the interval's confidence level, strictly between 0 and 1.
+        clusters: None, or the cluster of each run (N,), at least 2 distinct.
 
     Returns:
         ``(mean, low, high)``.
 
     Raises:
         TypeError: non-numeric values or confidence.
-        ValueError: fewer than 2 or non-finite values, confidence outside (0, 1).
+        ValueError: fewer than 2 or non-finite values (or clusters), confidence outside (0, 1),
+            ``clusters`` of another length than ``values``.
     """
     v = checks.float_array(values, "values", 1)
+    if clusters is not None:
+        ids = np.asarray(clusters)
+        if ids.shape != v.shape:
+            raise ValueError(f"clusters must give one cluster per value ({v.size}), got shape "
+                             f"{ids.shape}")
+        _, index = np.unique(ids, return_inverse=True)
+        v = np.bincount(index, weights=v) / np.bincount(index)
+        if v.size < 2:
+            raise ValueError(f"clusters needs at least 2 distinct clusters, got {v.size}")
     if v.size < 2:
         raise ValueError(f"values needs at least 2 entries for a t-interval, got {v.size}")
     level = _confidence(confidence)

@@ -152,6 +152,21 @@ def test_wilson_interval_narrows_with_n():
     assert high99 - low99 > widths[1]
 
 
+def test_mean_with_ci_clustered_is_the_interval_of_the_cluster_means():
+    values = [0.9, 1.0, 0.8, 0.8, 0.95, 0.85]
+    clusters = ["a", "a", "b", "b", "c", "c"]
+    assert ev.mean_with_ci(values, clusters=clusters) == pytest.approx(
+        ev.mean_with_ci([0.95, 0.8, 0.9]))
+    # two runs of a cluster that agree add no information: the interval widens
+    _, low, high = ev.mean_with_ci([0.9, 0.9, 0.8, 0.8, 1.0, 1.0], clusters=clusters)
+    _, low_runs, high_runs = ev.mean_with_ci([0.9, 0.9, 0.8, 0.8, 1.0, 1.0])
+    assert high - low > high_runs - low_runs
+    with pytest.raises(ValueError, match="one cluster per value"):
+        ev.mean_with_ci(values, clusters=clusters[:5])
+    with pytest.raises(ValueError, match="2 distinct clusters"):
+        ev.mean_with_ci(values, clusters=["a"] * 6)
+
+
 def test_mean_with_ci_known_value():
     mean, low, high = ev.mean_with_ci([1, 2, 3, 4, 5])
     assert mean == 3.0

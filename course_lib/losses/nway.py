@@ -66,9 +66,12 @@ class NWayLoss(FunctionLoss):
     then their ``N`` candidates (anchor ``i`` and candidate ``i`` are two drawings of one class),
     as :func:`course_lib.pairs.episode_dataset` yields them; ``y_true`` is ignored. For anchor
     ``i`` the logits are ``-||a_i - c_j||^2`` over ``j``, and its loss is the cross-entropy with
-    ``j = i``; likewise each candidate against the anchors. This is the multi-class N-pair loss
-    of Sohn (2016), which with one example per class is also what prototypical networks (Snell
-    et al. 2017) optimise: the training task is the one-shot test. The loss per row (B,) is
+    ``j = i``; likewise each candidate against the anchors. In one direction this is the loss
+    of a 1-shot prototypical network (Snell et al. 2017: each prototype is one drawing, logits
+    minus squared Euclidean distances); averaging both directions makes it symmetric, as the
+    contrastive loss of CLIP (Radford et al. 2021) is. It is an N-pair-style objective, not the
+    multi-class N-pair loss of Sohn (2016), which uses inner products and one direction. The
+    training task is the one-shot test. The loss per row (B,) is
     computed by :func:`n_way_loss`, so Keras's mean is the average of both directions over all
     episodes. The squared distance has a finite gradient even when two embeddings are equal.
 
