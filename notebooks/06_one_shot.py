@@ -97,7 +97,8 @@ KOCH_SECONDS = config.pick(full=150, fast=6)        # the baseline's training bu
 VAL_TASKS = config.pick(full=400, fast=100)         # 20-way tasks on the validation alphabets
 MNIST_TASKS = config.pick(full=1000, fast=200)
 DIGIT_SECONDS = config.pick(full=60, fast=4)        # training budget per net, digits 0-4
-ABLATION_FILE = "results/06_ablation.json"          # written by scripts/ablation_06.py
+ABLATION_FILE = "results/06_ablation_2026-11-30.json"  # the run this text reads; the re-run
+# with refreshed batch-norm statistics (results/06_ablation.json) is read by notebook 06b
 SELECTION_FILE = "results/06_selection.json"        # written by scripts/select_06.py
 SEED = 0
 
