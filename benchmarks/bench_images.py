@@ -4,8 +4,8 @@ The three ways a P x K training batch can reach the model (notebook 08):
 
 - **uncached**: ``folders.path_pk_dataset`` decodes every drawn file whole with TensorFlow's
   decoder and resizes it, at every step;
-- **cached**: ``folders.cache_images`` decodes each file once (Pillow, reduced-size JPEG
-  decoding, EXIF applied) into a uint8 array at the training size, mapped from disk; batches
+- **cached**: ``folders.cache_images`` decodes each file once (``folders.decode_image``, EXIF
+  applied) into a uint8 array at the training size, mapped from disk; batches
   come from ``pk_sampling.pk_dataset`` over it, converted to float in the pipeline. The first
   pass (building the cache) is timed on its own;
 - **in memory**: ``pk_sampling.pk_dataset`` over a float32 array already in memory (the
@@ -114,12 +114,10 @@ def measure(args) -> dict:
         written = time.perf_counter() - t0
         mb = sum(Path(p).stat().st_size for p in paths) / 2**20
         t0 = time.perf_counter()
-        cached = folders.cache_images(paths, args.size, "rgb", cache_dir=Path(tmp) / "cache",
-                                      root=root)
+        cached = folders.cache_images(paths, args.size, "rgb", cache_dir=Path(tmp) / "cache")
         first_pass = time.perf_counter() - t0
         t0 = time.perf_counter()
-        cached = folders.cache_images(paths, args.size, "rgb", cache_dir=Path(tmp) / "cache",
-                                      root=root)
+        cached = folders.cache_images(paths, args.size, "rgb", cache_dir=Path(tmp) / "cache")
         reopen = time.perf_counter() - t0
         in_memory = folders.read_images(paths, args.size, "rgb")
         batch = args.p * args.k

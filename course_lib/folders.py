@@ -14,19 +14,18 @@ classes left with fewer than ``min_per_class`` images (a class with one image gi
 pair), and class folders that are symbolic links to another folder inside the same tree (their
 images would be read twice, as two classes). Images of mixed sizes are resized to the chosen
 size, and a warning says so once. Every format decodes in both colour modes (GIF and BMP, which
-TensorFlow only decodes to RGB, are converted to grayscale after decoding). TensorFlow's
-decoders ignore EXIF orientation tags, so :func:`decode_image` reads a phone photo stored
-sideways as sideways; :func:`cache_images` applies the tag.
+TensorFlow only decodes to RGB, are converted to grayscale after decoding). EXIF orientation
+tags are applied (a phone photo stored sideways is read upright), and ``aspect`` chooses how an
+image of another aspect ratio is fitted: stretched, centre-cropped or padded.
+:func:`make_demo_photo_folder` writes a synthetic folder of "own photos" to try all this on.
 
 :func:`load_image_folder` decodes everything into one array (small data);
 :func:`scan_image_folder` + :func:`path_pk_dataset` keep only the file paths in memory and
 decode each P x K batch on the fly (data that does not fit in memory), with the sampling of
 :mod:`course_lib.pk_sampling`. Both decode with :func:`decode_image`, so the pixels agree.
-:func:`cache_images` is the fast route for photos: it decodes each file once with Pillow
-(EXIF orientation applied, JPEGs decoded at a reduced size when they are much larger than the
-target, the aspect ratio kept by cropping or padding if asked), keeps the result as one uint8
-``.npy`` file at the training size, and maps it from disk afterwards, so later epochs and
-later runs read pixels instead of decoding photos.
+:func:`cache_images` is the fast route for photos: it decodes each file once, with
+:func:`decode_image`, stores the result as one uint8 ``.npy`` file at the training size, and maps
+it from disk afterwards, so later epochs and later runs read pixels instead of decoding photos.
 
 Introduced in notebook 08.
 """
@@ -53,13 +52,13 @@ from course_lib.pk_sampling import PKSampler
 from course_lib.sampling import seeded_batches
 
 __all__ = [
-    "ASPECT_RATIO_MODES",
     "IMAGE_EXTENSIONS",
     "ImageFolder",
     "cache_images",
     "LoadedImages",
     "decode_image",
     "load_image_folder",
+    "make_demo_photo_folder",
     "omniglot_folder",
     "path_pk_dataset",
     "read_images",
@@ -68,7 +67,6 @@ __all__ = [
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 _COLOR_MODES = {"grayscale": 1, "rgb": 3}
-ASPECT_RATIO_MODES = ("stretch", "crop", "pad")
 _CACHE_VERSION = 1    # bump when cache_images' pixels change, so old caches are not reused
 _LISTED = 20          # names listed in a warning before "and N more"
 
@@ -291,18 +289,25 @@ def _warn_skipped(files: dict, classes: dict, min_per_class: int, root: Path) ->
 # --------------------------------------------------------------------------- decoding
 
 
-def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale") -> tf.Tensor:
+def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale",
+                 aspect: str = "stretch") -> tf.Tensor:
     """Read and decode one image file to (height, width, channels) float32 in [0, 1].
 
     Works eagerly and inside ``tf.data`` (``path`` a string tensor). Bilinear resizing with
     antialiasing when the file's size differs; GIFs give their first frame. GIF and BMP files,
     which TensorFlow decodes to RGB only, are converted to grayscale in ``"grayscale"`` mode.
-    EXIF orientation is not applied.
+    An EXIF orientation tag (phone photos stored sideways) is applied before resizing, as
+    ``PIL.ImageOps.exif_transpose`` does.
 
     Args:
         path: the file path (str or scalar string tensor).
         image_size: int or (height, width).
         color_mode: ``"grayscale"`` (1 channel) or ``"rgb"`` (3 channels).
+        aspect: how an image of another aspect ratio is fitted, as Keras's folder loader
+            offers: ``"stretch"`` (resized to the size, shapes squashed), ``"crop"`` (the
+            largest central crop of the target aspect ratio, then resized: Keras's
+            ``crop_to_aspect_ratio``) or ``"pad"`` (resized to fit inside, then padded with
+            black: ``pad_to_aspect_ratio``).
 
     Returns:
         A float32 tensor of shape (height, width, channels).
@@ -315,14 +320,57 @@ def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale") -> tf
         cannot name the file: scan the folder first, which decodes every file it keeps).
     """
     size, channels = _image_size(image_size), _channels(color_mode)
+    aspect = _aspect(aspect)
     if isinstance(path, (str, os.PathLike)) and tf.executing_eagerly():
         try:
-            return _to_float(_decode_raw(tf.io.read_file(str(path)), channels), size, channels)
+            return _to_float(_decode_oriented(tf.io.read_file(str(path)), channels), size, channels,
+                             aspect)
         except tf.errors.NotFoundError as err:
             raise FileNotFoundError(f"image file {path} does not exist") from err
         except tf.errors.InvalidArgumentError as err:
             raise ValueError(f"image file {path} cannot be decoded: {_decode_error(err)}") from err
-    return _to_float(_decode_raw(tf.io.read_file(path), channels), size, channels)
+    return _to_float(_decode_oriented(tf.io.read_file(path), channels), size, channels, aspect)
+
+
+_ASPECTS = ("stretch", "crop", "pad")
+
+
+def _aspect(aspect) -> str:
+    if not isinstance(aspect, str):
+        raise TypeError(f"aspect must be one of {_ASPECTS}, got {type(aspect).__name__}")
+    return checks.one_of(aspect, "aspect", _ASPECTS)
+
+
+def _exif_orientation(contents: bytes) -> np.int32:
+    """The EXIF orientation tag (1-8) of an encoded image, 1 when it has none (PIL reads the
+    header only)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+    if isinstance(contents, np.ndarray):           # tf.numpy_function passes a 0-d array
+        contents = contents.item()
+    try:
+        with Image.open(io.BytesIO(contents)) as image:
+            value = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        value = 1                                  # the TensorFlow decoder reports the file
+    return np.int32(value if value in range(1, 9) else 1)
+
+
+def _orient(raw: tf.Tensor, orientation) -> tf.Tensor:
+    """Apply an EXIF orientation (1-8) to (h, w, c) pixels, as ``ImageOps.exif_transpose``."""
+    def transpose(x):
+        return tf.transpose(x, [1, 0, 2])
+
+    branches = [lambda: raw,                                   # 1 (and unknown): as stored
+                lambda: raw[:, ::-1],                          # 2: mirrored
+                lambda: raw[::-1, ::-1],                       # 3: upside down
+                lambda: raw[::-1],                             # 4: mirrored vertically
+                lambda: transpose(raw),                        # 5: transposed
+                lambda: tf.image.rot90(raw, 3),                # 6: turn 90 degrees clockwise
+                lambda: transpose(raw)[::-1, ::-1],            # 7: transversed
+                lambda: tf.image.rot90(raw, 1)]                # 8: turn 90 anticlockwise
+    return tf.switch_case(tf.clip_by_value(orientation - 1, 0, 7), branches)
 
 
 def _decode_raw(contents, channels: int) -> tf.Tensor:
@@ -344,19 +392,42 @@ def _decode_raw(contents, channels: int) -> tf.Tensor:
     return tf.cond(rgb_only, via_rgb, direct)
 
 
-def _to_float(raw, size: tuple[int, int], channels: int) -> tf.Tensor:
-    """Decoded uint8 pixels (h, w, channels) -> float32 in [0, 1] at ``size``."""
+def _decode_oriented(contents, channels: int) -> tf.Tensor:
+    """:func:`_decode_raw` with the file's EXIF orientation applied."""
+    raw = _decode_raw(contents, channels)
+    raw.set_shape([None, None, channels])
+    orientation = tf.numpy_function(_exif_orientation, [contents], tf.int32, stateful=False)
+    orientation.set_shape([])
+    oriented = _orient(raw, orientation)
+    oriented.set_shape([None, None, channels])
+    return oriented
+
+
+def _to_float(raw, size: tuple[int, int], channels: int, aspect: str = "stretch") -> tf.Tensor:
+    """Decoded uint8 pixels (h, w, channels) -> float32 in [0, 1] at ``size``, fitted by
+    ``aspect`` (see :func:`decode_image`)."""
     raw.set_shape([None, None, channels])
     image = tf.cast(raw, tf.float32) / 255.0
+    if aspect == "crop":
+        h, w = tf.shape(image)[0], tf.shape(image)[1]
+        # the largest central window of the target aspect ratio (th / tw)
+        ch = tf.minimum(h, tf.maximum(1, (w * size[0] + size[1] // 2) // size[1]))
+        cw = tf.minimum(w, tf.maximum(1, (h * size[1] + size[0] // 2) // size[0]))
+        image = image[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
     same = tf.reduce_all(tf.shape(image)[:2] == tf.constant(size))
-    image = tf.cond(same, lambda: image,
-                    lambda: tf.clip_by_value(tf.image.resize(image, size, antialias=True), 0, 1))
+    if aspect == "pad":
+        def fit():
+            return tf.image.resize_with_pad(image, size[0], size[1], antialias=True)
+    else:
+        def fit():
+            return tf.image.resize(image, size, antialias=True)
+    image = tf.cond(same, lambda: image, lambda: tf.clip_by_value(fit(), 0, 1))
     image.set_shape([*size, channels])
     return image
 
 
 def load_image_folder(directory, image_size=(64, 64), color_mode: str = "grayscale",
-                      min_per_class: int = 2) -> LoadedImages:
+                      min_per_class: int = 2, aspect: str = "stretch") -> LoadedImages:
     """Decode a whole class-per-subfolder image folder into memory.
 
     Args:
@@ -364,6 +435,7 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
         image_size: int or (height, width) every image is resized to.
         color_mode: ``"grayscale"`` or ``"rgb"``.
         min_per_class: classes with fewer readable images are skipped (with a warning).
+        aspect: ``"stretch"``, ``"crop"`` or ``"pad"``, as for :func:`decode_image`.
 
     Returns:
         :class:`LoadedImages` (images (N, height, width, channels) float32 in [0, 1]).
@@ -373,6 +445,7 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
         ``image_size`` or ``color_mode``.
     """
     size, channels = _image_size(image_size), _channels(color_mode)
+    aspect = _aspect(aspect)
     min_per_class = checks.positive_int(min_per_class, "min_per_class")
     folder = scan_image_folder(directory, min_per_class=1, check_files=False, warn=False)
     # The scan skipped non-image files and empty class folders; decoding finds broken files.
@@ -380,12 +453,12 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
     images, keep, sizes = [], [], Counter()
     for i, path in enumerate(folder.paths):
         try:
-            raw = _decode_raw(tf.io.read_file(path), channels)
+            raw = _decode_oriented(tf.io.read_file(path), channels)
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
             bad_files[str(path)] = f"unreadable: {_decode_error(err)}"
             continue
         sizes[tuple(raw.shape[:2])] += 1
-        images.append(_to_float(raw, size, channels).numpy())
+        images.append(_to_float(raw, size, channels, aspect).numpy())
         keep.append(i)
     labels = folder.labels[keep]
     counts = np.bincount(labels, minlength=len(folder.class_names))
@@ -410,7 +483,7 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
 
 
 def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
-                batch_size: int = 256) -> np.ndarray:
+                batch_size: int = 256, aspect: str = "stretch") -> np.ndarray:
     """Decode a list of files, in order and in parallel, into one array.
 
     For the images a step needs whole (a validation or test set, a gallery to embed); training
@@ -418,7 +491,7 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
 
     Args:
         paths: (N,) file paths, e.g. ``scan_image_folder(...).paths[mask]``.
-        image_size, color_mode: as for :func:`decode_image`.
+        image_size, color_mode, aspect: as for :func:`decode_image`.
         batch_size: files decoded per ``tf.data`` batch.
 
     Returns:
@@ -434,70 +507,25 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
         raise ValueError("paths must hold at least one file path, got none")
     size, channels = _image_size(image_size), _channels(color_mode)
     batch_size = checks.positive_int(batch_size, "batch_size")
+    aspect = _aspect(aspect)
     ds = (tf.data.Dataset.from_tensor_slices(paths.astype(str))
-          .map(lambda p: decode_image(p, size, color_mode), num_parallel_calls=tf.data.AUTOTUNE,
+          .map(lambda p: decode_image(p, size, color_mode, aspect), num_parallel_calls=tf.data.AUTOTUNE,
                deterministic=True)
           .batch(batch_size))
     try:
         out = np.concatenate(list(ds.as_numpy_iterator()))
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError):
         for path in paths.astype(str):         # the batch cannot say which file: find it
-            decode_image(path, size, color_mode)
+            decode_image(path, size, color_mode, aspect)
         raise
     return out.reshape(len(paths), *size, channels)
 
 
-def _fit(image, size: tuple[int, int], aspect_ratio: str):
-    """A Pillow image resized to ``size`` (height, width): stretched, centre-cropped to the
-    target's aspect ratio first, or padded with black to it first (as Keras's
-    ``image_dataset_from_directory`` does with ``crop_to_aspect_ratio`` /
-    ``pad_to_aspect_ratio``)."""
-    from PIL import Image
-
-    h, w = size
-    iw, ih = image.size
-    if aspect_ratio == "crop":
-        scale = min(iw / w, ih / h)
-        cw, ch = max(1, round(w * scale)), max(1, round(h * scale))
-        left, top = (iw - cw) // 2, (ih - ch) // 2
-        image = image.crop((left, top, left + cw, top + ch))
-    elif aspect_ratio == "pad":
-        scale = max(iw / w, ih / h)
-        pw, ph = max(iw, round(w * scale)), max(ih, round(h * scale))
-        canvas = Image.new(image.mode, (pw, ph))
-        canvas.paste(image, ((pw - iw) // 2, (ph - ih) // 2))
-        image = canvas
-    return image.resize((w, h), Image.Resampling.BILINEAR)
-
-
-def _decode_with_pillow(path: str, size: tuple[int, int], mode: str, aspect_ratio: str,
-                        root: Path | None) -> np.ndarray:
-    """One file -> uint8 (height, width, channels): first frame, EXIF orientation applied,
-    converted to ``mode`` (``"L"`` or ``"RGB"``), fitted to ``size``. Raises ValueError naming
-    the file (relative to ``root``) if Pillow cannot decode it."""
-    from PIL import Image, ImageOps
-
-    shown = _relative(path, root) if root is not None else str(path)
-    try:
-        with Image.open(path) as img:
-            if img.format == "JPEG":      # decode at a reduced scale (1/2, 1/4, 1/8) if large
-                img.draft(mode, (2 * size[1], 2 * size[0]))
-            img = ImageOps.exif_transpose(img)
-            img = img.convert(mode)
-            img.load()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"image file {shown} does not exist") from None
-    except (OSError, ValueError, SyntaxError) as err:     # PIL's errors for damaged files
-        raise ValueError(f"image file {shown} cannot be decoded: {err}") from err
-    arr = np.asarray(_fit(img, size, aspect_ratio), dtype=np.uint8)
-    return arr.reshape(size[0], size[1], -1)
-
-
-def _cache_key(paths: np.ndarray, size, color_mode: str, aspect_ratio: str) -> str:
+def _cache_key(paths: np.ndarray, size, color_mode: str, aspect: str) -> str:
     """A digest of the files (path, byte size, modification time) and the settings: it changes
     when any file is added, removed, replaced or edited, or a setting changes."""
     digest = hashlib.sha256(json.dumps(
-        [_CACHE_VERSION, list(size), color_mode, aspect_ratio]).encode())
+        [_CACHE_VERSION, list(size), color_mode, aspect]).encode())
     for path in paths:
         stat = os.stat(path)
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -505,59 +533,53 @@ def _cache_key(paths: np.ndarray, size, color_mode: str, aspect_ratio: str) -> s
 
 
 def cache_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
-                 aspect_ratio: str = "stretch", cache_dir=None, root=None) -> np.ndarray:
+                 aspect: str = "stretch", cache_dir=None, batch_size: int = 256) -> np.ndarray:
     """Decode image files once, at the training size, into a uint8 array cached on disk.
 
-    The first call decodes every file with Pillow and writes the array to
-    ``cache_dir/images-<digest>.npy`` (through a temporary name, then renamed); later calls
-    with the same files and settings map that file read-only (``np.load(mmap_mode="r")``), so
-    a training pipeline reads pixels, not photos. The digest covers each file's path, size and
-    modification time and the settings, so an edited, added or removed file builds a new cache
-    (old cache files are left in place; delete ``cache_dir`` to reclaim the space).
-
-    Unlike :func:`decode_image`, this applies EXIF orientation tags (a phone photo stored
-    sideways comes out upright) and can keep the aspect ratio; the resizing is Pillow's
-    bilinear filter, so pixels differ slightly from TensorFlow's (by a few grey levels).
+    The first call decodes every file with :func:`decode_image` (EXIF orientation applied,
+    ``aspect`` as there), ``batch_size`` files at a time so that memory holds one batch of
+    full-size photos, and writes the array to ``cache_dir/images-<digest>.npy`` (through a
+    temporary name, then renamed); later calls with the same files and settings map that file
+    read-only (``np.load(mmap_mode="r")``), so a training pipeline reads pixels, not photos.
+    The digest covers each file's path, size and modification time and the settings, so an
+    edited, added or removed file builds a new cache (old cache files are left in place; delete
+    ``cache_dir`` to reclaim the space). Pixels are :func:`decode_image`'s rounded to 1/255.
 
     Args:
         paths: (N,) file paths, e.g. ``scan_image_folder(...).paths``.
-        image_size: int or (height, width).
-        color_mode: ``"grayscale"`` or ``"rgb"``.
-        aspect_ratio: ``"stretch"`` (resize to the size, as :func:`decode_image`), ``"crop"``
-            (centre crop to the target's aspect ratio, then resize) or ``"pad"`` (pad with
-            black to it, then resize).
+        image_size, color_mode, aspect: as for :func:`decode_image`.
         cache_dir: folder for the cache files; default ``config.build_dir() / "image_cache"``.
-        root: the folder the paths lie in, used to name a file in an error message.
+        batch_size: files decoded per batch on the first pass, an int >= 1.
 
     Returns:
         (N, height, width, channels) uint8, row ``i`` from ``paths[i]`` (a read-only memory
-        map of the cache file). Divide by 255 for floats in [0, 1].
+        map of the cache file). Divide by 255 for floats in [0, 1] (e.g. with ``augment=`` of
+        ``pk_sampling.pk_dataset``).
 
     Raises:
         TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad ``image_size``,
-        ``color_mode`` or ``aspect_ratio``; a file that cannot be decoded (the ValueError names
-        it). FileNotFoundError: a missing file (named).
+        ``color_mode``, ``aspect`` or ``batch_size``; a file that cannot be decoded (the
+        ValueError names it). FileNotFoundError: a missing file (named).
     """
     paths = _path_array(paths)
     if not len(paths):
         raise ValueError("paths must hold at least one file path, got none")
     size, channels = _image_size(image_size), _channels(color_mode)
-    aspect_ratio = checks.one_of(aspect_ratio, "aspect_ratio", ASPECT_RATIO_MODES)
+    aspect = _aspect(aspect)
+    batch_size = checks.positive_int(batch_size, "batch_size")
     cache_dir = (config.build_dir() / "image_cache" if cache_dir is None
                  else checks.path(cache_dir, "cache_dir"))
-    root = None if root is None else checks.path(root, "root")
     paths = paths.astype(str)
     try:
-        key = _cache_key(paths, size, color_mode, aspect_ratio)
+        key = _cache_key(paths, size, color_mode, aspect)
     except FileNotFoundError as err:
-        shown = _relative(err.filename, root) if root is not None else err.filename
-        raise FileNotFoundError(f"image file {shown} does not exist") from None
+        raise FileNotFoundError(f"image file {err.filename} does not exist") from None
     target = cache_dir / f"images-{key}.npy"
     if not target.is_file():
-        mode = "L" if channels == 1 else "RGB"
         out = np.empty((len(paths), *size, channels), np.uint8)
-        for i, path in enumerate(paths):
-            out[i] = _decode_with_pillow(path, size, mode, aspect_ratio, root)
+        for lo in range(0, len(paths), batch_size):
+            part = read_images(paths[lo:lo + batch_size], size, color_mode, batch_size, aspect)
+            out[lo:lo + len(part)] = np.round(part * 255.0).astype(np.uint8)
         with config.atomic_file(target) as tmp:
             np.save(tmp, out)
     cached = np.load(target, mmap_mode="r")
@@ -581,7 +603,8 @@ def _path_array(paths) -> np.ndarray:
 def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
                     color_mode: str = "grayscale", seed: int = 0, steps: int | None = None,
                     groups=None, classes=None, augment=None,
-                    repeat: bool = False, small_classes: str = "repeat") -> tf.data.Dataset:
+                    repeat: bool = False, small_classes: str = "repeat",
+                    aspect: str = "stretch") -> tf.data.Dataset:
     """P x K batches of ``(images, labels)`` decoded from files on the fly.
 
     Only the paths are held in memory; each batch's ``p * k`` files are read and decoded in
@@ -593,7 +616,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
         y: (N,) integer class ids.
         p, k, seed, steps, groups, classes, augment, repeat, small_classes: as for
             ``pk_sampling.pk_dataset``.
-        image_size, color_mode: as for :func:`decode_image`.
+        image_size, color_mode, aspect: as for :func:`decode_image`.
 
     Returns:
         A ``tf.data.Dataset`` of ``(images, labels)``: (p*k, height, width, channels) float32 and
@@ -605,6 +628,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     """
     paths = _path_array(paths)
     size, _ = _image_size(image_size), _channels(color_mode)
+    aspect = _aspect(aspect)
     if augment is not None:
         checks.callable_value(augment, "augment")
     sampler = PKSampler(y, p, k, groups=groups, classes=classes,    # the one check of y
@@ -618,7 +642,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
         return tf.gather(path_table, idx), tf.gather(labels, idx)
 
     def load(path, label):
-        return decode_image(path, size, color_mode), label
+        return decode_image(path, size, color_mode, aspect), label
 
     ds = (seeded_batches(steps, checks.seed(seed), pick, sampler.epoch_batches, repeat)
           .unbatch()
@@ -664,31 +688,7 @@ def omniglot_folder(directory, split: str = "background_small1",
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
     zip_path = data.omniglot_file(split)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A fresh folder of our own beside the target (never a fixed name such as "<target>.part",
-    # which could be the user's): renamed into place when complete, removed if anything fails.
-    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
-                                    dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    partial.chmod(0o777 & ~umask)                  # mkdtemp's folder is private (0700)
-    try:
-        _copy_omniglot_pngs(zip_path, partial)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
-                                        dir=target.parent))
-            target.rename(old / target.name)       # ours now: removed once the new one is in
-            try:
-                partial.rename(target)
-            except OSError:
-                (old / target.name).rename(target)  # put the previous folder back
-                raise
-            shutil.rmtree(old)
-        else:
-            partial.rename(target)
-    finally:
-        if partial.exists():
-            shutil.rmtree(partial)
+    _write_folder(target, lambda out: _copy_omniglot_pngs(zip_path, out))
     return target
 
 
@@ -706,3 +706,132 @@ def _copy_omniglot_pngs(zip_path: Path, out: Path) -> None:
             copied += 1
     if not copied:
         raise ValueError(f"{zip_path} contains no <alphabet>/<character>/*.png images")
+
+
+def _write_folder(target: Path, fill) -> None:
+    """Write a folder with ``fill(partial)`` into a fresh temporary folder beside ``target`` and
+    rename it into place when complete (replacing ``target`` if it exists), so an interrupted
+    run never leaves half a folder; only folders created here are ever removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh folder of our own beside the target (never a fixed name such as "<target>.part",
+    # which could be the user's): renamed into place when complete, removed if anything fails.
+    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
+                                    dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    partial.chmod(0o777 & ~umask)                  # mkdtemp's folder is private (0700)
+    try:
+        fill(partial)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
+                                        dir=target.parent))
+            target.rename(old / target.name)       # ours now: removed once the new one is in
+            try:
+                partial.rename(target)
+            except OSError:
+                (old / target.name).rename(target)  # put the previous folder back
+                raise
+            shutil.rmtree(old)
+        else:
+            partial.rename(target)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial)
+
+
+# --------------------------------------------------------------------------- a demo photo folder
+
+_DEMO_WORDS = ("café", "crème brûlée", "Zoë", "garçon", "Ångström", "piñata", "naïve art",
+               "jalapeño", "smörgåsbord", "Mañana", "Bäckerei", "façade", "fjörd", "résumé",
+               "übung", "déjà vu", "señor gato", "Éire", "öl", "Łódź")
+_EXIF_ORIENTATION = 0x0112
+
+
+def make_demo_photo_folder(directory, n_classes: int = 156, max_side: int = 160, seed: int = 0,
+                           n_sideways: int = 6, overwrite: bool = False) -> Path:
+    """Write a synthetic folder that looks like a person's own photos, for trying notebook 08.
+
+    ``n_classes`` class folders whose names hold spaces and accents (``"café 007"``), each a
+    colour, a shape and a background texture of its own, drawn at random positions and sizes.
+    Class sizes follow a long tail: 40 images for the largest class, most classes 4-10, and
+    one class in ten with only 1-3 images. The images are RGB JPEGs and PNGs of mixed sizes and
+    aspect ratios (4:3, 3:4, 16:9, 9:16 and square, longest side between ``max_side / 2`` and
+    ``max_side``); ``n_sideways`` JPEGs are stored rotated a quarter turn with an EXIF
+    orientation tag (6, "rotate 90 degrees clockwise to view"), as phones write them. Written
+    with PIL into a temporary folder beside ``directory`` and renamed when complete.
+
+    Args:
+        directory: the folder to create.
+        n_classes: number of class folders (>= 2).
+        max_side: longest side of the largest images, in pixels (>= 16); 4032 gives
+            12-megapixel photos for a benchmark.
+        seed: the random seed (the same seed writes the same files).
+        n_sideways: JPEGs stored sideways with an EXIF orientation tag (>= 0).
+        overwrite: replace ``directory`` if it exists.
+
+    Returns:
+        ``directory`` as a Path.
+
+    Raises:
+        TypeError: ``directory`` not a path; a count, ``seed`` or ``overwrite`` of the wrong type.
+        ValueError: a count out of range. FileExistsError: ``directory`` exists and
+        ``overwrite`` is False.
+    """
+    target = checks.path(directory, "directory")
+    n_classes = checks.integer(n_classes, "n_classes", minimum=2)
+    max_side = checks.integer(max_side, "max_side", minimum=16)
+    seed = checks.seed(seed)
+    n_sideways = checks.integer(n_sideways, "n_sideways", minimum=0)
+    overwrite = checks.boolean(overwrite, "overwrite")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    _write_folder(target, lambda out: _draw_demo_photos(out, n_classes, max_side, seed, n_sideways))
+    return target
+
+
+def _draw_demo_photos(out: Path, n_classes: int, max_side: int, seed: int, n_sideways: int) -> None:
+    """Draw the files of :func:`make_demo_photo_folder` into ``out``."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    sizes = np.round(4 + 36 * np.exp(-np.arange(n_classes) / 25)).astype(int)
+    tail = max(1, n_classes // 10)                 # the last tenth: 1 to 3 images
+    sizes[-tail:] = 1 + np.arange(tail) % 3
+    sizes = sizes[rng.permutation(n_classes)]
+    jpegs = []
+    for c in range(n_classes):
+        folder = out / f"{_DEMO_WORDS[c % len(_DEMO_WORDS)]} {c:03d}"
+        folder.mkdir()
+        colour = rng.integers(0, 256, 3)
+        background = rng.integers(0, 256, 3)
+        shape = c % 3
+        for i in range(sizes[c]):
+            ratio = (4 / 3, 3 / 4, 16 / 9, 9 / 16, 1.0)[rng.integers(5)]
+            side = int(rng.integers(max_side // 2, max_side + 1))
+            w, h = (side, max(8, round(side / ratio))) if ratio >= 1 else (max(8, round(side * ratio)), side)
+            noise = rng.normal(0, 18, (h, w, 1)) + background
+            image = Image.fromarray(np.clip(noise, 0, 255).astype(np.uint8), "RGB")
+            r = rng.uniform(0.2, 0.4) * min(w, h)
+            cx, cy = rng.uniform(r, w - r), rng.uniform(r, h - r)
+            box = [cx - r, cy - r, cx + r, cy + r]
+            jitter = tuple(int(v) for v in np.clip(colour + rng.integers(-20, 21, 3), 0, 255))
+            draw = ImageDraw.Draw(image)
+            if shape == 0:
+                draw.ellipse(box, fill=jitter)
+            elif shape == 1:
+                draw.rectangle(box, fill=jitter)
+            else:
+                draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=jitter)
+            png = rng.random() < 0.35
+            path = folder / f"IMG_{i:04d}.{'png' if png else 'jpg'}"
+            with config.atomic_file(path) as tmp:
+                image.save(tmp, format="PNG" if png else "JPEG", quality=90)
+            if not png:
+                jpegs.append((path, image))
+    for k in rng.permutation(len(jpegs))[:n_sideways]:
+        path, upright = jpegs[k]
+        exif = Image.Exif()
+        exif[_EXIF_ORIENTATION] = 6             # stored a quarter turn anticlockwise
+        with config.atomic_file(path) as tmp:
+            upright.transpose(Image.Transpose.ROTATE_90).save(tmp, format="JPEG", quality=90,
+                                                              exif=exif.tobytes())

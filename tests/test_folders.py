@@ -242,3 +242,97 @@ def test_warnings_name_files_relative_to_the_folder(messy):
         folders.scan_image_folder(messy)
     text = " ".join(str(w.message) for w in caught)
     assert "cherry/broken.png (unreadable" in text and str(messy) not in text
+
+
+# --------------------------------------------------------------------------- EXIF, aspect, demo
+
+
+def _asymmetric(h=6, w=10):
+    """An RGB image with no symmetry, so every orientation gives different pixels."""
+    rng = np.random.default_rng(3)
+    return Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), "RGB")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_applied_like_pil(tmp_path, orientation):
+    from PIL import ImageOps
+    image = _asymmetric()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.png"                      # PNG: lossless, so pixels compare exactly
+    image.save(path, exif=exif.tobytes())
+    with Image.open(path) as stored:
+        assert stored.getexif().get(0x0112) == orientation
+        expected = np.asarray(ImageOps.exif_transpose(stored).convert("RGB"), np.float32) / 255
+    size = expected.shape[:2]
+    eager = folders.decode_image(path, size, "rgb").numpy()
+    np.testing.assert_allclose(eager, expected, atol=1e-6)
+    in_graph = folders.read_images([str(path)], size, "rgb")[0]     # inside tf.data
+    np.testing.assert_allclose(in_graph, expected, atol=1e-6)
+
+
+def test_aspect_crop_and_pad(tmp_path):
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    pixels[:, :10] = 255                                # a white band on the left quarter
+    pixels[:, 10:30] = 128                              # grey centre
+    path = tmp_path / "wide.png"
+    Image.fromarray(pixels).save(path)
+    crop = folders.decode_image(path, (10, 10), "rgb", aspect="crop").numpy()
+    np.testing.assert_allclose(crop, 128 / 255, atol=1e-3)          # only the centre is kept
+    pad = folders.decode_image(path, (20, 20), "rgb", aspect="pad").numpy()
+    assert np.all(pad[:5] == 0) and np.all(pad[-5:] == 0)           # black bands above, below
+    assert pad[10, 2].min() > 0.9 and abs(pad[10, 10].mean() - 128 / 255) < 0.02
+    stretch = folders.decode_image(path, (20, 20), "rgb").numpy()
+    assert stretch[:5, :4].min() > 0.9                  # squashed: no black band above
+    with pytest.raises(ValueError, match="aspect"):
+        folders.decode_image(path, (10, 10), aspect="squash")
+    with pytest.raises(TypeError, match="aspect"):
+        folders.read_images([str(path)], (10, 10), aspect=1)
+
+
+def test_demo_photo_folder_looks_like_own_photos(tmp_path):
+    root = folders.make_demo_photo_folder(tmp_path / "photos", n_classes=40, max_side=48)
+    classes = sorted(p for p in root.iterdir())
+    assert len(classes) == 40 and not any(p.name.startswith(".") for p in tmp_path.iterdir())
+    assert all(" " in p.name for p in classes)
+    assert any(not p.name.isascii() for p in classes)
+    counts = [len(list(p.iterdir())) for p in classes]
+    assert min(counts) == 1 and sum(c <= 3 for c in counts) >= 3 and max(counts) >= 20
+    files = sorted(root.glob("*/*"))
+    assert {f.suffix for f in files} == {".jpg", ".png"}
+    shapes, sideways = set(), []
+    for f in files:
+        with Image.open(f) as im:
+            assert im.mode == "RGB"
+            shapes.add(im.size)
+            if im.getexif().get(0x0112) == 6:
+                sideways.append(f)
+    assert len(shapes) > 10 and len({round(w / h, 1) for w, h in shapes}) >= 4
+    assert len(sideways) == 6
+    for f in sideways:                                  # decoded upright: taller than stored
+        with Image.open(f) as im:
+            w, h = im.size
+        stored = np.asarray(Image.open(f).convert("RGB"), np.float32) / 255
+        upright = folders.decode_image(f, (w, h), "rgb").numpy()   # (height, width) = (w, h)
+        # JPEG: PIL's and TensorFlow's decoders differ slightly, so compare mean errors
+        right = np.abs(upright - np.rot90(stored, 3)).mean()
+        assert right < 0.02 and right < np.abs(upright - np.rot90(stored, 1)).mean() / 3
+    again = folders.make_demo_photo_folder(tmp_path / "again", n_classes=40, max_side=48)
+    assert [f.read_bytes() for f in files] == [f.read_bytes() for f in sorted(again.glob("*/*"))]
+    with pytest.raises(FileExistsError):
+        folders.make_demo_photo_folder(root, n_classes=40, max_side=48)
+    with pytest.raises(ValueError, match="n_classes"):
+        folders.make_demo_photo_folder(tmp_path / "x", n_classes=1)
+
+
+def test_demo_photo_folder_trains_in_rgb_with_k4(tmp_path):
+    root = folders.make_demo_photo_folder(tmp_path / "photos", n_classes=30, max_side=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scanned = folders.scan_image_folder(root, min_per_class=1)
+    assert len(scanned.class_names) == 30
+    ds = folders.path_pk_dataset(scanned.paths, scanned.labels, p=4, k=4, image_size=64,
+                                 color_mode="rgb", steps=2, aspect="crop")
+    for x, y in ds:
+        assert x.shape == (16, 64, 64, 3) and np.isfinite(x.numpy()).all()
+        assert len(np.unique(y.numpy())) == 4
