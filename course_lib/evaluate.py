@@ -1360,6 +1360,106 @@ def operating_points(val_distances, val_labels, test_distances, test_labels,
     return out
 
 
+__all__ += ["far_frr_interval", "open_set_threshold_at_far"]
+
+
+def open_set_threshold_at_far(nearest_distances, target_far: float) -> float:
+    """The largest 1:N threshold whose open-set false-accept rate is at most ``target_far``.
+
+    For identification against a gallery, a query of a class that is *not* in the gallery is
+    falsely accepted when its nearest gallery item is within the threshold. Pass the distance
+    from each such validation query to its nearest gallery item; the threshold returned admits
+    at most ``floor(target_far * n)`` of them (the rule of :func:`threshold_at_far`, applied to
+    nearest-match distances instead of pair distances).
+
+    Args:
+        nearest_distances: 1-D distances of unknown-class queries to their nearest gallery item.
+        target_far: the allowed open-set false-accept rate, in [0, 1).
+
+    Returns:
+        The threshold (a float).
+
+    Raises:
+        TypeError, ValueError: not a non-empty 1-D array of finite numbers; ``target_far``
+        outside [0, 1).
+    """
+    import warnings
+
+    d = np.sort(checks.float_array(nearest_distances, "nearest_distances", 1))
+    target = checks.number(target_far, "target_far", 0.0, 1.0, high_open=True)
+    if target * len(d) < 1:
+        warnings.warn(f"target_far={target} is below 1/{len(d)}, the resolution of {len(d)} "
+                      "unknown queries: the threshold admits none of them", stacklevel=2)
+    allowed = int(np.floor(target * len(d) + 1e-9))
+    if allowed >= len(d):
+        return float(d[-1])
+    return float(np.nextafter(d[allowed], -np.inf))
+
+
+def far_frr_interval(distances, labels, threshold: float, classes, n_boot: int = 2000,
+                     confidence: float = 0.95, seed: int = 0) -> dict:
+    """FAR and FRR at a threshold, with percentile intervals from a bootstrap over classes.
+
+    Pairs that share a class are not independent (one odd class moves many pairs), so the
+    interval resamples *classes* with replacement: a class drawn ``m`` times weighs its pairs
+    ``m`` times; a pair of two classes ``a != b`` weighs ``m_a * m_b``. A resample with no
+    different (or no same) pair is drawn again, up to ``10 * n_boot`` draws in all.
+
+    Args:
+        distances, labels: as for :func:`far_frr`.
+        threshold: the distance threshold (a finite number), chosen elsewhere (validation).
+        classes: (n,) the class of each pair, or (n, 2) the classes of its two images.
+        n_boot: bootstrap resamples (a positive int).
+        confidence: the interval's level, in (0, 1).
+        seed: the resampling seed.
+
+    Returns:
+        ``far``, ``frr`` (on the pairs given), ``far_low``, ``far_high``, ``frr_low``,
+        ``frr_high``, ``n_classes`` and ``n_boot`` (resamples used).
+
+    Raises:
+        TypeError, ValueError: bad arrays, ``classes`` of another length than the pairs or
+        with fewer than 2 distinct classes, bad ``n_boot``/``confidence``/``seed``.
+    """
+    d, lab = _pairs(distances, labels, "distances", "labels")
+    t = checks.number(threshold, "threshold")
+    c = checks.class_labels(classes, "classes", ndim=np.ndim(classes))
+    if c.ndim == 1:
+        c = np.stack([c, c], axis=1)
+    if c.ndim != 2 or c.shape[1] != 2:
+        raise ValueError(f"classes must have shape (n,) or (n, 2), got {c.shape}")
+    _check_length(c, "classes", len(d), "distances")
+    n_boot = checks.positive_int(n_boot, "n_boot")
+    level = _confidence(confidence)
+    rng = np.random.default_rng(checks.seed(seed))
+    uniq, inv = np.unique(c, return_inverse=True)
+    inv = inv.reshape(c.shape)
+    if len(uniq) < 2:
+        raise ValueError(f"classes must hold at least 2 distinct classes, got {len(uniq)}")
+    accepted = d <= t
+    far0, frr0 = far_frr(d, lab, t)
+    diff = inv[:, 0] != inv[:, 1]
+    fars, frrs, draws = [], [], 0
+    while len(fars) < n_boot and draws < 10 * n_boot:
+        draws += 1
+        m = np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))
+        w = np.where(diff, m[inv[:, 0]] * m[inv[:, 1]], m[inv[:, 0]]).astype(np.float64)
+        neg, pos = w * (lab == 0), w * (lab == 1)
+        if neg.sum() == 0 or pos.sum() == 0:
+            continue
+        fars.append((neg * accepted).sum() / neg.sum())
+        frrs.append((pos * ~accepted).sum() / pos.sum())
+    if not fars:
+        raise ValueError("no bootstrap resample held both same and different pairs: too few "
+                         "classes")
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    far_lo, far_hi = np.percentile(fars, q)
+    frr_lo, frr_hi = np.percentile(frrs, q)
+    return {"far": far0, "frr": frr0, "far_low": float(far_lo), "far_high": float(far_hi),
+            "frr_low": float(frr_lo), "frr_high": float(frr_hi), "n_classes": int(len(uniq)),
+            "n_boot": len(fars)}
+
+
 # --------------------------------------------------------------------------- cluster shape
 
 __all__ += ["embedding_metrics", "embedding_spread"]

@@ -1,44 +1,110 @@
 """What a deployed Siamese system needs: the encoder, a gallery index, verify and identify.
 
 - :func:`build_index` embeds labelled gallery images with the encoder and keeps the embeddings,
-  labels, class names, the verification threshold (chosen on validation pairs, e.g. with
-  ``evaluate.choose_threshold`` or ``evaluate.threshold_at_far``) and the encoder's input spec.
+  labels, class names, one id per gallery item (e.g. its file path), **two thresholds** — one for
+  1:1 ``verify`` (chosen on validation pairs, e.g. ``evaluate.threshold_at_far``) and one for
+  1:N ``identify`` (chosen on validation queries of classes outside the gallery,
+  ``evaluate.open_set_threshold_at_far``; :func:`choose_thresholds` picks both) — the encoder's
+  input spec and its :class:`Preprocessing`.
 - :func:`export` writes ``encoder.keras`` (the encoder alone) and ``gallery.npz`` (the index)
   to a folder; :func:`load` reads both back (in a fresh process too) into a :class:`Gallery`.
-  An existing export is never overwritten unless ``overwrite=True``.
-- :class:`Gallery` answers ``verify(a, b) -> (same, distance)`` and
-  ``identify(query, k)``: the k nearest classes with distances, and the answer ``"unknown"``
-  when even the nearest class is farther than the threshold (open-set identification).
+  An existing export is never overwritten unless ``overwrite=True``; each file is written under
+  a temporary name and renamed.
+- :class:`Gallery` answers ``verify(a, b) -> (same, distance)`` and ``identify(query, k)``: the
+  k nearest classes, the gallery item matched in each and its distance, and the answer
+  ``"unknown"`` when even the nearest item is farther than the identify threshold (open set).
+  ``Gallery.add`` / ``Gallery.remove`` grow and shrink the gallery without re-embedding the
+  rest.
 
-Search is brute force, one matrix product per batch of queries (``benchmarks/bench_search.py``
-measures where that stops being enough). An index remembers its encoder by the input spec and
-by the embeddings of a fixed probe input (a fingerprint), so an index paired with another
-encoder is an error, not silently wrong answers.
+A query is a file path, or a decoded image of any size (H, W), (H, W, 1|3|4), or a batch of
+them: the export's :class:`Preprocessing` (saved with it, re-applied on load) resizes it to the
+encoder's input (stretched, as ``folders.decode_image`` does), converts the colour mode and
+scales ``uint8`` 0-255 to [0, 1]. Float images outside [0, 1] and other integer dtypes are
+refused with an error: they would give wrong embeddings silently.
+
+Search sits behind one small interface (:class:`Search`: ``nearest(queries, k)`` -> class ids,
+distances, gallery rows): brute force by default (:class:`BruteForceSearch`, one matrix
+product per batch of queries; ``benchmarks/bench_search.py`` measures where that stops being
+enough), FAISS's exact ``IndexFlatL2`` with ``search="faiss"`` when the optional ``faiss``
+package is installed (:class:`FaissSearch`), or any factory ``(embeddings, labels) -> Search``.
+An index remembers its encoder by the input spec and by the embeddings of a fixed probe input
+(a fingerprint), so an index paired with another encoder is an error, not silently wrong
+answers.
 
 Introduced in notebook 08.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from course_lib import checks, config, distances
 
-__all__ = ["UNKNOWN", "BruteForceSearch", "Gallery", "GalleryIndex", "Identification", "build_index", "export",
-           "load", "load_index", "save_index"]
+__all__ = ["UNKNOWN", "BruteForceSearch", "FaissSearch", "Gallery", "GalleryIndex", "Identification",
+           "Preprocessing", "build_index", "choose_thresholds", "export", "load",
+           "load_index", "save_index"]
 
 UNKNOWN = "unknown"
 ENCODER_FILE = "encoder.keras"
 INDEX_FILE = "gallery.npz"
-_FORMAT = 1
+_FORMAT = 2
+_OLD_FORMATS = (1,)
+ASPECT_MODES = ("stretch",)
+COLOR_MODES = {"grayscale": 1, "rgb": 3}
 _PROBE_SEED = 12345
 _PROBE_COUNT = 2
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a query becomes the encoder's input; saved with an export and re-applied on load.
+
+    Attributes:
+        image_size: (height, width) of the encoder's input.
+        color_mode: ``"grayscale"`` (1 channel) or ``"rgb"`` (3 channels).
+        aspect: how a query of another aspect ratio is fitted: ``"stretch"`` (resized to
+            ``image_size`` regardless of aspect ratio, bilinear with antialiasing, as
+            ``folders.decode_image`` does for training).
+    """
+
+    image_size: tuple[int, int]
+    color_mode: str
+    aspect: str = "stretch"
+
+    def __post_init__(self):
+        size = self.image_size
+        if (not isinstance(size, (tuple, list)) or len(size) != 2 or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in size)):
+            raise ValueError(f"image_size must be (height, width) positive ints, got {size!r}")
+        object.__setattr__(self, "image_size", tuple(size))
+        checks.one_of(self.color_mode, "color_mode", COLOR_MODES)
+        checks.one_of(self.aspect, "aspect", ASPECT_MODES)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """The encoder input this produces: (height, width, channels)."""
+        return (*self.image_size, COLOR_MODES[self.color_mode])
+
+    def to_dict(self) -> dict:
+        return {"image_size": list(self.image_size), "color_mode": self.color_mode,
+                "aspect": self.aspect}
+
+
+def _default_preprocessing(shape: tuple[int, ...]) -> Preprocessing | None:
+    """The preprocessing an (h, w, 1|3) image input implies; None for other inputs."""
+    if len(shape) == 3 and shape[2] in (1, 3):
+        return Preprocessing(shape[:2], "grayscale" if shape[2] == 1 else "rgb")
+    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,10 +115,17 @@ class GalleryIndex:
         embeddings: (N, D) float32.
         labels: (N,) int64 class ids, indices into ``class_names``.
         class_names: the name of each class id.
-        threshold: distance at or below which two images are "the same".
+        threshold: the 1:1 verify threshold: distance at or below which two images are "the
+            same".
         input_shape: the encoder's input shape without the batch axis.
         input_dtype: the encoder's input dtype, e.g. ``"float32"``.
         probe: (2, D) the encoder's embeddings of a fixed pseudo-random probe input.
+        items: one distinct id (str) per gallery row, e.g. its file path; ``"0"``, ``"1"``, ...
+            when none are given.
+        identify_threshold: the 1:N identify threshold (nearest gallery item at or below it is
+            accepted); None means the verify threshold.
+        preprocessing: the :class:`Preprocessing` of queries; None for inputs that are not
+            images (queries must then have the input shape exactly).
     """
 
     embeddings: np.ndarray
@@ -62,6 +135,23 @@ class GalleryIndex:
     input_shape: tuple[int, ...]
     input_dtype: str
     probe: np.ndarray
+    items: tuple[str, ...] = None
+    identify_threshold: float | None = None
+    preprocessing: Preprocessing | None = None
+
+    def __post_init__(self):
+        if self.items is None:
+            object.__setattr__(self, "items", tuple(str(i) for i in range(len(self.labels))))
+
+    @property
+    def verify_threshold(self) -> float:
+        """The 1:1 threshold (the same as ``threshold``)."""
+        return self.threshold
+
+    @property
+    def open_set_threshold(self) -> float:
+        """The 1:N threshold in use: ``identify_threshold``, or the verify one when unset."""
+        return self.threshold if self.identify_threshold is None else self.identify_threshold
 
 
 @dataclass(frozen=True)
@@ -70,15 +160,23 @@ class Identification:
 
     Attributes:
         answer: the nearest class's name, or ``"unknown"`` when its distance exceeds the
-            threshold.
-        distance: the distance to the nearest gallery image.
+            identify threshold.
+        distance: the distance to the nearest gallery item.
         candidates: the k nearest classes as ``(class name, distance)``, nearest first (the
-            distance of a class is that of its nearest gallery image).
+            distance of a class is that of its nearest gallery item).
+        matches: the gallery item matched in each candidate class, as ``(item id, class name,
+            distance)``, nearest first; ``matches[0][0]`` is the nearest gallery item.
     """
 
     answer: str
     distance: float
     candidates: tuple[tuple[str, float], ...]
+    matches: tuple[tuple[str, str, float], ...] = field(default=())
+
+    @property
+    def item(self) -> str:
+        """The id of the nearest gallery item."""
+        return self.matches[0][0]
 
 
 # --------------------------------------------------------------------------- the encoder's spec
@@ -119,40 +217,161 @@ def _images(x, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray, bool]:
                      f"(n, {', '.join(map(str, shape))}), got shape {arr.shape}")
 
 
+def _prepare(x, name: str, shape: tuple[int, ...], prep: Preprocessing | None
+             ) -> tuple[np.ndarray, bool]:
+    """A query (path, image, or a batch of either) as a float32 batch the encoder takes; also
+    whether it was one query. Without preprocessing the input shape must match exactly."""
+    if prep is None:
+        return _images(x, name, shape)
+    if isinstance(x, (str, os.PathLike)):
+        return _decoded(x, prep)[None], True
+    if isinstance(x, (list, tuple)):
+        if not x:
+            raise ValueError(f"{name} must hold at least one image or file path, got none")
+        rows = [_decoded(v, prep) if isinstance(v, (str, os.PathLike))
+                else _converted(_one_image(v, f"{name}[{i}]"), f"{name}[{i}]", prep)[0]
+                for i, v in enumerate(x)]
+        return np.stack(rows), False
+    arr = np.asarray(x)
+    if arr.dtype.kind in "US":
+        if arr.ndim == 0:
+            return _decoded(str(arr), prep)[None], True
+        return _prepare([str(v) for v in arr.ravel()], name, shape, prep)
+    if arr.ndim == 4:
+        if not len(arr):
+            raise ValueError(f"{name} must hold at least one image, got an empty batch")
+        return _converted(arr, name, prep), False
+    return _converted(_one_image(arr, name), name, prep), True
+
+
+def _one_image(x, name: str) -> np.ndarray:
+    """One image (H, W) or (H, W, C) as a batch of one (1, H, W, C)."""
+    arr = np.asarray(x)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3:
+        raise ValueError(f"{name} must be an image (height, width[, channels]), a batch (n, "
+                         f"height, width, channels) or a file path, got shape {arr.shape}")
+    return arr[None]
+
+
+def _converted(batch: np.ndarray, name: str, prep: Preprocessing) -> np.ndarray:
+    """(n, h, w, c) pixels of any size -> (n, *prep.input_shape) float32 in [0, 1]."""
+    if batch.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"{name} must have 1 (gray), 3 (RGB) or 4 (RGBA) channels, got shape "
+                         f"{batch.shape}")
+    if batch.dtype == np.uint8:
+        arr = batch.astype(np.float32) / 255.0
+    elif batch.dtype.kind == "f":
+        arr = checks.float_array(batch, name).astype(np.float32)
+        low, high = float(arr.min()), float(arr.max())
+        if low < 0.0 or high > 1.0:
+            raise ValueError(f"{name} holds values in [{low:.4g}, {high:.4g}], but float images "
+                             "must lie in [0, 1]; pass 0-255 pixels as uint8 (scaled here) or "
+                             "divide them by 255")
+    else:
+        raise TypeError(f"{name} must be uint8 (0-255, scaled here) or float in [0, 1], got "
+                        f"dtype {batch.dtype}")
+    if arr.shape[-1] == 4:
+        arr = arr[..., :3]                              # alpha dropped
+    channels = COLOR_MODES[prep.color_mode]
+    if arr.shape[-1] == 3 and channels == 1:
+        arr = tf.image.rgb_to_grayscale(arr).numpy()
+    elif arr.shape[-1] == 1 and channels == 3:
+        arr = np.repeat(arr, 3, axis=-1)
+    if arr.shape[1:3] != prep.image_size:
+        arr = np.clip(tf.image.resize(arr, prep.image_size, antialias=True).numpy(), 0.0, 1.0)
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _decoded(path, prep: Preprocessing) -> np.ndarray:
+    """One image file decoded by ``folders.decode_image`` with the export's settings."""
+    from course_lib import folders
+
+    return folders.decode_image(path, prep.image_size, prep.color_mode).numpy()
+
+
 # --------------------------------------------------------------------------- building the index
 
 
 def build_index(encoder, images, labels, class_names, threshold: float,
-                batch_size: int = 256) -> GalleryIndex:
+                batch_size: int = 256, *, items=None, identify_threshold: float | None = None,
+                preprocessing: Preprocessing | None = None) -> GalleryIndex:
     """Embed the gallery images and keep what answering queries needs.
 
     Args:
         encoder: a Keras model mapping a batch of images to (batch, D) embeddings.
-        images: (N, *encoder input shape) gallery images.
+        images: the gallery images: (N, *encoder input shape), or any query form the
+            preprocessing accepts (file paths, images of other sizes, uint8).
         labels: (N,) integer class ids, indices into ``class_names``.
         class_names: one name (str) per class id; ``"unknown"`` is reserved.
-        threshold: the verification threshold (a finite number >= 0), chosen on validation
+        threshold: the 1:1 verify threshold (a finite number >= 0), chosen on validation
             pairs.
         batch_size: images per encoder call.
+        items: one distinct id (str) per image, e.g. its file path; default ``"0"``, ``"1"``,
+            ... (file paths are used when ``images`` are paths).
+        identify_threshold: the 1:N identify threshold; None: the verify threshold.
+        preprocessing: a :class:`Preprocessing`; default: the one the encoder's input implies
+            (size and colour mode from an (h, w, 1|3) input, stretched).
 
     Returns:
         A :class:`GalleryIndex`.
 
     Raises:
-        TypeError: ``encoder`` not a Keras model, non-integer labels, non-str class names.
-        ValueError: images of another shape, labels outside ``class_names``, duplicate or
-            reserved class names, a bad threshold.
+        TypeError: ``encoder`` not a Keras model, non-integer labels, non-str class names or
+            items, bad image dtypes.
+        ValueError: images of another shape (without preprocessing), labels outside
+            ``class_names``, duplicate or reserved class names, duplicate items, a bad
+            threshold, preprocessing that does not produce the encoder's input.
     """
     shape, dtype = _encoder_spec(encoder)
-    x, _ = _images(images, "images", shape)
+    prep = _preprocessing_for(shape, preprocessing)
+    if items is None and _all_paths(images):
+        items = [str(v) for v in (images if isinstance(images, (list, tuple))
+                                  else np.asarray(images).ravel())]
+    x, _ = _prepare(images, "images", shape, prep)
     y = checks.index_array(labels, "labels", ndim=1)
     checks.same_length(y, "labels", x, "images")
     names = _class_names(class_names)
     checks.index_array(y, "labels", size=len(names))
     threshold = checks.number(threshold, "threshold", low=0.0)
+    if identify_threshold is not None:
+        identify_threshold = checks.number(identify_threshold, "identify_threshold", low=0.0)
+    ids = _items(items, len(y)) if items is not None else None
     batch_size = checks.positive_int(batch_size, "batch_size")
     return GalleryIndex(_embed(encoder, x, batch_size), y, names, threshold, shape, dtype,
-                        _embed(encoder, _probe_input(shape)))
+                        _embed(encoder, _probe_input(shape)), ids, identify_threshold, prep)
+
+
+def _all_paths(x) -> bool:
+    if isinstance(x, (list, tuple)):
+        return bool(x) and all(isinstance(v, (str, os.PathLike)) for v in x)
+    return isinstance(x, np.ndarray) and x.dtype.kind in "US"
+
+
+def _preprocessing_for(shape: tuple[int, ...], prep) -> Preprocessing | None:
+    if prep is None:
+        return _default_preprocessing(shape)
+    if not isinstance(prep, Preprocessing):
+        raise TypeError(f"preprocessing must be a Preprocessing, got {type(prep).__name__}")
+    if prep.input_shape != shape:
+        raise ValueError(f"preprocessing produces inputs {prep.input_shape} but the encoder "
+                         f"takes {shape}")
+    return prep
+
+
+def _items(items, n: int, name: str = "items") -> tuple[str, ...]:
+    if isinstance(items, str) or not hasattr(items, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of str ids, got {items!r}")
+    ids = tuple(str(v) if isinstance(v, os.PathLike) else v for v in items)
+    if not all(isinstance(v, str) for v in ids):
+        raise TypeError(f"{name} must hold str ids (e.g. file paths)")
+    if len(ids) != n:
+        raise ValueError(f"{name} has {len(ids)} entries but there are {n} gallery images")
+    if len(set(ids)) != len(ids):
+        dup = sorted({v for v in ids if ids.count(v) > 1})[:5]
+        raise ValueError(f"{name} must be distinct, got duplicates {dup}")
+    return ids
 
 
 def _class_names(class_names) -> tuple[str, ...]:
@@ -200,11 +419,14 @@ def save_index(index: GalleryIndex, path, overwrite: bool = False) -> Path:
         raise TypeError(f"index must be a GalleryIndex, got {type(index).__name__}")
     path = Path(str(path) if str(path).endswith(".npz") else f"{path}.npz")
     path = _target(path, overwrite)
-    meta = {"format": _FORMAT, "threshold": index.threshold, "input_shape": index.input_shape,
-            "input_dtype": index.input_dtype, "class_names": list(index.class_names)}
+    meta = {"format": _FORMAT, "threshold": index.threshold,
+            "identify_threshold": index.identify_threshold, "input_shape": index.input_shape,
+            "input_dtype": index.input_dtype, "class_names": list(index.class_names),
+            "preprocessing": None if index.preprocessing is None
+            else index.preprocessing.to_dict()}
     with config.atomic_file(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, embeddings=index.embeddings, labels=index.labels, probe=index.probe,
-                 meta=np.array(json.dumps(meta)))
+                 items=np.array(index.items, dtype=str), meta=np.array(json.dumps(meta)))
     return path
 
 
@@ -233,7 +455,8 @@ def load_index(path) -> GalleryIndex:
             if missing:
                 raise ValueError(f"it has no {missing} entries")
             meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k] for k in ("embeddings", "labels", "probe")}
+            arrays = {k: data[k] for k in ("embeddings", "labels", "probe", "items")
+                      if k in data.files}
     except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"{path} is not a gallery index file ({err or 'empty'})") \
             from err
@@ -247,11 +470,17 @@ def _checked_index(path: Path, meta, arrays: dict) -> GalleryIndex:
 
     if not isinstance(meta, dict):
         raise bad(f"its meta entry is not a JSON object, got {type(meta).__name__}")
-    if meta.get("format") != _FORMAT:
-        raise ValueError(f"{path} has gallery format {meta.get('format')!r}; this version "
-                         f"reads format {_FORMAT}")
-    missing = [k for k in ("threshold", "input_shape", "input_dtype", "class_names")
-               if k not in meta]
+    version = meta.get("format")
+    if version not in (_FORMAT, *_OLD_FORMATS):
+        raise ValueError(f"{path} has gallery format {version!r}; this version reads formats "
+                         f"{sorted((_FORMAT, *_OLD_FORMATS))}: rebuild it with "
+                         "gallery.build_index and gallery.export")
+    required = ["threshold", "input_shape", "input_dtype", "class_names"]
+    if version == _FORMAT:
+        required += ["identify_threshold", "preprocessing"]
+        if "items" not in arrays:
+            raise bad("it has no ['items'] entries")
+    missing = [k for k in required if k not in meta]
     if missing:
         raise bad(f"its meta entry lacks {missing}")
     try:
@@ -268,13 +497,38 @@ def _checked_index(path: Path, meta, arrays: dict) -> GalleryIndex:
             raise ValueError(f"input_shape must be a list of positive ints, got {shape!r}")
         if not isinstance(meta["input_dtype"], str):
             raise ValueError(f"input_dtype must be a str, got {meta['input_dtype']!r}")
+        shape = tuple(shape)
+        if version == _FORMAT:       # format 1 had one threshold, row numbers, no settings
+            identify = meta["identify_threshold"]
+            if identify is not None:
+                identify = checks.number(identify, "identify_threshold", low=0.0)
+            if arrays["items"].dtype.kind != "U" or arrays["items"].ndim != 1:
+                raise TypeError(f"items must be a 1-D array of str ids, got dtype "
+                                f"{arrays['items'].dtype} and shape {arrays['items'].shape}")
+            items = _items([str(v) for v in arrays["items"]], len(labels))
+            prep = _stored_preprocessing(meta["preprocessing"], shape)
+        else:
+            identify, items, prep = None, None, _default_preprocessing(shape)
     except (TypeError, ValueError) as err:
         raise bad(str(err)) from err
     if emb.shape[1] != probe.shape[1]:
         raise bad(f"its embeddings are {emb.shape[1]}-D but its probe embeddings are "
                   f"{probe.shape[1]}-D")
-    return GalleryIndex(emb.astype(np.float32), labels, names, threshold, tuple(shape),
-                        meta["input_dtype"], probe.astype(np.float32))
+    return GalleryIndex(emb.astype(np.float32), labels, names, threshold, shape,
+                        meta["input_dtype"], probe.astype(np.float32), items, identify, prep)
+
+
+def _stored_preprocessing(value, shape: tuple[int, ...]) -> Preprocessing | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"image_size", "color_mode", "aspect"}:
+        raise ValueError("preprocessing must be null or an object with image_size, color_mode "
+                         f"and aspect, got {value!r}")
+    prep = Preprocessing(value["image_size"], value["color_mode"], value["aspect"])
+    if prep.input_shape != shape:
+        raise ValueError(f"preprocessing produces inputs {prep.input_shape} but input_shape is "
+                         f"{shape}")
+    return prep
 
 
 def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> dict[str, Path]:
@@ -366,6 +620,7 @@ class BruteForceSearch:
         y = checks.class_labels(labels, "labels")
         checks.same_length(y, "labels", emb, "embeddings")
         order = np.argsort(y, kind="stable")
+        self._order = order
         self.classes, self._starts = np.unique(y[order], return_index=True)
         self._reference = distances.Reference(np.ascontiguousarray(emb[order]), "euclidean",
                                               "embeddings")
@@ -419,6 +674,94 @@ class BruteForceSearch:
                                                       self._MAX_BYTES, name="queries")
         return self.classes[cols], dist
 
+    def nearest(self, queries, k: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The :class:`Search` interface: :meth:`nearest_classes` and, for each, the gallery
+        row (index into the embeddings given) of that class's nearest item."""
+        q = self._queries(queries)
+        ids, dist = self.nearest_classes(q, k)
+        rows = np.empty(ids.shape, np.int64)
+        ends = np.append(self._starts[1:], len(self._order))
+        col = {int(c): j for j, c in enumerate(self.classes)}
+        for i in range(len(q)):
+            for j, c in enumerate(ids[i]):
+                lo, hi = self._starts[col[int(c)]], ends[col[int(c)]]
+                seg = self._reference.rows[lo:hi]
+                rows[i, j] = self._order[lo + int(np.argmin(((seg - q[i]) ** 2).sum(1)))]
+        return ids, dist, rows
+
+
+class _Search(Protocol):
+    """What :class:`Gallery` needs from a search backend, built as ``factory(embeddings,
+    labels)``: ``nearest(queries, k)`` -> ``(class_ids, distances, rows)``, each (n, k): the k
+    nearest classes of each query, nearest first, the Euclidean distance of each class's
+    nearest item and that item's row in ``embeddings``.
+
+    Args:
+        embeddings: (N, D) gallery embeddings (given to the factory).
+        labels: (N,) integer class ids (given to the factory).
+    """
+
+    def nearest(self, queries, k: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+class FaissSearch:
+    """The :class:`Search` interface on FAISS's exact ``IndexFlatL2`` (optional ``faiss``
+    package, e.g. ``pip install faiss-cpu``; not a dependency of the course).
+
+    Asks FAISS for the nearest items, doubling how many until each query has ``k`` distinct
+    classes (or the whole gallery is searched); distances are recomputed exactly.
+
+    Args:
+        embeddings: (N, D) gallery embeddings (finite numbers).
+        labels: (N,) integer class ids.
+
+    Raises:
+        ImportError: faiss is not installed (the message says how to install it).
+        TypeError, ValueError: as for :class:`BruteForceSearch`.
+    """
+
+    def __init__(self, embeddings, labels):
+        try:
+            import faiss
+        except ImportError as err:
+            raise ImportError("search='faiss' needs the optional faiss package (pip install "
+                              "faiss-cpu); the default search='brute' needs nothing") from err
+        emb = checks.float_array(embeddings, "embeddings", ndim=2).astype(np.float32)
+        self.labels = checks.class_labels(labels, "labels")
+        checks.same_length(self.labels, "labels", emb, "embeddings")
+        self.classes = np.unique(self.labels)
+        self._emb = np.ascontiguousarray(emb)
+        self._index = faiss.IndexFlatL2(emb.shape[1])
+        self._index.add(self._emb)
+
+    def nearest(self, queries, k: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        q = np.ascontiguousarray(checks.float_array(queries, "queries", ndim=2), np.float32)
+        k = checks.integer(k, "k", minimum=1, maximum=len(self.classes))
+        n_items = len(self._emb)
+        depth = min(n_items, 4 * k)
+        while True:
+            _, found = self._index.search(q, depth)
+            picked = []
+            for row in found:
+                rows, seen = [], set()
+                for r in row:
+                    c = int(self.labels[r]) if r >= 0 else None
+                    if c is not None and c not in seen:
+                        seen.add(c)
+                        rows.append(int(r))
+                picked.append(rows[:k])
+            if all(len(r) == k for r in picked) or depth == n_items:
+                break
+            depth = min(n_items, 2 * depth)
+        rows = np.array(picked, np.int64)
+        dist = np.sqrt(((self._emb[rows] - q[:, None, :]) ** 2).sum(-1, dtype=np.float64))
+        order = np.argsort(dist, axis=1, kind="stable")
+        rows = np.take_along_axis(rows, order, 1)
+        return (self.labels[rows], np.take_along_axis(dist, order, 1).astype(np.float32), rows)
+
+
+SEARCHES = {"brute": BruteForceSearch, "faiss": FaissSearch}
+
 
 # --------------------------------------------------------------------------- answering
 
@@ -430,6 +773,9 @@ class Gallery:
         encoder: the Keras encoder.
         index: the :class:`GalleryIndex` built with it.
         source: where the index came from, for error messages.
+        search: ``"brute"`` (default, :class:`BruteForceSearch`), ``"faiss"``
+            (:class:`FaissSearch`, optional package) or a factory ``(embeddings, labels) ->``
+            :class:`Search`.
 
     Raises:
         TypeError: wrong types.
@@ -438,7 +784,7 @@ class Gallery:
             other weights).
     """
 
-    def __init__(self, encoder, index: GalleryIndex, source=None):
+    def __init__(self, encoder, index: GalleryIndex, source=None, search="brute"):
         if not isinstance(index, GalleryIndex):
             raise TypeError(f"index must be a GalleryIndex, got {type(index).__name__}")
         shape, dtype = _encoder_spec(encoder)
@@ -458,15 +804,95 @@ class Gallery:
         if gap > 1e-4 * scale:
             raise ValueError(f"{where} was built with another encoder (or other weights): the "
                              f"probe embeddings differ by {gap:.3g}")
-        self.encoder, self.index = encoder, index
-        self.threshold = index.threshold
+        if isinstance(search, str):
+            search = checks.one_of(search, "search", SEARCHES)
+            search = SEARCHES[search]
+        self._factory = checks.callable_value(search, "search")
+        self.encoder = encoder
         self._shape = shape
-        self.search = BruteForceSearch(index.embeddings, index.labels)
+        self._set_index(index)
+
+    def _set_index(self, index: GalleryIndex) -> None:
+        self.index = index
+        self.threshold = index.threshold
+        self.identify_threshold = index.open_set_threshold
+        self.search = self._factory(index.embeddings, index.labels)
+
+    def _prepared(self, x, name: str) -> tuple[np.ndarray, bool]:
+        return _prepare(x, name, self._shape, self.index.preprocessing)
 
     def embed(self, images) -> np.ndarray:
-        """Embeddings (n, D) of one image or a batch (shape checked against the encoder)."""
-        x, _ = _images(images, "images", self._shape)
+        """Embeddings (n, D) of one query or a batch (file paths or images, preprocessed)."""
+        x, _ = self._prepared(images, "images")
         return _embed(self.encoder, x)
+
+    def set_thresholds(self, verify: float | None = None, identify: float | None = None) -> None:
+        """Replace the verify (1:1) and/or identify (1:N) threshold (each a number >= 0)."""
+        changes = {}
+        if verify is not None:
+            changes["threshold"] = checks.number(verify, "verify", low=0.0)
+        if identify is not None:
+            changes["identify_threshold"] = checks.number(identify, "identify", low=0.0)
+        self._set_index(dataclasses.replace(self.index, **changes))
+
+    def add(self, images, labels, items=None) -> None:
+        """Add gallery items; only the new images are embedded.
+
+        Args:
+            images: the new images (any form :meth:`embed` accepts).
+            labels: one class name (str) per image; a new name adds a class.
+            items: one new distinct id per image; default: the file paths when ``images`` are
+                paths, else the next free row numbers.
+
+        Raises:
+            TypeError, ValueError: bad images or labels, ids already in the gallery.
+        """
+        if items is None and _all_paths(images):
+            items = [str(v) for v in images]
+        emb = self.embed(images)
+        names = checks.name_list(list(labels) if not isinstance(labels, str) else labels,
+                                 "labels", "class")
+        checks.same_length(names, "labels", emb, "images")
+        if UNKNOWN in names:
+            raise ValueError(f"labels must not contain {UNKNOWN!r}: it is the open-set answer")
+        index = self.index
+        if items is None:
+            start = len(index.items)
+            taken = set(index.items)
+            items, i = [], start
+            while len(items) < len(emb):
+                if str(i) not in taken:
+                    items.append(str(i))
+                i += 1
+        new_ids = _items(items, len(emb))
+        clash = sorted(set(new_ids) & set(index.items))[:5]
+        if clash:
+            raise ValueError(f"items {clash} are already in the gallery")
+        class_names = list(index.class_names) + sorted(set(names) - set(index.class_names))
+        lookup = {n: i for i, n in enumerate(class_names)}
+        self._set_index(dataclasses.replace(
+            index, embeddings=np.concatenate([index.embeddings, emb]),
+            labels=np.concatenate([index.labels, [lookup[n] for n in names]]).astype(np.int64),
+            class_names=tuple(class_names), items=index.items + new_ids))
+
+    def remove(self, items) -> None:
+        """Remove gallery items by id (the rest keep their embeddings); classes left without
+        items stay named but can no longer be answered.
+
+        Raises:
+            TypeError: ids not str. ValueError: an id not in the gallery, or removing all.
+        """
+        ids = set(_items(list(items) if not isinstance(items, str) else items, len(items)))
+        missing = sorted(ids - set(self.index.items))[:5]
+        if missing:
+            raise ValueError(f"items {missing} are not in the gallery")
+        keep = np.array([v not in ids for v in self.index.items])
+        if not keep.any():
+            raise ValueError("cannot remove every gallery item")
+        index = self.index
+        self._set_index(dataclasses.replace(
+            index, embeddings=index.embeddings[keep], labels=index.labels[keep],
+            items=tuple(v for v, k in zip(index.items, keep) if k)))
 
     def verify(self, a, b):
         """Are ``a`` and ``b`` the same (distance <= threshold)?
@@ -480,8 +906,8 @@ class Gallery:
         Raises:
             ValueError: a shape other than the encoder's input, batches of different lengths.
         """
-        xa, single_a = _images(a, "a", self._shape)
-        xb, single_b = _images(b, "b", self._shape)
+        xa, single_a = self._prepared(a, "a")
+        xb, single_b = self._prepared(b, "b")
         checks.same_length(xb, "b", xa, "a")
         ea, eb = _embed(self.encoder, xa), _embed(self.encoder, xb)
         d = np.sqrt(((ea - eb) ** 2).sum(1, dtype=np.float64))
@@ -504,16 +930,18 @@ class Gallery:
         Raises:
             ValueError: a query of another shape than the encoder's input, a bad ``k``.
         """
-        x, single = _images(query, "query", self._shape)
-        k = checks.integer(k, "k", minimum=1, maximum=len(self.search.classes))
-        ids, dists = self.search.nearest_classes(_embed(self.encoder, x), k)
-        names = self.index.class_names
+        x, single = self._prepared(query, "query")
+        k = checks.integer(k, "k", minimum=1, maximum=len(np.unique(self.index.labels)))
+        ids, dists, rows = self.search.nearest(_embed(self.encoder, x), k)
+        names, items = self.index.class_names, self.index.items
         out = []
-        for row_ids, row_d in zip(ids, dists):
+        for row_ids, row_d, row_r in zip(ids, dists, rows):
             cands = tuple((names[c], float(d)) for c, d in zip(row_ids, row_d))
+            matches = tuple((items[r], names[c], float(d))
+                            for c, d, r in zip(row_ids, row_d, row_r))
             best = cands[0][1]
-            out.append(Identification(cands[0][0] if best <= self.threshold else UNKNOWN, best,
-                                      cands))
+            out.append(Identification(cands[0][0] if best <= self.identify_threshold
+                                      else UNKNOWN, best, cands, matches))
         return out[0] if single else out
 
     def open_set_scores(self, queries, truth) -> dict[str, float]:
@@ -533,7 +961,7 @@ class Gallery:
             ValueError: ``truth`` of another length than the batch, or naming a class that is
             neither in the gallery nor "unknown".
         """
-        x, _ = _images(queries, "queries", self._shape)
+        x, _ = self._prepared(queries, "queries")
         truth = [str(t) for t in truth]
         checks.same_length(truth, "truth", x, "queries")
         strange = sorted(set(truth) - set(self.index.class_names) - {UNKNOWN})
@@ -549,3 +977,39 @@ class Gallery:
                 "unknown_rejection": float(right[~known].mean()) if (~known).any()
                 else float("nan")}
 
+
+
+def choose_thresholds(gallery: Gallery, pair_a, pair_b, pair_same, unknown_queries,
+                      target_far: float = 0.01, identify_far: float | None = None
+                      ) -> dict[str, float]:
+    """Pick the verify (1:1) and identify (1:N) thresholds on validation data and set them.
+
+    Verify: ``evaluate.threshold_at_far`` on the distances of validation pairs. Identify:
+    ``evaluate.open_set_threshold_at_far`` on the distance from each validation query of a
+    class *outside* the gallery to its nearest gallery item (the open-set false accept).
+    Use a gallery of validation classes, never test ones.
+
+    Args:
+        gallery: the :class:`Gallery` (its thresholds are replaced).
+        pair_a, pair_b, pair_same: validation pairs (two batches of queries and 1/0 labels).
+        unknown_queries: validation queries of classes not in the gallery.
+        target_far: the verify FAR, in [0, 1).
+        identify_far: the open-set FAR; default ``target_far``.
+
+    Returns:
+        ``{"verify": threshold, "identify": threshold}``.
+
+    Raises:
+        TypeError, ValueError: as for the evaluate functions and :meth:`Gallery.verify`.
+    """
+    from course_lib import evaluate
+
+    if not isinstance(gallery, Gallery):
+        raise TypeError(f"gallery must be a Gallery, got {type(gallery).__name__}")
+    _, d = gallery.verify(pair_a, pair_b)
+    verify = evaluate.threshold_at_far(np.atleast_1d(d), pair_same, target_far)
+    nearest = [r.distance for r in np.atleast_1d(gallery.identify(unknown_queries, k=1))]
+    identify = evaluate.open_set_threshold_at_far(
+        nearest, target_far if identify_far is None else identify_far)
+    gallery.set_thresholds(verify=verify, identify=identify)
+    return {"verify": verify, "identify": identify}

@@ -1,6 +1,7 @@
 """Gallery index: verify / identify (open set), export and reload in a fresh process, mismatches;
 TensorBoard projector files."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -57,7 +58,8 @@ def test_identify_matches_brute_force(setup):
 
 def test_unknown_above_the_threshold(setup):
     encoder, index, *_ = setup
-    g = gallery.Gallery(encoder, index)
+    # no preprocessing: raw encoder inputs, so a value far outside [0, 1] is allowed
+    g = gallery.Gallery(encoder, dataclasses.replace(index, preprocessing=None))
     stranger = np.full(SHAPE, 40.0)                  # far outside the gallery's images
     ident = g.identify(stranger, k=2)
     assert ident.distance > g.threshold and ident.answer == gallery.UNKNOWN
@@ -66,7 +68,7 @@ def test_unknown_above_the_threshold(setup):
 
 def test_open_set_scores(setup):
     encoder, index, images, labels, queries = setup
-    g = gallery.Gallery(encoder, index)
+    g = gallery.Gallery(encoder, dataclasses.replace(index, preprocessing=None))
     strangers = np.full((2, *SHAPE), 40.0)
     batch = np.concatenate([queries, strangers])
     scores = g.open_set_scores(batch, ["cy", "ann", "unknown", "unknown"])
@@ -161,8 +163,8 @@ def test_another_encoder_is_refused(setup, tmp_path):
 def test_bad_queries_and_inputs(setup, tmp_path):
     encoder, index, images, labels, _ = setup
     g = gallery.Gallery(encoder, index)
-    with pytest.raises(ValueError, match=r"query must be one image of shape \(4, 4, 1\)"):
-        g.identify(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match=r"query must have 1 \(gray\), 3 \(RGB\) or 4"):
+        g.identify(np.zeros((4, 4, 2)))
     with pytest.raises(ValueError, match=r"k must be an int >= 1 and <= 3"):
         g.identify(images[0], k=4)
     with pytest.raises(ValueError, match="b has 2 entries but a has 3"):
@@ -243,3 +245,170 @@ def test_brute_force_search_in_chunks(monkeypatch):
         gallery.BruteForceSearch(np.full((2, 2), np.inf), [0, 1])
     with pytest.raises(ValueError, match="labels has 1 entries but embeddings has 2"):
         gallery.BruteForceSearch(np.zeros((2, 2)), [0])
+
+
+# --------------------------------------------------------------------------- the export a system uses
+
+
+def test_queries_of_any_size_dtype_and_file_are_preprocessed(setup, tmp_path):
+    import tensorflow as tf
+
+    encoder, index, images, *_ = setup
+    g = gallery.Gallery(encoder, index)
+    assert index.preprocessing == gallery.Preprocessing((4, 4), "grayscale", "stretch")
+    pixels = (images[0] * 255).round().astype(np.uint8)
+    path = tmp_path / "q.png"
+    path.write_bytes(tf.io.encode_png(pixels).numpy())
+    from_file, from_uint8 = g.embed(str(path)), g.embed(pixels)
+    np.testing.assert_allclose(from_file, from_uint8, atol=1e-6)
+    np.testing.assert_allclose(from_uint8, g.embed(pixels.astype(np.float32) / 255), atol=1e-6)
+    rgb = np.repeat(pixels, 3, axis=-1)                     # same gray picture in RGB, 2x larger
+    big = np.repeat(np.repeat(rgb, 2, axis=0), 2, axis=1)
+    assert g.embed(big).shape == (1, 3)
+    np.testing.assert_allclose(g.embed(rgb), from_uint8, atol=1e-2)
+    assert g.embed([str(path), big]).shape == (2, 3)
+    with pytest.raises(ValueError, match=r"float images must lie in \[0, 1\].*as uint8"):
+        g.embed(pixels.astype(np.float32))                 # 0-255 as floats: refused
+    with pytest.raises(TypeError, match="must be uint8"):
+        g.embed(pixels.astype(np.int64))
+
+
+def test_identify_returns_items_and_gallery_grows_and_shrinks(setup, tmp_path):
+    encoder, index, images, labels, queries = setup
+    items = [f"img{i}.png" for i in range(15)]
+    ix = gallery.build_index(encoder, images, labels, ["ann", "bob", "cy"], index.threshold,
+                             items=items, identify_threshold=index.threshold / 2)
+    g = gallery.Gallery(encoder, ix)
+    emb = encoder.predict(images, verbose=0)
+    q = encoder.predict(queries, verbose=0)
+    ident = g.identify(queries[0], k=2)
+    d = np.linalg.norm(emb - q[0], axis=1)
+    assert ident.item == items[int(np.argmin(d))]
+    assert ident.matches[0][2] == pytest.approx(d.min(), rel=1e-5)
+    assert [m[1] for m in ident.matches] == [c[0] for c in ident.candidates]
+    g.remove([ident.item])
+    assert ident.item not in g.index.items and len(g.index.items) == 14
+    np.testing.assert_array_equal(g.index.embeddings, np.delete(ix.embeddings, items.index(
+        ident.item), 0))                                   # the rest not re-embedded
+    g.add(images[:1], ["dee"], items=["new.png"])
+    assert g.index.class_names[-1] == "dee" and g.index.items[-1] == "new.png"
+    assert g.identify(images[0]).item == "new.png"
+    with pytest.raises(ValueError, match="already in the gallery"):
+        g.add(images[:1], ["dee"], items=["new.png"])
+    with pytest.raises(ValueError, match="not in the gallery"):
+        g.remove(["nope"])
+    gallery.export(encoder, g.index, tmp_path / "ex")
+    back = gallery.load(tmp_path / "ex")
+    assert back.index.items == g.index.items and back.index.class_names == g.index.class_names
+    assert back.threshold == ix.threshold and back.identify_threshold == ix.threshold / 2
+    assert back.index.preprocessing == ix.preprocessing
+    assert back.identify(images[0]).item == "new.png"
+
+
+def test_thresholds_chosen_at_a_target_far(setup):
+    encoder, index, images, labels, queries = setup
+    g = gallery.Gallery(encoder, index)
+    a, b = images[[0, 1, 5, 0, 5, 10]], images[[2, 3, 6, 5, 10, 0]]
+    same = np.array([1, 1, 1, 0, 0, 0])
+    rng = np.random.default_rng(1)
+    unknown = rng.random((20, *SHAPE))
+    t = gallery.choose_thresholds(g, a, b, same, unknown, target_far=0.1)
+    nearest = np.array([r.distance for r in g.identify(unknown)])
+    assert np.mean(nearest <= t["identify"]) == 0.1        # 2 of 20 strangers accepted
+    assert g.threshold == t["verify"] and g.identify_threshold == t["identify"]
+    _, d = g.verify(a, b)
+    assert np.mean(d[same == 0] <= t["verify"]) <= 0.1
+
+
+def test_format_1_gallery_still_loads(setup, tmp_path):
+    encoder, index, *_ = setup
+    gallery.export(encoder, index, tmp_path)
+    path = tmp_path / gallery.INDEX_FILE
+    with np.load(path) as data:
+        entries = {k: data[k] for k in data.files if k != "items"}
+    meta = json.loads(str(entries["meta"]))
+    meta = {k: meta[k] for k in ("threshold", "input_shape", "input_dtype", "class_names")}
+    meta["format"] = 1
+    entries["meta"] = np.array(json.dumps(meta))
+    with open(path, "wb") as f:
+        np.savez(f, **entries)
+    old = gallery.load(tmp_path)
+    assert old.index.items == tuple(str(i) for i in range(15))
+    assert old.identify_threshold == old.threshold == index.threshold
+    entries["meta"] = np.array(json.dumps({**meta, "format": 7}))
+    with open(path, "wb") as f:
+        np.savez(f, **entries)
+    with pytest.raises(ValueError, match=r"gallery.npz has gallery format 7.*rebuild"):
+        gallery.load_index(path)
+
+
+class _FakeFaiss:
+    """A stand-in for the faiss module: IndexFlatL2 by NumPy."""
+
+    class IndexFlatL2:
+        def __init__(self, dim):
+            self.rows = np.zeros((0, dim), np.float32)
+
+        def add(self, x):
+            self.rows = np.concatenate([self.rows, x])
+
+        def search(self, q, k):
+            d = ((q[:, None, :] - self.rows[None]) ** 2).sum(-1)
+            idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+            return np.take_along_axis(d, idx, 1), idx
+
+
+def test_search_interface_with_fake_backends(setup, monkeypatch):
+    encoder, index, images, labels, queries = setup
+    calls = []
+
+    class Recorder(gallery.BruteForceSearch):
+        def nearest(self, q, k=1):
+            calls.append(k)
+            return super().nearest(q, k)
+
+    brute = gallery.Gallery(encoder, index).identify(queries, k=3)
+    assert [r.matches for r in gallery.Gallery(encoder, index, search=Recorder).identify(
+        queries, k=3)] == [r.matches for r in brute] and calls == [3]
+    monkeypatch.setitem(sys.modules, "faiss", _FakeFaiss)
+    fake = gallery.Gallery(encoder, index, search="faiss").identify(queries, k=3)
+    for x, y in zip(fake, brute):
+        assert [m[:2] for m in x.matches] == [m[:2] for m in y.matches]
+        np.testing.assert_allclose([m[2] for m in x.matches], [m[2] for m in y.matches],
+                                   rtol=1e-5)
+
+
+def test_faiss_absent_is_a_clear_error_and_present_agrees(setup, monkeypatch):
+    encoder, index, images, labels, queries = setup
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        monkeypatch.setitem(sys.modules, "faiss", None)
+        with pytest.raises(ImportError, match="pip install faiss-cpu"):
+            gallery.Gallery(encoder, index, search="faiss")
+        pytest.skip("faiss is not installed (optional)")
+    real = gallery.Gallery(encoder, index, search="faiss").identify(queries, k=2)
+    brute = gallery.Gallery(encoder, index).identify(queries, k=2)
+    assert [r.item for r in real] == [r.item for r in brute]
+
+
+def test_open_set_threshold_and_far_frr_interval_over_classes():
+    from course_lib import evaluate
+
+    d = np.arange(10, dtype=float)
+    assert evaluate.open_set_threshold_at_far(d, 0.2) == np.nextafter(2.0, -np.inf)
+    rng = np.random.default_rng(0)
+    classes = np.repeat(np.arange(30), 20)
+    same = np.tile([1, 0], 300)
+    dist = np.where(same == 1, rng.normal(1, 0.3, 600), rng.normal(2, 0.3, 600))
+    out = evaluate.far_frr_interval(dist, same, 1.5, classes, n_boot=300)
+    assert out["far_low"] <= out["far"] <= out["far_high"]
+    assert out["frr_low"] <= out["frr"] <= out["frr_high"] and out["n_classes"] == 30
+    assert out["far_high"] > out["far_low"]
+    # one class whose impostor pairs are all accepted widens the FAR interval
+    dist2 = dist.copy()
+    dist2[(classes == 0) & (same == 0)] = 0.0
+    wide = evaluate.far_frr_interval(dist2, same, 1.5, classes, n_boot=300)
+    assert wide["far_high"] - wide["far_low"] > out["far_high"] - out["far_low"]
+    with pytest.raises(ValueError, match="classes has 5 entries"):
+        evaluate.far_frr_interval(dist, same, 1.5, classes[:5])
