@@ -337,7 +337,7 @@ def test_bad_inputs_raise_naming_the_argument(func, args, error, match):
 # Within course_lib, each NumPy-only module may import only these siblings (config, for
 # plots.save_figure's atomic_file, imports TensorFlow only inside the functions that use it).
 NUMPY_ONLY = {"evaluate": {"course_lib.checks", "course_lib.distances"},
-              "plots": {"course_lib.checks", "course_lib.config"},
+              "plots": {"course_lib.checks", "course_lib.config", "course_lib.evaluate"},
               "distances": {"course_lib.checks"}}
 
 
