@@ -553,7 +553,7 @@ attempts = {
     "other weights": lambda: gallery.Gallery(build_encoder(), served.index, source="gallery.npz"),
     "other input size": lambda: gallery.Gallery(build_encoder(IMAGE_SIZE + 8), served.index,
                                                 source="gallery.npz"),
-    "wrong query shape": lambda: served.identify(np.zeros((IMAGE_SIZE, IMAGE_SIZE + 1))),
+    "wrong query shape": lambda: served.identify(np.zeros((IMAGE_SIZE, IMAGE_SIZE, 2))),
 }
 for what, attempt in attempts.items():
     try:
