@@ -661,7 +661,7 @@ results.record("01_introduction", verification_accuracy=report.accuracy,
 #
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
-# replace it with your code and run the cell. `nb01.q1.check(...)` then prints *Correct*, or
+# replace it with your code and run the cell. `nb01.qK.check()` finds what you defined by its name and prints *Correct*, or
 # what is wrong and where this notebook explains it. In each exercise cell, `nb01.qK.hint()` and
 # `nb01.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them. A check runs your code on a few tiny inputs, in a second or two.
@@ -689,7 +689,7 @@ def cosine_distance(a, b):
 # Stuck? These open folded: a hint, then one way to do it.
 nb01.q1.hint()
 nb01.q1.solution()
-nb01.q1.check(cosine_distance)
+nb01.q1.check()
 
 # %% [markdown]
 # ### Exercise 2: pairs without self-pairs
@@ -715,7 +715,7 @@ def sample_pairs(y, n, seed=0):
 # Stuck? These open folded: a hint, then one way to do it.
 nb01.q2.hint()
 nb01.q2.solution()
-nb01.q2.check(sample_pairs)
+nb01.q2.check()
 
 # %% [markdown]
 # ### More to try

@@ -417,7 +417,7 @@ results.record("02_weight_sharing", cross_domain_retrieval_at_1=retrieval,
 #
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
-# replace it with your code and run the cell. `nb02.q1.check(...)` then prints *Correct*, or
+# replace it with your code and run the cell. `nb02.qK.check()` finds what you defined by its name and prints *Correct*, or
 # what is wrong and where the course explains it. In each exercise cell, `nb02.qK.hint()` and
 # `nb02.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them. A check runs your code on a few tiny inputs, in a second or two.
@@ -453,7 +453,7 @@ class PairDistance(keras.layers.Layer):
 # Stuck? These open folded: a hint, then one way to do it.
 nb02.q1.hint()
 nb02.q1.solution()
-nb02.q1.check(PairDistance)
+nb02.q1.check()
 
 # %% [markdown]
 # ### Exercise 2: one encoder, however it is built
@@ -478,7 +478,7 @@ def build_siamese(make_encoder):
 # Stuck? These open folded: a hint, then one way to do it.
 nb02.q2.hint()
 nb02.q2.solution()
-nb02.q2.check(build_siamese)
+nb02.q2.check()
 
 # %% [markdown]
 # ### More to try

@@ -796,7 +796,7 @@ results.record("03_contrastive_loss",
 #
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
-# replace it with your code and run the cell. `nb03.q1.check(...)` then prints *Correct*, or
+# replace it with your code and run the cell. `nb03.qK.check()` finds what you defined by its name and prints *Correct*, or
 # what is wrong and where this notebook explains it. In each exercise cell, `nb03.qK.hint()` and
 # `nb03.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them.
@@ -824,7 +824,7 @@ def pair_loss(a, b, labels, margin=1.0, epsilon=1e-6):
 # Stuck? These open folded: a hint, then one way to do it.
 nb03.q1.hint()
 nb03.q1.solution()
-nb03.q1.check(pair_loss)
+nb03.q1.check()
 
 # %% [markdown]
 # ### Exercise 2: the gradient where two embeddings coincide
@@ -846,7 +846,7 @@ def dissimilar_gradient(distance_fn, point, margin=1.0):
 # Stuck? These open folded: a hint, then one way to do it.
 nb03.q2.hint()
 nb03.q2.solution()
-nb03.q2.check(dissimilar_gradient)
+nb03.q2.check()
 
 # %% [markdown]
 # ### More to try

@@ -648,7 +648,7 @@ def adam_step(theta, grad, m, v, t, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=
 # Stuck? These open folded: a hint, then one way to do it.
 nb04.q1.hint()
 nb04.q1.solution()
-nb04.q1.check(adam_step)
+nb04.q1.check()
 
 # %% [markdown]
 # ### Exercise 2: the anisotropy of one cluster
@@ -667,7 +667,7 @@ def anisotropy(points):
 # Stuck? These open folded: a hint, then one way to do it.
 nb04.q2.hint()
 nb04.q2.solution()
-nb04.q2.check(anisotropy)
+nb04.q2.check()
 
 # %% [markdown]
 # ### More to try

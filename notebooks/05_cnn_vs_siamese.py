@@ -740,7 +740,7 @@ results.record(
 #
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
-# replace it with your code and run the cell. `nb05.qK.check(...)` then prints *Correct*, or
+# replace it with your code and run the cell. `nb05.qK.check()` finds what you defined by its name and prints *Correct*, or
 # what is wrong and where the course explains it. In each exercise cell, `nb05.qK.hint()` and
 # `nb05.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them. A check runs your code on a few tiny inputs, in a second or two.
@@ -769,7 +769,7 @@ def embedding_model(classifier):
 # Stuck? These open folded: a hint, then one way to do it.
 nb05.q1.hint()
 nb05.q1.solution()
-nb05.q1.check(embedding_model)
+nb05.q1.check()
 
 # %% [markdown]
 # ### Exercise 2: nearest-neighbour accuracy by hand
@@ -790,7 +790,7 @@ def nearest_neighbour_accuracy(train_emb, train_y, test_emb, test_y):
 # Stuck? These open folded: a hint, then one way to do it.
 nb05.q2.hint()
 nb05.q2.solution()
-nb05.q2.check(nearest_neighbour_accuracy)
+nb05.q2.check()
 
 # %% [markdown]
 # ### More to try

@@ -464,7 +464,7 @@ results.record(
 #
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
-# replace it with your code and run the cell. `nb06b.qK.check(...)` then prints *Correct*, or
+# replace it with your code and run the cell. `nb06b.qK.check()` finds what you defined by its name and prints *Correct*, or
 # what is wrong and where the course explains it. In each exercise cell, `nb06b.qK.hint()` and
 # `nb06b.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them.
@@ -490,7 +490,7 @@ def clustered_difference(a, b, clusters):
 # Stuck? These open folded: a hint, then one way to do it.
 nb06b.q1.hint()
 nb06b.q1.solution()
-nb06b.q1.check(clustered_difference)
+nb06b.q1.check()
 
 # %% [markdown]
 # ### Exercise 2: Holm's adjusted p-values
@@ -508,4 +508,4 @@ def holm(p_values):
 # Stuck? These open folded: a hint, then one way to do it.
 nb06b.q2.hint()
 nb06b.q2.solution()
-nb06b.q2.check(holm)
+nb06b.q2.check()

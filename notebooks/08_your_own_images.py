@@ -760,7 +760,7 @@ results.record("08_your_own_images", roc_auc=report.roc_auc, eer=report.eer,
 #
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
-# replace it with your code and run the cell. `nb08.qK.check(...)` then prints *Correct*, or
+# replace it with your code and run the cell. `nb08.qK.check()` finds what you defined by its name and prints *Correct*, or
 # what is wrong and where the notebook explains it. In each exercise cell, `nb08.qK.hint()` and
 # `nb08.qK.solution()` show a hint and one way to do it, folded: click to open them when you
 # want them. Both exercises are NumPy only (no training), and a check takes well under a
@@ -788,7 +788,7 @@ def recall_at_1(query_emb, query_y, gallery_emb, gallery_y):
 # Stuck? These open folded: a hint, then one way to do it.
 nb08.q1.hint()
 nb08.q1.solution()
-nb08.q1.check(recall_at_1)
+nb08.q1.check()
 
 # %% [markdown]
 # ### Exercise 2: the threshold for a target FAR
@@ -811,7 +811,7 @@ def threshold_at_far(distances, same, far):
 # Stuck? These open folded: a hint, then one way to do it.
 nb08.q2.hint()
 nb08.q2.solution()
-nb08.q2.check(threshold_at_far)
+nb08.q2.check()
 
 # %% [markdown]
 # ### More to try

@@ -1,7 +1,7 @@
 """nbval runs every exercise cell with its reference solution in place of the learner's code.
 
 A notebook cell tagged ``exercise`` starts with the learner's placeholder and ends with one
-line ``nbNN.qK.check(answer)``. Under ``pytest --nbval`` / ``--nbval-lax`` this hook replaces
+line ``nbNN.qK.check()``. Under ``pytest --nbval`` / ``--nbval-lax`` this hook replaces
 everything above that line with the reference solution, ``course_lib.exercises.nbNN.qK``'s
 ``solution_code`` (the code ``qK.solution()`` prints), and sets ``COURSE_EXERCISES_STRICT=1``
 for the notebook kernels, so that a check that does not pass raises and fails the cell. The

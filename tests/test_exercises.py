@@ -458,6 +458,26 @@ def test_placeholder_is_not_attempted_and_never_raises(label, monkeypatch, capsy
         exercise.check(_define(exercise, placeholder))
 
 
+def test_check_without_an_argument_reads_the_answer_by_name_from_the_caller(monkeypatch, capsys):
+    exercise = EXERCISES["nb01.q2"]
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    namespace = {"nb01": MODULES["nb01"]}
+    exec("nb01.q2.check()\n", namespace)                   # nothing defined yet
+    assert "nb01.q2 · Not attempted yet" in capsys.readouterr().out
+    exec(exercise.solution_code + "\nnb01.q2.check()\n", namespace)
+    assert "nb01.q2 · Correct" in capsys.readouterr().out
+    exec(WRONG["nb01.q2"][0][0] + "\nnb01.q2.check()\n", namespace)
+    assert "nb01.q2 · Incorrect" in capsys.readouterr().out
+
+    def inside_a_function():                              # a local of the caller counts too
+        sample_pairs = _define(exercise, exercise.solution_code)
+        assert callable(sample_pairs)
+        exercise.check()
+
+    inside_a_function()
+    assert "nb01.q2 · Correct" in capsys.readouterr().out
+
+
 def test_strict_mode_turns_a_wrong_answer_into_an_error(monkeypatch, capsys):
     exercise = EXERCISES["nb01.q2"]
     wrong = _define(exercise, WRONG["nb01.q2"][0][0])
@@ -547,6 +567,8 @@ def test_every_exercise_is_in_its_notebook_once_with_a_placeholder():
     seen = []
     for stem, cell in _exercise_cells():
         label = cell.source.rstrip().splitlines()[-1].split(".check(")[0]
+        # the learner's cell checks by name, with no argument (what the course asks for)
+        assert cell.source.rstrip().splitlines()[-1] == f"{label}.check()", (stem, label)
         assert label.startswith(f"nb{stem.split('_')[0]}."), f"{stem} checks {label}"
         assert 'raise NotImplementedError("your code here")' in cell.source, (stem, label)
         seen.append(label)

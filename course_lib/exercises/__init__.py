@@ -1,4 +1,4 @@
-"""Exercises the learner does: each has ``check(answer)``, ``hint()`` and ``solution()``.
+"""Exercises the learner does: each has ``check()``, ``hint()`` and ``solution()``.
 
 One module per notebook, ``course_lib.exercises.nbNN``, holds that notebook's exercises as
 ``q1``, ``q2``, ... In the notebook the learner's cell starts with a placeholder and ends with
@@ -9,10 +9,10 @@ the check::
     def cosine_distance(a, b):
         raise NotImplementedError("your code here")
 
-    nb01.q1.check(cosine_distance)
+    nb01.q1.check()
 
-``check`` runs the answer on tiny inputs and prints one of three verdicts: *correct*,
-*incorrect* with what is wrong and where the notebook explains it, or *not attempted yet* (the
+``check()`` finds the answer by its name (here ``cosine_distance``) in the notebook, runs it
+on tiny inputs and prints one of three verdicts: *correct*, *incorrect* with what is wrong and where the notebook explains it, or *not attempted yet* (the
 placeholder is still there). It never raises, so a notebook with unanswered exercises runs
 top to bottom, unless the environment variable ``COURSE_EXERCISES_STRICT=1`` is set: then
 anything but *correct* raises :class:`ExerciseFailed`. That is how CI runs the notebooks:
@@ -42,8 +42,11 @@ __all__ = ["NOT_ATTEMPTED", "STRICT_ENV", "Exercise", "ExerciseFailed", "Folded"
 STRICT_ENV = "COURSE_EXERCISES_STRICT"
 NOT_ATTEMPTED = "your code here"   # the message of a placeholder's NotImplementedError
 
-# The line that ends an exercise cell: ``nb01.q1.check(answer)``.
+# The line that ends an exercise cell: ``nb01.q1.check()``.
 _CHECK_LINE = re.compile(r"^(nb\d\d[a-z]?)\.(q\d+)\.check\(.*\)\s*(#.*)?$")
+
+
+_FROM_CELL = object()   # check()'s default: read the answer from the caller's namespace
 
 
 class Incorrect(Exception):
@@ -140,7 +143,7 @@ class Exercise:
         self.solution_code = textwrap.dedent(solution_code).strip() + "\n"
 
     def __repr__(self) -> str:
-        return f"<Exercise {self.label}: check({self.answer_name}), hint(), solution()>"
+        return f"<Exercise {self.label}: define {self.answer_name}, then check(), hint(), solution()>"
 
     def evaluate(self, answer) -> Result:
         """Check ``answer`` and return the verdict, without printing or raising.
@@ -168,16 +171,27 @@ class Exercise:
                           f"{self.answer_name} raised {type(err).__name__}: {err}")
         return Result(self.label, "correct", verified or f"{self.answer_name} passes every check.")
 
-    def check(self, answer) -> None:
-        """Check ``answer`` and print the verdict.
+    def check(self, answer=_FROM_CELL) -> None:
+        """Check the learner's answer and print the verdict.
+
+        Called with no argument, as the notebooks do (``nb01.q1.check()``), it checks the object
+        the learner's cell defined under ``answer_name``, looked up in the namespace of the code
+        that calls it (the notebook's); the way Kaggle Learn's ``q1.check()`` works. An answer
+        can also be passed explicitly.
 
         Args:
-            answer: what the learner's cell defined.
+            answer: what the learner's cell defined; by default the caller's global (or local)
+                variable named ``answer_name``. If that name is not defined, the exercise is
+                *not attempted yet*.
 
         Raises:
             ExerciseFailed: only in strict mode (``COURSE_EXERCISES_STRICT=1``, how CI runs
                 the notebooks with the reference solutions), when the answer is not correct.
         """
+        if answer is _FROM_CELL:
+            caller = sys._getframe(1)
+            answer = caller.f_locals.get(self.answer_name,
+                                         caller.f_globals.get(self.answer_name))
         result = self.evaluate(answer)
         print(result)
         if not result.correct and os.environ.get(STRICT_ENV) == "1":
@@ -237,7 +251,7 @@ def _show(folded: Folded) -> None:
 def with_solution(source: str, exercises: dict[str, object]) -> str:
     """An exercise cell's source with its placeholder replaced by the reference solution.
 
-    The cell must end with one line ``nbNN.qK.check(...)``; every line before it (the
+    The cell must end with one line ``nbNN.qK.check()`` (or ``check(answer)``); every line before it (the
     placeholder) is replaced by ``nbNN.qK``'s ``solution_code``, and the check line is kept.
 
     Args:
@@ -257,7 +271,7 @@ def with_solution(source: str, exercises: dict[str, object]) -> str:
     lines = source.rstrip().splitlines()
     checks = [i for i, line in enumerate(lines) if _CHECK_LINE.match(line)]
     if not checks or checks[-1] != len(lines) - 1:
-        raise ValueError("an exercise cell must end with one line 'nbNN.qK.check(answer)'; "
+        raise ValueError("an exercise cell must end with one line 'nbNN.qK.check()'; "
                          f"this one ends with {lines[-1] if lines else ''!r}")
     if len(checks) > 1:
         raise ValueError(f"an exercise cell checks one exercise, this one has {len(checks)} "
