@@ -20,6 +20,7 @@ import tensorflow as tf
 from course_lib import checks, evaluate, oneshot
 
 __all__ = [
+    "BestEpochValidation",
     "EmbeddingSnapshots",
     "EpochTimer",
     "OneShotValidation",
@@ -152,7 +153,62 @@ class EmbeddingSnapshots(keras.callbacks.Callback):
             self.take(epoch + 1)
 
 
-class OneShotValidation(keras.callbacks.Callback):
+class BestEpochValidation(keras.callbacks.Callback):
+    """Base of the validation callbacks: score at the end of each epoch, keep the best epoch.
+
+    A subclass sets ``name`` and defines :meth:`score` (higher is better). Each epoch's score is
+    added to the epoch logs as ``logs[name]`` (so it shows in ``fit``'s progress line and
+    history) and kept in ``history``; with ``restore_best=True`` the model ends training with
+    the weights of its best epoch (the first best on ties): model selection on validation data
+    only, never on the test set.
+
+    Args:
+        name: the key added to the epoch logs.
+        restore_best: end training with the best epoch's weights, a bool.
+        verbose: print one line per epoch, and one when the best weights are restored, a bool.
+
+    Raises:
+        TypeError: ``restore_best`` or ``verbose`` not a bool.
+    """
+
+    def __init__(self, name: str, restore_best: bool = True, verbose: bool = False):
+        super().__init__()
+        self.name = str(name)
+        self.restore_best = checks.boolean(restore_best, "restore_best")
+        self.verbose = checks.boolean(verbose, "verbose")
+        self.history: list[float] = []
+        self.best_epoch: int | None = None
+        self.best: float = -np.inf
+        self._best_weights = None
+
+    def score(self) -> float:
+        """The validation score of ``self.model`` now (higher is better)."""
+        raise NotImplementedError(f"{type(self).__name__} must define score()")
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self.score()
+        self.history.append(value)
+        if logs is not None:
+            logs[self.name] = value
+        improved = value > self.best
+        if improved:
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best:
+                self._best_weights = self.model.get_weights()
+        if self.verbose:
+            mark = (" (best so far)" if improved else
+                    f" (best {self.best:.4f} at epoch {self.best_epoch + 1})")
+            print(f"epoch {epoch + 1}: {self.name} = {value:.4f}{mark}")
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self._best_weights is not None:
+            self.model.set_weights(self._best_weights)
+            if self.verbose:
+                print(f"restored the weights of epoch {self.best_epoch + 1} "
+                      f"({self.name} = {self.best:.4f})")
+
+
+class OneShotValidation(BestEpochValidation):
     """Score fixed validation tasks at the end of each epoch; keep the best epoch's weights.
 
     Adds ``logs[name]`` (the accuracy), so it shows in ``fit``'s progress line and history. With
@@ -168,28 +224,23 @@ class OneShotValidation(keras.callbacks.Callback):
         answer: the true candidate position of each task (T,).
         name: the key added to the epoch logs.
         restore_best: end training with the best epoch's weights, a bool.
+        verbose: print one line per epoch, a bool (off: ``fit`` shows ``logs[name]``).
         **score_kwargs: passed to :func:`course_lib.oneshot.task_scores` (``output``,
             ``metric``, ``batch_size``).
 
     Raises:
-        TypeError: non-integer indices, ``restore_best`` not a bool.
+        TypeError: non-integer indices, ``restore_best`` or ``verbose`` not a bool.
         ValueError: indices out of range, mismatched counts, no ``answer``.
     """
 
     def __init__(self, images, query, support, answer, name: str = "val_one_shot",
-                 restore_best: bool = True, **score_kwargs):
-        super().__init__()
+                 restore_best: bool = True, verbose: bool = False, **score_kwargs):
+        super().__init__(name, restore_best, verbose)
         if answer is None:
             raise ValueError("answer is required to score validation tasks")
         self.images, self.query, self.support, self.answer = oneshot.check_tasks(
             images, query, support, answer)
-        self.name = str(name)
-        self.restore_best = checks.boolean(restore_best, "restore_best")
         self.score_kwargs = score_kwargs
-        self.history: list[float] = []
-        self.best_epoch: int | None = None
-        self.best: float = -np.inf
-        self._best_weights = None
 
     def score(self) -> float:
         """Accuracy of ``self.model`` on the validation tasks now."""
@@ -197,22 +248,8 @@ class OneShotValidation(keras.callbacks.Callback):
                                      **self.score_kwargs)
         return float(oneshot.task_accuracy(scores, self.answer).mean())
 
-    def on_epoch_end(self, epoch, logs=None):
-        acc = self.score()
-        self.history.append(acc)
-        if logs is not None:
-            logs[self.name] = acc
-        if acc > self.best:
-            self.best, self.best_epoch = acc, epoch
-            if self.restore_best:
-                self._best_weights = self.model.get_weights()
 
-    def on_train_end(self, logs=None):
-        if self.restore_best and self._best_weights is not None:
-            self.model.set_weights(self._best_weights)
-
-
-class RetrievalValidation(keras.callbacks.Callback):
+class RetrievalValidation(BestEpochValidation):
     """Recall@k on validation classes at the end of each epoch; keep the best epoch's weights.
 
     Every validation image is embedded by ``encoder`` (in batches) and used as a query against
@@ -244,7 +281,7 @@ class RetrievalValidation(keras.callbacks.Callback):
     def __init__(self, encoder, images, labels, k: int = 1, metric: str = "euclidean",
                  name: str | None = None, restore_best: bool = True, verbose: bool = True,
                  batch_size: int = 256):
-        super().__init__()
+        super().__init__(f"val_recall@{k}" if name is None else name, restore_best, verbose)
         if not isinstance(encoder, keras.Model):
             raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
         self.encoder = encoder
@@ -255,18 +292,11 @@ class RetrievalValidation(keras.callbacks.Callback):
                              f"({len(self.labels)}), got {self.k}")
         self.metric = metric
         self.batch_size = checks.positive_int(batch_size, "batch_size")
-        self.restore_best = checks.boolean(restore_best, "restore_best")
-        self.verbose = checks.boolean(verbose, "verbose")
-        self.name = f"val_recall@{self.k}" if name is None else str(name)
         if isinstance(images, tf.data.Dataset):
             self.images = images
         else:
             self.images = checks.float_array(images, "images")
             checks.same_length(self.images, "images", self.labels, "labels")
-        self.history: list[float] = []
-        self.best_epoch: int | None = None
-        self.best: float = -np.inf
-        self._best_weights = None
 
     def embed(self) -> np.ndarray:
         """Embeddings of the validation images by the encoder now, (N, D)."""
@@ -290,24 +320,3 @@ class RetrievalValidation(keras.callbacks.Callback):
             return 0.0
         return evaluate.recall_at_k(emb, self.labels, emb, self.labels, k=self.k,
                                     exclude_self=True, metric=self.metric)
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = self.score()
-        self.history.append(value)
-        if logs is not None:
-            logs[self.name] = value
-        improved = value > self.best
-        if improved:
-            self.best, self.best_epoch = value, epoch
-            if self.restore_best:
-                self._best_weights = self.model.get_weights()
-        if self.verbose:
-            mark = " (best so far)" if improved else f" (best {self.best:.4f} at epoch {self.best_epoch + 1})"
-            print(f"epoch {epoch + 1}: {self.name} = {value:.4f}{mark}")
-
-    def on_train_end(self, logs=None):
-        if self.restore_best and self._best_weights is not None:
-            self.model.set_weights(self._best_weights)
-            if self.verbose:
-                print(f"restored the weights of epoch {self.best_epoch + 1} "
-                      f"({self.name} = {self.best:.4f})")

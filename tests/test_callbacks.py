@@ -173,3 +173,41 @@ def test_retrieval_validation_rejects_bad_arguments(kwargs, error):
     args = {"encoder": encoder, "images": images, "labels": labels, **kwargs}
     with pytest.raises(error):
         RetrievalValidation(**args)
+
+
+def test_best_epoch_logic_lives_once_in_the_base_class(capsys):
+    # Both validation callbacks keep their best epoch through BestEpochValidation: a subclass
+    # that only defines score() gets logs, history, the best epoch and the restored weights.
+    from course_lib.callbacks import BestEpochValidation
+
+    assert issubclass(OneShotValidation, BestEpochValidation)
+    assert issubclass(RetrievalValidation, BestEpochValidation)
+    for cls in (OneShotValidation, RetrievalValidation):
+        for method in ("on_epoch_end", "on_train_end"):
+            assert method not in vars(cls), (cls.__name__, method)
+
+    scores = iter([0.2, 0.7, 0.5])
+
+    class Scripted(BestEpochValidation):
+        def score(self):
+            return next(scores)
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    cb = Scripted("val_scripted", verbose=True)
+    x, y = np.ones((8, 2), "float32"), np.zeros((8, 1), "float32")
+    weights = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            weights.append(self.model.get_weights()[0].copy())
+
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[cb, Record()])
+    assert cb.history == [0.2, 0.7, 0.5] and cb.best == 0.7 and cb.best_epoch == 1
+    assert history.history["val_scripted"] == [0.2, 0.7, 0.5]
+    np.testing.assert_array_equal(model.get_weights()[0], weights[1])
+    out = capsys.readouterr().out
+    assert "epoch 3: val_scripted = 0.5000 (best 0.7000 at epoch 2)" in out
+    assert "restored the weights of epoch 2" in out
+    with pytest.raises(TypeError, match="verbose"):
+        Scripted("x", verbose="yes")
