@@ -120,6 +120,24 @@ def test_write_projector_sprite_interrupted(tmp_path, monkeypatch):
     assert not [name for name in after if name.startswith(".")]
 
 
+def test_write_projector_interrupted_at_the_last_file_keeps_the_old_set(tmp_path, monkeypatch):
+    """A failure while writing the config (the last file) leaves the earlier vectors, metadata
+    and sprite too, not new ones beside an old config."""
+    before = _previous(tmp_path / "projector", *projector._FILES)
+    write = projector._write_text
+
+    def failing(path, lines):
+        if "projector_config" in path.name:
+            _half_written(path)
+        write(path, lines)
+
+    monkeypatch.setattr(projector, "_write_text", failing)
+    with pytest.raises(Interrupted):
+        projector.write_projector(tmp_path, np.eye(3), [0, 1, 2], images=np.zeros((3, 2, 2)),
+                                  overwrite=True)
+    _unchanged(tmp_path / "projector", before)
+
+
 def test_record_interrupted(monkeypatch):
     results.record("01_test", accuracy=0.5)
     path = results.results_path()
