@@ -15,8 +15,10 @@ pair), and class folders that are symbolic links to another folder inside the sa
 images would be read twice, as two classes). Images of mixed sizes are resized to the chosen
 size, and a warning says so once. Every format decodes in both colour modes (GIF and BMP, which
 TensorFlow only decodes to RGB, are converted to grayscale after decoding). EXIF orientation
-tags are applied (a phone photo stored sideways is read upright), and ``aspect`` chooses how an
-image of another aspect ratio is fitted: stretched, centre-cropped or padded.
+tags are applied (a phone photo stored sideways is read upright; sizes are counted as read, after
+the tag; a tag outside 1-8 or damaged EXIF data is read as stored, and one warning names those
+files), and ``aspect`` chooses how an image of another aspect ratio is fitted: stretched,
+centre-cropped or padded.
 :func:`make_demo_photo_folder` writes a synthetic folder of "own photos" to try all this on.
 
 :func:`load_image_folder` decodes everything into one array (small data);
