@@ -544,8 +544,9 @@ def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> 
     but an export's two files, it is renamed aside (``.<name>.<random>.old``), the new folder
     renamed in, and the aside folder's two files then deleted; a failure in between renames
     the old folder back (after a crash there, :func:`load` names the aside folder). When
-    ``directory`` holds other files too, or is a symbolic link, only the two files are renamed
-    into it (nothing else in it is moved or deleted), one after the other: a crash between
+    ``directory`` holds other files too, is a symbolic link, or is (or holds) the current
+    working folder, only the two files are renamed into it (nothing else in it is moved or
+    deleted), one after the other: a crash between
     those two renames leaves a pair that :func:`load` refuses if the encoder changed (its
     fingerprint), instead of answering wrongly.
 
@@ -571,31 +572,34 @@ def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> 
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"directory {folder} is a file; expected a folder for the export")
     names = (ENCODER_FILE, INDEX_FILE)
-    whole = not folder.exists() or (not folder.is_symlink()
-                                    and all(p.name in names for p in folder.iterdir()))
+    place = Path(os.path.abspath(folder))                    # "." and ".." resolved
+    here = Path.cwd()
+    whole = not place.exists() or (not place.is_symlink() and place != here
+                                   and place not in here.parents
+                                   and all(p.name in names for p in place.iterdir()))
     token = secrets.token_hex(4)
-    home = folder.parent if whole else folder
+    home = place.parent if whole else place
     home.mkdir(parents=True, exist_ok=True)
-    staging = home / f".{folder.name}.{token}.tmp"
-    aside = folder.parent / f".{folder.name}.{token}.old"
+    staging = home / f".{place.name}.{token}.tmp"
+    aside = place.parent / f".{place.name}.{token}.old"
     staging.mkdir()
     try:
         encoder.save(staging / ENCODER_FILE)
         save_index(index, staging / INDEX_FILE)
         if not whole:
             for name in names:
-                os.replace(staging / name, folder / name)
-        elif folder.exists():
-            os.rename(folder, aside)
-            os.rename(staging, folder)
+                os.replace(staging / name, place / name)
+        elif place.exists():
+            os.rename(place, aside)
+            os.rename(staging, place)
             for name in names:
                 (aside / name).unlink(missing_ok=True)
             aside.rmdir()
         else:
-            os.rename(staging, folder)
+            os.rename(staging, place)
     except BaseException:
-        if aside.is_dir() and not folder.exists():
-            os.rename(aside, folder)                          # the old export back in place
+        if aside.is_dir() and not place.exists():
+            os.rename(aside, place)                          # the old export back in place
         raise
     finally:
         if staging.is_dir():

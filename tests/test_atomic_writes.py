@@ -192,6 +192,18 @@ def test_export_into_a_folder_with_other_files_keeps_them(tmp_path, monkeypatch,
         gallery.export(encoder, index, tmp_path / "notes.txt")
 
 
+def test_export_into_the_working_folder_leaves_it_in_place(tmp_path, monkeypatch,
+                                                            encoder_and_index):
+    encoder, index = encoder_and_index
+    monkeypatch.chdir(tmp_path)
+    gallery.export(encoder, index, ".")
+    gallery.export(encoder, index, ".", overwrite=True)
+    assert Path.cwd() == tmp_path and tmp_path.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [gallery.ENCODER_FILE,
+                                                          gallery.INDEX_FILE]
+    assert gallery.load(".").index.class_names == ("a", "b")
+
+
 def test_write_projector_interrupted(tmp_path, monkeypatch):
     names = ("vectors.tsv", "metadata.tsv", "projector_config.pbtxt")
     before = _previous(tmp_path / "projector", *names)
