@@ -40,6 +40,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings
 import zipfile
 from collections import Counter
@@ -361,6 +362,9 @@ def _aspect(aspect) -> str:
     return checks.one_of(aspect, "aspect", _ASPECTS)
 
 
+_EXIF_LOCK = threading.Lock()
+
+
 def _read_orientation(contents: bytes) -> tuple[int, str | None]:
     """The EXIF orientation (1-8) to apply to an encoded image, 1 when it has none, and what is
     wrong when its EXIF data cannot be used as it is (None when nothing is): an orientation
@@ -372,7 +376,9 @@ def _read_orientation(contents: bytes) -> tuple[int, str | None]:
     from PIL import Image
     if isinstance(contents, np.ndarray):           # tf.numpy_function passes a 0-d array
         contents = contents.item()
-    with warnings.catch_warnings(record=True) as caught:
+    # tf.data calls this from several threads; warnings.catch_warnings swaps process-wide
+    # state, so one thread at a time (reading a header is quick).
+    with _EXIF_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with Image.open(io.BytesIO(contents)) as image:
@@ -585,8 +591,8 @@ def cache_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
     full-size photos, and writes the array to ``cache_dir/images-<digest>.npy`` (through a
     temporary name, then renamed); later calls with the same files and settings map that file
     read-only (``np.load(mmap_mode="r")``), so a training pipeline reads pixels, not photos.
-    The digest covers each file's path, size and modification time and the settings, so an
-    edited, added or removed file builds a new cache (old cache files are left in place; delete
+    The digest covers each file's path, size, modification and status-change times and the
+    settings, so an edited, added or removed file builds a new cache (old cache files are left in place; delete
     ``cache_dir`` to reclaim the space). A cache file that is empty, cut short, not an array
     or of another shape or dtype is rebuilt, with a warning naming it. Pixels are
     :func:`decode_image`'s rounded to 1/255. Not detected: pixel bytes changed inside a cache

@@ -556,3 +556,19 @@ def test_aspect_is_checked_before_any_file_is_read(tmp_path, aspect, error, mess
     assert not (tmp_path / "c").exists()
     with pytest.raises(ValueError, match=r"aspect must be one of \('stretch',\)"):
         gallery.Preprocessing((8, 8), "grayscale", aspect="crop")   # an export only stretches
+
+
+def test_reading_exif_in_parallel_leaves_the_warning_filters_as_they_were(tmp_path):
+    """tf.data reads orientations from several threads at once; the PIL warnings kept out
+    must not leave a changed process-wide warning filter behind."""
+    buf = io.BytesIO()
+    Image.new("RGB", (10, 6), (10, 20, 30)).save(buf, "JPEG")
+    data = _with_exif_segment(buf.getvalue(), b"Exif\0\0II*\0" + struct.pack("<I", 99999))
+    paths = []
+    for i in range(64):
+        (tmp_path / f"{i}.jpg").write_bytes(data)
+        paths.append(str(tmp_path / f"{i}.jpg"))
+    before = list(warnings.filters)
+    for _ in range(3):
+        folders.read_images(paths, (6, 10), "rgb", batch_size=8)
+    assert warnings.filters == before
