@@ -637,7 +637,9 @@ def cached_batches(images, rows=None, batch_size: int = 256) -> tf.data.Dataset:
             yield np.asarray(images[rows[lo:lo + batch_size]], np.float32) / 255.0
 
     spec = tf.TensorSpec((None, *images.shape[1:]), tf.float32)
-    return tf.data.Dataset.from_generator(batches, output_signature=spec)
+    ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    # a known length, so that Keras's predict does not warn that the data "ran out"
+    return ds.apply(tf.data.experimental.assert_cardinality(-(-len(rows) // batch_size)))
 
 
 def _path_array(paths) -> np.ndarray:
