@@ -69,7 +69,7 @@ P, K = 16, 4              # a training batch: P classes, K images of each
 EMBEDDING_DIM = 64
 MARGIN = 0.2              # triplet margin, on unit-length embeddings
 LEARNING_RATE = 1e-3
-EPOCHS = config.pick(full=8, fast=3)
+EPOCHS = config.pick(full=5, fast=3)
 STEPS_PER_EPOCH = config.pick(full=50, fast=15)
 TARGET_FAR = 0.01         # the false-accept rate both thresholds are chosen for
 EVAL_PAIRS = config.pick(full=3_000, fast=1_000)   # validation and test pairs, half same-class
@@ -448,9 +448,9 @@ assert thresholds["identify"] < thresholds["verify"]
 # not independent. `evaluate.far_frr_interval` measures the test FAR and FRR at the verify
 # threshold with a 95% interval from a bootstrap over the test **classes**.
 #
-# **Claim:** on the test classes, at the verify threshold chosen on validation classes, the
-# FAR is 1.4% (95% interval 0.3% to 3.0% over 30 classes), an interval that includes the
-# target; the FRR is 8.0% (interval 4.5% to 12.3%).
+# **Claim:** on the test classes, at the verify threshold chosen for a FAR of 1% on validation
+# classes, the FAR is 3.7%, above the target, with a 95% interval of 1.4% to 6.7% over 30
+# classes; the FRR is 7.7% (interval 3.2% to 13.5%).
 
 # %%
 y_test = scan.labels[test]
@@ -462,7 +462,21 @@ rates = evaluate.far_frr_interval(test_d, test_same, thresholds["verify"],
 print("test FAR {far:.1%} (95% interval {far_low:.1%} to {far_high:.1%}), FRR {frr:.1%} "
       "(interval {frr_low:.1%} to {frr_high:.1%}), over {n_classes} classes".format(**rates),
       f"(target FAR {TARGET_FAR:.0%})")
-assert rates["far_low"] <= TARGET_FAR <= rates["far_high"]
+assert rates["far"] > TARGET_FAR and rates["far_low"] <= rates["far"] <= rates["far_high"]
+
+# %% [markdown]
+# **Claim:** (full run only) the whole interval lies above the target: with 30 test classes,
+# the excess is not a chance result of which classes the test drew.
+#
+# A likely reason is that 30 validation classes give the threshold's far tail, a few pairs of
+# look-alike classes, only roughly: calibrate on as many classes as you can, and report the
+# rate on classes held out from the calibration, with its interval, as here.
+
+# %%
+print(f"test FAR interval {rates['far_low']:.1%} to {rates['far_high']:.1%} over "
+      f"{rates['n_classes']} test classes; target {TARGET_FAR:.0%}")
+if not config.fast_mode():
+    assert rates["far_low"] > TARGET_FAR
 
 # %% [markdown]
 # ## 8 · Export, and answer questions
@@ -512,9 +526,10 @@ assert np.isclose(by_array.distance, d_q.min(), atol=2e-2)
 # threshold. Then the open-set rates on the test classes: the share of unknown queries let in
 # (the open-set FAR) under each threshold, and the share of known queries answered right.
 #
-# **Claim:** identify answers every test query as the hand computation does (the same item);
-# with the verify threshold it would let in 27% of the unknown test queries, with its own
-# 1.6%, while still answering 90% of the known queries right (check: at least 75%).
+# **Claim:** identify answers every test query as the hand computation does (the same item).
+# Its own threshold lets in fewer unknown test queries than the verify threshold would (15.2%
+# against 35.9%), though more than the 1% it was chosen for on validation classes, and it
+# answers 95.7% of the known queries right (check: at least 75%).
 
 # %%
 queries = [str(p) for p in test_paths[~test_gallery]]
@@ -531,14 +546,15 @@ open_set = served.open_set_scores(queries, truth)
 print(f"{len(queries)} queries: {int((~stranger).sum())} of known classes, "
       f"{int(stranger.sum())} of unknown ones")
 print(f"unknown queries let in: {let_in['verify']:.1%} with the verify threshold, "
-      f"{let_in['identify']:.1%} with the identify threshold")
+      f"{let_in['identify']:.1%} with the identify threshold (chosen for {TARGET_FAR:.0%} on "
+      "validation classes)")
 print("open-set accuracy {accuracy:.1%}: known queries right {known_accuracy:.1%} (check: at "
       "least 75%), unknown rejected {unknown_rejection:.1%}".format(**open_set))
 for r, t in list(zip(answers, truth))[:2]:
     print(f"identify -> {r.answer} (truth {t}); matched items:",
           ", ".join(f"{item} {d:.2f}" for item, _, d in r.matches))
 assert [r.item for r in answers] == hand_items.tolist()
-assert let_in["verify"] > let_in["identify"] and open_set["known_accuracy"] >= 0.75
+assert TARGET_FAR < let_in["identify"] < let_in["verify"] and open_set["known_accuracy"] >= 0.75
 
 # %% [markdown]
 # A gallery changes without retraining: `add` embeds only the new images, `remove` takes items
