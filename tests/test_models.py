@@ -255,7 +255,7 @@ def test_pretrained_encoder_does_not_show_the_224_warning(monkeypatch):
 
     def warns_like_keras(**kwargs):
         warnings.warn("`input_shape` is undefined or non-square, or `rows` is not 224. Weights "
-                      "for input shape (224, 224) will be loaded as the default.", UserWarning)
+                      "for input shape (224, 224) will be loaded as the default.", UserWarning, stacklevel=2)
         return real(**{**kwargs, "weights": None})
     monkeypatch.setattr(keras.applications, "MobileNetV3Small", warns_like_keras)
     with warnings.catch_warnings(record=True) as seen:

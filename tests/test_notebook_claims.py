@@ -29,7 +29,7 @@ KNOWN_DEFECTS = Path(__file__).with_name("claims_known_defects.toml")
 
 # How many entries tests/claims_known_defects.toml holds. Written here so that growing the list
 # takes an edit to this line, which a reviewer sees: lower it when you fix a defect.
-KNOWN_DEFECT_COUNT = 29
+KNOWN_DEFECT_COUNT = 21
 
 # Numbers a notebook quotes from published work (never from its own run), per notebook, each
 # with its source. Keep this list short: a number that the run produces belongs in the outputs.
@@ -64,6 +64,7 @@ FULL_RUN_ONLY: list[tuple[str, str]] = [
     ("07_triplet_loss", "on MAP@R, mining pays"),
     ("07_triplet_loss", "with batch normalisation in the encoder, batch-hard did not"),
     ("07_triplet_loss", "as training goes on, random triplets become easy"),
+    ("08_your_own_images", "(full run only) the whole interval lies above the target"),
 ]
 
 CHECKS = {"claim-spelling", "claim-no-assert", "claim-unchecked", "claim-number",
@@ -160,7 +161,7 @@ def _doctored_08():
     found, _ = cc.claims(nb)
     for claim in found:
         nb.cells[claim.assert_cell].source = "assert True"
-    far = next(c for c in found if "FAR measured on test pairs" in c.text)
+    far = next(c for c in found if "verify threshold chosen for a FAR" in c.text)
     at = far.assert_cell + 1
     nb.cells[at:at] = [new_markdown_cell(INVENTED), new_code_cell("assert True")]
     return nb, found, at
