@@ -182,7 +182,7 @@ def test_the_doctored_notebook_fails():
     assert by["assert-literal", at + 1].items == ("assert True",)
     assert set(by["claim-number", at].items) == {"95%", "0.1%", "0.2", "10x", "0.001"}
     # ...although every one of them is somewhere in the notebook's code and outputs, which is
-    # what the old rule accepted (MARGIN = 0.2, fars=(0.01, 0.001), 10 * point, >= 0.95)
+    # what the old rule accepted (MARGIN = 0.2, LEARNING_RATE / 10, "95% interval", 1e-3)
     code = cc.values_in("\n".join(c.source for c in original.cells if c.cell_type == "code"))
     assert all(cc.matches(n, code) for n in ("95%", "0.1%", "0.2", "10x", "0.001"))
     # and the cell added without a run breaks the numbering
