@@ -58,6 +58,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageFolder",
     "cache_images",
+    "cached_batches",
     "LoadedImages",
     "decode_image",
     "load_image_folder",
@@ -667,6 +668,58 @@ def _cache_problem(target: Path, expected: tuple[int, ...]) -> str | None:
     if cached.shape != expected or cached.dtype != np.uint8:
         return f"holds {cached.dtype} {cached.shape}, not uint8 {expected}"
     return None
+
+
+def cached_batches(images, rows=None, batch_size: int = 256) -> tf.data.Dataset:
+    """Batches of float32 images in [0, 1] read from a uint8 array, e.g. :func:`cache_images`'.
+
+    Only one batch is in memory at a time: rows are read from ``images`` (a memory map stays on
+    disk) batch by batch, in order, and divided by 255. For what a step needs whole but need
+    not hold whole: embedding a validation or test set (``encoder.predict(dataset)``), or the
+    images of ``callbacks.RetrievalValidation``.
+
+    Args:
+        images: (N, height, width, channels) uint8, e.g. the array :func:`cache_images` returns.
+        rows: optional 1-D row indices or a boolean mask over ``images``; default all rows.
+        batch_size: images per batch, an int >= 1.
+
+    Returns:
+        A ``tf.data.Dataset`` of (batch, height, width, channels) float32 batches, row order
+        kept.
+
+    Raises:
+        TypeError: ``images`` not uint8, ``rows`` not integers or booleans, bad ``batch_size``.
+        ValueError: ``images`` not 4-D, ``rows`` empty or out of range, a mask of another length.
+    """
+    if not hasattr(images, "dtype") or images.dtype != np.uint8:
+        raise TypeError(f"images must be a uint8 array (as cache_images returns), got "
+                        f"{getattr(images, 'dtype', type(images).__name__)}")
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, height, width, channels), got shape {images.shape}")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    if rows is None:
+        rows = np.arange(len(images))
+    else:
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            checks.same_length(rows, "rows", images, "images")
+            rows = np.flatnonzero(rows)
+        elif rows.dtype.kind not in "iu" or rows.ndim != 1:
+            raise TypeError(f"rows must be 1-D integer indices or a boolean mask, got dtype "
+                            f"{rows.dtype} and shape {rows.shape}")
+        if not len(rows):
+            raise ValueError("rows must select at least one image, got none")
+        if rows.min() < -len(images) or rows.max() >= len(images):
+            raise ValueError(f"rows must lie in [0, {len(images)}), got {rows.min()}..{rows.max()}")
+
+    def batches():
+        for lo in range(0, len(rows), batch_size):
+            yield np.asarray(images[rows[lo:lo + batch_size]], np.float32) / 255.0
+
+    spec = tf.TensorSpec((None, *images.shape[1:]), tf.float32)
+    ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    # a known length, so that Keras's predict does not warn that the data "ran out"
+    return ds.apply(tf.data.experimental.assert_cardinality(-(-len(rows) // batch_size)))
 
 
 def _path_array(paths) -> np.ndarray:

@@ -103,8 +103,8 @@ def _check_recall_at_1(fn) -> str:
                 raise Incorrect(message)
         raise Incorrect(f"on a gallery of 9 and 12 queries in 3 classes (seed {seed}) it returns "
                         f"{value:.4f}; evaluate.recall_at_k(..., k=1) gives {want:.4f}. Each "
-                        f"query's answer is the class of its nearest gallery item (section 6, "
-                        f"*Measured on the test classes*).")
+                        f"query's answer is the class of its nearest gallery item (section 8, "
+                        f"*Export, and answer questions*).")
     return "recall_at_1 agrees with evaluate.recall_at_k(..., k=1) on 3 tiny galleries."
 
 
@@ -183,7 +183,7 @@ def _check_threshold_at_far(fn) -> str:
                     and not np.isclose(_rates(d, same, on_same)[1], want_frr)):
                 raise Incorrect(f"{where}, the threshold whose share of *same*-class pairs "
                                 f"accepted is <= far. FAR is measured on the different-class "
-                                f"pairs (same == False): the strangers let in (section 4).")
+                                f"pairs (same == False): the strangers let in (section 7).")
             on_all = _best_threshold(d, d, far)
             if np.isclose(t, on_all) and not np.isclose(_rates(d, same, on_all)[1], want_frr):
                 raise Incorrect(f"{where}, the threshold whose share of *all* pairs accepted "
