@@ -550,7 +550,7 @@ def test_aspect_is_checked_before_any_file_is_read(tmp_path, aspect, error, mess
         "path_pk_dataset": lambda: folders.path_pk_dataset(scan.paths, scan.labels, 2, 2,
                                                            image_size=8, aspect=aspect),
     }
-    for name, call in calls.items():
+    for _name, call in calls.items():
         with pytest.raises(error, match=message):
             call()
     assert not (tmp_path / "c").exists()
