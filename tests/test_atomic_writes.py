@@ -111,6 +111,20 @@ def _export_bytes(folder):
     return {p.name: p.read_bytes() if p.is_file() else "folder" for p in folder.iterdir()}
 
 
+def _interrupt_renames(monkeypatch, fails):
+    """Make gallery's ``os.rename`` raise :class:`Interrupted` on the calls (counted from 1) for
+    which ``fails(call)`` is true, and rename as usual on the others."""
+    rename, calls = gallery.os.rename, []
+
+    def renaming(src, dst):
+        calls.append(dst)
+        if fails(len(calls)):
+            raise Interrupted
+        rename(src, dst)
+
+    monkeypatch.setattr(gallery.os, "rename", renaming)
+
+
 @pytest.mark.parametrize("fail", ["between the two files", "while swapping the folders"])
 def test_export_interrupted_leaves_the_old_pair(tmp_path, monkeypatch, encoder_and_index, fail):
     """An overwrite that fails after the new encoder is written, or half-way through putting
@@ -123,16 +137,8 @@ def test_export_interrupted_leaves_the_old_pair(tmp_path, monkeypatch, encoder_a
     if fail == "between the two files":
         monkeypatch.setattr(gallery, "save_index", lambda *a, **kw: _half_written(a[1]))
     else:
-        rename = gallery.os.rename
-        calls = []
-
-        def failing(src, dst):
-            calls.append(dst)
-            if len(calls) == 2:                    # the old folder is aside, the new not in
-                raise Interrupted
-            rename(src, dst)
-
-        monkeypatch.setattr(gallery.os, "rename", failing)
+        # the old folder is aside, the new one not in yet; the repair (call 3) succeeds
+        _interrupt_renames(monkeypatch, lambda call: call == 2)
     with pytest.raises(Interrupted):
         gallery.export(new_encoder, new_index, folder, overwrite=True)
     monkeypatch.undo()
@@ -150,15 +156,7 @@ def test_export_crash_while_swapping_is_named_by_load(tmp_path, monkeypatch, enc
     encoder, index = encoder_and_index
     folder = tmp_path / "my export"
     gallery.export(encoder, index, folder)
-    rename, calls = gallery.os.rename, []
-
-    def stopped(src, dst):
-        calls.append(dst)
-        if len(calls) > 1:                         # everything after the first move fails
-            raise Interrupted
-        rename(src, dst)
-
-    monkeypatch.setattr(gallery.os, "rename", stopped)
+    _interrupt_renames(monkeypatch, lambda call: call > 1)   # every move after the first fails
     with pytest.raises(Interrupted):
         gallery.export(encoder, index, folder, overwrite=True)
     monkeypatch.undo()
