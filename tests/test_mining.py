@@ -254,9 +254,13 @@ def test_batch_contrastive_finite_gradient_at_equal_embeddings():
         losses.BatchContrastiveLoss(0.0)
 
 
-def test_triplet_active_fraction_metric():
-    metric = losses.TripletActiveFraction(margin=0.5)
+def test_active_fraction_metric_on_given_triplets():
+    metric = losses.ActiveTripletFraction(margin=0.5, inputs="distances")
     metric.update_state(None, np.array([[1.0, 2.0], [1.0, 1.2], [2.0, 1.0], [0.1, 3.0]]))
     assert float(metric.result()) == pytest.approx(0.5)
+    again = losses.ActiveTripletFraction.from_config(metric.get_config())
+    assert again.inputs == "distances"
     with pytest.raises(ValueError, match="margin"):
-        losses.TripletActiveFraction(margin=-1.0)
+        losses.ActiveTripletFraction(margin=-1.0, inputs="distances")
+    with pytest.raises(ValueError, match="inputs must be one of"):
+        losses.ActiveTripletFraction(inputs="pairs")

@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 _AVERAGES = ("active", "all")
+_METRIC_INPUTS = ("embeddings", "distances")
 
 
 # --------------------------------------------------------------------------- distances and masks
@@ -358,30 +359,50 @@ class BatchContrastiveLoss(_MiningLoss):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ActiveTripletFraction(keras.metrics.Mean):
-    """Metric: mean over batches of :func:`active_triplet_fraction` (compile with a mining loss).
+    """Metric: the fraction of a batch's triplets whose loss is still positive, averaged over
+    the batches ``fit`` sees.
+
+    Compiled beside the loss, it is computed inside ``fit``: on the training batches, with the
+    encoder in training mode (batch normalisation on the batch's own statistics), so it sees
+    the distances the gradient sees: the share of each batch that still teaches. Two inputs:
+
+    - ``inputs="embeddings"``: ``(class ids, embeddings)`` of a P x K batch, compiled with a
+      mining loss; every valid triplet of the batch counts (:func:`active_triplet_fraction`).
+    - ``inputs="distances"``: a model whose output stacks ``[d(a, p), d(a, n)]`` on the last
+      axis (compiled with :class:`course_lib.losses.TripletLoss`); each given triplet counts
+      once and ``y_true`` is not read.
 
     Args:
-        margin, squared, epsilon: as for the loss it accompanies.
+        margin: the loss's margin, a number > 0.
+        squared, epsilon: as for the mining loss it accompanies (``"embeddings"`` only).
+        inputs: ``"embeddings"`` or ``"distances"``, as above.
         name: the metric's name in ``fit``'s logs.
         **kwargs: passed to ``keras.metrics.Mean`` (e.g. ``dtype``).
 
     Raises:
         TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
-        ValueError: ``margin`` <= 0 or ``epsilon`` < 0; at update time, a ``sample_weight``.
+        ValueError: ``margin`` <= 0 or ``epsilon`` < 0, ``inputs`` not one of the two; at
+            update time, a ``sample_weight`` with ``"embeddings"`` (triplets couple the
+            examples of a batch).
     """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
-                 name: str = "active_triplets", **kwargs):
+                 inputs: str = "embeddings", name: str = "active_triplets", **kwargs):
         super().__init__(name=name, **kwargs)
         self.margin, self.squared, self.epsilon = _options(margin, squared, epsilon)
+        self.inputs = checks.one_of(inputs, "inputs", _METRIC_INPUTS)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.inputs == "distances":
+            y_pred = ops.convert_to_tensor(y_pred)
+            active = ops.cast(y_pred[..., 0] - y_pred[..., 1] + self.margin > 0, "float32")
+            return super().update_state(active, sample_weight=sample_weight)
         if sample_weight is not None:
-            raise ValueError("ActiveTripletFraction takes no sample_weight: triplets couple "
-                             "the examples of a batch")
+            raise ValueError("ActiveTripletFraction takes no sample_weight with inputs="
+                             "'embeddings': triplets couple the examples of a batch")
         return super().update_state(
             active_triplet_fraction(y_true, y_pred, self.margin, self.squared, self.epsilon))
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin, "squared": self.squared,
-                "epsilon": self.epsilon}
+                "epsilon": self.epsilon, "inputs": self.inputs}
