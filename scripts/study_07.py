@@ -14,7 +14,7 @@ a seed, whatever the loss) for the same number of steps of 48 images with Adam, 
    random triplets and batch-all also log the share of active triplets of their training
    batches (measured inside ``fit``, :class:`course_lib.losses.ActiveTripletFraction`).
 
-Usage (heavy: wrap it in the machine lock; about 10 minutes on 2 CPU cores):
+Usage (heavy: wrap it in the machine lock; about 30 minutes on 2 CPU cores):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.study_07
 Writes notebooks/results/07_losses.json through course_lib.results.write_study (a temporary
 name, then renamed); notebook 07 reads it with course_lib.results.read_losses.
@@ -38,6 +38,7 @@ SETTINGS = {"split": "background_small1", "validation": ["Early_Aramaic"], "test
 LOSSES = {
     "contrastive pairs": ("pairs", (0.5, 1.0), True),
     "contrastive, all pairs": ("pk", (0.5, 1.0), True),
+    "contrastive, active pairs": ("pk", (0.5, 1.0), True),
     "random triplets": ("triplets", (0.1, 0.3), True),
     "batch-all": ("pk", (0.1, 0.3), True),
     "batch-hard": ("pk", (0.1, 0.3), True),
@@ -62,6 +63,8 @@ def make_loss(name: str, margin):
         return losses.ContrastiveLoss(margin), []
     if name == "contrastive, all pairs":
         return losses.BatchContrastiveLoss(margin), []
+    if name == "contrastive, active pairs":     # averaged over the non-zero terms only
+        return losses.BatchContrastiveLoss(margin, average="active"), []
     if name == "random triplets":
         return losses.TripletLoss(margin), [losses.ActiveTripletFraction(margin,
                                                                          inputs="distances")]

@@ -215,30 +215,39 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
 
 
 def batch_contrastive_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
-                           epsilon: float = 1e-6):
+                           epsilon: float = 1e-6, average: str = "all"):
     """The contrastive loss on every pair of the batch: same-class and different-class pairs
     averaged separately, then added.
 
     Args:
         labels, embeddings, margin, squared, epsilon: as for :func:`batch_all_triplet_loss`
             (``squared`` compares squared distances with the margin, as the others do).
+        average: ``"all"`` averages each kind over all its pairs; ``"active"`` over its pairs
+            with a positive loss only (as batch-all's default, and as the contrastive loss
+            of Musgrave et al. 2020 averages its non-zero terms), so that the many
+            different-class pairs already beyond the margin do not dilute the others.
 
     Returns:
         Each anchor's share, a float32 tensor (batch,): its same-class terms over the number
-        of same-class pairs plus its different-class terms over the number of different-class
-        pairs, times the batch size; its mean is the batch loss. A batch without same-class
-        (or different-class) pairs contributes 0 for that kind.
+        of same-class pairs averaged over plus its different-class terms over the number of
+        different-class pairs averaged over, times the batch size; its mean is the batch loss.
+        A batch without such pairs contributes 0 for that kind.
 
     Raises:
         TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
-        ValueError: bad shapes or ``margin`` <= 0.
+        ValueError: bad shapes, ``margin`` <= 0, ``average`` not "active" or "all".
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
+    checks.one_of(average, "average", _AVERAGES)
     d, positive, negative = _batch_geometry(labels, embeddings, squared, epsilon)
     pull = 0.5 * ops.square(d) * positive
     push = 0.5 * ops.square(ops.relu(margin - d)) * negative
-    return (_shares(ops.sum(pull, axis=1), ops.sum(positive))
-            + _shares(ops.sum(push, axis=1), ops.sum(negative)))
+    if average == "active":
+        n_pull, n_push = ops.sum(ops.cast(pull > 0, "float32")), ops.sum(ops.cast(push > 0,
+                                                                                  "float32"))
+    else:
+        n_pull, n_push = ops.sum(positive), ops.sum(negative)
+    return (_shares(ops.sum(pull, axis=1), n_pull) + _shares(ops.sum(push, axis=1), n_push))
 
 
 def active_triplet_fraction(labels, embeddings, margin: float = 1.0, squared: bool = False,
@@ -350,11 +359,23 @@ class SemiHardTripletLoss(_MiningLoss):
 class BatchContrastiveLoss(_MiningLoss):
     """Keras loss of :func:`batch_contrastive_loss`: the mean of the anchors' shares.
 
-    Takes the options of every mining loss (``margin``, ``squared``, ``epsilon``,
-    ``reduction``, ``name``, ``dtype``; see ``__init__``).
+    Args:
+        margin, squared, epsilon, reduction, name, dtype: the options of every mining loss
+            (``_MiningLoss.__init__``, shown by ``help(BatchHardTripletLoss)``).
+        average: ``"all"`` or ``"active"`` pairs of each kind averaged, as in the function.
+
+    Raises:
+        TypeError, ValueError: as for every mining loss; ``average`` not "active" or "all".
     """
 
     _function = staticmethod(batch_contrastive_loss)
+
+    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
+                 average: str = "all", reduction="sum_over_batch_size",
+                 name: str = "batch_contrastive_loss", dtype=None):
+        average = checks.one_of(average, "average", _AVERAGES)
+        super().__init__(margin, squared, epsilon, reduction, name, dtype, average=average)
+        self.average = average
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
