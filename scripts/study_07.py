@@ -17,7 +17,10 @@ a seed, whatever the loss) for the same number of steps of 48 images with Adam, 
 Usage (heavy: wrap it in the machine lock; about 30 minutes on 2 CPU cores):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.study_07
 Writes notebooks/results/07_losses.json through course_lib.results.write_study (a temporary
-name, then renamed); notebook 07 reads it with course_lib.results.read_losses.
+name, then renamed); notebook 07 reads it with course_lib.results.read_losses. After every run
+it also writes what is done so far to ``07_losses.partial.json`` beside it (atomically); with
+``--resume`` a new invocation with the same settings skips the runs found there, so a killed
+run loses at most one run. The partial file is removed once the study file is written.
 """
 
 from __future__ import annotations
@@ -94,14 +97,33 @@ def main(argv=None):
     parser.add_argument("--sweep-steps", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--resume", action="store_true",
+                        help="skip the runs of the partial file left by a run with the same "
+                             "settings")
     args = parser.parse_args(argv)
+
+    import json
 
     import numpy as np
 
-    from course_lib import evaluate, oneshot, results, unseen
+    from course_lib import config, evaluate, oneshot, results, unseen
 
     start = time.perf_counter()
     s = SETTINGS
+    partial = args.out.with_suffix(".partial.json")
+    key = {"settings": s, "steps": args.steps, "sweep_steps": args.sweep_steps,
+           "losses": list(LOSSES)}
+    done = {"key": key, "sweep": [], "runs": []}
+    if args.resume and partial.exists():
+        found = json.loads(partial.read_text())
+        if found.get("key") == key:
+            done = found
+            print(f"resuming: {len(done['sweep'])} sweep runs and {len(done['runs'])} runs done")
+
+    def save():
+        with config.atomic_file(partial) as tmp:
+            tmp.write_text(json.dumps(done, indent=1) + "\n")
+
     protocol = unseen.omniglot_protocol(s["split"], s["validation"], s["test"], s["image_size"])
     sweep, margins = [], {}
     for name, (_, candidates, _) in LOSSES.items():
@@ -110,9 +132,16 @@ def main(argv=None):
             continue
         best = None
         for margin in candidates:
-            run = train(name, margin, 0, args.sweep_steps, protocol)
-            e = np.asarray(run.embed.predict(protocol.x_val, batch_size=512, verbose=0))
-            score = float(evaluate.map_at_r(e, protocol.y_val))
+            old = [p for p in done["sweep"] if (p["loss"], p["margin"]) == (name, margin)]
+            if old:
+                score = old[0]["validation map@r"]
+            else:
+                run = train(name, margin, 0, args.sweep_steps, protocol)
+                e = np.asarray(run.embed.predict(protocol.x_val, batch_size=512, verbose=0))
+                score = float(evaluate.map_at_r(e, protocol.y_val))
+                done["sweep"].append({"loss": name, "margin": margin,
+                                      "validation map@r": score})
+                save()
             sweep.append({"loss": name, "margin": margin, "validation map@r": score})
             print(f"sweep {name:>22} margin {margin}: validation MAP@R {score:.4f}", flush=True)
             if best is None or score > best[1]:
@@ -121,6 +150,10 @@ def main(argv=None):
     runs = []
     for seed in range(args.seeds):
         for name in LOSSES:
+            old = [r for r in done["runs"] if (r["loss"], r["seed"]) == (name, seed)]
+            if old:
+                runs.append(results.LossRun.from_json(old[0], str(partial), name))
+                continue
             run = train(name, margins[name], seed, args.steps, protocol, s["chunks"])
             scores = unseen.score_embedding(run.embed, protocol)
             active = [row["active_triplets"] for row in run.log[1:]
@@ -129,6 +162,8 @@ def main(argv=None):
                 name, seed, margins[name], scores, round(run.seconds, 2),
                 tuple(active) if active else None,
                 tuple(row["step"] for row in run.log[1:]) if active else ()))
+            done["runs"].append(runs[-1].to_json())
+            save()
             print(f"seed {seed} {name:>22}: {run.seconds:5.1f} s, MAP@R {scores['map@r']:.3f}, "
                   f"recall@1 {scores['recall@1']:.3f}, one-shot {scores['one-shot 20-way']:.3f}",
                   flush=True)
@@ -147,6 +182,7 @@ def main(argv=None):
         total_minutes=round((time.perf_counter() - start) / 60, 1),
         date=time.strftime("%Y-%m-%d"))
     results.write_study(args.out, study)
+    partial.unlink(missing_ok=True)
     print(f"wrote {args.out} in {study.total_minutes} min")
     return study
 
