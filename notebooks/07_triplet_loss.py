@@ -70,7 +70,7 @@ P, K = 16, 3                 # characters x drawings per batch: 48 images per st
 LEARNING_RATE = 1e-3         # Adam
 DEMO_STEPS = config.pick(full=300, fast=20)   # each demonstration run
 DEMO_CHUNKS = config.pick(full=6, fast=2)     # ... logged after each of this many chunks
-LIVE_STEPS = config.pick(full=300, fast=20)   # the live run of the comparison's protocol
+LIVE_STEPS = config.pick(full=600, fast=20)   # the live run of the comparison's protocol
 LIVE_CHUNKS = config.pick(full=12, fast=1)    # ... in as many chunks as the study's runs
 MARGIN_TOY = 0.2             # the hand-written losses on one batch
 LARGE_MARGIN = 1.0           # the collapse demonstration: half the sphere's diameter
@@ -475,7 +475,11 @@ print("effects:", {a: round(found[(a, b)].effect, 3) for a, b in mining},
 assert all(found[pair].detectable and found[pair].effect > 0 for pair in mining)
 
 # %% [markdown]
-# CLAIM-B
+# TODO(nb07, before storing): one claim on the batch and the averaging, written from the study
+# file (contrastive, active pairs vs contrastive pairs; vs contrastive, all pairs; batch-hard vs
+# contrastive, active pairs), each "detectable" or "not detectable, smallest detectable effect
+# S" as `found[...]` prints it; replace EFF_BA/EFF_BH/EFF_SH above and ACT_FIRST/ACT_LAST/
+# BA_FIRST/BA_LAST below with the printed values, or reword the claim if the file disagrees.
 
 # %% [markdown]
 # ### One run, live
