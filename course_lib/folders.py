@@ -15,8 +15,10 @@ pair), and class folders that are symbolic links to another folder inside the sa
 images would be read twice, as two classes). Images of mixed sizes are resized to the chosen
 size, and a warning says so once. Every format decodes in both colour modes (GIF and BMP, which
 TensorFlow only decodes to RGB, are converted to grayscale after decoding). EXIF orientation
-tags are applied (a phone photo stored sideways is read upright), and ``aspect`` chooses how an
-image of another aspect ratio is fitted: stretched, centre-cropped or padded.
+tags are applied (a phone photo stored sideways is read upright; sizes are counted as read, after
+the tag; a tag outside 1-8 or damaged EXIF data is read as stored, and one warning names those
+files), and ``aspect`` chooses how an image of another aspect ratio is fitted: stretched,
+centre-cropped or padded.
 :func:`make_demo_photo_folder` writes a synthetic folder of "own photos" to try all this on.
 
 :func:`load_image_folder` decodes everything into one array (small data);
@@ -38,6 +40,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings
 import zipfile
 from collections import Counter
@@ -55,6 +58,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageFolder",
     "cache_images",
+    "cached_batches",
     "LoadedImages",
     "decode_image",
     "load_image_folder",
@@ -82,7 +86,8 @@ class ImageFolder:
         class_names: the kept classes' folder names, sorted.
         skipped_files: ``{path: reason}`` for each file left out.
         skipped_classes: ``{class folder name: reason}`` for each class left out.
-        sizes: ``Counter`` of the readable images' (height, width), when the files were checked.
+        sizes: ``Counter`` of the readable images' (height, width) as read (after their EXIF
+            orientation), when the files were checked.
     """
 
     directory: Path
@@ -196,15 +201,19 @@ def _decode_error(err: tf.errors.OpError) -> str:
     return re.sub(r"\s*\[Op:\w+\](\s*name:.*)?", "", text).strip()
 
 
-def _check_decodes(path: Path) -> tuple[int, int]:
-    """(height, width) of an image file after decoding it whole with TensorFlow's decoder (the
-    one training uses), so a truncated file is caught here; raises OSError if it fails."""
+def _check_decodes(path: Path) -> tuple[tuple[int, int], str | None]:
+    """(height, width) of an image file as training sees it: decoded whole with TensorFlow's
+    decoder (the one training uses, so a truncated file is caught here), then turned by its
+    EXIF orientation (5-8 swap height and width); also what is wrong with its EXIF data (see
+    :func:`_read_orientation`). Raises OSError if it cannot be decoded."""
     try:
-        image = tf.io.decode_image(tf.io.read_file(str(path)), channels=0,
-                                   expand_animations=False)
+        contents = tf.io.read_file(str(path))
+        image = tf.io.decode_image(contents, channels=0, expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
         raise OSError(f"unreadable: {_decode_error(err)}") from err
-    return tuple(int(s) for s in image.shape[:2])
+    h, w = (int(s) for s in image.shape[:2])
+    orientation, problem = _read_orientation(contents.numpy())
+    return ((w, h) if orientation >= 5 else (h, w)), problem
 
 
 def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = True,
@@ -233,7 +242,7 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
     check_files = checks.boolean(check_files, "check_files")
     warn = checks.boolean(warn, "warn")
     root, folders, links = _class_folders(directory)
-    skipped_files, skipped_classes, sizes = {}, dict(links), Counter()
+    skipped_files, skipped_classes, sizes, exif = {}, dict(links), Counter(), {}
     kept: list[tuple[str, list[str]]] = []
     for folder in folders:
         good = []
@@ -243,10 +252,13 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
                 continue
             if check_files:
                 try:
-                    sizes[_check_decodes(path)] += 1
+                    size, problem = _check_decodes(path)
                 except OSError as err:
                     skipped_files[str(path)] = str(err)
                     continue
+                sizes[size] += 1
+                if problem:
+                    exif[str(path)] = problem
             good.append(str(path))
         if len(good) < min_per_class:
             skipped_classes[folder.name] = _usable(len(good))
@@ -254,6 +266,7 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
             kept.append((folder.name, good))
     if warn:
         _warn_skipped(skipped_files, skipped_classes, min_per_class, root)
+        _warn_exif(exif, root)
         if len(sizes) > 1:
             common = ", ".join(f"{h}x{w}: {n}" for (h, w), n in sizes.most_common(3))
             warnings.warn(f"images in {root.name}/ come in {len(sizes)} sizes (height x width: {common}"
@@ -284,6 +297,15 @@ def _warn_skipped(files: dict, classes: dict, min_per_class: int, root: Path) ->
         warnings.warn(f"skipped {len(linked)} class folder(s) that are symbolic links into "
                       f"{root.name}/ (their images would count twice): {_listing(linked)}",
                       stacklevel=3)
+
+
+def _warn_exif(problems: dict, root: Path) -> None:
+    """One warning for the files whose EXIF data is invalid or damaged (kept, named relative
+    to ``root``)."""
+    if problems:
+        named = {_relative(path, root): why for path, why in problems.items()}
+        warnings.warn(f"{len(problems)} file(s) in {root.name}/ have EXIF data that cannot be "
+                      f"used as it is (kept): {_listing(named)}", stacklevel=3)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -341,20 +363,41 @@ def _aspect(aspect) -> str:
     return checks.one_of(aspect, "aspect", _ASPECTS)
 
 
-def _exif_orientation(contents: bytes) -> np.int32:
-    """The EXIF orientation tag (1-8) of an encoded image, 1 when it has none (PIL reads the
-    header only)."""
+_EXIF_LOCK = threading.Lock()
+
+
+def _read_orientation(contents: bytes) -> tuple[int, str | None]:
+    """The EXIF orientation (1-8) to apply to an encoded image, 1 when it has none, and what is
+    wrong when its EXIF data cannot be used as it is (None when nothing is): an orientation
+    outside 1-8, or EXIF data that PIL reads only in part. PIL reads the header only; its own
+    warnings are kept here (they cannot name the file) and returned as the problem. Anything
+    PIL cannot open gives 1: TensorFlow's decoder, which training uses, reports such files."""
     import io
 
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
     if isinstance(contents, np.ndarray):           # tf.numpy_function passes a 0-d array
         contents = contents.item()
-    try:
-        with Image.open(io.BytesIO(contents)) as image:
-            value = image.getexif().get(_EXIF_ORIENTATION, 1)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        value = 1                                  # the TensorFlow decoder reports the file
-    return np.int32(value if value in range(1, 9) else 1)
+    # tf.data calls this from several threads; warnings.catch_warnings swaps process-wide
+    # state, so one thread at a time (reading a header is quick).
+    with _EXIF_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with Image.open(io.BytesIO(contents)) as image:
+                value = image.getexif().get(_EXIF_ORIENTATION, 1)
+        except Exception:                          # noqa: BLE001 - never fails a decode
+            return 1, None
+    if not isinstance(value, (int, np.integer)) or not 1 <= value <= 8:
+        return 1, f"EXIF orientation {value!r} is not 1-8: read as stored"
+    if caught:
+        text = " ".join(str(caught[0].message).split())
+        return int(value), f"damaged EXIF data ({text}): orientation {value} used"
+    return int(value), None
+
+
+def _exif_orientation(contents: bytes) -> np.int32:
+    """The EXIF orientation tag (1-8) of an encoded image, 1 when it has none or an invalid one
+    (see :func:`_read_orientation`)."""
+    return np.int32(_read_orientation(contents)[0])
 
 
 def _orient(raw: tf.Tensor, orientation) -> tf.Tensor:
@@ -450,13 +493,17 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
     folder = scan_image_folder(directory, min_per_class=1, check_files=False, warn=False)
     # The scan skipped non-image files and empty class folders; decoding finds broken files.
     bad_files, small = dict(folder.skipped_files), dict(folder.skipped_classes)
-    images, keep, sizes = [], [], Counter()
+    images, keep, sizes, exif = [], [], Counter(), {}
     for i, path in enumerate(folder.paths):
         try:
-            raw = _decode_oriented(tf.io.read_file(path), channels)
+            contents = tf.io.read_file(path)
+            raw = _decode_oriented(contents, channels)
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
             bad_files[str(path)] = f"unreadable: {_decode_error(err)}"
             continue
+        problem = _read_orientation(contents.numpy())[1]
+        if problem:
+            exif[str(path)] = problem
         sizes[tuple(raw.shape[:2])] += 1
         images.append(_to_float(raw, size, channels, aspect).numpy())
         keep.append(i)
@@ -466,6 +513,7 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
     for c in np.flatnonzero(counts < min_per_class):
         small[folder.class_names[c]] = _usable(int(counts[c]))
     _warn_skipped(bad_files, small, min_per_class, folder.directory)
+    _warn_exif(exif, folder.directory)
     if len(sizes) > 1:
         common = ", ".join(f"{h}x{w}: {n}" for (h, w), n in sizes.most_common(3))
         warnings.warn(f"images in {folder.directory.name}/ come in {len(sizes)} sizes (height x "
@@ -522,13 +570,16 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
 
 
 def _cache_key(paths: np.ndarray, size, color_mode: str, aspect: str) -> str:
-    """A digest of the files (path, byte size, modification time) and the settings: it changes
-    when any file is added, removed, replaced or edited, or a setting changes."""
+    """A digest of the files (path, byte size, modification time, status-change time) and the
+    settings: it changes when any file is added, removed, replaced or edited (even when the
+    edit kept the size and set the modification time back: the status-change time cannot be
+    set back), or a setting changes."""
     digest = hashlib.sha256(json.dumps(
         [_CACHE_VERSION, list(size), color_mode, aspect]).encode())
     for path in paths:
         stat = os.stat(path)
-        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\n"
+                      .encode())
     return digest.hexdigest()[:20]
 
 
@@ -541,9 +592,12 @@ def cache_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
     full-size photos, and writes the array to ``cache_dir/images-<digest>.npy`` (through a
     temporary name, then renamed); later calls with the same files and settings map that file
     read-only (``np.load(mmap_mode="r")``), so a training pipeline reads pixels, not photos.
-    The digest covers each file's path, size and modification time and the settings, so an
-    edited, added or removed file builds a new cache (old cache files are left in place; delete
-    ``cache_dir`` to reclaim the space). Pixels are :func:`decode_image`'s rounded to 1/255.
+    The digest covers each file's path, size, modification and status-change times and the
+    settings, so an edited, added or removed file builds a new cache (old cache files are left in place; delete
+    ``cache_dir`` to reclaim the space). A cache file that is empty, cut short, not an array
+    or of another shape or dtype is rebuilt, with a warning naming it. Pixels are
+    :func:`decode_image`'s rounded to 1/255. Not detected: pixel bytes changed inside a cache
+    file of the right size (nothing checks their content).
 
     Args:
         paths: (N,) file paths, e.g. ``scan_image_folder(...).paths``.
@@ -559,7 +613,8 @@ def cache_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
     Raises:
         TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad ``image_size``,
         ``color_mode``, ``aspect`` or ``batch_size``; a file that cannot be decoded (the
-        ValueError names it). FileNotFoundError: a missing file (named).
+        ValueError names it); a cache file still damaged right after it was rebuilt (named).
+        FileNotFoundError: a missing file (named).
     """
     paths = _path_array(paths)
     if not len(paths):
@@ -575,18 +630,96 @@ def cache_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
     except FileNotFoundError as err:
         raise FileNotFoundError(f"image file {err.filename} does not exist") from None
     target = cache_dir / f"images-{key}.npy"
-    if not target.is_file():
-        out = np.empty((len(paths), *size, channels), np.uint8)
-        for lo in range(0, len(paths), batch_size):
-            part = read_images(paths[lo:lo + batch_size], size, color_mode, batch_size, aspect)
-            out[lo:lo + len(part)] = np.round(part * 255.0).astype(np.uint8)
-        with config.atomic_file(target) as tmp:
-            np.save(tmp, out)
-    cached = np.load(target, mmap_mode="r")
-    if cached.shape != (len(paths), *size, channels) or cached.dtype != np.uint8:
-        raise ValueError(f"image cache {target} holds {cached.dtype} {cached.shape}, expected "
-                         f"uint8 {(len(paths), *size, channels)}: delete it and call again")
-    return cached
+    expected = (len(paths), *size, channels)
+    if target.is_file():
+        problem = _cache_problem(target, expected)
+        if problem is None:
+            return np.load(target, mmap_mode="r")
+        warnings.warn(f"image cache {target} {problem}: rebuilding it from the image files",
+                      stacklevel=2)
+    out = np.empty(expected, np.uint8)
+    for lo in range(0, len(paths), batch_size):
+        part = read_images(paths[lo:lo + batch_size], size, color_mode, batch_size, aspect)
+        out[lo:lo + len(part)] = np.round(part * 255.0).astype(np.uint8)
+    with config.atomic_file(target) as tmp:
+        np.save(tmp, out)
+    problem = _cache_problem(target, expected)
+    if problem is not None:
+        raise ValueError(f"image cache {target} {problem} right after it was written: is "
+                         f"{cache_dir} on a full or failing disk?")
+    return np.load(target, mmap_mode="r")
+
+
+def _cache_problem(target: Path, expected: tuple[int, ...]) -> str | None:
+    """What is wrong with a cache file (None when it is a uint8 array of ``expected`` shape)."""
+    try:
+        cached = np.load(target, mmap_mode="r", allow_pickle=False)
+    except EOFError:
+        return "is empty"
+    except (ValueError, OSError) as err:
+        text = str(err)
+        if "pickled" in text or "not a valid" in text.lower() or "magic" in text.lower():
+            return "is not a NumPy array file"
+        if "mmap length" in text or "cannot mmap" in text.lower():
+            return "is cut short"
+        return f"cannot be read ({' '.join(text.split())})"
+    if not isinstance(cached, np.ndarray):
+        return "is not a NumPy array file"
+    if cached.shape != expected or cached.dtype != np.uint8:
+        return f"holds {cached.dtype} {cached.shape}, not uint8 {expected}"
+    return None
+
+
+def cached_batches(images, rows=None, batch_size: int = 256) -> tf.data.Dataset:
+    """Batches of float32 images in [0, 1] read from a uint8 array, e.g. :func:`cache_images`'.
+
+    Only one batch is in memory at a time: rows are read from ``images`` (a memory map stays on
+    disk) batch by batch, in order, and divided by 255. For what a step needs whole but need
+    not hold whole: embedding a validation or test set (``encoder.predict(dataset)``), or the
+    images of ``callbacks.RetrievalValidation``.
+
+    Args:
+        images: (N, height, width, channels) uint8, e.g. the array :func:`cache_images` returns.
+        rows: optional 1-D row indices or a boolean mask over ``images``; default all rows.
+        batch_size: images per batch, an int >= 1.
+
+    Returns:
+        A ``tf.data.Dataset`` of (batch, height, width, channels) float32 batches, row order
+        kept.
+
+    Raises:
+        TypeError: ``images`` not uint8, ``rows`` not integers or booleans, bad ``batch_size``.
+        ValueError: ``images`` not 4-D, ``rows`` empty or out of range, a mask of another length.
+    """
+    if not hasattr(images, "dtype") or images.dtype != np.uint8:
+        raise TypeError(f"images must be a uint8 array (as cache_images returns), got "
+                        f"{getattr(images, 'dtype', type(images).__name__)}")
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, height, width, channels), got shape {images.shape}")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    if rows is None:
+        rows = np.arange(len(images))
+    else:
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            checks.same_length(rows, "rows", images, "images")
+            rows = np.flatnonzero(rows)
+        elif rows.dtype.kind not in "iu" or rows.ndim != 1:
+            raise TypeError(f"rows must be 1-D integer indices or a boolean mask, got dtype "
+                            f"{rows.dtype} and shape {rows.shape}")
+        if not len(rows):
+            raise ValueError("rows must select at least one image, got none")
+        if rows.min() < -len(images) or rows.max() >= len(images):
+            raise ValueError(f"rows must lie in [0, {len(images)}), got {rows.min()}..{rows.max()}")
+
+    def batches():
+        for lo in range(0, len(rows), batch_size):
+            yield np.asarray(images[rows[lo:lo + batch_size]], np.float32) / 255.0
+
+    spec = tf.TensorSpec((None, *images.shape[1:]), tf.float32)
+    ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    # a known length, so that Keras's predict does not warn that the data "ran out"
+    return ds.apply(tf.data.experimental.assert_cardinality(-(-len(rows) // batch_size)))
 
 
 def _path_array(paths) -> np.ndarray:

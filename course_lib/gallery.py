@@ -8,8 +8,9 @@
   input spec and its :class:`Preprocessing`.
 - :func:`export` writes ``encoder.keras`` (the encoder alone) and ``gallery.npz`` (the index)
   to a folder; :func:`load` reads both back (in a fresh process too) into a :class:`Gallery`.
-  An existing export is never overwritten unless ``overwrite=True``; each file is written under
-  a temporary name and renamed.
+  An existing export is never overwritten unless ``overwrite=True``; the two files are written
+  together into a temporary sibling folder that then takes the export folder's place, so an
+  interrupted export leaves the earlier pair or the new one, not one file of each.
 - :class:`Gallery` answers ``verify(a, b) -> (same, distance)`` and ``identify(query, k)``: the
   k nearest classes, the gallery item matched in each and its distance, and the answer
   ``"unknown"`` when even the nearest item is farther than the identify threshold (open set).
@@ -39,6 +40,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import secrets
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -534,14 +537,23 @@ def _stored_preprocessing(value, shape: tuple[int, ...]) -> Preprocessing | None
 def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> dict[str, Path]:
     """Write the encoder alone (``encoder.keras``) and the gallery index (``gallery.npz``).
 
-    Both files are checked before anything is written, and each is written under a temporary
-    name and renamed (:func:`course_lib.config.atomic_file`): a failed export leaves the files
-    of an earlier one as they were.
+    The pair is checked before anything is written, then both files are written into a new
+    hidden sibling folder (``.<name>.<random>.tmp``), which takes the place of ``directory``
+    only once both are complete: an export that fails leaves an earlier export as it was, and
+    never one new file beside one old one. When ``directory`` already exists and holds nothing
+    but an export's two files, it is renamed aside (``.<name>.<random>.old``), the new folder
+    renamed in, and the aside folder's two files then deleted; a failure in between renames
+    the old folder back (after a crash there, :func:`load` names the aside folder). When
+    ``directory`` holds other files too, is a symbolic link, or is (or holds) the current
+    working folder, only the two files are renamed into it (nothing else in it is moved or
+    deleted), one after the other: a crash between
+    those two renames leaves a pair that :func:`load` refuses if the encoder changed (its
+    fingerprint), instead of answering wrongly.
 
     Args:
         encoder: the encoder the index was built with.
         index: its :class:`GalleryIndex`.
-        directory: the export folder (created if missing); nothing is written elsewhere.
+        directory: the export folder (created if missing); nothing is left elsewhere.
         overwrite: replace existing files.
 
     Returns:
@@ -549,16 +561,49 @@ def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> 
 
     Raises:
         FileExistsError: a file exists and ``overwrite`` is False.
-        ValueError: the index was built with another encoder (see :class:`Gallery`).
+        ValueError: the index was built with another encoder (see :class:`Gallery`);
+        ``directory`` is a file.
     """
     Gallery(encoder, index)                                  # refuses a mismatched pair
     checks.path(directory, "directory")
     folder = Path(directory)
     encoder_path = _target(folder / ENCODER_FILE, overwrite)
     index_path = _target(folder / INDEX_FILE, overwrite)
-    with config.atomic_file(encoder_path) as tmp:
-        encoder.save(tmp)
-    save_index(index, index_path, overwrite=True)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"directory {folder} is a file; expected a folder for the export")
+    names = (ENCODER_FILE, INDEX_FILE)
+    place = Path(os.path.abspath(folder))                    # "." and ".." resolved
+    here = Path.cwd()
+    whole = not place.exists() or (not place.is_symlink() and place != here
+                                   and place not in here.parents
+                                   and all(p.name in names for p in place.iterdir()))
+    token = secrets.token_hex(4)
+    home = place.parent if whole else place
+    home.mkdir(parents=True, exist_ok=True)
+    staging = home / f".{place.name}.{token}.tmp"
+    aside = place.parent / f".{place.name}.{token}.old"
+    staging.mkdir()
+    try:
+        encoder.save(staging / ENCODER_FILE)
+        save_index(index, staging / INDEX_FILE)
+        if not whole:
+            for name in names:
+                os.replace(staging / name, place / name)
+        elif place.exists():
+            os.rename(place, aside)
+            os.rename(staging, place)
+            for name in names:
+                (aside / name).unlink(missing_ok=True)
+            aside.rmdir()
+        else:
+            os.rename(staging, place)
+    except BaseException:
+        if aside.is_dir() and not place.exists():
+            os.rename(aside, place)                          # the old export back in place
+        raise
+    finally:
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)       # a folder this call made
     return {"encoder": encoder_path, "index": index_path}
 
 
@@ -577,6 +622,11 @@ def load(directory) -> Gallery:
     """
     folder = Path(checks.path(directory, "directory"))
     encoder_path = folder / ENCODER_FILE
+    asides = sorted(folder.parent.glob(f".{_glob_escape(folder.name)}.*.old"))
+    if not folder.exists() and asides:
+        raise FileNotFoundError(f"export folder {folder} does not exist; an interrupted export "
+                                f"left the previous one in {asides[-1]}: rename that folder to "
+                                f"{folder.name}")
     if not encoder_path.is_file():
         raise FileNotFoundError(f"encoder file {encoder_path} does not exist")
     try:
@@ -586,6 +636,11 @@ def load(directory) -> Gallery:
                          f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
                          ) from err
     return Gallery(encoder, load_index(folder / INDEX_FILE), source=folder / INDEX_FILE)
+
+
+def _glob_escape(name: str) -> str:
+    """``name`` with the characters ``Path.glob`` treats as wildcards made literal."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 # --------------------------------------------------------------------------- search

@@ -10,6 +10,8 @@ Introduced in notebook 01.
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 from keras import layers
@@ -452,8 +454,12 @@ def pretrained_encoder(input_shape=(64, 64, 3), embedding_dim: int = 64,
                          f"at least 32")
     build = getattr(keras.applications, backbone)
     try:
-        net = build(input_shape=(*shape[:2], 3), include_top=False, weights=weights,
-                    include_preprocessing=True, name=BACKBONE_LAYER)
+        with warnings.catch_warnings():
+            # Keras warns that an input other than 224x224 gets the weights trained at
+            # 224x224: expected here (the convolutions apply at any size), so not shown.
+            warnings.filterwarnings("ignore", message=r".*input_shape. is undefined or non-square")
+            net = build(input_shape=(*shape[:2], 3), include_top=False, weights=weights,
+                        include_preprocessing=True, name=BACKBONE_LAYER)
     except Exception as err:  # the download raises several kinds (URLError, Exception, OSError)
         if weights is None:
             raise

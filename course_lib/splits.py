@@ -4,6 +4,9 @@ A Siamese network is judged on classes it never saw, so its train / validation /
 must split the *classes*, not the examples. :func:`class_disjoint_split` draws a seeded split by
 fractions; with ``groups`` (say, Omniglot's alphabets) whole groups go to one part.
 :func:`held_out_split` holds out named groups (Omniglot's alphabets in notebook 06).
+:func:`open_set_split` sets up an identification test on one part's classes: some classes
+"known" (a few images each enrolled in a gallery, the rest queries), the others "unknown" (all
+their images queries, whose right answer is "unknown").
 
 Introduced in notebook 08.
 """
@@ -14,7 +17,7 @@ import numpy as np
 
 from course_lib import checks
 
-__all__ = ["class_disjoint_split", "held_out_split"]
+__all__ = ["class_disjoint_split", "held_out_split", "open_set_split"]
 
 
 def class_disjoint_split(y, fractions=(0.7, 0.15, 0.15), seed: int = 0,
@@ -105,3 +108,49 @@ def held_out_split(groups, group_names, held_out, what: str = "group") -> tuple[
     if held.all():
         raise ValueError(f"held_out holds every {what}: nothing is left to train on")
     return ~held, held
+
+
+def open_set_split(y, enroll: int = 1, known: float = 0.5, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Masks ``(in_gallery, known_query)`` for an open-set identification test.
+
+    The classes of ``y`` are shuffled with ``seed``; the first ``round(known * n)`` of the ``n``
+    classes (at least 1, at most ``n - 1``) are *known*: each enrolls ``min(enroll, size - 1)``
+    of its images (drawn with the seed), so that every known class keeps at least one query.
+    The other classes are *unknown*: all their images are queries whose right answer is
+    "unknown". Every example is a gallery image, a known query or an unknown query.
+
+    Args:
+        y: 1-D integer class labels, each class with at least 2 examples.
+        enroll: gallery images per known class, an int >= 1 (fewer for a class of few images).
+        known: the share of classes that are known, in (0, 1).
+        seed: an int >= 0.
+
+    Returns:
+        Two boolean arrays over examples: ``in_gallery`` (enrolled) and ``known_query`` (a
+        query of a known class). Unknown queries are ``~in_gallery & ~known_query``.
+
+    Raises:
+        TypeError: ``y`` not integers, ``enroll`` not an int.
+        ValueError: fewer than 2 classes, a class with a single example, ``known`` outside
+            (0, 1), ``enroll`` < 1.
+    """
+    y = checks.class_labels(y, "y")
+    enroll = checks.positive_int(enroll, "enroll")
+    share = checks.number(known, "known", 0.0, 1.0, low_open=True, high_open=True)
+    seed = checks.seed(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(f"y must hold at least 2 classes (known and unknown), got {len(classes)}")
+    if (counts < 2).any():
+        raise ValueError(f"classes {classes[counts < 2][:10].tolist()} have a single example: a "
+                         "known class needs one image enrolled and one as a query")
+    rng = np.random.default_rng(seed)
+    n_known = min(max(int(round(share * len(classes))), 1), len(classes) - 1)
+    chosen = rng.permutation(classes)[:n_known]
+    in_gallery = np.zeros(len(y), bool)
+    for c in np.sort(chosen):
+        rows = np.flatnonzero(y == c)
+        in_gallery[rng.permutation(rows)[:min(enroll, len(rows) - 1)]] = True
+    known_query = np.isin(y, chosen) & ~in_gallery
+    return in_gallery, known_query

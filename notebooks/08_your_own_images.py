@@ -14,32 +14,31 @@
 # ---
 
 # %% [markdown]
-# # 08 · Your own images: from a folder to a saved encoder that verifies and identifies
+# # 08 · Your own images: from a folder of photos to a saved system that verifies and identifies
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/siamese-course/siamese-networks-course/blob/main/notebooks/08_your_own_images.ipynb)
 #
 # Every notebook so far started from arrays the course prepared. This one starts where your
-# project starts: a **folder of image files**, one subfolder per class (people, products,
-# signatures, plants...), and ends with what a working system needs: an encoder saved on its
-# own, a gallery of known classes with a calibrated threshold, and two questions answered in a
-# fresh Python process: *are these two images the same?* and *who is this, or is it someone
-# unknown?*
+# project starts: a **folder of photos**, one subfolder per class (people, products, plants...),
+# with what real folders have: JPEGs and PNGs of every size, phone photos stored sideways, names
+# with accents and spaces, and a long tail of classes with only a few images. It ends with what
+# a working system needs: an encoder saved with its preprocessing, a gallery of known items with
+# **two** calibrated thresholds, and answers given in a fresh Python process.
 #
 # **What you will be able to do after this notebook**
 #
-# - load a class-per-subfolder image folder, with broken files and one-image classes reported
-#   by name, and split it **by class** into train / validation / test;
-# - train an encoder from the files on disk (decoded batch by batch, never all in memory) with
-#   P x K batches and a mining loss;
-# - choose a verification threshold on validation pairs and read ROC AUC, EER and the
-#   false-accept / false-reject rates at FAR = 1% and 0.1%;
-# - export the encoder and a gallery index, reload them elsewhere, and answer `verify` and
-#   `identify` questions, with "unknown" for classes the gallery does not hold;
-# - look at the embedding in TensorBoard's projector and at the nearest neighbours of queries.
+# - scan a class-per-subfolder folder (broken files and tiny classes reported by name), read
+#   photos upright (EXIF orientation), split by class, and decode everything once into a cache;
+# - train an encoder on P x K batches from the cache while a validation callback keeps the best
+#   epoch, and know when to start from a pretrained network instead;
+# - choose a 1:1 *verify* threshold and a 1:N *identify* threshold on validation classes, and
+#   report the false-accept rate on new classes with an interval;
+# - export encoder and gallery, answer `verify` and `identify` (with the matched item, or
+#   "unknown") from a file path, and add or remove gallery items without retraining.
 #
-# **Prerequisites:** notebook 01 (pairs, a shared encoder, a threshold) and notebook 07, where
-# the training recipe, P x K batches and the batch-hard triplet loss of Hermans, Beyer and Leibe
-# (2017, "In Defense of the Triplet Loss for Person Re-Identification"), is written by hand.
+# **Prerequisites:** notebook 01 (pairs, a shared encoder, a threshold) and notebook 07 (P x K
+# batches and the batch-hard triplet loss of Hermans, Beyer and Leibe 2017, "In Defense of the
+# Triplet Loss for Person Re-Identification").
 
 # %%
 import sys
@@ -54,28 +53,28 @@ config.describe();
 # %% [markdown]
 # ## Parameters
 #
-# `IMAGE_DIR` comes first. **To use your own images, set `IMAGE_DIR = "path/to/folder"`, a
-# folder with one subfolder of images per class** (the layout
-# `keras.utils.image_dataset_from_directory` reads; PNG, JPEG, GIF or BMP; any sizes; at least
-# 2 images per class and, for a useful split, a few dozen classes). Left at `None`, the
-# notebook writes such a folder itself: Omniglot's `background_small1` set (Lake,
-# Salakhutdinov and Tenenbaum 2015), each handwritten character a class of 20 drawings, copied
-# as the original PNG files. Everything the notebook writes goes into `RUN_DIR`, one folder of
-# the build directory.
+# **To use your own images, set `IMAGE_DIR = "path/to/folder"`: a folder with one subfolder of
+# images per class** (PNG, JPEG, GIF or BMP, any sizes; classes with a single image are left
+# out, and for a useful split you want a few dozen classes). Left at `None`, the notebook writes
+# a synthetic folder of "own photos" with `folders.make_demo_photo_folder` (each class a
+# colour, a shape and a background texture; 156 classes) and reuses it on later runs. Everything
+# the notebook writes goes into `RUN_DIR`, one folder of the build directory.
 
 # %% tags=["parameters"]
-IMAGE_DIR = None          # your folder of class subfolders; None: write Omniglot's as an example
-IMAGE_SIZE = 32           # every image is resized to IMAGE_SIZE x IMAGE_SIZE pixels
-COLOR_MODE = "grayscale"  # or "rgb"
-SPLIT = (0.7, 0.15, 0.15)  # shares of the *classes* for training, validation and test
-P, K = 16, 4              # a training batch: P classes, K images of each (per device)
+IMAGE_DIR = None          # your folder of class subfolders; None: the demo photo folder
+IMAGE_SIZE = 64           # every image is resized to IMAGE_SIZE x IMAGE_SIZE pixels
+COLOR_MODE = "rgb"        # or "grayscale"
+SPLIT = (0.6, 0.2, 0.2)   # shares of the *classes* for training, validation and test
+P, K = 16, 4              # a training batch: P classes, K images of each
 EMBEDDING_DIM = 64
 MARGIN = 0.2              # triplet margin, on unit-length embeddings
 LEARNING_RATE = 1e-3
-EPOCHS = config.pick(full=15, fast=4)
-STEPS_PER_EPOCH = 100
-EVAL_PAIRS = config.pick(full=20_000, fast=4_000)   # validation and test pairs, half same-class
-ENROLL = 5                # gallery images per known class; a class's other images are queries
+EPOCHS = config.pick(full=5, fast=3)
+STEPS_PER_EPOCH = config.pick(full=50, fast=15)
+TARGET_FAR = 0.01         # the false-accept rate both thresholds are chosen for
+EVAL_PAIRS = config.pick(full=3_000, fast=1_000)   # validation and test pairs, half same-class
+ENROLL = 2                # gallery images per known class (fewer for a class of 2)
+PRETRAINED = "MobileNetV3Small"  # keras.applications backbone to compare with; None: skip
 SEED = 0
 
 config.seed_everything(SEED)
@@ -83,81 +82,41 @@ RUN_DIR = config.build_dir() / "08_your_own_images"
 RUN_DIR.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
-# ## 1 · Load a folder
+# ## 1 · The folder
 #
-# With `IMAGE_DIR = None` we write the example folder, then plant the problems a real folder
-# has: a file that is not an image at all, a file with an image extension that does not decode,
-# a class with a single image (it can never form a same-class pair), and an image of another
-# size. The folder is rewritten on every run, so the run starts from the same files.
+# First by hand: list each class folder's image files with `pathlib` and count them. A class
+# with one image gives no same-class pair; a class with fewer than `K` images cannot fill its
+# place in a P x K batch without repeating images.
 
 # %%
-import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from course_lib import folders
 
-EXAMPLE = IMAGE_DIR is None
-if EXAMPLE:
-    IMAGE_DIR = folders.omniglot_folder(RUN_DIR / "images", overwrite=True)
-    some_class = IMAGE_DIR / "Latin_character01"
-    (some_class / "notes.txt").write_text("drawn on a tablet, 2015")        # not an image
-    (some_class / "scan_0001.png").write_bytes(b"\x89PNG but not really")   # does not decode
-    first = sorted(some_class.glob("*_01.png"))[0]
-    with Image.open(first) as drawing:                                       # another size
-        drawing.resize((64, 64)).save(some_class / "0001_resized.png")
-    (IMAGE_DIR / "Zz_lonely_character").mkdir()                              # one image only
-    shutil.copy(first, IMAGE_DIR / "Zz_lonely_character" / first.name)
+if IMAGE_DIR is None:
+    IMAGE_DIR = RUN_DIR / "demo_photos"
+    if not IMAGE_DIR.exists():     # the same seed writes the same files: made once, then reused
+        folders.make_demo_photo_folder(IMAGE_DIR)
 IMAGE_DIR = Path(IMAGE_DIR)
-print("image folder:", config.shown_path(IMAGE_DIR))
-print("class folders:", sum(p.is_dir() for p in IMAGE_DIR.iterdir()))
+listed = {d.name: sorted(str(p) for p in d.rglob("*") if p.is_file()
+                         and not p.name.startswith(".")
+                         and p.suffix.lower() in folders.IMAGE_EXTENSIONS)
+          for d in sorted(IMAGE_DIR.iterdir()) if d.is_dir() and not d.name.startswith(".")}
+sizes = np.array([len(files) for files in listed.values()])
+print(f"{len(listed)} class folders, {sizes.sum():,} image files, e.g. {list(listed)[:3]}")
+print(f"images per class: median {np.median(sizes):.0f}, largest {sizes.max()}; "
+      f"{np.sum(sizes < K)} classes with fewer than K={K}, {np.sum(sizes < 2)} with one image")
 
 # %% [markdown]
-# ### By hand: Keras's own loader
+# `folders.scan_image_folder` lists the same layout and also decodes every file once, with the
+# decoder training uses, so that a damaged file is caught now rather than halfway through
+# training. It reports in one warning each the files and the classes it leaves out, by name,
+# and whether the images come in several sizes. It keeps only **paths** and labels.
 #
-# Keras reads this layout with `keras.utils.image_dataset_from_directory`: it lists the files
-# with an image extension, names the classes after the subfolders, and decodes and resizes each
-# image when the dataset is iterated.
-
-# %%
-import keras
-import tensorflow as tf
-
-keras_ds = keras.utils.image_dataset_from_directory(
-    IMAGE_DIR, color_mode=COLOR_MODE, image_size=(IMAGE_SIZE, IMAGE_SIZE), batch_size=None,
-    shuffle=False)
-decoded, keras_error = 0, None
-try:
-    for _ in keras_ds:
-        decoded += 1
-except tf.errors.InvalidArgumentError as err:
-    keras_error = type(err).__name__
-print(f"{len(keras_ds.class_names)} classes; decoded {decoded:,} images, then:", keras_error)
-
-# %% [markdown]
-# That loader is fine for clean data, but it reports nothing: the one-image class counts as a
-# class, and the broken file is found only when an epoch reaches it, in the middle of training.
-#
-# **Claim:** (on the example folder) Keras's loader keeps the one-image class and stops with an
-# `InvalidArgumentError` when it reaches the broken file, before it has read the whole folder.
-
-# %%
-if EXAMPLE:
-    assert "Zz_lonely_character" in keras_ds.class_names
-    assert keras_error == "InvalidArgumentError"
-    assert decoded < sum(1 for p in IMAGE_DIR.rglob("*.png")) - 1
-
-# %% [markdown]
-# ### `course_lib`: scan first, report by name, skip
-#
-# `folders.scan_image_folder` lists the same layout and decodes each file once with the decoder
-# training uses, so that a damaged file (a truncated JPEG, say) is caught here and not halfway
-# through training. It reports in one warning each: the skipped files (by name, with the
-# reason), the classes left with fewer than 2 images, and whether the images come in several
-# sizes (all are resized to `IMAGE_SIZE` when decoded). What it returns holds only **paths** and
-# labels: the decoded pixels are not kept, the images stay on disk.
+# **Claim:** every image file listed by hand is either kept by the scan or named in its report,
+# and every class it keeps has at least 2 usable images.
 
 # %%
 import warnings
@@ -167,150 +126,193 @@ with warnings.catch_warnings(record=True) as caught:
     scan = folders.scan_image_folder(IMAGE_DIR)
 for w in caught:
     print("warning:", w.message)
-print(f"kept {len(scan.paths):,} images of {len(scan.class_names)} classes, "
-      f"in {len(scan.sizes)} size(s)")
+print(f"kept {len(scan.paths):,} images of {len(scan.class_names)} classes")
+kept, named = set(scan.paths), set(scan.skipped_files)
+assert all(f in kept or f in named or c in scan.skipped_classes
+           for c, files in listed.items() for f in files)
+assert kept <= {f for files in listed.values() for f in files}
+assert np.bincount(scan.labels).min() >= 2 and len(scan.class_names) == len(np.unique(scan.labels))
 
 # %% [markdown]
-# **Claim:** (on the example folder) each planted problem is reported by name and left out:
-# the text file and the broken PNG, the one-image class; the mixed sizes are said once; every
-# good drawing is kept.
-
-# %%
-if EXAMPLE:
-    text = " | ".join(str(w.message) for w in caught)
-    assert "Latin_character01/notes.txt" in text and "Latin_character01/scan_0001.png" in text
-    assert "Zz_lonely_character (1 usable image)" in text
-    assert sum("sizes" in str(w.message) for w in caught) == 1
-    assert set(scan.skipped_classes) == {"Zz_lonely_character"} and len(scan.skipped_files) == 2
-    assert len(scan.paths) == 2720 + 1 and len(scan.class_names) == 136
-
-# %% [markdown]
-# Bad layouts are errors that name the folder: a folder that does not exist, one with images
-# but no class subfolders, one with a single class:
-
-# %%
-one_class = RUN_DIR / "one_class_only"
-shutil.rmtree(one_class, ignore_errors=True)
-(one_class / "the_only_class").mkdir(parents=True)
-for path in scan.paths[:3]:
-    shutil.copy(path, one_class / "the_only_class")
-layout_errors = []
-for bad in [RUN_DIR / "no_such_folder", one_class / "the_only_class", one_class]:
-    try:
-        folders.scan_image_folder(bad)
-    except (FileNotFoundError, ValueError) as err:
-        layout_errors.append(type(err).__name__)
-        print(f"{type(err).__name__}: {str(err).replace(str(RUN_DIR), config.shown_path(RUN_DIR))}")
-
-# %% [markdown]
-# **Claim:** each of the three bad layouts is an error.
-
-# %%
-assert layout_errors == ["FileNotFoundError", "ValueError", "ValueError"]
-
-# %% [markdown]
-# ## 2 · Split by class
+# Real folders also hold files that are not images, or are broken. We copy two small classes
+# into a scratch folder and plant three problems: a text file, a file named `.jpg` that does
+# not decode, and a class of a single image.
 #
-# A Siamese network is meant for classes it has never seen: new people, new products. So it
-# must be judged on classes it never trained on, and the split is over **classes**, not images:
-# shuffle the class ids with the seed and deal them out. By hand:
+# **Claim:** the scan names each planted problem and keeps every good image.
 
 # %%
+import shutil
+
+scratch = RUN_DIR / "problems"
+shutil.rmtree(scratch, ignore_errors=True)
+for c in (0, 1):
+    (scratch / f"class {c}").mkdir(parents=True)
+    for path in scan.paths[scan.labels == c][:2]:
+        shutil.copy(path, scratch / f"class {c}" / Path(path).name)
+(scratch / "class 0" / "notes.txt").write_text("taken on holiday")
+(scratch / "class 0" / "IMG_9999.jpg").write_bytes(b"\xff\xd8 not really a JPEG")
+(scratch / "lonely class").mkdir()
+shutil.copy(scan.paths[0], scratch / "lonely class" / "only.jpg")
+with warnings.catch_warnings(record=True) as planted:
+    warnings.simplefilter("always")
+    small = folders.scan_image_folder(scratch)
+report = " | ".join(str(w.message) for w in planted)
+print(report.replace(" | ", "\n"))
+assert "class 0/notes.txt" in report and "class 0/IMG_9999.jpg" in report
+assert "lonely class (1 usable image)" in report and len(small.paths) == 4
+
+# %% [markdown]
+# ## 2 · Photos are stored sideways
+#
+# A phone often stores a photo as the sensor saw it and adds an EXIF *orientation* tag saying
+# how to turn it for viewing. A decoder that ignores the tag (TensorFlow's does) trains on
+# sideways images. By hand, PIL's `ImageOps.exif_transpose` applies the tag. We store one photo
+# sideways with orientation 6 ("rotate 90 degrees clockwise to view"), as phones do, and read
+# it both ways; `folders.decode_image`, which every loader of the course uses, applies the tag.
+#
+# **Claim:** `folders.decode_image` reads the sideways file upright: its pixels are close to
+# PIL's upright reading and at least 3 times farther from the stored, sideways ones.
+
+# %%
+import tensorflow as tf
+from PIL import Image, ImageOps
+
+PIL_MODE = {"rgb": "RGB", "grayscale": "L"}[COLOR_MODE]
+with Image.open(scan.paths[0]) as photo:
+    upright = photo.convert("RGB")
+exif = Image.Exif()
+exif[0x0112] = 6                                            # the Orientation tag
+sideways = RUN_DIR / "sideways.jpg"
+upright.transpose(Image.Transpose.ROTATE_90).save(sideways, quality=95, exif=exif.tobytes())
+with Image.open(sideways) as f:
+    by_hand = ImageOps.exif_transpose(f).convert(PIL_MODE).resize((IMAGE_SIZE, IMAGE_SIZE),
+                                                                  Image.BILINEAR)
+    as_stored = f.convert(PIL_MODE).resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)
+by_hand, as_stored = (np.asarray(a, np.float32).reshape(IMAGE_SIZE, IMAGE_SIZE, -1) / 255
+                      for a in (by_hand, as_stored))
+ours = folders.decode_image(str(sideways), IMAGE_SIZE, COLOR_MODE).numpy()
+gap_upright, gap_stored = np.abs(ours - by_hand).mean(), np.abs(ours - as_stored).mean()
+print(f"mean pixel gap to PIL's upright reading {gap_upright:.4f}, to the stored pixels "
+      f"{gap_stored:.4f} ({gap_stored / gap_upright:.0f}x; check: at least 3x)")
+tagged = 0
+for path in scan.paths:
+    with Image.open(path) as f:
+        tagged += f.getexif().get(0x0112, 1) != 1
+print(f"photos of the folder with an orientation tag other than 'upright': {tagged}")
+assert gap_stored >= 3 * gap_upright
+
+# %% [markdown]
+# Photos also come in every aspect ratio. `decode_image` stretches each to `IMAGE_SIZE` x
+# `IMAGE_SIZE` by default (`aspect="crop"` keeps the centre, `"pad"` adds borders); the export
+# below saves the stretching with the encoder, so queries are prepared as training images were.
+#
+# ## 3 · Split by class
+#
+# A Siamese network is for classes it has never seen, so it is judged on classes it never
+# trained on: the split is over **classes**. By hand, shuffle the class ids with the seed and
+# deal them out; `splits.class_disjoint_split` does the same with its arguments checked.
+#
+# **Claim:** the course_lib split is the hand-made one, and the three parts share no class.
+
+# %%
+from course_lib import splits
+
 classes = np.unique(scan.labels)
 order = np.random.default_rng(SEED).permutation(classes)
 n_val, n_test = round(SPLIT[1] * len(classes)), round(SPLIT[2] * len(classes))
 hand_parts = [np.isin(scan.labels, part)
               for part in np.split(order, [len(classes) - n_val - n_test, len(classes) - n_test])]
-print("classes per part:", [len(np.unique(scan.labels[m])) for m in hand_parts])
-
-# %% [markdown]
-# `splits.class_disjoint_split` is the same deal, with its arguments checked, at least one class
-# per non-empty part, and an optional `groups` argument that keeps groups of classes whole (say,
-# all the photos of one camera, or Omniglot's alphabets; notebook 06 holds out alphabets).
-#
-# **Claim:** the course_lib split is the hand-made one; the three parts share no class and
-# every image is in exactly one part.
-
-# %%
-from course_lib import splits
-
 train, val, test = splits.class_disjoint_split(scan.labels, SPLIT, seed=SEED)
+print("classes per part:", [len(np.unique(scan.labels[m])) for m in (train, val, test)],
+      "images per part:", [int(m.sum()) for m in (train, val, test)])
 assert all(np.array_equal(a, b) for a, b in zip(hand_parts, (train, val, test)))
-part_classes = [set(np.unique(scan.labels[m])) for m in (train, val, test)]
-assert not (part_classes[0] & part_classes[1] or part_classes[0] & part_classes[2]
-            or part_classes[1] & part_classes[2])
 assert np.all(train.astype(int) + val + test == 1)
-train_classes = np.unique(scan.labels[train])
 
 # %% [markdown]
-# ## 3 · Train from the files
+# ## 4 · Decode once: the image cache
 #
-# Fifty thousand RGB photos of 160x160 pixels take 15 GB as float32: they do not fit in memory,
-# so training must read them batch by batch. A **P x K batch** holds P classes and K images of
-# each, so that every image has K - 1 same-class partners and (P - 1) K others in its own batch.
-# By hand, the first batch: the sampler picks the indices (`pk_sampling.pk_indices`), and a
-# `tf.data` pipeline reads, decodes and resizes those files.
+# Decoding a JPEG costs far more than reading its pixels, and every epoch would decode every
+# photo again. `folders.cache_images` decodes each file once, at the training size, into one
+# `uint8` `.npy` file (a quarter of the memory of float32) and then *maps* it from disk: later
+# epochs, and later runs on the same files, read pixels. The cache's name is a digest of the
+# files' paths, sizes and modification times, so an edited folder gets a new cache. By hand,
+# the same for a few files: decode, scale to 0-255, round.
+#
+# **Claim:** the cache holds the pixels decoded by hand, one byte each, in a read-only memory
+# map of the file on disk.
 
 # %%
+pixels = folders.cache_images(scan.paths, IMAGE_SIZE, COLOR_MODE)
+hand_pixels = np.round(folders.read_images(scan.paths[:32], IMAGE_SIZE, COLOR_MODE) * 255)
+print(f"{type(pixels).__name__} {pixels.dtype} {pixels.shape}: "
+      f"{pixels.nbytes / 2**20:.1f} MiB on disk (as float32: {4 * pixels.nbytes / 2**20:.1f} MiB)")
+assert np.array_equal(pixels[:32], hand_pixels.astype(np.uint8))
+assert isinstance(pixels, np.memmap) and not pixels.flags.writeable
+
+# %% [markdown]
+# ## 5 · Train on P x K batches
+#
+# A **P x K batch** holds P classes and K images of each. By hand, the first batch: the
+# sampler picks indices (`pk_sampling.pk_indices`), we take those rows of the cache and divide
+# by 255. `pk_sampling.pk_dataset` is the pipeline for every batch; it holds the training rows
+# as `uint8` and converts each batch with `augment=`. (When even the `uint8` training part does
+# not fit in memory, `folders.path_pk_dataset` decodes the files of each batch instead.)
+# Classes with fewer than `K` images are not an error: their images are drawn with repetition
+# up to `K`, and the sampler says so in one line.
+#
+# **Claim:** the pipeline's first batch is the hand-made one, P classes of K images each, and
+# the sampler's line counts the same small training classes as we do by hand.
+
+# %%
+import contextlib
+import io
+
 from course_lib import pk_sampling
 
+x_train, y_train = pixels[train], scan.labels[train]
+small_by_hand = int(np.sum(np.bincount(y_train)[np.unique(y_train)] < K))
+with contextlib.redirect_stdout(io.StringIO()) as said:
+    first_idx = pk_sampling.pk_indices(y_train, P, K, num_batches=1, seed=SEED)[0]
+print(said.getvalue().strip())
+print(f"by hand: {small_by_hand} of {len(np.unique(y_train))} training classes have fewer "
+      f"than K={K} images")
+
+
+def to_float(batch):
+    return tf.cast(batch, tf.float32) / 255.0
+
+
+with contextlib.redirect_stdout(io.StringIO()):      # the same line again
+    first_ds = pk_sampling.pk_dataset(x_train, y_train, P, K, seed=SEED, steps=1,
+                                      augment=to_float)
+first_x, first_y = next(iter(first_ds))
+assert np.allclose(first_x.numpy(), x_train[first_idx] / 255.0)
+assert np.array_equal(first_y.numpy(), y_train[first_idx])
+assert np.all(np.unique(first_y.numpy(), return_counts=True)[1] == K) and len(set(y_train[first_idx])) == P
+assert f"{small_by_hand} of {len(np.unique(y_train))} classes have fewer than k={K}" in said.getvalue()
+
+# %% [markdown]
+# The encoder is a small convolutional network with batch normalisation whose last layer scales
+# each embedding to unit length (distances lie in [0, 2], so the margin has a fixed meaning),
+# trained with `losses.BatchHardTripletLoss` as in notebook 07. Which epoch to keep is decided
+# on the **validation** classes: `callbacks.RetrievalValidation` embeds them after every epoch
+# (read batch by batch from the cache with `folders.cached_batches`), adds their leave-one-out
+# recall@1 to the epoch's line, and at the end puts back the weights of the best epoch. This
+# trains on one device; for several GPUs or machines, docs/scaling.md, *Training from image
+# files*, says how to lay out the batches.
+
+# %%
+import keras
+
+from course_lib import callbacks, losses
+
 CHANNELS = {"grayscale": 1, "rgb": 3}[COLOR_MODE]
-first_idx = pk_sampling.pk_indices(scan.labels, P, K, num_batches=1, seed=SEED,
-                                   classes=train_classes)[0]
-
-
-def read_by_hand(path):
-    raw = tf.io.decode_image(tf.io.read_file(path), channels=CHANNELS, expand_animations=False)
-    image = tf.cast(raw, tf.float32) / 255.0
-    return tf.image.resize(image, (IMAGE_SIZE, IMAGE_SIZE), antialias=True)
-
-
-hand_batch = next(iter(tf.data.Dataset.from_tensor_slices(scan.paths[first_idx])
-                       .map(read_by_hand).batch(P * K)))
-print("hand-read batch:", hand_batch.shape)
-
-# %% [markdown]
-# `folders.path_pk_dataset` is that pipeline for every batch: the sampler of
-# `pk_sampling.pk_dataset` (seeded per batch, P distinct classes, K distinct images each)
-# drawing **paths**, the files decoded in parallel when the batch is needed. Only the paths and
-# the index tables live in the pipeline; a test (`tests/test_folders.py`) checks that its graph
-# holds no pixels.
-#
-# **Claim:** its first batch is the hand-read one (same files, same pixels up to float
-# rounding): P training classes, K images of each.
-
-# %%
-first_x, first_y = next(iter(folders.path_pk_dataset(
-    scan.paths, scan.labels, P, K, image_size=IMAGE_SIZE, color_mode=COLOR_MODE, seed=SEED,
-    classes=train_classes, steps=1)))
-assert np.allclose(first_x.numpy(), hand_batch.numpy(), atol=1e-5)
-assert np.array_equal(first_y.numpy(), scan.labels[first_idx])
-counts = np.unique(first_y.numpy(), return_counts=True)[1]
-assert len(counts) == P and np.all(counts == K) and np.isin(first_y.numpy(), train_classes).all()
-
-# %% [markdown]
-# ### The loss: batch-hard triplets
-#
-# For each image $a$ of the batch (the anchor), take its **hardest positive** (the farthest
-# image of its class) and its **hardest negative** (the nearest image of another class), and ask
-# for a margin $m$ between them:
-#
-# $$L = \frac{1}{PK} \sum_a \max\big(\max_{p} d(a, p) - \min_{n} d(a, n) + m,\ 0\big).$$
-#
-# Notebook 07 wrote this loss by hand and checked `losses.BatchHardTripletLoss` against it,
-# so here the library carries it; below it scores the first batch under an untrained encoder.
-# The encoder is
-# a small convolutional network with batch normalisation, whose last layer scales each
-# embedding to unit length (so distances lie in [0, 2] and the margin has a fixed meaning):
-
-# %%
-from course_lib import distribute, losses
 
 
 def build_encoder(size=IMAGE_SIZE):
     inputs = keras.Input((size, size, CHANNELS), name="image")
     x = inputs
-    for filters in (32, 64, 128):
+    for filters in (16, 32, 64, 128):
         x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.ReLU()(x)
@@ -321,450 +323,341 @@ def build_encoder(size=IMAGE_SIZE):
     return keras.Model(inputs, outputs, name="encoder")
 
 
-strategy = distribute.get_strategy()      # a TPU, several GPUs, or this one device
-with strategy.scope():
-    keras.utils.set_random_seed(SEED)
-    encoder = build_encoder()
-emb_first = keras.ops.convert_to_numpy(encoder(first_x, training=False))
-first_loss = float(losses.BatchHardTripletLoss(margin=MARGIN)(first_y, emb_first))
-print(f"batch-hard loss of the first batch under the untrained encoder: {first_loss:.4f}")
+keras.utils.set_random_seed(SEED)
+encoder = build_encoder()
+encoder.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+                loss=losses.BatchHardTripletLoss(margin=MARGIN))
+y_val = scan.labels[val]
+monitor = callbacks.RetrievalValidation(encoder, folders.cached_batches(pixels, val), y_val,
+                                        k=1, verbose=False)
+with contextlib.redirect_stdout(io.StringIO()):      # the sampler's line, printed above
+    train_ds = pk_sampling.pk_dataset(x_train, y_train, P, K, seed=SEED, repeat=True,
+                                      augment=to_float)
+history = encoder.fit(train_ds, steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS, verbose=2,
+                      callbacks=[monitor])
+print(f"best validation recall@1 {monitor.best:.3f} at epoch {monitor.best_epoch + 1} of "
+      f"{EPOCHS}; its weights are kept")
 
 # %% [markdown]
-# Now train: the encoder itself is the model (it outputs embeddings), compiled with
-# `losses.BatchHardTripletLoss`, fed by the endless file pipeline. On several devices `P` is
-# per device: the global batch holds `P` times the number of replicas classes, laid out class
-# by class, and each replica receives whole classes (docs/scaling.md, *Training from image files*). The
-# alternative recipe is notebook 06's N-way comparison loss (`losses.NWayLoss` on
-# `pairs.episode_dataset`): its episodes are drawn from images in memory, so for it load a
-# folder that fits with `folders.load_image_folder`; it has no file-reading pipeline yet.
+# **Claim:** the training loss falls, and the encoder ends with the best epoch's weights: its
+# validation recall@1, computed again by hand (each validation image's nearest other image),
+# is the monitor's best, at least 0.6.
 
 # %%
-import time
-
-p_global = P * strategy.num_replicas_in_sync
-train_ds = folders.path_pk_dataset(scan.paths, scan.labels, p_global, K, image_size=IMAGE_SIZE,
-                                   color_mode=COLOR_MODE, seed=SEED, classes=train_classes,
-                                   repeat=True)
-with strategy.scope():
-    encoder.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
-                    loss=losses.BatchHardTripletLoss(margin=MARGIN))
-start = time.perf_counter()
-history = encoder.fit(train_ds, steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS, verbose=2)
-train_seconds = time.perf_counter() - start
-epoch_losses = history.history["loss"]
-print(f"{EPOCHS * STEPS_PER_EPOCH:,} batches of {p_global * K} images read from files "
-      f"in {train_seconds:.0f} s; loss {epoch_losses[0]:.4f} -> {epoch_losses[-1]:.4f}")
+emb_val = encoder.predict(folders.cached_batches(pixels, val), verbose=0)
+d_val = np.linalg.norm(emb_val[:, None] - emb_val[None], axis=-1)
+np.fill_diagonal(d_val, np.inf)
+hand_recall = float(np.mean(y_val[d_val.argmin(1)] == y_val))
+losses_seen = history.history["loss"]
+print(f"loss {losses_seen[0]:.4f} -> {losses_seen[-1]:.4f}; validation recall@1 by hand "
+      f"{hand_recall:.3f}, monitor's best {monitor.best:.3f} (check: at least 0.6)")
+assert losses_seen[-1] < losses_seen[0]
+assert np.isclose(hand_recall, monitor.best) and hand_recall >= 0.6
 
 # %% [markdown]
-# **Claim:** the training loss falls: its last epoch's mean is at least a fifth below its
-# first's.
-
-# %%
-assert epoch_losses[-1] < 0.8 * epoch_losses[0], epoch_losses
-
-# %% [markdown]
-# ## 4 · Calibrate on validation classes
+# ## 6 · From scratch or pretrained?
 #
-# Verification needs a threshold: "same" when the distance is at most $t$. It is chosen on the
-# **validation** classes and measured on the **test** classes, each once. Validation and test
-# are small, so we decode them whole with `folders.read_images` and embed them, then draw
-# `EVAL_PAIRS` pairs of each, half same-class.
+# For real photos, a network trained on ImageNet usually gives better embeddings than one
+# trained from scratch on a few thousand images, since it already knows edges, textures and
+# object parts. `models.pretrained_encoder` wraps a `keras.applications` backbone (its
+# preprocessing inside the model) under a new embedding layer. The recipe has two phases: train
+# the new layer on the frozen backbone, then `models.set_backbone_trainable` and fine-tune
+# everything at a tenth of the learning rate. **Choose on validation recall@1**, as for the
+# epoch: keep the pretrained encoder only if it retrieves better on the validation classes.
+# The ImageNet weights are downloaded once (on Colab this works); without a network the cell
+# says so and the notebook goes on with the encoder trained from scratch.
 
 # %%
-from course_lib import evaluate, pairs
+from course_lib import models
 
-x_val = folders.read_images(scan.paths[val], IMAGE_SIZE, COLOR_MODE)
-x_test = folders.read_images(scan.paths[test], IMAGE_SIZE, COLOR_MODE)
-y_val, y_test = scan.labels[val], scan.labels[test]
-emb_val = encoder.predict(x_val, batch_size=256, verbose=0)
-emb_test = encoder.predict(x_test, batch_size=256, verbose=0)
-val_l, val_r, val_same = pairs.pair_indices(y_val, EVAL_PAIRS, seed=1)
-test_l, test_r, test_same = pairs.pair_indices(y_test, EVAL_PAIRS, seed=2)
-val_d = evaluate.pair_distances(emb_val, val_l, val_r)
-test_d = evaluate.pair_distances(emb_test, test_l, test_r)
-report = evaluate.verification_report(val_d, val_same, test_d, test_same)
-print(f"validation: {len(x_val)} images of {len(np.unique(y_val))} classes; "
-      f"test: {len(x_test)} images of {len(np.unique(y_test))} classes")
-print(f"test ROC AUC = {report.roc_auc:.3f}   EER = {report.eer:.3f}   accuracy at the "
-      f"validation threshold {report.threshold:.3f} = {report.accuracy:.3f}")
-
-# %% [markdown]
-# The accuracy-maximising threshold treats a false accept and a false reject as equally bad.
-# A real system rarely does: letting a stranger in usually costs more than asking someone to
-# try again. So one fixes the **false-accept rate** (FAR: the share of different-class pairs
-# called "same") and reads the **false-reject rate** (FRR: same-class pairs called
-# "different") it costs. By hand, the threshold with a validation FAR of at most 1%: sort the
-# different-class distances, and stay just below the one that would be the first accept too
-# many.
-
-# %%
-negatives = np.sort(val_d[val_same == 0])
-allowed = int(np.floor(0.01 * len(negatives)))          # false accepts we may make
-hand_t = float(np.nextafter(negatives[allowed], -np.inf))
-hand_far = float(np.mean(negatives <= hand_t))
-print(f"{len(negatives):,} different-class validation pairs: at most {allowed} accepted; "
-      f"threshold {hand_t:.4f}, FAR {hand_far:.4f}")
-
-# %% [markdown]
-# **Claim:** `evaluate.threshold_at_far` finds the same threshold, and its validation FAR is at
-# most 1%.
-
-# %%
-lib_t = evaluate.threshold_at_far(val_d, val_same, 0.01)
-assert lib_t == hand_t and hand_far <= 0.01
-
-# %% [markdown]
-# `evaluate.operating_points` does it for each target FAR on validation pairs and measures the
-# test FAR and FRR at that threshold:
-
-# %%
-import pandas as pd
-
-from course_lib import plots
-
-points = evaluate.operating_points(val_d, val_same, test_d, test_same, fars=(0.01, 0.001))
-print(pd.DataFrame(points).round(4).to_string(index=False))
-plots.plot_distance_histogram(test_d, test_same, threshold=points[0]["threshold"],
-                              title="Test pairs; threshold for FAR = 1% (chosen on validation)");
-
-# %% [markdown]
-# A threshold chosen for a FAR on validation classes is a promise about *those* classes. On new
-# classes the far tail of the different-class distances, made of the few pairs of look-alike
-# classes, is another one, so the test FAR can land above the target, the more so the stricter
-# the target: the table shows by how much in this run. Calibrate on as many classes as you can,
-# and check the rate on classes held out from the calibration, as here.
-#
-# **Claim:** on the test classes the embedding separates same from different pairs well (ROC
-# AUC at least 0.95); the FAR measured on test pairs stays within ten times each target chosen
-# on validation pairs, not within the target itself; the stricter target costs more false
-# rejects.
-
-# %%
-assert report.roc_auc >= 0.95, report.roc_auc
-for point in points:
-    assert point["test_far"] <= 10 * point["target_far"], point
-assert points[1]["test_frr"] >= points[0]["test_frr"]
-
-# ### One threshold for the gallery
-#
-# Identification asks a different question: the nearest of *many* gallery images is compared
-# with the threshold, so a stranger gets one chance per gallery image to come close by luck.
-# We set up the deployment on validation classes: half of them "known", with `ENROLL` images
-# each in a gallery and their other images as queries, half "unknown", all their images queries
-# whose right answer is "unknown". Each candidate threshold is scored by **open-set accuracy**
-# (share of queries answered right, "unknown" included) on validation, and the best one goes
-# into the gallery.
-
-# %%
-import dataclasses
-
-from course_lib import gallery
-
-
-def open_set_setup(y, seed):
-    """Known classes (half, seeded) with ENROLL gallery images each; queries and their truth."""
-    rng = np.random.default_rng(seed)
-    cls = np.unique(y)
-    known = rng.permutation(cls)[: len(cls) // 2]
-    in_gallery = np.zeros(len(y), bool)
-    for c in known:
-        in_gallery[rng.permutation(np.flatnonzero(y == c))[:ENROLL]] = True
-    names = [scan.class_names[c] for c in np.sort(known)]
-    gallery_labels = np.searchsorted(np.sort(known), y[in_gallery])
-    truth = [scan.class_names[c] if c in known else gallery.UNKNOWN for c in y[~in_gallery]]
-    return in_gallery, gallery_labels, names, truth
-
-
-val_in, val_labels, val_names, val_truth = open_set_setup(y_val, seed=3)
-candidates = {"best pair accuracy": report.threshold, "FAR 1%": points[0]["threshold"],
-              "FAR 0.1%": points[1]["threshold"]}
-val_index = gallery.build_index(encoder, x_val[val_in], val_labels, val_names, report.threshold)
-choice = {}
-for name, t in candidates.items():
-    served_val = gallery.Gallery(encoder, dataclasses.replace(val_index, threshold=t))
-    choice[name] = served_val.open_set_scores(x_val[~val_in], val_truth)
-print(pd.DataFrame(choice).T.assign(threshold=pd.Series(candidates)).round(3).to_string())
-chosen = max(choice, key=lambda n: choice[n]["accuracy"])
-threshold = candidates[chosen]
-print(f"chosen on validation: {chosen} (threshold {threshold:.4f})")
-
-# %% [markdown]
-# A lower threshold rejects more strangers and more known queries too; which balance is best
-# depends on how many of each arrive. Here half the validation classes are unknown, and the
-# threshold that is best for single pairs lets too many strangers in.
-#
-# **Claim:** on validation, the threshold with the best pair accuracy is not the best for
-# open-set identification: it rejects fewer unknown queries than the FAR 1% threshold, and a
-# FAR-targeted threshold gives the higher open-set accuracy.
-
-# %%
-assert chosen != "best pair accuracy"
-assert (choice["best pair accuracy"]["unknown_rejection"]
-        < choice["FAR 1%"]["unknown_rejection"])
-
-# %% [markdown]
-# ## 5 · Export what a system needs
-#
-# A deployed system needs the **encoder alone** (not the training model, not the loss), the
-# **gallery**: the embeddings of the enrolled images with their labels and class names, the
-# **threshold**, and the encoder's **input spec** (image shape and dtype), so that a gallery
-# used with another encoder is an error rather than quietly wrong answers. By hand that is two
-# saves:
-
-# %%
-test_in, test_labels, test_names, test_truth = open_set_setup(y_test, seed=4)
-hand_dir = RUN_DIR / "export_by_hand"
-hand_dir.mkdir(exist_ok=True)
-encoder.save(hand_dir / "encoder.keras")
-np.savez(hand_dir / "gallery.npz", embeddings=encoder.predict(x_test[test_in], verbose=0),
-         labels=test_labels, class_names=np.array(test_names), threshold=threshold,
-         input_shape=np.array(encoder.inputs[0].shape[1:]))
-print(sorted(p.name for p in hand_dir.iterdir()))
-
-# %% [markdown]
-# `gallery.build_index` and `gallery.export` write the same two files, and add what the hand
-# version lacks: the index also stores the encoder's embeddings of a fixed probe input, so that
-# loading it with other weights is caught; nothing is overwritten without `overwrite=True` (this
-# notebook replaces its own previous run's export); both files are checked before either is
-# written.
-
-# %%
-index = gallery.build_index(encoder, x_test[test_in], test_labels, test_names, threshold)
-EXPORT_DIR = RUN_DIR / "export"
-exported = gallery.export(encoder, index, EXPORT_DIR, overwrite=True)
-for kind, path in exported.items():
-    print(f"{kind:>8}: {config.shown_path(path)} ({path.stat().st_size / 1024:,.0f} KiB)")
-print(f"gallery: {len(index.embeddings)} images of {len(index.class_names)} classes, "
-      f"threshold {index.threshold:.4f}, input {index.input_shape} {index.input_dtype}")
-with np.load(hand_dir / "gallery.npz") as by_hand:
-    same_embeddings = np.allclose(by_hand["embeddings"], index.embeddings, atol=1e-6)
-print("same embeddings as the hand-made gallery:", same_embeddings)
-
-# %% [markdown]
-# The guard rails, each a clear error: exporting over an existing export, pairing the gallery
-# with another encoder (the same architecture untrained, and one for another image size), and
-# a query of the wrong shape.
-
-# %%
-served = gallery.load(EXPORT_DIR)
-errors = {}
-attempts = {
-    "export again": lambda: gallery.export(encoder, index, EXPORT_DIR),
-    "other weights": lambda: gallery.Gallery(build_encoder(), served.index, source="gallery.npz"),
-    "other input size": lambda: gallery.Gallery(build_encoder(IMAGE_SIZE + 8), served.index,
-                                                source="gallery.npz"),
-    "wrong query shape": lambda: served.identify(np.zeros((IMAGE_SIZE, IMAGE_SIZE, 2))),
-}
-for what, attempt in attempts.items():
+pretrained, choice = None, "from scratch"
+if PRETRAINED is not None:
     try:
-        attempt()
-    except (FileExistsError, ValueError) as err:
-        errors[what] = type(err).__name__
-        print(f"{what}: {type(err).__name__}: "
-              f"{str(err).replace(str(RUN_DIR), config.shown_path(RUN_DIR))}")
+        keras.utils.set_random_seed(SEED)
+        pretrained = models.pretrained_encoder((IMAGE_SIZE, IMAGE_SIZE, CHANNELS),
+                                               EMBEDDING_DIM, backbone=PRETRAINED)
+    except RuntimeError as err:
+        print(f"pretrained comparison skipped: {str(err).splitlines()[0][:150]}...")
+if pretrained is not None:
+    pre_monitor = callbacks.RetrievalValidation(
+        pretrained, folders.cached_batches(pixels, val), y_val, k=1, verbose=False)
+    for phase, rate in (("frozen", LEARNING_RATE), ("fine-tuned", LEARNING_RATE / 10)):
+        if phase == "fine-tuned":
+            models.set_backbone_trainable(pretrained, True)
+        pretrained.compile(optimizer=keras.optimizers.Adam(rate),
+                           loss=losses.BatchHardTripletLoss(margin=MARGIN))
+        pretrained.fit(train_ds, steps_per_epoch=STEPS_PER_EPOCH, epochs=max(1, EPOCHS // 2),
+                       verbose=2, callbacks=[pre_monitor])
+    print(f"validation recall@1: from scratch {monitor.best:.3f}, {PRETRAINED} "
+          f"{pre_monitor.best:.3f}")
+    if pre_monitor.best > monitor.best:
+        encoder, choice = pretrained, PRETRAINED
+print("encoder used from here on:", choice)
 
 # %% [markdown]
-# **Claim:** the course_lib gallery holds the hand-made embeddings; each of the four misuses is
-# refused with an error, and the export on disk is unchanged.
-
-# %%
-assert same_embeddings
-assert errors == {"export again": "FileExistsError", "other weights": "ValueError",
-                  "other input size": "ValueError", "wrong query shape": "ValueError"}
-assert np.array_equal(gallery.load_index(exported["index"]).embeddings, index.embeddings)
-
-# %% [markdown]
-# ## 6 · Answer questions
+# ## 7 · Two thresholds, chosen on validation classes
 #
-# `verify(a, b)` returns `(same, distance)`; `identify(query, k)` the k nearest classes with
-# their distances and an answer: the nearest class, or "unknown" when even that is farther
-# than the threshold. By hand, both are one distance each: between two embeddings, and from a
-# query to every gallery embedding (one matrix product), the nearest per class.
+# A deployed system answers two questions. **Verify** (1:1): are these two images of one class?
+# It accepts a pair when its distance is at most the verify threshold. **Identify** (1:N): who
+# is this, or is it someone unknown? It accepts the *nearest* of the gallery's N items when
+# that distance is at most the identify threshold. A stranger gets one chance per gallery item
+# to come close by luck, so the same threshold would let more strangers in under identify.
+# Both are chosen for the same target false-accept rate (FAR), `TARGET_FAR`, on validation
+# classes. By hand: for verify, the largest threshold that accepts at most that share of the
+# different-class validation pairs; for identify, we enroll `ENROLL` images of half the
+# validation classes in a gallery (`splits.open_set_split`) and take the largest threshold that
+# accepts at most that share of the *unknown* classes' images. `gallery.choose_thresholds`
+# does both on images.
+#
+# **Claim:** `gallery.choose_thresholds` finds both hand-made thresholds, and the identify
+# threshold is the lower one.
 
 # %%
-queries, truth = x_test[~test_in], np.array(test_truth)
-emb_q = encoder.predict(queries, verbose=0)
-d_all = np.sqrt(np.maximum((emb_q ** 2).sum(1)[:, None] + (index.embeddings ** 2).sum(1)[None]
-                           - 2 * emb_q @ index.embeddings.T, 0))
-per_class = np.stack([d_all[:, index.labels == c].min(1) for c in range(len(test_names))], 1)
-nearest = per_class.argmin(1)
-hand_answers = np.where(per_class.min(1) <= threshold, np.array(test_names)[nearest],
-                        gallery.UNKNOWN)
-hand_verify = np.linalg.norm(emb_q[0] - emb_q[1])
+from course_lib import evaluate, gallery, pairs
 
+
+def largest_accepting(distances, share):
+    ranked = np.sort(distances)
+    return float(np.nextafter(ranked[int(np.floor(share * len(ranked) + 1e-9))], -np.inf))
+
+
+val_l, val_r, val_same = pairs.pair_indices(y_val, EVAL_PAIRS, seed=1)
+val_d = evaluate.pair_distances(emb_val, val_l, val_r)
+val_gallery, val_known = splits.open_set_split(y_val, enroll=ENROLL, seed=3)
+val_unknown = ~val_gallery & ~val_known
+nearest_unknown = np.linalg.norm(emb_val[val_unknown][:, None] - emb_val[val_gallery][None],
+                                 axis=-1).min(1)
+hand = {"verify": largest_accepting(val_d[val_same == 0], TARGET_FAR),
+        "identify": largest_accepting(nearest_unknown, TARGET_FAR)}
+
+x_val = pixels[val]
+val_system = gallery.Gallery(encoder, gallery.build_index(
+    encoder, x_val[val_gallery], y_val[val_gallery], scan.class_names, threshold=1.0))
+thresholds = gallery.choose_thresholds(val_system, x_val[val_l], x_val[val_r], val_same,
+                                       x_val[val_unknown], target_far=TARGET_FAR)
+print(f"{int(np.sum(val_same == 0)):,} different-class pairs and {int(val_unknown.sum())} "
+      f"unknown queries of {len(np.unique(y_val[val_unknown]))} validation classes")
+print(f"by hand:   verify {hand['verify']:.4f}   identify {hand['identify']:.4f}")
+print(f"course_lib: verify {thresholds['verify']:.4f}   identify {thresholds['identify']:.4f}")
+assert np.allclose([thresholds["verify"], thresholds["identify"]],
+                   [hand["verify"], hand["identify"]], atol=1e-4)
+assert thresholds["identify"] < thresholds["verify"]
+
+# %% [markdown]
+# A FAR chosen on validation classes is a promise about *those* classes. On new classes it can
+# differ, and with a few dozen classes it is not known precisely: pairs that share a class are
+# not independent. `evaluate.far_frr_interval` measures the test FAR and FRR at the verify
+# threshold with a 95% interval from a bootstrap over the test **classes**.
+#
+# **Claim:** on the test classes, at the verify threshold chosen for a FAR of 1% on validation
+# classes, the FAR is 3.7%, above the target, with a 95% interval of 1.4% to 6.7% over 30
+# classes; the FRR is 7.7% (interval 3.2% to 13.5%).
+
+# %%
+y_test = scan.labels[test]
+emb_test = encoder.predict(folders.cached_batches(pixels, test), verbose=0)
+test_l, test_r, test_same = pairs.pair_indices(y_test, EVAL_PAIRS, seed=2)
+test_d = evaluate.pair_distances(emb_test, test_l, test_r)
+rates = evaluate.far_frr_interval(test_d, test_same, thresholds["verify"],
+                                  np.stack([y_test[test_l], y_test[test_r]], 1), seed=SEED)
+print("test FAR {far:.1%} (95% interval {far_low:.1%} to {far_high:.1%}), FRR {frr:.1%} "
+      "(interval {frr_low:.1%} to {frr_high:.1%}), over {n_classes} classes".format(**rates),
+      f"(target FAR {TARGET_FAR:.0%})")
+assert rates["far"] > TARGET_FAR and rates["far_low"] <= rates["far"] <= rates["far_high"]
+
+# %% [markdown]
+# **Claim:** (full run only) the whole interval lies above the target: with 30 test classes,
+# the excess is not a chance result of which classes the test drew.
+#
+# A likely reason is that 30 validation classes give the threshold's far tail, a few pairs of
+# look-alike classes, only roughly: calibrate on as many classes as you can, and report the
+# rate on classes held out from the calibration, with its interval, as here.
+
+# %%
+print(f"test FAR interval {rates['far_low']:.1%} to {rates['far_high']:.1%} over "
+      f"{rates['n_classes']} test classes; target {TARGET_FAR:.0%}")
+if not config.fast_mode():
+    assert rates["far_low"] > TARGET_FAR
+
+# %% [markdown]
+# ## 8 · Export, and answer questions
+#
+# The test classes play the deployment: `splits.open_set_split` enrolls `ENROLL` images of half
+# of them in a gallery, and every other test image is a query whose right answer is its class,
+# or "unknown" for the classes not enrolled. `gallery.build_index` keeps the embeddings, labels,
+# class names, one **item id** per gallery image (here its file name inside the folder), both
+# thresholds, and the encoder's **preprocessing** (size, colour mode, stretching); `export`
+# writes the encoder alone and the index; `load` reads them back. A query can then be a file
+# path or an image of any size: the export prepares it as training images were. By hand, the
+# answer to one query is a decode, an embedding and the nearest gallery item.
+#
+# **Claim:** the loaded system answers a full-size photo's path, and the same photo as a `uint8`
+# array of its own size, as the hand computation does: the same item, class and distance.
+
+# %%
+test_paths = scan.paths[test]
+items = np.array([Path(p).relative_to(IMAGE_DIR).as_posix() for p in test_paths])
+test_gallery, test_known = splits.open_set_split(y_test, enroll=ENROLL, seed=4)
+index = gallery.build_index(encoder, pixels[test][test_gallery], y_test[test_gallery],
+                            scan.class_names, thresholds["verify"], items=items[test_gallery],
+                            identify_threshold=thresholds["identify"])
+EXPORT_DIR = RUN_DIR / "export"
+gallery.export(encoder, index, EXPORT_DIR, overwrite=True)
+served = gallery.load(EXPORT_DIR)
+
+query = test_paths[~test_gallery][0]
+emb_q = encoder.predict(folders.decode_image(query, IMAGE_SIZE, COLOR_MODE).numpy()[None],
+                        verbose=0)
+d_q = np.linalg.norm(index.embeddings - emb_q, axis=1)
+with Image.open(query) as f:
+    full_size = np.asarray(ImageOps.exif_transpose(f).convert("RGB"))
+by_path, by_array = served.identify(query), served.identify(full_size)
+print(f"query {items[~test_gallery][0]} ({full_size.shape[1]}x{full_size.shape[0]} pixels)")
+print(f"by hand:     item {index.items[d_q.argmin()]}  distance {d_q.min():.4f}")
+print(f"from a path: {by_path.answer} via item {by_path.item}  distance {by_path.distance:.4f}")
+print(f"from pixels: {by_array.answer} via item {by_array.item}  distance {by_array.distance:.4f}")
+assert by_path.item == by_array.item == index.items[d_q.argmin()]
+assert np.isclose(by_path.distance, d_q.min(), atol=1e-4)
+assert np.isclose(by_array.distance, d_q.min(), atol=2e-2)
+
+# %% [markdown]
+# `identify(query, k)` gives the answer, the k nearest classes and, in `.matches`, the gallery
+# item matched in each; `.item` is the nearest one. By hand for every test query: the distances
+# to all gallery items (one matrix product), the nearest item, and "unknown" beyond the identify
+# threshold. Then the open-set rates on the test classes: the share of unknown queries let in
+# (the open-set FAR) under each threshold, and the share of known queries answered right.
+#
+# **Claim:** identify answers every test query as the hand computation does (the same item).
+# Its own threshold lets in far fewer unknown test queries than the verify threshold would
+# (4.3% against 48.9%), though more than the 1% it was chosen for on validation classes; the
+# price of that strictness is paid by the known queries: 75.4% of them are answered right
+# (check: at least 75%), the others mostly "unknown".
+
+# %%
+queries = [str(p) for p in test_paths[~test_gallery]]
+truth = np.array([scan.class_names[c] if known else gallery.UNKNOWN
+                  for c, known in zip(y_test[~test_gallery], test_known[~test_gallery])])
 answers = served.identify(queries, k=3)
-same01, dist01 = served.verify(queries[0], queries[1])
-print(f"verify(query 1, query 2) -> same={same01}, distance={dist01:.4f} "
-      f"(by hand {hand_verify:.4f}); truth: {truth[0]} / {truth[1]}")
-for r, t in list(zip(answers, truth))[:3] + list(zip(answers, truth))[-2:]:
-    print(f"identify -> {r.answer:<28} truth {t:<28} top 3: "
-          + ", ".join(f"{n} {d:.2f}" for n, d in r.candidates))
+emb_all = encoder.predict(folders.read_images(queries, IMAGE_SIZE, COLOR_MODE), verbose=0)
+d_all = np.linalg.norm(emb_all[:, None] - index.embeddings[None], axis=-1)
+hand_items = np.array(index.items)[d_all.argmin(1)]
+nearest_d, stranger = d_all.min(1), truth == gallery.UNKNOWN
+let_in = {name: float(np.mean(nearest_d[stranger] <= t)) for name, t in
+          (("verify", thresholds["verify"]), ("identify", thresholds["identify"]))}
+open_set = served.open_set_scores(queries, truth)
+print(f"{len(queries)} queries: {int((~stranger).sum())} of known classes, "
+      f"{int(stranger.sum())} of unknown ones")
+print(f"unknown queries let in: {let_in['verify']:.1%} with the verify threshold, "
+      f"{let_in['identify']:.1%} with the identify threshold (chosen for {TARGET_FAR:.0%} on "
+      "validation classes)")
+print("open-set accuracy {accuracy:.1%}: known queries right {known_accuracy:.1%} (check: at "
+      "least 75%), unknown rejected {unknown_rejection:.1%}".format(**open_set))
+for r, t in list(zip(answers, truth))[:2]:
+    print(f"identify -> {r.answer} (truth {t}); matched items:",
+          ", ".join(f"{item} {d:.2f}" for item, _, d in r.matches))
+assert [r.item for r in answers] == hand_items.tolist()
+assert TARGET_FAR < let_in["identify"] < let_in["verify"] and open_set["known_accuracy"] >= 0.75
 
 # %% [markdown]
-# **Claim:** the loaded gallery answers every test query as the hand computation does, and
-# `verify` gives the hand distance.
+# A gallery changes without retraining: `add` embeds only the new images, `remove` takes items
+# out by id. We enroll one image of an unknown test class under its name, ask about its other
+# images, then remove the item again.
+#
+# **Claim:** once added, the new class is the answer for its other images, and once removed,
+# every answer is the one before.
 
 # %%
-assert [r.answer for r in answers] == hand_answers.tolist()
-assert np.isclose(dist01, hand_verify, rtol=1e-5) and same01 == (hand_verify <= threshold)
+unknown_rows = ~test_gallery & ~test_known
+newcomer = next(c for c in np.unique(y_test[unknown_rows]) if np.sum(y_test == c) >= 2)
+rows = np.flatnonzero(y_test == newcomer)
+name = scan.class_names[newcomer]
+before = [r.answer for r in served.identify(list(test_paths[rows[1:]]))]
+served.add([test_paths[rows[0]]], [name], items=[items[rows[0]]])
+added = [r.answer for r in served.identify(list(test_paths[rows[1:]]))]
+served.remove([items[rows[0]]])
+after = [r.answer for r in served.identify(list(test_paths[rows[1:]]))]
+print(f"class {name!r}: before {before}\n  after add {added}\n  after remove {after}")
+assert all(a == name for a in added) and after == before
 
 # %% [markdown]
-# ### In a fresh process
+# The export must work elsewhere: a web service, a script on another machine. A new Python
+# process (no variable of this notebook) loads the two files and answers the same query paths.
 #
-# The export is only useful if it works somewhere else: a web service, a script on another
-# machine. Here a new Python process (no variable of this notebook) loads the two files and
-# answers the same queries; we compare its answers with ours.
+# **Claim:** the fresh process gives every query the same answer and the same matched item.
 
 # %%
 import json
 import os
 import subprocess
 
-np.save(RUN_DIR / "queries.npy", queries)
 script = f"""
-import json, numpy as np
+import json
 from course_lib import gallery
 served = gallery.load({str(EXPORT_DIR)!r})
-q = np.load({str(RUN_DIR / "queries.npy")!r})
-out = [[r.answer, r.distance, r.candidates] for r in served.identify(q, k=3)]
-print(json.dumps({{"identify": out, "verify": served.verify(q[0], q[1])}}))
+print(json.dumps([[r.answer, r.item] for r in served.identify({queries!r})]))
 """
 run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
+fresh = json.loads(run.stdout.strip().splitlines()[-1]) if run.returncode == 0 else []
+same = sum(f == [r.answer, r.item] for f, r in zip(fresh, answers))
+print(f"fresh process: {len(fresh)} answers, {same} identical to this notebook's")
 assert run.returncode == 0, run.stderr[-2000:]
-fresh = json.loads(run.stdout.strip().splitlines()[-1])
-fresh_answers = [a for a, _, _ in fresh["identify"]]
-gap = max(abs(d - r.distance) / max(r.distance, 1e-12)
-          for (_, d, _), r in zip(fresh["identify"], answers))
-print(f"fresh process: {len(fresh_answers)} answers, "
-      f"{sum(a == r.answer for a, r in zip(fresh_answers, answers))} identical; "
-      f"largest relative distance gap {gap:.1e}; verify {fresh['verify']}")
+assert same == len(answers)
 
 # %% [markdown]
-# **Claim:** the fresh process gives the same answer and the same top-3 classes for every
-# query, and the same distances (relative gap below one in a million).
+# The nearest gallery images of a few test queries, two of known classes and two of unknown
+# ones, with each neighbour's distance and the answer `identify` gave:
 
 # %%
-assert fresh_answers == [r.answer for r in answers]
-assert all([c[0] for c in f[2]] == [n for n, _ in r.candidates]
-           for f, r in zip(fresh["identify"], answers))
-assert gap < 1e-6 and fresh["verify"][0] == same01
+from course_lib import plots
 
-# %% [markdown]
-# ### Measured on the test classes
-#
-# **Recall@k** (closed set): for queries of known classes, is an image of their class among the
-# k nearest gallery images? **Open-set accuracy**: over all queries, the share answered right,
-# with "unknown" the right answer for the classes not in the gallery; it splits into the
-# accuracy on known classes and the rejection rate of unknown ones.
-
-# %%
-known = truth != gallery.UNKNOWN
-gallery_y_global = np.sort(np.unique(y_test[test_in]))[index.labels]
-retrieval = evaluate.retrieval_scores(emb_q[known], y_test[~test_in][known], index.embeddings,
-                                      gallery_y_global, ks=(1, 5))
-open_set = served.open_set_scores(queries, truth)
-top1_class = np.mean([r.candidates[0][0] == t for r, t, k in zip(answers, truth, known) if k])
-print(f"{known.sum()} queries of {len(test_names)} known classes, {(~known).sum()} of "
-      f"{len(np.unique(y_test)) - len(test_names)} unknown classes")
-print("recall@1 = {recall@1:.3f}   recall@5 = {recall@5:.3f}   MAP@R = {map@r:.3f}".format(
-    **retrieval))
-print("open-set accuracy = {accuracy:.3f}   known classes = {known_accuracy:.3f}   "
-      "unknown rejected = {unknown_rejection:.3f}".format(**open_set))
-
-# %% [markdown]
-# **Claim:** identify's nearest class is recall@1's nearest image (the same number, computed
-# two ways); closed-set recall@1 is at least 0.9, and the open-set accuracy is lower than that
-# (answering "unknown" right is the harder part) but at least 0.7.
-
-# %%
-assert np.isclose(top1_class, retrieval["recall@1"])
-assert retrieval["recall@1"] >= 0.9, retrieval
-assert 0.7 <= open_set["accuracy"] < retrieval["recall@1"], open_set
-
-# %% [markdown]
-# ## 7 · Look at it
-#
-# TensorBoard's **embedding projector** shows the test embeddings in 3-D (PCA, t-SNE or UMAP),
-# each point labelled with its class and drawn as its thumbnail. `projector.write_projector`
-# writes its files into the run folder; the printed command opens them (TensorBoard is not a
-# dependency of the course: `pip install tensorboard` first, or use Colab, which has it).
-
-# %%
-from course_lib import projector
-
-test_local = np.searchsorted(np.unique(y_test), y_test)
-files = projector.write_projector(
-    RUN_DIR, emb_test, test_local, [scan.class_names[c] for c in np.unique(y_test)],
-    images=x_test, overwrite=True)
-print("open with:  tensorboard --logdir", config.shown_path(files["folder"]))
-print(sorted(p.name for p in files["folder"].iterdir()))
-
-# %% [markdown]
-# **Claim:** the projector files hold one vector and one labelled line per test image, and a
-# sprite of their thumbnails, all inside the run folder.
-
-# %%
-vectors = np.loadtxt(files["vectors"], delimiter="\t")
-assert vectors.shape == emb_test.shape and np.allclose(vectors, emb_test, atol=1e-6)
-assert len(files["metadata"].read_text().splitlines()) == len(emb_test) + 1
-assert files["sprite"].is_file() and files["folder"].parent == RUN_DIR
-
-# %% [markdown]
-# And the nearest gallery images of a few queries: three of known classes and two of unknown
-# ones, with the distance of each neighbour and the answer `identify` gave.
-
-# %%
-known_q, unknown_q = np.flatnonzero(known), np.flatnonzero(~known)
-picks = np.concatenate([known_q[np.linspace(0, len(known_q) - 1, 3).astype(int)],
-                        unknown_q[np.linspace(0, len(unknown_q) - 1, 2).astype(int)]])
-nn = np.argsort(d_all[picks], axis=1)[:, :5]
-gallery_images = x_test[test_in]
+picks = np.concatenate([np.flatnonzero(~stranger)[:2], np.flatnonzero(stranger)[:2]])
+nearest5 = np.argsort(d_all[picks], axis=1)[:, :5]
+gallery_pixels = pixels[test][test_gallery]
 plots.plot_nearest_neighbours(
-    queries[picks], gallery_images[nn], np.take_along_axis(d_all[picks], nn, 1),
-    gallery_y_global[nn] == y_test[~test_in][picks][:, None],
+    pixels[test][~test_gallery][picks], gallery_pixels[nearest5],
+    np.take_along_axis(d_all[picks], nearest5, 1),
+    index.labels[nearest5] == y_test[~test_gallery][picks][:, None],
     answers=[f"{answers[i].answer} ({'right' if answers[i].answer == truth[i] else 'wrong'})"
              for i in picks]);
 
 # %%
 from course_lib import results
 
-results.record("08_your_own_images", roc_auc=report.roc_auc, eer=report.eer,
-               far_1pct_test_far=points[0]["test_far"], far_1pct_test_frr=points[0]["test_frr"],
-               far_01pct_test_frr=points[1]["test_frr"], recall_at_1=retrieval["recall@1"],
-               recall_at_5=retrieval["recall@5"], open_set_accuracy=open_set["accuracy"],
-               unknown_rejection=open_set["unknown_rejection"],
-               train_seconds=round(train_seconds, 1))
+results.record("08_your_own_images", val_recall_at_1=monitor.best, encoder=choice,
+               verify_threshold=thresholds["verify"], identify_threshold=thresholds["identify"],
+               test_far=rates["far"], test_far_high=rates["far_high"], test_frr=rates["frr"],
+               unknown_let_in=let_in["identify"], open_set_accuracy=open_set["accuracy"],
+               known_accuracy=open_set["known_accuracy"])
 
 # %% [markdown]
 # ## Summary
 #
 # - A folder of class subfolders is all the data a Siamese network needs.
-#   `folders.scan_image_folder` lists it without decoding it and reports broken files and
-#   one-image classes by name; `splits.class_disjoint_split` splits it by class, so that the
-#   model is judged on classes it never saw.
-# - `folders.path_pk_dataset` trains from the files: P x K batches of paths, decoded in parallel
-#   when needed, so the data never has to fit in memory.
-# - The threshold is chosen on validation classes: for the best pair accuracy, or for a target
-#   false-accept rate, whose test FAR and FRR are then measured. For identification against a
-#   gallery, the threshold is chosen for open-set accuracy on a validation gallery.
-# - `gallery.export` writes the encoder alone and one gallery file (embeddings, labels, class
-#   names, threshold, input spec, probe); `gallery.load` anywhere gives `verify` and
-#   `identify`, and refuses a gallery from another encoder.
-# - Brute-force search (one matrix product) is exact and fast enough for galleries up to a few
-#   hundred thousand images; docs/performance.md, *Searching a gallery*, measures where an
-#   approximate index starts to pay.
+#   `folders.scan_image_folder` reports broken files and tiny classes by name; `decode_image`
+#   reads photos upright; `splits.class_disjoint_split` splits by class.
+# - `folders.cache_images` decodes each photo once into a `uint8` memory map; training draws
+#   P x K batches from it (small classes repeated, said in one line), and
+#   `callbacks.RetrievalValidation` keeps the epoch that retrieves best on validation classes.
+#   A pretrained backbone is the usual first choice for real photos, chosen the same way.
+# - Verify (1:1) and identify (1:N) need **two thresholds**, both chosen on validation classes
+#   (`gallery.choose_thresholds`); the FAR on new classes is reported with an interval over
+#   classes (`evaluate.far_frr_interval`).
+# - `gallery.export` saves the encoder with its preprocessing and the gallery with item ids;
+#   `gallery.load` anywhere answers queries given as paths or images of any size, and `add` /
+#   `remove` change the gallery without retraining. Brute-force search is exact and fast enough
+#   for galleries up to a few hundred thousand images; docs/performance.md, *Searching a
+#   gallery*, says where an approximate index (`search="faiss"`) starts to pay.
 
 # %% [markdown]
 # ## Exercises
 #
 # In these exercises you write the code, and a check tells you whether it is right. Each
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
-# replace it with your code and run the cell. `nb08.qK.check()` finds what you defined by its name and prints *Correct*, or
-# what is wrong and where the notebook explains it. In each exercise cell, `nb08.qK.hint()` and
-# `nb08.qK.solution()` show a hint and one way to do it, folded: click to open them when you
-# want them. Both exercises are NumPy only (no training), and a check takes well under a
-# second.
+# replace it with your code and run the cell. `nb08.qK.check()` finds what you defined by its
+# name and prints *Correct*, or what is wrong and where the notebook explains it;
+# `nb08.qK.hint()` and `nb08.qK.solution()` show a hint and one way to do it, folded. Both
+# exercises are NumPy only (no training).
 
 # %%
 from course_lib.exercises import nb08
@@ -772,9 +665,7 @@ from course_lib.exercises import nb08
 # %% [markdown]
 # ### Exercise 1: recall@1 by hand
 #
-# Section 6 measured recall@1 with
-# `evaluate.retrieval_scores`. Write it in NumPy:
-# `recall_at_1(query_emb, query_y, gallery_emb, gallery_y)` returns the share of queries whose
+# Write `recall_at_1(query_emb, query_y, gallery_emb, gallery_y)`: the share of queries whose
 # nearest gallery embedding, by the Euclidean distance, has the query's class, one float. The
 # check compares it with `evaluate.recall_at_k(..., k=1)` on three tiny 2-D galleries (9 items,
 # 12 queries, 3 classes, no ties).
@@ -793,13 +684,13 @@ nb08.q1.check()
 # %% [markdown]
 # ### Exercise 2: the threshold for a target FAR
 #
-# Section 4 chose the threshold whose
-# validation FAR is at most 1%. Write `threshold_at_far(distances, same, far)`: `distances` are
-# pair distances, `same` says which pairs are of one class (booleans), and a pair is accepted
-# when its distance is <= the threshold. Return the threshold with the smallest false-reject
-# rate among those whose false-accept rate (on the different-class pairs) is at most `far`. The
-# check compares the FAR and FRR your threshold gives with those of `evaluate.threshold_at_far`
-# on 20 tiny pairs, for `far` = 0.3, 0.2 and 0.1.
+# Section 7 chose the verify threshold whose validation FAR is at most `TARGET_FAR`. Write
+# `threshold_at_far(distances, same, far)`: `distances` are pair distances, `same` says which
+# pairs are of one class (booleans), and a pair is accepted when its distance is <= the
+# threshold. Return the threshold with the smallest false-reject rate among those whose
+# false-accept rate (on the different-class pairs) is at most `far`. The check compares the FAR
+# and FRR your threshold gives with those of `evaluate.threshold_at_far` on 20 tiny pairs, for
+# `far` = 0.3, 0.2 and 0.1.
 
 # %% tags=["exercise"]
 def threshold_at_far(distances, same, far):
@@ -816,48 +707,38 @@ nb08.q2.check()
 # %% [markdown]
 # ### More to try
 #
-# 1. Point `IMAGE_DIR` at a folder of your own (or at `keras.utils.get_file`'s flower photos
-#    with `COLOR_MODE = "rgb"` and `IMAGE_SIZE = 64`) and run the notebook. Which numbers
+# 1. Point `IMAGE_DIR` at a folder of your own photos and run the notebook. Which numbers
 #    change most?
-# 2. Enroll fewer images per class (`ENROLL = 1`: one-shot identification). How do recall@1
-#    and open-set accuracy change?
-# 3. Add a new person to the deployed system without retraining: embed their images and
-#    append them to the gallery.
+# 2. Enroll one image per class (`ENROLL = 1`: one-shot identification). How do the open-set
+#    rates change?
+# 3. Look at the test embeddings in TensorBoard's projector with `projector.write_projector`.
 #
 # <details><summary>Solution 1</summary>
 #
-# ```python
-# IMAGE_DIR = keras.utils.get_file(
-#     "flower_photos", "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz",
-#     untar=True)            # 5 classes only: set SPLIT = (0.6, 0.2, 0.2)
-# ```
-# With five classes, the validation and test parts get one class each, too few to judge
-# anything: a Siamese network needs many classes (dozens at least), not many images per class.
-# On a folder with many classes, expect the training time (decoding larger RGB files) and the
-# open-set accuracy (harder images) to change most.
+# Set `IMAGE_DIR = "path/to/your/folder"` in the parameters cell; keep `IMAGE_SIZE = 64` and
+# `COLOR_MODE = "rgb"` for photos. With few classes (say five), validation and test get one
+# or two classes each, too few to choose a threshold or to measure a FAR: a Siamese network
+# needs many classes (dozens at least) more than many images per class. Real photos are harder
+# than the demo folder's shapes, so expect lower recall and a wider FAR interval, and try
+# `PRETRAINED` on a machine with a network.
 # </details>
 #
 # <details><summary>Solution 2</summary>
 #
-# Set `ENROLL = 1` in the parameters cell and rerun from section 4. Each known class is then
-# one gallery image: recall@1 falls (a single drawing is a poorer summary of a class than
-# five), and so does the open-set accuracy, because known queries are farther from their only
-# gallery image and more of them fall above the threshold.
+# Set `ENROLL = 1` and run again. Each known class is then one gallery image, a poorer summary
+# of the class than two: known queries tend to lie farther from their only gallery item, so
+# more of them fall beyond the identify threshold and the share of known queries answered right
+# drops, while the identify threshold itself (chosen for the same FAR) changes little.
 # </details>
 #
 # <details><summary>Solution 3</summary>
 #
 # ```python
-# new_images = folders.read_images(np.array(["path/to/new/1.png", "path/to/new/2.png"]),
-#                                  IMAGE_SIZE, COLOR_MODE)
-# old = served.index
-# bigger = gallery.build_index(
-#     served.encoder, np.concatenate([x_test[test_in], new_images]),
-#     np.concatenate([old.labels, [len(old.class_names)] * len(new_images)]),
-#     [*old.class_names, "new person"], old.threshold)
-# gallery.export(served.encoder, bigger, EXPORT_DIR, overwrite=True)
+# from course_lib import projector
+#
+# files = projector.write_projector(RUN_DIR, emb_test, np.searchsorted(np.unique(y_test), y_test),
+#                                   [scan.class_names[c] for c in np.unique(y_test)],
+#                                   images=pixels[test] / 255.0, overwrite=True)
+# print("tensorboard --logdir", config.shown_path(files["folder"]))
 # ```
-# The encoder is unchanged: a new class only needs embeddings, which is the point of a
-# Siamese network. (Keep the gallery's images, or rebuild `GalleryIndex` from the stored
-# embeddings with `dataclasses.replace`, appending the new rows.)
 # </details>

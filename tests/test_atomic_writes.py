@@ -98,6 +98,112 @@ def test_export_interrupted_in_the_encoder(tmp_path, monkeypatch, encoder_and_in
     _unchanged(tmp_path, before)
 
 
+def _other_pair(encoder_and_index):
+    """A second export: another encoder (other weights) and its index."""
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((2, 2, 1))
+    encoder = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+    images = np.random.default_rng(1).random((4, 2, 2, 1)).astype(np.float32)
+    return encoder, gallery.build_index(encoder, images, [0, 0, 1, 1], ["c", "d"], 1.0)
+
+
+def _export_bytes(folder):
+    return {p.name: p.read_bytes() if p.is_file() else "folder" for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("fail", ["between the two files", "while swapping the folders"])
+def test_export_interrupted_leaves_the_old_pair(tmp_path, monkeypatch, encoder_and_index, fail):
+    """An overwrite that fails after the new encoder is written, or half-way through putting
+    the new folder in place, leaves the old encoder and the old gallery, loadable."""
+    encoder, index = encoder_and_index
+    folder = tmp_path / "export"
+    gallery.export(encoder, index, folder)
+    before = _export_bytes(folder)
+    new_encoder, new_index = _other_pair(encoder_and_index)
+    if fail == "between the two files":
+        monkeypatch.setattr(gallery, "save_index", lambda *a, **kw: _half_written(a[1]))
+    else:
+        rename = gallery.os.rename
+        calls = []
+
+        def failing(src, dst):
+            calls.append(dst)
+            if len(calls) == 2:                    # the old folder is aside, the new not in
+                raise Interrupted
+            rename(src, dst)
+
+        monkeypatch.setattr(gallery.os, "rename", failing)
+    with pytest.raises(Interrupted):
+        gallery.export(new_encoder, new_index, folder, overwrite=True)
+    monkeypatch.undo()
+    assert _export_bytes(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]       # nothing left over
+    assert gallery.load(folder).index.class_names == ("a", "b")
+    gallery.export(new_encoder, new_index, folder, overwrite=True)       # and it still works
+    assert gallery.load(folder).index.class_names == ("c", "d")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_export_crash_while_swapping_is_named_by_load(tmp_path, monkeypatch, encoder_and_index):
+    """Stopped between moving the old export aside and moving the new one in, with the repair
+    failing too (as when the process dies there): load says where the previous export is."""
+    encoder, index = encoder_and_index
+    folder = tmp_path / "my export"
+    gallery.export(encoder, index, folder)
+    rename, calls = gallery.os.rename, []
+
+    def stopped(src, dst):
+        calls.append(dst)
+        if len(calls) > 1:                         # everything after the first move fails
+            raise Interrupted
+        rename(src, dst)
+
+    monkeypatch.setattr(gallery.os, "rename", stopped)
+    with pytest.raises(Interrupted):
+        gallery.export(encoder, index, folder, overwrite=True)
+    monkeypatch.undo()
+    aside = [p for p in tmp_path.iterdir() if p.name.endswith(".old")]
+    assert not folder.exists() and len(aside) == 1
+    with pytest.raises(FileNotFoundError, match=r"interrupted export left the previous one in "
+                                                r".*my export\.[0-9a-f]{8}\.old"):
+        gallery.load(folder)
+    aside[0].rename(folder)                        # what the message says to do
+    assert gallery.load(folder).index.class_names == ("a", "b")
+
+
+def test_export_into_a_folder_with_other_files_keeps_them(tmp_path, monkeypatch,
+                                                          encoder_and_index):
+    encoder, index = encoder_and_index
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "sub").mkdir()
+    gallery.export(encoder, index, tmp_path)
+    before = _export_bytes(tmp_path)
+    new_encoder, new_index = _other_pair(encoder_and_index)
+    monkeypatch.setattr(gallery, "save_index", lambda *a, **kw: _half_written(a[1]))
+    with pytest.raises(Interrupted):
+        gallery.export(new_encoder, new_index, tmp_path, overwrite=True)
+    monkeypatch.undo()
+    assert _export_bytes(tmp_path) == before and (tmp_path / "notes.txt").read_text() == "mine"
+    gallery.export(new_encoder, new_index, tmp_path, overwrite=True)
+    assert gallery.load(tmp_path).index.class_names == ("c", "d")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [gallery.ENCODER_FILE, gallery.INDEX_FILE,
+                                                          "notes.txt", "sub"]
+    with pytest.raises(ValueError, match="is a file"):
+        gallery.export(encoder, index, tmp_path / "notes.txt")
+
+
+def test_export_into_the_working_folder_leaves_it_in_place(tmp_path, monkeypatch,
+                                                            encoder_and_index):
+    encoder, index = encoder_and_index
+    monkeypatch.chdir(tmp_path)
+    gallery.export(encoder, index, ".")
+    gallery.export(encoder, index, ".", overwrite=True)
+    assert Path.cwd() == tmp_path and tmp_path.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [gallery.ENCODER_FILE,
+                                                          gallery.INDEX_FILE]
+    assert gallery.load(".").index.class_names == ("a", "b")
+
+
 def test_write_projector_interrupted(tmp_path, monkeypatch):
     names = ("vectors.tsv", "metadata.tsv", "projector_config.pbtxt")
     before = _previous(tmp_path / "projector", *names)
@@ -118,6 +224,24 @@ def test_write_projector_sprite_interrupted(tmp_path, monkeypatch):
     after = {p.name: p.read_bytes() for p in (tmp_path / "projector").iterdir()}
     assert after["sprite.png"] == before["sprite.png"]
     assert not [name for name in after if name.startswith(".")]
+
+
+def test_write_projector_interrupted_at_the_last_file_keeps_the_old_set(tmp_path, monkeypatch):
+    """A failure while writing the config (the last file) leaves the earlier vectors, metadata
+    and sprite too, not new ones beside an old config."""
+    before = _previous(tmp_path / "projector", *projector._FILES)
+    write = projector._write_text
+
+    def failing(path, lines):
+        if "projector_config" in path.name:
+            _half_written(path)
+        write(path, lines)
+
+    monkeypatch.setattr(projector, "_write_text", failing)
+    with pytest.raises(Interrupted):
+        projector.write_projector(tmp_path, np.eye(3), [0, 1, 2], images=np.zeros((3, 2, 2)),
+                                  overwrite=True)
+    _unchanged(tmp_path / "projector", before)
 
 
 def test_record_interrupted(monkeypatch):

@@ -7,12 +7,17 @@ line; none is accepted in silence.
 
 import io
 import json
+import os
+import re
+import struct
 import warnings
 import zipfile
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from course_lib import config, data, folders, gallery, pk_sampling, results
@@ -300,3 +305,270 @@ def test_classes_smaller_than_k_are_drawn_with_repetition_said_once(tmp_path, ca
         assert list(block) == [block[i % min(n, 4)] for i in range(4)]
     with pytest.raises(ValueError, match=r"k=4 examples per class, but 4 classes have fewer"):
         pk_sampling.PKSampler(scan.labels, 4, 4, small_classes="error")
+
+
+# --------------------------------------------------------------------------- image folder faults
+
+
+def _two_classes(root, n=2, size=(8, 8)):
+    for name in ("a", "b"):
+        for i in range(n):
+            _write(root / name / f"{i}.png", 40 + 50 * i, size=size)
+
+
+def _messages(caught) -> list[str]:
+    return [str(w.message) for w in caught]
+
+
+def test_a_truncated_jpeg_is_named_relative_to_the_folder_everywhere(tmp_path):
+    root = tmp_path / "photos"
+    _two_classes(root, n=3)
+    noise = np.random.default_rng(1).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, "JPEG")
+    (root / "b" / "deep").mkdir()
+    (root / "b" / "deep" / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    for load in (lambda: folders.scan_image_folder(root),
+                 lambda: folders.load_image_folder(root, image_size=8)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = load()
+        text = " ".join(_messages(caught))
+        assert "skipped 1 file(s) in photos/: b/deep/cut.jpg (unreadable" in text
+        assert str(tmp_path) not in text                 # no machine's folder names
+        assert len(out.paths) == 6 and not any("cut.jpg" in p for p in out.paths)
+    with pytest.raises(ValueError, match=r"image file .*b/deep/cut.jpg cannot be decoded"):
+        folders.decode_image(root / "b" / "deep" / "cut.jpg", 8)
+
+
+def _luma(rgb):
+    """TensorFlow's (and ITU-R 601's) gray value of uint8 RGB pixels, in [0, 1]."""
+    return (np.asarray(rgb, np.float64) @ [0.2989, 0.5870, 0.1140])[..., None] / 255
+
+
+@pytest.mark.parametrize("fmt,suffix", [("GIF", ".gif"), ("BMP", ".bmp")])
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_gif_and_bmp_pixels_in_both_colour_modes(tmp_path, fmt, suffix, mode):
+    """The pixels, not just the shapes: RGB mode gives the file's colours, grayscale their gray
+    value (a GIF or BMP decoded to RGB then converted, not one channel of it)."""
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 256, (6, 10) if mode == "L" else (6, 10, 3), dtype=np.uint8)
+    paths = []
+    for name in ("a", "b"):
+        for i in range(2):
+            path = tmp_path / "f" / name / f"{i}{suffix}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels, mode).save(path, fmt)
+            paths.append(str(path))
+    with Image.open(paths[0]) as im:
+        rgb = np.asarray(im.convert("RGB"))             # what the file holds (GIF: its palette)
+    for color_mode, expected in (("rgb", rgb / 255), ("grayscale", _luma(rgb))):
+        one = folders.decode_image(paths[0], (6, 10), color_mode).numpy()
+        np.testing.assert_allclose(one, expected, atol=1.01 / 255)
+        loaded = folders.load_image_folder(tmp_path / "f", (6, 10), color_mode)
+        np.testing.assert_allclose(loaded.images[0], expected, atol=1.01 / 255)
+        cached = folders.cache_images(paths, (6, 10), color_mode, cache_dir=tmp_path / "c")
+        np.testing.assert_allclose(cached[0] / 255, expected, atol=1.51 / 255)
+
+
+def _with_exif_segment(jpeg: bytes, payload: bytes) -> bytes:
+    """``jpeg`` with an APP1 (EXIF) segment holding ``payload`` right after its start marker."""
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+@pytest.mark.parametrize("tag", [0, 9, 255, 65535, "damaged"])
+def test_an_invalid_exif_orientation_is_read_as_stored_and_said(tmp_path, tag):
+    stored = np.random.default_rng(4).integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    root = tmp_path / "photos"
+    _two_classes(root, size=(10, 6))                    # the same size as read upright
+    if tag == "damaged":
+        buf = io.BytesIO()
+        Image.fromarray(stored).save(buf, "JPEG", quality=95)
+        path = root / "a" / "odd.jpg"
+        path.write_bytes(_with_exif_segment(buf.getvalue(), b"Exif\0\0II*\0" +
+                                            struct.pack("<I", 99999)))  # IFD past the end
+        expected = tf.io.decode_jpeg(buf.getvalue()).numpy() / 255
+        said = r"a/odd.jpg \(damaged EXIF data \(.*\): orientation 1 used\)"
+    else:
+        exif = Image.Exif()
+        exif[0x0112] = tag
+        path = root / "a" / "odd.png"
+        Image.fromarray(stored).save(path, exif=exif.tobytes())
+        expected = stored / 255
+        said = rf"a/odd.png \(EXIF orientation {tag} is not 1-8: read as stored\)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # PIL's own warnings stay inside
+        np.testing.assert_allclose(folders.decode_image(path, (6, 10), "rgb"), expected,
+                                   atol=1e-6)
+        np.testing.assert_allclose(folders.read_images([str(path)], (6, 10), "rgb")[0],
+                                   expected, atol=1e-6)
+    for load in (lambda: folders.scan_image_folder(root),
+                 lambda: folders.load_image_folder(root, image_size=(6, 10))):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = load()
+        text = _messages(caught)
+        exif_lines = [m for m in text if "EXIF" in m]
+        assert len(exif_lines) == 1 and re.search(
+            r"1 file\(s\) in photos/ have EXIF data that cannot be used as it is \(kept\): "
+            + said, exif_lines[0]), text
+        assert str(tmp_path) not in exif_lines[0] and str(path) in map(str, out.paths)
+    assert out.images.shape == (5, 6, 10, 1)            # the odd file kept, as the others
+
+
+def test_mixed_sizes_are_counted_after_the_exif_orientation(tmp_path):
+    """A photo stored sideways (20 x 40 with orientation 6) is read 40 x 20, like the others:
+    one size, so no mixed-size warning; without its tag it would be a second size."""
+    for name in ("a", "b"):
+        for i in range(2):
+            _write(tmp_path / name / f"{i}.png", 60 * i, size=(40, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("L", (40, 20), 90).save(tmp_path / "a" / "sideways.png", exif=exif.tobytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scan = folders.scan_image_folder(tmp_path)
+        folders.load_image_folder(tmp_path, image_size=(40, 20))
+    assert scan.sizes == {(40, 20): 5}
+    Image.new("L", (40, 20), 90).save(tmp_path / "a" / "sideways.png")     # tag gone
+    with pytest.warns(UserWarning, match=r"come in 2 sizes \(height x width: 40x20: 4, 20x40: 1"):
+        scan = folders.scan_image_folder(tmp_path)
+    assert scan.sizes == {(40, 20): 4, (20, 40): 1}
+
+
+def test_class_folders_linked_inside_and_outside_the_tree(tmp_path):
+    """A link into the tree (absolute, relative, or into another class's subfolder) is
+    skipped and named; a link to a folder elsewhere is an ordinary class."""
+    root, elsewhere = tmp_path / "photos", tmp_path / "elsewhere"
+    _two_classes(root)
+    _write(root / "b" / "sub" / "x.png", 10)
+    _write(root / "b" / "sub" / "y.png", 20)
+    for i in range(2):
+        _write(elsewhere / f"{i}.png", 200 - i)
+    (root / "c_outside").symlink_to(elsewhere, target_is_directory=True)
+    (root / "d_relative").symlink_to("a", target_is_directory=True)
+    (root / "e_nested").symlink_to(root / "b" / "sub", target_is_directory=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scan = folders.scan_image_folder(root)
+    assert scan.class_names == ("a", "b", "c_outside") and len(scan.paths) == 8
+    linked = [m for m in _messages(caught) if "symbolic links" in m]
+    assert len(linked) == 1 and "skipped 2 class folder(s)" in linked[0]
+    assert "d_relative (a link to a/ inside the folder)" in linked[0]
+    assert "e_nested (a link to b/sub/ inside the folder)" in linked[0]
+    assert str(tmp_path) not in linked[0]
+
+
+def _cache_setup(tmp_path):
+    paths = []
+    for i in range(4):
+        path = tmp_path / "img" / f"{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((6, 6), 30 + 50 * i, np.uint8)).save(path)
+        paths.append(str(path))
+    first = np.array(folders.cache_images(paths, 6, cache_dir=tmp_path / "c"))
+    (target,) = (tmp_path / "c").glob("images-*.npy")
+    return paths, first, target
+
+
+CACHE_DAMAGE = {
+    "empty": (lambda raw: b"", "is empty"),
+    "cut short": (lambda raw: raw[: len(raw) // 2], "is cut short"),
+    "header only": (lambda raw: raw[:128], "is cut short"),
+    "not an array": (lambda raw: b"\x80\x04K\x01." + b"x" * 200, "is not a NumPy array file"),
+    "another shape": ("shape", r"holds uint8 \(3, 6, 6, 1\), not uint8 \(4, 6, 6, 1\)"),
+    "another dtype": ("dtype", r"holds float32 \(4, 6, 6, 1\), not uint8 \(4, 6, 6, 1\)"),
+}
+
+
+@pytest.mark.parametrize("damage", list(CACHE_DAMAGE))
+def test_a_damaged_cache_file_is_rebuilt_and_named(tmp_path, damage):
+    paths, first, target = _cache_setup(tmp_path)
+    make, said = CACHE_DAMAGE[damage]
+    if make == "shape":
+        np.save(target, first[:3])
+    elif make == "dtype":
+        np.save(target, first.astype(np.float32))
+    else:
+        target.write_bytes(make(target.read_bytes()))
+    with pytest.warns(UserWarning, match=rf"image cache .*{target.name} {said}: rebuilding it"):
+        again = folders.cache_images(paths, 6, cache_dir=tmp_path / "c")
+    np.testing.assert_array_equal(again, first)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # repaired: reused without a word
+        np.testing.assert_array_equal(folders.cache_images(paths, 6, cache_dir=tmp_path / "c"),
+                                      first)
+    assert [p.name for p in (tmp_path / "c").iterdir()] == [target.name]
+
+
+def test_a_cache_still_damaged_after_rebuilding_is_an_error_naming_it(tmp_path, monkeypatch):
+    paths, _, target = _cache_setup(tmp_path)
+    target.write_bytes(b"")
+    monkeypatch.setattr(np, "save", lambda file, arr: Path(file).write_bytes(b"\x93NUMPY"))
+    with pytest.warns(UserWarning, match="is empty: rebuilding it"):
+        with pytest.raises(ValueError, match=rf"image cache .*{target.name} is not a NumPy array "
+                                             r"file right after it was written"):
+            folders.cache_images(paths, 6, cache_dir=tmp_path / "c")
+
+
+def test_a_stale_cache_is_not_reused_after_an_edit_that_hides_itself(tmp_path):
+    """An image edited in place with its size kept and its modification time set back (as
+    ``cp -p`` or a sync tool can do) still gets a new cache: the stale pixels never come back."""
+    paths, first, _ = _cache_setup(tmp_path)
+    edited = Path(paths[2])
+    stat = edited.stat()
+    raw = bytearray(edited.read_bytes())
+    other = io.BytesIO()
+    Image.fromarray(np.full((6, 6), 7, np.uint8)).save(other, "PNG")
+    assert len(other.getvalue()) == len(raw)            # the same byte size
+    edited.write_bytes(other.getvalue())
+    os.utime(edited, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert edited.stat().st_mtime_ns == stat.st_mtime_ns
+    fresh = folders.cache_images(paths, 6, cache_dir=tmp_path / "c")
+    assert (fresh[2] == 7).all() and not (first[2] == 7).any()
+    np.testing.assert_array_equal(fresh[[0, 1, 3]], first[[0, 1, 3]])
+
+
+BAD_ASPECTS = [("Crop", ValueError, r"aspect must be one of \('stretch', 'crop', 'pad'\), "
+                                    r"got 'Crop'"),
+               ("fill", ValueError, "aspect must be one of .* got 'fill'"),
+               (None, TypeError, "aspect must be one of .* got NoneType"),
+               (1, TypeError, "aspect must be one of .* got int")]
+
+
+@pytest.mark.parametrize("aspect,error,message", BAD_ASPECTS)
+def test_aspect_is_checked_before_any_file_is_read(tmp_path, aspect, error, message):
+    _two_classes(tmp_path / "f")
+    scan = folders.scan_image_folder(tmp_path / "f")
+    missing = [str(tmp_path / "nowhere.png")]           # a file would fail if it were read
+    calls = {
+        "decode_image": lambda: folders.decode_image(missing[0], 8, aspect=aspect),
+        "read_images": lambda: folders.read_images(missing, 8, aspect=aspect),
+        "cache_images": lambda: folders.cache_images(missing, 8, aspect=aspect,
+                                                     cache_dir=tmp_path / "c"),
+        "load_image_folder": lambda: folders.load_image_folder(tmp_path / "f", 8, aspect=aspect),
+        "path_pk_dataset": lambda: folders.path_pk_dataset(scan.paths, scan.labels, 2, 2,
+                                                           image_size=8, aspect=aspect),
+    }
+    for _name, call in calls.items():
+        with pytest.raises(error, match=message):
+            call()
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(ValueError, match=r"aspect must be one of \('stretch',\)"):
+        gallery.Preprocessing((8, 8), "grayscale", aspect="crop")   # an export only stretches
+
+
+def test_reading_exif_in_parallel_leaves_the_warning_filters_as_they_were(tmp_path):
+    """tf.data reads orientations from several threads at once; the PIL warnings kept out
+    must not leave a changed process-wide warning filter behind."""
+    buf = io.BytesIO()
+    Image.new("RGB", (10, 6), (10, 20, 30)).save(buf, "JPEG")
+    data = _with_exif_segment(buf.getvalue(), b"Exif\0\0II*\0" + struct.pack("<I", 99999))
+    paths = []
+    for i in range(64):
+        (tmp_path / f"{i}.jpg").write_bytes(data)
+        paths.append(str(tmp_path / f"{i}.jpg"))
+    before = list(warnings.filters)
+    for _ in range(3):
+        folders.read_images(paths, (6, 10), "rgb", batch_size=8)
+    assert warnings.filters == before

@@ -208,9 +208,10 @@ def test_projector_files(setup, tmp_path):
         projector.write_projector(tmp_path / "r2", index.embeddings, labels, images=images * 9)
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
         projector.write_projector(tmp_path / "r2", index.embeddings, labels, ["a", "b"])
-    with pytest.raises(ValueError, match="more than the projector's 8192 pixels"):
+    with pytest.raises(ValueError, match=r"thumbnails of 9000x10 are larger than the "
+                                         r"projector's 8192-pixel sprite"):
         projector.write_projector(tmp_path / "r2", np.zeros((5, 2)), [0, 1, 0, 1, 0],
-                                  images=np.broadcast_to(np.zeros((1, 1, 1)), (5, 5000, 5000)))
+                                  images=np.broadcast_to(np.zeros((1, 1, 1)), (5, 9000, 10)))
     with pytest.raises(ValueError, match="labels has 3 entries but embeddings has 15"):
         projector.write_projector(tmp_path / "r2", index.embeddings, labels[:3])
     with pytest.raises(ValueError, match="images has 2 entries but embeddings has 15"):
@@ -218,6 +219,71 @@ def test_projector_files(setup, tmp_path):
     with pytest.raises(ValueError, match=r"images must have shape \(N, h, w\)"):
         projector.write_projector(tmp_path / "r2", index.embeddings, labels, images=labels)
     assert not (tmp_path / "r2").exists()                  # nothing written on bad input
+
+
+def test_sprite_capacity():
+    assert projector.sprite_capacity(128, 128) == 64 ** 2          # 8192 / 128 = 64 a side
+    assert projector.sprite_capacity(100, 28) == 81 ** 2
+    assert projector.sprite_capacity(8193, 1) == 0
+    with pytest.raises(ValueError, match="h must be"):
+        projector.sprite_capacity(0, 4)
+
+
+def _written(out):
+    """What the projector would show: (rows of vectors, metadata lines, sprite cells)."""
+    from PIL import Image
+
+    vectors = np.loadtxt(out["vectors"], delimiter="\t", ndmin=2)
+    meta = out["metadata"].read_text().splitlines()
+    sprite = np.asarray(Image.open(out["sprite"]))
+    return vectors, meta, sprite
+
+
+def test_projector_samples_points_to_fit_the_sprite(tmp_path, monkeypatch, capsys):
+    """Past the sprite's size the vectors, metadata and sprite hold the same seeded sample, in
+    order, and the n-th thumbnail is the n-th point's (what the projector assumes)."""
+    monkeypatch.setattr(projector, "MAX_SPRITE_PIXELS", 12)          # 3 x 3 thumbnails of 4 px
+    n = 20
+    emb = np.arange(n * 2, dtype=float).reshape(n, 2)
+    labels = np.arange(n) % 4
+    images = np.repeat((np.arange(n) / (n - 1))[:, None, None], 4, 1).repeat(4, 2)
+    out = projector.write_projector(tmp_path / "run", emb, labels, list("abcd"), images=images,
+                                    seed=3)
+    said = capsys.readouterr().out
+    assert said == ("projector: 20 thumbnails of 4x4 do not fit one 12-pixel sprite; wrote a "
+                    "random sample of 9 points (seed 3); the metadata's index column gives "
+                    "their rows\n")
+    points = out["points"]
+    assert len(points) == 9 and len(set(points)) == 9 and list(points) == sorted(points)
+    np.testing.assert_array_equal(points, projector.write_projector(
+        tmp_path / "again", emb, labels, list("abcd"), images=images, seed=3)["points"])
+    assert not np.array_equal(points, projector.write_projector(
+        tmp_path / "other", emb, labels, list("abcd"), images=images, seed=4)["points"])
+    vectors, meta, sprite = _written(out)
+    np.testing.assert_array_equal(vectors, emb[points])
+    assert meta[1:] == [f"{i}\t{'abcd'[i % 4]}" for i in points]
+    assert sprite.shape == (12, 12)
+    cells = sprite.reshape(3, 4, 3, 4).transpose(0, 2, 1, 3).reshape(9, 16)
+    np.testing.assert_array_equal(cells.min(1), cells.max(1))      # each cell one thumbnail
+    np.testing.assert_array_equal(cells[:, 0], np.round(images[points, 0, 0] * 255))
+    config_text = out["config"].read_text()
+    assert "tensor_shape: 9\n" in config_text and "single_image_dim: 4" in config_text
+
+
+def test_projector_writes_every_point_when_they_fit(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(projector, "MAX_SPRITE_PIXELS", 12)
+    images = np.random.default_rng(0).random((9, 4, 4, 3))
+    out = projector.write_projector(tmp_path, np.eye(9), np.arange(9), images=images)
+    assert capsys.readouterr().out == ""
+    vectors, meta, sprite = _written(out)
+    assert list(out["points"]) == list(range(9)) and len(meta) == 10
+    np.testing.assert_array_equal(sprite[4:8, 8:12], np.round(images[5] * 255))
+    with pytest.raises(ValueError, match=r"images must lie in \[0, 1\].* in images\[2\]"):
+        projector.write_projector(tmp_path / "bad", np.eye(9), np.arange(9),
+                                  images=np.where(np.arange(9)[:, None, None, None] == 2, 2.0,
+                                                  images))
+    with pytest.raises(ValueError, match="seed must be"):
+        projector.write_projector(tmp_path / "bad", np.eye(9), np.arange(9), seed=-1)
 
 
 def test_brute_force_search_in_chunks(monkeypatch):

@@ -104,3 +104,30 @@ def test_errors_name_the_file_and_argument(tmp_path):
         folders.cache_images([1, 2], 16, cache_dir=tmp_path / "c")
     with pytest.raises(ValueError, match="at least one"):
         folders.cache_images(np.array([], str), 16, cache_dir=tmp_path / "c")
+
+
+def test_cached_batches_reads_rows_in_order_as_floats(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (7, 4, 5, 3)).astype(np.uint8)
+    np.save(tmp_path / "c.npy", images)
+    mapped = np.load(tmp_path / "c.npy", mmap_mode="r")
+    batches = list(folders.cached_batches(mapped, rows=[5, 0, 3], batch_size=2).as_numpy_iterator())
+    assert [len(b) for b in batches] == [2, 1] and batches[0].dtype == np.float32
+    np.testing.assert_allclose(np.concatenate(batches), images[[5, 0, 3]] / 255.0, rtol=1e-6)
+    mask = np.array([1, 0, 0, 1, 0, 0, 1], bool)
+    got = np.concatenate(list(folders.cached_batches(mapped, rows=mask).as_numpy_iterator()))
+    np.testing.assert_allclose(got, images[mask] / 255.0, rtol=1e-6)
+    everything = np.concatenate(list(folders.cached_batches(images).as_numpy_iterator()))
+    assert everything.shape == images.shape
+
+
+@pytest.mark.parametrize("images, rows, error, match", [
+    (np.zeros((3, 4, 4, 1), np.float32), None, TypeError, "uint8"),
+    (np.zeros((3, 4, 4), np.uint8), None, ValueError, "height, width, channels"),
+    (np.zeros((3, 4, 4, 1), np.uint8), [0.5], TypeError, "rows"),
+    (np.zeros((3, 4, 4, 1), np.uint8), [3], ValueError, "rows must lie"),
+    (np.zeros((3, 4, 4, 1), np.uint8), np.array([], int), ValueError, "at least one"),
+    (np.zeros((3, 4, 4, 1), np.uint8), np.array([True, False]), ValueError, "rows"),
+])
+def test_cached_batches_refuses_bad_input(images, rows, error, match):
+    with pytest.raises(error, match=match):
+        folders.cached_batches(images, rows=rows)

@@ -245,3 +245,21 @@ def test_set_backbone_trainable_rejects_models_without_a_backbone():
         models.set_backbone_trainable(models.mlp_encoder((4,), 2), True)
     with pytest.raises(TypeError):
         models.set_backbone_trainable("model", True)
+
+
+def test_pretrained_encoder_does_not_show_the_224_warning(monkeypatch):
+    # Keras warns that a 64x64 input gets the weights trained at 224x224 (expected: not shown)
+    import warnings
+
+    real = keras.applications.MobileNetV3Small
+
+    def warns_like_keras(**kwargs):
+        warnings.warn("`input_shape` is undefined or non-square, or `rows` is not 224. Weights "
+                      "for input shape (224, 224) will be loaded as the default.", UserWarning, stacklevel=2)
+        return real(**{**kwargs, "weights": None})
+    monkeypatch.setattr(keras.applications, "MobileNetV3Small", warns_like_keras)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        enc = models.pretrained_encoder((64, 64, 3), embedding_dim=4, weights="imagenet")
+    assert enc.output_shape == (None, 4)
+    assert not [w for w in seen if "non-square" in str(w.message)]

@@ -85,3 +85,31 @@ def test_bad_input(y):
         splits.held_out_split([0, 1], ["a", "b"], 3)
     with pytest.raises(ValueError, match="non-empty list of group names"):
         splits.held_out_split([0, 1], ["a", "b"], [])
+
+
+def test_open_set_split_enrolls_known_classes_and_keeps_a_query_each():
+    y = np.concatenate([np.full(n, c) for c, n in enumerate([2, 3, 5, 8, 2, 6, 4, 9])])
+    gal, known_q = splits.open_set_split(y, enroll=3, known=0.5, seed=1)
+    unknown_q = ~gal & ~known_q
+    assert not (gal & known_q).any()
+    known = np.unique(y[gal])
+    assert len(known) == 4 and set(np.unique(y[known_q])) == set(known)
+    assert not np.isin(y[unknown_q], known).any() and len(np.unique(y[unknown_q])) == 4
+    for c in known:                         # min(enroll, size - 1) each: a query is left
+        size = int((y == c).sum())
+        assert int((gal & (y == c)).sum()) == min(3, size - 1)
+    again = splits.open_set_split(y, enroll=3, known=0.5, seed=1)
+    assert all(np.array_equal(a, b) for a, b in zip((gal, known_q), again))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"y": np.array([0, 0, 1])}, ValueError, "single example"),
+    ({"y": np.array([0, 0, 0])}, ValueError, "at least 2 classes"),
+    ({"y": np.array([0, 0, 1, 1]), "known": 1.0}, ValueError, "known"),
+    ({"y": np.array([0, 0, 1, 1]), "enroll": 0}, ValueError, "enroll"),
+    ({"y": np.array([0, 0, 1, 1]), "enroll": 1.5}, TypeError, "enroll"),
+    ({"y": np.array([0.5, 1.0])}, TypeError, "y"),
+])
+def test_open_set_split_refuses_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        splits.open_set_split(**kwargs)

@@ -20,6 +20,20 @@ def as_numpy(value, what: str) -> np.ndarray:
                         f"({type(err).__name__}: {err})") from None
 
 
+def one_number(got, name: str) -> float:
+    """``got`` as a float, or :class:`Incorrect` saying why it is not one number (``name``
+    names the learner's function in the message)."""
+    if got is None:
+        raise Incorrect(f"{name} returned None: did you forget the `return`?")
+    try:
+        value = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Incorrect(f"{name} returned a {type(got).__name__}, expected one number") from None
+    if value.shape != ():
+        raise Incorrect(f"{name} returns an array of shape {value.shape}, expected one number.")
+    return float(value)
+
+
 def fmt(x) -> str:
     """A short rendering of a small array for a message."""
     return np.array2string(np.asarray(x, dtype=np.float64), precision=4, suppress_small=True,

@@ -13,22 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.exercises import Exercise, Incorrect
-from course_lib.exercises._probe import clustered_points
+from course_lib.exercises._probe import clustered_points, one_number
 
 __all__ = ["q1", "q2"]
-
-
-def _one_number(got, name: str) -> float:
-    """``got`` as a float, or :class:`Incorrect` saying why it is not one number."""
-    if got is None:
-        raise Incorrect(f"{name} returned None: did you forget the `return`?")
-    try:
-        value = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Incorrect(f"{name} returned a {type(got).__name__}, expected one number") from None
-    if value.shape != ():
-        raise Incorrect(f"{name} returns an array of shape {value.shape}, expected one number.")
-    return float(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,11 +73,11 @@ def _check_recall_at_1(fn) -> str:
     for seed in (0, 1, 2):
         q, q_y, g, g_y = _tiny_gallery(seed)
         want = evaluate.recall_at_k(q, q_y, g, g_y, k=1)
-        value = _one_number(fn(q, q_y, g, g_y), "recall_at_1")
+        value = one_number(fn(q, q_y, g, g_y), "recall_at_1")
         if np.isclose(value, want):
             continue
         order = np.random.default_rng(seed + 10).permutation(len(g))
-        shuffled = _one_number(fn(q, q_y, g[order], g_y[order]), "recall_at_1")
+        shuffled = one_number(fn(q, q_y, g[order], g_y[order]), "recall_at_1")
         if not np.isclose(shuffled, value):
             raise Incorrect(f"it returns {value:.4f}, and {shuffled:.4f} for the same gallery "
                             f"in another order: the answer depends on where an item sits in "
@@ -116,8 +103,8 @@ def _check_recall_at_1(fn) -> str:
                 raise Incorrect(message)
         raise Incorrect(f"on a gallery of 9 and 12 queries in 3 classes (seed {seed}) it returns "
                         f"{value:.4f}; evaluate.recall_at_k(..., k=1) gives {want:.4f}. Each "
-                        f"query's answer is the class of its nearest gallery item (section 6, "
-                        f"*Measured on the test classes*).")
+                        f"query's answer is the class of its nearest gallery item (section 8, "
+                        f"*Export, and answer questions*).")
     return "recall_at_1 agrees with evaluate.recall_at_k(..., k=1) on 3 tiny galleries."
 
 
@@ -187,7 +174,7 @@ def _check_threshold_at_far(fn) -> str:
         for far in (0.3, 0.2, 0.1):
             ref = evaluate.threshold_at_far(d, same, far)
             _, want_frr = evaluate.far_frr(d, same, ref)
-            t = _one_number(fn(d, same.astype(bool), far), "threshold_at_far")
+            t = one_number(fn(d, same.astype(bool), far), "threshold_at_far")
             got_far, got_frr = _rates(d, same, t)
             where = (f"on 20 pairs (10 different, seed {seed}) with far={far}, it returns "
                      f"threshold {t:.4f}")
@@ -196,7 +183,7 @@ def _check_threshold_at_far(fn) -> str:
                     and not np.isclose(_rates(d, same, on_same)[1], want_frr)):
                 raise Incorrect(f"{where}, the threshold whose share of *same*-class pairs "
                                 f"accepted is <= far. FAR is measured on the different-class "
-                                f"pairs (same == False): the strangers let in (section 4).")
+                                f"pairs (same == False): the strangers let in (section 7).")
             on_all = _best_threshold(d, d, far)
             if np.isclose(t, on_all) and not np.isclose(_rates(d, same, on_all)[1], want_frr):
                 raise Incorrect(f"{where}, the threshold whose share of *all* pairs accepted "
