@@ -15,6 +15,7 @@ import itertools
 import numpy as np
 
 from course_lib.exercises import Exercise, Incorrect
+from course_lib.exercises._probe import one_number
 
 __all__ = ["q1", "q2"]
 
@@ -185,19 +186,6 @@ def _brute_fraction(dist, labels, margin, *, strict=True, sign=1.0, self_positiv
     return active / {"valid": valid, "all": n ** 3}[denominator]
 
 
-def _one_number(got, name: str) -> float:
-    if got is None:
-        raise Incorrect(f"{name} returned None: did you forget the `return`?")
-    try:
-        value = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Incorrect(f"{name} returned a {type(got).__name__}, expected one number") from None
-    if value.shape != ():
-        raise Incorrect(f"{name} returns an array of shape {value.shape}, expected one number "
-                        f"(the share of active triplets of the whole batch).")
-    return float(value)
-
-
 def _check_active_fraction(fn) -> str:
     from course_lib import losses
 
@@ -207,7 +195,7 @@ def _check_active_fraction(fn) -> str:
                                   (3, False, 0.8)):
         dist, labels, _ = _batch(seed, integer)
         want = _brute_fraction(dist, labels, margin)
-        value = _one_number(fn(dist.copy(), labels.copy(), margin), "active_fraction")
+        value = one_number(fn(dist.copy(), labels.copy(), margin), "active_fraction")
         if np.isclose(value, want):
             continue
         where = f"on a batch of 8 in 3 classes (seed {seed}, margin {margin})"
@@ -238,7 +226,7 @@ def _check_active_fraction(fn) -> str:
     dist, labels, points = _batch(4, integer=False)
     lib = float(losses.active_triplet_fraction(labels, points.astype("float32"), 0.5,
                                                epsilon=0.0))
-    mine = _one_number(fn(dist, labels, 0.5), "active_fraction")
+    mine = one_number(fn(dist, labels, 0.5), "active_fraction")
     if not np.isclose(mine, lib, atol=1e-6):
         raise Incorrect(f"on points of seed 4 it returns {mine:.4f}, but "
                         f"losses.active_triplet_fraction gives {lib:.4f}.")
