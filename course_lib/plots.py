@@ -8,6 +8,7 @@ Introduced in notebook 01.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -1218,7 +1219,11 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
             sd = values.std(ddof=1) if len(values) > 1 else 0.0
             ax.errorbar(i + 0.12, values.mean(), yerr=sd, fmt="D", color=color, capsize=4,
                         label="mean ± 1 std" if i == 0 else None)
-        ax.set_xticks(range(len(groups)), groups)
+        # past 3 groups, names are wrapped at spaces and written upwards: they never overlap
+        many = len(groups) > 3
+        ax.set_xticks(range(len(groups)),
+                      [textwrap.fill(str(g), 12) if many else str(g) for g in groups],
+                      fontsize="small" if many else None, rotation=90 if many else 0)
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_xlabel(names[by])
         ax.set_ylabel(names[metric])

@@ -14,10 +14,10 @@ import numpy as np
 
 from course_lib.config import atomic_file, build_dir, fast_mode, repository_url
 
-__all__ = ["STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint", "ScoredTasks",
-           "SelectionRun", "SelectionStudy", "format_table", "main", "outcome_text",
-           "read_ablation", "read_selection", "read_study", "record", "results_path",
-           "write_study"]
+__all__ = ["STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint", "LossRun", "LossStudy",
+           "ScoredTasks", "SelectionRun", "SelectionStudy", "format_table", "main",
+           "outcome_text", "read_ablation", "read_losses", "read_selection", "read_study",
+           "record", "results_path", "write_study"]
 
 # Where the committed study files live online, for a notebook run without the repository (Colab).
 STUDY_URL = repository_url("raw") + "notebooks/"
@@ -639,6 +639,175 @@ class SelectionStudy:
         return np.concatenate([np.array(table[h]) for h in folds])
 
 
+@dataclass(frozen=True, eq=False)
+class LossRun:
+    """One run of ``07_losses.json``: one loss, one seed, trained and scored once.
+
+    Attributes:
+        loss: the loss's name (``"batch-hard"``). seed: the seed of its weights and batches.
+        margin: the margin it trained with (chosen on validation), or None (no margin).
+        scores: its test scores (``"map@r"``, ``"recall@1"``, ``"one-shot 20-way"``, ...).
+        seconds: seconds of training (machine-dependent; reports only).
+        active: the share of active triplets of each chunk's training batches (measured
+            inside ``fit``), or None for a loss without that log.
+        active_steps: the step at the end of each chunk of ``active`` (empty without it).
+    """
+
+    loss: str
+    seed: int
+    margin: float | None
+    scores: dict
+    seconds: float
+    active: tuple | None = None
+    active_steps: tuple = ()
+
+    @classmethod
+    def from_json(cls, obj, source: str, where: str) -> LossRun:
+        r = _Reader(obj, source, where)
+        scores = r.get("scores", dict)
+        if not scores or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                 for v in scores.values()):
+            r.fail(f"field 'scores' must map metric names to numbers, got {scores!r:.80}")
+        margin = r.get("margin", (int, float, type(None)))
+        active = r.numbers("active", default=None)
+        steps = r.numbers("active_steps", int, default=None) or ()
+        if (active is None) != (not steps) or active is not None and len(active) != len(steps):
+            r.fail("needs one active fraction per step of 'active_steps', or neither")
+        if active is not None and not all(0.0 <= a <= 1.0 for a in active):
+            r.fail(f"active fractions must lie in [0, 1], got {active}")
+        return cls(r.get("loss", str), r.get("seed", int),
+                   None if margin is None else float(margin),
+                   {k: float(v) for k, v in scores.items()},
+                   float(r.get("seconds", (int, float))), active, steps)
+
+    def to_json(self) -> dict:
+        out = {"loss": self.loss, "seed": self.seed, "margin": self.margin,
+               "scores": self.scores, "seconds": self.seconds}
+        if self.active is not None:
+            out["active"] = list(self.active)
+            out["active_steps"] = list(self.active_steps)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class LossStudy:
+    """``notebooks/results/07_losses.json`` (``scripts/study_07.py``), typed: every loss of
+    notebook 07, its margin chosen on the validation alphabet, then trained with each seed and
+    scored once on the test alphabet and Lake's runs.
+
+    Attributes:
+        what: the file's own description.
+        settings: the protocol and training settings (split, alphabets, P, K, learning rate...).
+        steps: training steps of each run. sweep_steps: steps of each margin-choice run.
+        seeds: the seeds, each run by every loss.
+        sweep: one dict per margin-choice run: ``loss``, ``margin``, ``validation map@r``.
+        margins: the margin chosen for each loss (None: a loss without margin).
+        runs: every run (:class:`LossRun`), in the file's order.
+        pixels: the scores of nearest neighbour on raw pixels, the baseline.
+        machine, total_minutes, date: the run of the script.
+    """
+
+    what: str
+    settings: dict
+    steps: int
+    sweep_steps: int
+    seeds: tuple
+    sweep: tuple
+    margins: dict
+    runs: tuple
+    pixels: dict
+    machine: dict
+    total_minutes: float
+    date: str
+    source: str = field(default="", compare=False)
+
+    @classmethod
+    def from_json(cls, obj, source: str = "07_losses.json") -> LossStudy:
+        """The study from the file's parsed JSON; ``source`` names the file in errors.
+
+        Raises:
+            ValueError: a missing or mistyped field, a loss without a run for every seed, two
+                runs of one loss and seed, a run whose margin is not its loss's chosen margin
+                (the message names the file and the field).
+        """
+        r = _Reader(obj, source, "")
+        seeds = r.numbers("seeds", int)
+        runs = tuple(LossRun.from_json(x, source, f"runs[{i}]")
+                     for i, x in enumerate(r.get("runs", list)))
+        margins = r.get("margins", dict)
+        keys = [(x.loss, x.seed) for x in runs]
+        if not runs or len(set(keys)) != len(keys):
+            r.fail("must hold runs, at most one per loss and seed")
+        for name in dict.fromkeys(x.loss for x in runs):
+            have = sorted(x.seed for x in runs if x.loss == name)
+            if have != sorted(seeds):
+                r.fail(f"has runs of {name!r} for seeds {have}, not for every seed {list(seeds)}")
+            if name not in margins:
+                r.fail(f"has no chosen margin for {name!r}")
+        for i, x in enumerate(runs):
+            if x.margin != margins[x.loss]:
+                r.fail(f"runs[{i}] trained with margin {x.margin}, not the chosen "
+                       f"{margins[x.loss]} of {x.loss!r}")
+        sweep = []
+        for i, point in enumerate(r.get("sweep", list)):
+            p = r.inner(f"sweep[{i}]", point)
+            sweep.append({"loss": p.get("loss", str),
+                          "margin": float(p.get("margin", (int, float))),
+                          "validation map@r": float(p.get("validation map@r", (int, float)))})
+        pixels = r.get("pixels", dict)
+        return cls(r.get("what", str), r.get("settings", dict), r.get("steps", int),
+                   r.get("sweep_steps", int), seeds, tuple(sweep), margins, runs,
+                   {k: float(v) for k, v in pixels.items()}, _machine(r),
+                   float(r.get("total_minutes", (int, float))), r.get("date", str), source)
+
+    def to_json(self) -> dict:
+        """The study as the file holds it (what :meth:`from_json` read)."""
+        return {"what": self.what, "settings": self.settings, "steps": self.steps,
+                "sweep_steps": self.sweep_steps, "seeds": list(self.seeds),
+                "sweep": [dict(p) for p in self.sweep], "margins": self.margins,
+                "runs": [x.to_json() for x in self.runs], "pixels": self.pixels,
+                "machine": self.machine, "total_minutes": self.total_minutes,
+                "date": self.date}
+
+    @property
+    def losses(self) -> list[str]:
+        """The losses, in the order of their first run."""
+        return list(dict.fromkeys(x.loss for x in self.runs))
+
+    def run(self, loss: str, seed: int) -> LossRun:
+        """The run of ``loss`` with ``seed``.
+
+        Raises:
+            KeyError: no such run (the message lists the losses and seeds).
+        """
+        for x in self.runs:
+            if (x.loss, x.seed) == (loss, seed):
+                return x
+        raise KeyError(f"{self.source}: no run of {loss!r} with seed {seed}; losses "
+                       f"{self.losses}, seeds {list(self.seeds)}")
+
+    def scores(self, loss: str, metric: str) -> np.ndarray:
+        """``metric`` of each seed's run of ``loss``, in the order of ``seeds`` (paired across
+        losses: the same seed gives the same initial weights).
+
+        Raises:
+            KeyError: an unknown loss or metric.
+        """
+        runs = [self.run(loss, s) for s in self.seeds]
+        if any(metric not in x.scores for x in runs):
+            raise KeyError(f"{self.source}: no metric {metric!r}; metrics "
+                           f"{sorted(runs[0].scores)}")
+        return np.array([x.scores[metric] for x in runs])
+
+    def table(self):
+        """One row per run: ``loss``, ``seed``, ``margin``, ``seconds`` and every score, as a
+        pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame([{"loss": x.loss, "seed": x.seed, "margin": x.margin,
+                              "seconds": x.seconds, **x.scores} for x in self.runs])
+
+
 def _study(path, notebooks_dir, cls):
     text_path = str(path)
     return cls.from_json(read_study(path, notebooks_dir), text_path)
@@ -678,8 +847,26 @@ def read_selection(path="results/06_selection.json", notebooks_dir=None) -> Sele
     return _study(path, notebooks_dir, SelectionStudy)
 
 
+def read_losses(path="results/07_losses.json", notebooks_dir=None) -> LossStudy:
+    """``07_losses.json`` as a :class:`LossStudy` (found as :func:`read_study` finds it).
+
+    Args:
+        path: the file, relative to ``notebooks/``.
+        notebooks_dir: as in :func:`read_study`.
+
+    Returns:
+        The typed study.
+
+    Raises:
+        ValueError: content that is not such a study (the message names the file and field),
+            and as :func:`read_study`.
+    """
+    return _study(path, notebooks_dir, LossStudy)
+
+
 def write_study(path, study) -> Path:
-    """Write a study (:class:`AblationStudy` or :class:`SelectionStudy`) as its JSON file,
+    """Write a study (:class:`AblationStudy`, :class:`SelectionStudy` or :class:`LossStudy`) as
+    its JSON file,
     atomically (:func:`course_lib.config.atomic_file`).
 
     Args:
@@ -692,8 +879,8 @@ def write_study(path, study) -> Path:
     Raises:
         TypeError: ``study`` is neither kind of study.
     """
-    if not isinstance(study, (AblationStudy, SelectionStudy)):
-        raise TypeError(f"study must be an AblationStudy or SelectionStudy, got "
+    if not isinstance(study, (AblationStudy, SelectionStudy, LossStudy)):
+        raise TypeError(f"study must be an AblationStudy, SelectionStudy or LossStudy, got "
                         f"{type(study).__name__}")
     path = Path(path)
     text = json.dumps(study.to_json(), indent=1, allow_nan=False)

@@ -402,6 +402,76 @@ WRONG.update({
 })
 
 
+# notebook 07
+_HARDEST = """
+import numpy as np
+
+def hardest_pairs(dist, labels):
+    same = labels[:, None] == labels[None, :]
+    positive = {positive}
+    negative = {negative}
+    hp = {hp}
+    hn = {hn}
+    return {result}
+"""
+_HARDEST_RIGHT = dict(positive="same & ~np.eye(len(labels), dtype=bool)", negative="~same",
+                      hp="np.where(positive, dist, -np.inf).max(axis=1)",
+                      hn="np.where(negative, dist, np.inf).min(axis=1)", result="hp, hn")
+_ACTIVE = """
+import numpy as np
+
+def active_fraction(dist, labels, margin):
+    same = labels[:, None] == labels[None, :]
+    positive = {positive}
+    valid = positive[:, :, None] & ~same[:, None, :]
+    active = {active}
+    return {result}
+"""
+_ACTIVE_RIGHT = dict(positive="same & ~np.eye(len(labels), dtype=bool)",
+                     active="dist[:, :, None] - dist[:, None, :] + margin > 0",
+                     result="float((active & valid).sum() / valid.sum())")
+
+WRONG.update({
+    "nb07.q1": [
+        (_fill(_HARDEST, **{**_HARDEST_RIGHT, "result": "hn, hp"}), "swapped"),
+        (_fill(_HARDEST, **{**_HARDEST_RIGHT,
+                            "hp": "np.where(positive, dist, np.inf).min(axis=1)"}),
+         "*nearest* positive"),
+        (_fill(_HARDEST, **{**_HARDEST_RIGHT, "positive": "same",
+                            "hp": "np.where(positive, dist, np.inf).min(axis=1)"}),
+         "hardest_positive is 0 for every anchor"),
+        (_fill(_HARDEST, **{**_HARDEST_RIGHT, "hp": "dist.max(axis=1)"}), "over *every* other"),
+        (_fill(_HARDEST, **{**_HARDEST_RIGHT,
+                            "hn": "np.where(negative, dist, -np.inf).max(axis=1)"}),
+         "*farthest* negative"),
+        (_fill(_HARDEST, **{**_HARDEST_RIGHT, "hn": "np.where(negative, dist, 0).min(axis=1)"}),
+         "Fill them with np.inf"),
+        (_fill(_HARDEST, **{**_HARDEST_RIGHT, "negative": "~np.eye(len(labels), dtype=bool)"}),
+         "nearest *other image*"),
+        (_fill(_HARDEST, **{**_HARDEST_RIGHT, "result": "np.stack([hp, hn])"}),
+         "must return two arrays"),
+        (_fill(_HARDEST, **{**_HARDEST_RIGHT, "result": "hp[:, None], hn[:, None]"}),
+         "one distance per anchor"),
+    ],
+    "nb07.q2": [
+        (_fill(_ACTIVE, **{**_ACTIVE_RIGHT, "result": "int((active & valid).sum())"}),
+         "the number of active triplets"),
+        (_fill(_ACTIVE, **{**_ACTIVE_RIGHT,
+                           "active": "dist[:, :, None] - dist[:, None, :] + margin >= 0"}),
+         "Active means loss > 0, strictly"),
+        (_fill(_ACTIVE, **{**_ACTIVE_RIGHT,
+                           "active": "dist[:, None, :] - dist[:, :, None] + margin > 0"}),
+         "the sign is flipped"),
+        (_fill(_ACTIVE, **{**_ACTIVE_RIGHT, "positive": "same"}), "its own positive"),
+        (_fill(_ACTIVE, **{**_ACTIVE_RIGHT,
+                           "result": "float((active & valid).sum() / len(labels) ** 3)"}),
+         "divide by the number of *valid* triplets"),
+        (_fill(_ACTIVE, **{**_ACTIVE_RIGHT, "result": "(active & valid).mean(axis=(1, 2))"}),
+         "expected one number"),
+    ],
+})
+
+
 def test_every_notebook_module_has_exercises():
     assert {"nb01", "nb02", "nb03"} <= set(MODULES)
     for name, module in MODULES.items():

@@ -155,7 +155,8 @@ def test_active_triplet_fraction_config_keeps_the_keras_entries():
     config_ = metric.get_config()
     assert {"name", "dtype"} <= set(config_)
     assert config_ == {**keras.metrics.Mean(name="act", dtype="float32").get_config(),
-                       "margin": 0.3, "squared": True, "epsilon": 1e-6}
+                       "margin": 0.3, "squared": True, "epsilon": 1e-6,
+                       "inputs": "embeddings"}
     again = losses.ActiveTripletFraction.from_config(config_)
     assert (again.name, again.margin, again.squared) == ("act", 0.3, True)
 

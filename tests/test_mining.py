@@ -219,7 +219,7 @@ def test_bad_input(batch):
         losses.ActiveTripletFraction().update_state(labels, emb, sample_weight=np.ones(12))
 
 
-def _batch_contrastive_brute_force(labels, emb, margin):
+def _batch_contrastive_brute_force(labels, emb, margin, average="all"):
     pull, push = [], []
     for i in range(len(labels)):
         for j in range(len(labels)):
@@ -230,7 +230,9 @@ def _batch_contrastive_brute_force(labels, emb, margin):
                 pull.append(0.5 * d * d)
             else:
                 push.append(0.5 * max(margin - d, 0.0) ** 2)
-    return np.mean(pull) + np.mean(push)
+    if average == "active":
+        pull, push = [v for v in pull if v > 0], [v for v in push if v > 0]
+    return np.mean(pull) + (np.mean(push) if push else 0.0)
 
 
 def test_batch_contrastive_matches_brute_force():
@@ -238,9 +240,18 @@ def test_batch_contrastive_matches_brute_force():
     labels = np.repeat(np.arange(4), 3)
     emb = rng.normal(size=(12, 5)).astype("float32") * 0.4
     for margin in (0.5, 2.0):
-        got = float(losses.get("batch_contrastive", margin=margin)(labels, emb))
-        np.testing.assert_allclose(got, _batch_contrastive_brute_force(labels, emb, margin),
-                                   rtol=1e-5)
+        for average in ("all", "active"):
+            got = float(losses.get("batch_contrastive", margin=margin, average=average)(
+                labels, emb))
+            want = _batch_contrastive_brute_force(labels, emb, margin, average)
+            np.testing.assert_allclose(got, want, rtol=1e-5)
+    active = float(losses.BatchContrastiveLoss(0.5, average="active")(labels, emb))
+    assert active > float(losses.BatchContrastiveLoss(0.5)(labels, emb))   # fewer, same sum
+    again = losses.BatchContrastiveLoss.from_config(
+        losses.BatchContrastiveLoss(0.5, average="active").get_config())
+    assert again.average == "active"
+    with pytest.raises(ValueError, match="average must be one of"):
+        losses.BatchContrastiveLoss(average="mean")
 
 
 def test_batch_contrastive_finite_gradient_at_equal_embeddings():
@@ -254,9 +265,13 @@ def test_batch_contrastive_finite_gradient_at_equal_embeddings():
         losses.BatchContrastiveLoss(0.0)
 
 
-def test_triplet_active_fraction_metric():
-    metric = losses.TripletActiveFraction(margin=0.5)
+def test_active_fraction_metric_on_given_triplets():
+    metric = losses.ActiveTripletFraction(margin=0.5, inputs="distances")
     metric.update_state(None, np.array([[1.0, 2.0], [1.0, 1.2], [2.0, 1.0], [0.1, 3.0]]))
     assert float(metric.result()) == pytest.approx(0.5)
+    again = losses.ActiveTripletFraction.from_config(metric.get_config())
+    assert again.inputs == "distances"
     with pytest.raises(ValueError, match="margin"):
-        losses.TripletActiveFraction(margin=-1.0)
+        losses.ActiveTripletFraction(margin=-1.0, inputs="distances")
+    with pytest.raises(ValueError, match="inputs must be one of"):
+        losses.ActiveTripletFraction(inputs="pairs")

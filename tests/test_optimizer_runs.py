@@ -223,3 +223,22 @@ def test_train_on_pairs_tracks_a_probe_and_takes_callbacks(class_coded_images):
                                 callbacks=["stop"])
     with pytest.raises(TypeError, match="verbose must be a bool"):
         training.train_contrastive(x, y, "sgd", 0.1, seed=0, steps=1, chunks=1, verbose=1)
+
+
+def test_plot_metrics_by_group_long_group_names_do_not_overlap():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    names = ["contrastive pairs", "contrastive, all pairs", "random triplets", "batch-all",
+             "batch-hard", "semi-hard", "N-way"]
+    table = pd.DataFrame({"loss": np.repeat(names, 3), "map@r": np.arange(21) / 21,
+                          "recall@1": np.arange(21) / 30, "one-shot": np.arange(21) / 40})
+    fig = plots.plot_metrics_by_group(table, ["recall@1", "map@r", "one-shot"], by="loss",
+                                      title="t")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+        assert len(boxes) == len(names)
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    plt.close(fig)

@@ -19,7 +19,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 @pytest.mark.parametrize("name, reader", [("06_ablation.json", results.read_ablation),
-                                          ("06_selection.json", results.read_selection)])
+                                          ("06_selection.json", results.read_selection),
+                                          ("07_losses.json", results.read_losses)])
 def test_the_committed_studies_read_and_write_back_unchanged(name, reader, tmp_path):
     study = reader(f"results/{name}", notebooks_dir=NOTEBOOKS)
     original = json.loads((NOTEBOOKS / "results" / name).read_text())
@@ -91,7 +92,7 @@ def test_missing_runs_and_rows_are_named():
         study.outcomes("bn", "shifts", ["Greek"])
     with pytest.raises(KeyError, match="no row 'resnet'"):
         results.read_ablation(notebooks_dir=NOTEBOOKS).row("resnet")
-    with pytest.raises(TypeError, match="AblationStudy or SelectionStudy"):
+    with pytest.raises(TypeError, match="AblationStudy, SelectionStudy or LossStudy"):
         results.write_study("x.json", {"rows": []})
 
 
@@ -182,3 +183,59 @@ def test_choose_cheapest_refuses_bad_costs():
         evaluate.choose_cheapest(runs, {"a": 1, "b": 0}, paired=True)
     with pytest.raises(TypeError, match="costs must be a mapping"):
         evaluate.choose_cheapest(runs, [1, 2], paired=True)
+
+
+def _loss_study_json():
+    """A small study file of notebook 07's shape: 2 losses x 2 seeds."""
+    def run(loss, seed, margin, active=None):
+        out = {"loss": loss, "seed": seed, "margin": margin,
+               "scores": {"map@r": 0.3 + 0.1 * seed, "recall@1": 0.5}, "seconds": 10.5}
+        if active:
+            out.update(active=active, active_steps=[50, 100])
+        return out
+    return {"what": "test", "settings": {"p": 16, "k": 3}, "steps": 100, "sweep_steps": 50,
+            "seeds": [0, 1],
+            "sweep": [{"loss": "batch-hard", "margin": 0.1, "validation map@r": 0.4}],
+            "margins": {"batch-hard": 0.1, "N-way": None},
+            "runs": [run("batch-hard", 0, 0.1, [0.5, 0.25]), run("N-way", 0, None),
+                     run("batch-hard", 1, 0.1, [0.6, 0.3]), run("N-way", 1, None)],
+            "pixels": {"map@r": 0.1, "recall@1": 0.3},
+            "machine": {"cpus": 2, "processor": "x", "load_average": [1.0, 1.0, 1.0]},
+            "total_minutes": 1.0, "date": "2026-12-02"}
+
+
+def test_loss_study_round_trip(tmp_path):
+    d = _loss_study_json()
+    study = results.LossStudy.from_json(copy.deepcopy(d), "x/07_losses.json")
+    assert study.to_json() == d
+    path = results.write_study(tmp_path / "results" / "07_losses.json", study)
+    again = results.read_losses("results/07_losses.json", notebooks_dir=tmp_path)
+    assert path.exists() and again.to_json() == d
+    assert again.losses == ["batch-hard", "N-way"]
+    np.testing.assert_allclose(again.scores("batch-hard", "map@r"), [0.3, 0.4])
+    assert again.run("batch-hard", 1).active == (0.6, 0.3)
+    assert again.run("N-way", 0).active is None and again.margins["N-way"] is None
+    assert list(again.table().columns[:4]) == ["loss", "seed", "margin", "seconds"]
+    with pytest.raises(KeyError, match="no run of 'semi-hard' with seed 0"):
+        again.run("semi-hard", 0)
+    with pytest.raises(KeyError, match="no metric 'spread'"):
+        again.scores("N-way", "spread")
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda d: d["runs"].pop(), r"runs of 'N-way' for seeds \[0\]"),
+    (lambda d: d["runs"].append(copy.deepcopy(d["runs"][0])), "at most one per loss and seed"),
+    (lambda d: d["runs"][0].update(margin=0.3), r"runs\[0\] trained with margin 0.3"),
+    (lambda d: d["margins"].pop("N-way"), "no chosen margin for 'N-way'"),
+    (lambda d: d["runs"][0].update(active=[0.5]), "one active fraction per step"),
+    (lambda d: d["runs"][0].update(active=[0.5, 1.5]), r"must lie in \[0, 1\]"),
+    (lambda d: d["runs"][1]["scores"].update(recall="high"), "must map metric names"),
+    (lambda d: d["sweep"][0].pop("margin"), r"sweep\[0\] has no 'margin'"),
+    (lambda d: d.pop("machine"), "has no 'machine'"),
+])
+def test_bad_loss_study_content_is_refused_naming_file_and_field(spoil, message):
+    d = _loss_study_json()
+    spoil(d)
+    with pytest.raises(ValueError, match=message) as err:
+        results.LossStudy.from_json(d, "x/07_losses.json")
+    assert str(err.value).startswith("x/07_losses.json: ")

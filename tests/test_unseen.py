@@ -37,7 +37,7 @@ SMALL = {"p": 4, "k": 2, "embedding_dim": 8, "learning_rate": 1e-2}
     ("pk", losses.BatchHardTripletLoss(0.2), {}),
     ("pk", losses.BatchContrastiveLoss(0.5), {}),
     ("pairs", losses.ContrastiveLoss(0.5), {}),
-    ("triplets", losses.TripletLoss(0.2), {"metrics": [losses.TripletActiveFraction(0.2)]}),
+    ("triplets", losses.TripletLoss(0.2), {"metrics": [losses.ActiveTripletFraction(0.2, inputs="distances")]}),
     ("episodes", losses.NWayLoss(4), {"n_way": 4, "normalise": False}),
 ])
 def test_every_sampler_trains_and_logs_each_chunk(protocol, sampler, loss, extra):

@@ -15,10 +15,9 @@ with), and :func:`get`, which makes one by name.
 - ``"cosface"``: :class:`CosFaceLoss`, of ``cosface_loss`` (``softmax``; read from the
   :class:`CosineClassifier` head of class centres)
 
-Also here: :func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction`, and
-:class:`TripletActiveFraction`, the same fraction for a model that outputs each triplet's two
-distances (the
-batch's distance matrix the mining losses read is :func:`course_lib.distances.keras_pairwise`).
+Also here: :func:`active_triplet_fraction` and its metric :class:`ActiveTripletFraction`, which
+also reads a model that outputs each triplet's two distances (``inputs="distances"``); the
+batch's distance matrix the mining losses read is :func:`course_lib.distances.keras_pairwise`.
 Every name is importable from ``course_lib.losses`` itself; the submodules only group them.
 
 Introduced in notebook 01.
@@ -50,7 +49,7 @@ from course_lib.losses.softmax import (
     info_nce_loss,
     supcon_loss,
 )
-from course_lib.losses.triplet import TripletActiveFraction, TripletLoss, triplet_loss
+from course_lib.losses.triplet import TripletLoss, triplet_loss
 
 __all__ = [
     "ActiveTripletFraction",
@@ -64,7 +63,6 @@ __all__ = [
     "SupConLoss",
     "NWayLoss",
     "SemiHardTripletLoss",
-    "TripletActiveFraction",
     "TripletLoss",
     "active_triplet_fraction",
     "batch_all_triplet_loss",

@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 _AVERAGES = ("active", "all")
+_METRIC_INPUTS = ("embeddings", "distances")
 
 
 # --------------------------------------------------------------------------- distances and masks
@@ -214,30 +215,39 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = 1.0, squared: boo
 
 
 def batch_contrastive_loss(labels, embeddings, margin: float = 1.0, squared: bool = False,
-                           epsilon: float = 1e-6):
+                           epsilon: float = 1e-6, average: str = "all"):
     """The contrastive loss on every pair of the batch: same-class and different-class pairs
     averaged separately, then added.
 
     Args:
         labels, embeddings, margin, squared, epsilon: as for :func:`batch_all_triplet_loss`
             (``squared`` compares squared distances with the margin, as the others do).
+        average: ``"all"`` averages each kind over all its pairs; ``"active"`` over its pairs
+            with a positive loss only (as batch-all's default, and as the contrastive loss
+            of Musgrave et al. 2020 averages its non-zero terms), so that the many
+            different-class pairs already beyond the margin do not dilute the others.
 
     Returns:
         Each anchor's share, a float32 tensor (batch,): its same-class terms over the number
-        of same-class pairs plus its different-class terms over the number of different-class
-        pairs, times the batch size; its mean is the batch loss. A batch without same-class
-        (or different-class) pairs contributes 0 for that kind.
+        of same-class pairs averaged over plus its different-class terms over the number of
+        different-class pairs averaged over, times the batch size; its mean is the batch loss.
+        A batch without such pairs contributes 0 for that kind.
 
     Raises:
         TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
-        ValueError: bad shapes or ``margin`` <= 0.
+        ValueError: bad shapes, ``margin`` <= 0, ``average`` not "active" or "all".
     """
     margin, squared, epsilon = _options(margin, squared, epsilon)
+    checks.one_of(average, "average", _AVERAGES)
     d, positive, negative = _batch_geometry(labels, embeddings, squared, epsilon)
     pull = 0.5 * ops.square(d) * positive
     push = 0.5 * ops.square(ops.relu(margin - d)) * negative
-    return (_shares(ops.sum(pull, axis=1), ops.sum(positive))
-            + _shares(ops.sum(push, axis=1), ops.sum(negative)))
+    if average == "active":
+        n_pull, n_push = ops.sum(ops.cast(pull > 0, "float32")), ops.sum(ops.cast(push > 0,
+                                                                                  "float32"))
+    else:
+        n_pull, n_push = ops.sum(positive), ops.sum(negative)
+    return (_shares(ops.sum(pull, axis=1), n_pull) + _shares(ops.sum(push, axis=1), n_push))
 
 
 def active_triplet_fraction(labels, embeddings, margin: float = 1.0, squared: bool = False,
@@ -349,39 +359,71 @@ class SemiHardTripletLoss(_MiningLoss):
 class BatchContrastiveLoss(_MiningLoss):
     """Keras loss of :func:`batch_contrastive_loss`: the mean of the anchors' shares.
 
-    Takes the options of every mining loss (``margin``, ``squared``, ``epsilon``,
-    ``reduction``, ``name``, ``dtype``; see ``__init__``).
+    Args:
+        margin, squared, epsilon, reduction, name, dtype: the options of every mining loss
+            (``_MiningLoss.__init__``, shown by ``help(BatchHardTripletLoss)``).
+        average: ``"all"`` or ``"active"`` pairs of each kind averaged, as in the function.
+
+    Raises:
+        TypeError, ValueError: as for every mining loss; ``average`` not "active" or "all".
     """
 
     _function = staticmethod(batch_contrastive_loss)
 
+    def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
+                 average: str = "all", reduction="sum_over_batch_size",
+                 name: str = "batch_contrastive_loss", dtype=None):
+        average = checks.one_of(average, "average", _AVERAGES)
+        super().__init__(margin, squared, epsilon, reduction, name, dtype, average=average)
+        self.average = average
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ActiveTripletFraction(keras.metrics.Mean):
-    """Metric: mean over batches of :func:`active_triplet_fraction` (compile with a mining loss).
+    """Metric: the fraction of a batch's triplets whose loss is still positive, averaged over
+    the batches ``fit`` sees.
+
+    Compiled beside the loss, it is computed inside ``fit``: on the training batches, with the
+    encoder in training mode (batch normalisation on the batch's own statistics), so it sees
+    the distances the gradient sees: the share of each batch that still teaches. Two inputs:
+
+    - ``inputs="embeddings"``: ``(class ids, embeddings)`` of a P x K batch, compiled with a
+      mining loss; every valid triplet of the batch counts (:func:`active_triplet_fraction`).
+    - ``inputs="distances"``: a model whose output stacks ``[d(a, p), d(a, n)]`` on the last
+      axis (compiled with :class:`course_lib.losses.TripletLoss`); each given triplet counts
+      once and ``y_true`` is not read.
 
     Args:
-        margin, squared, epsilon: as for the loss it accompanies.
+        margin: the loss's margin, a number > 0.
+        squared, epsilon: as for the mining loss it accompanies (``"embeddings"`` only).
+        inputs: ``"embeddings"`` or ``"distances"``, as above.
         name: the metric's name in ``fit``'s logs.
         **kwargs: passed to ``keras.metrics.Mean`` (e.g. ``dtype``).
 
     Raises:
         TypeError: ``margin`` or ``epsilon`` not a number, ``squared`` not a bool.
-        ValueError: ``margin`` <= 0 or ``epsilon`` < 0; at update time, a ``sample_weight``.
+        ValueError: ``margin`` <= 0 or ``epsilon`` < 0, ``inputs`` not one of the two; at
+            update time, a ``sample_weight`` with ``"embeddings"`` (triplets couple the
+            examples of a batch).
     """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, epsilon: float = 1e-6,
-                 name: str = "active_triplets", **kwargs):
+                 inputs: str = "embeddings", name: str = "active_triplets", **kwargs):
         super().__init__(name=name, **kwargs)
         self.margin, self.squared, self.epsilon = _options(margin, squared, epsilon)
+        self.inputs = checks.one_of(inputs, "inputs", _METRIC_INPUTS)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.inputs == "distances":
+            y_pred = ops.convert_to_tensor(y_pred)
+            active = ops.cast(y_pred[..., 0] - y_pred[..., 1] + self.margin > 0, "float32")
+            return super().update_state(active, sample_weight=sample_weight)
         if sample_weight is not None:
-            raise ValueError("ActiveTripletFraction takes no sample_weight: triplets couple "
-                             "the examples of a batch")
+            raise ValueError("ActiveTripletFraction takes no sample_weight with inputs="
+                             "'embeddings': triplets couple the examples of a batch")
         return super().update_state(
             active_triplet_fraction(y_true, y_pred, self.margin, self.squared, self.epsilon))
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin, "squared": self.squared,
-                "epsilon": self.epsilon}
+                "epsilon": self.epsilon, "inputs": self.inputs}

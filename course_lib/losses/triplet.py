@@ -1,6 +1,7 @@
 """The triplet loss of Schroff, Kalenichenko and Philbin (2015) on given triplets: a function of
 the two distances of each triplet and :class:`TripletLoss`, its registered Keras loss for a
-model that outputs both distances (notebook 07). Triplets mined inside a batch are in
+model that outputs both distances (notebook 07); the share of them still active is
+:class:`course_lib.losses.ActiveTripletFraction` with ``inputs="distances"``. Triplets mined inside a batch are in
 :mod:`course_lib.losses.mining`."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from keras import ops
 from course_lib import PACKAGE
 from course_lib.losses._common import FunctionLoss, check_margin
 
-__all__ = ["TripletActiveFraction", "TripletLoss", "triplet_loss"]
+__all__ = ["TripletLoss", "triplet_loss"]
 
 
 def triplet_loss(anchor_positive, anchor_negative, margin: float = 1.0):
@@ -62,34 +63,3 @@ class TripletLoss(FunctionLoss):
         super().__init__(_stacked_triplet_loss, reduction=reduction, name=name, dtype=dtype,
                          margin=margin)
         self.margin = margin
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class TripletActiveFraction(keras.metrics.Mean):
-    """Metric: the fraction of a batch's triplets whose loss is still positive, for a model
-    whose output stacks ``[d(a, p), d(a, n)]`` (compile it beside :class:`TripletLoss`).
-
-    Computed inside ``fit``, it sees the distances the gradient sees (batch normalisation in
-    training mode, the training triplets): the share of each batch that still teaches.
-
-    Args:
-        margin: the loss's margin, a number > 0.
-        name: the metric's name in ``fit``'s logs.
-        **kwargs: passed to ``keras.metrics.Mean`` (e.g. ``dtype``).
-
-    Raises:
-        TypeError: ``margin`` not a number.
-        ValueError: ``margin`` <= 0.
-    """
-
-    def __init__(self, margin: float = 1.0, name: str = "active_triplets", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.margin = check_margin(margin)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = ops.convert_to_tensor(y_pred)
-        active = ops.cast(y_pred[..., 0] - y_pred[..., 1] + self.margin > 0, "float32")
-        return super().update_state(active, sample_weight=sample_weight)
-
-    def get_config(self):
-        return {**super().get_config(), "margin": self.margin}
