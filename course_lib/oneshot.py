@@ -8,7 +8,9 @@ Tasks are index arrays into one image array (``query`` (T,), ``support`` (T, N),
 :func:`task_scores` scores them and :func:`task_accuracy` counts the right answers.
 
 For k-shot scoring, :func:`class_prototypes` averages each class's k support embeddings into
-its prototype and :func:`nearest_prototype` answers each query with the nearest one.
+its prototype and :func:`nearest_prototype` answers each query with the nearest one;
+:func:`k_shot_tasks` draws N-way k-shot tasks and :func:`k_shot_accuracy` scores embeddings on
+them that way (notebook 09).
 
 Lake et al.'s 20 official runs are such tasks too (:func:`lake_run_tasks`,
 :func:`score_lake_runs`), and :func:`lake_n_way_tasks` draws N-way tasks inside those runs.
@@ -33,6 +35,8 @@ from course_lib.sampling import ClassTable
 __all__ = [
     "check_tasks",
     "class_prototypes",
+    "k_shot_accuracy",
+    "k_shot_tasks",
     "lake_n_way_tasks",
     "lake_run_tasks",
     "nearest_prototype",
@@ -542,3 +546,89 @@ def nearest_prototype(queries, classes, prototypes) -> np.ndarray:
     checks.same_length(classes, "classes", protos, "prototypes")
     index, _ = distances.nearest(queries, protos, k=1)
     return classes[index[:, 0]]
+
+
+def k_shot_tasks(y, n_way: int, k_shot: int, num_tasks: int, seed: int = 0, groups=None,
+                 queries: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """N-way k-shot tasks as index arrays: per task ``n_way`` distinct classes, ``k_shot``
+    support examples of each and ``queries`` other examples of each as queries.
+
+    Args:
+        y: integer class ids (N,).
+        n_way: classes per task, an int >= 2.
+        k_shot: support examples per class, an int >= 1.
+        num_tasks: tasks to draw, an int >= 1.
+        seed: an int >= 0.
+        groups: a group id per example (N,) (e.g. its alphabet), or None: with it every task
+            draws its classes from one group.
+        queries: query examples per class, an int >= 1 (disjoint from the support).
+
+    Returns:
+        ``(support, query)``: int arrays (T, n_way, k_shot) and (T, n_way, queries) of indices
+        into ``y``; ``support[t, c]`` and ``query[t, c]`` belong to the same class, so the
+        answer of ``query[t, c, :]`` is position ``c``.
+
+    Raises:
+        TypeError: arguments of the wrong type.
+        ValueError: ``n_way`` larger than the classes (of every group), a class with fewer
+            than ``k_shot + queries`` examples (the message names ``k_shot``), ``groups`` of
+            another length or a class in two groups.
+    """
+    n_way = checks.integer(n_way, "n_way", minimum=2)
+    k_shot = checks.positive_int(k_shot, "k_shot")
+    queries = checks.positive_int(queries, "queries")
+    num_tasks = checks.positive_int(num_tasks, "num_tasks")
+    rng = np.random.default_rng(checks.seed(seed))
+    table = ClassTable.build(y, groups=groups)
+    table.require_classes(n_way, f"n_way={n_way} classes per task")
+    table.require_examples(k_shot + queries, f"k_shot={k_shot} support and queries={queries} "
+                                             "query examples per class",
+                           "lower k_shot or queries")
+    group_of = (table.class_group if groups is not None
+                else np.zeros(table.num_classes, np.int64))
+    eligible = (table.eligible_groups(n_way, f"n_way={n_way}") if groups is not None
+                else np.zeros(1, np.int64))
+    slots_of = {g: np.flatnonzero(group_of == g) for g in eligible}
+    need = k_shot + queries
+    support = np.empty((num_tasks, n_way, k_shot), np.int64)
+    query = np.empty((num_tasks, n_way, queries), np.int64)
+    for t in range(num_tasks):
+        chosen = rng.choice(slots_of[eligible[rng.integers(len(eligible))]], n_way,
+                            replace=False)
+        for c, slot in enumerate(chosen):
+            rows = table.order[table.starts[slot]:table.starts[slot] + table.counts[slot]]
+            picked = rng.choice(rows, need, replace=False)
+            support[t, c], query[t, c] = picked[:k_shot], picked[k_shot:]
+    return support, query
+
+
+def k_shot_accuracy(embeddings, support, query) -> np.ndarray:
+    """Each task's accuracy by nearest prototype: every query is answered with the class whose
+    prototype (the mean of its support embeddings, Snell et al. 2017) is nearest in Euclidean
+    distance.
+
+    Args:
+        embeddings: (N, D) float array, the embeddings the task indices point into.
+        support: (T, n_way, k) support indices, as :func:`k_shot_tasks` returns them.
+        query: (T, n_way, q) query indices of the same classes.
+
+    Returns:
+        (T,) the share of each task's queries answered right.
+
+    Raises:
+        TypeError: non-numeric embeddings or non-integer indices.
+        ValueError: embeddings not 2-D or not finite, index arrays not 3-D, of different tasks
+            or classes, or out of range.
+    """
+    emb = checks.float_array(embeddings, "embeddings", ndim=2)
+    support = checks.index_array(support, "support (indices into embeddings)", ndim=3,
+                                 size=len(emb))
+    query = checks.index_array(query, "query (indices into embeddings)", ndim=3, size=len(emb))
+    if support.shape[:2] != query.shape[:2]:
+        raise ValueError(f"support and query must have the same tasks and classes, got shapes "
+                         f"{support.shape} and {query.shape}")
+    protos = emb[support].mean(axis=2)                                     # (T, N, D)
+    q = emb[query]                                                         # (T, N, Q, D)
+    d = np.sum((q[:, :, :, None, :] - protos[:, None, None, :, :]) ** 2, axis=-1)   # (T,N,Q,N)
+    right = d.argmin(axis=-1) == np.arange(support.shape[1])[None, :, None]
+    return right.reshape(len(support), -1).mean(axis=1)

@@ -15,7 +15,7 @@ import numpy as np
 from course_lib.config import atomic_file, build_dir, fast_mode, repository_url
 
 __all__ = ["STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint", "LossRun", "LossStudy",
-           "ScoredTasks", "SelectionRun", "SelectionStudy", "format_table", "main",
+           "ScoredTasks", "SelectionRun", "SelectionStudy", "StudyProgress", "format_table", "main",
            "outcome_text", "read_ablation", "read_losses", "read_selection", "read_study",
            "record", "results_path", "write_study"]
 
@@ -645,7 +645,9 @@ class LossRun:
 
     Attributes:
         loss: the loss's name (``"batch-hard"``). seed: the seed of its weights and batches.
-        margin: the margin it trained with (chosen on validation), or None (no margin).
+        margin: the margin it trained with (chosen on validation), or None (no margin); for a
+            loss whose one setting is another number (a temperature), that number, named in
+            the study's ``parameters``.
         scores: its test scores (``"map@r"``, ``"recall@1"``, ``"one-shot 20-way"``, ...).
         seconds: seconds of training (machine-dependent; reports only).
         active: the share of active triplets of each chunk's training batches (measured
@@ -691,9 +693,10 @@ class LossRun:
 
 @dataclass(frozen=True, eq=False)
 class LossStudy:
-    """``notebooks/results/07_losses.json`` (``scripts/study_07.py``), typed: every loss of
-    notebook 07, its margin chosen on the validation alphabet, then trained with each seed and
-    scored once on the test alphabet and Lake's runs.
+    """``notebooks/results/07_losses.json`` (``scripts/study_07.py``) or ``09_losses.json``
+    (``scripts/study_09.py``), typed: every loss of the notebook, its margin (or temperature)
+    chosen on the validation alphabet, then trained with each seed and scored once on the test
+    alphabet and Lake's runs.
 
     Attributes:
         what: the file's own description.
@@ -705,6 +708,8 @@ class LossStudy:
         runs: every run (:class:`LossRun`), in the file's order.
         pixels: the scores of nearest neighbour on raw pixels, the baseline.
         machine, total_minutes, date: the run of the script.
+        parameters: the name of each loss's chosen number (``"margin"``, ``"temperature"``);
+            a loss missing here with a number has a margin.
     """
 
     what: str
@@ -720,6 +725,7 @@ class LossStudy:
     total_minutes: float
     date: str
     source: str = field(default="", compare=False)
+    parameters: dict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, obj, source: str = "07_losses.json") -> LossStudy:
@@ -755,10 +761,16 @@ class LossStudy:
                           "margin": float(p.get("margin", (int, float))),
                           "validation map@r": float(p.get("validation map@r", (int, float)))})
         pixels = r.get("pixels", dict)
+        parameters = r.get("parameters", dict, {})
+        if not all(isinstance(v, str) for v in parameters.values()) or set(parameters) - set(
+                margins):
+            r.fail(f"field 'parameters' must name a setting (a str) of losses it has margins "
+                   f"for, got {parameters!r:.80}")
         return cls(r.get("what", str), r.get("settings", dict), r.get("steps", int),
                    r.get("sweep_steps", int), seeds, tuple(sweep), margins, runs,
                    {k: float(v) for k, v in pixels.items()}, _machine(r),
-                   float(r.get("total_minutes", (int, float))), r.get("date", str), source)
+                   float(r.get("total_minutes", (int, float))), r.get("date", str), source,
+                   dict(parameters))
 
     def to_json(self) -> dict:
         """The study as the file holds it (what :meth:`from_json` read)."""
@@ -767,7 +779,21 @@ class LossStudy:
                 "sweep": [dict(p) for p in self.sweep], "margins": self.margins,
                 "runs": [x.to_json() for x in self.runs], "pixels": self.pixels,
                 "machine": self.machine, "total_minutes": self.total_minutes,
-                "date": self.date}
+                "date": self.date, **({"parameters": self.parameters} if self.parameters
+                                      else {})}
+
+    def parameter(self, loss: str) -> str | None:
+        """The name of ``loss``'s chosen number (``"margin"``, ``"temperature"``), or None for
+        a loss without one.
+
+        Raises:
+            KeyError: an unknown loss (the message lists the losses).
+        """
+        if loss not in self.margins:
+            raise KeyError(f"{self.source}: no loss {loss!r}; losses {self.losses}")
+        if self.margins[loss] is None:
+            return None
+        return self.parameters.get(loss, "margin")
 
     @property
     def losses(self) -> list[str]:
@@ -848,7 +874,8 @@ def read_selection(path="results/06_selection.json", notebooks_dir=None) -> Sele
 
 
 def read_losses(path="results/07_losses.json", notebooks_dir=None) -> LossStudy:
-    """``07_losses.json`` as a :class:`LossStudy` (found as :func:`read_study` finds it).
+    """``07_losses.json`` (or 09's, ``path="results/09_losses.json"``) as a :class:`LossStudy`
+    (found as :func:`read_study` finds it).
 
     Args:
         path: the file, relative to ``notebooks/``.
@@ -862,6 +889,62 @@ def read_losses(path="results/07_losses.json", notebooks_dir=None) -> LossStudy:
             and as :func:`read_study`.
     """
     return _study(path, notebooks_dir, LossStudy)
+
+
+class StudyProgress:
+    """The partial file of a long study (``<out>.partial.json``): what is done so far, written
+    atomically after every run, so a study killed part-way resumes without redoing them.
+
+    Args:
+        out: the study file the script will write; the partial file sits beside it.
+        key: the study's settings (JSON values); a partial file of other settings is ignored.
+        resume: read the partial file if it exists and has the same key; False starts afresh.
+    """
+
+    def __init__(self, out, key, resume: bool = False):
+        self.path = Path(out).with_suffix(".partial.json")
+        key = json.loads(json.dumps(key))                   # tuples as the file holds them
+        self.done = {"key": key, "sweep": [], "runs": []}
+        if resume and self.path.exists():
+            found = _read_json(self.path)
+            if isinstance(found, dict) and found.get("key") == key:
+                self.done = found
+                print(f"resuming: {len(found['sweep'])} sweep runs and {len(found['runs'])} "
+                      "runs done")
+
+    def _save(self) -> None:
+        with atomic_file(self.path) as tmp:
+            tmp.write_text(json.dumps(self.done, indent=1) + "\n")
+
+    def sweep_score(self, loss: str, value) -> float | None:
+        """The validation score of ``loss`` with ``value`` done earlier, or None."""
+        for point in self.done["sweep"]:
+            if (point["loss"], point["margin"]) == (loss, value):
+                return float(point["validation map@r"])
+        return None
+
+    def add_sweep(self, loss: str, value, score: float) -> float:
+        """Record one candidate's validation score; returns ``score``."""
+        self.done["sweep"].append({"loss": loss, "margin": value, "validation map@r": score})
+        self._save()
+        return score
+
+    def run(self, loss: str, seed: int) -> LossRun | None:
+        """The :class:`LossRun` of ``loss`` and ``seed`` done earlier, or None."""
+        for obj in self.done["runs"]:
+            if (obj["loss"], obj["seed"]) == (loss, seed):
+                return LossRun.from_json(obj, str(self.path), loss)
+        return None
+
+    def add_run(self, run: LossRun) -> LossRun:
+        """Record one run; returns it."""
+        self.done["runs"].append(run.to_json())
+        self._save()
+        return run
+
+    def finish(self) -> None:
+        """Remove the partial file (once the study file is written)."""
+        self.path.unlink(missing_ok=True)
 
 
 def write_study(path, study) -> Path:

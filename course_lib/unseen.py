@@ -44,6 +44,7 @@ __all__ = [
     "embedding_model",
     "omniglot_protocol",
     "score_embedding",
+    "simpleshot_model",
     "train_embedding",
 ]
 
@@ -56,8 +57,8 @@ class Protocol:
     """The images of one comparison: training classes, a validation and a test alphabet.
 
     Attributes:
-        x_train, y_train: training images (N, H, W) and class ids (rotated copies are classes
-            of their own).
+        x_train, y_train: training images (N, H, W) and class ids ``0..C-1`` (rotated copies
+            are classes of their own), so a classifier head of C outputs reads them directly.
         groups_train: the (rotated) alphabet of each training image, for within-alphabet
             batches.
         x_val, y_val: the validation alphabet's images and character ids.
@@ -80,6 +81,11 @@ class Protocol:
     def image_shape(self) -> tuple[int, int]:
         """The (height, width) of every image."""
         return tuple(self.x_train.shape[1:3])
+
+    @property
+    def num_train_classes(self) -> int:
+        """The number of training classes C (class ids run from 0 to C - 1)."""
+        return int(self.y_train.max()) + 1
 
 
 def omniglot_protocol(split: str = "background_small1", validation=("Early_Aramaic",),
@@ -121,6 +127,7 @@ def omniglot_protocol(split: str = "background_small1", validation=("Early_Arama
     x_train = np.concatenate([np.rot90(omniglot.images[train_mask], r, axes=(1, 2))
                               for r in turns])
     y_train = np.concatenate([omniglot.character[train_mask] * len(turns) + r for r in turns])
+    y_train = np.unique(y_train, return_inverse=True)[1].astype(np.int64)   # ids 0..C-1, in order
     groups = np.concatenate([omniglot.alphabet[train_mask] * len(turns) + r for r in turns])
     used = sorted({names[a] for a in np.unique(omniglot.alphabet[train_mask])})
     return Protocol(x_train, y_train, groups,
@@ -302,19 +309,26 @@ def train_embedding(loss, protocol: Protocol, *, steps: int, seed: int = 0, samp
     return EmbeddingRun(embed, head, time.perf_counter() - tic, log, steps, seed)
 
 
-def score_embedding(embed: keras.Model, protocol: Protocol, ks=(1, 2, 4, 8)) -> dict:
+def score_embedding(embed: keras.Model, protocol: Protocol, ks=(1, 2, 4, 8), shots=(),
+                    n_way: int = 20, num_tasks: int = 200) -> dict:
     """Score an embedding on the test alphabet and on Lake's one-shot runs.
 
     Args:
         embed: a model from images to embeddings (inference mode is used).
         protocol: the data; its test alphabet and runs are read.
         ks: the k of each recall@k reported.
+        shots: for each k here (ints >= 1), also ``n_way``-way k-shot accuracy by nearest
+            prototype on the test alphabet (:func:`course_lib.oneshot.k_shot_tasks`, 5 queries
+            per class, ``num_tasks`` tasks of seed 0: the same tasks for every embedding).
+        n_way: the classes of each k-shot task.
+        num_tasks: the k-shot tasks drawn.
 
     Returns:
         A dict of floats: ``"recall@k"`` for each k and ``"map@r"`` (each test image a query
         against all the others, by :func:`course_lib.evaluate.retrieval_scores`), ``"spread"``
         (:func:`course_lib.evaluate.embedding_spread` of the test embeddings) and
-        ``"one-shot 20-way"`` (mean accuracy over Lake's runs).
+        ``"one-shot 20-way"`` (mean accuracy over Lake's runs) and, for each k of ``shots``,
+        ``"{k}-shot {n_way}-way, test alphabet"``.
 
     Raises:
         TypeError: ``embed`` not a Keras model.
@@ -327,4 +341,37 @@ def score_embedding(embed: keras.Model, protocol: Protocol, ks=(1, 2, 4, 8)) -> 
     out["spread"] = evaluate.embedding_spread(e)
     per_run, _ = oneshot.score_lake_runs(embed, protocol.runs)
     out["one-shot 20-way"] = float(per_run.mean())
+    for k in shots:
+        support, query = oneshot.k_shot_tasks(protocol.y_test, n_way, k, num_tasks, seed=0,
+                                              queries=5)
+        out[f"{k}-shot {n_way}-way, test alphabet"] = float(
+            oneshot.k_shot_accuracy(e, support, query).mean())
     return {name: float(v) for name, v in out.items()}
+
+
+def simpleshot_model(embed: keras.Model, x_reference) -> keras.Model:
+    """SimpleShot's reading of a trained encoder (Wang et al. 2019, "CL2N"): subtract the mean
+    embedding of the reference images (the training images), then scale to unit length.
+
+    Args:
+        embed: a model from images to embeddings.
+        x_reference: the images whose mean embedding is subtracted (N, H, W).
+
+    Returns:
+        A functional ``keras.Model`` named ``"simpleshot"``: ``embed``, then a
+        ``keras.layers.Normalization`` holding that mean (variance 1: centring only), then
+        ``keras.layers.UnitNormalization``.
+
+    Raises:
+        TypeError: ``embed`` not a Keras model.
+        ValueError: ``x_reference`` empty or not finite.
+    """
+    if not isinstance(embed, keras.Model):
+        raise TypeError(f"embed must be a keras.Model, got {type(embed).__name__}")
+    x = checks.float_array(x_reference, "x_reference")
+    mean = np.asarray(embed.predict(x, batch_size=512, verbose=0)).mean(axis=0)
+    inputs = keras.Input(embed.input_shape[1:], name="image")
+    centred = keras.layers.Normalization(mean=mean, variance=np.ones_like(mean),
+                                         name="centre")(embed(inputs))
+    outputs = keras.layers.UnitNormalization(name="unit_sphere")(centred)
+    return keras.Model(inputs, outputs, name="simpleshot")

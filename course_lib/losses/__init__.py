@@ -10,6 +10,8 @@ with), and :func:`get`, which makes one by name.
 - ``"batch_contrastive"``: :class:`BatchContrastiveLoss`, of ``batch_contrastive_loss``
   (``mining``; 07): the contrastive loss on every pair of a batch
 - ``"n_way"``: :class:`NWayLoss`, of ``n_way_loss`` (``nway``; notebook 06)
+- ``"prototypical"``: :class:`PrototypicalLoss`, of ``prototypical_loss`` (``nway``; notebook
+  09): the k-shot prototypes of a P x K batch
 - ``"info_nce"``: :class:`InfoNCELoss`, of ``info_nce_loss`` (``softmax``; two views)
 - ``"supcon"``: :class:`SupConLoss`, of ``supcon_loss`` (``softmax``; labelled batches)
 - ``"cosface"``: :class:`CosFaceLoss`, of ``cosface_loss`` (``softmax``; read from the
@@ -38,7 +40,7 @@ from course_lib.losses.mining import (
     batch_hard_triplet_loss,
     semi_hard_triplet_loss,
 )
-from course_lib.losses.nway import NWayLoss, n_way_loss
+from course_lib.losses.nway import NWayLoss, PrototypicalLoss, n_way_loss, prototypical_loss
 from course_lib.losses.pair import ContrastiveLoss, contrastive_loss
 from course_lib.losses.softmax import (
     CosFaceLoss,
@@ -62,6 +64,7 @@ __all__ = [
     "InfoNCELoss",
     "SupConLoss",
     "NWayLoss",
+    "PrototypicalLoss",
     "SemiHardTripletLoss",
     "TripletLoss",
     "active_triplet_fraction",
@@ -73,6 +76,7 @@ __all__ = [
     "get",
     "info_nce_loss",
     "n_way_loss",
+    "prototypical_loss",
     "semi_hard_triplet_loss",
     "supcon_loss",
     "triplet_loss",
@@ -86,6 +90,7 @@ _BY_NAME = {
     "semi_hard": SemiHardTripletLoss,
     "batch_contrastive": BatchContrastiveLoss,
     "n_way": NWayLoss,
+    "prototypical": PrototypicalLoss,
     "info_nce": InfoNCELoss,
     "supcon": SupConLoss,
     "cosface": CosFaceLoss,
@@ -97,8 +102,8 @@ def get(name: str, **kwargs):
 
     Args:
         name: one of ``"contrastive"``, ``"triplet"``, ``"batch_all"``, ``"batch_hard"``,
-            ``"semi_hard"``, ``"batch_contrastive"``, ``"n_way"``, ``"info_nce"``,
-            ``"supcon"``, ``"cosface"`` (see the package docstring).
+            ``"semi_hard"``, ``"batch_contrastive"``, ``"n_way"``, ``"prototypical"``,
+            ``"info_nce"``, ``"supcon"``, ``"cosface"`` (see the package docstring).
         **kwargs: the loss's own arguments, e.g. ``margin=0.2`` (``n_way=20`` for
             ``"n_way"``).
 

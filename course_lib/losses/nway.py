@@ -1,16 +1,19 @@
 """The N-way comparison loss of one-shot training episodes (notebook 06): a function giving the
 loss of each row of a batch of episodes and :class:`NWayLoss`, its registered Keras loss. The
-episodes themselves are drawn by :func:`course_lib.pairs.episode_dataset`."""
+episodes themselves are drawn by :func:`course_lib.pairs.episode_dataset`. Its k-shot
+generalisation on labelled P x K batches, the prototypical network's loss, is
+:class:`PrototypicalLoss` (notebook 09)."""
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from course_lib import PACKAGE, checks
-from course_lib.losses._common import FunctionLoss
+from course_lib.losses._common import FunctionLoss, concrete_values
 
-__all__ = ["NWayLoss", "n_way_loss"]
+__all__ = ["NWayLoss", "PrototypicalLoss", "n_way_loss", "prototypical_loss"]
 
 
 def n_way_loss(embeddings, n_way: int | None = None):
@@ -94,3 +97,96 @@ class NWayLoss(FunctionLoss):
         super().__init__(_n_way_loss_of_batch, reduction=reduction, name=name, dtype=dtype,
                          n_way=n_way)
         self.n_way = n_way
+
+
+def prototypical_loss(labels, embeddings, shots: int = 1):
+    """Per-query loss of a prototypical network (Snell et al. 2017) on a labelled P x K batch.
+
+    In each class of the batch the first ``shots`` rows (in batch order) are the support and the
+    others the queries. A class's prototype is the mean of its support embeddings; each query
+    is scored against every prototype of the batch with logits minus the squared Euclidean
+    distance, and its loss is the cross-entropy with its own class. With ``shots=1`` and one
+    query per class this is one direction of :func:`n_way_loss`.
+
+    Args:
+        labels: (B,) integer class labels.
+        embeddings: (B, D) embeddings.
+        shots: support rows per class, an int >= 1.
+
+    Returns:
+        The loss of each row, (B,): the query's cross-entropy, 0 for a support row (Keras's
+        mean over the batch is then the mean over queries times the share of queries).
+
+    Raises:
+        TypeError: a non-int ``shots``.
+        ValueError: embeddings that are not 2-D, labels whose length is not the batch's, or
+            (when the labels have values) fewer than 2 classes, or a class with no query
+            (``shots`` rows or fewer).
+    """
+    shots = checks.integer(shots, "shots", minimum=1)
+    emb = ops.convert_to_tensor(embeddings)
+    if len(emb.shape) != 2:
+        raise ValueError(f"embeddings must be 2-D (batch, dim), got shape {tuple(emb.shape)}")
+    lab = ops.reshape(ops.convert_to_tensor(labels), (-1,))
+    if lab.shape[0] is not None and emb.shape[0] is not None and lab.shape[0] != emb.shape[0]:
+        raise ValueError(f"labels must give one label per embedding row: {lab.shape[0]} labels "
+                         f"for {emb.shape[0]} rows")
+    values = concrete_values(lab)
+    if values is not None:
+        classes, counts = np.unique(values, return_counts=True)
+        if len(classes) < 2:
+            raise ValueError(f"a prototypical batch needs at least 2 classes, got only class "
+                             f"{classes.tolist()}")
+        if counts.min() <= shots:
+            raise ValueError(f"shots={shots} leaves class {classes[counts.argmin()]} with no "
+                             f"query: it has {counts.min()} rows; every class needs more than "
+                             f"shots rows")
+    n = ops.shape(emb)[0]
+    same = ops.cast(ops.equal(lab[:, None], lab[None, :]), emb.dtype)            # (B, B)
+    earlier = ops.cast(ops.tril(ops.ones((n, n)), k=-1), emb.dtype)             # j < i
+    rank = ops.sum(same * earlier, axis=1)                                       # (B,)
+    support = ops.cast(rank < shots, emb.dtype)
+    first = ops.cast(rank < 0.5, emb.dtype)          # one row per class stands for its prototype
+    weights = same * support[None, :]                                            # (B, B)
+    prototypes = ops.matmul(weights, emb) / ops.sum(weights, axis=1, keepdims=True)
+    sq = (ops.sum(ops.square(emb), axis=1)[:, None] - 2.0 * ops.matmul(emb, ops.transpose(
+        prototypes)) + ops.sum(ops.square(prototypes), axis=1)[None, :])         # (B, B)
+    logits = ops.where(first[None, :] > 0, -sq, ops.cast(-1e9, emb.dtype))
+    log_p = ops.log_softmax(logits, axis=1)
+    own = ops.sum(ops.where((same * first[None, :]) > 0, log_p, ops.zeros_like(log_p)), axis=1)
+    return -own * (1.0 - support)
+
+
+def _prototypical_of_batch(y_true, y_pred, shots: int):
+    """:func:`prototypical_loss` of the labels ``y_true`` and the embeddings ``y_pred``."""
+    return prototypical_loss(y_true, y_pred, shots)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PrototypicalLoss(FunctionLoss):
+    """The loss of a prototypical network (Snell et al. 2017) on P x K batches: the first
+    ``shots`` rows of each class are its support, their mean its prototype, and every other row
+    is a query classified among the batch's prototypes by minus the squared Euclidean distance.
+
+    A P x K batch (:func:`course_lib.pk_sampling.pk_dataset`) with K = ``shots`` + queries is a
+    P-way ``shots``-shot training episode. ``y_true`` holds the (B,) class labels, ``y_pred``
+    the (B, D) embeddings. Support rows contribute 0 to the per-row loss, so Keras's mean is the
+    mean query loss times the share of queries in the batch (a constant for fixed P and K).
+
+    Args:
+        shots: support rows per class, an int >= 1 (each class of a batch needs more rows).
+        reduction: how Keras reduces the per-row losses (default: the mean).
+        name: the loss's name.
+        dtype: the dtype of the loss's computations (None: Keras's float type).
+
+    Raises:
+        TypeError: a non-int ``shots``.
+        ValueError: ``shots`` < 1; at call time, see :func:`prototypical_loss`.
+    """
+
+    def __init__(self, shots: int = 1, reduction="sum_over_batch_size",
+                 name: str = "prototypical_loss", dtype=None):
+        shots = checks.integer(shots, "shots", minimum=1)
+        super().__init__(_prototypical_of_batch, reduction=reduction, name=name, dtype=dtype,
+                         shots=shots)
+        self.shots = shots

@@ -10,7 +10,7 @@ import numpy as np
 from keras import ops
 
 from course_lib import PACKAGE, checks
-from course_lib.losses._common import FunctionLoss
+from course_lib.losses._common import FunctionLoss, concrete_values
 
 __all__ = [
     "CosFaceLoss",
@@ -82,14 +82,6 @@ def info_nce_loss(embeddings, temperature: float = 0.1):
     return -ops.take_along_axis(log_p, partner[:, None], axis=1)[:, 0]
 
 
-def _concrete(x):
-    """``x`` as a NumPy array when it has a value (eager), else None (a symbolic tensor)."""
-    try:
-        return np.asarray(ops.convert_to_numpy(x))
-    except Exception:  # noqa: BLE001 - symbolic tensors have no value to read
-        return None
-
-
 def supcon_loss(labels, embeddings, temperature: float = 0.1):
     """Per-row supervised contrastive loss (Khosla et al. 2020, "L_out"; see :class:`SupConLoss`).
 
@@ -115,7 +107,7 @@ def supcon_loss(labels, embeddings, temperature: float = 0.1):
     if lab.shape[0] is not None and emb.shape[0] is not None and lab.shape[0] != emb.shape[0]:
         raise ValueError(f"labels must give one label per embedding row: {lab.shape[0]} labels "
                          f"for {emb.shape[0]} rows")
-    values = _concrete(lab)
+    values = concrete_values(lab)
     if values is not None:
         classes, counts = np.unique(values, return_counts=True)
         if len(classes) < 2:
