@@ -62,7 +62,7 @@ ENCODER_FILE = "encoder.keras"
 INDEX_FILE = "gallery.npz"
 _FORMAT = 2
 _OLD_FORMATS = (1,)
-ASPECT_MODES = ("stretch",)
+ASPECT_MODES = ("stretch", "crop", "pad")   # those of folders.decode_image
 COLOR_MODES = {"grayscale": 1, "rgb": 3}
 _PROBE_SEED = 12345
 _PROBE_COUNT = 2
@@ -75,9 +75,10 @@ class Preprocessing:
     Attributes:
         image_size: (height, width) of the encoder's input.
         color_mode: ``"grayscale"`` (1 channel) or ``"rgb"`` (3 channels).
-        aspect: how a query of another aspect ratio is fitted: ``"stretch"`` (resized to
-            ``image_size`` regardless of aspect ratio, bilinear with antialiasing, as
-            ``folders.decode_image`` does for training).
+        aspect: how a query of another aspect ratio is fitted, as ``folders.decode_image``
+            does for training: ``"stretch"`` (resized to ``image_size`` regardless of aspect
+            ratio, bilinear with antialiasing), ``"crop"`` (the largest central crop of the
+            target aspect ratio, then resized) or ``"pad"`` (resized to fit, black borders).
     """
 
     image_size: tuple[int, int]
@@ -283,7 +284,13 @@ def _converted(batch: np.ndarray, name: str, prep: Preprocessing) -> np.ndarray:
     elif arr.shape[-1] == 1 and channels == 3:
         arr = np.repeat(arr, 3, axis=-1)
     if arr.shape[1:3] != prep.image_size:
-        arr = np.clip(tf.image.resize(arr, prep.image_size, antialias=True).numpy(), 0.0, 1.0)
+        if prep.aspect == "stretch":
+            arr = np.clip(tf.image.resize(arr, prep.image_size, antialias=True).numpy(), 0.0, 1.0)
+        else:                                           # crop or pad, image by image
+            from course_lib import folders
+
+            arr = np.stack([folders.fit_image(a, prep.image_size, prep.aspect).numpy()
+                            for a in arr])
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
@@ -291,7 +298,7 @@ def _decoded(path, prep: Preprocessing) -> np.ndarray:
     """One image file decoded by ``folders.decode_image`` with the export's settings."""
     from course_lib import folders
 
-    return folders.decode_image(path, prep.image_size, prep.color_mode).numpy()
+    return folders.decode_image(path, prep.image_size, prep.color_mode, prep.aspect).numpy()
 
 
 # --------------------------------------------------------------------------- building the index
