@@ -514,8 +514,8 @@ folders.assert_on_demo(thresholds["identify"] < thresholds["verify"],
 # the rates on the pairs of each draw, and keeps the middle 95% of them.
 #
 # **Claim:** on the test classes, at the verify threshold chosen for a FAR of 1% on validation
-# classes, the FAR is 3.7% with a 95% interval of 1.4% to 6.7% over 30 classes; the FRR is
-# 7.7% (interval 3.2% to 13.5%).
+# classes, the FAR is 1.2% with a 95% interval of 0.2% to 3.0% over 30 classes; the FRR is
+# 5.1% (interval 2.1% to 10.5%).
 
 # %%
 y_test = scan.labels[test]
@@ -599,7 +599,7 @@ assert np.isclose(by_array.distance, d_q.min(), atol=2e-2)
 #
 # **Claim:** identify answers every test query as the hand computation does (the same item).
 # Its own threshold lets in far fewer unknown test queries than the verify threshold would
-# (4.3% against 48.9%); the price of that strictness is paid by the known queries: 75.4% of
+# (4.3% against 17.4%); the price of that strictness is paid by the known queries: 87.0% of
 # them are answered right (check: at least 60%), the others mostly "unknown".
 
 # %%
