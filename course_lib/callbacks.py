@@ -250,11 +250,14 @@ class OneShotValidation(BestEpochValidation):
 
 
 class RetrievalValidation(BestEpochValidation):
-    """Recall@k on validation classes at the end of each epoch; keep the best epoch's weights.
+    """Recall@k or MAP@R on validation classes after each epoch; keep the best epoch's weights.
 
     Every validation image is embedded by ``encoder`` (in batches) and used as a query against
-    all the others (leave-one-out, :func:`course_lib.evaluate.recall_at_k` with
-    ``exclude_self=True``). The score is added to the epoch logs as ``logs[name]``, kept in
+    all the others (leave-one-out, :func:`course_lib.evaluate.recall_at_k` or
+    :func:`course_lib.evaluate.map_at_r` with ``exclude_self=True``). Recall@1 saturates early
+    on easy data (every image's nearest neighbour is right long before the classes are well
+    separated), and then cannot tell epochs apart; MAP@R (``score="map@r"``), which asks that
+    *all* of a class's images rank first, keeps moving. The score is added to the epoch logs as ``logs[name]``, kept in
     ``history``, and printed as one line per epoch when ``verbose``; non-finite embeddings (a
     diverged run) score 0. With ``restore_best=True``
     the trained model ends with the weights of its best epoch (the first best on ties): model
@@ -266,22 +269,28 @@ class RetrievalValidation(BestEpochValidation):
             (images only, in the order of ``labels``), so images read from files need not be
             decoded whole into memory.
         labels: their integer class labels (N,); classes absent from training.
-        k: neighbours looked at, an int >= 1.
+        k: neighbours looked at for recall@k, an int >= 1.
         metric: one of ``distances.METRICS``.
-        name: the key added to the epoch logs.
+        score: ``"recall@k"`` (default) or ``"map@r"``.
+        name: the key added to the epoch logs; default ``"val_recall@{k}"`` or ``"val_map@r"``.
         restore_best: end training with the best epoch's weights, a bool.
         verbose: print one line per epoch, a bool.
         batch_size: images per embedding batch for an array, an int >= 1.
 
     Raises:
         TypeError: ``encoder`` not a Keras model, non-integer labels, non-bool flags.
-        ValueError: empty images, a label count that differs from the image count, ``k`` >= N.
+        ValueError: empty images, a label count that differs from the image count, ``k`` >= N,
+            an unknown ``score``.
     """
+
+    SCORES = ("recall@k", "map@r")
 
     def __init__(self, encoder, images, labels, k: int = 1, metric: str = "euclidean",
                  name: str | None = None, restore_best: bool = True, verbose: bool = True,
-                 batch_size: int = 256):
-        super().__init__(f"val_recall@{k}" if name is None else name, restore_best, verbose)
+                 batch_size: int = 256, score: str = "recall@k"):
+        self.measure = checks.one_of(score, "score", self.SCORES)
+        default = f"val_recall@{k}" if self.measure == "recall@k" else "val_map@r"
+        super().__init__(default if name is None else name, restore_best, verbose)
         if not isinstance(encoder, keras.Model):
             raise TypeError(f"encoder must be a keras.Model, got {type(encoder).__name__}")
         self.encoder = encoder
@@ -313,10 +322,12 @@ class RetrievalValidation(BestEpochValidation):
         return emb
 
     def score(self) -> float:
-        """Leave-one-out recall@k of the validation images now (0.0 when training diverged and
-        the embeddings are not finite)."""
+        """Leave-one-out recall@k (or MAP@R) of the validation images now (0.0 when training
+        diverged and the embeddings are not finite)."""
         emb = self.embed()
         if not np.isfinite(emb).all():
             return 0.0
+        if self.measure == "map@r":
+            return evaluate.map_at_r(emb, self.labels, metric=self.metric)
         return evaluate.recall_at_k(emb, self.labels, emb, self.labels, k=self.k,
                                     exclude_self=True, metric=self.metric)

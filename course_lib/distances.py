@@ -19,6 +19,8 @@ query, calls this one (``evaluate``'s pair distances, k-NN, recall@k and MAP@R,
   kernel (how many queries share a product, where a row sits), so equal rows need not give
   equal values. Queries go in chunks so that one temporary (chunk x gallery) block stays under
   ``max_bytes`` (64 MB by default).
+- **Every pair** (:func:`all_pairs`): the ``i < j`` pairs of one set and their distances,
+  from the same blocks, for thresholds chosen on all validation pairs rather than a sample.
 - **Ranking** (:meth:`Reference.nearest`, :func:`nearest`): the matrix product picks the
   candidates (every item within a rounding bound of the k-th nearest), their exact distances
   decide. The tie rule, the one used everywhere, is *by exact distance, then by gallery
@@ -45,6 +47,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "METRICS",
     "Reference",
+    "all_pairs",
     "check_metric",
     "keras_pairwise",
     "nearest",
@@ -503,6 +506,42 @@ def pairwise(a, b=None, metric: str = "euclidean", max_bytes: int = DEFAULT_MAX_
     if b is None:
         np.fill_diagonal(out, 0.0)          # exactly 0, where rounding may leave a few ulp
     return out
+
+
+def all_pairs(rows, metric: str = "euclidean", max_bytes: int = DEFAULT_MAX_BYTES
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair ``i < j`` of the rows and its distance: ``n (n - 1) / 2`` pairs.
+
+    The distances come from the matrix product (:meth:`Reference.blocks`), a block of rows at a
+    time, and only each block's upper triangle is kept: memory is the result (n^2 / 2 values)
+    plus one block, never an (n, n, D) difference array. 10,000 embeddings give 50 million
+    pairs (200 MB of float32 distances and 400 MB of int32 indices).
+
+    Args:
+        rows: (n, D) float array, n >= 2 (float32 is kept, anything else becomes float64).
+        metric: one of :data:`METRICS`.
+        max_bytes: memory bound of each temporary block.
+
+    Returns:
+        ``(left, right, distances)``: int32 (int64 past 2^31 rows) indices with
+        ``left < right``, in row-major order, and their distances in the rows' precision.
+
+    Raises:
+        TypeError, ValueError: as for :class:`Reference`; fewer than 2 rows.
+    """
+    ref = Reference(rows, metric, "rows")
+    n = len(ref)
+    if n < 2:
+        raise ValueError(f"rows must hold at least 2 rows to form a pair, got {n}")
+    q = ref._options(None, max_bytes, False, False, "rows")
+    index = np.int32 if n < 2**31 else np.int64
+    left, right, dist = [], [], []
+    for lo, block in ref._blocks(q, max_bytes, False, False):
+        i, j = np.nonzero(np.arange(n)[None, :] > np.arange(lo, lo + len(block))[:, None])
+        left.append((i + lo).astype(index))
+        right.append(j.astype(index))
+        dist.append(block[i, j])
+    return np.concatenate(left), np.concatenate(right), np.concatenate(dist)
 
 
 def nearest(queries, gallery=None, k: int = 1, metric: str = "euclidean",

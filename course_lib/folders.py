@@ -9,12 +9,13 @@ The layout is the one ``keras.utils.image_dataset_from_directory`` reads::
 Class ids follow the sorted subfolder names, which are kept as ``class_names``. Files are
 searched recursively inside each class folder; hidden files and folders (names starting with
 ``.``) are ignored. Anything else that cannot be used is reported by name in one warning and
-skipped: files that are not PNG/JPEG/GIF/BMP, files that TensorFlow's decoder cannot decode,
+skipped: files that are not PNG/JPEG/GIF/BMP/WebP (HEIC photos with the advice to convert
+them, e.g. with the optional pillow-heif package), files that TensorFlow's decoder cannot decode,
 classes left with fewer than ``min_per_class`` images (a class with one image gives no positive
 pair), and class folders that are symbolic links to another folder inside the same tree (their
 images would be read twice, as two classes). Images of mixed sizes are resized to the chosen
-size, and a warning says so once. Every format decodes in both colour modes (GIF and BMP, which
-TensorFlow only decodes to RGB, are converted to grayscale after decoding). EXIF orientation
+size, and a warning says so once. Every format decodes in both colour modes (GIF, BMP and WebP,
+which TensorFlow only decodes to RGB, are converted to grayscale after decoding). EXIF orientation
 tags are applied (a phone photo stored sideways is read upright; sizes are counted as read, after
 the tag; a tag outside 1-8 or damaged EXIF data is read as stored, and one warning names those
 files), and ``aspect`` chooses how an image of another aspect ratio is fitted: stretched,
@@ -55,12 +56,17 @@ from course_lib.pk_sampling import PKSampler
 from course_lib.sampling import seeded_batches
 
 __all__ = [
+    "HEIC_EXTENSIONS",
     "IMAGE_EXTENSIONS",
     "ImageFolder",
     "cache_images",
     "cached_batches",
     "LoadedImages",
+    "DEMO_MARKER",
+    "assert_on_demo",
     "decode_image",
+    "fit_image",
+    "is_demo_folder",
     "load_image_folder",
     "make_demo_photo_folder",
     "omniglot_folder",
@@ -69,7 +75,13 @@ __all__ = [
     "scan_image_folder",
 ]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
+# HEIC/HEIF (iPhone photos): TensorFlow's decoder cannot read them, so they are named with
+# this advice instead of a bare "not an image type".
+HEIC_EXTENSIONS = (".heic", ".heif")
+HEIC_ADVICE = ("a HEIC photo, which TensorFlow cannot decode: convert it to JPEG first, e.g. "
+               "with the optional pillow-heif package (pip install pillow-heif; then "
+               "pillow_heif.register_heif_opener() lets PIL open it and save it as .jpg)")
 _COLOR_MODES = {"grayscale": 1, "rgb": 3}
 _CACHE_VERSION = 1    # bump when cache_images' pixels change, so old caches are not reused
 _LISTED = 20          # names listed in a warning before "and N more"
@@ -247,6 +259,9 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
     for folder in folders:
         good = []
         for path in _files(folder):
+            if path.suffix.lower() in HEIC_EXTENSIONS:
+                skipped_files[str(path)] = HEIC_ADVICE
+                continue
             if path.suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped_files[str(path)] = f"not an image type read here ({path.suffix or 'no extension'})"
                 continue
@@ -316,8 +331,9 @@ def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale",
     """Read and decode one image file to (height, width, channels) float32 in [0, 1].
 
     Works eagerly and inside ``tf.data`` (``path`` a string tensor). Bilinear resizing with
-    antialiasing when the file's size differs; GIFs give their first frame. GIF and BMP files,
-    which TensorFlow decodes to RGB only, are converted to grayscale in ``"grayscale"`` mode.
+    antialiasing when the file's size differs; GIFs give their first frame. GIF, BMP and WebP
+    files, which TensorFlow decodes to RGB only, are converted to grayscale in ``"grayscale"``
+    mode. A HEIC photo (``.heic``) raises a ValueError that names it and says how to convert it.
     An EXIF orientation tag (phone photos stored sideways) is applied before resizing, as
     ``PIL.ImageOps.exif_transpose`` does.
 
@@ -344,6 +360,8 @@ def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale",
     size, channels = _image_size(image_size), _channels(color_mode)
     aspect = _aspect(aspect)
     if isinstance(path, (str, os.PathLike)) and tf.executing_eagerly():
+        if Path(path).suffix.lower() in HEIC_EXTENSIONS:
+            raise ValueError(f"image file {path} is {HEIC_ADVICE}")
         try:
             return _to_float(_decode_oriented(tf.io.read_file(str(path)), channels), size, channels,
                              aspect)
@@ -417,8 +435,9 @@ def _orient(raw: tf.Tensor, orientation) -> tf.Tensor:
 
 
 def _decode_raw(contents, channels: int) -> tf.Tensor:
-    """The file's bytes decoded to uint8 (h, w, channels), GIF and BMP included in grayscale:
-    TensorFlow decodes those to RGB only, so they are decoded to RGB then converted."""
+    """The file's bytes decoded to uint8 (h, w, channels), GIF, BMP and WebP included in
+    grayscale: TensorFlow decodes those to RGB only, so they are decoded to RGB then
+    converted."""
     def direct():
         return tf.io.decode_image(contents, channels=channels, expand_animations=False)
 
@@ -430,8 +449,9 @@ def _decode_raw(contents, channels: int) -> tf.Tensor:
         rgb.set_shape([None, None, 3])
         return tf.image.rgb_to_grayscale(rgb)
 
-    rgb_only = tf.logical_or(tf.strings.substr(contents, 0, 4) == "GIF8",
-                             tf.strings.substr(contents, 0, 2) == "BM")
+    rgb_only = tf.reduce_any([tf.strings.substr(contents, 0, 4) == "GIF8",
+                              tf.strings.substr(contents, 0, 2) == "BM",
+                              tf.strings.substr(contents, 8, 4) == "WEBP"])
     return tf.cond(rgb_only, via_rgb, direct)
 
 
@@ -450,7 +470,25 @@ def _to_float(raw, size: tuple[int, int], channels: int, aspect: str = "stretch"
     """Decoded uint8 pixels (h, w, channels) -> float32 in [0, 1] at ``size``, fitted by
     ``aspect`` (see :func:`decode_image`)."""
     raw.set_shape([None, None, channels])
-    image = tf.cast(raw, tf.float32) / 255.0
+    return fit_image(tf.cast(raw, tf.float32) / 255.0, size, aspect)
+
+
+def fit_image(image, size, aspect: str = "stretch") -> tf.Tensor:
+    """One float image (h, w, channels) in [0, 1] fitted to ``size`` by ``aspect``: the resizing
+    of :func:`decode_image`, for pixels already decoded (``gallery`` uses it for queries given
+    as arrays, so that they are prepared exactly as training images were).
+
+    Args:
+        image: (h, w, channels) float pixels in [0, 1] (a tensor or an array).
+        size: int or (height, width).
+        aspect: ``"stretch"``, ``"crop"`` or ``"pad"``, as for :func:`decode_image`.
+
+    Returns:
+        A float32 tensor of shape (height, width, channels).
+    """
+    size, aspect = _image_size(size), _aspect(aspect)
+    image = tf.convert_to_tensor(image, tf.float32)
+    channels = image.shape[-1]
     if aspect == "crop":
         h, w = tf.shape(image)[0], tf.shape(image)[1]
         # the largest central window of the target aspect ratio (th / tw)
@@ -737,7 +775,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
                     color_mode: str = "grayscale", seed: int = 0, steps: int | None = None,
                     groups=None, classes=None, augment=None,
                     repeat: bool = False, small_classes: str = "repeat",
-                    aspect: str = "stretch") -> tf.data.Dataset:
+                    aspect: str = "stretch", verbose: bool = True) -> tf.data.Dataset:
     """P x K batches of ``(images, labels)`` decoded from files on the fly.
 
     Only the paths are held in memory; each batch's ``p * k`` files are read and decoded in
@@ -747,7 +785,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     Args:
         paths: (N,) file paths, e.g. ``scan_image_folder(...).paths``.
         y: (N,) integer class ids.
-        p, k, seed, steps, groups, classes, augment, repeat, small_classes: as for
+        p, k, seed, steps, groups, classes, augment, repeat, small_classes, verbose: as for
             ``pk_sampling.pk_dataset``.
         image_size, color_mode, aspect: as for :func:`decode_image`.
 
@@ -765,7 +803,7 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
     if augment is not None:
         checks.callable_value(augment, "augment")
     sampler = PKSampler(y, p, k, groups=groups, classes=classes,    # the one check of y
-                        small_classes=small_classes)
+                        small_classes=small_classes, verbose=verbose)
     checks.same_length(paths, "paths", sampler.labels, "y")
     path_table = tf.constant(paths.astype(str))
     labels = tf.constant(sampler.labels.astype(np.int32))
@@ -918,8 +956,61 @@ def make_demo_photo_folder(directory, n_classes: int = 156, max_side: int = 160,
     overwrite = checks.boolean(overwrite, "overwrite")
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
-    _write_folder(target, lambda out: _draw_demo_photos(out, n_classes, max_side, seed, n_sideways))
+    def draw(out: Path) -> None:
+        _draw_demo_photos(out, n_classes, max_side, seed, n_sideways)
+        (out / DEMO_MARKER).write_text(json.dumps(
+            {"n_classes": n_classes, "max_side": max_side, "seed": seed,
+             "n_sideways": n_sideways}) + "\n", encoding="utf-8")
+
+    _write_folder(target, draw)
     return target
+
+
+DEMO_MARKER = ".course_demo_folder.json"   # hidden, so scans ignore it
+
+
+def is_demo_folder(directory) -> bool:
+    """Whether ``directory`` was written by :func:`make_demo_photo_folder` (it holds the hidden
+    marker file :data:`DEMO_MARKER`, which scans ignore).
+
+    Raises:
+        TypeError: ``directory`` not a path.
+    """
+    return (checks.path(directory, "directory") / DEMO_MARKER).is_file()
+
+
+def assert_on_demo(condition, message: str, directory) -> bool:
+    """Check a claim the text makes about the demo folder's run: an AssertionError on the demo
+    folder, a warning on any other folder.
+
+    A notebook's text describes its run on :func:`make_demo_photo_folder`'s folder, and its
+    asserts check that description. On a folder of your own photos the same outcome (a
+    recall, a rate) may well differ, which is no error: "Run all" goes on, and a warning says
+    which statement of the text does not hold for your folder.
+
+    Args:
+        condition: the claim's check, a bool (a NumPy bool too).
+        message: what the claim says, shown when it fails.
+        directory: the image folder the notebook ran on.
+
+    Returns:
+        ``condition`` as a bool.
+
+    Raises:
+        AssertionError: ``condition`` is false and ``directory`` is the demo folder.
+        TypeError: ``condition`` not a bool, ``message`` not a str, ``directory`` not a path.
+    """
+    if not isinstance(condition, (bool, np.bool_)):
+        raise TypeError(f"condition must be a bool, got {type(condition).__name__}")
+    if not isinstance(message, str):
+        raise TypeError(f"message must be a str, got {type(message).__name__}")
+    demo = is_demo_folder(directory)
+    if not condition:
+        if demo:
+            raise AssertionError(message)
+        warnings.warn(f"on {Path(directory).name}/, not the demo folder the text describes, "
+                      f"this does not hold: {message}", stacklevel=2)
+    return bool(condition)
 
 
 def _draw_demo_photos(out: Path, n_classes: int, max_side: int, seed: int, n_sideways: int) -> None:

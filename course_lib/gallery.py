@@ -62,7 +62,7 @@ ENCODER_FILE = "encoder.keras"
 INDEX_FILE = "gallery.npz"
 _FORMAT = 2
 _OLD_FORMATS = (1,)
-ASPECT_MODES = ("stretch",)
+ASPECT_MODES = ("stretch", "crop", "pad")   # those of folders.decode_image
 COLOR_MODES = {"grayscale": 1, "rgb": 3}
 _PROBE_SEED = 12345
 _PROBE_COUNT = 2
@@ -75,9 +75,10 @@ class Preprocessing:
     Attributes:
         image_size: (height, width) of the encoder's input.
         color_mode: ``"grayscale"`` (1 channel) or ``"rgb"`` (3 channels).
-        aspect: how a query of another aspect ratio is fitted: ``"stretch"`` (resized to
-            ``image_size`` regardless of aspect ratio, bilinear with antialiasing, as
-            ``folders.decode_image`` does for training).
+        aspect: how a query of another aspect ratio is fitted, as ``folders.decode_image``
+            does for training: ``"stretch"`` (resized to ``image_size`` regardless of aspect
+            ratio, bilinear with antialiasing), ``"crop"`` (the largest central crop of the
+            target aspect ratio, then resized) or ``"pad"`` (resized to fit, black borders).
     """
 
     image_size: tuple[int, int]
@@ -283,7 +284,13 @@ def _converted(batch: np.ndarray, name: str, prep: Preprocessing) -> np.ndarray:
     elif arr.shape[-1] == 1 and channels == 3:
         arr = np.repeat(arr, 3, axis=-1)
     if arr.shape[1:3] != prep.image_size:
-        arr = np.clip(tf.image.resize(arr, prep.image_size, antialias=True).numpy(), 0.0, 1.0)
+        if prep.aspect == "stretch":
+            arr = np.clip(tf.image.resize(arr, prep.image_size, antialias=True).numpy(), 0.0, 1.0)
+        else:                                           # crop or pad, image by image
+            from course_lib import folders
+
+            arr = np.stack([folders.fit_image(a, prep.image_size, prep.aspect).numpy()
+                            for a in arr])
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
@@ -291,7 +298,7 @@ def _decoded(path, prep: Preprocessing) -> np.ndarray:
     """One image file decoded by ``folders.decode_image`` with the export's settings."""
     from course_lib import folders
 
-    return folders.decode_image(path, prep.image_size, prep.color_mode).numpy()
+    return folders.decode_image(path, prep.image_size, prep.color_mode, prep.aspect).numpy()
 
 
 # --------------------------------------------------------------------------- building the index
@@ -1034,37 +1041,116 @@ class Gallery:
 
 
 
-def choose_thresholds(gallery: Gallery, pair_a, pair_b, pair_same, unknown_queries,
-                      target_far: float = 0.01, identify_far: float | None = None
+def choose_thresholds(gallery: Gallery, pair_a=None, pair_b=None, pair_same=None,
+                      unknown_queries=None, target_far: float = 0.01,
+                      identify_far: float | None = None, *, images=None, labels=None
                       ) -> dict[str, float]:
     """Pick the verify (1:1) and identify (1:N) thresholds on validation data and set them.
 
-    Verify: ``evaluate.threshold_at_far`` on the distances of validation pairs. Identify:
+    Verify: ``evaluate.threshold_at_far`` on the distances of validation pairs: either given
+    (``pair_a``, ``pair_b``, ``pair_same``), or *every* pair of the validation ``images`` with
+    their class ``labels`` (embedded once, distances by ``distances.all_pairs``: a sample of
+    pairs resolves a 1% FAR coarsely, all pairs as finely as the classes allow). Identify:
     ``evaluate.open_set_threshold_at_far`` on the distance from each validation query of a
     class *outside* the gallery to its nearest gallery item (the open-set false accept).
-    Use a gallery of validation classes, never test ones.
+    Use a gallery of validation classes, never test ones. The identify threshold holds for a
+    gallery of this size: a larger gallery offers a stranger more items to come close to, so
+    choose it again (on a validation gallery as large) when the gallery grows.
 
     Args:
         gallery: the :class:`Gallery` (its thresholds are replaced).
-        pair_a, pair_b, pair_same: validation pairs (two batches of queries and 1/0 labels).
+        pair_a, pair_b, pair_same: validation pairs (two batches of queries and 1/0 labels);
+            or None, with ``images`` and ``labels``.
         unknown_queries: validation queries of classes not in the gallery.
         target_far: the verify FAR, in [0, 1).
         identify_far: the open-set FAR; default ``target_far``.
+        images, labels: validation images (any query form) and their integer classes, for
+            all pairs instead of given ones.
 
     Returns:
         ``{"verify": threshold, "identify": threshold}``.
 
     Raises:
-        TypeError, ValueError: as for the evaluate functions and :meth:`Gallery.verify`.
+        TypeError, ValueError: as for the evaluate functions and :meth:`Gallery.verify`; both
+        or neither of the pairs and ``images``/``labels`` given; no ``unknown_queries``.
     """
-    from course_lib import evaluate
+    from course_lib import distances, evaluate
 
     if not isinstance(gallery, Gallery):
         raise TypeError(f"gallery must be a Gallery, got {type(gallery).__name__}")
-    _, d = gallery.verify(pair_a, pair_b)
-    verify = evaluate.threshold_at_far(np.atleast_1d(d), pair_same, target_far)
+    given = [v is not None for v in (pair_a, pair_b, pair_same)]
+    every = [v is not None for v in (images, labels)]
+    if not (all(given) and not any(every)) and not (all(every) and not any(given)):
+        raise ValueError("pass either pair_a, pair_b and pair_same, or images and labels (all "
+                         "their pairs), not both or parts")
+    if unknown_queries is None:
+        raise ValueError("unknown_queries is required: validation queries of classes not in "
+                         "the gallery")
+    if all(given):
+        _, d = gallery.verify(pair_a, pair_b)
+        d, same = np.atleast_1d(d), pair_same
+    else:
+        emb = gallery.embed(images)
+        y = checks.class_labels(labels, "labels")
+        checks.same_length(y, "labels", emb, "images")
+        left, right, d = distances.all_pairs(emb)
+        same = (y[left] == y[right]).astype(np.int8)
+    verify = evaluate.threshold_at_far(d, same, target_far)
     nearest = [r.distance for r in np.atleast_1d(gallery.identify(unknown_queries, k=1))]
     identify = evaluate.open_set_threshold_at_far(
         nearest, target_far if identify_far is None else identify_far)
     gallery.set_thresholds(verify=verify, identify=identify)
     return {"verify": verify, "identify": identify}
+
+
+# --------------------------------------------------------------------------- command line
+
+__all__ += ["main"]
+
+
+def main(argv=None) -> None:
+    """Answer identify queries from a saved export, for another process or machine.
+
+    ``python -m course_lib.gallery EXPORT_DIR PATHS_FILE [--k K] [--batch N]``: loads the
+    export (:func:`load`), reads the query file paths from ``PATHS_FILE`` (one per line, UTF-8;
+    blank lines skipped), so any number of queries fits (a command line holds a few thousand
+    paths at most), and prints one JSON object per query, in order: ``query``, ``answer``
+    (a class name or ``"unknown"``), ``item`` (the nearest gallery item) and ``distance``.
+    Queries are embedded ``--batch`` at a time, so memory holds one batch of images.
+
+    Args:
+        argv: the arguments (default ``sys.argv[1:]``).
+
+    Raises:
+        SystemExit: bad arguments, a missing paths file, or one without paths.
+    """
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m course_lib.gallery",
+                                     description=main.__doc__.splitlines()[0])
+    parser.add_argument("export_dir", help="the folder written by gallery.export")
+    parser.add_argument("paths_file", help="a text file of query image paths, one per line")
+    parser.add_argument("--k", type=int, default=1, help="candidate classes per query")
+    parser.add_argument("--batch", type=int, default=256, help="queries embedded at a time")
+    args = parser.parse_args(argv)
+    source = Path(args.paths_file)
+    if not source.is_file():
+        parser.error(f"paths file {source} does not exist")
+    if args.batch < 1:
+        parser.error(f"--batch must be at least 1, got {args.batch}")
+    queries = [line.strip() for line in source.read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    if not queries:
+        parser.error(f"paths file {source} holds no paths")
+    served = load(args.export_dir)
+    for lo in range(0, len(queries), args.batch):
+        chunk = queries[lo:lo + args.batch]
+        for path, r in zip(chunk, served.identify(chunk, k=args.k)):
+            sys.stdout.write(json.dumps({"query": path, "answer": r.answer, "item": r.item,
+                                         "distance": r.distance}, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

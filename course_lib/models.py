@@ -406,7 +406,8 @@ BACKBONE_LAYER = "backbone"
 
 def pretrained_encoder(input_shape=(64, 64, 3), embedding_dim: int = 64,
                        backbone: str = "MobileNetV3Small", weights: str | None = "imagenet",
-                       trainable: bool = False, name: str = "pretrained_encoder") -> keras.Model:
+                       trainable: bool = False, name: str = "pretrained_encoder",
+                       normalize: bool = True) -> keras.Model:
     """An encoder on a ``keras.applications`` backbone, with the backbone's own preprocessing.
 
     The model takes images with values in [0, 1] (what the course's loaders give), scales them to
@@ -414,7 +415,9 @@ def pretrained_encoder(input_shape=(64, 64, 3), embedding_dim: int = 64,
     (``include_preprocessing=True``) do the rest; a single-channel image is repeated to three
     channels. The backbone runs in inference mode (``training=False``), so its batch-norm
     statistics stay the ImageNet ones even when fine-tuned. Global average pooling and a linear
-    ``embedding`` layer follow.
+    ``embedding`` layer follow, then (``normalize=True``, the default) a
+    ``keras.layers.UnitNormalization`` that scales each embedding to length 1, as the course's
+    own encoders do, so that a triplet margin means the same for both.
 
     Recipe (two phases): build with ``trainable=False`` (the default), compile and fit (only the
     embedding layer learns); then ``set_backbone_trainable(encoder, True)`` (or ``last=N`` for
@@ -428,6 +431,7 @@ def pretrained_encoder(input_shape=(64, 64, 3), embedding_dim: int = 64,
             initialisation: offline, and in tests).
         trainable: whether the backbone's weights learn from the start, a bool.
         name: the model's name.
+        normalize: end with unit-length embeddings, a bool.
 
     Returns:
         A functional ``keras.Model`` from one image to its embedding; the backbone is its layer
@@ -445,6 +449,7 @@ def pretrained_encoder(input_shape=(64, 64, 3), embedding_dim: int = 64,
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}")
     trainable = checks.boolean(trainable, "trainable")
+    normalize = checks.boolean(normalize, "normalize")
     if len(shape) == 2:
         shape = (*shape, 1)
     if len(shape) != 3 or shape[2] not in (1, 3):
@@ -476,6 +481,8 @@ def pretrained_encoder(input_shape=(64, 64, 3), embedding_dim: int = 64,
     x = net(x, training=False)
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(_check_dim(embedding_dim), name="embedding")(x)
+    if normalize:
+        outputs = layers.UnitNormalization(name="unit_length")(outputs)
     return keras.Model(inputs, outputs, name=name)
 
 

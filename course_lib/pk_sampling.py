@@ -46,6 +46,8 @@ class PKSampler:
         small_classes: what to do with classes of fewer than ``k`` examples: ``"repeat"``
             (default: 2 .. k-1 examples are drawn all, then repeated up to k; single-example
             classes are left out; said in one printed line) or ``"error"`` (raise).
+        verbose: print that line, a bool (False: nothing is printed; the counts are in
+            ``small_classes_line``).
 
     Raises:
         TypeError: ``y``/``groups`` not integers, ``p``/``k`` not ints.
@@ -63,18 +65,22 @@ class PKSampler:
     """
 
     def __init__(self, y, p: int, k: int, groups=None, classes=None,
-                 small_classes: str = "repeat"):
+                 small_classes: str = "repeat", verbose: bool = True):
+        verbose = checks.boolean(verbose, "verbose")
         self.p = checks.integer(p, "p", minimum=2)
         self.k = checks.integer(k, "k", minimum=2)
         self.batch_size = self.p * self.k
         checks.one_of(small_classes, "small_classes", ("repeat", "error"))
+        self.small_classes_line = ""
         table = ClassTable.build(y, classes=classes, groups=groups)     # checks y, once
         self.labels = np.asarray(y).astype(np.int64)
         if small_classes == "error":
             table.require_examples(self.k, f"k={self.k} examples per class",
                                    "lower k or leave those classes out with classes=...")
         else:
-            table = _tail_table(table, y, self.k, groups)
+            table, self.small_classes_line = _tail_table(table, y, self.k, groups)
+            if verbose and self.small_classes_line:
+                print(self.small_classes_line)
         order, starts, counts = table.order, table.starts, table.counts
         self.epoch_batches = _epoch_length(int(counts.sum()), self.batch_size)
         table.require_classes(self.p, f"p={self.p} classes per batch")
@@ -125,11 +131,12 @@ class PKSampler:
         return tf.gather(self._order, tf.reshape(start[:, None] + within, [-1]))
 
 
-def _tail_table(table: ClassTable, y, k: int, groups) -> ClassTable:
-    """``table`` without its single-example classes; one printed line on the small classes."""
+def _tail_table(table: ClassTable, y, k: int, groups) -> tuple[ClassTable, str]:
+    """``table`` without its single-example classes, and the one line on the small classes
+    ("" when there are none)."""
     small, single = table.counts < k, table.counts < 2
     if not small.any():
-        return table
+        return table, ""
     kept = table.classes[~single]
     parts = []
     if (small & ~single).any():
@@ -139,20 +146,20 @@ def _tail_table(table: ClassTable, y, k: int, groups) -> ClassTable:
         parts.append(f"{int(single.sum())} with a single example are left out of the batches "
                      f"(keep them for a gallery or a test), e.g. class "
                      f"{table.classes[single][0]}")
-    print(f"P x K sampling: {int(small.sum())} of {table.num_classes} classes have fewer than "
-          f"k={k} examples: " + "; ".join(parts))
+    line = (f"P x K sampling: {int(small.sum())} of {table.num_classes} classes have fewer than "
+            f"k={k} examples: " + "; ".join(parts))
     if not len(kept):
         raise ValueError(f"k={k} examples per class, but every class has a single example: "
                          "a triplet needs two images of a class")
-    return ClassTable.build(y, classes=kept, groups=groups) if single.any() else table
+    return (ClassTable.build(y, classes=kept, groups=groups) if single.any() else table), line
 
 
 def pk_indices(y, p: int, k: int, num_batches: int, seed: int = 0, groups=None,
-               classes=None, small_classes: str = "repeat") -> np.ndarray:
+               classes=None, small_classes: str = "repeat", verbose: bool = True) -> np.ndarray:
     """The example indices of the first ``num_batches`` batches of :func:`pk_dataset`.
 
     Args:
-        y, p, k, groups, classes, small_classes: as for :class:`PKSampler`.
+        y, p, k, groups, classes, small_classes, verbose: as for :class:`PKSampler`.
         num_batches: how many batches, >= 1.
         seed: the seed, an int >= 0; the same seed gives the batches of ``pk_dataset``.
 
@@ -162,7 +169,8 @@ def pk_indices(y, p: int, k: int, num_batches: int, seed: int = 0, groups=None,
     Raises:
         TypeError, ValueError: as for :class:`PKSampler`; bad ``num_batches`` or ``seed``.
     """
-    sampler = PKSampler(y, p, k, groups=groups, classes=classes, small_classes=small_classes)
+    sampler = PKSampler(y, p, k, groups=groups, classes=classes, small_classes=small_classes,
+                        verbose=verbose)
     seed = checks.seed(seed)
     num_batches = checks.positive_int(num_batches, "num_batches")
     return np.stack([sampler.batch(tf.constant([seed, b], tf.int64)).numpy()
@@ -193,7 +201,7 @@ def _epoch_length(n: int, batch_size: int) -> int:
 
 def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, groups=None,
                classes=None, augment=None, repeat: bool = False,
-               small_classes: str = "repeat") -> tf.data.Dataset:
+               small_classes: str = "repeat", verbose: bool = True) -> tf.data.Dataset:
     """Batches of ``(images, labels)``: p classes x k examples each, labels the class ids of ``y``.
 
     Feed a model whose output is the embedding, compiled with a loss of
@@ -216,6 +224,7 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
             ``steps=N`` (then pass ``steps_per_epoch`` to ``fit``).
         small_classes: classes of fewer than ``k`` examples, as for :class:`PKSampler`
             (``"repeat"``, the default, or ``"error"``).
+        verbose: print the sampler's line on small classes, a bool.
 
     Returns:
         A ``tf.data.Dataset`` of ``(x_batch, y_batch)``, shapes (p*k, ...) and (p*k,) int32.
@@ -236,7 +245,7 @@ def pk_dataset(x, y, p: int, k: int, seed: int = 0, steps: int | None = None, gr
     if augment is not None:
         checks.callable_value(augment, "augment")
     sampler = PKSampler(y, p, k, groups=groups, classes=classes,    # the one check of y
-                        small_classes=small_classes)
+                        small_classes=small_classes, verbose=verbose)
     checks.same_length(arr, "x", sampler.labels, "y")
     images = tf.constant(arr)
     labels = tf.constant(sampler.labels.astype(np.int32))

@@ -552,6 +552,64 @@ def plot_roc(
     return ax
 
 
+def plot_det(
+    distances,
+    labels,
+    ax: Axes | None = None,
+    label: str = "model",
+    title: str = "DET curve: false rejects against false accepts",
+    marks: dict | None = None,
+) -> Axes:
+    """Detection error trade-off (DET) curve of "same iff distance <= threshold": the
+    false-reject rate against the false-accept rate over every threshold, both axes
+    logarithmic, so the small rates a deployed system runs at are spread out. Lower is better;
+    call again with another ``label`` to compare. Rates of 0 cannot be drawn on a log axis, so
+    the curve shows the thresholds where both rates are positive.
+
+    Args:
+        distances: 1-D pair distances.
+        labels: 1-D pair labels, 1 = same, 0 = different (both kinds needed).
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        label: the curve's name in the legend.
+        title: the plot's title.
+        marks: ``{name: (far, frr)}``, operating points drawn and named in the legend (a rate
+            of 0 is drawn at the axis' lower end), or None.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError, ValueError: bad distances or labels (as ``evaluate.far_frr``), no threshold
+            with both rates positive, ``ax`` not an Axes, bad ``marks``.
+    """
+    from sklearn.metrics import roc_curve
+
+    from course_lib import evaluate
+
+    d, lab = evaluate._pairs(distances, labels, "distances", "labels")
+    points = _roc_marks(marks)
+    fpr, tpr, _ = roc_curve(lab, -d, drop_intermediate=False)
+    far, frr = fpr, 1.0 - tpr
+    both = (far > 0) & (frr > 0)
+    if not both.any():
+        raise ValueError("no threshold gives both a positive false-accept and a positive "
+                         "false-reject rate: the pairs are separated perfectly, so there is no "
+                         "trade-off to draw on log axes")
+    ax = _new_axes(ax, (5.5, 4.5))
+    ax.plot(far[both], frr[both], lw=2, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    low_x, low_y = far[both].min() / 2, frr[both].min() / 2
+    for name, (x, y) in points.items():
+        ax.plot([max(x, low_x)], [max(y, low_y)], ls="none", marker="o", ms=8, mec="black",
+                label=name)
+    ax.set_xlabel("false-accept rate (different pairs called same), log scale")
+    ax.set_ylabel("false-reject rate (same pairs called different), log scale")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    return ax
+
+
 def _roc_marks(marks) -> dict[str, tuple[float, float]]:
     """``marks`` of :func:`plot_roc` checked: names to ``(fpr, tpr)`` pairs in [0, 1]."""
     if marks is None:
@@ -829,7 +887,7 @@ def save_figure(fig: Figure | Axes, path, dpi: int = 150) -> Path:
 # --------------------------------------------------------------------------- losses and gradients
 # (notebook 03: the contrastive loss as springs, its gradient near d = 0, a run that turns NaN)
 
-__all__ += ["plot_gradient_field", "plot_pull_push", "plot_step_losses"]
+__all__ += ["plot_det", "plot_gradient_field", "plot_pull_push", "plot_step_losses"]
 
 
 def plot_pull_push(d, similar_loss, dissimilar_losses: dict,

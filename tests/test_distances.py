@@ -332,3 +332,18 @@ def test_bad_input_names_the_argument(floats):
         distances.rank([[0.0, 1.0]], 3)
     with pytest.raises(ValueError, match="a of shape .* do not broadcast"):
         distances.paired(a, b)
+
+
+@pytest.mark.parametrize("metric", distances.METRICS)
+def test_all_pairs_is_the_upper_triangle_of_scipy_cdist_at_any_block_size(floats, metric):
+    a = floats[0][:23]
+    want = cdist(a.astype(float), a.astype(float), SCIPY_NAME[metric])
+    for max_bytes in (1, 200, distances.DEFAULT_MAX_BYTES):
+        left, right, d = distances.all_pairs(a, metric, max_bytes=max_bytes)
+        assert len(d) == 23 * 22 // 2 and np.all(left < right) and left.dtype == np.int32
+        i, j = np.triu_indices(23, 1)
+        np.testing.assert_array_equal(left, i)
+        np.testing.assert_array_equal(right, j)
+        np.testing.assert_allclose(d, want[i, j], rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        distances.all_pairs(a[:1])

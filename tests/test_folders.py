@@ -292,8 +292,9 @@ def test_aspect_crop_and_pad(tmp_path):
 
 def test_demo_photo_folder_looks_like_own_photos(tmp_path):
     root = folders.make_demo_photo_folder(tmp_path / "photos", n_classes=40, max_side=48)
-    classes = sorted(p for p in root.iterdir())
+    classes = sorted(p for p in root.iterdir() if p.name != folders.DEMO_MARKER)
     assert len(classes) == 40 and not any(p.name.startswith(".") for p in tmp_path.iterdir())
+    assert folders.is_demo_folder(root) and not folders.is_demo_folder(tmp_path)
     assert all(" " in p.name for p in classes)
     assert any(not p.name.isascii() for p in classes)
     counts = [len(list(p.iterdir())) for p in classes]
@@ -336,3 +337,38 @@ def test_demo_photo_folder_trains_in_rgb_with_k4(tmp_path):
     for x, y in ds:
         assert x.shape == (16, 64, 64, 3) and np.isfinite(x.numpy()).all()
         assert len(np.unique(y.numpy())) == 4
+
+
+def test_assert_on_demo_raises_on_the_demo_folder_and_warns_on_another(tmp_path):
+    demo = folders.make_demo_photo_folder(tmp_path / "demo", n_classes=4, max_side=24)
+    own = tmp_path / "own"
+    own.mkdir()
+    assert folders.assert_on_demo(np.float64(0.7) >= 0.6, "recall at least 0.6", demo)
+    with pytest.raises(AssertionError, match="recall at least 0.6"):
+        folders.assert_on_demo(np.float64(0.5) >= 0.6, "recall at least 0.6", demo)
+    with pytest.warns(UserWarning, match="own/, not the demo folder.*recall at least 0.6"):
+        assert not folders.assert_on_demo(0.5 >= 0.6, "recall at least 0.6", own)
+    with pytest.raises(TypeError, match="condition"):
+        folders.assert_on_demo(0.5, "x", demo)
+    assert len(folders.scan_image_folder(demo, warn=False).class_names) >= 2  # marker ignored
+
+
+def test_webp_decodes_in_both_colour_modes_and_heic_is_named_with_advice(tmp_path):
+    pixels = (np.random.default_rng(0).random((12, 18, 3)) * 255).astype(np.uint8)
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(2):
+            Image.fromarray(pixels).save(tmp_path / c / f"{i}.webp", lossless=True)
+    (tmp_path / "a" / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    with pytest.warns(UserWarning) as caught:
+        scan = folders.scan_image_folder(tmp_path)
+    report = " ".join(str(w.message) for w in caught)
+    assert len(scan.paths) == 4 and "a/IMG_0001.HEIC" in report and "pillow-heif" in report
+    rgb = folders.decode_image(scan.paths[0], (12, 18), "rgb").numpy()
+    np.testing.assert_allclose(rgb, pixels / 255, atol=1e-6)
+    gray = folders.decode_image(scan.paths[0], (12, 18), "grayscale").numpy()
+    want = np.asarray(Image.fromarray(pixels).convert("L"), np.float32)[..., None] / 255
+    assert gray.shape == (12, 18, 1) and np.abs(gray - want).max() < 2 / 255
+    assert folders.read_images(scan.paths, (6, 6), "grayscale").shape == (4, 6, 6, 1)
+    with pytest.raises(ValueError, match="IMG_0001.HEIC.*pip install pillow-heif"):
+        folders.decode_image(tmp_path / "a" / "IMG_0001.HEIC", (8, 8))

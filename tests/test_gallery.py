@@ -3,6 +3,7 @@ TensorBoard projector files."""
 
 import dataclasses
 import json
+from pathlib import Path
 import subprocess
 import sys
 import textwrap
@@ -386,6 +387,27 @@ def test_thresholds_chosen_at_a_target_far(setup):
     assert np.mean(d[same == 0] <= t["verify"]) <= 0.1
 
 
+def test_thresholds_on_all_pairs_of_validation_images(setup):
+    encoder, index, images, labels, queries = setup
+    g = gallery.Gallery(encoder, index)
+    unknown = np.random.default_rng(1).random((20, *SHAPE))
+    t = gallery.choose_thresholds(g, images=images, labels=labels, unknown_queries=unknown,
+                                  target_far=0.1)
+    i, j = np.triu_indices(len(images), 1)           # every pair, given one by one
+    by_pairs = gallery.choose_thresholds(g, images[i], images[j],
+                                         (labels[i] == labels[j]).astype(int), unknown,
+                                         target_far=0.1)
+    assert np.isclose(t["verify"], by_pairs["verify"], atol=1e-5)
+    assert t["identify"] == by_pairs["identify"]
+    with pytest.raises(ValueError, match="either pair_a"):
+        gallery.choose_thresholds(g, images[i], images[j], labels, unknown, images=images,
+                                  labels=labels)
+    with pytest.raises(ValueError, match="either pair_a"):
+        gallery.choose_thresholds(g, images=images, unknown_queries=unknown)
+    with pytest.raises(ValueError, match="unknown_queries"):
+        gallery.choose_thresholds(g, images=images, labels=labels)
+
+
 def test_format_1_gallery_still_loads(setup, tmp_path):
     encoder, index, *_ = setup
     gallery.export(encoder, index, tmp_path)
@@ -478,3 +500,30 @@ def test_open_set_threshold_and_far_frr_interval_over_classes():
     assert wide["far_high"] - wide["far_low"] > out["far_high"] - out["far_low"]
     with pytest.raises(ValueError, match="classes has 5 entries"):
         evaluate.far_frr_interval(dist, same, 1.5, classes[:5])
+
+
+def test_command_line_answers_a_file_of_paths_as_identify_does(setup, tmp_path, capsys):
+    import tensorflow as tf
+
+    encoder, index, images, *_ = setup
+    gallery.export(encoder, index, tmp_path / "ex")
+    paths = []
+    for i in (0, 6, 11, 14):
+        paths.append(str(tmp_path / f"q {i}.png"))
+        Path(paths[-1]).write_bytes(
+            tf.io.encode_png((images[i] * 255).round().astype(np.uint8)).numpy())
+    listing = tmp_path / "queries.txt"
+    listing.write_text("\n".join(paths) + "\n\n", encoding="utf-8")
+    gallery.main([str(tmp_path / "ex"), str(listing), "--batch", "3"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    want = gallery.load(tmp_path / "ex").identify(paths)
+    assert [x["query"] for x in lines] == paths
+    assert [(x["answer"], x["item"]) for x in lines] == [(r.answer, r.item) for r in want]
+    np.testing.assert_allclose([x["distance"] for x in lines], [r.distance for r in want],
+                               atol=1e-6)
+    (tmp_path / "empty.txt").write_text("\n")
+    for argv in ([str(tmp_path / "ex"), str(tmp_path / "missing.txt")],
+                 [str(tmp_path / "ex"), str(tmp_path / "empty.txt")],
+                 [str(tmp_path / "ex"), str(listing), "--batch", "0"]):
+        with pytest.raises(SystemExit):
+            gallery.main(argv)

@@ -188,6 +188,9 @@ def test_pretrained_encoder_builds_embeds_and_keeps_the_backbone_frozen_until_as
     enc = models.pretrained_encoder((32, 32, 3), embedding_dim=8, weights=None)
     x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
     assert tuple(enc(x).shape) == (2, 8)
+    np.testing.assert_allclose(np.linalg.norm(enc(x).numpy(), axis=1), 1.0, rtol=1e-5)
+    raw = models.pretrained_encoder((32, 32, 3), embedding_dim=8, weights=None, normalize=False)
+    assert not np.allclose(np.linalg.norm(raw(x).numpy(), axis=1), 1.0)
     backbone = enc.get_layer(models.BACKBONE_LAYER)
     assert not backbone.trainable_weights
     # only the embedding layer learns in the frozen phase
@@ -233,6 +236,7 @@ def test_pretrained_encoder_offline_names_what_failed_and_how_to_proceed(monkeyp
     ({"weights": "cifar"}, ValueError),
     ({"trainable": "yes"}, TypeError),
     ({"embedding_dim": 0}, ValueError),
+    ({"normalize": 1}, TypeError),
 ])
 def test_pretrained_encoder_rejects_bad_arguments(kwargs, error):
     args = {"input_shape": (32, 32, 3), "weights": None, **kwargs}

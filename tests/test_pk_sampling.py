@@ -130,3 +130,18 @@ def test_the_datasets_pass_small_classes_on():
         pk_sampling.pk_indices(few, 2, 3, 1, small_classes="error")
     _, yb = next(iter(pk_sampling.pk_dataset(x, few, 3, 3, steps=1)))    # "repeat": no error
     assert sorted(set(yb.numpy().tolist())) == [0, 1, 2]
+
+
+def test_verbose_false_prints_nothing_and_keeps_the_line(capsys):
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 3, 3])
+    quiet = pk_sampling.PKSampler(y, p=2, k=4, verbose=False)
+    assert capsys.readouterr().out == ""
+    assert quiet.small_classes_line.startswith("P x K sampling: 1 of 4 classes")
+    pk_sampling.pk_indices(y, 2, 4, num_batches=1, verbose=False)
+    pk_sampling.pk_dataset(np.zeros((14, 2)), y, 2, 4, steps=1, verbose=False)
+    assert capsys.readouterr().out == ""
+    loud = pk_sampling.PKSampler(y, p=2, k=4)
+    assert capsys.readouterr().out.strip() == loud.small_classes_line
+    assert pk_sampling.PKSampler(y, p=2, k=2, verbose=False).small_classes_line == ""
+    with pytest.raises(TypeError):
+        pk_sampling.PKSampler(y, p=2, k=4, verbose="no")

@@ -158,6 +158,27 @@ def test_plot_roc_twice_draws_one_chance_line():
     assert texts == ["chance", "siamese (AUC = 0.850)", "pixels (AUC = 0.700)"]
 
 
+def test_plot_det_draws_frr_against_far_on_log_axes_with_marks():
+    rng = np.random.default_rng(0)
+    d = np.concatenate([rng.normal(0.3, 0.1, 200), rng.normal(0.8, 0.1, 400)])
+    same = np.r_[np.ones(200), np.zeros(400)]
+    ax = plots.plot_det(d, same, label="siamese", marks={"verify": (0.01, 0.2), "zero": (0, 0.5)})
+    assert_labelled(ax)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    curve = ax.lines[0]
+    x, y = curve.get_xdata(), curve.get_ydata()
+    assert np.all(x > 0) and np.all(y > 0) and np.all(np.diff(x) >= 0) and np.all(np.diff(y) <= 0)
+    t = 0.5                                      # a point of the curve is (FAR, FRR) at some t
+    far, frr = np.mean(d[same == 0] <= t), np.mean(d[same == 1] > t)
+    assert np.any(np.isclose(x, far) & np.isclose(y, frr)) or far == 0 or frr == 0
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["siamese", "verify", "zero"]
+    with pytest.raises(ValueError, match="separated perfectly"):
+        plots.plot_det([0.1, 0.2, 0.8, 0.9], [1, 1, 0, 0])
+    with pytest.raises(ValueError):
+        plots.plot_det([0.1, 0.2], [1, 1])
+
+
 def test_plot_roc_log_axis_marks_the_points_it_is_given():
     fpr = np.array([0.0, 0.002, 0.03, 0.2, 1.0])
     tpr = np.array([0.0, 0.5, 0.9, 0.97, 1.0])

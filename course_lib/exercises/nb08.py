@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib import distances
 from course_lib.exercises import Exercise, Incorrect
 from course_lib.exercises._probe import clustered_points, one_number
 
@@ -28,16 +29,18 @@ import numpy as np
 def recall_at_1(query_emb, query_y, gallery_emb, gallery_y):
     """Share of queries whose nearest gallery embedding (Euclidean) has the query's class."""
     q, g = np.asarray(query_emb, float), np.asarray(gallery_emb, float)
-    # squared distances (M, N) of every query to every gallery item, by broadcasting
-    d2 = ((q[:, None, :] - g[None, :, :]) ** 2).sum(axis=-1)
+    # squared distances (M, N) of every query to every gallery item from one matrix product:
+    # |q - g|^2 = |q|^2 + |g|^2 - 2 q.g (no (M, N, D) array, so it scales to large galleries)
+    d2 = (q**2).sum(axis=1)[:, None] + (g**2).sum(axis=1)[None, :] - 2 * q @ g.T
     nearest = d2.argmin(axis=1)              # index of each query's nearest gallery item
     return float(np.mean(np.asarray(gallery_y)[nearest] == np.asarray(query_y)))
 '''
 
 _Q1_HINT = """
-query_emb[:, None, :] - gallery_emb[None, :, :] has shape (M, N, D): every query minus every
-gallery item. Square, sum over the last axis: the (M, N) squared Euclidean distances (the
-square root changes no ranking). argmin over axis 1 is each query's nearest gallery item,
+|q - g|^2 = |q|^2 + |g|^2 - 2 q.g: with the row sums of squares and one matrix product
+query_emb @ gallery_emb.T you get the (M, N) squared Euclidean distances of every query to
+every gallery item (the square root changes no ranking), without the (M, N, D) array of
+differences that broadcasting would build. argmin over axis 1 is each query's nearest gallery item,
 gallery_y of it is its answer, and recall@1 is the mean of answer == query_y, one float.
 """
 
@@ -56,7 +59,7 @@ def _recall_by(q, q_y, g, g_y, scores, pick) -> float:
 
 
 def _euclidean2(q, g):
-    return ((q[:, None, :] - g[None, :, :]) ** 2).sum(-1)
+    return distances.pairwise(q, g, "sqeuclidean")
 
 
 def _cosine_distance(q, g):
