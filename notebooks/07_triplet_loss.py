@@ -103,7 +103,9 @@ print(f"one-shot test: Lake's {len(protocol.runs)} runs of 20-way tasks")
 # ## The triplet loss, by hand
 #
 # For an anchor $a$, a positive $p$ (same class) and a negative $n$ (another class), with $d$
-# the Euclidean distance between embeddings and a margin $m > 0$ (Schroff et al. 2015, section 3):
+# the Euclidean distance between embeddings and a margin $m > 0$ (FaceNet, Schroff et al. 2015,
+# eq. 1, writes it with *squared* distances; this notebook follows Hermans et al. 2017, section
+# 2, who use the plain distance):
 #
 # $$L(a, p, n) = \max\big(d(a, p) - d(a, n) + m,\ 0\big).$$
 #
@@ -243,7 +245,8 @@ assert len(agree) == 2 and all(np.isclose(m, lib, rtol=1e-5, atol=1e-6)
 # On raw embeddings a margin has no scale of its own: the network can meet any margin by
 # blowing the embeddings up. On the unit sphere ($\|e\| = 1$, so $d \in [0, 2]$ and
 # $d^2 = 2 - 2\cos$) the scale is fixed, and a margin of 0.2 is a tenth of the sphere's
-# diameter; FaceNet normalises for this reason (section 3).
+# diameter. FaceNet puts its embeddings on the sphere too (section 3); its margin of 0.2 applies
+# to squared distances, which lie in $[0, 4]$.
 #
 # **Claim:** on raw embeddings, scaling them by 10 multiplies each mining loss by 10 and
 # divides its margin by 10 (to float rounding).
@@ -582,9 +585,10 @@ results.record("07_triplet_loss",
 #   margin. Online mining reads every triplet of a P x K batch off one distance matrix in a few
 #   lines of `keras.ops`; `course_lib.losses` has batch-all, batch-hard and semi-hard, and
 #   `course_lib.unseen` trains and scores any of them on unseen characters.
-# - A margin only means something at a fixed scale: raw embeddings grow and the margin shrinks
-#   relative to their distances; on the unit sphere it stays put. In this notebook's one run
-#   that did not change how well the embeddings ranked.
+# - A margin only means something at a fixed scale: raw embeddings can grow without bound, so a
+#   fixed margin can shrink relative to their distances without bound; on the unit sphere
+#   distances are at most 2, so the margin never falls below $m/2$ of a distance. In this
+#   notebook's one run that did not change how well the embeddings ranked.
 # - Batch-hard with a large margin from a cold start collapsed to one point; semi-hard mining or
 #   a batch-all warm start avoided it. Random triplets become easy, so most of a random batch
 #   stops carrying a gradient.
