@@ -3,10 +3,10 @@ TensorBoard projector files."""
 
 import dataclasses
 import json
-from pathlib import Path
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
