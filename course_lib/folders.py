@@ -973,6 +973,12 @@ def is_demo_folder(directory) -> bool:
     """Whether ``directory`` was written by :func:`make_demo_photo_folder` (it holds the hidden
     marker file :data:`DEMO_MARKER`, which scans ignore).
 
+    Args:
+        directory: the folder (str or Path).
+
+    Returns:
+        True when the marker file is there.
+
     Raises:
         TypeError: ``directory`` not a path.
     """

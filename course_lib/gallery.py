@@ -92,6 +92,9 @@ class Preprocessing:
             raise ValueError(f"image_size must be (height, width) positive ints, got {size!r}")
         object.__setattr__(self, "image_size", tuple(size))
         checks.one_of(self.color_mode, "color_mode", COLOR_MODES)
+        if not isinstance(self.aspect, str):
+            raise TypeError(f"aspect must be one of {ASPECT_MODES}, got "
+                            f"{type(self.aspect).__name__}")
         checks.one_of(self.aspect, "aspect", ASPECT_MODES)
 
     @property

@@ -554,8 +554,8 @@ def test_aspect_is_checked_before_any_file_is_read(tmp_path, aspect, error, mess
         with pytest.raises(error, match=message):
             call()
     assert not (tmp_path / "c").exists()
-    with pytest.raises(ValueError, match=r"aspect must be one of \('stretch',\)"):
-        gallery.Preprocessing((8, 8), "grayscale", aspect="crop")   # an export only stretches
+    with pytest.raises(error, match=message):       # an export fits queries as training did
+        gallery.Preprocessing((8, 8), "grayscale", aspect=aspect)
 
 
 def test_reading_exif_in_parallel_leaves_the_warning_filters_as_they_were(tmp_path):
