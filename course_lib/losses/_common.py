@@ -57,3 +57,36 @@ def concrete_values(x):
         return np.asarray(ops.convert_to_numpy(x))
     except Exception:  # noqa: BLE001 - symbolic tensors have no value to read
         return None
+
+
+def labelled_batch(labels, embeddings, what: str):
+    """The checked ``(labels (B,), embeddings (B, D), class counts or None)`` of a loss of a
+    labelled batch: 2-D embeddings, one label per row, and (when the labels have values, i.e.
+    outside a compiled ``fit``) at least 2 classes.
+
+    Args:
+        labels: (B,) integer class labels.
+        embeddings: (B, D) embeddings.
+        what: the batch's name in messages (``"a SupCon batch"``).
+
+    Returns:
+        ``(labels, embeddings, counts)``: tensors, and ``(classes, counts)`` from
+        ``np.unique`` when the labels have values, else None.
+
+    Raises:
+        ValueError: embeddings not 2-D, labels of another length, a single class.
+    """
+    emb = ops.convert_to_tensor(embeddings)
+    if len(emb.shape) != 2:
+        raise ValueError(f"embeddings must be 2-D (batch, dim), got shape {tuple(emb.shape)}")
+    lab = ops.reshape(ops.convert_to_tensor(labels), (-1,))
+    if lab.shape[0] is not None and emb.shape[0] is not None and lab.shape[0] != emb.shape[0]:
+        raise ValueError(f"labels must give one label per embedding row: {lab.shape[0]} labels "
+                         f"for {emb.shape[0]} rows")
+    values = concrete_values(lab)
+    if values is None:
+        return lab, emb, None
+    classes, counts = np.unique(values, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(f"{what} needs at least 2 classes, got only class {classes.tolist()}")
+    return lab, emb, (classes, counts)

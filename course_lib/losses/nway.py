@@ -7,11 +7,10 @@ generalisation on labelled P x K batches, the prototypical network's loss, is
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 from course_lib import PACKAGE, checks
-from course_lib.losses._common import FunctionLoss, concrete_values
+from course_lib.losses._common import FunctionLoss, labelled_batch
 
 __all__ = ["NWayLoss", "PrototypicalLoss", "n_way_loss", "prototypical_loss"]
 
@@ -124,19 +123,9 @@ def prototypical_loss(labels, embeddings, shots: int = 1):
             (``shots`` rows or fewer).
     """
     shots = checks.integer(shots, "shots", minimum=1)
-    emb = ops.convert_to_tensor(embeddings)
-    if len(emb.shape) != 2:
-        raise ValueError(f"embeddings must be 2-D (batch, dim), got shape {tuple(emb.shape)}")
-    lab = ops.reshape(ops.convert_to_tensor(labels), (-1,))
-    if lab.shape[0] is not None and emb.shape[0] is not None and lab.shape[0] != emb.shape[0]:
-        raise ValueError(f"labels must give one label per embedding row: {lab.shape[0]} labels "
-                         f"for {emb.shape[0]} rows")
-    values = concrete_values(lab)
-    if values is not None:
-        classes, counts = np.unique(values, return_counts=True)
-        if len(classes) < 2:
-            raise ValueError(f"a prototypical batch needs at least 2 classes, got only class "
-                             f"{classes.tolist()}")
+    lab, emb, found = labelled_batch(labels, embeddings, "a prototypical batch")
+    if found is not None:
+        classes, counts = found
         if counts.min() <= shots:
             raise ValueError(f"shots={shots} leaves class {classes[counts.argmin()]} with no "
                              f"query: it has {counts.min()} rows; every class needs more than "

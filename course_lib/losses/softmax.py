@@ -6,11 +6,10 @@ similarities: InfoNCE / NT-Xent of two views (:class:`InfoNCELoss`), supervised 
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 from course_lib import PACKAGE, checks
-from course_lib.losses._common import FunctionLoss, concrete_values
+from course_lib.losses._common import FunctionLoss, labelled_batch
 
 __all__ = [
     "CosFaceLoss",
@@ -102,17 +101,9 @@ def supcon_loss(labels, embeddings, temperature: float = 0.1):
             in which no class has two rows.
     """
     temperature = _check_temperature(temperature)
-    emb = _embeddings(embeddings)
-    lab = ops.reshape(ops.convert_to_tensor(labels), (-1,))
-    if lab.shape[0] is not None and emb.shape[0] is not None and lab.shape[0] != emb.shape[0]:
-        raise ValueError(f"labels must give one label per embedding row: {lab.shape[0]} labels "
-                         f"for {emb.shape[0]} rows")
-    values = concrete_values(lab)
-    if values is not None:
-        classes, counts = np.unique(values, return_counts=True)
-        if len(classes) < 2:
-            raise ValueError(f"a SupCon batch needs at least 2 classes (no negatives otherwise), "
-                             f"got only class {classes.tolist()}")
+    lab, emb, found = labelled_batch(labels, embeddings, "a SupCon batch")
+    if found is not None:
+        classes, counts = found
         if counts.max() < 2:
             raise ValueError("a SupCon batch needs a class with at least 2 rows (no positive "
                              "pair otherwise)")
