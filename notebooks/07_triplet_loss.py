@@ -303,7 +303,9 @@ print(pd.concat({"unit sphere": sphere_log[cols], "raw": flat_log[cols]}, axis=1
 # %% [markdown]
 # **Claim:** without normalisation the embeddings grow during training, and the margin ends a
 # smaller share of the mean distance than on the unit sphere. In this one run (one seed) both
-# rank the validation characters about equally (MAP@R printed below), so here normalising did
+# rank the validation characters about equally (MAP@R printed below: MAP@R is the mean, over
+# queries, of the precision at each rank where one of the query's R same-class images is found
+# among its R nearest, Musgrave et al. 2020), so here normalising did
 # not buy better ranking; what it buys is a margin that keeps its meaning while the network
 # trains, so that a margin chosen once keeps its effect.
 
@@ -452,6 +454,12 @@ assert all(v > 0 for v in margins_over_pixels.values())
 # against contrastive pairs; contrastive on the active pairs of a P x K batch against
 # contrastive pairs (the batch) and against contrastive on all pairs (the averaging); and
 # batch-hard against contrastive on the active pairs (the formula, on the same batches).
+#
+# Two things to read the printout right. The **smallest detectable effect** is the difference
+# this design would detect with the power of notebook 04's rule (four times in five). The
+# intervals and smallest detectable effects are printed at Holm's strictest level (the level
+# divided by the number of comparisons), while Holm tests the later comparisons at looser
+# levels, so a comparison can be detectable although its printed interval crosses 0.
 
 # %%
 FAMILY = [("batch-all", "contrastive pairs"), ("batch-hard", "contrastive pairs"),
@@ -468,8 +476,8 @@ plots.plot_comparisons(found, title="MAP@R, paired over 3 seeds (Holm-corrected 
 # %% [markdown]
 # **Claim:** on MAP@R, batch-hard and semi-hard beat contrastive pairs detectably (paired over
 # the 3 seeds, Holm-corrected: +0.155, p = 0.027, and +0.147, p = 0.044). Batch-all was ahead in
-# every seed too (+0.139), but with 3 seeds that is not detectable (p = 0.051; the smallest
-# effect this design detects there is 0.255).
+# every seed too (+0.139), but with 3 seeds that is not detectable (p = 0.051; its smallest
+# detectable effect is 0.255).
 
 # %%
 def described(first, second):
