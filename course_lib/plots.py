@@ -1451,3 +1451,110 @@ def plot_by_fold(values, folds, ax: Axes | None = None, title: str = "Leave one 
     ax.set_title(title)
     ax.legend(fontsize="small")
     return ax
+
+
+# --------------------------------------------------------------------------- notebook 09
+
+__all__ += ["plot_margin_softmax", "plot_negative_weights"]
+
+
+def plot_negative_weights(cosines, temperatures, ax: Axes | None = None,
+                          title: str = "Where a softmax loss puts its weight") -> Axes:
+    """The share of the push each negative gets, by rank, at several temperatures.
+
+    In a softmax loss over similarities divided by a temperature ``t`` (InfoNCE, SupCon), the
+    gradient pushes an anchor away from each negative in proportion to that negative's softmax
+    probability. For each anchor its negatives are sorted from most to least similar, their
+    probabilities renormalised to sum to 1 over the negatives, and averaged over anchors by
+    rank: one line per temperature, on a log axis.
+
+    Args:
+        cosines: (anchors, negatives) cosine similarities of each anchor to its negatives, or
+            a 1-D array for one anchor.
+        temperatures: the temperatures to draw, numbers > 0 (a non-empty sequence).
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric cosines or temperatures.
+        ValueError: cosines with fewer than 2 negatives or outside [-1, 1] (beyond rounding),
+            no temperature, a temperature <= 0.
+    """
+    cos = np.atleast_2d(checks.float_array(cosines, "cosines"))
+    if cos.ndim != 2 or cos.shape[1] < 2:
+        raise ValueError(f"cosines must be (anchors, negatives) with at least 2 negatives, got "
+                         f"shape {cos.shape}")
+    if np.abs(cos).max() > 1.0 + 1e-5:
+        raise ValueError(f"cosines must lie in [-1, 1], got values up to {np.abs(cos).max():.3g}")
+    temps = [checks.number(t, "temperatures", 0.0, low_open=True)
+             for t in (temperatures if isinstance(temperatures, (list, tuple)) else [temperatures])]
+    if not temps:
+        raise ValueError("temperatures must hold at least one number > 0")
+    ranked = -np.sort(-cos, axis=1)                       # most similar negative first
+    ax = _new_axes(ax, (7.0, 4.2))
+    rank = np.arange(1, cos.shape[1] + 1)
+    for i, t in enumerate(temps):
+        logits = ranked / t
+        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+        weights /= weights.sum(axis=1, keepdims=True)
+        ax.plot(rank, weights.mean(axis=0), lw=2, ls=_STYLES[i % len(_STYLES)],
+                label=f"temperature {t:g}")
+    ax.axhline(1.0 / cos.shape[1], color=_CHANCE, ls=":", label="equal shares")
+    ax.set_yscale("log")
+    ax.set_xlabel("negative's rank (1 = the most similar to the anchor)")
+    ax.set_ylabel("share of the push on the anchor (log scale)")
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_margin_softmax(settings, num_classes: int, ax: Axes | None = None,
+                        title: str = "Margin softmax: probability of the true class") -> Axes:
+    """The softmax probability of the true class against the angle to its centre (CosFace).
+
+    The embedding is at angle ``theta`` to its class centre and orthogonal to the other
+    ``num_classes - 1`` centres (cosine 0, as random directions nearly are in many dimensions);
+    the logits are ``s * (cos(theta) - m)`` for the true class and 0 for the others. A margin
+    ``m`` shifts the curve to smaller angles (the embedding must come closer to its centre for
+    the same probability); a small scale ``s`` caps the probability below 1 even at angle 0.
+
+    Args:
+        settings: a non-empty sequence of ``(scale, margin)`` pairs, one line each (scale > 0,
+            margin >= 0).
+        num_classes: the number of classes, an int >= 2.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: ``settings`` not a sequence of pairs of numbers, a non-int ``num_classes``.
+        ValueError: no settings, a scale <= 0, a margin < 0, ``num_classes`` < 2.
+    """
+    c = checks.integer(num_classes, "num_classes", minimum=2)
+    if not isinstance(settings, (list, tuple)) or not settings:
+        raise ValueError("settings must be a non-empty sequence of (scale, margin) pairs")
+    pairs = []
+    for pair in settings:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise TypeError(f"each setting must be a (scale, margin) pair, got {pair!r}")
+        pairs.append((checks.number(pair[0], "scale", 0.0, low_open=True),
+                      checks.number(pair[1], "margin", 0.0)))
+    ax = _new_axes(ax, (7.0, 4.2))
+    degrees = np.linspace(0.0, 90.0, 181)
+    cos = np.cos(np.radians(degrees))
+    for i, (s, m) in enumerate(pairs):
+        true = s * (cos - m)
+        prob = 1.0 / (1.0 + (c - 1) * np.exp(-true))
+        ax.plot(degrees, prob, lw=2, ls=_STYLES[i % len(_STYLES)],
+                label=f"scale {s:g}, margin {m:g}")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("angle between the embedding and its class centre (degrees)")
+    ax.set_ylabel(f"probability of the true class ({c} classes)")
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    return ax

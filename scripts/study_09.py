@@ -37,40 +37,45 @@ OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "09_losses
 
 SETTINGS = {"split": "background_small1", "validation": ["Early_Aramaic"], "test": ["Greek"],
             "image_size": 28, "images_per_step": 48, "embedding_dim": 64,
-            "learning_rate": 1e-3, "cosface_scale": 30.0, "shots": [1, 5],
+            "learning_rate": 1e-3, "shots": [1, 5],
             "batch_hard_margin": 0.1}
 
 
 @dataclass(frozen=True)
 class Spec:
-    """How one loss of the study trains: P x K, its candidates, the encoder's last layer."""
+    """How one loss of the study trains: P x K, its candidates, the encoder's last layer, and
+    (CosFace) the candidates of its logit scale, chosen first at the first margin candidate."""
 
     p: int
     k: int
     parameter: str | None = None
     candidates: tuple = ()
     normalise: bool = True
+    scales: tuple = ()
 
 
 LOSSES = {
     "batch-hard": Spec(16, 3, "margin", (SETTINGS["batch_hard_margin"],)),
-    "SupCon": Spec(16, 3, "temperature", (0.05, 0.1, 0.3)),
+    "SupCon": Spec(16, 3, "temperature", (0.02, 0.05, 0.1, 0.3)),
     "prototypes, 1-shot": Spec(24, 2, normalise=False),
     "prototypes, 5-shot": Spec(8, 6, normalise=False),
-    "CosFace": Spec(16, 3, "margin", (0.0, 0.35)),
+    "CosFace": Spec(16, 3, "margin", (0.0, 0.1, 0.35), scales=(8.0, 16.0, 32.0)),
     "softmax classifier": Spec(16, 3, normalise=False),
 }
+# The sweep's name of a loss's scale (its chosen value is kept in the study's margins too).
+SCALE = "{} scale"
 # Rows scored from another loss's runs: name -> (the loss trained, how its encoder is read).
 READOUTS = {"softmax classifier, SimpleShot": "softmax classifier"}
 
 
-def make_loss(name: str, value, protocol):
+def make_loss(name: str, value, protocol, scale: float | None = None):
     """The Keras loss of ``name`` (with its chosen number ``value``) and its trainable head.
 
     Args:
         name: a key of ``LOSSES``.
         value: its margin or temperature (None for a loss without one).
         protocol: the data (the head of a classifier has one output per training class).
+        scale: CosFace's logit scale (a number > 0; not read by the other losses).
 
     Returns:
         ``(loss, head)``; ``head`` is None for a loss of the embeddings themselves.
@@ -87,18 +92,18 @@ def make_loss(name: str, value, protocol):
     if name.startswith("prototypes"):
         return losses.PrototypicalLoss(LOSSES[name].k - 1), None
     if name == "CosFace":
-        return (losses.CosFaceLoss(SETTINGS["cosface_scale"], value),
+        return (losses.CosFaceLoss(scale, value),
                 losses.CosineClassifier(c, name="class_centres"))
     return (keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             keras.layers.Dense(c, name="classifier"))
 
 
-def train(name: str, value, seed: int, steps: int, protocol):
+def train(name: str, value, seed: int, steps: int, protocol, scale: float | None = None):
     """One run of ``name``: an :class:`course_lib.unseen.EmbeddingRun`."""
     from course_lib import unseen
 
     spec = LOSSES[name]
-    loss, head = make_loss(name, value, protocol)
+    loss, head = make_loss(name, value, protocol, scale)
     return unseen.train_embedding(
         loss, protocol, steps=steps, seed=seed, sampler="pk", p=spec.p, k=spec.k, head=head,
         normalise=spec.normalise, embedding_dim=SETTINGS["embedding_dim"],
@@ -135,20 +140,45 @@ def main(argv=None):
     s = SETTINGS
     progress = results.StudyProgress(
         args.out, {"settings": s, "steps": args.steps, "sweep_steps": args.sweep_steps,
-                   "losses": {n: [v.p, v.k, v.candidates] for n, v in LOSSES.items()}},
+                   "losses": {n: [v.p, v.k, v.candidates, v.scales]
+                              for n, v in LOSSES.items()}},
         resume=args.resume)
     protocol = unseen.omniglot_protocol(s["split"], s["validation"], s["test"], s["image_size"])
     sweep, chosen = [], {}
+
+    def validation_score(key, recorded, name, value, scale=None):
+        """Validation MAP@R of one sweep run of ``name`` (seed 0), kept in the progress file
+        as ``(key, recorded)``: the loss's name and its number, or the scale's sweep name and
+        the scale."""
+        score = progress.sweep_score(key, recorded)
+        if score is None:
+            run = train(name, value, 0, args.sweep_steps, protocol, scale)
+            e = np.asarray(run.embed.predict(protocol.x_val, batch_size=512, verbose=0))
+            score = progress.add_sweep(key, recorded, float(evaluate.map_at_r(e, protocol.y_val)))
+        return score
+
     for name, spec in LOSSES.items():
+        scale = None
+        if spec.scales:   # the scale first, at the first margin candidate
+            key = SCALE.format(name)
+            scored = {}
+            for candidate in spec.scales:
+                scored[candidate] = validation_score(key, candidate, name, spec.candidates[0],
+                                                     candidate)
+                sweep.append({"loss": key, "margin": candidate,
+                              "validation map@r": scored[candidate]})
+                print(f"sweep {key:>20} {candidate}: validation MAP@R {scored[candidate]:.4f}",
+                      flush=True)
+            scale = max(spec.scales, key=lambda c: (scored[c], -spec.scales.index(c)))
+            chosen[key] = scale
         best = None
         for value in spec.candidates:
             if len(spec.candidates) == 1:
                 break
-            score = progress.sweep_score(name, value)
-            if score is None:
-                run = train(name, value, 0, args.sweep_steps, protocol)
-                e = np.asarray(run.embed.predict(protocol.x_val, batch_size=512, verbose=0))
-                score = progress.add_sweep(name, value, float(evaluate.map_at_r(e, protocol.y_val)))
+            if scale is not None and value == spec.candidates[0]:
+                score = scored[scale]   # the same run as the chosen scale's (same seed, batches)
+            else:
+                score = validation_score(name, value, name, value, scale)
             sweep.append({"loss": name, "margin": value, "validation map@r": score})
             print(f"sweep {name:>20} {spec.parameter} {value}: validation MAP@R {score:.4f}",
                   flush=True)
@@ -166,7 +196,8 @@ def main(argv=None):
             if all(found):
                 runs += found
                 continue
-            run = train(name, chosen[name], seed, args.steps, protocol)
+            run = train(name, chosen[name], seed, args.steps, protocol,
+                        chosen.get(SCALE.format(name)))
             for row, model in readouts(name, run.embed, protocol).items():
                 scores = unseen.score_embedding(model, protocol, shots=s["shots"])
                 runs.append(progress.add_run(results.LossRun(
@@ -195,7 +226,8 @@ def main(argv=None):
                  "load_average": [round(x, 2) for x in os.getloadavg()]},
         total_minutes=round((time.perf_counter() - start) / 60, 1),
         date=time.strftime("%Y-%m-%d"),
-        parameters={n: v.parameter for n, v in LOSSES.items() if v.parameter})
+        parameters={**{n: v.parameter for n, v in LOSSES.items() if v.parameter},
+                    **{SCALE.format(n): "scale" for n, v in LOSSES.items() if v.scales}})
     results.write_study(args.out, study)
     progress.finish()
     print(f"wrote {args.out} in {study.total_minutes} min")

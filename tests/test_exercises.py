@@ -472,6 +472,51 @@ WRONG.update({
 })
 
 
+_PROTO = """
+import numpy as np
+
+
+def nearest_prototype_answers(support, queries):
+    prototypes = {prototypes}
+    d2 = {d2}
+    return {result}
+"""
+_PROTO_RIGHT = dict(prototypes="support.mean(axis=1)",
+                    d2="((queries[:, None, :] - prototypes[None, :, :]) ** 2).sum(-1)",
+                    result="d2.argmin(axis=1)")
+
+_SIMPLE = """
+import numpy as np
+
+
+def simpleshot(features, reference):
+    centred = {centred}
+    return {result}
+"""
+_SIMPLE_RIGHT = dict(centred="features - reference.mean(axis=0)",
+                     result="centred / np.linalg.norm(centred, axis=1, keepdims=True)")
+
+WRONG.update({
+    "nb09.q1": [
+        (_fill(_PROTO, **{**_PROTO_RIGHT, "result": "d2.argmax(axis=1)"}), "*farthest* prototype"),
+        (_fill(_PROTO, **{**_PROTO_RIGHT, "prototypes": "support",
+                          "d2": "((queries[:, None, None, :] - support[None]) ** 2).sum(-1).min(-1)"}),
+         "nearest *support"),
+        (_fill(_PROTO, **{**_PROTO_RIGHT, "result": "d2.min(axis=1)"}), "integer class indices"),
+        (_fill(_PROTO, **{**_PROTO_RIGHT, "result": "d2"}), "one class index per query"),
+    ],
+    "nb09.q2": [
+        (_fill(_SIMPLE, **{**_SIMPLE_RIGHT, "centred": "features - features.mean(axis=0)"}),
+         "mean of the features themselves"),
+        (_fill(_SIMPLE, **{**_SIMPLE_RIGHT, "centred": "features"}), "does not centre"),
+        (_fill(_SIMPLE, **{**_SIMPLE_RIGHT, "result": "centred"}), "does not scale the rows"),
+        (_fill(_SIMPLE, **{**_SIMPLE_RIGHT,
+                           "centred": "(features - reference.mean(axis=0)) / reference.std(axis=0)"}),
+         "standard deviation"),
+    ],
+})
+
+
 def test_every_notebook_module_has_exercises():
     assert {"nb01", "nb02", "nb03"} <= set(MODULES)
     for name, module in MODULES.items():

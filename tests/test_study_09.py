@@ -120,7 +120,7 @@ def test_the_study_file_reads_back_and_resumes(tmp_path, monkeypatch):
     x = RNG.random((48, 8, 8)).astype("float32")
     protocol = unseen.Protocol(x, y, y // 2, x, y, x, y, [], {})
 
-    def train(name, value, seed, steps, protocol):
+    def train(name, value, seed, steps, protocol, scale=None):
         calls.append((name, seed))
         return SimpleNamespace(embed=_Embed(), seconds=1.0)
 
@@ -139,12 +139,17 @@ def test_the_study_file_reads_back_and_resumes(tmp_path, monkeypatch):
     out = tmp_path / "09_losses.json"
     args = ["--steps", "4", "--sweep-steps", "2", "--seeds", "2", "--out", str(out)]
     study = study_09.main(args)
-    n_sweep = sum(len(s.candidates) for s in study_09.LOSSES.values() if len(s.candidates) > 1)
+    # one run per candidate; a loss with scales shares its first margin's run with the chosen scale
+    n_sweep = sum((len(s.candidates) if len(s.candidates) > 1 else 0) + len(s.scales)
+                  - (1 if s.scales and len(s.candidates) > 1 else 0)
+                  for s in study_09.LOSSES.values())
     assert len(calls) == n_sweep + 2 * len(study_09.LOSSES)
     again = results.read_losses("09_losses.json", notebooks_dir=tmp_path)
     assert again.to_json() == study.to_json()
     assert again.parameter("SupCon") == "temperature" and again.parameter("CosFace") == "margin"
     assert again.parameter("softmax classifier, SimpleShot") is None
+    assert again.parameter("CosFace scale") == "scale"
+    assert again.margins["CosFace scale"] in study_09.LOSSES["CosFace"].scales
     assert len(again.losses) == len(study_09.LOSSES) + len(study_09.READOUTS)
     assert not out.with_suffix(".partial.json").exists()
     # a partial file of the same settings is resumed: nothing is trained again
