@@ -56,7 +56,7 @@ class Spec:
 
 LOSSES = {
     "batch-hard": Spec(16, 3, "margin", (SETTINGS["batch_hard_margin"],)),
-    "SupCon": Spec(16, 3, "temperature", (0.02, 0.05, 0.1, 0.3)),
+    "SupCon": Spec(16, 3, "temperature", (0.01, 0.02, 0.05, 0.1, 0.3)),
     "prototypes, 1-shot": Spec(24, 2, normalise=False),
     "prototypes, 5-shot": Spec(8, 6, normalise=False),
     "CosFace": Spec(16, 3, "margin", (0.0, 0.1, 0.35), scales=(8.0, 16.0, 32.0)),
