@@ -1458,20 +1458,19 @@ def plot_by_fold(values, folds, ax: Axes | None = None, title: str = "Leave one 
 __all__ += ["plot_margin_softmax", "plot_negative_weights"]
 
 
-def plot_negative_weights(cosines, temperatures, ax: Axes | None = None,
-                          title: str = "Where a softmax loss puts its weight") -> Axes:
-    """The share of the push each negative gets, by rank, at several temperatures.
+def plot_negative_weights(shares: dict, ax: Axes | None = None,
+                          title: str = "Where a softmax loss puts its push") -> Axes:
+    """The share of the push each negative gets, by rank, one line per setting (temperature).
 
-    In a softmax loss over similarities divided by a temperature ``t`` (InfoNCE, SupCon), the
-    gradient pushes an anchor away from each negative in proportion to that negative's softmax
-    probability. For each anchor its negatives are sorted from most to least similar, their
-    probabilities renormalised to sum to 1 over the negatives, and averaged over anchors by
-    rank: one line per temperature, on a log axis.
+    In a softmax loss over similarities divided by a temperature (InfoNCE, SupCon) the gradient
+    pushes an anchor away from each negative in proportion to that negative's softmax
+    probability; ``shares`` holds those probabilities renormalised over the negatives, sorted
+    from the most similar negative to the least, averaged over anchors. Drawn on a log axis,
+    with the line of equal shares.
 
     Args:
-        cosines: (anchors, negatives) cosine similarities of each anchor to its negatives, or
-            a 1-D array for one anchor.
-        temperatures: the temperatures to draw, numbers > 0 (a non-empty sequence).
+        shares: ``{label: shares by rank}``, each a 1-D array of at least 2 numbers > 0 (the
+            same length for every label).
         ax: the matplotlib Axes to draw on, or None for a new figure.
         title: the plot's title.
 
@@ -1479,30 +1478,23 @@ def plot_negative_weights(cosines, temperatures, ax: Axes | None = None,
         The Axes drawn on.
 
     Raises:
-        TypeError: non-numeric cosines or temperatures.
-        ValueError: cosines with fewer than 2 negatives or outside [-1, 1] (beyond rounding),
-            no temperature, a temperature <= 0.
+        TypeError: ``shares`` not a non-empty dict, non-numeric shares.
+        ValueError: shares not 1-D, shorter than 2, not > 0, or of different lengths.
     """
-    cos = np.atleast_2d(checks.float_array(cosines, "cosines"))
-    if cos.ndim != 2 or cos.shape[1] < 2:
-        raise ValueError(f"cosines must be (anchors, negatives) with at least 2 negatives, got "
-                         f"shape {cos.shape}")
-    if np.abs(cos).max() > 1.0 + 1e-5:
-        raise ValueError(f"cosines must lie in [-1, 1], got values up to {np.abs(cos).max():.3g}")
-    temps = [checks.number(t, "temperatures", 0.0, low_open=True)
-             for t in (temperatures if isinstance(temperatures, (list, tuple)) else [temperatures])]
-    if not temps:
-        raise ValueError("temperatures must hold at least one number > 0")
-    ranked = -np.sort(-cos, axis=1)                       # most similar negative first
+    if not isinstance(shares, dict) or not shares:
+        raise TypeError("shares must be a non-empty dict {label: shares by rank}")
+    series = {str(k): checks.float_array(v, f"shares[{k!r}]", 1) for k, v in shares.items()}
+    lengths = {len(v) for v in series.values()}
+    if len(lengths) != 1 or min(lengths) < 2:
+        raise ValueError(f"every shares array needs the same length >= 2, got {sorted(lengths)}")
+    if any((v <= 0).any() for v in series.values()):
+        raise ValueError("shares must be > 0 (a log axis)")
+    n = lengths.pop()
     ax = _new_axes(ax, (7.0, 4.2))
-    rank = np.arange(1, cos.shape[1] + 1)
-    for i, t in enumerate(temps):
-        logits = ranked / t
-        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-        weights /= weights.sum(axis=1, keepdims=True)
-        ax.plot(rank, weights.mean(axis=0), lw=2, ls=_STYLES[i % len(_STYLES)],
-                label=f"temperature {t:g}")
-    ax.axhline(1.0 / cos.shape[1], color=_CHANCE, ls=":", label="equal shares")
+    rank = np.arange(1, n + 1)
+    for i, (label, v) in enumerate(series.items()):
+        ax.plot(rank, v, lw=2, ls=_STYLES[i % len(_STYLES)], label=label)
+    ax.axhline(1.0 / n, color=_CHANCE, ls=":", label="equal shares")
     ax.set_yscale("log")
     ax.set_xlabel("negative's rank (1 = the most similar to the anchor)")
     ax.set_ylabel("share of the push on the anchor (log scale)")

@@ -102,28 +102,15 @@ def main(argv=None):
                              "settings")
     args = parser.parse_args(argv)
 
-    import json
-
     import numpy as np
 
-    from course_lib import config, evaluate, oneshot, results, unseen
+    from course_lib import evaluate, oneshot, results, unseen
 
     start = time.perf_counter()
     s = SETTINGS
-    partial = args.out.with_suffix(".partial.json")
-    key = {"settings": s, "steps": args.steps, "sweep_steps": args.sweep_steps,
-           "losses": list(LOSSES)}
-    done = {"key": key, "sweep": [], "runs": []}
-    if args.resume and partial.exists():
-        found = json.loads(partial.read_text())
-        if found.get("key") == key:
-            done = found
-            print(f"resuming: {len(done['sweep'])} sweep runs and {len(done['runs'])} runs done")
-
-    def save():
-        with config.atomic_file(partial) as tmp:
-            tmp.write_text(json.dumps(done, indent=1) + "\n")
-
+    progress = results.StudyProgress(
+        args.out, {"settings": s, "steps": args.steps, "sweep_steps": args.sweep_steps,
+                   "losses": list(LOSSES)}, resume=args.resume)
     protocol = unseen.omniglot_protocol(s["split"], s["validation"], s["test"], s["image_size"])
     sweep, margins = [], {}
     for name, (_, candidates, _) in LOSSES.items():
@@ -132,16 +119,12 @@ def main(argv=None):
             continue
         best = None
         for margin in candidates:
-            old = [p for p in done["sweep"] if (p["loss"], p["margin"]) == (name, margin)]
-            if old:
-                score = old[0]["validation map@r"]
-            else:
+            score = progress.sweep_score(name, margin)
+            if score is None:
                 run = train(name, margin, 0, args.sweep_steps, protocol)
                 e = np.asarray(run.embed.predict(protocol.x_val, batch_size=512, verbose=0))
-                score = float(evaluate.map_at_r(e, protocol.y_val))
-                done["sweep"].append({"loss": name, "margin": margin,
-                                      "validation map@r": score})
-                save()
+                score = progress.add_sweep(name, margin,
+                                           float(evaluate.map_at_r(e, protocol.y_val)))
             sweep.append({"loss": name, "margin": margin, "validation map@r": score})
             print(f"sweep {name:>22} margin {margin}: validation MAP@R {score:.4f}", flush=True)
             if best is None or score > best[1]:
@@ -150,20 +133,18 @@ def main(argv=None):
     runs = []
     for seed in range(args.seeds):
         for name in LOSSES:
-            old = [r for r in done["runs"] if (r["loss"], r["seed"]) == (name, seed)]
-            if old:
-                runs.append(results.LossRun.from_json(old[0], str(partial), name))
+            old = progress.run(name, seed)
+            if old is not None:
+                runs.append(old)
                 continue
             run = train(name, margins[name], seed, args.steps, protocol, s["chunks"])
             scores = unseen.score_embedding(run.embed, protocol)
             active = [row["active_triplets"] for row in run.log[1:]
                       if "active_triplets" in row]
-            runs.append(results.LossRun(
+            runs.append(progress.add_run(results.LossRun(
                 name, seed, margins[name], scores, round(run.seconds, 2),
                 tuple(active) if active else None,
-                tuple(row["step"] for row in run.log[1:]) if active else ()))
-            done["runs"].append(runs[-1].to_json())
-            save()
+                tuple(row["step"] for row in run.log[1:]) if active else ())))
             print(f"seed {seed} {name:>22}: {run.seconds:5.1f} s, MAP@R {scores['map@r']:.3f}, "
                   f"recall@1 {scores['recall@1']:.3f}, one-shot {scores['one-shot 20-way']:.3f}",
                   flush=True)
@@ -182,7 +163,7 @@ def main(argv=None):
         total_minutes=round((time.perf_counter() - start) / 60, 1),
         date=time.strftime("%Y-%m-%d"))
     results.write_study(args.out, study)
-    partial.unlink(missing_ok=True)
+    progress.finish()
     print(f"wrote {args.out} in {study.total_minutes} min")
     return study
 
