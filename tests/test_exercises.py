@@ -650,7 +650,7 @@ def test_with_solution_replaces_the_placeholder_and_keeps_the_check():
     ("nb01.q1.check(f)\nx = 1\n", "must end with one line"),
     ("nb01.q1.check(f)\nnb01.q2.check(g)\n", "has 2 check lines"),
     ("nb01.q7.check(f)\n", "nb01.q7, which is not an exercise"),
-    ("nb09.q1.check(f)\n", "nb09.q1, which is not an exercise"),
+    ("nb99.q1.check(f)\n", "nb99.q1, which is not an exercise"),
 ])
 def test_with_solution_rejects_cells_it_cannot_fill(source, message):
     with pytest.raises(ValueError, match=message):

@@ -564,3 +564,38 @@ def test_plot_by_fold_draws_one_line_per_method():
         plots.plot_by_fold({"x": [0.5]}, ["A", "B"])
     with pytest.raises(TypeError, match="mapping"):
         plots.plot_by_fold([], ["A"])
+
+
+def test_plot_negative_weights_draws_each_setting_and_equal_shares():
+    shares = {"t 0.1": np.array([0.5, 0.3, 0.2]), "t 1": np.array([0.4, 0.33, 0.27])}
+    ax = plots.plot_negative_weights(shares, title="push")
+    lines = ax.get_lines()
+    assert len(lines) == 3 and ax.get_title() == "push" and ax.get_yscale() == "log"
+    np.testing.assert_allclose(lines[0].get_ydata(), shares["t 0.1"])
+    np.testing.assert_allclose(lines[2].get_ydata(), [1 / 3, 1 / 3])   # the equal-shares line
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["t 0.1", "t 1", "equal shares"]
+    with pytest.raises(TypeError, match="non-empty dict"):
+        plots.plot_negative_weights({})
+    with pytest.raises(ValueError, match="same length"):
+        plots.plot_negative_weights({"a": [0.5, 0.5], "b": [0.2, 0.3, 0.5]})
+    with pytest.raises(ValueError, match="> 0"):
+        plots.plot_negative_weights({"a": [1.0, 0.0]})
+    plt.close("all")
+
+
+def test_plot_margin_softmax_follows_the_formula():
+    ax = plots.plot_margin_softmax([(8.0, 0.0), (16.0, 0.35)], 360, title="m")
+    (first, second) = ax.get_lines()
+    assert first.get_xdata()[0] == 0.0
+    assert np.isclose(first.get_ydata()[0], 1 / (1 + 359 * np.exp(-8.0)))
+    assert np.isclose(second.get_ydata()[0], 1 / (1 + 359 * np.exp(-16.0 * 0.65)))
+    assert ax.get_title() == "m" and "360 classes" in ax.get_ylabel()
+    with pytest.raises(ValueError, match="non-empty"):
+        plots.plot_margin_softmax([], 10)
+    with pytest.raises(TypeError, match="pair"):
+        plots.plot_margin_softmax([(8.0,)], 10)
+    with pytest.raises(ValueError, match="margin"):
+        plots.plot_margin_softmax([(8.0, -0.1)], 10)
+    with pytest.raises(ValueError, match="num_classes"):
+        plots.plot_margin_softmax([(8.0, 0.0)], 1)
+    plt.close("all")
