@@ -303,9 +303,9 @@ print(pd.concat({"unit sphere": sphere_log[cols], "raw": flat_log[cols]}, axis=1
 # %% [markdown]
 # **Claim:** without normalisation the embeddings grow during training, and the margin ends a
 # smaller share of the mean distance than on the unit sphere. In this one run (one seed) both
-# rank the validation characters about equally (MAP@R printed below: MAP@R is the mean, over
-# queries, of the precision at each rank where one of the query's R same-class images is found
-# among its R nearest, Musgrave et al. 2020), so here normalising did
+# rank the validation characters about equally (MAP@R printed below; Musgrave et al. 2020: for
+# each query with R other images of its class, the sum of the precisions at the ranks among its
+# R nearest that hold one of them, divided by R, averaged over queries), so here normalising did
 # not buy better ranking; what it buys is a margin that keeps its meaning while the network
 # trains, so that a margin chosen once keeps its effect.
 
