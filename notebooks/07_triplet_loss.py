@@ -502,7 +502,7 @@ assert all(found[pair].effect > 0 for pair in mining)
 #
 # **Claim:** the averaging matters: on the same P x K batches, the contrastive loss averaged over
 # its active pairs beats the one averaged over all pairs detectably (+0.102, p = 0.001). The
-# batch alone (all pairs of a P x K batch against 24 random pairs, both averaged over all
+# batch alone (all pairs of a P x K batch against the usual random pairs, both averaged over all
 # pairs: -0.021, p = 0.43) and the formula (batch-hard against contrastive on active pairs,
 # +0.074, p = 0.14) are not detectable with 3 seeds; effects up to 0.298 and 0.292 could have
 # been missed.
