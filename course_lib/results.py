@@ -833,6 +833,26 @@ class LossStudy:
         return pd.DataFrame([{"loss": x.loss, "seed": x.seed, "margin": x.margin,
                               "seconds": x.seconds, **x.scores} for x in self.runs])
 
+    def headline(self, metrics) -> dict:
+        """The mean over seeds of each metric for each loss, keyed for :func:`record`.
+
+        Args:
+            metrics: score names every run has (``"map@r"``, ``"recall@1"``, ...).
+
+        Returns:
+            ``{"<metric>_<loss>": mean}`` with spaces as ``_``, ``@`` as ``_at_`` and commas
+            dropped (``"map_at_r_batch-hard"``), plain floats.
+
+        Raises:
+            KeyError: a metric that a run does not have (as :meth:`scores`).
+        """
+        out = {}
+        for name in self.losses:
+            for metric in metrics:
+                key = f"{metric}_{name}".replace(" ", "_").replace(",", "").replace("@", "_at_")
+                out[key] = float(np.mean(self.scores(name, metric)))
+        return out
+
 
 def _study(path, notebooks_dir, cls):
     text_path = str(path)

@@ -591,10 +591,7 @@ if not config.fast_mode():
 # The headline numbers go to the course's results table (`make course` prints it):
 
 # %%
-results.record("09_beyond_pairs",
-               **{f"{m}_{n}".replace(" ", "_").replace(",", "").replace("@", "_at_"):
-                  float(table[table["loss"] == n][m].mean()) for n in study.losses
-                  for m in ("map@r", "5-shot 20-way, test alphabet")},
+results.record("09_beyond_pairs", **study.headline(["map@r", "5-shot 20-way, test alphabet"]),
                live_map_at_r=live_scores["map@r"], steps=study.steps, seeds=len(study.seeds))
 
 # %% [markdown]

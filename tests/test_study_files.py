@@ -220,6 +220,11 @@ def test_loss_study_round_trip(tmp_path):
         again.run("semi-hard", 0)
     with pytest.raises(KeyError, match="no metric 'spread'"):
         again.scores("N-way", "spread")
+    assert again.headline(["map@r"]) == pytest.approx({"map_at_r_batch-hard": 0.35,
+                                                        "map_at_r_N-way": again.scores(
+                                                            "N-way", "map@r").mean()})
+    with pytest.raises(KeyError, match="no metric 'spread'"):
+        again.headline(["spread"])
 
 
 @pytest.mark.parametrize("spoil, message", [
