@@ -35,7 +35,7 @@
 #   and check them against `course_lib.losses`;
 # - say what putting embeddings on the unit sphere does to a margin, and what it did not change
 #   here;
-# - recognise two failures from numbers logged in training (collapse to one point; easy
+# - recognise two failures from numbers logged in training (collapse into a small region; easy
 #   triplets that give no loss);
 # - read a comparison of losses the way Musgrave et al. (2020) ask: the same budget, margins
 #   chosen on validation classes, the test scored once, several seeds, paired differences.
@@ -586,9 +586,7 @@ print(f"batch-all: first chunk {curves['batch-all'][:, 0].mean():.3f}, last "
 assert len(first) == 3 and (last < 0.5 * first).all()
 
 # %%
-results.record("07_triplet_loss",
-               **{f"{m}_{n}".replace(" ", "_").replace(",", "").replace("@", "_at_"):
-                  float(summary.loc[n, (m, "mean")]) for n in summary.index for m in METRICS},
+results.record("07_triplet_loss", **study.headline(METRICS),
                live_map_at_r=live_scores["map@r"], steps=study.steps, seeds=len(study.seeds))
 
 # %% [markdown]
@@ -602,8 +600,9 @@ results.record("07_triplet_loss",
 #   fixed margin can shrink relative to their distances without bound; on the unit sphere
 #   distances are at most 2, so the margin never falls below $m/2$ of a distance. In this
 #   notebook's one run that did not change how well the embeddings ranked.
-# - Batch-hard with a large margin from a cold start collapsed to one point; semi-hard mining or
-#   a batch-all warm start avoided it. Random triplets become easy, so most of a random batch
+# - Batch-hard with a large margin from a cold start collapsed into a small cap of the sphere
+#   for most of its run (it had begun to spread out again by the end); semi-hard mining or a
+#   batch-all warm start avoided it. Random triplets become easy, so most of a random batch
 #   stops carrying a gradient.
 # - The comparison says which differences its 3 paired seeds can detect and how large a
 #   difference they could have missed; it is one protocol at a small scale, not a ranking of
