@@ -25,7 +25,8 @@
 # face embeddings this way; since about 2018 face recognition has mostly moved to margin
 # softmax losses (CosFace, Wang et al. 2018; ArcFace, Deng et al. 2019), which this notebook
 # does not cover. The triplet loss raises a question the contrastive loss hides: *which*
-# triplets to train on. Most random triplets are already satisfied and teach nothing; finding
+# triplets to train on. After a little training most random triplets are already satisfied
+# and teach nothing; finding
 # the useful ones inside each batch ("online mining") is cheap once the batch's distance
 # matrix is computed.
 #
@@ -48,7 +49,7 @@
 # A. Hermans, L. Beyer, B. Leibe, *In Defense of the Triplet Loss for Person Re-Identification*,
 # arXiv, 2017 (P x K batches, batch-all and batch-hard, section 2). K. Musgrave,
 # S. Belongie, S.-N. Lim, *A Metric Learning Reality Check*, ECCV 2020 (the protocol and MAP@R,
-# section 4). R. Hadsell, S. Chopra, Y. LeCun, CVPR 2006 (the contrastive loss). H. Wang et al.,
+# section 3; the experiments, section 4). R. Hadsell, S. Chopra, Y. LeCun, CVPR 2006 (the contrastive loss). H. Wang et al.,
 # *CosFace*, CVPR 2018; J. Deng et al., *ArcFace*, CVPR 2019. B. M. Lake et al., Science 2015
 # (Omniglot and the 20 one-shot runs).
 
@@ -104,13 +105,13 @@ print(f"one-shot test: Lake's {len(protocol.runs)} runs of 20-way tasks")
 #
 # For an anchor $a$, a positive $p$ (same class) and a negative $n$ (another class), with $d$
 # the Euclidean distance between embeddings and a margin $m > 0$ (FaceNet, Schroff et al. 2015,
-# eq. 1, writes it with *squared* distances; this notebook follows Hermans et al. 2017, section
+# eq. 2, writes it with *squared* distances; this notebook follows Hermans et al. 2017, section
 # 2, who use the plain distance):
 #
 # $$L(a, p, n) = \max\big(d(a, p) - d(a, n) + m,\ 0\big).$$
 #
-# It is zero once the negative is farther than the positive by at least $m$. FaceNet names three
-# kinds: **easy** ($d(a,n) \ge d(a,p) + m$, loss 0), **semi-hard** (the negative is farther than
+# It is zero once the negative is farther than the positive by at least $m$. FaceNet speaks of
+# hard and semi-hard negatives; with the name later work gives the rest, three kinds: **easy** ($d(a,n) \ge d(a,p) + m$, loss 0), **semi-hard** (the negative is farther than
 # the positive, but within the margin) and **hard** (the negative is closer than the positive).
 # Three 2-D toy triplets, one of each kind:
 
@@ -150,7 +151,7 @@ assert toy[0] == 0 and 0 < toy[1] < MARGIN_TOY < toy[2]
 # %% [markdown]
 # ## Online mining on a P x K batch, by hand
 #
-# Sampling triplets one by one mostly yields easy ones. Hermans et al. (2017) draw batches of
+# Once training has begun, triplets sampled one by one are mostly easy ones. Hermans et al. (2017) draw batches of
 # **P classes x K examples** and form the triplets inside the batch: each of the $PK$ anchors
 # has $K - 1$ positives and $(P - 1)K$ negatives there, all read off one $PK \times PK$ matrix
 # of distances. All pairwise distances come from one matrix product, $\|e_i - e_j\|^2 =
@@ -215,9 +216,10 @@ def batch_hard_by_hand(y, e, margin):
 # %% [markdown]
 # `course_lib.losses` holds both as registered Keras losses (`BatchAllTripletLoss`,
 # `BatchHardTripletLoss`, tested against a loop over every triplet), plus a third: **semi-hard**
-# mining (Schroff et al. 2015, section 3.2), which pairs each anchor-positive pair with its
-# nearest negative that is still *farther* than the positive. When an anchor has no such
-# negative, `SemiHardTripletLoss` falls back to its farthest negative, as TensorFlow Addons'
+# mining (Schroff et al. 2015, section 3.2, state the semi-hard condition, on squared
+# distances): `course_lib` pairs each anchor-positive pair with its nearest negative that is
+# still *farther* than the positive, the rule of TensorFlow Addons. When an anchor-positive
+# pair has no such negative, `SemiHardTripletLoss` falls back to its farthest negative, as TensorFlow Addons'
 # `TripletSemiHardLoss` does (FaceNet itself does not say). `losses.active_triplet_fraction` is
 # the share of a batch's valid triplets whose loss is positive.
 #
@@ -302,12 +304,13 @@ print(pd.concat({"unit sphere": sphere_log[cols], "raw": flat_log[cols]}, axis=1
 
 # %% [markdown]
 # **Claim:** without normalisation the embeddings grow during training, and the margin ends a
-# smaller share of the mean distance than on the unit sphere. In this one run (one seed) both
+# smaller share of the mean distance than on the unit sphere (where it falls too, from its
+# start). In this one run (one seed, no batch normalisation, no interval) both
 # rank the validation characters about equally (MAP@R printed below; Musgrave et al. 2020: for
 # each query with R other images of its class, the sum of the precisions at the ranks among its
 # R nearest that hold one of them, divided by R, averaged over queries), so here normalising did
-# not buy better ranking; what it buys is a margin that keeps its meaning while the network
-# trains, so that a margin chosen once keeps its effect.
+# not buy better ranking. Our reading, not a measurement: what it buys is a margin that cannot
+# shrink without bound while the network trains.
 
 # %%
 growth = flat_log["norm"].iloc[-1] / flat_log["norm"].iloc[0]
@@ -398,7 +401,10 @@ if not config.fast_mode():       # fast-mode runs are too short for the fixes to
 # scripts.study_07`): each loss's margin chosen among two candidates by MAP@R on the validation
 # alphabet (seed 0, a shorter run each), then 3 seeds x 8 losses trained and scored once on the
 # test alphabet (retrieval, each image a query against all others) and on Lake's 20 runs.
-# `results.read_losses` reads it and checks every field.
+# `results.read_losses` reads it and checks every field. This tuning is far thinner than
+# Musgrave et al.'s (cross-validation and Bayesian search over many trials): two margins per
+# loss, one seed, a short run, and the chosen margin often sits at an end of its pair; the
+# comparison below holds at these margins.
 
 # %%
 from course_lib import results
@@ -497,15 +503,22 @@ assert not found[mining[0]].detectable and (map_at_r["batch-all"] > map_at_r["co
 assert all(found[pair].effect > 0 for pair in mining)
 
 # %% [markdown]
-# The other three comparisons go from contrastive pairs to batch-hard one change at a time:
-# the batch, the averaging, the formula.
+# The other three comparisons go from contrastive pairs to batch-hard in three steps: the
+# batch, the averaging, the formula. Each step changes more than its name: the margin is
+# chosen again at every step (1.0 for contrastive pairs, 0.5 for both P x K contrastive rows,
+# 0.1 for batch-hard); the averaging step touches only the different-class pairs (every
+# same-class pair has a positive loss, so both averages keep all of them); the formula step
+# also goes from every active pair to one hardest triplet per anchor; and with batch
+# normalisation in training mode, random-pair and P x K batches give different batch
+# statistics.
 #
 # **Claim:** the averaging matters: on the same P x K batches, the contrastive loss averaged over
 # its active pairs beats the one averaged over all pairs detectably (+0.102, p = 0.001). The
 # batch alone (all pairs of a P x K batch against the usual random pairs, both averaged over all
 # pairs: -0.021, p = 0.43) and the formula (batch-hard against contrastive on active pairs,
-# +0.074, p = 0.14) are not detectable with 3 seeds; effects up to 0.298 and 0.292 could have
-# been missed.
+# +0.074, p = 0.14) are not detectable with 3 seeds; effects up to 0.298 and 0.292 (at Holm's
+# strictest level, from the sd of 3 differences, itself very uncertain) could have been
+# missed.
 
 # %%
 rest = [("contrastive, active pairs", "contrastive, all pairs"),
@@ -521,7 +534,9 @@ assert not found[rest[1]].detectable and not found[rest[2]].detectable
 # One reading of these rows, an interpretation rather than a measurement: of batch-hard's +0.155
 # over contrastive pairs, the point estimates put about +0.10 on averaging over the active
 # pairs, about +0.07 on the triplet formula and nothing on the P x K batch by itself; only the
-# averaging's share is detectable, and "not detectable" is not "no effect". Musgrave et al.
+# averaging's share is detectable, and "not detectable" is not "no effect". The split depends
+# on the order of the steps, ignores their interactions, and each step also changes the
+# margin. Musgrave et al.
 # (2020) found tuned contrastive and triplet losses close too, on larger benchmarks. Three
 # seeds cannot settle it.
 
@@ -574,8 +589,13 @@ for name, values in curves.items():
 # %% [markdown]
 # **Claim:** random triplets become easy: in every seed, the share of active triplets in the
 # last chunk of training is below half its share in the first chunk (mean over the seeds
-# 0.343, then 0.090). Batch-all's share falls too (0.186, then 0.021), but its loss
-# averages over the active triplets only, so the fall does not shrink its gradient.
+# 0.343, then 0.090). Batch-all's share falls too (0.186, then 0.021).
+#
+# The two shares have different denominators: one random triplet per anchor, against every
+# valid triplet of a P x K batch (thousands), so batch-all still has far more active triplets
+# per batch. Its loss
+# averages over the active triplets only, so, we expect, the fall does not shrink its
+# gradient (not measured here).
 
 # %%
 first, last = curves["random triplets"][:, 0], curves["random triplets"][:, -1]
@@ -600,9 +620,9 @@ results.record("07_triplet_loss", **study.headline(METRICS),
 #   fixed margin can shrink relative to their distances without bound; on the unit sphere
 #   distances are at most 2, so the margin never falls below $m/2$ of a distance. In this
 #   notebook's one run that did not change how well the embeddings ranked.
-# - Batch-hard with a large margin from a cold start collapsed into a small cap of the sphere
-#   for most of its run (it had begun to spread out again by the end); semi-hard mining or a
-#   batch-all warm start avoided it. Random triplets become easy, so most of a random batch
+# - Batch-hard with a large margin (1.0, one seed, no batch normalisation) from a cold start
+#   collapsed into a small cap of the sphere for most of its run (it had begun to spread out
+#   again by the end); semi-hard mining or a batch-all warm start avoided it. Random triplets become easy, so most of a random batch
 #   stops carrying a gradient.
 # - The comparison says which differences its 3 paired seeds can detect and how large a
 #   difference they could have missed; it is one protocol at a small scale, not a ranking of

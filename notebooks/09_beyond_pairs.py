@@ -97,16 +97,17 @@ for part, y in (("training", protocol.y_train), ("validation", protocol.y_val),
 # ## One softmax over the batch: SupCon, by hand
 #
 # Put the $B$ embeddings of a P x K batch on the unit sphere, so that $z_i \cdot z_j$ is a
-# cosine similarity. For an anchor $i$, let $P(i)$ be the other rows of its class and $A(i)$
-# all rows but $i$. The supervised contrastive loss (Khosla et al. 2020, eq. 2) is, for a
-# temperature $\tau > 0$,
+# cosine similarity. For an anchor $i$, let $\mathcal{P}(i)$ be the other rows of its class
+# (its positives) and $\mathcal{A}(i)$ all rows but $i$. The supervised contrastive loss
+# (Khosla et al. 2020, eq. 2) is, for a temperature $\tau > 0$,
 #
-# $$L_i = -\frac{1}{|P(i)|} \sum_{p \in P(i)} \log
-#   \frac{\exp(z_i \cdot z_p / \tau)}{\sum_{a \in A(i)} \exp(z_i \cdot z_a / \tau)}.$$
+# $$L_i = -\frac{1}{|\mathcal{P}(i)|} \sum_{p \in \mathcal{P}(i)} \log
+#   \frac{\exp(z_i \cdot z_p / \tau)}{\sum_{a \in \mathcal{A}(i)} \exp(z_i \cdot z_a / \tau)}.$$
 #
 # Each positive competes in a softmax over the whole batch: the $(P - 1)K$ other-class rows are
 # all negatives at once, where a triplet sees one. The other positives are in the denominator
-# too, so they share the probability: with $|P(i)|$ positives, $L_i \ge \log |P(i)|$ (here
+# too, so they share the probability: with $|\mathcal{P}(i)|$ positives,
+# $L_i \ge \log |\mathcal{P}(i)|$ (here
 # $\log 2$), approached as $\tau \to 0$ when the positives coincide and every negative is less
 # similar than they are. In `keras.ops`, from the batch's similarity matrix with its diagonal
 # masked out:
@@ -176,12 +177,13 @@ np.testing.assert_allclose(as_supcon, as_info_nce, rtol=1e-5, atol=1e-6)
 # The gradient of $L_i$ with respect to a negative's similarity $z_i \cdot z_n$ is
 # $p_{in} / \tau$, where $p_{in} \propto \exp(z_i \cdot z_n / \tau)$ is that negative's
 # softmax probability: the loss pushes the anchor away from each negative in proportion to the
-# exponential of its similarity. A small $\tau$ sharpens the softmax, so almost all of the push
-# goes to the few hardest negatives (hard mining, done by the softmax); a large $\tau$ spreads
-# it over all of them. Here are the shares
+# exponential of its similarity. A small $\tau$ sharpens the softmax, so more and more of the
+# push goes to the few hardest negatives (as $\tau \to 0$, all of it to the hardest: hard
+# mining, done by the softmax); a large $\tau$ spreads it evenly over all of them. Here are the shares
 # of the push by rank, for the negatives of every anchor of our batch (untrained encoder),
 # renormalised over the negatives, on a log axis; the dotted line is the share each would get
-# if all were pushed equally.
+# if all were pushed equally. An untrained encoder's cosines are bunched together, so the
+# effect here is modest; as training spreads the negatives apart it grows.
 #
 # **Claim:** the smaller the temperature, the more of the push goes to the most similar
 # negatives: the share of the top 5 falls from the smallest temperature to the largest.
@@ -200,7 +202,8 @@ for t in TEMPERATURES:
     shares[f"temperature {t:g}"] = (w / w.sum(axis=1, keepdims=True)).mean(axis=0)
 top5 = [float(s[:5].sum()) for s in shares.values()]
 print(f"{negative_cosines.shape[1]} negatives per anchor; share of the push on the 5 most "
-      f"similar: " + ", ".join(f"{n}: {v:.1%}" for n, v in zip(shares, top5)))
+      f"similar: " + ", ".join(f"{n}: {v:.1%}" for n, v in zip(shares, top5))
+      + f" (equal shares: {5 / negative_cosines.shape[1]:.1%})")
 plots.plot_negative_weights(shares, title="SupCon: the push on an anchor's negatives, by rank")
 assert len(top5) == 3 and top5[0] > top5[1] > top5[2]
 
@@ -277,8 +280,8 @@ for k in (1, 5):
     support, query = oneshot.k_shot_tasks(protocol.y_test, n_way=20, k_shot=k, num_tasks=200,
                                           seed=0, queries=5)    # indices into x_test
     pixel_accuracy[k] = float(oneshot.k_shot_accuracy(pixels, support, query).mean())
-print(f"support {support.shape} and queries {query.shape} (tasks, classes, images); pixels: "
-      + ", ".join(f"{k}-shot {a:.1%}" for k, a in pixel_accuracy.items()))
+    print(f"{k}-shot: support {support.shape}, queries {query.shape} (tasks, classes, "
+          f"images); pixels {pixel_accuracy[k]:.1%}")
 assert pixel_accuracy[5] > pixel_accuracy[1]
 
 # %% [markdown]
@@ -359,7 +362,7 @@ assert half[32.0, 0.0] > half[16.0, 0.0] > half[16.0, 0.35]
 #
 # | row | batch (P x K) | embedding trained | chosen on validation |
 # | --- | --- | --- | --- |
-# | batch-hard (notebook 07) | 16 x 3 | on the sphere | margin 0.1, 07's choice |
+# | batch-hard (notebook 07) | 16 x 3 | on the sphere | margin 0.1, chosen on validation in 07 |
 # | SupCon | 16 x 3 | on the sphere | temperature: 0.01, 0.02, 0.05, 0.1, 0.3 |
 # | prototypes, 1-shot | 24 x 2 | raw | - |
 # | prototypes, 5-shot | 8 x 6 | raw | - |
@@ -372,7 +375,13 @@ assert half[32.0, 0.0] > half[16.0, 0.0] > half[16.0, 0.35]
 # 1-shot and 5-shot by nearest prototype) and on Lake's 20 runs. Batch-hard is trained again so
 # that it has the k-shot scores too. The file keeps every chosen number in `study.margins`,
 # whatever it is (`study.parameter(name)` says which), and its sweep in a column `margin`,
-# shown here as `value`. The sweep, on validation:
+# shown here as `value` with its name as `parameter`. Every score below is **MAP@R**
+# (Musgrave et al. 2020): for a query $q$ with $R_q$ other images of its class among the
+# others, $\mathrm{MAP@R} = \frac{1}{Q}\sum_q \frac{1}{R_q} \sum_{r=1}^{R_q} P_q(r)\,
+# \mathbb{1}[\text{the } r\text{-th neighbour of } q \text{ has its class}]$, where $P_q(r)$
+# is the share of $q$'s first $r$ neighbours that have its class. The validation scores are
+# lower than the test scores below: another alphabet, and runs of half the steps; they only
+# rank the candidates. The sweep, on validation:
 
 # %%
 import pandas as pd
@@ -387,6 +396,7 @@ passes = study.steps * P * K / len(protocol.y_train)
 print(f"a {study.steps}-step run sees each training image {passes:.1f} times on average, and "
       f"each class {study.steps * P / num_classes:.0f} times in a batch of {P} classes")
 sweep = pd.DataFrame(study.sweep).rename(columns={"margin": "value"})
+sweep.insert(1, "parameter", sweep["loss"].map(study.parameter))
 print(sweep.round(4).to_string(index=False))
 print("chosen:", {name: f"{study.parameter(name)} {value}" for name, value in
                   study.margins.items() if value is not None})
@@ -414,12 +424,12 @@ assert study.margins["CosFace scale"] == 16.0 and study.margins["CosFace"] == 0.
 # The test scores, mean ± std over the 3 seeds, with nearest neighbour on raw pixels; notebook
 # 07's other rows (from its own file, the same protocol and seeds, no k-shot scores) below a
 # rule; the figure shows every run of notebook 09's file on four of the five scores (the
-# table has the fifth). The `seconds` column is training time on the machine that ran each
-# script, other jobs sharing its 2 cores: it cannot rank the losses by cost, and no claim is
+# table has the fifth). The CosFace row, with the margin validation chose, is a normalised
+# softmax (margin 0). "Lake's runs" are Lake's 20 one-shot tasks; the two "test alphabet"
+# columns are the k-shot tasks drawn from the test alphabet. The `seconds` column is training
+# time on the machine that ran each script, other jobs sharing its 2 cores: it cannot rank the losses by cost, and no claim is
 # made about it (the classifier heads add one matrix product per step; SupCon and the
-# prototypes one $48 \times 48$ similarity matrix, as batch-hard does). MAP@R (Musgrave et al. 2020): for
-# each query with R other images of its class, the sum of the precisions at the ranks among
-# its first R neighbours that hold one of them, divided by R; averaged over queries.
+# prototypes one $48 \times 48$ similarity matrix, as batch-hard does).
 
 # %%
 METRICS = ["map@r", "recall@1", "one-shot 20-way", "1-shot 20-way, test alphabet",
@@ -443,10 +453,11 @@ def mean_std(t):
 shown = pd.concat([mean_std(table),
                    pd.DataFrame([[f"{study.pixels[m]:.3f}" for m in METRICS] + ["-"]],
                                 index=["1-NN on pixels"], columns=COLUMNS),
-                   pd.DataFrame([["—"] * len(COLUMNS)], index=["(notebook 07)"],
+                   pd.DataFrame([[""] * len(COLUMNS)], index=["(notebook 07)"],
                                 columns=COLUMNS),
                    mean_std(table07)])
-print(shown.to_string())
+print(shown.rename(index={"CosFace": "CosFace (margin 0)"},
+                  columns={"one-shot 20-way": "Lake's runs, 20-way 1-shot"}).to_string())
 plots.plot_metrics_by_group(
     table, METRICS[:3] + METRICS[4:], by="loss",
     title=f"Unseen characters: {len(study.seeds)} seeds, {study.steps} steps of {P * K} images",
@@ -494,7 +505,11 @@ assert len(best) == 5 and set(best.values()) == {"batch-hard"}
 # CosFace's head is a cosine head at scale 16, the classifier's a plain `Dense` layer; SupCon
 # and CosFace had their numbers tuned on validation, the others none, and every row used the
 # same learning rate. The smallest detectable effect is the difference the design would
-# detect four times in five, printed, with the intervals, at Holm's strictest level.
+# detect four times in five, printed, with the intervals, at Holm's strictest level: the
+# "99.2% CI" is $1 - 0.05/6$. Holm multiplies the smallest of the six p values by 6, the next
+# by 5, and so on, and with 3 seeds a t test has 2 degrees of freedom: even a difference of
+# the same sign in every seed can miss the 0.05 line. The printout gives each comparison's own
+# p value too.
 
 # %%
 from course_lib import evaluate
@@ -506,7 +521,7 @@ FAMILY = [("SupCon", "batch-hard"), ("prototypes, 1-shot", "batch-hard"),
 map_at_r = {name: study.scores(name, "map@r") for name in study.losses}
 found = evaluate.compare_many(map_at_r, FAMILY, paired=True)
 for c in found.values():
-    print(c)
+    print(f"{c}\n    (its own p value, before Holm: {c.p_unadjusted:.3f})")
 plots.plot_comparisons(found, title="MAP@R, paired over 3 seeds (Holm-corrected family)",
                        xlabel="MAP@R difference (first minus second)");
 
@@ -563,8 +578,7 @@ assert not any((map_at_r[a] < map_at_r[b]).all() or (map_at_r[a] > map_at_r[b]).
 # %%
 temperature = study.margins["SupCon"]          # the file's chosen number for SupCon
 live = unseen.train_embedding(losses.SupConLoss(temperature), protocol, steps=LIVE_STEPS,
-                              seed=0, p=P, k=K,
-                              chunks=config.pick(full=6, fast=1))   # a log line per 100 steps
+                              seed=0, p=P, k=K)
 live_scores = unseen.score_embedding(live.embed, protocol)
 filed = study.run("SupCon", 0).scores
 difference = abs(live_scores["map@r"] - filed["map@r"])
