@@ -854,6 +854,134 @@ class LossStudy:
         return out
 
 
+RECIPE_SCORES = ("lake_plain", "lake_shifts", "mnist_plain", "mnist_shifts")
+
+
+@dataclass(frozen=True, eq=False)
+class RecipeScore:
+    """One trained model of ``06_recipe.json`` and its outcome on every test task.
+
+    Attributes:
+        name: the run's short name (``"lesson"``, ``"recipe"``); label: what it is.
+        members: nets side by side; steps: training steps of each net.
+        seconds: each net's training time.
+        scores: ``{"lake_plain", "lake_shifts", "mnist_plain", "mnist_shifts"}`` ->
+            :class:`ScoredTasks`: Lake's 400 queries and the MNIST tasks, scored as the model
+            is and averaged over shifted views.
+    """
+
+    name: str
+    label: str
+    members: int
+    steps: int
+    seconds: tuple
+    scores: dict
+
+    @classmethod
+    def from_json(cls, obj, source: str, where: str) -> RecipeScore:
+        r = _Reader(obj, source, where)
+        raw = r.get("scores", dict)
+        if sorted(raw) != sorted(RECIPE_SCORES):
+            r.fail(f"field 'scores' must have exactly {list(RECIPE_SCORES)}, got {sorted(raw)}")
+        scores = {}
+        for key in RECIPE_SCORES:
+            s = r.inner(f"scores.{key}", raw[key])
+            outcomes = _outcomes(s.get("tasks", str), s, "tasks")
+            accuracy = float(s.get("accuracy", (int, float)))
+            if s.get("correct", int) != int(outcomes.sum()) or \
+                    abs(accuracy - outcomes.mean()) > 1e-9:
+                s.fail("has a 'correct' or 'accuracy' that its tasks do not give")
+            scores[key] = ScoredTasks(accuracy, outcomes)
+        members, steps = r.get("members", int), r.get("steps", int)
+        seconds = r.numbers("seconds")
+        if members < 1 or steps < 1 or len(seconds) != members:
+            r.fail(f"needs members >= 1, steps >= 1 and one time per net, got {members}, "
+                   f"{steps}, {len(seconds)} times")
+        return cls(r.get("name", str), r.get("label", str), members, steps,
+                   tuple(float(v) for v in seconds), scores)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "label": self.label, "members": self.members,
+                "steps": self.steps, "seconds": list(self.seconds),
+                "scores": {k: {"accuracy": v.accuracy, "correct": v.correct,
+                               "tasks": outcome_text(v.outcomes)}
+                           for k, v in self.scores.items()}}
+
+    @property
+    def minutes(self) -> float:
+        """Training time of all its nets, in minutes."""
+        return sum(self.seconds) / 60
+
+
+@dataclass(frozen=True, eq=False)
+class RecipeStudy:
+    """``notebooks/results/06_recipe.json`` (``scripts/recipe_06.py``), typed.
+
+    Attributes:
+        split, image_size, seed: the training data and seed of every run.
+        settings: the recipe's settings (``training.train_one_shot_recipe``'s keywords).
+        mnist_tasks, mnist_seed: the 10-way one-shot MNIST tasks every run was scored on.
+        runs: each trained model (:class:`RecipeScore`).
+        machine, total_minutes, date: the invocation that wrote the file.
+    """
+
+    split: str
+    image_size: int
+    seed: int
+    settings: dict
+    mnist_tasks: int
+    mnist_seed: int
+    runs: tuple
+    machine: dict
+    total_minutes: float
+    date: str
+
+    @classmethod
+    def from_json(cls, obj, source: str = "06_recipe.json") -> RecipeStudy:
+        """The study from the file's parsed JSON; ``source`` names the file in errors.
+
+        Raises:
+            ValueError: a missing or mistyped field, two runs of one name, Lake outcomes not
+                for 400 queries or MNIST outcomes not for ``mnist_tasks`` tasks.
+        """
+        r = _Reader(obj, source, "")
+        mnist_tasks = r.get("mnist_tasks", int)
+        runs = tuple(RecipeScore.from_json(x, source, f"runs[{i}]")
+                     for i, x in enumerate(r.get("runs", list)))
+        names = [x.name for x in runs]
+        if not runs or len(set(names)) != len(names):
+            r.fail(f"must hold runs of distinct names, got {names}")
+        for i, run in enumerate(runs):
+            for key, s in run.scores.items():
+                want = 400 if key.startswith("lake") else mnist_tasks
+                if s.outcomes.size != want:
+                    r.fail(f"runs[{i}].scores.{key} has {s.outcomes.size} outcomes, not {want}")
+        return cls(r.get("split", str), r.get("image_size", int), r.get("seed", int),
+                   r.get("settings", dict), mnist_tasks, r.get("mnist_seed", int), runs,
+                   _machine(r), float(r.get("total_minutes", (int, float))), r.get("date", str))
+
+    def to_json(self) -> dict:
+        """The study as the file holds it (what :meth:`from_json` read)."""
+        return {"what": "models trained on every alphabet of the split and scored once on "
+                        "Lake's 20 runs (400 queries) and on 10-way one-shot MNIST",
+                "split": self.split, "image_size": self.image_size, "seed": self.seed,
+                "settings": self.settings, "mnist_tasks": self.mnist_tasks,
+                "mnist_seed": self.mnist_seed, "runs": [x.to_json() for x in self.runs],
+                "machine": self.machine, "total_minutes": self.total_minutes,
+                "date": self.date}
+
+    def run(self, name: str) -> RecipeScore:
+        """The run called ``name``.
+
+        Raises:
+            KeyError: no such run (the message lists the runs).
+        """
+        for x in self.runs:
+            if x.name == name:
+                return x
+        raise KeyError(f"06_recipe.json: no run {name!r}; runs: {[x.name for x in self.runs]}")
+
+
 def _study(path, notebooks_dir, cls):
     text_path = str(path)
     return cls.from_json(read_study(path, notebooks_dir), text_path)
@@ -909,6 +1037,23 @@ def read_losses(path="results/07_losses.json", notebooks_dir=None) -> LossStudy:
             and as :func:`read_study`.
     """
     return _study(path, notebooks_dir, LossStudy)
+
+
+def read_recipe(path="results/06_recipe.json", notebooks_dir=None) -> RecipeStudy:
+    """``06_recipe.json`` as a :class:`RecipeStudy` (found as :func:`read_study` finds it).
+
+    Args:
+        path: the file, relative to ``notebooks/``.
+        notebooks_dir: as in :func:`read_study`.
+
+    Returns:
+        The typed study.
+
+    Raises:
+        ValueError: content that is not such a study (the message names the file and field),
+            and as :func:`read_study`.
+    """
+    return _study(path, notebooks_dir, RecipeStudy)
 
 
 class StudyProgress:
@@ -968,9 +1113,8 @@ class StudyProgress:
 
 
 def write_study(path, study) -> Path:
-    """Write a study (:class:`AblationStudy`, :class:`SelectionStudy` or :class:`LossStudy`) as
-    its JSON file,
-    atomically (:func:`course_lib.config.atomic_file`).
+    """Write a study (:class:`AblationStudy`, :class:`SelectionStudy`, :class:`LossStudy` or
+    :class:`RecipeStudy`) as its JSON file, atomically (:func:`course_lib.config.atomic_file`).
 
     Args:
         path: the file to write (str or Path).
@@ -982,8 +1126,9 @@ def write_study(path, study) -> Path:
     Raises:
         TypeError: ``study`` is neither kind of study.
     """
-    if not isinstance(study, (AblationStudy, SelectionStudy, LossStudy)):
-        raise TypeError(f"study must be an AblationStudy, SelectionStudy or LossStudy, got "
+    if not isinstance(study, (AblationStudy, SelectionStudy, LossStudy, RecipeStudy)):
+        raise TypeError(f"study must be an AblationStudy, SelectionStudy, LossStudy or "
+                        f"RecipeStudy, got "
                         f"{type(study).__name__}")
     path = Path(path)
     text = json.dumps(study.to_json(), indent=1, allow_nan=False)
