@@ -263,6 +263,49 @@ WRONG.update({
 })
 
 
+# notebook 06
+_NWAY = """
+import keras
+from keras import ops
+
+def n_way_loss_from_distances(d2):
+    n_way = d2.shape[-1]
+    logits = {logits}
+    target = ops.broadcast_to(ops.eye(n_way), ops.shape(logits))
+    rows = keras.losses.categorical_crossentropy(target, logits, from_logits=True)
+    cols = keras.losses.categorical_crossentropy(
+        target, ops.transpose(logits, (0, 2, 1)), from_logits=True)
+    return {result}
+"""
+_ONE_SHOT = """
+import numpy as np
+
+def one_shot_accuracy(query_emb, candidate_emb, answers):
+    q, c = np.asarray(query_emb, float), np.asarray(candidate_emb, float)
+    d2 = ((q[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+    unique = (d2 == d2.min(axis=1, keepdims=True)).sum(axis=1) == 1
+    return {result}
+"""
+
+WRONG.update({
+    "nb06.q1": [
+        (_fill(_NWAY, logits="-d2", result="ops.mean(rows)"), "one direction only"),
+        (_fill(_NWAY, logits="d2", result="(ops.mean(rows) + ops.mean(cols)) / 2"),
+         "minus the distances"),
+        (_fill(_NWAY, logits="-ops.sqrt(d2)", result="(ops.mean(rows) + ops.mean(cols)) / 2"),
+         "losses.NWayLoss gives"),
+        (_fill(_NWAY, logits="-d2", result="rows"), "expected one number"),
+    ],
+    "nb06.q2": [
+        (_fill(_ONE_SHOT, result="float(np.mean(d2.argmax(1) == answers))"), "*smallest*"),
+        (_fill(_ONE_SHOT, result="float(np.mean(d2.argmin(1) == answers))"), "counts as wrong"),
+        (_fill(_ONE_SHOT, result="float(np.mean((d2.argmin(1) == answers) & unique)) + 0.1"),
+         "oneshot.task_accuracy gives"),
+        (_fill(_ONE_SHOT, result="(d2.argmin(1) == answers) & unique"), "expected one number"),
+    ],
+})
+
+
 # notebook 06b
 _CLUSTERED = """
 import numpy as np
