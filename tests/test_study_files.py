@@ -20,6 +20,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 @pytest.mark.parametrize("name, reader", [("06_ablation.json", results.read_ablation),
                                           ("06_selection.json", results.read_selection),
+                                          ("06_recipe.json", results.read_recipe),
                                           ("07_losses.json", results.read_losses)])
 def test_the_committed_studies_read_and_write_back_unchanged(name, reader, tmp_path):
     study = reader(f"results/{name}", notebooks_dir=NOTEBOOKS)
@@ -92,8 +93,43 @@ def test_missing_runs_and_rows_are_named():
         study.outcomes("bn", "shifts", ["Greek"])
     with pytest.raises(KeyError, match="no row 'resnet'"):
         results.read_ablation(notebooks_dir=NOTEBOOKS).row("resnet")
-    with pytest.raises(TypeError, match="AblationStudy, SelectionStudy or LossStudy"):
+    with pytest.raises(TypeError, match="AblationStudy, SelectionStudy, LossStudy or RecipeStudy"):
         results.write_study("x.json", {"rows": []})
+
+
+def _recipe():
+    return json.loads((NOTEBOOKS / "results" / "06_recipe.json").read_text())
+
+
+def test_recipe_runs_are_typed_and_their_outcomes_give_the_recorded_accuracy():
+    study = results.read_recipe(notebooks_dir=NOTEBOOKS)
+    full = study.run("recipe")
+    assert full.members == 3 and len(full.seconds) == 3 and full.minutes > 0
+    for key in results.RECIPE_SCORES:
+        scored = full.scores[key]
+        assert scored.outcomes.dtype == bool
+        assert scored.outcomes.size == (400 if key.startswith("lake") else study.mnist_tasks)
+        assert scored.accuracy == pytest.approx(scored.outcomes.mean())
+    with pytest.raises(KeyError, match="no run 'resnet'"):
+        study.run("resnet")
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda d: d["runs"][0]["scores"]["lake_plain"].update(tasks="01x"),
+     r"runs\[0\].scores.lake_plain"),
+    (lambda d: d["runs"][0]["scores"]["mnist_plain"].update(correct=1), "'correct' or 'accuracy'"),
+    (lambda d: d["runs"][1]["scores"].pop("lake_shifts"), "must have exactly"),
+    (lambda d: d["runs"][1].update(seconds=[1.0]), "one time per net"),
+    (lambda d: d.update(mnist_tasks=300), "not 300"),
+    (lambda d: d["runs"].append(copy.deepcopy(d["runs"][0])), "distinct names"),
+    (lambda d: d.pop("machine"), "has no 'machine'"),
+])
+def test_bad_recipe_content_is_refused_naming_file_and_field(spoil, message):
+    d = _recipe()
+    spoil(d)
+    with pytest.raises(ValueError, match=message) as err:
+        results.RecipeStudy.from_json(d, "y/06_recipe.json")
+    assert str(err.value).startswith("y/06_recipe.json: ")
 
 
 def test_outcome_text():

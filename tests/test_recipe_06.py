@@ -1,0 +1,63 @@
+"""scripts/recipe_06.py: a run writes a file the typed reader reads back, a re-run of one name
+replaces only that run, and the settings are the ones notebook 06 trains with. Training is
+stubbed (the real runs take minutes; notebook 06's stored run checks its live net against the
+file); Lake's runs and MNIST are replaced by tiny fakes, so no data is read."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from course_lib import results
+from scripts import recipe_06
+
+
+def _fake_train(name, omniglot, runs, mnist):
+    r = recipe_06.RUNS[name]
+    right = np.arange(400) % (3 if name == "lesson" else 2) == 0
+    digits = np.arange(recipe_06.MNIST_TASKS) % 4 != 0
+    scores = {k: results.ScoredTasks(float(v.mean()), v) for k, v in (
+        ("lake_plain", right), ("lake_shifts", ~right), ("mnist_plain", digits),
+        ("mnist_shifts", digits))}
+    return results.RecipeScore(name=name, label=r["label"], members=r["members"],
+                               steps=r["steps"], seconds=(1.5,) * r["members"], scores=scores)
+
+
+def test_a_run_is_written_read_back_and_a_rerun_replaces_only_its_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(recipe_06, "train", _fake_train)
+    monkeypatch.setattr(recipe_06.data, "load_omniglot", lambda split, size: None)
+    monkeypatch.setattr(recipe_06.data, "load_lake_runs", lambda size: None)
+    monkeypatch.setattr(recipe_06, "mnist_tasks", lambda: None)
+    out = tmp_path / "recipe.json"
+    first = recipe_06.main(["--out", str(out)])
+    assert [r.name for r in first.runs] == ["lesson", "recipe"]
+    again = results.RecipeStudy.from_json(json.loads(out.read_text()), str(out))
+    assert again.to_json() == first.to_json()
+    assert again.run("recipe").scores["lake_plain"].correct == 200
+
+    second = recipe_06.main(["--runs", "lesson", "--out", str(out)])
+    assert [r.name for r in second.runs] == ["lesson", "recipe"]       # the order of RUNS
+    assert second.run("recipe").to_json() == first.run("recipe").to_json()
+
+
+def _statement(source: str, name: str) -> ast.expr:
+    """The value assigned to ``name`` at the top of a notebook source (one statement)."""
+    found = re.search(rf"^{name} = .*?(?=^\S)", source, re.M | re.S)
+    assert found, f"06_one_shot.py assigns no {name}"
+    return ast.parse(found.group(0)).body[0].value
+
+
+def test_the_notebook_trains_with_the_scripts_settings():
+    source = (Path(__file__).resolve().parents[1] / "notebooks" / "06_one_shot.py").read_text()
+    n_way = ast.literal_eval(_statement(source, "N_WAY"))
+    recipe = _statement(source, "RECIPE")
+    settings = {k.arg: n_way if isinstance(k.value, ast.Name) and k.value.id == "N_WAY"
+                else ast.literal_eval(k.value) for k in recipe.keywords}
+    assert settings == recipe_06.SETTINGS
+    steps = _statement(source, "LESSON_STEPS")
+    full = next(k.value.value for k in steps.keywords if k.arg == "full")
+    assert full == recipe_06.RUNS["lesson"]["steps"] and recipe_06.RUNS["lesson"]["members"] == 1
