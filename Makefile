@@ -98,9 +98,9 @@ bench-search: $(STAMP)
 bench-images: $(STAMP)
 	$(PY) -m benchmarks.bench_images $(BENCH_ARGS)
 
-## One-shot time to accuracy (notebook 06): Koch et al.'s net against the N-way recipe, time to
-## a validation 20-way accuracy of 50/70/85%, 3 seeds, into build/bench_oneshot.{json,md}.
-## About 20 minutes on 2 CPU cores; BENCH_ARGS=--quick: one seed, about 5.
+## One-shot training cost (notebook 06): the 3-net recipe timed net by net, and Koch et al.'s net: time to
+## a validation 20-way accuracy of 50/70/85% (BENCH_ARGS="--seeds 3" for more seeds), into build/bench_oneshot.{json,md}.
+## About 12 minutes on 2 recent CPU cores; BENCH_ARGS=--quick: about 3.
 .PHONY: bench-oneshot
 bench-oneshot: $(STAMP)
 	$(PY) -m benchmarks.bench_oneshot $(BENCH_ARGS)

@@ -13,7 +13,7 @@ its prototype and :func:`nearest_prototype` answers each query with the nearest 
 them that way (notebook 09).
 
 Lake et al.'s 20 official runs are such tasks too (:func:`lake_run_tasks`,
-:func:`score_lake_runs`), and :func:`lake_n_way_tasks` draws N-way tasks inside those runs.
+:func:`score_lake_runs`; per query, :func:`score_lake_queries`), and :func:`lake_n_way_tasks` draws N-way tasks inside those runs.
 Elsewhere: the training episodes of :class:`course_lib.losses.NWayLoss` are drawn by
 :func:`course_lib.pairs.episode_dataset`, the Keras callback that selects the epoch on
 validation tasks is :class:`course_lib.callbacks.OneShotValidation`, and the held-out-alphabet
@@ -41,6 +41,7 @@ __all__ = [
     "lake_run_tasks",
     "nearest_prototype",
     "one_shot_tasks",
+    "score_lake_queries",
     "score_lake_runs",
     "task_accuracy",
     "task_scores",
@@ -400,6 +401,27 @@ def lake_run_tasks(runs):
             np.concatenate(answer).astype(np.int64), np.concatenate(run_of).astype(np.int64))
 
 
+def score_lake_queries(model, runs, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """The model's outcome on every query of Lake's runs, and its picks.
+
+    Args:
+        model: as in :func:`task_scores` (``None``: 1-NN on pixels).
+        runs: a non-empty list of :class:`course_lib.data.LakeRun`.
+        **kwargs: passed to :func:`task_scores`.
+
+    Returns:
+        ``(right, picks)``: right (True) or wrong on each query, run by run (R * n_test,), a
+        tie counted as wrong as :func:`task_accuracy` counts it; and the picked candidate of
+        each query (R, n_test), the first of the tied ones on a tie.
+
+    Raises:
+        TypeError, ValueError: as :func:`lake_run_tasks` and :func:`task_scores`.
+    """
+    images, query, support, answer, _ = lake_run_tasks(runs)
+    scores = task_scores(model, images, query, support, **kwargs)
+    return task_accuracy(scores, answer), scores.argmax(axis=1).reshape(len(runs), -1)
+
+
 def score_lake_runs(model, runs, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     """Accuracy of each run and the model's pick for each test image.
 
@@ -414,12 +436,8 @@ def score_lake_runs(model, runs, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     Raises:
         TypeError, ValueError: as :func:`lake_run_tasks` and :func:`task_scores`.
     """
-    images, query, support, answer, run = lake_run_tasks(runs)
-    scores = task_scores(model, images, query, support, **kwargs)
-    correct = task_accuracy(scores, answer)
-    picks = scores.argmax(axis=1).reshape(len(runs), -1)
-    per_run = np.array([correct[run == r].mean() for r in range(len(runs))])
-    return per_run, picks
+    right, picks = score_lake_queries(model, runs, **kwargs)
+    return right.reshape(len(runs), -1).mean(axis=1), picks
 
 
 def lake_n_way_tasks(runs, n_way: int, num_tasks: int | None = None, seed: int = 0):

@@ -27,6 +27,7 @@ __all__ = [
     "plot_distance_histogram",
     "plot_embedding",
     "plot_embedding_grid",
+    "plot_episode_matrix",
     "plot_nearest_neighbours",
     "plot_one_shot_task",
     "plot_roc",
@@ -147,7 +148,8 @@ def _unit_interval(x, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------- images
 
 
-def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figure:
+def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs",
+               row_labels=("image A", "image B"), captions=None) -> Figure:
     """The first ``n`` pairs as two rows (image A over image B), captioned "same"/"different".
 
     The two rows may hold images of different sizes (two kinds of input, notebook 02).
@@ -158,14 +160,22 @@ def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figu
         labels: pair labels, 1 = same, 0 = different (N,).
         n: pairs shown, an int in [1, N].
         title: the figure's title.
+        row_labels: the names of the two rows, two strings (e.g. ``("anchor", "candidate")``).
+        captions: None (each column captioned "same" or "different" from ``labels``), or one
+            string per shown column (e.g. the class of each pair).
 
     Returns:
         The Figure.
 
     Raises:
-        TypeError: non-numeric images or labels, a non-int ``n``.
-        ValueError: wrong shapes or lengths, labels other than 0/1, ``n`` out of range.
+        TypeError: non-numeric images or labels, a non-int ``n``, row labels or captions that
+            are not strings.
+        ValueError: wrong shapes or lengths, labels other than 0/1, ``n`` out of range, not two
+            row labels, not ``n`` captions.
     """
+    if (not isinstance(row_labels, (tuple, list)) or len(row_labels) != 2
+            or not all(isinstance(r, str) for r in row_labels)):
+        raise ValueError(f"row_labels must be two strings, got {row_labels!r}")
     a, b = _images(x_a, "x_a"), _images(x_b, "x_b")
     checks.same_length(b, "x_b", a, "x_a")
     lab = checks.binary_labels(labels, "labels", "0 (different) and 1 (similar)")
@@ -173,6 +183,11 @@ def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figu
     n = checks.positive_int(n, "n")
     if n > len(a):
         raise ValueError(f"n must be at most the number of pairs ({len(a)}), got {n}")
+    if captions is not None:
+        captions = list(captions)
+        if len(captions) != n or not all(isinstance(c, str) for c in captions):
+            raise ValueError(f"captions must be {n} strings (one per shown pair), got "
+                             f"{captions!r:.80}")
     lo = float(min(a[:n].min(), b[:n].min()))
     hi = float(max(a[:n].max(), b[:n].max()))
     fig, axes = plt.subplots(
@@ -181,12 +196,61 @@ def show_pairs(x_a, x_b, labels, n: int = 8, title: str = "Image pairs") -> Figu
     for i in range(n):
         _draw_image(axes[0, i], a[i], lo, hi)
         _draw_image(axes[1, i], b[i], lo, hi)
-        same = lab[i] == 1
-        axes[1, i].set_xlabel("same" if same else "different", color=_GOOD if same else _BAD)
-    axes[0, 0].set_ylabel("image A")
-    axes[1, 0].set_ylabel("image B")
+        if captions is None:
+            same = lab[i] == 1
+            axes[1, i].set_xlabel("same" if same else "different",
+                                  color=_GOOD if same else _BAD)
+        else:
+            axes[1, i].set_xlabel(captions[i], fontsize=8)
+    axes[0, 0].set_ylabel(row_labels[0])
+    axes[1, 0].set_ylabel(row_labels[1])
     fig.suptitle(title)
     return fig
+
+
+def plot_episode_matrix(d2, ax: Axes | None = None,
+                        title: str = "One episode: which candidate each anchor picks") -> Axes:
+    """The softmax over candidates of minus the squared distances of one N-way episode: row
+    ``i`` is anchor ``i``'s probability for each candidate ``j``. The N-way loss pushes the
+    diagonal (the true candidates) up; a ring marks each anchor's pick when it is off the
+    diagonal.
+
+    Args:
+        d2: squared distances (N, N), ``d2[i, j]`` between anchor ``i`` and candidate ``j``.
+        ax: the matplotlib Axes to draw on, or None for a new figure.
+        title: the plot's title.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: non-numeric distances, ``ax`` not an Axes.
+        ValueError: not a square matrix of at least 2 x 2, negative or non-finite distances.
+    """
+    from scipy.special import softmax
+
+    d = checks.float_array(d2, "d2", 2)
+    if d.shape[0] != d.shape[1] or d.shape[0] < 2:
+        raise ValueError(f"d2 must be a square matrix (N, N) with N >= 2, got shape {d.shape}")
+    if np.any(d < 0):
+        raise ValueError("d2 must hold squared distances (>= 0), got negative values")
+    n = d.shape[0]
+    p = softmax(-d, axis=1)
+    ax = _new_axes(ax, (5.6, 4.8))
+    image = ax.imshow(p, cmap="viridis", vmin=0.0, vmax=1.0)
+    ax.figure.colorbar(image, ax=ax, label="probability of candidate j")
+    picks = p.argmax(axis=1)
+    wrong = np.flatnonzero(picks != np.arange(n))
+    if wrong.size:
+        ax.scatter(picks[wrong], wrong, s=90, facecolors="none", edgecolors=_BAD, linewidths=2,
+                   label="pick off the diagonal (wrong)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize="small")
+    ax.set_xticks(range(0, n, max(1, n // 10)))
+    ax.set_yticks(range(0, n, max(1, n // 10)))
+    ax.set_xlabel("candidate j")
+    ax.set_ylabel("anchor i")
+    ax.set_title(f"{title}\n{n - wrong.size} of {n} anchors pick their own candidate")
+    return ax
 
 
 def plot_one_shot_task(

@@ -3,7 +3,8 @@ once on Lake's 20 runs and on 10-way one-shot MNIST: the lesson's setting (one n
 notebook trains it live too) and the full recipe chosen in notebook 06b (three nets side by
 side), each scored as it is and with test-time shifts.
 
-The full recipe takes about 37 minutes on 2 CPU cores, more than a lesson may, so this script
+The full recipe takes about 7 minutes of training on 2 recent CPU cores (several times that on
+older ones), more than a lesson may spend on one model, so this script
 trains it and notebook 06 reads ``notebooks/results/06_recipe.json`` through
 ``course_lib.results.read_recipe``. Every model is the one call
 ``course_lib.training.train_one_shot_recipe`` with :data:`SETTINGS`; nothing is chosen here
@@ -12,7 +13,7 @@ which Lake queries and MNIST tasks each model got right, for paired comparisons.
 
 Usage (heavy: wrap it in the machine lock):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.recipe_06
-    .venv/bin/python -m scripts.recipe_06 --runs lesson      # only the one-net run (~6 min)
+    .venv/bin/python -m scripts.recipe_06 --runs lesson      # only the one-net run
 Writes the file atomically after each run (a re-run of a name replaces it) and prints a table.
 """
 
@@ -49,12 +50,6 @@ MNIST_TASKS = 400          # 10-way one-shot tasks on the MNIST test set, seed M
 MNIST_SEED = 0
 
 
-def lake_outcomes(encoder, runs) -> np.ndarray:
-    """Right or wrong on each of the 400 queries of Lake's runs, run by run."""
-    _, picks = oneshot.score_lake_runs(encoder, runs)
-    return np.concatenate([picks[r] == runs[r].answers for r in range(len(runs))])
-
-
 def mnist_tasks():
     """The MNIST test images and the 10-way one-shot tasks every model is scored on."""
     _, (x, y) = data.load_mnist()
@@ -67,7 +62,7 @@ def score(encoder, runs, mnist) -> dict:
     out = {}
     for scoring, model in (("plain", encoder), ("shifts", models.shift_averaged(encoder))):
         for task, right in (
-                ("lake", lake_outcomes(model, runs)),
+                ("lake", oneshot.score_lake_queries(model, runs)[0]),
                 ("mnist", oneshot.task_accuracy(oneshot.task_scores(model, x, q, s), a))):
             right = np.asarray(right, bool)
             out[f"{task}_{scoring}"] = results.ScoredTasks(float(right.mean()), right)

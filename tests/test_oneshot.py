@@ -95,6 +95,20 @@ def test_lake_runs_become_tasks_and_a_perfect_matcher_scores_one(prototypes):
     per_run, picks = oneshot.score_lake_runs(None, runs)
     np.testing.assert_array_equal(per_run, np.ones(3))
     np.testing.assert_array_equal(picks, np.stack([r.answers for r in runs]))
+    right, _ = oneshot.score_lake_queries(None, runs)
+    assert right.dtype == bool and right.shape == (15,) and right.all()
+
+
+def test_a_tie_on_a_lake_query_is_wrong_even_when_the_first_tied_candidate_is_the_answer(
+        prototypes):
+    protos, copies = prototypes
+    runs = _runs(protos, copies)
+    flat = keras.Sequential([keras.Input((6, 6)), keras.layers.Flatten(),
+                             keras.layers.Dense(2, kernel_initializer="zeros")])
+    right, picks = oneshot.score_lake_queries(flat, runs)      # every embedding is 0: all tied
+    assert not right.any() and (picks == 0).all()
+    per_run, _ = oneshot.score_lake_runs(flat, runs)
+    np.testing.assert_array_equal(per_run, np.zeros(3))
 
 
 def test_lake_n_way_tasks_stay_inside_one_run(prototypes):

@@ -337,6 +337,34 @@ def test_bad_inputs_raise_naming_the_argument(func, args, kwargs, error, match):
     assert not plt.get_fignums()  # validation happens before any figure is made
 
 
+def test_show_pairs_names_rows_and_captions_columns(images):
+    fig = plots.show_pairs(images, images, np.ones(len(images)), n=3,
+                           row_labels=("anchor", "candidate"), captions=["a", "b", "c"])
+    axes = fig.axes
+    assert axes[0].get_ylabel() == "anchor" and axes[3].get_ylabel() == "candidate"
+    assert [ax.get_xlabel() for ax in axes[3:6]] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="captions must be 3 strings"):
+        plots.show_pairs(images, images, np.ones(len(images)), n=3, captions=["a"])
+    with pytest.raises(ValueError, match="row_labels must be two strings"):
+        plots.show_pairs(images, images, np.ones(len(images)), n=3, row_labels=("a",))
+
+
+def test_episode_matrix_shows_each_anchors_softmax_and_rings_wrong_picks():
+    d2 = np.full((4, 4), 4.0)
+    np.fill_diagonal(d2, 0.0)
+    d2[2, 1], d2[2, 2] = 0.0, 3.0                 # anchor 2 is nearer candidate 1: a wrong pick
+    ax = plots.plot_episode_matrix(d2)
+    shown = ax.images[0].get_array()
+    np.testing.assert_allclose(np.asarray(shown).sum(axis=1), 1.0)
+    assert shown[0, 0] > 0.9 and shown[2, 1] > shown[2, 2]
+    assert "3 of 4 anchors" in ax.get_title()
+    assert ax.collections and ax.get_xlabel() == "candidate j"
+    with pytest.raises(ValueError, match="square"):
+        plots.plot_episode_matrix(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=">= 0"):
+        plots.plot_episode_matrix(-np.ones((2, 2)))
+
+
 def test_show_pairs_of_two_image_sizes():
     big, small = np.random.default_rng(0).random((2, 4, 8, 8))[0], np.zeros((4, 3, 3))
     fig = plots.show_pairs(big, small, [1, 0, 1, 0], n=4)
