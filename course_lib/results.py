@@ -14,9 +14,10 @@ import numpy as np
 
 from course_lib.config import atomic_file, build_dir, fast_mode, repository_url
 
-__all__ = ["STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint", "LossRun", "LossStudy",
-           "ScoredTasks", "SelectionRun", "SelectionStudy", "StudyProgress", "format_table", "main",
-           "outcome_text", "read_ablation", "read_losses", "read_selection", "read_study",
+__all__ = ["RECIPE_SCORES", "STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint", "LossRun",
+           "LossStudy", "RecipeScore", "RecipeStudy", "ScoredTasks", "SelectionRun",
+           "SelectionStudy", "StudyProgress", "format_table", "main", "outcome_text",
+           "read_ablation", "read_losses", "read_recipe", "read_selection", "read_study",
            "record", "results_path", "write_study"]
 
 # Where the committed study files live online, for a notebook run without the repository (Colab).
@@ -982,30 +983,16 @@ class RecipeStudy:
         raise KeyError(f"06_recipe.json: no run {name!r}; runs: {[x.name for x in self.runs]}")
 
 
-def _study(path, notebooks_dir, cls):
-    text_path = str(path)
-    return cls.from_json(read_study(path, notebooks_dir), text_path)
+def _typed_reader(reader: str, cls, default: str, also: str = ""):
+    """The reader called ``reader`` of one kind of study file: ``(path=default,
+    notebooks_dir=None) -> cls``; one function for every kind, its docstring written here."""
+    name = default.rsplit("/", 1)[-1]
 
+    def read(path=default, notebooks_dir=None):
+        return cls.from_json(read_study(path, notebooks_dir), str(path))
 
-def read_ablation(path="results/06_ablation.json", notebooks_dir=None) -> AblationStudy:
-    """``06_ablation.json`` as an :class:`AblationStudy` (found as :func:`read_study` finds it).
-
-    Args:
-        path: the file, relative to ``notebooks/``.
-        notebooks_dir: as in :func:`read_study`.
-
-    Returns:
-        The typed study.
-
-    Raises:
-        ValueError: content that is not such a study (the message names the file and field),
-            and as :func:`read_study`.
-    """
-    return _study(path, notebooks_dir, AblationStudy)
-
-
-def read_selection(path="results/06_selection.json", notebooks_dir=None) -> SelectionStudy:
-    """``06_selection.json`` as a :class:`SelectionStudy` (found as :func:`read_study` finds it).
+    read.__doc__ = f"""``{name}``{also} as a :class:`{cls.__name__}` (found as :func:`read_study`
+    finds it).
 
     Args:
         path: the file, relative to ``notebooks/``.
@@ -1018,42 +1005,16 @@ def read_selection(path="results/06_selection.json", notebooks_dir=None) -> Sele
         ValueError: content that is not such a study (the message names the file and field),
             and as :func:`read_study`.
     """
-    return _study(path, notebooks_dir, SelectionStudy)
+    read.__annotations__ = {"return": cls}
+    read.__name__ = read.__qualname__ = reader
+    return read
 
 
-def read_losses(path="results/07_losses.json", notebooks_dir=None) -> LossStudy:
-    """``07_losses.json`` (or 09's, ``path="results/09_losses.json"``) as a :class:`LossStudy`
-    (found as :func:`read_study` finds it).
-
-    Args:
-        path: the file, relative to ``notebooks/``.
-        notebooks_dir: as in :func:`read_study`.
-
-    Returns:
-        The typed study.
-
-    Raises:
-        ValueError: content that is not such a study (the message names the file and field),
-            and as :func:`read_study`.
-    """
-    return _study(path, notebooks_dir, LossStudy)
-
-
-def read_recipe(path="results/06_recipe.json", notebooks_dir=None) -> RecipeStudy:
-    """``06_recipe.json`` as a :class:`RecipeStudy` (found as :func:`read_study` finds it).
-
-    Args:
-        path: the file, relative to ``notebooks/``.
-        notebooks_dir: as in :func:`read_study`.
-
-    Returns:
-        The typed study.
-
-    Raises:
-        ValueError: content that is not such a study (the message names the file and field),
-            and as :func:`read_study`.
-    """
-    return _study(path, notebooks_dir, RecipeStudy)
+read_ablation = _typed_reader("read_ablation", AblationStudy, "results/06_ablation.json")
+read_selection = _typed_reader("read_selection", SelectionStudy, "results/06_selection.json")
+read_losses = _typed_reader("read_losses", LossStudy, "results/07_losses.json",
+                            ' (or 09\'s, ``path="results/09_losses.json"``)')
+read_recipe = _typed_reader("read_recipe", RecipeStudy, "results/06_recipe.json")
 
 
 class StudyProgress:
