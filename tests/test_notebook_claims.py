@@ -63,7 +63,6 @@ FULL_RUN_ONLY: list[tuple[str, str]] = [
     ("04_optimizers", "(full run only) the point estimates lean the source's way: mean"),
     ("06_one_shot", "(full run only) the Koch-style net is detectably above 1-NN"),
     ("06_one_shot", "(full run only) the file's one net is the net you just trained"),
-    ("06_one_shot", "(full run only) the episode net's lead over the Koch-style net grows"),
     ("07_triplet_loss", "(full run only) with margin 1.0, batch-hard from a cold start"),
     ("07_triplet_loss", "(full run only) the live run gives the file's MAP@R"),
     ("09_beyond_pairs", "(full run only) the live run gives the file's MAP@R"),
