@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import io
 import os
+import time
 import warnings
 import zipfile
 import zlib
@@ -306,7 +307,8 @@ def omniglot_file(split: str) -> Path:
     """The verified zip of one Omniglot split, downloaded first if not in the cache.
 
     The download goes through ``keras.utils.get_file`` (progress bar, md5/sha256 check) into
-    ``<name>.part``, renamed only when complete; every file, cached or fresh, then passes the
+    a partial file of its own (``<name>.<pid>-<time>.part``), renamed only when complete, so
+    that no other file is overwritten or deleted; every file, cached or fresh, then passes the
     one check of this module, which deletes a bad file and says so.
 
     Args:
@@ -327,7 +329,8 @@ def omniglot_file(split: str) -> Path:
     path = folder / info.filename
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".part")
+        # a name of this download's own: a "<name>.part" left by someone else is never touched
+        partial = path.with_name(f"{path.name}.{os.getpid()}-{time.time_ns()}.part")
         print(f"Downloading {info.url} -> {path}")
         try:
             written = _fetch(info.url, partial, info.checksum)

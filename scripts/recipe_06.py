@@ -14,7 +14,11 @@ which Lake queries and MNIST tasks each model got right, for paired comparisons.
 Usage (heavy: wrap it in the machine lock):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.recipe_06
     .venv/bin/python -m scripts.recipe_06 --runs lesson      # only the one-net run
+    .venv/bin/python -m scripts.recipe_06 --runs recipe --image-size 35 \
+        --out notebooks/results/06_recipe_35px.json     # Koch et al.'s MNIST input size
 Writes the file atomically after each run (a re-run of a name replaces it) and prints a table.
+At another ``--image-size`` the Omniglot images and Lake's runs are area-resized from 105x105
+to that size and the MNIST digits bilinearly resized from 28x28 to it.
 """
 
 from __future__ import annotations
@@ -50,9 +54,14 @@ MNIST_TASKS = 400          # 10-way one-shot tasks on the MNIST test set, seed M
 MNIST_SEED = 0
 
 
-def mnist_tasks():
-    """The MNIST test images and the 10-way one-shot tasks every model is scored on."""
+def mnist_tasks(image_size: int = IMAGE_SIZE):
+    """The MNIST test images (resized to ``image_size``) and the 10-way one-shot tasks every
+    model is scored on."""
     _, (x, y) = data.load_mnist()
+    if image_size != x.shape[1]:
+        import tensorflow as tf
+
+        x = tf.image.resize(x[..., None], (image_size, image_size), "bilinear").numpy()[..., 0]
     return x, oneshot.one_shot_tasks(y, 10, MNIST_TASKS, seed=MNIST_SEED)
 
 
@@ -84,10 +93,11 @@ def train(name: str, omniglot, runs, mnist) -> results.RecipeScore:
                                scores=scores)
 
 
-def save(out: Path, done: dict, started: float) -> results.RecipeStudy:
+def save(out: Path, done: dict, started: float, image_size: int = IMAGE_SIZE
+         ) -> results.RecipeStudy:
     """Write the runs in ``done`` (name -> RecipeScore) to ``out``."""
     study = results.RecipeStudy(
-        split=SPLIT, image_size=IMAGE_SIZE, seed=SEED, settings=dict(SETTINGS),
+        split=SPLIT, image_size=image_size, seed=SEED, settings=dict(SETTINGS),
         mnist_tasks=MNIST_TASKS, mnist_seed=MNIST_SEED, runs=tuple(done.values()),
         machine={"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
                  "load_average": [round(x, 2) for x in os.getloadavg()]},
@@ -101,18 +111,24 @@ def main(argv=None) -> results.RecipeStudy:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--image-size", type=int, default=IMAGE_SIZE,
+                        help="side of the training and test images (Koch et al.'s MNIST net: 35)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     done = {}
     if args.out.exists():                      # keep the runs this invocation does not redo
         old = results.RecipeStudy.from_json(json.loads(args.out.read_text()), str(args.out))
+        if old.image_size != args.image_size:
+            parser.error(f"--out {args.out} holds runs at image size {old.image_size}, not "
+                         f"{args.image_size}: choose another --out")
         done = {r.name: r for r in old.runs}
-    omniglot = data.load_omniglot(SPLIT, IMAGE_SIZE)
-    runs, mnist = data.load_lake_runs(IMAGE_SIZE), mnist_tasks()
+    omniglot = data.load_omniglot(SPLIT, args.image_size)
+    runs, mnist = data.load_lake_runs(args.image_size), mnist_tasks(args.image_size)
     study = None
     for name in args.runs:
         done[name] = train(name, omniglot, runs, mnist)
-        study = save(args.out, {k: done[k] for k in RUNS if k in done}, started)
+        study = save(args.out, {k: done[k] for k in RUNS if k in done}, started,
+                     args.image_size)
     for r in study.runs:
         print(f"{r.name:>8}: {r.members} x {r.steps} steps, {sum(r.seconds) / 60:5.1f} min; "
               + ", ".join(f"{k} {v.accuracy:.2%}" for k, v in r.scores.items()))

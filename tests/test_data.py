@@ -299,12 +299,15 @@ def test_omniglot_real_download_offline_and_corrupt(cache_dir, monkeypatch, tmp_
     with pytest.raises(ValueError, match="sha256 check.*has been deleted"):
         data.omniglot_file("runs")
     assert list((cache_dir / "omniglot").iterdir()) == []
-    # a stale partial file from an interrupted download is replaced, never trusted
+    # a file named like a partial download, not this download's own, is neither trusted nor
+    # touched
     (cache_dir / "omniglot" / "all_runs.zip.part").write_bytes(b"stale")
     sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
     monkeypatch.setitem(data.OMNIGLOT_FILES, "runs", data.OmniglotFile("all_runs.zip", sha256))
     assert data.omniglot_file("runs").read_bytes() == source.read_bytes()
-    assert sorted(p.name for p in (cache_dir / "omniglot").iterdir()) == ["all_runs.zip"]
+    assert sorted(p.name for p in (cache_dir / "omniglot").iterdir()) == ["all_runs.zip",
+                                                                           "all_runs.zip.part"]
+    assert (cache_dir / "omniglot" / "all_runs.zip.part").read_bytes() == b"stale"
 
 
 def test_omniglot_without_checksum_warns_or_deletes(cache_dir):

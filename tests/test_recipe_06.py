@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from course_lib import results
 from scripts import recipe_06
@@ -31,7 +32,7 @@ def test_a_run_is_written_read_back_and_a_rerun_replaces_only_its_own(tmp_path, 
     monkeypatch.setattr(recipe_06, "train", _fake_train)
     monkeypatch.setattr(recipe_06.data, "load_omniglot", lambda split, size: None)
     monkeypatch.setattr(recipe_06.data, "load_lake_runs", lambda size: None)
-    monkeypatch.setattr(recipe_06, "mnist_tasks", lambda: None)
+    monkeypatch.setattr(recipe_06, "mnist_tasks", lambda size: None)
     out = tmp_path / "recipe.json"
     first = recipe_06.main(["--out", str(out)])
     assert [r.name for r in first.runs] == ["lesson", "recipe"]
@@ -42,6 +43,8 @@ def test_a_run_is_written_read_back_and_a_rerun_replaces_only_its_own(tmp_path, 
     second = recipe_06.main(["--runs", "lesson", "--out", str(out)])
     assert [r.name for r in second.runs] == ["lesson", "recipe"]       # the order of RUNS
     assert second.run("recipe").to_json() == first.run("recipe").to_json()
+    with pytest.raises(SystemExit):                     # another image size, the same file
+        recipe_06.main(["--runs", "lesson", "--image-size", "35", "--out", str(out)])
 
 
 def _statement(source: str, name: str) -> ast.expr:

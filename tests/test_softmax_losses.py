@@ -190,3 +190,14 @@ def test_error_messages_name_the_argument():
         losses.InfoNCELoss(temperature="0.1")
     with pytest.raises(TypeError, match="num_classes"):
         losses.CosineClassifier(2.5)
+
+
+def test_cosface_refuses_labels_outside_the_heads_classes_or_of_another_length():
+    cos = np.zeros((4, 3), "float32")
+    with pytest.raises(ValueError, match=r"class ids in \[0, 3\).*from 0 to 3"):
+        losses.cosface_loss(np.array([0, 1, 2, 3]), cos)
+    with pytest.raises(ValueError, match=r"class ids in \[0, 3\)"):
+        losses.cosface_loss(np.array([0, -1, 2, 1]), cos)
+    with pytest.raises(ValueError, match="one label per row of cosines \\(4\\), got 3"):
+        losses.cosface_loss(np.array([0, 1, 2]), cos)
+    assert np.isfinite(keras.ops.convert_to_numpy(losses.cosface_loss(np.arange(4) % 3, cos))).all()

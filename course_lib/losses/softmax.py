@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from course_lib import PACKAGE, checks
-from course_lib.losses._common import FunctionLoss, labelled_batch
+from course_lib.losses._common import FunctionLoss, concrete_values, labelled_batch
 
 __all__ = [
     "CosFaceLoss",
@@ -236,13 +236,25 @@ def cosface_loss(labels, cosines, scale: float = 30.0, margin: float = 0.35):
 
     Raises:
         TypeError: ``scale`` or ``margin`` not a number.
-        ValueError: ``scale`` <= 0, ``margin`` < 0, ``cosines`` not 2-D.
+        ValueError: ``scale`` <= 0, ``margin`` < 0, ``cosines`` not 2-D; when the labels have
+            values (an eager call, not inside a compiled ``fit``): not one label per row, or a
+            label outside ``[0, C)`` (one-hot would silently give it a loss of 0).
     """
     scale = checks.number(scale, "scale", 0.0, low_open=True)
     margin = checks.number(margin, "margin", 0.0)
     cos = ops.convert_to_tensor(cosines)
     if len(cos.shape) != 2:
         raise ValueError(f"cosines must be 2-D (batch, classes), got shape {tuple(cos.shape)}")
+    values = concrete_values(labels)
+    if values is not None:
+        values = values.reshape(-1)
+        rows, classes = cos.shape
+        if rows is not None and values.size != rows:
+            raise ValueError(f"labels must give one label per row of cosines ({rows}), got "
+                             f"{values.size}")
+        if classes is not None and values.size and (values.min() < 0 or values.max() >= classes):
+            raise ValueError(f"labels must be class ids in [0, {classes}) (the head's classes), "
+                             f"got values from {values.min()} to {values.max()}")
     lab = ops.cast(ops.reshape(ops.convert_to_tensor(labels), (-1,)), "int32")
     onehot = ops.one_hot(lab, ops.shape(cos)[1], dtype=cos.dtype)
     logits = scale * (cos - margin * onehot)
