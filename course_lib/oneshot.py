@@ -37,6 +37,7 @@ __all__ = [
     "class_prototypes",
     "k_shot_accuracy",
     "k_shot_tasks",
+    "lake_accuracy_against_n",
     "lake_n_way_tasks",
     "lake_run_tasks",
     "nearest_prototype",
@@ -502,6 +503,50 @@ def lake_n_way_tasks(runs, n_way: int, num_tasks: int | None = None, seed: int =
 
 
 # --------------------------------------------------------------------------- prototypes
+
+
+def lake_accuracy_against_n(models, runs, ns, seed: int = 0) -> tuple[dict, dict]:
+    """One-shot accuracy of several models on Lake's runs at several N, with Wilson intervals.
+
+    For each N, :func:`lake_n_way_tasks` makes one task per query (its true character and
+    N - 1 others of the same run, drawn with seed ``seed + N``); every model faces the same
+    tasks. The result feeds :func:`course_lib.plots.plot_accuracy_vs_n` as it is.
+
+    Args:
+        models: ``{name: model}``, each model as in :func:`task_scores` (``None``: pixels).
+        runs: a non-empty list of :class:`course_lib.data.LakeRun`.
+        ns: the N to score, ints in [2, candidates per run].
+        seed: an int >= 0.
+
+    Returns:
+        ``(curves, errors)``: ``{name: [accuracy per N]}`` and ``{name: ([low per N],
+        [high per N])}``, 95% Wilson intervals over the tasks (not clustered).
+
+    Raises:
+        TypeError: ``models`` not a mapping; as :func:`lake_n_way_tasks` and
+            :func:`task_scores`.
+        ValueError: no models or no N; as :func:`lake_n_way_tasks`.
+    """
+    from course_lib import evaluate
+
+    if not isinstance(models, dict):
+        raise TypeError(f"models must be a mapping from a name to a model, got "
+                        f"{type(models).__name__}")
+    ns = [checks.integer(n, "ns", minimum=2) for n in ns]
+    if not models or not ns:
+        raise ValueError("models and ns must not be empty")
+    seed = checks.seed(seed)
+    curves = {name: [] for name in models}
+    errors = {name: ([], []) for name in models}
+    for n in ns:
+        images, query, support, answer, _ = lake_n_way_tasks(runs, n, seed=seed + n)
+        for name, model in models.items():
+            mean, low, high = evaluate.n_way_accuracy(
+                task_accuracy(task_scores(model, images, query, support), answer))
+            curves[name].append(mean)
+            errors[name][0].append(low)
+            errors[name][1].append(high)
+    return curves, errors
 
 
 def class_prototypes(embeddings, labels, k_shot: int | None = None, seed: int = 0

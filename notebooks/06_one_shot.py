@@ -447,8 +447,8 @@ plots.plot_one_shot_task(runs[r].test_images[i], runs[r].train_images,
 # ## 5. Accuracy against N
 #
 # The same 400 queries make easier tasks: for each query, its true character and N - 1
-# others of the same run (`oneshot.lake_n_way_tasks`; at N = 20 these are the official
-# tasks). Wilson 95% intervals over the 400 tasks (not clustered: a picture, not a test;
+# others of the same run (`oneshot.lake_accuracy_against_n`, on `oneshot.lake_n_way_tasks`;
+# at N = 20 these are the official tasks). Wilson 95% intervals over the 400 tasks (not clustered: a picture, not a test;
 # section 3 tested the 20-way column).
 
 # %%
@@ -456,16 +456,7 @@ import pandas as pd
 
 ns = np.array([2, 5, 10, 20])
 contenders = {"one net (episodes)": one_net, "Koch-style net": koch_net, "1-NN on pixels": None}
-curves = {name: [] for name in contenders}
-errors = {name: ([], []) for name in contenders}
-for n in ns:
-    images, query, candidates, answer, _ = oneshot.lake_n_way_tasks(runs, int(n), seed=SEED + int(n))
-    for name, model in contenders.items():
-        mean, lo, hi = evaluate.n_way_accuracy(oneshot.task_accuracy(
-            oneshot.task_scores(model, images, query, candidates), answer))
-        curves[name].append(mean)
-        errors[name][0].append(lo)
-        errors[name][1].append(hi)
+curves, errors = oneshot.lake_accuracy_against_n(contenders, runs, ns, seed=SEED)
 plots.plot_accuracy_vs_n(ns, curves, errors, title="One-shot accuracy on Lake's runs against N")
 pd.DataFrame({**curves, "chance": 1 / ns}, index=pd.Index(ns, name="N")).round(3)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import common
 from course_lib import data, models, oneshot, results, training
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_recipe.json"
@@ -100,7 +101,7 @@ def save(out: Path, done: dict, started: float, image_size: int = IMAGE_SIZE
         split=SPLIT, image_size=image_size, seed=SEED, settings=dict(SETTINGS),
         mnist_tasks=MNIST_TASKS, mnist_seed=MNIST_SEED, runs=tuple(done.values()),
         machine={"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                 "load_average": [round(x, 2) for x in os.getloadavg()]},
+                 "load_average": common.load_average()},
         total_minutes=round((time.perf_counter() - started) / 60, 1),
         date=time.strftime("%Y-%m-%d"))
     results.write_study(out, study)

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import models, oneshot
+from course_lib import evaluate, models, oneshot
 from course_lib.data import LakeRun
 
 
@@ -109,6 +109,23 @@ def test_a_tie_on_a_lake_query_is_wrong_even_when_the_first_tied_candidate_is_th
     assert not right.any() and (picks == 0).all()
     per_run, _ = oneshot.score_lake_runs(flat, runs)
     np.testing.assert_array_equal(per_run, np.zeros(3))
+
+
+def test_accuracy_against_n_scores_every_model_on_the_same_tasks(prototypes):
+    protos, copies = prototypes
+    runs = _runs(protos, copies)
+    curves, errors = oneshot.lake_accuracy_against_n({"pixels": None}, runs, np.array([2, 4]),
+                                                     seed=3)
+    for i, n in enumerate((2, 4)):
+        images, q, s, a, _ = oneshot.lake_n_way_tasks(runs, n, seed=3 + n)
+        right = oneshot.task_accuracy(oneshot.task_scores(None, images, q, s), a)
+        mean, low, high = evaluate.n_way_accuracy(right)
+        assert curves["pixels"][i] == mean
+        assert (errors["pixels"][0][i], errors["pixels"][1][i]) == (low, high)
+    with pytest.raises(TypeError, match="models must be a mapping"):
+        oneshot.lake_accuracy_against_n([None], runs, [2])
+    with pytest.raises(ValueError, match="must not be empty"):
+        oneshot.lake_accuracy_against_n({}, runs, [2])
 
 
 def test_lake_n_way_tasks_stay_inside_one_run(prototypes):
