@@ -35,10 +35,5 @@ def test_every_variant_names_its_settings():
 def test_the_benchmark_times_the_recipe_the_notebook_reads():
     from scripts import recipe_06
 
-    recipe = bench_oneshot.RECIPE
     full = recipe_06.RUNS["recipe"]
-    assert (recipe["members"], recipe["steps"]) == (full["members"], full["steps"])
-    assert recipe["batch_norm"] == recipe_06.SETTINGS["batch_norm"]
-    assert recipe["test_time_shifts"] is False     # the cost-aware choice of notebook 06b
-    assert (oneshot_variants.N_WAY, oneshot_variants.EPISODES, oneshot_variants.LEARNING_RATE) \
-        == tuple(recipe_06.SETTINGS[k] for k in ("n_way", "episodes", "learning_rate"))
+    assert bench_oneshot.RECIPE == {"members": full["members"], "steps": full["steps"]}
