@@ -1435,7 +1435,11 @@ __all__ += ["plot_by_fold", "plot_comparisons"]
 def plot_comparisons(comparisons, ax: Axes | None = None, title: str = "Paired comparisons",
                      xlabel: str = "effect (first minus second)") -> Axes:
     """One row per comparison: the effect as a dot and its confidence interval as a bar, with
-    a line at 0 (no difference) and the p-value beside each row; filled dots are detectable.
+    a line at 0 (no difference); filled dots are detectable.
+
+    The p-values stand in a column of their own at the right edge, inside the axes: the x
+    limits leave that column free of bars, so no label is clipped at the figure's edge and
+    none sits on a bar. The legend is outside the frame, on the right, over no bar.
 
     Args:
         comparisons: :class:`course_lib.evaluate.Comparison` objects (a sequence, or a mapping
@@ -1462,20 +1466,38 @@ def plot_comparisons(comparisons, ax: Axes | None = None, title: str = "Paired c
                             f"{type(c).__name__}")
     ax = _new_axes(ax, (7.5, 0.55 * len(found) + 1.6))
     y = np.arange(len(found))[::-1]
+    # The bars take the left part of the axes; the right part is the p-value column.
+    ends = np.array([0.0] + [v for c in found for v in (c.low, c.high, c.effect)], float)
+    ends = ends[np.isfinite(ends)]
+    lo, hi = float(ends.min()), float(ends.max())
+    span = hi - lo if hi > lo else 1.0
+    lo, hi = lo - 0.05 * span, hi + 0.05 * span
+    bars_share = 0.78                      # of the axes' width; the rest holds the p-values
+    ax.set_xlim(lo, lo + (hi - lo) / bars_share)
+    ax.set_xticks([t for t in ax.get_xticks() if lo <= t <= hi])   # no scale under the p-values
+    column = ax.get_yaxis_transform()      # x in axes fraction, y in data (one row each)
     for yi, c in zip(y, found):
         color = "#08519c" if c.detectable else "#969696"
         ax.plot([c.low, c.high], [yi, yi], color=color, lw=2)
         ax.plot([c.effect], [yi], "o", color=color, ms=7,
                 markerfacecolor=color if c.detectable else "white")
         p = "p < 0.001" if c.p_value < 0.001 else f"p = {c.p_value:.2g}"
-        ax.annotate(p, (c.high, yi), xytext=(6, 0), textcoords="offset points", va="center",
-                    fontsize="small")
-    ax.axvline(0.0, ls="--", color=_CHANCE, label="no difference")
+        ax.text(0.985, yi, p, transform=column, ha="right", va="center", fontsize="small",
+                clip_on=True)
+    ax.axvline(0.0, ls="--", color=_CHANCE)
     ax.set_yticks(y, [c.label for c in found])
+    ax.set_ylim(-0.6, len(found) - 0.4)
     level = found[0].confidence
     ax.set_xlabel(f"{xlabel}; bars: {100 * level:.3g}% intervals")
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize="small")
+    handles = [
+        Line2D([], [], color="#08519c", lw=2, marker="o", ms=7, label="detectable"),
+        Line2D([], [], color="#969696", lw=2, marker="o", ms=7, markerfacecolor="white",
+               label="not detectable"),
+        Line2D([], [], ls="--", color=_CHANCE, label="no difference"),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              fontsize="small")
     return ax
 
 

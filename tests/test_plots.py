@@ -584,6 +584,50 @@ def test_plot_comparisons_draws_one_row_per_comparison():
         plots.plot_comparisons([0.1])
 
 
+def test_plot_comparisons_legend_covers_no_bar_and_p_values_stay_inside():
+    # Scores per seed built so that the last row's interval reaches farthest right (where the
+    # legend and the p-value labels used to sit) and a long label reads "p = 0.0..." .
+    rng = np.random.default_rng(1)
+    base = rng.normal(0.5, 0.01, 6)
+    runs = {"base": base, "small": base + 0.002 + rng.normal(0, 0.01, 6),
+            "mid": base + 0.05 + rng.normal(0, 0.01, 6),
+            "big": base + 0.30 + rng.normal(0, 0.02, 6)}
+    found = ev.compare_many(runs, [("small", "base"), ("mid", "base"), ("big", "base")],
+                            paired=True)
+    ax = plots.plot_comparisons(found, title="t")
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [line for line in ax.get_lines() if len(line.get_xdata()) in (1, 2)
+            and line.get_linestyle() != "--"]
+    assert len(bars) == 2 * len(found)                 # an interval and a dot per row
+    for line in bars:
+        box = line.get_window_extent(renderer)
+        assert not legend.overlaps(box), line.get_xdata()
+        assert frame.contains(box.x1, box.y0) and frame.contains(box.x0, box.y1)
+    texts = ax.texts
+    assert [t.get_text().startswith("p ") for t in texts] == [True] * len(found)
+    for t in texts:
+        box = t.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, (t.get_text(), box, frame)
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1
+        for line in bars:
+            assert not box.overlaps(line.get_window_extent(renderer)), t.get_text()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "detectable", "not detectable", "no difference"]
+    # Drawn into a given, narrow Axes the labels still stay inside it.
+    _, small = plt.subplots(figsize=(4, 2.5), layout="constrained")
+    plots.plot_comparisons(found, ax=small)
+    small.figure.canvas.draw()
+    r = small.figure.canvas.get_renderer()
+    frame = small.get_window_extent(r)
+    for t in small.texts:
+        box = t.get_window_extent(r)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, (t.get_text(), box, frame)
+
+
 def test_plot_by_fold_draws_one_line_per_method():
     ax = plots.plot_by_fold({"x": [0.5, 0.7], "y": [0.4, 0.6]}, ["A", "B"], title="folds")
     assert len(ax.get_lines()) == 2 and ax.get_title() == "folds"
