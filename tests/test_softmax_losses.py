@@ -201,3 +201,65 @@ def test_cosface_refuses_labels_outside_the_heads_classes_or_of_another_length()
     with pytest.raises(ValueError, match="one label per row of cosines \\(4\\), got 3"):
         losses.cosface_loss(np.array([0, 1, 2]), cos)
     assert np.isfinite(keras.ops.convert_to_numpy(losses.cosface_loss(np.arange(4) % 3, cos))).all()
+
+
+def _traced(fn):
+    """``fn(labels, x)`` inside a tf.function whose batch size is unknown when traced, as in
+    ``fit``: the labels have no values to check, only the graph can."""
+    sig = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32)]
+    return tf.function(lambda lab, x: fn(lab, x), input_signature=sig, reduce_retracing=True)
+
+
+GRAPH_CASES = [   # (loss of (labels, x), good labels, x, bad labels, what is wrong)
+    ("supcon", lambda lab, x: losses.supcon_loss(lab, x, 0.1), Y, EMB,
+     np.zeros(8), "a single class"),
+    ("supcon", lambda lab, x: losses.supcon_loss(lab, x, 0.1), Y, EMB,
+     np.arange(8), "no class with 2 rows"),
+    ("supcon", lambda lab, x: losses.supcon_loss(lab, x, 0.1), Y, EMB,
+     Y[:1], "one label for 8 rows"),
+    ("cosface", lambda lab, x: losses.cosface_loss(lab, x, 16.0, 0.2), np.arange(8) % 3,
+     np.tanh(EMB[:, :3]), np.array([0, 1, 2, 3, 0, 1, 2, 0]), "a class id past the head"),
+    ("cosface", lambda lab, x: losses.cosface_loss(lab, x, 16.0, 0.2), np.arange(8) % 3,
+     np.tanh(EMB[:, :3]), np.array([0, -1, 2, 1, 0, 1, 2, 0]), "a negative class id"),
+    ("cosface", lambda lab, x: losses.cosface_loss(lab, x, 16.0, 0.2), np.arange(8) % 3,
+     np.tanh(EMB[:, :3]), np.array([1]), "one label for 8 rows"),
+    ("prototypical", lambda lab, x: losses.prototypical_loss(lab, x, 2), np.repeat([0, 1], 4),
+     EMB, np.array([0, 0, 0, 0, 0, 1, 1, 1]), "shots=2 leaves class 1 one query"),
+    ("prototypical", lambda lab, x: losses.prototypical_loss(lab, x, 2),
+     np.repeat([0, 1], 4), EMB, np.array([0, 0, 0, 0, 0, 0, 1, 1]),
+     "shots=2 leaves class 1 no query"),
+    ("prototypical", lambda lab, x: losses.prototypical_loss(lab, x, 1),
+     np.repeat([0, 1], 4), EMB, np.zeros(8), "a single class"),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "good", "x", "bad", "why"), GRAPH_CASES,
+                         ids=[f"{c[0]}-{c[5]}" for c in GRAPH_CASES])
+def test_label_checks_hold_inside_a_traced_graph(name, fn, good, x, bad, why):
+    x = x.astype("float32")
+    if why != "shots=2 leaves class 1 one query":         # eagerly each is a ValueError
+        with pytest.raises(ValueError, match="labels|class|rows|shots"):
+            fn(np.asarray(bad), x)
+    traced = _traced(fn)
+    want = keras.ops.convert_to_numpy(fn(np.asarray(good), x))
+    got = traced(tf.constant(good, tf.int32), tf.constant(x)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)     # good labels: unchanged
+    assert np.isfinite(got).all()
+    marked = traced(tf.constant(bad, tf.int32), tf.constant(x)).numpy()
+    if why == "shots=2 leaves class 1 one query":          # a valid batch: a finite loss
+        assert np.isfinite(marked).all()
+    else:
+        assert marked.size and np.isnan(marked).all(), (why, marked)
+
+
+def test_bad_labels_turn_fit_loss_nan_and_good_ones_do_not():
+    def fit(labels):
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((5,))
+        out = losses.CosineClassifier(3)(keras.layers.Dense(4)(inp))
+        model = keras.Model(inp, out)
+        model.compile(optimizer="adam", loss=losses.CosFaceLoss(16.0, 0.2))
+        return model.fit(EMB, labels, epochs=1, batch_size=8, verbose=0).history["loss"][0]
+
+    assert np.isfinite(fit(Y % 3))
+    assert np.isnan(fit(np.where(Y % 3 == 2, 3, Y % 3)))   # class id 3 of a 3-class head

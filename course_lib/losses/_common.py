@@ -59,6 +59,39 @@ def concrete_values(x):
         return None
 
 
+def nan_unless(per_row, ok):
+    """``per_row`` where ``ok`` holds, NaN everywhere when it does not: how a loss marks a bad
+    batch inside a traced graph (``tf.function``, ``fit``, XLA), where no Python error can be
+    raised on values. The training log shows ``nan`` from that step on
+    (``keras.callbacks.TerminateOnNaN`` stops there); plain ``keras.ops``, so XLA keeps it, and
+    the loss and its gradient are unchanged when ``ok`` holds.
+
+    Args:
+        per_row: the loss of each row, a float tensor.
+        ok: a boolean scalar tensor, True for a good batch.
+
+    Returns:
+        ``per_row``, or a tensor of its shape full of NaN.
+    """
+    return ops.where(ok, per_row, ops.cast(float("nan"), per_row.dtype))
+
+
+def labelled_batch_ok(labels, embeddings):
+    """The traced-graph form of :func:`labelled_batch`'s checks: a boolean scalar tensor, True
+    when there is one label per embedding row and at least 2 classes.
+
+    Args:
+        labels: (B,) integer class labels, a tensor.
+        embeddings: (B, D) embeddings, a tensor.
+
+    Returns:
+        A boolean scalar tensor.
+    """
+    one_each = ops.equal(ops.size(labels), ops.shape(embeddings)[0])
+    two_classes = ops.any(ops.not_equal(labels, labels[:1]))
+    return ops.logical_and(one_each, two_classes)
+
+
 def labelled_batch(labels, embeddings, what: str):
     """The checked ``(labels (B,), embeddings (B, D), class counts or None)`` of a loss of a
     labelled batch: 2-D embeddings, one label per row, and (when the labels have values, i.e.
@@ -71,7 +104,9 @@ def labelled_batch(labels, embeddings, what: str):
 
     Returns:
         ``(labels, embeddings, counts)``: tensors, and ``(classes, counts)`` from
-        ``np.unique`` when the labels have values, else None.
+        ``np.unique`` when the labels have values, else None (a traced graph: the loss then
+        checks the batch with :func:`labelled_batch_ok` and marks a bad one by
+        :func:`nan_unless`).
 
     Raises:
         ValueError: embeddings not 2-D, labels of another length, a single class.

@@ -10,7 +10,7 @@ import keras
 from keras import ops
 
 from course_lib import PACKAGE, checks
-from course_lib.losses._common import FunctionLoss, labelled_batch
+from course_lib.losses._common import FunctionLoss, labelled_batch, labelled_batch_ok, nan_unless
 
 __all__ = ["NWayLoss", "PrototypicalLoss", "n_way_loss", "prototypical_loss"]
 
@@ -115,6 +115,8 @@ def prototypical_loss(labels, embeddings, shots: int = 1):
     Returns:
         The loss of each row, (B,): the query's cross-entropy, 0 for a support row (Keras's
         mean over the batch is then the mean over queries times the share of queries).
+        Inside a traced graph (``tf.function``, ``fit``, XLA), where the labels have no values
+        to raise on, a batch that the ValueError below would refuse gets NaN in every row.
 
     Raises:
         TypeError: a non-int ``shots``.
@@ -143,7 +145,11 @@ def prototypical_loss(labels, embeddings, shots: int = 1):
     logits = ops.where(first[None, :] > 0, -sq, ops.cast(-1e9, emb.dtype))
     log_p = ops.log_softmax(logits, axis=1)
     own = ops.sum(ops.where((same * first[None, :]) > 0, log_p, ops.zeros_like(log_p)), axis=1)
-    return -own * (1.0 - support)
+    per_row = -own * (1.0 - support)
+    if found is None:                    # traced: a bad batch is marked, not refused
+        has_query = ops.min(ops.sum(same, axis=1)) > shots
+        per_row = nan_unless(per_row, ops.logical_and(labelled_batch_ok(lab, emb), has_query))
+    return per_row
 
 
 def _prototypical_of_batch(y_true, y_pred, shots: int):

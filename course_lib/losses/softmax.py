@@ -9,7 +9,13 @@ import keras
 from keras import ops
 
 from course_lib import PACKAGE, checks
-from course_lib.losses._common import FunctionLoss, concrete_values, labelled_batch
+from course_lib.losses._common import (
+    FunctionLoss,
+    concrete_values,
+    labelled_batch,
+    labelled_batch_ok,
+    nan_unless,
+)
 
 __all__ = [
     "CosFaceLoss",
@@ -93,6 +99,8 @@ def supcon_loss(labels, embeddings, temperature: float = 0.1):
         The loss of each row, (B,): minus the mean, over the row's positives (other rows of its
         class), of the log-softmax of the row's cosine similarities over ``temperature`` (the
         softmax runs over all other rows). A row with no positive in the batch has loss 0.
+        Inside a traced graph (``tf.function``, ``fit``, XLA), where the labels have no values
+        to raise on, a batch that the ValueError below would refuse gets NaN in every row.
 
     Raises:
         TypeError: ``temperature`` is not a number.
@@ -113,7 +121,11 @@ def supcon_loss(labels, embeddings, temperature: float = 0.1):
     pos = ops.cast(same, log_p.dtype)
     n_pos = ops.sum(pos, axis=1)
     summed = ops.sum(ops.where(same, log_p, ops.zeros_like(log_p)), axis=1)
-    return -summed / ops.maximum(n_pos, 1.0)
+    per_row = -summed / ops.maximum(n_pos, 1.0)
+    if found is None:                    # traced: a bad batch is marked, not refused
+        per_row = nan_unless(per_row, ops.logical_and(labelled_batch_ok(lab, emb),
+                                                      ops.any(same)))
+    return per_row
 
 
 def _info_nce_of_batch(y_true, y_pred, temperature: float):
@@ -233,6 +245,8 @@ def cosface_loss(labels, cosines, scale: float = 30.0, margin: float = 0.35):
 
     Returns:
         The loss of each row, (B,): cross-entropy of the logits ``s * (cos - m * onehot)``.
+        Inside a traced graph (``tf.function``, ``fit``, XLA), where the labels have no values
+        to raise on, labels that the ValueError below would refuse give NaN in every row.
 
     Raises:
         TypeError: ``scale`` or ``margin`` not a number.
@@ -256,9 +270,15 @@ def cosface_loss(labels, cosines, scale: float = 30.0, margin: float = 0.35):
             raise ValueError(f"labels must be class ids in [0, {classes}) (the head's classes), "
                              f"got values from {values.min()} to {values.max()}")
     lab = ops.cast(ops.reshape(ops.convert_to_tensor(labels), (-1,)), "int32")
-    onehot = ops.one_hot(lab, ops.shape(cos)[1], dtype=cos.dtype)
+    n_classes = ops.shape(cos)[1]
+    onehot = ops.one_hot(lab, n_classes, dtype=cos.dtype)
     logits = scale * (cos - margin * onehot)
-    return -ops.sum(onehot * ops.log_softmax(logits, axis=1), axis=1)
+    per_row = -ops.sum(onehot * ops.log_softmax(logits, axis=1), axis=1)
+    if values is None:                   # traced: bad labels are marked, not refused
+        ok = ops.logical_and(ops.equal(ops.size(lab), ops.shape(cos)[0]),
+                             ops.logical_and(ops.all(lab >= 0), ops.all(lab < n_classes)))
+        per_row = nan_unless(per_row, ok)
+    return per_row
 
 
 def _cosface_of_batch(y_true, y_pred, scale: float, margin: float):
