@@ -15,9 +15,9 @@ import numpy as np
 from course_lib.config import atomic_file, build_dir, fast_mode, repository_url
 
 __all__ = ["RECIPE_SCORES", "STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint", "LossRun",
-           "LossStudy", "RecipeScore", "RecipeStudy", "ScoredTasks", "SelectionRun",
+           "LossStudy", "MnistTransferStudy", "RecipeScore", "RecipeStudy", "ScoredTasks", "SelectionRun",
            "SelectionStudy", "StudyProgress", "format_table", "main", "outcome_text",
-           "read_ablation", "read_losses", "read_recipe", "read_selection", "read_study",
+           "read_ablation", "read_losses", "read_mnist_transfer", "read_recipe", "read_selection", "read_study",
            "record", "results_path", "write_study"]
 
 # Where the committed study files live online, for a notebook run without the repository (Colab).
@@ -412,6 +412,20 @@ class ScoredTasks:
     accuracy: float
     outcomes: np.ndarray
 
+    @classmethod
+    def from_json(cls, s: _Reader) -> ScoredTasks:
+        """From ``{"accuracy", "correct", "tasks"}`` read by ``s`` (which names file and field
+        in errors); refuses a count or accuracy its tasks do not give."""
+        outcomes = _outcomes(s.get("tasks", str), s, "tasks")
+        accuracy = float(s.get("accuracy", (int, float)))
+        if s.get("correct", int) != int(outcomes.sum()) or abs(accuracy - outcomes.mean()) > 1e-9:
+            s.fail("has a 'correct' or 'accuracy' that its tasks do not give")
+        return cls(accuracy, outcomes)
+
+    def to_json(self) -> dict:
+        return {"accuracy": self.accuracy, "correct": self.correct,
+                "tasks": outcome_text(self.outcomes)}
+
     @property
     def correct(self) -> int:
         """How many tasks were right."""
@@ -458,13 +472,7 @@ class SelectionRun:
             r.fail("has an empty curve")
         final = {}
         for scoring, scored in r.get("final", dict, {}).items():
-            s = r.inner(f"final.{scoring}", scored)
-            outcomes = _outcomes(s.get("tasks", str), s, "tasks")
-            accuracy = float(s.get("accuracy", (int, float)))
-            if s.get("correct", int) != int(outcomes.sum()) or \
-                    abs(accuracy - outcomes.mean()) > 1e-9:
-                s.fail("has a 'correct' or 'accuracy' that its tasks do not give")
-            final[scoring] = ScoredTasks(accuracy, outcomes)
+            final[scoring] = ScoredTasks.from_json(r.inner(f"final.{scoring}", scored))
         members = r.get("members", int, None)
         tasks = r.get("tasks", str, None)
         return cls(r.get("candidate", str), r.get("seed", int), r.get("held_out", str),
@@ -478,8 +486,7 @@ class SelectionRun:
             out["members"] = self.members
         out["curve"] = [[p.steps, p.seconds, p.accuracy] for p in self.curve]
         if self.final:
-            out["final"] = {k: {"accuracy": v.accuracy, "correct": v.correct,
-                                "tasks": outcome_text(v.outcomes)} for k, v in self.final.items()}
+            out["final"] = {k: v.to_json() for k, v in self.final.items()}
         if self._tasks_written:
             out["tasks"] = self.tasks
         _put(out, "saved", self.saved)
@@ -886,13 +893,7 @@ class RecipeScore:
             r.fail(f"field 'scores' must have exactly {list(RECIPE_SCORES)}, got {sorted(raw)}")
         scores = {}
         for key in RECIPE_SCORES:
-            s = r.inner(f"scores.{key}", raw[key])
-            outcomes = _outcomes(s.get("tasks", str), s, "tasks")
-            accuracy = float(s.get("accuracy", (int, float)))
-            if s.get("correct", int) != int(outcomes.sum()) or \
-                    abs(accuracy - outcomes.mean()) > 1e-9:
-                s.fail("has a 'correct' or 'accuracy' that its tasks do not give")
-            scores[key] = ScoredTasks(accuracy, outcomes)
+            scores[key] = ScoredTasks.from_json(r.inner(f"scores.{key}", raw[key]))
         members, steps = r.get("members", int), r.get("steps", int)
         seconds = r.numbers("seconds")
         if members < 1 or steps < 1 or len(seconds) != members:
@@ -904,9 +905,7 @@ class RecipeScore:
     def to_json(self) -> dict:
         return {"name": self.name, "label": self.label, "members": self.members,
                 "steps": self.steps, "seconds": list(self.seconds),
-                "scores": {k: {"accuracy": v.accuracy, "correct": v.correct,
-                               "tasks": outcome_text(v.outcomes)}
-                           for k, v in self.scores.items()}}
+                "scores": {k: v.to_json() for k, v in self.scores.items()}}
 
     @property
     def minutes(self) -> float:
@@ -983,6 +982,95 @@ class RecipeStudy:
         raise KeyError(f"06_recipe.json: no run {name!r}; runs: {[x.name for x in self.runs]}")
 
 
+@dataclass(frozen=True, eq=False)
+class MnistTransferStudy:
+    """``notebooks/results/06_mnist.json`` (``scripts/mnist_06.py``), typed: how MNIST digits
+    are prepared for the Omniglot net, chosen on tasks of MNIST's training split and scored
+    once on the test tasks of ``06_recipe.json``.
+
+    Attributes:
+        recipe: the model (label); split, image_size, seed: how it was trained.
+        scales: ``{variant: zoom-out scale}`` (:func:`course_lib.data.zoom_out`; 1.0: as given).
+        ink: ``{"omniglot" or variant: course_lib.data.ink_statistics(...)}``.
+        val_tasks, val_seed: the 10-way one-shot validation tasks (MNIST training split).
+        validation: ``{variant: ScoredTasks}`` on them.
+        rule: how the variant was chosen; chosen: the variant chosen.
+        test_tasks, test_seed: the MNIST test tasks (the same as ``06_recipe.json``'s).
+        test: ``{variant: ScoredTasks}``, the variant as given and the one chosen only.
+        machine, total_minutes, date: the invocation that wrote the file.
+    """
+
+    recipe: str
+    split: str
+    image_size: int
+    seed: int
+    scales: dict
+    ink: dict
+    val_tasks: int
+    val_seed: int
+    validation: dict
+    rule: str
+    chosen: str
+    test_tasks: int
+    test_seed: int
+    test: dict
+    machine: dict
+    total_minutes: float
+    date: str
+
+    @classmethod
+    def from_json(cls, obj, source: str = "06_mnist.json") -> MnistTransferStudy:
+        """The study from the file's parsed JSON; ``source`` names the file in errors.
+
+        Raises:
+            ValueError: a missing or mistyped field, a scale outside (0, 1], validation or
+                test outcomes of another length than their tasks, a variant scored that has
+                no scale, a chosen variant without a test score.
+        """
+        r = _Reader(obj, source, "")
+        scales = r.get("scales", dict)
+        for name, scale in scales.items():
+            if isinstance(scale, bool) or not isinstance(scale, (int, float)) \
+                    or not 0 < scale <= 1:
+                r.fail(f"scales.{name} must be a number in (0, 1], got {scale!r}")
+        val_tasks, test_tasks = r.get("val_tasks", int), r.get("test_tasks", int)
+        scored = {}
+        for part, n in (("validation", val_tasks), ("test", test_tasks)):
+            raw = r.get(part, dict)
+            scored[part] = {k: ScoredTasks.from_json(r.inner(f"{part}.{k}", v))
+                            for k, v in raw.items()}
+            for k, v in scored[part].items():
+                if k not in scales:
+                    r.fail(f"{part}.{k} is a variant with no scale; scales: {sorted(scales)}")
+                if v.outcomes.size != n:
+                    r.fail(f"{part}.{k} has {v.outcomes.size} outcomes, not {n}")
+        chosen = r.get("chosen", str)
+        if chosen not in scored["test"] or sorted(scored["validation"]) != sorted(scales):
+            r.fail(f"needs validation scores of every variant and a test score of the chosen "
+                   f"one ({chosen!r}); has validation {sorted(scored['validation'])}, test "
+                   f"{sorted(scored['test'])}")
+        ink = r.get("ink", dict)
+        for k, v in ink.items():
+            r.inner(f"ink.{k}", v).get("ink", (int, float))
+        return cls(r.get("recipe", str), r.get("split", str), r.get("image_size", int),
+                   r.get("seed", int), {k: float(v) for k, v in scales.items()}, ink,
+                   val_tasks, r.get("val_seed", int), scored["validation"], r.get("rule", str),
+                   chosen, test_tasks, r.get("test_seed", int), scored["test"], _machine(r),
+                   float(r.get("total_minutes", (int, float))), r.get("date", str))
+
+    def to_json(self) -> dict:
+        """The study as the file holds it (what :meth:`from_json` read)."""
+        return {"what": "how MNIST digits are prepared for the Omniglot net: chosen on 10-way "
+                        "one-shot tasks of MNIST's training split, scored once on the test tasks",
+                "recipe": self.recipe, "split": self.split, "image_size": self.image_size,
+                "seed": self.seed, "scales": self.scales, "ink": self.ink,
+                "val_tasks": self.val_tasks, "val_seed": self.val_seed,
+                "validation": {k: v.to_json() for k, v in self.validation.items()},
+                "rule": self.rule, "chosen": self.chosen, "test_tasks": self.test_tasks,
+                "test_seed": self.test_seed, "test": {k: v.to_json() for k, v in self.test.items()},
+                "machine": self.machine, "total_minutes": self.total_minutes, "date": self.date}
+
+
 def _typed_reader(reader: str, cls, default: str, also: str = ""):
     """The reader called ``reader`` of one kind of study file: ``(path=default,
     notebooks_dir=None) -> cls``; one function for every kind, its docstring written here."""
@@ -1015,6 +1103,8 @@ read_selection = _typed_reader("read_selection", SelectionStudy, "results/06_sel
 read_losses = _typed_reader("read_losses", LossStudy, "results/07_losses.json",
                             ' (or 09\'s, ``path="results/09_losses.json"``)')
 read_recipe = _typed_reader("read_recipe", RecipeStudy, "results/06_recipe.json")
+read_mnist_transfer = _typed_reader("read_mnist_transfer", MnistTransferStudy,
+                                   "results/06_mnist.json")
 
 
 class StudyProgress:
@@ -1073,9 +1163,12 @@ class StudyProgress:
         self.path.unlink(missing_ok=True)
 
 
+_STUDIES = (AblationStudy, SelectionStudy, LossStudy, RecipeStudy, MnistTransferStudy)
+
+
 def write_study(path, study) -> Path:
-    """Write a study (:class:`AblationStudy`, :class:`SelectionStudy`, :class:`LossStudy` or
-    :class:`RecipeStudy`) as its JSON file, atomically (:func:`course_lib.config.atomic_file`).
+    """Write a study (:class:`AblationStudy`, :class:`SelectionStudy`, :class:`LossStudy`,
+    :class:`RecipeStudy` or :class:`MnistTransferStudy`) as its JSON file, atomically (:func:`course_lib.config.atomic_file`).
 
     Args:
         path: the file to write (str or Path).
@@ -1087,9 +1180,8 @@ def write_study(path, study) -> Path:
     Raises:
         TypeError: ``study`` is neither kind of study.
     """
-    if not isinstance(study, (AblationStudy, SelectionStudy, LossStudy, RecipeStudy)):
-        raise TypeError(f"study must be an AblationStudy, SelectionStudy, LossStudy or "
-                        f"RecipeStudy, got "
+    if not isinstance(study, _STUDIES):
+        raise TypeError(f"study must be one of {[c.__name__ for c in _STUDIES]}, got "
                         f"{type(study).__name__}")
     path = Path(path)
     text = json.dumps(study.to_json(), indent=1, allow_nan=False)

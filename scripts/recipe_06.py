@@ -79,13 +79,20 @@ def score(encoder, runs, mnist) -> dict:
     return out
 
 
-def train(name: str, omniglot, runs, mnist) -> results.RecipeScore:
-    """Train run ``name`` of :data:`RUNS` on every image of ``omniglot`` and score it."""
+def fit(name: str, omniglot):
+    """Run ``name`` of :data:`RUNS` trained on every image of ``omniglot``
+    (:func:`course_lib.training.train_one_shot_recipe`'s result)."""
     r = RUNS[name]
-    run = training.train_one_shot_recipe(
+    return training.train_one_shot_recipe(
         omniglot.images, omniglot.character, omniglot.alphabet, steps=r["steps"],
         members=r["members"], seed=SEED, steps_per_epoch=STEPS_PER_EPOCH, verbose=2,
         **SETTINGS)
+
+
+def train(name: str, omniglot, runs, mnist) -> results.RecipeScore:
+    """Train run ``name`` of :data:`RUNS` on every image of ``omniglot`` and score it."""
+    r = RUNS[name]
+    run = fit(name, omniglot)
     scores = score(run.encoder, runs, mnist)
     print(f"{name}: {run.minutes:.1f} min; " + ", ".join(
         f"{k} {v.accuracy:.2%}" for k, v in scores.items()), flush=True)

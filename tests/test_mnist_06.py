@@ -1,0 +1,109 @@
+"""Notebook 06's MNIST preparation: data.zoom_out and data.ink_statistics, the typed reader of
+06_mnist.json (round trip, refusals naming file and field), and scripts/mnist_06.py's rule
+(a variant is taken only when it beats the digits as given detectably)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from course_lib import data, results
+from scripts import mnist_06
+
+
+def _square(size: int = 28, side: int = 20) -> np.ndarray:
+    x = np.zeros((2, size, size), np.float32)
+    lo = (size - side) // 2
+    x[:, lo:lo + side, lo:lo + side] = 1.0
+    return x
+
+
+def test_zoom_out_shrinks_about_the_centre_and_keeps_the_shape():
+    x = _square()
+    out = data.zoom_out(x, 0.5)
+    assert out.shape == x.shape and out.dtype == np.float32
+    stats = data.ink_statistics(out)
+    assert stats["height"] == stats["width"] == 10                 # 20 pixels halved
+    rows = np.flatnonzero((out[0] > 0.5).any(axis=1))
+    assert rows[0] == 9 and rows[-1] == 18                          # centred in 28
+    assert np.allclose(data.zoom_out(x, 1.0), x)
+    assert data.zoom_out(x[..., None], 0.8).shape == (2, 28, 28, 1)
+
+
+def test_ink_statistics_measures_share_and_extent():
+    stats = data.ink_statistics(_square(side=14))
+    assert stats == {"ink": pytest.approx(14 * 14 / 28**2), "height": 14.0, "width": 14.0}
+    assert data.ink_statistics(np.zeros((1, 5, 5)))["height"] == 0.0
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: data.zoom_out(_square(), 0), ValueError, "scale must be"),
+    (lambda: data.zoom_out(_square(), 1.5), ValueError, "scale must be"),
+    (lambda: data.zoom_out(_square(), "half"), TypeError, "scale must be a number"),
+    (lambda: data.zoom_out(np.zeros((2, 28, 28, 3)), 0.5), ValueError, "images must have shape"),
+    (lambda: data.zoom_out(np.full((1, 4, 4), np.nan), 0.5), ValueError, "images contains"),
+    (lambda: data.ink_statistics(np.zeros((4, 4))), ValueError, "images must have shape"),
+    (lambda: data.ink_statistics(_square(), threshold=1), ValueError, "threshold must be"),
+])
+def test_bad_input_is_refused_naming_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def _scored(right) -> results.ScoredTasks:
+    right = np.asarray(right, bool)
+    return results.ScoredTasks(float(right.mean()), right)
+
+
+def _study() -> results.MnistTransferStudy:
+    base = np.arange(20) % 2 == 0
+    return results.MnistTransferStudy(
+        recipe="r", split="background_small1", image_size=28, seed=0,
+        scales={"as given": 1.0, "zoomed out to 80%": 0.8},
+        ink={"omniglot": {"ink": 0.08, "height": 16.0, "width": 14.6}},
+        val_tasks=20, val_seed=1,
+        validation={"as given": _scored(base), "zoomed out to 80%": _scored(~base)},
+        rule=mnist_06.RULE, chosen="as given", test_tasks=10, test_seed=0,
+        test={"as given": _scored(np.arange(10) < 7)},
+        machine={"cpus": 2, "load_average": [1.0, 1.0, 1.0]}, total_minutes=8.0,
+        date="2026-12-07")
+
+
+def test_the_study_round_trips(tmp_path):
+    study = _study()
+    (tmp_path / "results").mkdir()
+    results.write_study(tmp_path / "results" / "06_mnist.json", study)
+    again = results.read_mnist_transfer(notebooks_dir=tmp_path)
+    assert again.to_json() == study.to_json()
+    assert again.test["as given"].outcomes.dtype == bool and again.test["as given"].correct == 7
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda d: d["scales"].update({"as given": 0}), r"scales.as given must be"),
+    (lambda d: d["validation"].pop("zoomed out to 80%"), "validation scores of every variant"),
+    (lambda d: d.update(chosen="zoomed out to 80%"), "a test score of the chosen"),
+    (lambda d: d["test"]["as given"].update(correct=3), "'correct' or 'accuracy'"),
+    (lambda d: d.update(test_tasks=11), "not 11"),
+    (lambda d: d["test"].update({"other": copy.deepcopy(d["test"]["as given"])}),
+     "variant with no scale"),
+    (lambda d: d.pop("rule"), "has no 'rule'"),
+])
+def test_bad_content_is_refused_naming_file_and_field(spoil, message):
+    d = _study().to_json()
+    spoil(d)
+    with pytest.raises(ValueError, match=message) as err:
+        results.MnistTransferStudy.from_json(d, "z/06_mnist.json")
+    assert str(err.value).startswith("z/06_mnist.json: ")
+
+
+def test_the_rule_takes_a_variant_only_when_it_detectably_beats_the_digits_as_given():
+    rng = np.random.default_rng(0)
+    base = rng.random(1000) < 0.6
+    much_better = base | (rng.random(1000) < 0.5)                   # about +20 points
+    barely = base.copy()
+    barely[np.flatnonzero(~base)[:3]] = True                         # +0.3 points
+    assert mnist_06.choose({"as given": base, "a": much_better, "b": barely}) == "a"
+    assert mnist_06.choose({"as given": base, "b": barely}) == "as given"
+    assert mnist_06.choose({"as given": base, "worse": ~base & base}) == "as given"
