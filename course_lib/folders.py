@@ -70,6 +70,7 @@ __all__ = [
     "load_image_folder",
     "make_demo_photo_folder",
     "omniglot_folder",
+    "path_batches",
     "path_pk_dataset",
     "read_images",
     "scan_image_folder",
@@ -589,15 +590,8 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
         it). FileNotFoundError: a missing file (scan the folder first to skip those).
     """
     paths = _path_array(paths)
-    if not len(paths):
-        raise ValueError("paths must hold at least one file path, got none")
     size, channels = _image_size(image_size), _channels(color_mode)
-    batch_size = checks.positive_int(batch_size, "batch_size")
-    aspect = _aspect(aspect)
-    ds = (tf.data.Dataset.from_tensor_slices(paths.astype(str))
-          .map(lambda p: decode_image(p, size, color_mode, aspect), num_parallel_calls=tf.data.AUTOTUNE,
-               deterministic=True)
-          .batch(batch_size))
+    ds = path_batches(paths, size, color_mode, batch_size, aspect)
     try:
         out = np.concatenate(list(ds.as_numpy_iterator()))
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError):
@@ -605,6 +599,40 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
             decode_image(path, size, color_mode, aspect)
         raise
     return out.reshape(len(paths), *size, channels)
+
+
+def path_batches(paths, image_size=(64, 64), color_mode: str = "grayscale",
+                 batch_size: int = 256, aspect: str = "stretch") -> tf.data.Dataset:
+    """Batches of images decoded from files, in order, in parallel, one batch at a time.
+
+    For what a step needs whole but need not hold whole: embedding a validation or test set
+    from its files (``encoder.predict(path_batches(...))``), or queries for ``gallery``.
+    Memory holds the batches being decoded, never every image of the list.
+
+    Args:
+        paths: (N,) file paths, e.g. ``scan_image_folder(...).paths[mask]``.
+        image_size, color_mode, aspect: as for :func:`decode_image`.
+        batch_size: files decoded per batch, an int >= 1.
+
+    Returns:
+        A ``tf.data.Dataset`` of (batch, height, width, channels) float32 batches in [0, 1],
+        of known length, row order kept.
+
+    Raises:
+        TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad ``image_size``,
+        ``color_mode``, ``aspect`` or ``batch_size``.
+    """
+    paths = _path_array(paths)
+    if not len(paths):
+        raise ValueError("paths must hold at least one file path, got none")
+    size, _ = _image_size(image_size), _channels(color_mode)
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    aspect = _aspect(aspect)
+    ds = (tf.data.Dataset.from_tensor_slices(paths.astype(str))
+          .map(lambda p: decode_image(p, size, color_mode, aspect),
+               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+          .batch(batch_size))
+    return ds.apply(tf.data.experimental.assert_cardinality(-(-len(paths) // batch_size)))
 
 
 def _cache_key(paths: np.ndarray, size, color_mode: str, aspect: str) -> str:

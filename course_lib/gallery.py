@@ -21,7 +21,12 @@ A query is a file path, or a decoded image of any size (H, W), (H, W, 1|3|4), or
 them: the export's :class:`Preprocessing` (saved with it, re-applied on load) resizes it to the
 encoder's input (stretched, as ``folders.decode_image`` does), converts the colour mode and
 scales ``uint8`` 0-255 to [0, 1]. Float images outside [0, 1] and other integer dtypes are
-refused with an error: they would give wrong embeddings silently.
+refused with an error: they would give wrong embeddings silently. Many queries (a list of
+50,000 paths, a memory map of pixels) are decoded, embedded and searched ``chunk_size`` at a
+time (:class:`Gallery`'s argument, default 256): memory holds one chunk of images and one
+chunk of distances, never every query's pixels or a (queries x gallery) matrix. A
+``tf.data.Dataset`` of image batches (``folders.cached_batches``, ``folders.path_batches``) is
+read batch by batch, in the same way.
 
 Search sits behind one small interface (:class:`Search`: ``nearest(queries, k)`` -> class ids,
 distances, gallery rows): brute force by default (:class:`BruteForceSearch`, one matrix
@@ -224,31 +229,98 @@ def _images(x, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray, bool]:
                      f"(n, {', '.join(map(str, shape))}), got shape {arr.shape}")
 
 
-def _prepare(x, name: str, shape: tuple[int, ...], prep: Preprocessing | None
-             ) -> tuple[np.ndarray, bool]:
-    """A query (path, image, or a batch of either) as a float32 batch the encoder takes; also
-    whether it was one query. Without preprocessing the input shape must match exactly."""
-    if prep is None:
-        return _images(x, name, shape)
-    if isinstance(x, (str, os.PathLike)):
-        return _decoded(x, prep)[None], True
-    if isinstance(x, (list, tuple)):
-        if not x:
-            raise ValueError(f"{name} must hold at least one image or file path, got none")
-        rows = [_decoded(v, prep) if isinstance(v, (str, os.PathLike))
-                else _converted(_one_image(v, f"{name}[{i}]"), f"{name}[{i}]", prep)[0]
-                for i, v in enumerate(x)]
-        return np.stack(rows), False
-    arr = np.asarray(x)
-    if arr.dtype.kind in "US":
-        if arr.ndim == 0:
-            return _decoded(str(arr), prep)[None], True
-        return _prepare([str(v) for v in arr.ravel()], name, shape, prep)
-    if arr.ndim == 4:
-        if not len(arr):
-            raise ValueError(f"{name} must hold at least one image, got an empty batch")
-        return _converted(arr, name, prep), False
-    return _converted(_one_image(arr, name), name, prep), True
+DEFAULT_CHUNK = 256      # queries decoded, embedded and searched at a time
+
+
+class _Queries:
+    """Queries (a path, an image, or a batch of either) prepared a chunk of rows at a time.
+
+    Nothing is decoded or converted when this is made, beyond checking the form and the
+    length: :meth:`chunks` yields float32 batches the encoder takes, ``size`` rows each (the
+    last one shorter), so a memory map, or a list of 50,000 file paths, is never decoded or
+    converted whole. A ``tf.data.Dataset`` of image batches (e.g. ``folders.cached_batches``
+    or ``folders.path_batches``) is read batch by batch; its length (``n``) is known only once
+    it has been read (None before). ``single`` says whether the input was one query.
+    """
+
+    def __init__(self, x, name: str, shape: tuple[int, ...], prep: Preprocessing | None):
+        self.name, self.shape, self.prep = name, shape, prep
+        self._list = None                   # paths or images, prepared one by one
+        self._rows = None                   # a batch array, sliced then converted
+        self._dataset = None                # a tf.data.Dataset of image batches
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            if not isinstance(spec, tf.TensorSpec) or spec.shape.rank != len(shape) + 1:
+                raise TypeError(f"{name} as a tf.data.Dataset must yield batches of images "
+                                f"(one tensor of rank {len(shape) + 1}, e.g. "
+                                f"folders.cached_batches), got elements {spec}")
+            self._dataset, self.single, self.n = x, False, None
+            return
+        if prep is None:
+            arr = x if isinstance(x, np.ndarray) else checks.float_array(x, name)
+            if arr.shape == shape:
+                self._rows, self.single = arr[None], True
+            elif arr.ndim == len(shape) + 1 and arr.shape[1:] == shape and len(arr):
+                self._rows, self.single = arr, False
+            else:
+                raise ValueError(f"{name} must be one image of shape {shape} or a batch of "
+                                 f"shape (n, {', '.join(map(str, shape))}), got shape "
+                                 f"{arr.shape}")
+        elif isinstance(x, (str, os.PathLike)):
+            self._list, self.single = [x], True
+        elif isinstance(x, (list, tuple)):
+            if not x:
+                raise ValueError(f"{name} must hold at least one image or file path, got none")
+            self._list, self.single = list(x), False
+        else:
+            arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+            if arr.dtype.kind in "US":
+                self._list = [str(arr)] if arr.ndim == 0 else [str(v) for v in arr.ravel()]
+                self.single = arr.ndim == 0
+                if not self._list:
+                    raise ValueError(f"{name} must hold at least one file path, got none")
+            elif arr.ndim == 4:
+                if not len(arr):
+                    raise ValueError(f"{name} must hold at least one image, got an empty batch")
+                self._rows, self.single = arr, False
+            else:
+                self._rows, self.single = _one_image(arr, name), True
+        self.n = len(self._list) if self._list is not None else len(self._rows)
+
+    def _part(self, lo: int, hi: int) -> np.ndarray:
+        if self.prep is None:
+            return _images(self._rows[lo:hi], self.name, self.shape)[0]
+        if self._rows is not None:
+            return _converted(self._rows[lo:hi], self.name, self.prep)
+        if self.single:
+            v = self._list[0]
+            return (_decoded(v, self.prep)[None] if isinstance(v, (str, os.PathLike))
+                    else _converted(_one_image(v, self.name), self.name, self.prep))
+        return np.stack([_decoded(v, self.prep) if isinstance(v, (str, os.PathLike))
+                         else _converted(_one_image(v, f"{self.name}[{i}]"),
+                                         f"{self.name}[{i}]", self.prep)[0]
+                         for i, v in enumerate(self._list[lo:hi], lo)])
+
+    def chunks(self, size: int):
+        """Yield ``(start, batch)``: rows ``start .. start + len(batch) - 1``, prepared."""
+        if self._dataset is None:
+            for lo in range(0, self.n, size):
+                yield lo, self._part(lo, min(lo + size, self.n))
+            return
+        start = 0
+        for batch in self._dataset.as_numpy_iterator():
+            for lo in range(0, len(batch), size):
+                part = batch[lo:lo + size]
+                yield start, (_images(part, self.name, self.shape)[0] if self.prep is None
+                              else _converted(part, self.name, self.prep))
+                start += len(part)
+        if not start:
+            raise ValueError(f"{self.name} must hold at least one image, got an empty dataset")
+        self.n = start
+
+    def embeddings(self, encoder, size: int) -> np.ndarray:
+        """(n, D) embeddings, ``size`` queries prepared and embedded at a time."""
+        return np.concatenate([_embed(encoder, part) for _, part in self.chunks(size)])
 
 
 def _one_image(x, name: str) -> np.ndarray:
@@ -314,13 +386,15 @@ def build_index(encoder, images, labels, class_names, threshold: float,
 
     Args:
         encoder: a Keras model mapping a batch of images to (batch, D) embeddings.
-        images: the gallery images: (N, *encoder input shape), or any query form the
+        images: the gallery images: (N, *encoder input shape), a ``tf.data.Dataset`` of
+            such batches, or any query form the
             preprocessing accepts (file paths, images of other sizes, uint8).
         labels: (N,) integer class ids, indices into ``class_names``.
         class_names: one name (str) per class id; ``"unknown"`` is reserved.
         threshold: the 1:1 verify threshold (a finite number >= 0), chosen on validation
             pairs.
-        batch_size: images per encoder call.
+        batch_size: images decoded (or converted) and embedded at a time, an int >= 1: memory
+            holds one such batch, never all the gallery images at once.
         items: one distinct id (str) per image, e.g. its file path; default ``"0"``, ``"1"``,
             ... (file paths are used when ``images`` are paths).
         identify_threshold: the 1:N identify threshold; None: the verify threshold.
@@ -342,9 +416,10 @@ def build_index(encoder, images, labels, class_names, threshold: float,
     if items is None and _all_paths(images):
         items = [str(v) for v in (images if isinstance(images, (list, tuple))
                                   else np.asarray(images).ravel())]
-    x, _ = _prepare(images, "images", shape, prep)
+    x = _Queries(images, "images", shape, prep)
     y = checks.index_array(labels, "labels", ndim=1)
-    checks.same_length(y, "labels", x, "images")
+    if x.n is not None:                  # a dataset's length is known once it is read
+        checks.same_length(y, "labels", range(x.n), "images")
     names = _class_names(class_names)
     checks.index_array(y, "labels", size=len(names))
     threshold = checks.number(threshold, "threshold", low=0.0)
@@ -352,7 +427,9 @@ def build_index(encoder, images, labels, class_names, threshold: float,
         identify_threshold = checks.number(identify_threshold, "identify_threshold", low=0.0)
     ids = _items(items, len(y)) if items is not None else None
     batch_size = checks.positive_int(batch_size, "batch_size")
-    return GalleryIndex(_embed(encoder, x, batch_size), y, names, threshold, shape, dtype,
+    emb = x.embeddings(encoder, batch_size)
+    checks.same_length(y, "labels", emb, "images")
+    return GalleryIndex(emb, y, names, threshold, shape, dtype,
                         _embed(encoder, _probe_input(shape)), ids, identify_threshold, prep)
 
 
@@ -841,15 +918,21 @@ class Gallery:
         search: ``"brute"`` (default, :class:`BruteForceSearch`), ``"faiss"``
             (:class:`FaissSearch`, optional package) or a factory ``(embeddings, labels) ->``
             :class:`Search`.
+        chunk_size: how many queries :meth:`embed`, :meth:`verify`, :meth:`identify`,
+            :meth:`open_set_scores` and :func:`choose_thresholds` decode, embed and search at
+            a time (an int >= 1): memory holds one chunk of images and one chunk of distances
+            to the gallery, never all queries' images or a (queries x gallery) matrix.
 
     Raises:
         TypeError: wrong types.
         ValueError: the index's input spec differs from the encoder's, its embedding size
             differs, or the encoder embeds the probe input differently (another encoder or
-            other weights).
+            other weights); ``chunk_size`` < 1.
     """
 
-    def __init__(self, encoder, index: GalleryIndex, source=None, search="brute"):
+    def __init__(self, encoder, index: GalleryIndex, source=None, search="brute", *,
+                 chunk_size: int = DEFAULT_CHUNK):
+        self.chunk_size = checks.positive_int(chunk_size, "chunk_size")
         if not isinstance(index, GalleryIndex):
             raise TypeError(f"index must be a GalleryIndex, got {type(index).__name__}")
         shape, dtype = _encoder_spec(encoder)
@@ -883,13 +966,13 @@ class Gallery:
         self.identify_threshold = index.open_set_threshold
         self.search = self._factory(index.embeddings, index.labels)
 
-    def _prepared(self, x, name: str) -> tuple[np.ndarray, bool]:
-        return _prepare(x, name, self._shape, self.index.preprocessing)
+    def _queries(self, x, name: str) -> _Queries:
+        return _Queries(x, name, self._shape, self.index.preprocessing)
 
     def embed(self, images) -> np.ndarray:
-        """Embeddings (n, D) of one query or a batch (file paths or images, preprocessed)."""
-        x, _ = self._prepared(images, "images")
-        return _embed(self.encoder, x)
+        """Embeddings (n, D) of one query or a batch (file paths or images, preprocessed),
+        ``chunk_size`` queries decoded and embedded at a time."""
+        return self._queries(images, "images").embeddings(self.encoder, self.chunk_size)
 
     def set_thresholds(self, verify: float | None = None, identify: float | None = None) -> None:
         """Replace the verify (1:1) and/or identify (1:N) threshold (each a number >= 0)."""
@@ -971,11 +1054,14 @@ class Gallery:
         Raises:
             ValueError: a shape other than the encoder's input, batches of different lengths.
         """
-        xa, single_a = self._prepared(a, "a")
-        xb, single_b = self._prepared(b, "b")
-        checks.same_length(xb, "b", xa, "a")
-        ea, eb = _embed(self.encoder, xa), _embed(self.encoder, xb)
+        qa, qb = self._queries(a, "a"), self._queries(b, "b")
+        if qa.n is not None and qb.n is not None:
+            checks.same_length(range(qb.n), "b", range(qa.n), "a")
+        ea, eb = qa.embeddings(self.encoder, self.chunk_size), qb.embeddings(self.encoder,
+                                                                            self.chunk_size)
+        checks.same_length(eb, "b", ea, "a")
         d = np.sqrt(((ea - eb) ** 2).sum(1, dtype=np.float64))
+        single_a, single_b = qa.single, qb.single
         same = d <= self.threshold
         if single_a and single_b:
             return bool(same[0]), float(d[0])
@@ -986,7 +1072,8 @@ class Gallery:
         """Who is this? The k nearest classes, and "unknown" when none is within the threshold.
 
         Args:
-            query: one image, or a batch of images.
+            query: one query, or a batch: file paths, images (a memory map too, read a
+                chunk at a time) or a ``tf.data.Dataset`` of image batches.
             k: how many candidate classes to return (1 .. number of gallery classes).
 
         Returns:
@@ -995,25 +1082,32 @@ class Gallery:
         Raises:
             ValueError: a query of another shape than the encoder's input, a bad ``k``.
         """
-        x, single = self._prepared(query, "query")
+        q = self._queries(query, "query")
         k = checks.integer(k, "k", minimum=1, maximum=len(np.unique(self.index.labels)))
-        ids, dists, rows = self.search.nearest(_embed(self.encoder, x), k)
+        out = self._identified(q, k)
+        return out[0] if q.single else out
+
+    def _identified(self, q: _Queries, k: int) -> list[Identification]:
+        """One :class:`Identification` per query, ``chunk_size`` at a time (decoded, embedded,
+        searched)."""
         names, items = self.index.class_names, self.index.items
         out = []
-        for row_ids, row_d, row_r in zip(ids, dists, rows):
-            cands = tuple((names[c], float(d)) for c, d in zip(row_ids, row_d))
-            matches = tuple((items[r], names[c], float(d))
-                            for c, d, r in zip(row_ids, row_d, row_r))
-            best = cands[0][1]
-            out.append(Identification(cands[0][0] if best <= self.identify_threshold
-                                      else UNKNOWN, best, cands, matches))
-        return out[0] if single else out
+        for _, x in q.chunks(self.chunk_size):
+            ids, dists, rows = self.search.nearest(_embed(self.encoder, x), k)
+            for row_ids, row_d, row_r in zip(ids, dists, rows):
+                cands = tuple((names[c], float(d)) for c, d in zip(row_ids, row_d))
+                matches = tuple((items[r], names[c], float(d))
+                                for c, d, r in zip(row_ids, row_d, row_r))
+                best = cands[0][1]
+                out.append(Identification(cands[0][0] if best <= self.identify_threshold
+                                          else UNKNOWN, best, cands, matches))
+        return out
 
     def open_set_scores(self, queries, truth) -> dict[str, float]:
         """How well :meth:`identify` answers queries of known and of unknown classes.
 
         Args:
-            queries: a batch of images.
+            queries: a batch of queries, in any form :meth:`identify` takes.
             truth: one str per query: its class name, or ``"unknown"`` for a class that is
                 not in the gallery.
 
@@ -1026,14 +1120,16 @@ class Gallery:
             ValueError: ``truth`` of another length than the batch, or naming a class that is
             neither in the gallery nor "unknown".
         """
-        x, _ = self._prepared(queries, "queries")
+        q = self._queries(queries, "queries")
         truth = [str(t) for t in truth]
-        checks.same_length(truth, "truth", x, "queries")
+        if q.n is not None:
+            checks.same_length(truth, "truth", range(q.n), "queries")
         strange = sorted(set(truth) - set(self.index.class_names) - {UNKNOWN})
         if strange:
             raise ValueError(f"truth names classes {strange[:10]} that are not in the gallery; "
                              f"use {UNKNOWN!r} for queries of classes outside it")
-        answers = np.array([r.answer for r in self.identify(x, k=1)])
+        answers = np.array([r.answer for r in self._identified(q, 1)])
+        checks.same_length(truth, "truth", answers, "queries")
         truth = np.array(truth)
         known = truth != UNKNOWN
         right = answers == truth
@@ -1053,7 +1149,10 @@ def choose_thresholds(gallery: Gallery, pair_a=None, pair_b=None, pair_same=None
     Verify: ``evaluate.threshold_at_far`` on the distances of validation pairs: either given
     (``pair_a``, ``pair_b``, ``pair_same``), or *every* pair of the validation ``images`` with
     their class ``labels`` (embedded once, distances by ``distances.all_pairs``: a sample of
-    pairs resolves a 1% FAR coarsely, all pairs as finely as the classes allow). Identify:
+    pairs resolves a 1% FAR coarsely, all pairs as finely as the classes allow; they are
+    streamed a block of rows at a time, never held all at once, see
+    :func:`_all_pairs_threshold`). Queries are decoded, embedded and searched
+    ``gallery.chunk_size`` at a time. Identify:
     ``evaluate.open_set_threshold_at_far`` on the distance from each validation query of a
     class *outside* the gallery to its nearest gallery item (the open-set false accept).
     Use a gallery of validation classes, never test ones. The identify threshold holds for a
@@ -1077,7 +1176,7 @@ def choose_thresholds(gallery: Gallery, pair_a=None, pair_b=None, pair_same=None
         TypeError, ValueError: as for the evaluate functions and :meth:`Gallery.verify`; both
         or neither of the pairs and ``images``/``labels`` given; no ``unknown_queries``.
     """
-    from course_lib import distances, evaluate
+    from course_lib import evaluate
 
     if not isinstance(gallery, Gallery):
         raise TypeError(f"gallery must be a Gallery, got {type(gallery).__name__}")
@@ -1091,19 +1190,103 @@ def choose_thresholds(gallery: Gallery, pair_a=None, pair_b=None, pair_same=None
                          "the gallery")
     if all(given):
         _, d = gallery.verify(pair_a, pair_b)
-        d, same = np.atleast_1d(d), pair_same
+        verify = evaluate.threshold_at_far(np.atleast_1d(d), pair_same, target_far)
     else:
-        emb = gallery.embed(images)
         y = checks.class_labels(labels, "labels")
+        queries = gallery._queries(images, "images")
+        if queries.n is not None:
+            checks.same_length(y, "labels", range(queries.n), "images")
+        emb = queries.embeddings(gallery.encoder, gallery.chunk_size)
         checks.same_length(y, "labels", emb, "images")
-        left, right, d = distances.all_pairs(emb)
-        same = (y[left] == y[right]).astype(np.int8)
-    verify = evaluate.threshold_at_far(d, same, target_far)
+        verify = _all_pairs_threshold(emb, y, target_far)
     nearest = [r.distance for r in np.atleast_1d(gallery.identify(unknown_queries, k=1))]
     identify = evaluate.open_set_threshold_at_far(
         nearest, target_far if identify_far is None else identify_far)
     gallery.set_thresholds(verify=verify, identify=identify)
     return {"verify": verify, "identify": identify}
+
+
+_SELECT_CAP = 1 << 20    # distances gathered at once to pick the k-th smallest exactly
+_SELECT_BINS = 4096
+
+
+def _all_pairs_threshold(emb: np.ndarray, y: np.ndarray, target_far: float,
+                         max_bytes: int = distances.DEFAULT_MAX_BYTES) -> float:
+    """``evaluate.threshold_at_far`` on every pair ``i < j`` of ``emb`` (different when the
+    labels differ), without holding the n (n - 1) / 2 distances.
+
+    The threshold is just below the ``floor(target_far * negatives)``-th smallest
+    different-class distance, found exactly by passes over the blocks of
+    :meth:`course_lib.distances.Reference.blocks` (the ones ``distances.all_pairs`` uses, so
+    the value is the same): when there are few enough candidates they are gathered and
+    partitioned; otherwise a histogram of the candidates narrows them to one bin, and so on.
+    Memory: one block, the labels and at most ``_SELECT_CAP`` distances.
+
+    Args:
+        emb: (n, D) float embeddings.
+        y: (n,) integer class labels.
+        target_far: the allowed false-accept rate, in [0, 1).
+        max_bytes: the memory bound of one block of distances.
+
+    Returns:
+        The threshold (a float).
+
+    Raises:
+        ValueError: fewer than 2 rows, no different-class pair, ``target_far`` outside [0, 1).
+    """
+    import warnings
+
+    target = checks.number(target_far, "target_far", 0.0, 1.0, high_open=True)
+    ref = distances.Reference(emb, "euclidean", "embeddings")
+    n = len(ref)
+    if n < 2:
+        raise ValueError(f"images must hold at least 2 images to form a pair, got {n}")
+    counts = np.unique(y, return_counts=True)[1].astype(np.int64)
+    total = n * (n - 1) // 2 - int((counts * (counts - 1) // 2).sum())
+    if total == 0:
+        raise ValueError("labels name a single class: there is no different-class pair to "
+                         "choose the verify threshold on")
+    if target * total < 1:
+        warnings.warn(f"target_far={target} is below 1/{total}, the resolution of {total} "
+                      "different pairs: the threshold admits none of them", stacklevel=3)
+    allowed = int(np.floor(target * total + 1e-9))
+    columns = np.arange(n)
+
+    def negatives(inside=None):
+        """The different-class distances of each block (those ``inside`` accepts)."""
+        for lo, block in ref.blocks(max_bytes=max_bytes):
+            rows = np.arange(lo, lo + len(block))
+            keep = (columns[None, :] > rows[:, None]) & (y[None, :] != y[rows][:, None])
+            values = block[keep]
+            yield values if inside is None else values[inside(values)]
+
+    if allowed >= total:
+        return float(max(v.max() for v in negatives() if len(v)))
+    rank, inside, count = allowed, None, total       # the rank-th smallest of those inside
+    while True:
+        if count <= _SELECT_CAP:
+            values = np.concatenate(list(negatives(inside)))
+            value = np.partition(values, rank)[rank]
+            break
+        low = min(v.min() for v in negatives(inside) if len(v))
+        high = max(v.max() for v in negatives(inside) if len(v))
+        if low == high:                              # all equal: no bin can split them
+            value = low
+            break
+        edges = np.linspace(float(low), float(high), _SELECT_BINS + 1)
+        hist = np.zeros(_SELECT_BINS, np.int64)
+        for v in negatives(inside):
+            hist += np.bincount(np.clip(np.searchsorted(edges, v, "right") - 1, 0,
+                                        _SELECT_BINS - 1), minlength=_SELECT_BINS)
+        below = np.cumsum(hist) - hist
+        j = int(np.searchsorted(np.cumsum(hist), rank, "right"))
+        rank, count = rank - int(below[j]), int(hist[j])
+        lo_edge, hi_edge, last, outer = edges[j], edges[j + 1], j == _SELECT_BINS - 1, inside
+
+        def inside(v, lo_edge=lo_edge, hi_edge=hi_edge, last=last, outer=outer):
+            keep = (v >= lo_edge) & ((v <= hi_edge) if last else (v < hi_edge))
+            return keep if outer is None else keep & outer(v)
+    return float(np.nextafter(np.float64(value), -np.inf))   # as threshold_at_far (float64)
 
 
 # --------------------------------------------------------------------------- command line

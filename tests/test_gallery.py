@@ -529,3 +529,122 @@ def test_command_line_answers_a_file_of_paths_as_identify_does(setup, tmp_path, 
                  [str(tmp_path / "ex"), str(listing), "--batch", "0"]):
         with pytest.raises(SystemExit):
             gallery.main(argv)
+
+
+# --------------------------------------------------------------------------- queries in chunks
+
+
+def test_queries_in_chunks_give_the_unchunked_answers(setup, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    encoder, index, images, labels, queries = setup
+    rng = np.random.default_rng(5)
+    many = np.clip(images[rng.integers(0, 15, 23)] + 0.05 * rng.normal(size=(23, *SHAPE)), 0, 1)
+    paths = []
+    for i, img in enumerate(many[:7]):
+        paths.append(str(tmp_path / f"q{i}.png"))
+        Path(paths[-1]).write_bytes(tf.io.encode_png((img * 255).round().astype(np.uint8)).numpy())
+    truth = [(*index.class_names, gallery.UNKNOWN)[c] for c in rng.integers(0, 4, 23)]
+    whole = gallery.Gallery(encoder, index, chunk_size=1000)
+    seen = {"embed": [], "search": []}
+    real_embed = gallery._embed
+
+    def spy_embed(enc, x, batch_size=256):
+        seen["embed"].append(len(x))
+        return real_embed(enc, x, batch_size)
+
+    class Spy(gallery.BruteForceSearch):
+        def nearest(self, q, k=1):
+            seen["search"].append(len(q))
+            return super().nearest(q, k)
+
+    want = {"embed": whole.embed(many), "paths": whole.embed(paths),
+            "identify": whole.identify(many, k=2), "scores": whole.open_set_scores(many, truth),
+            "verify": whole.verify(many, many[::-1])[1]}
+    monkeypatch.setattr(gallery, "_embed", spy_embed)
+    small = gallery.Gallery(encoder, index, search=Spy, chunk_size=4)
+    seen["embed"].clear()
+    np.testing.assert_allclose(small.embed(many), want["embed"], atol=1e-6)
+    np.testing.assert_allclose(small.embed(paths), want["paths"], atol=1e-6)
+    got = small.identify(many, k=2)
+    assert [r.matches[0][:2] for r in got] == [r.matches[0][:2] for r in want["identify"]]
+    np.testing.assert_allclose([r.distance for r in got],
+                               [r.distance for r in want["identify"]], atol=1e-5)
+    assert small.open_set_scores(many, truth) == want["scores"]
+    np.testing.assert_allclose(small.verify(many, many[::-1])[1], want["verify"], atol=1e-5)
+    assert max(seen["embed"]) == 4 and max(seen["search"]) == 4 and len(seen["search"]) == 12
+    # a memory map of uint8 pixels is read a chunk at a time too, as build_index's images are
+    stored = np.lib.format.open_memmap(tmp_path / "px.npy", "w+", np.uint8, (23, 4, 4, 1))
+    stored[:] = (many * 255).round().astype(np.uint8)
+    seen["embed"].clear()
+    np.testing.assert_allclose(small.embed(np.load(tmp_path / "px.npy", mmap_mode="r")),
+                               whole.embed(stored), atol=1e-6)
+    assert max(seen["embed"][:6]) == 4
+    built = gallery.build_index(encoder, many, [0] * 23, ["ann"], 1.0, batch_size=5)
+    np.testing.assert_allclose(built.embeddings, want["embed"], atol=1e-6)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="chunk_size must be an int >= 1"):
+            gallery.Gallery(encoder, index, chunk_size=bad)
+    with pytest.raises(TypeError, match="chunk_size must be an int"):
+        gallery.Gallery(encoder, index, chunk_size=2.5)
+    with pytest.raises(ValueError, match="truth has 3 entries but queries has 23"):
+        small.open_set_scores(many, truth[:3])
+
+
+def test_verify_threshold_on_all_pairs_is_exact_when_streamed(monkeypatch):
+    from course_lib import distances, evaluate
+
+    rng = np.random.default_rng(2)
+    emb = rng.normal(size=(120, 3)).astype(np.float32)
+    emb[60:70] = emb[0]                               # ties at one distance
+    y = rng.integers(0, 9, 120) * 2 + 1
+    left, right, d = distances.all_pairs(emb)
+    same = (y[left] == y[right]).astype(int)
+    for target in (0.0, 0.003, 0.01, 0.2, 0.999):
+        want = evaluate.threshold_at_far(d, same, target) if target else None
+        monkeypatch.setattr(gallery, "_SELECT_CAP", 10**9)
+        gathered = gallery._all_pairs_threshold(emb, y, target, max_bytes=2000)
+        monkeypatch.setattr(gallery, "_SELECT_CAP", 50)     # histogram passes, then gather
+        monkeypatch.setattr(gallery, "_SELECT_BINS", 7)
+        narrowed = gallery._all_pairs_threshold(emb, y, target, max_bytes=2000)
+        if want is not None:
+            assert gathered == narrowed == want, target
+        else:
+            assert gathered == narrowed < float(d[same == 0].min())
+    with pytest.raises(ValueError, match="single class"):
+        gallery._all_pairs_threshold(emb, np.zeros(120, int), 0.01)
+    with pytest.raises(ValueError, match="target_far must be"):
+        gallery._all_pairs_threshold(emb, y, 1.0)
+
+
+def test_queries_from_tf_data_batches(setup, tmp_path):
+    import tensorflow as tf
+
+    from course_lib import folders
+
+    encoder, index, images, labels, queries = setup
+    g = gallery.Gallery(encoder, index, chunk_size=3)
+    pixels = (images * 255).round().astype(np.uint8)
+    batches = folders.cached_batches(pixels, batch_size=4)           # 15 rows in 4 batches
+    np.testing.assert_allclose(g.embed(batches), g.embed(pixels), atol=1e-6)
+    paths = []
+    for i in range(5):
+        paths.append(str(tmp_path / f"q{i}.png"))
+        Path(paths[-1]).write_bytes(tf.io.encode_png(pixels[i]).numpy())
+    from_files = folders.path_batches(np.array(paths), (4, 4), "grayscale", batch_size=2)
+    np.testing.assert_allclose(np.concatenate(list(from_files.as_numpy_iterator())),
+                               folders.read_images(np.array(paths), (4, 4)), atol=0)
+    assert [r.item for r in g.identify(from_files)] == [r.item for r in g.identify(paths)]
+    t = gallery.choose_thresholds(g, images=batches, labels=labels, target_far=0.1,
+                                  unknown_queries=folders.cached_batches(pixels[:4]))
+    want = gallery.choose_thresholds(g, images=pixels, labels=labels, target_far=0.1,
+                                     unknown_queries=pixels[:4])
+    assert t == want
+    built = gallery.build_index(encoder, batches, labels, index.class_names, 1.0)
+    np.testing.assert_allclose(built.embeddings, g.embed(pixels), atol=1e-6)
+    with pytest.raises(ValueError, match="labels has 14 entries but images has 15"):
+        gallery.build_index(encoder, batches, labels[:14], index.class_names, 1.0)
+    with pytest.raises(ValueError, match="truth has 2 entries but queries has 15"):
+        g.open_set_scores(batches, ["ann", "bob"])
+    with pytest.raises(TypeError, match="must yield batches of images"):
+        g.embed(tf.data.Dataset.from_tensor_slices(np.zeros((3, 2))))
