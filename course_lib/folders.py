@@ -25,7 +25,11 @@ centre-cropped or padded.
 :func:`load_image_folder` decodes everything into one array (small data);
 :func:`scan_image_folder` + :func:`path_pk_dataset` keep only the file paths in memory and
 decode each P x K batch on the fly (data that does not fit in memory), with the sampling of
-:mod:`course_lib.pk_sampling`. Both decode with :func:`decode_image`, so the pixels agree.
+:mod:`course_lib.pk_sampling`; :func:`path_batches` reads a list of files in order, a batch at
+a time (to embed a validation or test set). All decode with :func:`decode_image`, so the
+pixels agree, and a file that turns out damaged while a ``tf.data`` pipeline of this module
+reads it stops it with an error naming the file relative to its folder (``cats/IMG_001.jpg``),
+not the decoder's ``jpeg::Uncompress failed`` alone.
 :func:`cache_images` is the fast route for photos: it decodes each file once, with
 :func:`decode_image`, stores the result as one uint8 ``.npy`` file at the training size, and maps
 it from disk afterwards, so later epochs and later runs read pixels instead of decoding photos.
@@ -355,22 +359,28 @@ def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale",
         TypeError, ValueError: bad ``image_size`` or ``color_mode``; called eagerly on an
         unreadable file, a ValueError naming it.
         FileNotFoundError: called eagerly on a missing file.
-        tf.errors.InvalidArgumentError / NotFoundError: the same inside ``tf.data`` (a graph
-        cannot name the file: scan the folder first, which decodes every file it keeps).
+        tf.errors.InvalidArgumentError / NotFoundError: the same inside a ``tf.data`` map of
+        your own (a graph op cannot name its file); the pipelines of this module
+        (:func:`path_pk_dataset`, :func:`path_batches`) raise an error that names it.
     """
     size, channels = _image_size(image_size), _channels(color_mode)
     aspect = _aspect(aspect)
     if isinstance(path, (str, os.PathLike)) and tf.executing_eagerly():
-        if Path(path).suffix.lower() in HEIC_EXTENSIONS:
-            raise ValueError(f"image file {path} is {HEIC_ADVICE}")
-        try:
-            return _to_float(_decode_oriented(tf.io.read_file(str(path)), channels), size, channels,
-                             aspect)
-        except tf.errors.NotFoundError as err:
-            raise FileNotFoundError(f"image file {path} does not exist") from err
-        except tf.errors.InvalidArgumentError as err:
-            raise ValueError(f"image file {path} cannot be decoded: {_decode_error(err)}") from err
+        return _decode_file(path, size, channels, aspect, path)
     return _to_float(_decode_oriented(tf.io.read_file(path), channels), size, channels, aspect)
+
+
+def _decode_file(path, size, channels: int, aspect: str, shown) -> tf.Tensor:
+    """:func:`decode_image` of one file, eagerly; errors name it as ``shown``."""
+    if Path(path).suffix.lower() in HEIC_EXTENSIONS:
+        raise ValueError(f"image file {shown} is {HEIC_ADVICE}")
+    try:
+        return _to_float(_decode_oriented(tf.io.read_file(str(path)), channels), size, channels,
+                         aspect)
+    except tf.errors.NotFoundError as err:
+        raise FileNotFoundError(f"image file {shown} does not exist") from err
+    except tf.errors.InvalidArgumentError as err:
+        raise ValueError(f"image file {shown} cannot be decoded: {_decode_error(err)}") from err
 
 
 _ASPECTS = ("stretch", "crop", "pad")
@@ -570,7 +580,8 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
 
 
 def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
-                batch_size: int = 256, aspect: str = "stretch") -> np.ndarray:
+                batch_size: int = 256, aspect: str = "stretch", *,
+                directory=None) -> np.ndarray:
     """Decode a list of files, in order and in parallel, into one array.
 
     For the images a step needs whole (a validation or test set, a gallery to embed); training
@@ -580,6 +591,8 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
         paths: (N,) file paths, e.g. ``scan_image_folder(...).paths[mask]``.
         image_size, color_mode, aspect: as for :func:`decode_image`.
         batch_size: files decoded per ``tf.data`` batch.
+        directory: the folder errors name files relative to (e.g. the scanned folder);
+            default: the folder the paths share.
 
     Returns:
         (N, height, width, channels) float32 in [0, 1], row ``i`` from ``paths[i]``.
@@ -587,32 +600,109 @@ def read_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
     Raises:
         TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad ``image_size``,
         ``color_mode`` or ``batch_size``; a file that cannot be decoded (the ValueError names
-        it). FileNotFoundError: a missing file (scan the folder first to skip those).
+        it, relative to ``directory``, with the decoder's message). FileNotFoundError: a
+        missing file, named likewise (scan the folder first to skip those).
     """
     paths = _path_array(paths)
     size, channels = _image_size(image_size), _channels(color_mode)
-    ds = path_batches(paths, size, color_mode, batch_size, aspect)
+    ds = path_batches(paths, size, color_mode, batch_size, aspect, directory=directory)
     try:
         out = np.concatenate(list(ds.as_numpy_iterator()))
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError):
-        for path in paths.astype(str):         # the batch cannot say which file: find it
-            decode_image(path, size, color_mode, aspect)
+        root = Path(_paths_root(paths, directory))
+        for path in paths.astype(str):         # with the decoder's own message this time
+            _decode_file(path, size, channels, _aspect(aspect), _relative(path, root))
         raise
     return out.reshape(len(paths), *size, channels)
 
 
+def _paths_root(paths: np.ndarray, directory) -> str:
+    """The folder errors name ``paths`` relative to: ``directory``, else the folder their
+    folders share (the scanned folder, for the paths of several classes of one scan), or the
+    one above their folder when they all lie in one (so that the name keeps its class)."""
+    if directory is not None:
+        return str(checks.path(directory, "directory"))
+    parents = sorted({os.path.dirname(str(p)) for p in paths})
+    try:
+        shared = os.path.dirname(parents[0]) if len(parents) == 1 else os.path.commonpath(parents)
+    except ValueError:                       # absolute and relative paths mixed
+        return ""
+    return shared
+
+
+def _decode_naming_files(ds: tf.data.Dataset, decode, shape: tuple[int, ...], root: str
+                         ) -> tf.data.Dataset:
+    """``ds`` of ``(path, extra)`` mapped to ``(decode(path), extra)`` in parallel, order kept
+    (``decode`` returns float32 images of ``shape``),
+    where a file that cannot be read or decoded raises an error that *names it* (relative to
+    ``root``), not TensorFlow's ``jpeg::Uncompress failed``, which names no file.
+
+    A graph cannot catch the decoder's error, so failing elements are dropped
+    (``ignore_errors``) and the gap is noticed after: each element carries its running number
+    and the path of the element before it, and a final marker element (never decoded) closes
+    the stream, so a dropped element, the last one included, makes the next element raise
+    ``InvalidArgumentError("... image file <class>/<name> cannot be read or decoded ...")``
+    naming the (last) file of the gap. The bookkeeping is two cheap ``scan`` steps; the
+    decoding itself stays parallel.
+    """
+    prefix = root.rstrip("/\\") + os.sep if root else ""
+    cut = len(prefix.encode("utf-8"))
+    marker = tf.constant(_END_MARK)
+
+    def number(state, element):
+        count, before = state
+        path, extra = element
+        return (count + 1, path), (count, before, path, extra)
+
+    def load(count, before, path, extra):
+        last = tf.equal(path, marker)
+        image = tf.cond(last, lambda: tf.zeros(shape, tf.float32), lambda: decode(path))
+        return count, before, last, image, extra
+
+    def check(expected, element):
+        count, before, last, image, extra = element
+        named = before
+        if cut:
+            named = tf.cond(tf.equal(tf.strings.substr(before, 0, cut), prefix),
+                            lambda: tf.strings.substr(before, cut, -1), lambda: before)
+        ok = tf.debugging.Assert(tf.equal(count, expected), [tf.strings.join([
+            "image file ", named, " cannot be read or decoded (damaged, truncated, missing or "
+            "not an image); folders.decode_image on it gives the decoder's message, and "
+            "folders.scan_image_folder leaves such files out"])], summarize=1)
+        with tf.control_dependencies([ok]):
+            return count + 1, (last, tf.identity(image), extra)
+
+    spec = ds.element_spec[1]
+    end = tf.data.Dataset.from_tensors((marker, tf.zeros(spec.shape, spec.dtype)))
+    return (ds.concatenate(end)
+            .scan((tf.constant(0, tf.int64), tf.constant("")), number)
+            .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .ignore_errors()
+            .scan(tf.constant(0, tf.int64), check)
+            .filter(lambda last, image, extra: tf.logical_not(last))
+            .map(lambda last, image, extra: (image, extra)))
+
+
+_END_MARK = "\0course_lib: end of the paths\0"     # never a file name (a NUL inside)
+
+
 def path_batches(paths, image_size=(64, 64), color_mode: str = "grayscale",
-                 batch_size: int = 256, aspect: str = "stretch") -> tf.data.Dataset:
+                 batch_size: int = 256, aspect: str = "stretch", *,
+                 directory=None) -> tf.data.Dataset:
     """Batches of images decoded from files, in order, in parallel, one batch at a time.
 
     For what a step needs whole but need not hold whole: embedding a validation or test set
     from its files (``encoder.predict(path_batches(...))``), or queries for ``gallery``.
-    Memory holds the batches being decoded, never every image of the list.
+    Memory holds the batches being decoded, never every image of the list. A file that
+    cannot be read or decoded stops the iteration with an error naming it relative to
+    ``directory``.
 
     Args:
         paths: (N,) file paths, e.g. ``scan_image_folder(...).paths[mask]``.
         image_size, color_mode, aspect: as for :func:`decode_image`.
         batch_size: files decoded per batch, an int >= 1.
+        directory: the folder errors name files relative to (e.g. the scanned folder);
+            default: the folder the paths share.
 
     Returns:
         A ``tf.data.Dataset`` of (batch, height, width, channels) float32 batches in [0, 1],
@@ -620,17 +710,22 @@ def path_batches(paths, image_size=(64, 64), color_mode: str = "grayscale",
 
     Raises:
         TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad ``image_size``,
-        ``color_mode``, ``aspect`` or ``batch_size``.
+        ``color_mode``, ``aspect``, ``batch_size`` or ``directory``. While iterating:
+        ``tf.errors.InvalidArgumentError`` whose message names the file (e.g.
+        ``cats/IMG_001.jpg``) that cannot be read or decoded.
     """
     paths = _path_array(paths)
     if not len(paths):
         raise ValueError("paths must hold at least one file path, got none")
-    size, _ = _image_size(image_size), _channels(color_mode)
+    size, channels = _image_size(image_size), _channels(color_mode)
     batch_size = checks.positive_int(batch_size, "batch_size")
     aspect = _aspect(aspect)
-    ds = (tf.data.Dataset.from_tensor_slices(paths.astype(str))
-          .map(lambda p: decode_image(p, size, color_mode, aspect),
-               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    root = _paths_root(paths, directory)
+    source = tf.data.Dataset.from_tensor_slices((paths.astype(str),
+                                                 np.zeros(len(paths), np.int8)))
+    ds = (_decode_naming_files(source, lambda p: decode_image(p, size, color_mode, aspect),
+                               (*size, channels), root)
+          .map(lambda image, _: image)
           .batch(batch_size))
     return ds.apply(tf.data.experimental.assert_cardinality(-(-len(paths) // batch_size)))
 
@@ -691,10 +786,12 @@ def cache_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
     cache_dir = (config.build_dir() / "image_cache" if cache_dir is None
                  else checks.path(cache_dir, "cache_dir"))
     paths = paths.astype(str)
+    root = _paths_root(paths, None) or None   # errors name files relative to their folder
     try:
         key = _cache_key(paths, size, color_mode, aspect)
     except FileNotFoundError as err:
-        raise FileNotFoundError(f"image file {err.filename} does not exist") from None
+        shown = _relative(err.filename, Path(root)) if root else err.filename
+        raise FileNotFoundError(f"image file {shown} does not exist") from None
     target = cache_dir / f"images-{key}.npy"
     expected = (len(paths), *size, channels)
     if target.is_file():
@@ -705,7 +802,8 @@ def cache_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
                       stacklevel=2)
     out = np.empty(expected, np.uint8)
     for lo in range(0, len(paths), batch_size):
-        part = read_images(paths[lo:lo + batch_size], size, color_mode, batch_size, aspect)
+        part = read_images(paths[lo:lo + batch_size], size, color_mode, batch_size, aspect,
+                           directory=root)
         out[lo:lo + len(part)] = np.round(part * 255.0).astype(np.uint8)
     with config.atomic_file(target) as tmp:
         np.save(tmp, out)
@@ -803,7 +901,8 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
                     color_mode: str = "grayscale", seed: int = 0, steps: int | None = None,
                     groups=None, classes=None, augment=None,
                     repeat: bool = False, small_classes: str = "repeat",
-                    aspect: str = "stretch", verbose: bool = True) -> tf.data.Dataset:
+                    aspect: str = "stretch", verbose: bool = True, *,
+                    directory=None) -> tf.data.Dataset:
     """P x K batches of ``(images, labels)`` decoded from files on the fly.
 
     Only the paths are held in memory; each batch's ``p * k`` files are read and decoded in
@@ -816,6 +915,8 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
         p, k, seed, steps, groups, classes, augment, repeat, small_classes, verbose: as for
             ``pk_sampling.pk_dataset``.
         image_size, color_mode, aspect: as for :func:`decode_image`.
+        directory: the folder errors name files relative to (e.g. the scanned folder);
+            default: the folder the paths share.
 
     Returns:
         A ``tf.data.Dataset`` of ``(images, labels)``: (p*k, height, width, channels) float32 and
@@ -823,10 +924,14 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
 
     Raises:
         TypeError, ValueError: as for ``PKSampler``; ``paths`` not strings or of another length
-        than ``y``; bad ``image_size``/``color_mode``; ``augment`` not callable.
+        than ``y``; bad ``image_size``/``color_mode``/``directory``; ``augment`` not callable.
+        While training: ``tf.errors.InvalidArgumentError`` whose message names the file (e.g.
+        ``cats/IMG_001.jpg``, relative to ``directory``) that cannot be read or decoded (a
+        truncated JPEG, a file deleted since the scan), instead of the decoder's message
+        alone (``jpeg::Uncompress failed``).
     """
     paths = _path_array(paths)
-    size, _ = _image_size(image_size), _channels(color_mode)
+    size, channels = _image_size(image_size), _channels(color_mode)
     aspect = _aspect(aspect)
     if augment is not None:
         checks.callable_value(augment, "augment")
@@ -840,12 +945,10 @@ def path_pk_dataset(paths, y, p: int, k: int, image_size=(64, 64),
         idx = sampler.batch(batch_seed)
         return tf.gather(path_table, idx), tf.gather(labels, idx)
 
-    def load(path, label):
-        return decode_image(path, size, color_mode, aspect), label
-
-    ds = (seeded_batches(steps, checks.seed(seed), pick, sampler.epoch_batches, repeat)
-          .unbatch()
-          .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    root = _paths_root(paths, directory)
+    ds = (_decode_naming_files(
+        seeded_batches(steps, checks.seed(seed), pick, sampler.epoch_batches, repeat).unbatch(),
+        lambda path: decode_image(path, size, color_mode, aspect), (*size, channels), root)
           .batch(sampler.batch_size))
     if augment is not None:
         ds = ds.map(lambda x, lab: (augment(x), lab))

@@ -372,3 +372,56 @@ def test_webp_decodes_in_both_colour_modes_and_heic_is_named_with_advice(tmp_pat
     assert folders.read_images(scan.paths, (6, 6), "grayscale").shape == (4, 6, 6, 1)
     with pytest.raises(ValueError, match="IMG_0001.HEIC.*pip install pillow-heif"):
         folders.decode_image(tmp_path / "a" / "IMG_0001.HEIC", (8, 8))
+
+
+def _truncated_jpeg_folder(root):
+    """Two classes of JPEGs, ``cats/IMG_001.jpg`` cut in half (it passes no decoder)."""
+    for c, name in enumerate(["cats", "dogs"]):
+        for i in range(4):
+            write(root / name / f"IMG_{i:03d}.jpg", 50 + 40 * c + i, size=(16, 16), mode="RGB")
+    bad = root / "cats" / "IMG_001.jpg"
+    bad.write_bytes(bad.read_bytes()[:len(bad.read_bytes()) // 2])
+    return bad
+
+
+def test_decode_errors_in_tf_data_name_the_file_relative_to_the_folder(tmp_path):
+    import tensorflow as tf
+
+    root = tmp_path / "my photos"
+    bad = _truncated_jpeg_folder(root)
+    scan = folders.scan_image_folder(root, check_files=False, warn=False)
+    named = r"\[image file cats/IMG_001\.jpg cannot be read or decoded"
+    # met while training: fit stops with the file's name, not jpeg::Uncompress failed alone
+    ds = folders.path_pk_dataset(scan.paths, scan.labels, 2, 4, image_size=8,
+                                 color_mode="rgb", steps=3, verbose=False)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(4), keras.layers.UnitNormalization()])
+    model.compile(optimizer="adam", loss=losses.BatchHardTripletLoss(margin=0.2))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=named) as caught:
+        model.fit(ds, epochs=1, verbose=0)
+    assert str(tmp_path) not in str(caught.value).split("[[")[0]      # relative, not absolute
+    # in order, whichever place the file has: first, middle, or last (the stream's end)
+    paths = np.array([str(p) for p in sorted(root.rglob("*.jpg"))])
+    where = int(np.flatnonzero(paths == str(bad))[0])
+    for order in (np.r_[where, np.delete(np.arange(8), where)],
+                  np.r_[np.delete(np.arange(8), where), where]):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=named):
+            list(folders.path_batches(paths[order], 8, "rgb", batch_size=3))
+    missing = np.array([paths[0], str(root / "dogs" / "gone.jpg"), paths[2]])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"file dogs/gone\.jpg cannot be"):
+        list(folders.path_batches(missing, 8, "rgb"))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"file my photos/cats/IMG_001\.jpg"):
+        list(folders.path_batches(paths, 8, "rgb", directory=tmp_path))
+    # read_images and cache_images add the decoder's own message, the name still relative
+    with pytest.raises(ValueError, match=r"^image file cats/IMG_001\.jpg cannot be decoded: "
+                                         r".*(jpeg|JPEG)"):
+        folders.read_images(paths, 8, "rgb")
+    with pytest.raises(ValueError, match=r"^image file cats/IMG_001\.jpg cannot be decoded"):
+        folders.cache_images(paths, 8, "rgb", cache_dir=tmp_path / "cache")
+    good = np.delete(paths, where)
+    np.testing.assert_array_equal(np.concatenate(list(folders.path_batches(good, 8, "rgb",
+                                                                           batch_size=3))),
+                                  folders.read_images(good, 8, "rgb"))
+    with pytest.raises(ValueError, match="directory must be a path, got an empty string"):
+        folders.path_batches(paths, 8, directory="")
