@@ -11,6 +11,7 @@ import os
 import platform
 import random
 import secrets
+import shutil
 import sys
 import warnings
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import numpy as np
 
 from course_lib import checks
 
-__all__ = ["REPOSITORY", "atomic_file", "build_dir", "data_dir", "describe", "fast_mode", "pick",
+__all__ = ["REPOSITORY", "atomic_file", "atomic_folder", "build_dir", "data_dir", "describe", "fast_mode", "pick",
            "repo_root", "repository_url", "seed_everything", "shown_path"]
 
 #: The course's GitHub repository, ``owner/name``: the one place the slug is written. The Colab
@@ -169,6 +170,83 @@ def atomic_file(path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_folder(path, names) -> Iterator[Path]:
+    """A fresh folder to write a *set* of files into; the set takes ``path``'s place at the end.
+
+    For files that must agree with each other (an encoder and its gallery index, the
+    projector's vectors, metadata, sprite and config): the writer writes them all into the
+    fresh folder, and only once the block ends without error do they replace the set in
+    ``path``, so a reader sees the old set or the new one, never a mix::
+
+        with config.atomic_folder(folder, ("a.tsv", "b.tsv")) as tmp:
+            (tmp / "a.tsv").write_text(...)
+
+    When ``path`` does not exist, or is a folder holding nothing but files of ``names``, the
+    fresh folder (``.<name>.<random>.tmp`` beside ``path``) is renamed to ``path`` in one
+    step; the old folder is first renamed aside (``.<name>.<random>.old``), and its files
+    (all of ``names``) are deleted only once the new folder is in place; a failure in between
+    renames it back. When ``path`` holds other files too, is a symbolic link, or is (or holds)
+    the current working folder, nothing else in it is moved or deleted: the fresh folder is
+    made inside it and the new files are renamed in one by one, in the order of ``names``
+    (put last the file that names the others), then files of ``names`` the writer did not
+    write this time are deleted (an earlier set's, by their names). The fresh folder is always
+    removed if anything fails; nothing outside ``names`` is ever deleted.
+
+    Args:
+        path: the folder the set lives in (str or Path); its parent is created if missing.
+        names: the file names of the set (a non-empty list of str, no folders).
+
+    Returns:
+        A context manager giving the fresh folder (empty).
+
+    Raises:
+        TypeError: ``path`` not a path, ``names`` not a list of str. ValueError: ``path`` is a
+        file; a name with a folder part. Whatever the writer raises (after cleaning up).
+    """
+    place = Path(os.path.abspath(checks.path(path, "path")))          # "." and ".." resolved
+    names = checks.name_list(list(names) if isinstance(names, tuple) else names, "names",
+                             "file")
+    if any(Path(n).name != n or n in ("", ".", "..") for n in names):
+        raise ValueError(f"names must be plain file names, got {names!r}")
+    if place.exists() and not place.is_dir():
+        raise ValueError(f"{place} is a file; expected a folder for the files {names}")
+    here = Path.cwd()
+    whole = not place.exists() or (not place.is_symlink() and place != here
+                                   and place not in here.parents
+                                   and all(p.name in names and p.is_file()
+                                           for p in place.iterdir()))
+    token = secrets.token_hex(4)
+    home = place.parent if whole else place
+    home.mkdir(parents=True, exist_ok=True)
+    staging = home / f".{place.name}.{token}.tmp"
+    aside = place.parent / f".{place.name}.{token}.old"
+    staging.mkdir()
+    try:
+        yield staging
+        written = [n for n in names if (staging / n).exists()]
+        if not whole:
+            for name in written:
+                os.replace(staging / name, place / name)
+            for name in set(names) - set(written):
+                (place / name).unlink(missing_ok=True)   # an earlier set's file of ours
+        elif place.exists():
+            os.rename(place, aside)
+            os.rename(staging, place)
+            for name in names:
+                (aside / name).unlink(missing_ok=True)
+            aside.rmdir()
+        else:
+            os.rename(staging, place)
+    except BaseException:
+        if aside.is_dir() and not place.exists():
+            os.rename(aside, place)                      # the old set back in place
+        raise
+    finally:
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)   # a folder this call made
 
 
 def _gpu_present() -> bool:

@@ -45,8 +45,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -635,7 +633,8 @@ def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> 
     working folder, only the two files are renamed into it (nothing else in it is moved or
     deleted), one after the other: a crash between
     those two renames leaves a pair that :func:`load` refuses if the encoder changed (its
-    fingerprint), instead of answering wrongly.
+    fingerprint), instead of answering wrongly. (The scheme is
+    :func:`course_lib.config.atomic_folder`'s.)
 
     Args:
         encoder: the encoder the index was built with.
@@ -658,39 +657,9 @@ def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> 
     index_path = _target(folder / INDEX_FILE, overwrite)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"directory {folder} is a file; expected a folder for the export")
-    names = (ENCODER_FILE, INDEX_FILE)
-    place = Path(os.path.abspath(folder))                    # "." and ".." resolved
-    here = Path.cwd()
-    whole = not place.exists() or (not place.is_symlink() and place != here
-                                   and place not in here.parents
-                                   and all(p.name in names for p in place.iterdir()))
-    token = secrets.token_hex(4)
-    home = place.parent if whole else place
-    home.mkdir(parents=True, exist_ok=True)
-    staging = home / f".{place.name}.{token}.tmp"
-    aside = place.parent / f".{place.name}.{token}.old"
-    staging.mkdir()
-    try:
+    with config.atomic_folder(folder, [ENCODER_FILE, INDEX_FILE]) as staging:
         encoder.save(staging / ENCODER_FILE)
         save_index(index, staging / INDEX_FILE)
-        if not whole:
-            for name in names:
-                os.replace(staging / name, place / name)
-        elif place.exists():
-            os.rename(place, aside)
-            os.rename(staging, place)
-            for name in names:
-                (aside / name).unlink(missing_ok=True)
-            aside.rmdir()
-        else:
-            os.rename(staging, place)
-    except BaseException:
-        if aside.is_dir() and not place.exists():
-            os.rename(aside, place)                          # the old export back in place
-        raise
-    finally:
-        if staging.is_dir():
-            shutil.rmtree(staging, ignore_errors=True)       # a folder this call made
     return {"encoder": encoder_path, "index": index_path}
 
 

@@ -15,8 +15,12 @@ a printed line says so: vectors, metadata and sprite then all hold the same samp
 their original order, and the metadata's ``index`` column gives each one's row in
 ``embeddings``. Without images every point is written.
 
-All files are first written under temporary names in the folder, then renamed one after
-another (the config last): a failure while writing leaves the earlier set as it was.
+The files are written as one set (:func:`course_lib.config.atomic_folder`): all of them into a
+fresh hidden folder beside ``projector/``, which then takes its place in one rename, so that
+TensorBoard, or an interruption, never meets vectors of one call beside metadata of another;
+a failure while writing leaves the earlier set as it was. Files of yours in ``projector/``
+(anything but these four) are never moved or deleted: the new files are then renamed in one
+by one, the config last.
 
 Open it with ``tensorboard --logdir <run_dir>/projector`` and choose the *Projector* tab
 (TensorBoard is not a dependency of ``course_lib``: ``pip install tensorboard`` first, or use
@@ -27,7 +31,6 @@ Introduced in notebook 08.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from pathlib import Path
 
@@ -118,6 +121,7 @@ def write_projector(run_dir, embeddings, labels, class_names=None, images=None,
         TypeError, ValueError: bad arrays, lengths that differ, labels outside
         ``class_names``, images outside [0, 1], thumbnails larger than the sprite itself.
         FileExistsError: projector files exist and ``overwrite`` is False.
+        ValueError: ``<run_dir>/projector`` is a file.
     """
     checks.path(run_dir, "run_dir")
     overwrite = checks.boolean(overwrite, "overwrite")
@@ -168,22 +172,17 @@ def write_projector(run_dir, embeddings, labels, class_names=None, images=None,
         h, w = sprite[1]
         pbtxt += ["  sprite {", '    image_path: "sprite.png"', f"    single_image_dim: {w}",
                   f"    single_image_dim: {h}", "  }"]
-    folder.mkdir(parents=True, exist_ok=True)
-    # Every file under a temporary name first; the renames come only once all are written, in
-    # the reverse order of entering (so the config, entered first, is renamed last).
-    with contextlib.ExitStack() as stack:
-        tmp = {key: stack.enter_context(config.atomic_file(out[key]))
-               for key in ("config", "metadata", "vectors", "sprite") if key in out}
-        np.savetxt(tmp["vectors"], emb, delimiter="\t", fmt="%.7g")
-        _write_text(tmp["metadata"], ["index\tclass"] + [f"{i}\t{c}"
-                                                           for i, c in zip(points, cells)])
+    # The whole set into a fresh folder, which then replaces the old set (a sprite of an
+    # earlier call is not kept beside a set without one); the config, naming the others, last.
+    with config.atomic_folder(folder, _FILES) as tmp:
+        np.savetxt(tmp / "vectors.tsv", emb, delimiter="\t", fmt="%.7g")
+        _write_text(tmp / "metadata.tsv", ["index\tclass"] + [f"{i}\t{c}"
+                                                                for i, c in zip(points, cells)])
         if sprite is not None:
             from PIL import Image
 
-            Image.fromarray(sprite[0]).save(tmp["sprite"], format="PNG")
-        _write_text(tmp["config"], [*pbtxt, "}"])
-    if sprite is None and (folder / "sprite.png").exists():
-        (folder / "sprite.png").unlink()          # overwrite=True: no stale sprite left behind
+            Image.fromarray(sprite[0]).save(tmp / "sprite.png", format="PNG")
+        _write_text(tmp / "projector_config.pbtxt", [*pbtxt, "}"])
     out["command"] = f"tensorboard --logdir {folder}"
     out["points"] = points
     return out

@@ -648,3 +648,40 @@ def test_queries_from_tf_data_batches(setup, tmp_path):
         g.open_set_scores(batches, ["ann", "bob"])
     with pytest.raises(TypeError, match="must yield batches of images"):
         g.embed(tf.data.Dataset.from_tensor_slices(np.zeros((3, 2))))
+
+
+def test_projector_files_are_replaced_as_one_set(tmp_path, monkeypatch):
+    from PIL import Image
+
+    images = np.random.default_rng(0).random((6, 4, 4))
+    projector.write_projector(tmp_path, np.eye(6), np.arange(6) % 2, images=images)
+    folder = tmp_path / "projector"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert set(before) == set(projector._FILES)
+
+    def broken_save(self, *args, **kwargs):           # fails after vectors and metadata
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        projector.write_projector(tmp_path, 2 * np.eye(6), np.arange(6), images=images,
+                                  overwrite=True)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before     # the old set
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["projector"]      # nothing left
+    # a new set without a sprite replaces the whole set (no stale sprite beside it)
+    projector.write_projector(tmp_path, 3 * np.eye(6), np.arange(6), overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(set(projector._FILES)
+                                                              - {"sprite.png"})
+    assert np.loadtxt(folder / "vectors.tsv")[0, 0] == 3
+    # a file of the user's in the folder is kept; the set is still replaced
+    (folder / "notes.txt").write_text("mine")
+    projector.write_projector(tmp_path, 4 * np.eye(6), np.arange(6), images=images,
+                              overwrite=True)
+    assert (folder / "notes.txt").read_text() == "mine" and (folder / "sprite.png").exists()
+    assert np.loadtxt(folder / "vectors.tsv")[0, 0] == 4
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
+    (tmp_path / "file_run").mkdir()
+    (tmp_path / "file_run" / "projector").write_text("not a folder")
+    with pytest.raises(ValueError, match="is a file"):
+        projector.write_projector(tmp_path / "file_run", np.eye(2), [0, 1])
