@@ -663,20 +663,30 @@ def export(encoder, index: GalleryIndex, directory, overwrite: bool = False) -> 
     return {"encoder": encoder_path, "index": index_path}
 
 
-def load(directory) -> Gallery:
+def load(directory, search="brute", *, chunk_size: int = DEFAULT_CHUNK) -> Gallery:
     """Load an export written by :func:`export` into a ready :class:`Gallery`.
 
     Args:
         directory: the export folder, holding ``encoder.keras`` and ``gallery.npz``.
+        search: the search, as for :class:`Gallery`: ``"brute"`` (default, exact, nothing to
+            install), ``"faiss"`` (the optional faiss package) or a factory ``(embeddings,
+            labels) ->`` :class:`Search`.
+        chunk_size: queries answered at a time, as for :class:`Gallery`.
 
     Returns:
         A :class:`Gallery`.
 
     Raises:
         FileNotFoundError: a file is missing. ValueError: a file cannot be read or is damaged
-        (the message names it), or the index does not belong to the encoder.
+        (the message names it), the index does not belong to the encoder, ``search`` is a
+        string other than ``"brute"`` and ``"faiss"``, ``chunk_size`` < 1. TypeError:
+        ``search`` neither such a string nor callable, ``chunk_size`` not an int.
+        ImportError: ``search="faiss"`` without the faiss package (the message says how to
+        install it).
     """
     folder = Path(checks.path(directory, "directory"))
+    search = _search_factory(search)                  # refused before any file is read
+    chunk_size = checks.positive_int(chunk_size, "chunk_size")
     encoder_path = folder / ENCODER_FILE
     asides = sorted(folder.parent.glob(f".{_glob_escape(folder.name)}.*.old"))
     if not folder.exists() and asides:
@@ -691,7 +701,8 @@ def load(directory) -> Gallery:
         raise ValueError(f"encoder file {encoder_path} cannot be loaded: "
                          f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
                          ) from err
-    return Gallery(encoder, load_index(folder / INDEX_FILE), source=folder / INDEX_FILE)
+    return Gallery(encoder, load_index(folder / INDEX_FILE), source=folder / INDEX_FILE,
+                   search=search, chunk_size=chunk_size)
 
 
 def _glob_escape(name: str) -> str:
@@ -874,6 +885,13 @@ class FaissSearch:
 SEARCHES = {"brute": BruteForceSearch, "faiss": FaissSearch}
 
 
+def _search_factory(search):
+    """The factory ``search`` names (a key of :data:`SEARCHES`) or is (a callable)."""
+    if isinstance(search, str):
+        return SEARCHES[checks.one_of(search, "search", SEARCHES)]
+    return checks.callable_value(search, "search")
+
+
 # --------------------------------------------------------------------------- answering
 
 
@@ -921,10 +939,7 @@ class Gallery:
         if gap > 1e-4 * scale:
             raise ValueError(f"{where} was built with another encoder (or other weights): the "
                              f"probe embeddings differ by {gap:.3g}")
-        if isinstance(search, str):
-            search = checks.one_of(search, "search", SEARCHES)
-            search = SEARCHES[search]
-        self._factory = checks.callable_value(search, "search")
+        self._factory = _search_factory(search)
         self.encoder = encoder
         self._shape = shape
         self._set_index(index)
@@ -1266,12 +1281,13 @@ __all__ += ["main"]
 def main(argv=None) -> None:
     """Answer identify queries from a saved export, for another process or machine.
 
-    ``python -m course_lib.gallery EXPORT_DIR PATHS_FILE [--k K] [--batch N]``: loads the
-    export (:func:`load`), reads the query file paths from ``PATHS_FILE`` (one per line, UTF-8;
-    blank lines skipped), so any number of queries fits (a command line holds a few thousand
-    paths at most), and prints one JSON object per query, in order: ``query``, ``answer``
-    (a class name or ``"unknown"``), ``item`` (the nearest gallery item) and ``distance``.
-    Queries are embedded ``--batch`` at a time, so memory holds one batch of images.
+    ``python -m course_lib.gallery EXPORT_DIR PATHS_FILE [--k K] [--batch N] [--search S]``:
+    loads the export (:func:`load`, with ``--search brute`` or ``faiss``), reads the query
+    file paths from ``PATHS_FILE`` (one per line, UTF-8; blank lines skipped), so any number
+    of queries fits (a command line holds a few thousand paths at most), and prints one JSON
+    object per query, in order: ``query``, ``answer`` (a class name or ``"unknown"``),
+    ``item`` (the nearest gallery item) and ``distance``. Queries are embedded ``--batch`` at
+    a time, so memory holds one batch of images.
 
     Args:
         argv: the arguments (default ``sys.argv[1:]``).
@@ -1289,6 +1305,8 @@ def main(argv=None) -> None:
     parser.add_argument("paths_file", help="a text file of query image paths, one per line")
     parser.add_argument("--k", type=int, default=1, help="candidate classes per query")
     parser.add_argument("--batch", type=int, default=256, help="queries embedded at a time")
+    parser.add_argument("--search", choices=sorted(SEARCHES), default="brute",
+                        help="nearest-neighbour search (faiss: the optional package)")
     args = parser.parse_args(argv)
     source = Path(args.paths_file)
     if not source.is_file():
@@ -1299,7 +1317,7 @@ def main(argv=None) -> None:
                if line.strip()]
     if not queries:
         parser.error(f"paths file {source} holds no paths")
-    served = load(args.export_dir)
+    served = load(args.export_dir, search=args.search, chunk_size=args.batch)
     for lo in range(0, len(queries), args.batch):
         chunk = queries[lo:lo + args.batch]
         for path, r in zip(chunk, served.identify(chunk, k=args.k)):

@@ -685,3 +685,33 @@ def test_projector_files_are_replaced_as_one_set(tmp_path, monkeypatch):
     (tmp_path / "file_run" / "projector").write_text("not a folder")
     with pytest.raises(ValueError, match="is a file"):
         projector.write_projector(tmp_path / "file_run", np.eye(2), [0, 1])
+
+
+def test_load_takes_the_search_of_building(setup, tmp_path, monkeypatch):
+    encoder, index, images, labels, queries = setup
+    gallery.export(encoder, index, tmp_path / "ex")
+    brute = gallery.load(tmp_path / "ex")
+    assert isinstance(brute.search, gallery.BruteForceSearch) and brute.chunk_size == 256
+    made = []
+
+    class Mine(gallery.BruteForceSearch):
+        def __init__(self, embeddings, labels):
+            made.append(len(embeddings))
+            super().__init__(embeddings, labels)
+
+    mine = gallery.load(tmp_path / "ex", search=Mine, chunk_size=2)
+    assert made == [15] and isinstance(mine.search, Mine) and mine.chunk_size == 2
+    assert [r.item for r in mine.identify(queries)] == [r.item for r in brute.identify(queries)]
+    monkeypatch.setitem(sys.modules, "faiss", _FakeFaiss)
+    fake = gallery.load(tmp_path / "ex", search="faiss")
+    assert isinstance(fake.search, gallery.FaissSearch)
+    assert [r.item for r in fake.identify(queries)] == [r.item for r in brute.identify(queries)]
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    with pytest.raises(ImportError, match="pip install faiss-cpu"):
+        gallery.load(tmp_path / "ex", search="faiss")
+    with pytest.raises(ValueError, match=r"search must be one of \('brute', 'faiss'\), got 'hnsw'"):
+        gallery.load(tmp_path / "missing", search="hnsw")          # before any file is read
+    with pytest.raises(TypeError, match="search must be callable"):
+        gallery.load(tmp_path / "ex", search=3)
+    with pytest.raises(ValueError, match="chunk_size must be an int >= 1"):
+        gallery.load(tmp_path / "ex", chunk_size=0)
