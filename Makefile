@@ -47,11 +47,16 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check course_lib tests benchmarks tools scripts notebooks
 
-## Time to accuracy (course vs the keras.io way, MNIST verification, 3 seeds): writes
-## build/time_to_accuracy.{json,md}. 11 to 15 minutes on 2 CPU cores; BENCH_ARGS=--quick checks
-## that it runs in about one.
+## The benchmark: time to accuracy (course vs the keras.io way, MNIST verification, 3 seeds),
+## build/time_to_accuracy.{json,md}, 11 to 15 minutes on 2 CPU cores; then training from photos
+## (images per second from 12-megapixel JPEGs: uncached, cached, in memory; the bench-images
+## section), build/bench_images.{json,md}, about 3 minutes. BENCH_ARGS go to time_to_accuracy;
+## the photos section gets its --quick (BENCH_ARGS=--quick checks that both run, in about two
+## minutes) or IMAGES_ARGS.
+IMAGES_ARGS ?= $(filter --quick,$(BENCH_ARGS))
 bench: $(STAMP)
 	$(PY) -m benchmarks.time_to_accuracy $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench_images $(IMAGES_ARGS)
 
 ## Sampling speed, training throughput, memory and knobs: build/bench.{json,md}. About 10 minutes.
 bench-sampling: $(STAMP)
@@ -91,9 +96,10 @@ test-floor: $(FLOOR_STAMP)
 bench-search: $(STAMP)
 	$(PY) -m benchmarks.bench_search $(BENCH_ARGS)
 
-## Training from photos (notebook 08): images per second from 12-megapixel JPEGs, uncached,
-## cached (folders.cache_images) and in memory, into build/bench_images.{json,md}. About 3
-## minutes on 2 CPU cores; BENCH_ARGS=--quick checks that it runs.
+## Training from photos (notebook 08) alone, the second section of `make bench`: images per
+## second from 12-megapixel JPEGs, uncached, cached (folders.cache_images) and in memory, into
+## build/bench_images.{json,md}. About 3 minutes on 2 CPU cores; BENCH_ARGS=--quick checks that
+## it runs.
 .PHONY: bench-images
 bench-images: $(STAMP)
 	$(PY) -m benchmarks.bench_images $(BENCH_ARGS)
