@@ -244,7 +244,8 @@ def ink_statistics(images, threshold: float = 0.5) -> dict[str, float]:
 
     Returns:
         ``{"ink": share of pixels inked, "height": rows, "width": columns}``: means over the
-        images; height and width are those of each image's inked bounding box (0 for blank).
+        images; height (width) counts the rows (columns) of an image that hold any ink, so a
+        gap between two parts of a drawing is not counted (0 for a blank image).
 
     Raises:
         TypeError, ValueError: ``images`` not a finite array of that shape, a threshold

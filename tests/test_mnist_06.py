@@ -36,6 +36,10 @@ def test_ink_statistics_measures_share_and_extent():
     stats = data.ink_statistics(_square(side=14))
     assert stats == {"ink": pytest.approx(14 * 14 / 28**2), "height": 14.0, "width": 14.0}
     assert data.ink_statistics(np.zeros((1, 5, 5)))["height"] == 0.0
+    two_parts = np.zeros((1, 10, 10))
+    two_parts[0, 1:3, 2:5] = two_parts[0, 7:9, 2:5] = 1.0      # rows 1-2 and 7-8, a gap between
+    assert data.ink_statistics(two_parts)["height"] == 4.0
+    assert data.ink_statistics(two_parts)["width"] == 3.0
 
 
 @pytest.mark.parametrize("call, error, message", [
