@@ -190,10 +190,12 @@ class EmbeddingRun:
     seed: int
 
 
-def _stream(protocol: Protocol, sampler: str, seed: int, p: int, k: int, n_way: int):
+def _stream(protocol: Protocol, sampler: str, seed: int, p: int, k: int, n_way: int,
+            within_alphabet: bool = False):
     x, y = protocol.x_train, protocol.y_train
     if sampler == "pk":
-        return pk_sampling.pk_dataset(x, y, p, k, seed=seed, repeat=True)
+        groups = protocol.groups_train if within_alphabet else None
+        return pk_sampling.pk_dataset(x, y, p, k, seed=seed, groups=groups, repeat=True)
     if sampler == "pairs":
         return pairs.pair_dataset(x, y, batch_size=p * k // 2, seed=seed, repeat=True)
     if sampler == "triplets":
@@ -224,8 +226,8 @@ def train_embedding(loss, protocol: Protocol, *, steps: int, seed: int = 0, samp
                     p: int = 16, k: int = 3, n_way: int = 24, head=None, normalise: bool = True,
                     batch_norm: bool = True, embedding_dim: int = 64,
                     learning_rate: float = 1e-3, chunks: int = 1, metrics=None,
-                    on_chunk: Callable | None = None, model: keras.Model | None = None
-                    ) -> EmbeddingRun:
+                    on_chunk: Callable | None = None, model: keras.Model | None = None,
+                    within_alphabet: bool = False) -> EmbeddingRun:
     """Train a fresh embedding (or ``model``) with ``loss`` for ``steps`` steps of Adam.
 
     The loss and the sampler go together: with ``"pk"`` the loss is called as
@@ -255,6 +257,11 @@ def train_embedding(loss, protocol: Protocol, *, steps: int, seed: int = 0, samp
             called before training and after each chunk.
         model: None to build :func:`embedding_model` from ``seed``; or an embedding model to
             train further (a warm start; the encoder arguments are then not used).
+        within_alphabet: ``"pk"`` only: draw the P classes of each batch from one training
+            alphabet (``protocol.groups_train``, each rotation an alphabet of its own), as the
+            test's k-shot tasks and Lake's runs are drawn within one alphabet; an alphabet of
+            fewer than P classes is skipped with a warning, as
+            :class:`course_lib.pk_sampling.PKSampler` does.
 
     Returns:
         An :class:`EmbeddingRun`.
@@ -263,7 +270,8 @@ def train_embedding(loss, protocol: Protocol, *, steps: int, seed: int = 0, samp
         TypeError: a non-int count, a non-bool flag, a loss, ``on_chunk`` or head that is not
             callable, a ``model`` that is not a Keras model.
         ValueError: an unknown sampler, counts out of range, ``steps`` not a multiple of
-            ``chunks``, a head with a sampler other than ``"pk"``.
+            ``chunks``, a head or ``within_alphabet`` with a sampler other than ``"pk"``, no
+            training alphabet of P classes.
     """
     checks.callable_value(loss, "loss")
     sampler = checks.one_of(sampler, "sampler", SAMPLERS)
@@ -282,6 +290,10 @@ def train_embedding(loss, protocol: Protocol, *, steps: int, seed: int = 0, samp
         if sampler != "pk":
             raise ValueError(f"head needs sampler 'pk' (the loss reads class ids), got "
                              f"sampler {sampler!r}")
+    within_alphabet = checks.boolean(within_alphabet, "within_alphabet")
+    if within_alphabet:
+        if sampler != "pk":
+            raise ValueError(f"within_alphabet needs sampler 'pk', got sampler {sampler!r}")
     if on_chunk is not None:
         checks.callable_value(on_chunk, "on_chunk")
     if model is None:
@@ -290,7 +302,7 @@ def train_embedding(loss, protocol: Protocol, *, steps: int, seed: int = 0, samp
         raise TypeError(f"model must be a keras.Model or None, got {type(model).__name__}")
     else:
         embed = model
-    stream = _stream(protocol, sampler, seed, p, k, n_way)
+    stream = _stream(protocol, sampler, seed, p, k, n_way, within_alphabet)
     trained = _training_model(embed, sampler, head)
     trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
                     metrics=list(metrics or []))

@@ -10,7 +10,9 @@ a seed, whatever the loss) for the same number of steps of 48 images with Adam, 
 1. margin choice: each loss with a margin trains once per candidate margin (seed 0,
    ``--sweep-steps`` steps); the margin with the best MAP@R on the validation alphabet is kept;
 2. the runs: each loss with its margin, for each seed, ``--steps`` steps, then
-   :func:`course_lib.unseen.score_embedding` on the test alphabet and Lake's runs. The runs of
+   :func:`course_lib.unseen.score_embedding` on the test alphabet (retrieval, and 20-way
+   1-shot and 5-shot tasks by nearest prototype, the tasks of ``scripts/study_09.py``) and
+   Lake's runs. The runs of
    random triplets and batch-all also log the share of active triplets of their training
    batches (measured inside ``fit``, :class:`course_lib.losses.ActiveTripletFraction`).
 
@@ -36,6 +38,9 @@ OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "07_losses
 SETTINGS = {"split": "background_small1", "validation": ["Early_Aramaic"], "test": ["Greek"],
             "image_size": 28, "p": 16, "k": 3, "n_way": 24, "embedding_dim": 64,
             "learning_rate": 1e-3, "chunks": 12}
+#: The k of the 20-way k-shot tasks every run is scored on (as notebook 09's rows are); the
+#: stored 07_losses.json predates them, so its runs have no k-shot scores until it is re-run.
+SHOTS = (1, 5)
 
 # name: (sampler, candidate margins or None, normalise)
 LOSSES = {
@@ -138,7 +143,7 @@ def main(argv=None):
                 runs.append(old)
                 continue
             run = train(name, margins[name], seed, args.steps, protocol, s["chunks"])
-            scores = unseen.score_embedding(run.embed, protocol)
+            scores = unseen.score_embedding(run.embed, protocol, shots=SHOTS)
             active = [row["active_triplets"] for row in run.log[1:]
                       if "active_triplets" in row]
             runs.append(progress.add_run(results.LossRun(
@@ -151,6 +156,10 @@ def main(argv=None):
     x_test = protocol.x_test.reshape(len(protocol.x_test), -1)
     pixels = dict(evaluate.retrieval_scores(x_test, protocol.y_test, ks=(1, 2, 4, 8)))
     pixels["one-shot 20-way"] = float(oneshot.score_lake_runs(None, protocol.runs)[0].mean())
+    for k in SHOTS:
+        support, query = oneshot.k_shot_tasks(protocol.y_test, 20, k, 200, seed=0, queries=5)
+        pixels[f"{k}-shot 20-way, test alphabet"] = float(
+            oneshot.k_shot_accuracy(x_test, support, query).mean())
     study = results.LossStudy(
         what="notebook 07: every loss, margin chosen on the validation alphabet (seed 0, "
              "sweep_steps steps), then each seed trained for steps steps of 48 images and "

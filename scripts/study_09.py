@@ -1,25 +1,34 @@
 """Notebook 09's comparison: the losses that replaced pairs (SupCon, prototypes trained 1-shot and
-5-shot, CosFace, a plain softmax classifier read raw and through SimpleShot), on notebook 07's
-protocol, encoder, budget and seeds, so that their rows extend 07's table.
+5-shot, CosFace with a margin and at margin 0, a plain softmax classifier read raw and through
+SimpleShot), on notebook 07's protocol, encoder, budget and seeds, so that their rows extend
+07's table.
 
 The protocol is :func:`course_lib.unseen.omniglot_protocol` (Omniglot ``background_small1``:
 three training alphabets with rotations, ``Early_Aramaic`` for validation, ``Greek`` for the
 test). Every run trains :func:`course_lib.unseen.embedding_model` (the same initial weights for
-a seed, whatever the loss) for the same number of steps of 48 images with Adam, through
-:func:`course_lib.unseen.train_embedding`:
+a seed, whatever the loss) on the images of ``--steps`` steps of 48 images with Adam, through
+:func:`course_lib.unseen.train_embedding`; a loss of bigger batches (the 5-shot prototypes:
+20-way episodes of 5 supports and 5 queries per class, 200 images, drawn within one alphabet)
+trains for proportionally fewer steps (:func:`steps_of`).
 
-1. choice of the one number of a loss (SupCon's temperature, CosFace's margin): one run per
-   candidate (seed 0, ``--sweep-steps`` steps), the best validation MAP@R kept;
-2. the runs: each loss, each seed, ``--steps`` steps, then
-   :func:`course_lib.unseen.score_embedding` on the test alphabet (retrieval; 20-way 1-shot and
-   5-shot by nearest prototype) and on Lake's 20 runs. The classifier's run is scored twice:
-   its embedding as it is, and through :func:`course_lib.unseen.simpleshot_model`. Batch-hard,
-   07's best loss, is trained again with 07's margin so that every row has the k-shot scores.
+1. choices on the validation alphabet only: SupCon's temperature, one run per candidate (seed
+   0, ``--sweep-steps`` steps), the best validation MAP@R kept; CosFace's scale, margin, centre
+   learning rate and read-out from the 3-seed validation sweep of
+   ``scripts/sweep_cosface_09.py`` (its file, ``results/09_cosface_sweep.json``, must exist:
+   its best setting with a margin is the row "CosFace", its best at margin 0 the row
+   "normalised softmax");
+2. the runs: each loss, each seed, then :func:`course_lib.unseen.score_embedding` on the test
+   alphabet (retrieval; 20-way 1-shot and 5-shot by nearest prototype) and on Lake's 20 runs.
+   The classifier's run is scored twice: its embedding as it is, and through
+   :func:`course_lib.unseen.simpleshot_model`. Batch-hard, 07's best loss, is trained again
+   with 07's margin so that every row has the k-shot scores.
 
 Usage (heavy: wrap it in the machine lock; about 30 minutes on 2 CPU cores):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.study_09
-Writes notebooks/results/09_losses.json through course_lib.results.write_study; notebook 09 reads
-it with ``course_lib.results.read_losses("results/09_losses.json")``. Progress is kept in
+``--only NAME ...`` trains only those losses and keeps every other loss's choice, sweep and
+runs from the existing file. Writes notebooks/results/09_losses.json through
+course_lib.results.write_study; notebook 09 reads it with
+``course_lib.results.read_losses("results/09_losses.json")``. Progress is kept in
 ``09_losses.partial.json`` (:class:`course_lib.results.StudyProgress`); ``--resume`` skips the
 runs found there.
 """
@@ -38,44 +47,65 @@ OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "09_losses
 SETTINGS = {"split": "background_small1", "validation": ["Early_Aramaic"], "test": ["Greek"],
             "image_size": 28, "images_per_step": 48, "embedding_dim": 64,
             "learning_rate": 1e-3, "shots": [1, 5],
-            "batch_hard_margin": 0.1}
+            "batch_hard_margin": 0.1, "cosface_sweep": "results/09_cosface_sweep.json"}
 
 
 @dataclass(frozen=True)
 class Spec:
-    """How one loss of the study trains: P x K, its candidates, the encoder's last layer, and
-    (CosFace) the candidates of its logit scale, chosen first at the first margin candidate."""
+    """How one loss of the study trains: P x K, its candidates, the encoder's last layer, the
+    support rows of a prototypical episode, whether a batch's classes share one alphabet, and
+    whether its setting comes from the CosFace sweep's file."""
 
     p: int
     k: int
     parameter: str | None = None
     candidates: tuple = ()
     normalise: bool = True
-    scales: tuple = ()
+    shots: int | None = None
+    within_alphabet: bool = False
+    from_sweep: bool = False
 
 
 LOSSES = {
     "batch-hard": Spec(16, 3, "margin", (SETTINGS["batch_hard_margin"],)),
     "SupCon": Spec(16, 3, "temperature", (0.01, 0.02, 0.05, 0.1, 0.3)),
-    "prototypes, 1-shot": Spec(24, 2, normalise=False),
-    "prototypes, 5-shot": Spec(8, 6, normalise=False),
-    "CosFace": Spec(16, 3, "margin", (0.0, 0.1, 0.35), scales=(8.0, 16.0, 32.0)),
+    "prototypes, 1-shot": Spec(24, 2, normalise=False, shots=1),
+    # 20-way 5-shot episodes within one alphabet, as the test's tasks, 5 queries per class
+    "prototypes, 5-shot": Spec(20, 10, normalise=False, shots=5, within_alphabet=True),
+    "CosFace": Spec(16, 3, "margin", from_sweep=True),
+    "normalised softmax": Spec(16, 3, "margin", from_sweep=True),
     "softmax classifier": Spec(16, 3, normalise=False),
 }
-# The sweep's name of a loss's scale (its chosen value is kept in the study's margins too).
-SCALE = "{} scale"
 # Rows scored from another loss's runs: name -> (the loss trained, how its encoder is read).
 READOUTS = {"softmax classifier, SimpleShot": "softmax classifier"}
 
 
-def make_loss(name: str, value, protocol, scale: float | None = None):
+def steps_of(name: str, steps: int) -> int:
+    """The steps a run of ``name`` trains for: ``steps`` of 48 images in images, so a loss
+    of bigger batches trains fewer, larger steps (every loss sees the same images' worth)."""
+    spec = LOSSES[name]
+    return max(1, round(steps * SETTINGS["images_per_step"] / (spec.p * spec.k)))
+
+
+def cosface_settings(path: str = SETTINGS["cosface_sweep"]) -> dict:
+    """The settings of the rows trained as chosen in the CosFace sweep's file
+    (``scripts/sweep_cosface_09.py``): ``{row: {"setting", "loss", "scale", "margin",
+    "centres", "readout"}}`` for "CosFace" and "normalised softmax"."""
+    from course_lib import results
+
+    sweep = results.read_losses(path)
+    return {row: {"setting": name, **sweep.settings["configs"][name]}
+            for row, name in sweep.settings["chosen"].items()}
+
+
+def make_loss(name: str, value, protocol, setting: dict | None = None):
     """The Keras loss of ``name`` (with its chosen number ``value``) and its trainable head.
 
     Args:
         name: a key of ``LOSSES``.
         value: its margin or temperature (None for a loss without one).
         protocol: the data (the head of a classifier has one output per training class).
-        scale: CosFace's logit scale (a number > 0; not read by the other losses).
+        setting: for a row of the CosFace sweep, its setting (:func:`cosface_settings`).
 
     Returns:
         ``(loss, head)``; ``head`` is None for a loss of the embeddings themselves.
@@ -83,6 +113,7 @@ def make_loss(name: str, value, protocol, scale: float | None = None):
     import keras
 
     from course_lib import losses
+    from scripts.sweep_cosface_09 import centres_initializer
 
     c = protocol.num_train_classes
     if name == "batch-hard":
@@ -90,30 +121,36 @@ def make_loss(name: str, value, protocol, scale: float | None = None):
     if name == "SupCon":
         return losses.SupConLoss(value), None
     if name.startswith("prototypes"):
-        return losses.PrototypicalLoss(LOSSES[name].k - 1), None
-    if name == "CosFace":
-        return (losses.CosFaceLoss(scale, value),
-                losses.CosineClassifier(c, name="class_centres"))
+        return losses.PrototypicalLoss(LOSSES[name].shots), None
+    if LOSSES[name].from_sweep:
+        return (losses.CosFaceLoss(setting["scale"], value),
+                losses.CosineClassifier(c, centres_initializer(setting["centres"]),
+                                        name="class_centres"))
     return (keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             keras.layers.Dense(c, name="classifier"))
 
 
-def train(name: str, value, seed: int, steps: int, protocol, scale: float | None = None):
+def train(name: str, value, seed: int, steps: int, protocol, setting: dict | None = None):
     """One run of ``name``: an :class:`course_lib.unseen.EmbeddingRun`."""
     from course_lib import unseen
 
     spec = LOSSES[name]
-    loss, head = make_loss(name, value, protocol, scale)
+    loss, head = make_loss(name, value, protocol, setting)
     return unseen.train_embedding(
         loss, protocol, steps=steps, seed=seed, sampler="pk", p=spec.p, k=spec.k, head=head,
         normalise=spec.normalise, embedding_dim=SETTINGS["embedding_dim"],
-        learning_rate=SETTINGS["learning_rate"])
+        learning_rate=SETTINGS["learning_rate"], within_alphabet=spec.within_alphabet)
 
 
-def readouts(name: str, embed, protocol) -> dict:
-    """The embedding models a run of ``name`` is scored through: ``{row name: model}``."""
+def readouts(name: str, embed, protocol, setting: dict | None = None) -> dict:
+    """The embedding models a run of ``name`` is scored through: ``{row name: model}`` (a row
+    of the CosFace sweep read out ``"raw"``: the embedding before its unit-length layer)."""
+    import keras
+
     from course_lib import unseen
 
+    if setting is not None and setting["readout"] == "raw":
+        embed = keras.Model(embed.input, embed.get_layer("unit_sphere").input, name="raw")
     out = {name: embed}
     for row, source in READOUTS.items():
         if source == name:
@@ -130,7 +167,13 @@ def main(argv=None):
     parser.add_argument("--resume", action="store_true",
                         help="skip the runs of the partial file left by a run with the same "
                              "settings")
+    parser.add_argument("--only", nargs="+", choices=list(LOSSES), default=None,
+                        help="train only these losses; every other loss's choice, sweep and "
+                             "runs are kept from the existing --out file (same steps and "
+                             "seeds)")
     args = parser.parse_args(argv)
+
+    import json
 
     import numpy as np
 
@@ -138,47 +181,46 @@ def main(argv=None):
 
     start = time.perf_counter()
     s = SETTINGS
+    cosface = cosface_settings()
+    kept = None
+    if args.only:
+        kept = results.LossStudy.from_json(json.loads(args.out.read_text(encoding="utf-8")),
+                                           str(args.out))
+        if (kept.steps, kept.sweep_steps, list(kept.seeds)) != (
+                args.steps, args.sweep_steps, list(range(args.seeds))):
+            raise SystemExit(f"--only keeps the runs of {args.out}, which has steps "
+                             f"{kept.steps}, sweep steps {kept.sweep_steps}, seeds "
+                             f"{list(kept.seeds)}: run with those")
+    trained = [n for n in LOSSES if kept is None or n in args.only]
     progress = results.StudyProgress(
         args.out, {"settings": s, "steps": args.steps, "sweep_steps": args.sweep_steps,
-                   "losses": {n: [v.p, v.k, v.candidates, v.scales]
-                              for n, v in LOSSES.items()}},
+                   "losses": {n: [v.p, v.k, v.candidates, v.shots, v.within_alphabet]
+                              for n, v in LOSSES.items()},
+                   "cosface": cosface, "trained": trained},
         resume=args.resume)
     protocol = unseen.omniglot_protocol(s["split"], s["validation"], s["test"], s["image_size"])
     sweep, chosen = [], {}
 
-    def validation_score(key, recorded, name, value, scale=None):
-        """Validation MAP@R of one sweep run of ``name`` (seed 0), kept in the progress file
-        as ``(key, recorded)``: the loss's name and its number, or the scale's sweep name and
-        the scale."""
-        score = progress.sweep_score(key, recorded)
+    def validation_score(name, value):
+        """Validation MAP@R of one sweep run of ``name`` (seed 0), kept in the progress file."""
+        score = progress.sweep_score(name, value)
         if score is None:
-            run = train(name, value, 0, args.sweep_steps, protocol, scale)
+            run = train(name, value, 0, steps_of(name, args.sweep_steps), protocol)
             e = np.asarray(run.embed.predict(protocol.x_val, batch_size=512, verbose=0))
-            score = progress.add_sweep(key, recorded, float(evaluate.map_at_r(e, protocol.y_val)))
+            score = progress.add_sweep(name, value, float(evaluate.map_at_r(e, protocol.y_val)))
         return score
 
     for name, spec in LOSSES.items():
-        scale = None
-        if spec.scales:   # the scale first, at the first margin candidate
-            key = SCALE.format(name)
-            scored = {}
-            for candidate in spec.scales:
-                scored[candidate] = validation_score(key, candidate, name, spec.candidates[0],
-                                                     candidate)
-                sweep.append({"loss": key, "margin": candidate,
-                              "validation map@r": scored[candidate]})
-                print(f"sweep {key:>20} {candidate}: validation MAP@R {scored[candidate]:.4f}",
-                      flush=True)
-            scale = max(spec.scales, key=lambda c: (scored[c], -spec.scales.index(c)))
-            chosen[key] = scale
+        if name not in trained:
+            chosen[name] = kept.margins[name]
+            sweep += [dict(p) for p in kept.sweep if p["loss"] == name]
+            continue
+        if spec.from_sweep:
+            chosen[name] = cosface[name]["margin"]
+            continue
         best = None
-        for value in spec.candidates:
-            if len(spec.candidates) == 1:
-                break
-            if scale is not None and value == spec.candidates[0]:
-                score = scored[scale]   # the same run as the chosen scale's (same seed, batches)
-            else:
-                score = validation_score(name, value, name, value, scale)
+        for value in spec.candidates if len(spec.candidates) > 1 else ():
+            score = validation_score(name, value)
             sweep.append({"loss": name, "margin": value, "validation map@r": score})
             print(f"sweep {name:>20} {spec.parameter} {value}: validation MAP@R {score:.4f}",
                   flush=True)
@@ -192,13 +234,16 @@ def main(argv=None):
     for seed in range(args.seeds):
         for name in LOSSES:
             rows = [name] + [r for r, src in READOUTS.items() if src == name]
+            if name not in trained:
+                runs += [kept.run(r, seed) for r in rows]
+                continue
             found = [progress.run(r, seed) for r in rows]
             if all(found):
                 runs += found
                 continue
-            run = train(name, chosen[name], seed, args.steps, protocol,
-                        chosen.get(SCALE.format(name)))
-            for row, model in readouts(name, run.embed, protocol).items():
+            setting = cosface.get(name) if LOSSES[name].from_sweep else None
+            run = train(name, chosen[name], seed, steps_of(name, args.steps), protocol, setting)
+            for row, model in readouts(name, run.embed, protocol, setting).items():
                 scores = unseen.score_embedding(model, protocol, shots=s["shots"])
                 runs.append(progress.add_run(results.LossRun(
                     row, seed, chosen[row], scores, round(run.seconds, 2))))
@@ -213,21 +258,30 @@ def main(argv=None):
         support, query = oneshot.k_shot_tasks(protocol.y_test, 20, k, 200, seed=0, queries=5)
         pixels[f"{k}-shot 20-way, test alphabet"] = float(
             oneshot.k_shot_accuracy(x_test, support, query).mean())
+    minutes = (time.perf_counter() - start) / 60
+    if kept is not None:   # the kept runs' time counts too
+        minutes += kept.total_minutes
     study = results.LossStudy(
-        what="notebook 09: the losses that replaced pairs, on notebook 07's protocol; each "
-             "loss's margin or temperature chosen on the validation alphabet (seed 0, "
-             "sweep_steps steps), then each seed trained for steps steps of 48 images and "
-             "scored once on the test alphabet (retrieval, 20-way k-shot by prototypes) and "
-             "Lake's 20 runs (one-shot)",
-        settings=dict(s), steps=args.steps, sweep_steps=args.sweep_steps,
+        what="notebook 09: the losses that replaced pairs, on notebook 07's protocol; SupCon's "
+             "temperature chosen on the validation alphabet (seed 0, sweep_steps steps), "
+             "CosFace's settings (with a margin, and at margin 0: the normalised softmax) by "
+             "the validation sweep of scripts/sweep_cosface_09.py (settings['cosface']); each "
+             "seed trained for the images of steps steps of 48 (settings['steps_by_loss']: "
+             "fewer, larger steps for bigger batches) and scored once on the test alphabet "
+             "(retrieval, 20-way k-shot by prototypes) and Lake's 20 runs (one-shot)",
+        settings={**s, "steps_by_loss": {n: steps_of(n, args.steps) for n in LOSSES},
+                  "batches": {n: [v.p, v.k] for n, v in LOSSES.items()},
+                  "within_alphabet": [n for n, v in LOSSES.items() if v.within_alphabet],
+                  "cosface": cosface,
+                  "trained_last": trained},
+        steps=args.steps, sweep_steps=args.sweep_steps,
         seeds=tuple(range(args.seeds)), sweep=tuple(sweep), margins=chosen, runs=tuple(runs),
         pixels={k: float(v) for k, v in pixels.items()},
         machine={"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
                  "load_average": [round(x, 2) for x in os.getloadavg()]},
-        total_minutes=round((time.perf_counter() - start) / 60, 1),
+        total_minutes=round(minutes, 1),
         date=time.strftime("%Y-%m-%d"),
-        parameters={**{n: v.parameter for n, v in LOSSES.items() if v.parameter},
-                    **{SCALE.format(n): "scale" for n, v in LOSSES.items() if v.scales}})
+        parameters={n: v.parameter for n, v in LOSSES.items() if v.parameter})
     results.write_study(args.out, study)
     progress.finish()
     print(f"wrote {args.out} in {study.total_minutes} min")

@@ -263,3 +263,19 @@ def test_bad_labels_turn_fit_loss_nan_and_good_ones_do_not():
 
     assert np.isfinite(fit(Y % 3))
     assert np.isnan(fit(np.where(Y % 3 == 2, 3, Y % 3)))   # class id 3 of a 3-class head
+
+
+def test_cosine_head_keeps_its_centres_initializer_through_its_config():
+    shorter = keras.initializers.VarianceScaling(0.01, "fan_avg", "uniform")   # Glorot / 10
+    head = losses.CosineClassifier(6, shorter)
+    head.build((None, 4))
+    again = losses.CosineClassifier.from_config(head.get_config())
+    again.build((None, 4))
+    default = losses.CosineClassifier(6)
+    default.build((None, 4))
+    limit = np.sqrt(6 / (4 + 6))                      # Glorot-uniform's bound for 4 x 6
+    for layer, bound in ((head, limit / 10), (again, limit / 10), (default, limit)):
+        centres = keras.ops.convert_to_numpy(layer.centres)
+        assert np.abs(centres).max() <= bound and np.abs(centres).max() > bound / 2
+    with pytest.raises(ValueError, match="initializer"):
+        losses.CosineClassifier(6, "no such initializer")

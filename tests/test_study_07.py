@@ -42,9 +42,11 @@ def stubs(monkeypatch):
     monkeypatch.setattr(study_07, "train", train)
     monkeypatch.setattr(unseen, "omniglot_protocol", lambda *a, **k: _protocol())
     monkeypatch.setattr(unseen, "score_embedding",
-                        lambda embed, protocol: {"map@r": 0.5, "recall@1": 0.6,
-                                                 "one-shot 20-way": 0.7})
+                        lambda embed, protocol, shots=(): {"map@r": 0.5, "recall@1": 0.6,
+                                                           "one-shot 20-way": 0.7})
     monkeypatch.setattr(oneshot, "score_lake_runs", lambda model, runs: (np.array([0.2]), None))
+    monkeypatch.setattr(oneshot, "k_shot_tasks",           # 4 classes: no 20-way task
+                        lambda *a, **k: (np.zeros((2, 2, 1), int), np.ones((2, 2, 1), int)))
     return calls, stubs_state
 
 

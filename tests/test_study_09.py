@@ -114,19 +114,25 @@ class _Embed:
         return np.random.default_rng(len(x)).normal(size=(len(x), 4)).astype("float32")
 
 
+COSFACE = {row: {"setting": f"CosFace s=30 m={m}, centres x10, read raw", "loss": "CosFace",
+                 "scale": 30.0, "margin": m, "centres": 10.0, "readout": "raw"}
+           for row, m in (("CosFace", 0.2), ("normalised softmax", 0.0))}
+
+
 def test_the_study_file_reads_back_and_resumes(tmp_path, monkeypatch):
     calls = []
     y = np.repeat(np.arange(4), 12)
     x = RNG.random((48, 8, 8)).astype("float32")
     protocol = unseen.Protocol(x, y, y // 2, x, y, x, y, [], {})
 
-    def train(name, value, seed, steps, protocol, scale=None):
-        calls.append((name, seed))
+    def train(name, value, seed, steps, protocol, setting=None):
+        calls.append((name, seed, steps, value, setting))
         return SimpleNamespace(embed=_Embed(), seconds=1.0)
 
     monkeypatch.setattr(study_09, "train", train)
+    monkeypatch.setattr(study_09, "cosface_settings", lambda: COSFACE)
     monkeypatch.setattr(study_09, "readouts",
-                        lambda name, embed, protocol: {name: embed, **(
+                        lambda name, embed, protocol, setting=None: {name: embed, **(
                             {"softmax classifier, SimpleShot": embed}
                             if name == "softmax classifier" else {})})
     monkeypatch.setattr(unseen, "omniglot_protocol", lambda *a, **k: protocol)
@@ -137,21 +143,35 @@ def test_the_study_file_reads_back_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(oneshot, "k_shot_tasks",           # 4 classes: no 20-way task
                         lambda *a, **k: (np.zeros((2, 2, 1), int), np.ones((2, 2, 1), int)))
     out = tmp_path / "09_losses.json"
-    args = ["--steps", "4", "--sweep-steps", "2", "--seeds", "2", "--out", str(out)]
+    args = ["--steps", "100", "--sweep-steps", "50", "--seeds", "2", "--out", str(out)]
     study = study_09.main(args)
-    # one run per candidate; a loss with scales shares its first margin's run with the chosen scale
-    n_sweep = sum((len(s.candidates) if len(s.candidates) > 1 else 0) + len(s.scales)
-                  - (1 if s.scales and len(s.candidates) > 1 else 0)
-                  for s in study_09.LOSSES.values())
+    # one sweep run per candidate of a loss with several; CosFace's rows come from its sweep
+    n_sweep = sum(len(s.candidates) for s in study_09.LOSSES.values() if len(s.candidates) > 1)
     assert len(calls) == n_sweep + 2 * len(study_09.LOSSES)
     again = results.read_losses("09_losses.json", notebooks_dir=tmp_path)
     assert again.to_json() == study.to_json()
     assert again.parameter("SupCon") == "temperature" and again.parameter("CosFace") == "margin"
     assert again.parameter("softmax classifier, SimpleShot") is None
-    assert again.parameter("CosFace scale") == "scale"
-    assert again.margins["CosFace scale"] in study_09.LOSSES["CosFace"].scales
+    assert again.margins["CosFace"] == 0.2 and again.margins["normalised softmax"] == 0.0
+    assert again.settings["cosface"] == COSFACE
     assert len(again.losses) == len(study_09.LOSSES) + len(study_09.READOUTS)
+    # the same images for every loss: 100 steps of 48, or 24 steps of 200 (20 x 10)
+    steps = {name: st for name, seed, st, *_ in calls[n_sweep:]}
+    assert steps["prototypes, 5-shot"] == 24 and steps["batch-hard"] == 100
+    assert again.settings["steps_by_loss"] == steps
+    assert {name: setting for name, _, _, _, setting in calls if setting} == {
+        "CosFace": COSFACE["CosFace"], "normalised softmax": COSFACE["normalised softmax"]}
     assert not out.with_suffix(".partial.json").exists()
+    # --only trains those losses and keeps the others' runs and choices from the file
+    calls.clear()
+    kept = study_09.main(args + ["--only", "CosFace"])
+    assert {name for name, *_ in calls} == {"CosFace"} and len(calls) == 2
+    assert [x.to_json() for x in kept.runs if x.loss != "CosFace"] == [
+        x.to_json() for x in again.runs if x.loss != "CosFace"]
+    assert kept.sweep == again.sweep and kept.margins == again.margins
+    with pytest.raises(SystemExit, match="steps 100"):
+        study_09.main(["--steps", "50", "--sweep-steps", "50", "--seeds", "2", "--out",
+                       str(out), "--only", "CosFace"])
     # a partial file of the same settings is resumed: nothing is trained again
     progress = results.StudyProgress(out, {"k": 1})
     progress.add_run(again.runs[0])
@@ -159,3 +179,50 @@ def test_the_study_file_reads_back_and_resumes(tmp_path, monkeypatch):
         again.runs[0].loss, again.runs[0].seed).to_json() == again.runs[0].to_json()
     assert results.StudyProgress(out, {"k": 2}, resume=True).run(
         again.runs[0].loss, again.runs[0].seed) is None
+
+
+def test_the_cosface_sweep_file_reads_back_and_names_its_choices(tmp_path, monkeypatch):
+    from scripts import sweep_cosface_09 as sweep
+
+    y = np.repeat(np.arange(4), 12)
+    x = RNG.random((48, 8, 8)).astype("float32")
+    protocol = unseen.Protocol(x, y, y // 2, x, y, x, y, [], {})
+    trained = []
+
+    class Scored:          # each setting's embedding its own draw: the choice is not a tie
+        def __init__(self, seed):
+            self.seed = seed
+
+        def predict(self, x, batch_size=None, verbose=0):
+            return np.random.default_rng(self.seed).normal(size=(len(x), 4)).astype("float32")
+
+    def train(setting, seed, steps, chunks, protocol, on_chunk):
+        trained.append((setting.name, seed))
+        embed = Scored(len(trained))
+        log = [{"step": 0, **on_chunk(embed)}]
+        log += [{"step": steps * (i + 1) // chunks, **on_chunk(embed), "accuracy": 0.5,
+                 "loss": 1.0} for i in range(chunks)]
+        return SimpleNamespace(embed=embed, seconds=1.0, log=log)
+
+    monkeypatch.setattr(sweep, "train", train)
+    monkeypatch.setattr(sweep, "readouts", lambda setting, embed: {
+        sweep.TRAINED_READOUT[setting.loss]: embed,
+        sweep.OTHER_READOUT[setting.loss]: Scored(embed.seed + 1000)})
+    monkeypatch.setattr(unseen, "omniglot_protocol", lambda *a, **k: protocol)
+    out = tmp_path / "09_cosface_sweep.json"
+    study = sweep.main(["--steps", "6", "--chunks", "3", "--seeds", "2", "--out", str(out)])
+    assert len(trained) == 2 * len(sweep.GRID)
+    again = results.read_losses("09_cosface_sweep.json", notebooks_dir=tmp_path)
+    assert again.to_json() == study.to_json() and len(again.losses) == 2 * len(sweep.GRID)
+    configs, chosen = again.settings["configs"], again.settings["chosen"]
+    mean = {n: again.scores(n, "validation map@r").mean() for n in again.losses}
+    with_margin = [n for n in configs if configs[n]["loss"] == "CosFace" and configs[n]["margin"]]
+    at_zero = [n for n in configs if configs[n]["loss"] == "CosFace" and configs[n]["margin"] == 0]
+    assert chosen == {"CosFace": max(with_margin, key=mean.get),
+                      "normalised softmax": max(at_zero, key=mean.get)}
+    run = again.run(chosen["CosFace"], 0).scores
+    assert {"validation map@r", "training accuracy", "training loss"} <= set(run)
+    trained_way = [n for n in again.losses if n.endswith(", read unit length")
+                   and n.startswith("CosFace")]
+    assert all("validation map@r, step 2" in again.run(n, 1).scores for n in trained_way)
+    assert not out.with_suffix(".partial.json").exists()

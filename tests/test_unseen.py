@@ -93,6 +93,26 @@ def test_scores(protocol):
     assert scores["recall@1"] <= scores["recall@2"] and scores["spread"] > 0
 
 
+def test_within_alphabet_batches_draw_their_classes_from_one_alphabet(protocol):
+    def one_alphabet_or_nan(y_true, y_pred):
+        # the fixture's alphabets are y // 4; a batch mixing two gets a NaN loss
+        group = keras.ops.cast(y_true, "int32") // 4
+        mixed = keras.ops.any(keras.ops.not_equal(group, group[:1]))
+        per_row = keras.ops.mean(keras.ops.square(y_pred), axis=1)
+        return keras.ops.where(mixed, float("nan"), per_row)
+
+    within = unseen.train_embedding(one_alphabet_or_nan, protocol, steps=6, seed=0,
+                                    within_alphabet=True, **SMALL)
+    mixed = unseen.train_embedding(one_alphabet_or_nan, protocol, steps=6, seed=0, **SMALL)
+    assert np.isfinite(within.log[-1]["loss"]) and np.isnan(mixed.log[-1]["loss"])
+    with pytest.raises(ValueError, match="within_alphabet needs sampler 'pk'"):
+        unseen.train_embedding(losses.ContrastiveLoss(), protocol, steps=2, sampler="pairs",
+                               within_alphabet=True)
+    with pytest.raises(ValueError, match="p=6 needs 6 classes from one group"):
+        unseen.train_embedding(one_alphabet_or_nan, protocol, steps=2, within_alphabet=True,
+                               p=6, k=2)
+
+
 def test_bad_arguments(protocol):
     loss = losses.BatchHardTripletLoss(0.2)
     with pytest.raises(ValueError, match="sampler"):
