@@ -471,8 +471,7 @@ pd.DataFrame({**curves, "chance": 1 / ns}, index=pd.Index(ns, name="N")).round(3
 # look thicker).
 #
 # **Claim:** on 10-way one-shot MNIST the full recipe is at least 15 points above 1-NN on
-# pixels (the course's target for this notebook, set before this run), even at the low end
-# of the paired interval.
+# pixels, even at the low end of the paired interval.
 
 # %%
 assert MNIST_TASKS == recipe_file.mnist_tasks, (MNIST_TASKS, recipe_file.mnist_tasks)
@@ -507,7 +506,7 @@ assert over_pixels.low >= 0.15, over_pixels
 # unpaired test; the smallest difference it could detect is printed beside it.
 
 # %%
-koch_mnist_paper, koch_mnist_pixels = 0.703, 0.265     # Koch et al. 2015, MNIST section
+koch_mnist_paper, koch_mnist_pixels = 0.703, 0.265     # Koch et al. 2015, MNIST one-shot trial
 koch_mnist = np.arange(400) < round(koch_mnist_paper * 400)   # as 400 trials: 281 right
 below = evaluate.compare(mnist["the full recipe (file)"], koch_mnist, paired=False,
                          label="full recipe - Koch et al.")
@@ -544,20 +543,37 @@ print(size_on_mnist)
 assert size_on_mnist.detectable and size_on_mnist.effect < 0, size_on_mnist
 
 # %% [markdown]
-# **The digits' shape.** At 28x28 MNIST digits are taller and inkier than Omniglot
-# characters (`data.ink_statistics`, printed below); shrinking a digit about its centre
-# (`data.zoom_out`) makes it smaller and its strokes thinner at once. Whether that helps was
-# decided on validation: `scripts/mnist_06.py` trained the full recipe again (the same
-# outcomes on the test tasks as its file) and scored 1,000 10-way tasks from MNIST's
-# *training* split at four scales, under a rule fixed before the run (a scale is taken only
-# if it beats the digits as given detectably, Holm-corrected over the three scales).
+# **The digits' shape.** Digits are drawn differently from Omniglot's characters, so the
+# share of pixels inked and the rows and columns that hold ink (`data.ink_statistics`)
+# are worth comparing before blaming the net.
+#
+# **Claim:** at 28x28 MNIST digits ink a larger share of their frame than Omniglot
+# characters and span more rows, with about the same number of columns.
+
+# %%
+shape = results.read_mnist_transfer()
+ink = pd.DataFrame(shape.ink).T
+print(ink.round(3))
+assert ink.loc["as given", "ink"] > 1.3 * ink.loc["omniglot", "ink"], ink
+assert ink.loc["as given", "height"] > ink.loc["omniglot", "height"] + 2, ink
+assert abs(ink.loc["as given", "width"] - ink.loc["omniglot", "width"]) < 1, ink
+
+# %% [markdown]
+# Shrinking a digit about its centre (`data.zoom_out`) makes it smaller and its strokes
+# thinner at once: at 80% its ink share and height are close to Omniglot's (the table above;
+# its width then falls short). Whether that helps was decided on validation data.
+# `scripts/mnist_06.py` trained the full recipe again (it gives the file's outcome on every
+# MNIST test task, checked below) and scored 1,000 10-way tasks from MNIST's *training*
+# split: the net never trains on MNIST, so those digits are unused data to choose on, apart
+# from the test tasks. The digits went in as given and zoomed out to 90%, 80% and 70%, under
+# a rule fixed before the run: a scale is taken only if it beats the digits as given
+# detectably (paired, Holm-corrected over the three scales). No zoomed digits were scored on
+# the test tasks, which had already been looked at above (at 28x28 and 35x35).
 #
 # **Claim:** no scale beats the digits as given detectably on validation, so the digits stay
 # as given; the smallest gain the design could detect is printed beside the best scale's.
 
 # %%
-shape = results.read_mnist_transfer()
-print({k: {m: round(v, 3) for m, v in d.items()} for k, d in shape.ink.items()})
 scales = evaluate.compare_many({k: v.outcomes for k, v in shape.validation.items()},
                                [(k, "as given") for k in shape.scales if k != "as given"],
                                paired=True)
@@ -639,8 +655,9 @@ results.record("06_one_shot", lake_one_net=acc, lake_one_net_ci=[low, high],
 # - The net learned on Omniglot transfers to MNIST digits well above pixel matching. An
 #   unpaired test cannot tell it from Koch et al.'s 70.3%, but their protocol differs, and
 #   against its own 1-NN their net gains far more; their 35x35 input size made ours worse on
-#   digits, not better, and shrinking the digits to Omniglot's proportions made no detectable
-#   difference on validation.
+#   digits, not better, and shrinking the digits to Omniglot's ink share and height gained
+#   1.4 points on validation, not detectably (the smallest detectable gain is printed in
+#   section 6).
 #
 # ## Further reading
 #
