@@ -82,7 +82,7 @@ IMAGE_DIR = None          # your folder of class subfolders; None: the demo phot
 IMAGE_SIZE = 64           # every image is resized to IMAGE_SIZE x IMAGE_SIZE pixels
 COLOR_MODE = "rgb"        # or "grayscale"
 ASPECT = "stretch"        # other aspect ratios: "stretch", "crop" (the centre) or "pad" (borders)
-SPLIT = (0.6, 0.2, 0.2)   # shares of the *classes* for training, validation and test
+SPLIT = (0.5, 0.3, 0.2)   # shares of the *classes* for training, validation and test
 P, K = 16, 4              # a training batch: P classes, K images of each
 EMBEDDING_DIM = 64
 MARGIN = 0.2              # triplet margin, on unit-length embeddings
@@ -458,9 +458,11 @@ print("encoder used from here on:", choice)
 # `TARGET_FAR`, on validation classes. By hand: for verify, the largest threshold that accepts
 # at most that share of *all* the different-class validation pairs (every pair, from one matrix
 # product: `distances.all_pairs`; a sample of pairs would place a 1% threshold coarsely); for
-# identify, we enroll `ENROLL` images of half the validation classes in a gallery
-# (`splits.open_set_split`) and take the largest threshold that accepts at most that share of
-# the images of the *unknown* classes, those left out of the gallery. This is the **open-set**
+# identify, we enroll `ENROLL` images of as many validation classes as the test gallery will
+# hold (half the test classes, section 8) in a gallery (`splits.open_set_split`), and take the
+# largest threshold that accepts at most that share of the images of the *unknown* classes,
+# all the other validation classes. A 1% rate is only resolved by many unknown queries of many
+# classes, which is why `SPLIT` gives validation more classes than test. This is the **open-set**
 # setting: a query may be of a class the gallery does not hold, and the right answer is then
 # "unknown". `gallery.choose_thresholds` does both on images.
 #
@@ -484,20 +486,27 @@ def largest_accepting(distances, share):
 emb_val = encoder.predict(folders.cached_batches(pixels, val), verbose=0)   # chosen encoder
 val_l, val_r, val_d = distances.all_pairs(emb_val)
 val_same = y_val[val_l] == y_val[val_r]
-val_gallery, val_known = splits.open_set_split(y_val, enroll=ENROLL, seed=3)
+# the validation gallery holds as many classes as the test one (half the test classes)
+gallery_classes = round(0.5 * len(np.unique(scan.labels[test])))
+val_gallery, val_known = splits.open_set_split(
+    y_val, enroll=ENROLL, known=gallery_classes / len(np.unique(y_val)), seed=3)
 val_unknown = ~val_gallery & ~val_known
 nearest_unknown = distances.pairwise(emb_val[val_unknown], emb_val[val_gallery]).min(1)
 hand = {"verify": largest_accepting(val_d[~val_same], TARGET_FAR),
         "identify": largest_accepting(nearest_unknown, TARGET_FAR)}
 
-x_val = pixels[val]
+val_rows = np.flatnonzero(val)          # read from the cache in batches, never whole
 val_system = gallery.Gallery(encoder, gallery.build_index(
-    encoder, x_val[val_gallery], y_val[val_gallery], scan.class_names, threshold=1.0))
-thresholds = gallery.choose_thresholds(val_system, images=x_val, labels=y_val,
-                                       unknown_queries=x_val[val_unknown],
+    encoder, folders.cached_batches(pixels, val_rows[val_gallery]), y_val[val_gallery],
+    scan.class_names, threshold=1.0))
+thresholds = gallery.choose_thresholds(val_system, images=folders.cached_batches(pixels, val),
+                                       labels=y_val,
+                                       unknown_queries=folders.cached_batches(
+                                           pixels, val_rows[val_unknown]),
                                        target_far=TARGET_FAR)
 print(f"{int(np.sum(~val_same)):,} different-class pairs (all of them) and "
       f"{int(val_unknown.sum())} unknown queries of {len(np.unique(y_val[val_unknown]))} "
+      f"validation classes, against a gallery of {len(np.unique(y_val[val_gallery]))} "
       "validation classes")
 print(f"by hand:   verify {hand['verify']:.4f}   identify {hand['identify']:.4f}")
 print(f"course_lib: verify {thresholds['verify']:.4f}   identify {thresholds['identify']:.4f}")
@@ -515,8 +524,8 @@ folders.assert_on_demo(thresholds["identify"] < thresholds["verify"],
 # the rates on the pairs of each draw, and keeps the middle 95% of them.
 #
 # **Claim:** on the test classes, at the verify threshold chosen for a FAR of 1% on validation
-# classes, the FAR is 1.2% with a 95% interval of 0.2% to 3.0% over 30 classes; the FRR is
-# 5.1% (interval 2.1% to 10.5%).
+# classes, the FAR is 1.1% with a 95% interval of 0.1% to 2.6% over 30 classes; the FRR is
+# 4.2% (interval 1.2% to 9.4%).
 
 # %%
 y_test = scan.labels[test]
@@ -564,7 +573,9 @@ plots.plot_det(test_d, test_same, label=f"encoder ({choice}), test pairs",
 test_paths = scan.paths[test]
 items = np.array([Path(p).relative_to(IMAGE_DIR).as_posix() for p in test_paths])
 test_gallery, test_known = splits.open_set_split(y_test, enroll=ENROLL, seed=4)
-index = gallery.build_index(encoder, pixels[test][test_gallery], y_test[test_gallery],
+test_rows = np.flatnonzero(test)
+index = gallery.build_index(encoder, folders.cached_batches(pixels, test_rows[test_gallery]),
+                            y_test[test_gallery],
                             scan.class_names, thresholds["verify"], items=items[test_gallery],
                             identify_threshold=thresholds["identify"],
                             preprocessing=gallery.Preprocessing((IMAGE_SIZE, IMAGE_SIZE),
@@ -600,18 +611,20 @@ assert np.isclose(by_array.distance, d_q.min(), atol=2e-2)
 #
 # **Claim:** identify answers every test query as the hand computation does (the same item).
 # Its own threshold is below the verify threshold, so by construction it lets in no unknown
-# query the verify threshold would keep out; it lets in far fewer (4.3% against 17.4%), though
-# more than the share it was chosen for on validation, and the 4.3% rests on a handful of
-# queries. The price of that strictness is paid by the known queries: 87.0% of them are
-# answered right (check: at least 60%).
+# query the verify threshold would keep out; it lets in far fewer (2.2% against 14.1%). That
+# 2.2% is 2 of 92 unknown queries of 15 classes, and its 95% interval from the bootstrap over
+# classes, 0.0% to 7.7%, holds the 1% the threshold was chosen for on 291 unknown validation queries of 30
+# classes: the test is consistent with the 1% carrying over to new classes, but far too small
+# to show it, as the interval's width says. Known queries pay little for the
+# strictness: 97.1% of them are answered right (check: at least 60%).
 
 # %%
 queries = [str(p) for p in test_paths[~test_gallery]]
 truth = np.array([scan.class_names[c] if known else gallery.UNKNOWN
                   for c, known in zip(y_test[~test_gallery], test_known[~test_gallery])])
 answers = served.identify(queries, k=3)
-emb_all = encoder.predict(folders.read_images(queries, IMAGE_SIZE, COLOR_MODE, aspect=ASPECT),
-                         verbose=0)
+emb_all = encoder.predict(folders.path_batches(np.array(queries), IMAGE_SIZE, COLOR_MODE,
+                                              aspect=ASPECT), verbose=0)  # from the files
 d_all = distances.pairwise(emb_all, index.embeddings)
 hand_items = np.array(index.items)[d_all.argmin(1)]
 nearest_d, stranger = d_all.min(1), truth == gallery.UNKNOWN
@@ -625,7 +638,9 @@ print(f"{len(queries)} queries: {int((~stranger).sum())} of known classes, "
 print(f"unknown queries let in: {let_in['verify']:.1%} with the verify threshold, "
       f"{let_in['identify']:.1%} ({int(np.sum(nearest_d[stranger] <= thresholds['identify']))} "
       f"queries) with the identify threshold, 95% interval {open_far['far_low']:.1%} to "
-      f"{open_far['far_high']:.1%} (chosen for {TARGET_FAR:.0%} on validation classes)")
+      f"{open_far['far_high']:.1%} over classes (chosen for {TARGET_FAR:.0%} on "
+      f"{int(val_unknown.sum())} unknown validation queries of "
+      f"{len(np.unique(y_val[val_unknown]))} classes)")
 print("open-set accuracy {accuracy:.1%}: known queries right {known_accuracy:.1%} (check: at "
       "least 60%), unknown rejected {unknown_rejection:.1%}".format(**open_set))
 for r, t in list(zip(answers, truth))[:2]:
@@ -633,6 +648,10 @@ for r, t in list(zip(answers, truth))[:2]:
           ", ".join(f"{item} {d:.2f}" for item, _, d in r.matches))
 assert [r.item for r in answers] == hand_items.tolist()
 assert np.isclose(open_far["far"], let_in["identify"])
+assert open_far["far_low"] <= let_in["identify"] <= open_far["far_high"]
+folders.assert_on_demo(open_far["far_low"] <= TARGET_FAR <= open_far["far_high"],
+                       "the open-set FAR's interval on the test classes holds the target",
+                       IMAGE_DIR)
 folders.assert_on_demo(let_in["identify"] < let_in["verify"] and open_set["known_accuracy"] >= 0.6,
                        "identify lets in fewer strangers than verify; known queries at least "
                        "60% right", IMAGE_DIR)
@@ -691,9 +710,8 @@ assert same == len(answers)
 # %%
 picks = np.concatenate([np.flatnonzero(~stranger)[:2], np.flatnonzero(stranger)[:2]])
 nearest5 = np.argsort(d_all[picks], axis=1)[:, :5]
-gallery_pixels = pixels[test][test_gallery]
 plots.plot_nearest_neighbours(
-    pixels[test][~test_gallery][picks], gallery_pixels[nearest5],
+    pixels[test_rows[~test_gallery][picks]], pixels[test_rows[test_gallery][nearest5]],
     np.take_along_axis(d_all[picks], nearest5, 1),
     index.labels[nearest5] == y_test[~test_gallery][picks][:, None],
     answers=[f"{answers[i].answer} ({'right' if answers[i].answer == truth[i] else 'wrong'})"
