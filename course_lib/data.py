@@ -35,11 +35,13 @@ __all__ = [
     "LakeRun",
     "OmniglotFile",
     "OmniglotSet",
+    "ink_statistics",
     "load_digits_8x8",
     "load_lake_runs",
     "load_mnist",
     "load_omniglot",
     "omniglot_file",
+    "zoom_out",
 ]
 
 # SHA-256 of the *uncompressed* IDX files (data/mnist/SHA256SUMS.uncompressed), in reading order.
