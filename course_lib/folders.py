@@ -235,7 +235,8 @@ def _check_decodes(path: Path) -> tuple[tuple[int, int], str | None]:
 
 def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = True,
                       warn: bool = True) -> ImageFolder:
-    """List a class-per-subfolder image folder without decoding it.
+    """List a class-per-subfolder image folder, decoding each file once to check it
+    (``check_files=True``, the default) or only listing the names (``check_files=False``).
 
     Args:
         directory: the folder (str or Path).

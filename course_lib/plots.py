@@ -8,6 +8,7 @@ Introduced in notebook 01.
 
 from __future__ import annotations
 
+import logging
 import textwrap
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from course_lib import checks, config
+
+# matplotlib logs "findfont: Font family [...] not found. Falling back to DejaVu Sans." (a
+# WARNING) each time mathtext looks for a font this machine lacks; the fallback draws the
+# figure as intended, so only errors of the font manager are shown.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 __all__ = [
     "plot_ablation",

@@ -81,7 +81,7 @@ config.describe();
 IMAGE_DIR = None          # your folder of class subfolders; None: the demo photo folder
 IMAGE_SIZE = 64           # every image is resized to IMAGE_SIZE x IMAGE_SIZE pixels
 COLOR_MODE = "rgb"        # or "grayscale"
-ASPECT = "stretch"        # other aspect ratios: "stretch", "crop" (the centre) or "pad" (borders)
+ASPECT = "stretch"        # or "crop" (keeps the centre: good for centred subjects), "pad" (borders)
 SPLIT = (0.5, 0.3, 0.2)   # shares of the *classes* for training, validation and test
 P, K = 16, 4              # a training batch: P classes, K images of each
 EMBEDDING_DIM = 64
@@ -133,7 +133,8 @@ print(f"images per class: median {np.median(sizes):.0f}, largest {sizes.max()}; 
 # decoder training uses, so that a damaged file is caught now rather than halfway through
 # training. It reports in one warning each the files and the classes it leaves out, by name,
 # and whether the images come in several sizes. It keeps only **paths** and labels.
-#
+
+# %% [markdown]
 # **Claim:** every image file listed by hand is either kept by the scan or named in its report,
 # and every class it keeps has at least 2 usable images.
 
@@ -156,7 +157,8 @@ assert np.bincount(scan.labels).min() >= 2 and len(scan.class_names) == len(np.u
 # Real folders also hold files that are not images, or are broken. We copy two small classes
 # into a scratch folder and plant three problems: a text file, a file named `.jpg` that does
 # not decode, and a class of a single image.
-#
+
+# %% [markdown]
 # **Claim:** the scan names each planted problem and keeps every good image of the classes that
 # have at least two (the lonely class's one image is set aside, with its reason).
 
@@ -189,7 +191,8 @@ assert "lonely class (1 usable image)" in report and len(small.paths) == 4
 # sideways images. By hand, PIL's `ImageOps.exif_transpose` applies the tag. We store one photo
 # sideways with orientation 6 ("rotate 90 degrees clockwise to view"), as phones do, and read
 # it both ways; `folders.decode_image`, which every loader of the course uses, applies the tag.
-#
+
+# %% [markdown]
 # **Claim:** `folders.decode_image` reads the sideways file upright: its pixels are close to
 # PIL's upright reading and at least 3 times farther from the stored, sideways ones.
 
@@ -232,7 +235,8 @@ assert gap_stored >= 3 * gap_upright
 # A Siamese network is for classes it has never seen, so it is judged on classes it never
 # trained on: the split is over **classes**. By hand, shuffle the class ids with the seed and
 # deal them out; `splits.class_disjoint_split` does the same with its arguments checked.
-#
+
+# %% [markdown]
 # **Claim:** the course_lib split is the hand-made one, and the three parts share no class.
 
 # %%
@@ -259,7 +263,8 @@ assert np.all(train.astype(int) + val + test == 1)
 # epochs, and later runs on the same files, read pixels. The cache's name is a digest of the
 # files' paths, sizes and modification times, so an edited folder gets a new cache. By hand,
 # the same for a few files: decode, scale to 0-255, round.
-#
+
+# %% [markdown]
 # **Claim:** the cache holds the pixels decoded by hand, one byte each, in a read-only memory
 # map of the file on disk.
 
@@ -283,7 +288,8 @@ assert isinstance(pixels, np.memmap) and not pixels.flags.writeable
 # Classes with fewer than `K` images are not an error: their images are drawn with repetition
 # up to `K`, and the sampler says so in one line (`verbose=False` keeps it quiet; the line
 # stays in `small_classes_line`).
-#
+
+# %% [markdown]
 # **Claim:** the pipeline's first batch is the hand-made one, P classes of K images each, and
 # the sampler's line counts the same small training classes as we do by hand.
 
@@ -318,10 +324,12 @@ assert f"{small_by_hand} of {len(np.unique(y_train))} classes have fewer than k=
 # on the **validation** classes: `callbacks.RetrievalValidation` embeds them after every epoch
 # (read batch by batch from the cache with `folders.cached_batches`), adds their leave-one-out
 # MAP@R (notebook 07) to the epoch's line, and at the end puts back the weights of the best
-# epoch. MAP@R rather than recall@1: on easy classes every image's nearest neighbour is right
-# after an epoch or two, so recall@1 sits at its ceiling and cannot tell epochs apart, while
-# MAP@R asks that *all* of a class's images rank first. This trains on one device; for several GPUs or machines, docs/scaling.md, *Training from image
-# files*, says how to lay out the batches.
+# epoch. MAP@R rather than recall@1: on easy classes every image's nearest neighbour tends to
+# be right after an epoch or two, and once recall@1 reaches its ceiling of 1 it can no longer
+# rank the epochs after that one, while MAP@R asks that *all* of a class's images rank first
+# (the claim below shows recall@1 at 1 for the kept epoch, with MAP@R below it). This trains
+# on one device; for several GPUs or machines, docs/scaling.md, *Training from image files*,
+# says how to lay out the batches.
 
 # %%
 import keras
@@ -365,10 +373,11 @@ print(f"best validation MAP@R {monitor.best:.3f} at epoch {monitor.best_epoch + 
 # that ten thousand images never need an array of all their differences), each image's own
 # entry set to infinity; for an image whose class has $R$ other images, the precision at each
 # rank $i \le R$ that holds one of them, summed and divided by $R$.
-#
+
+# %% [markdown]
 # **Claim:** the training loss falls, and the encoder ends with the best epoch's weights: its
-# validation MAP@R, computed again by hand, is the monitor's best, at least 0.5, while the
-# recall@1 of the same embeddings is at its ceiling of 1, which MAP@R is not.
+# validation MAP@R, computed again by hand, is the monitor's best, at least 0.5, and below the
+# recall@1 of the same embeddings; that recall@1 is at its ceiling of 1 (full run only).
 
 # %%
 from course_lib import distances
@@ -390,7 +399,9 @@ print(f"loss {losses_seen[0]:.4f} -> {losses_seen[-1]:.4f}; validation MAP@R by 
 assert np.isclose(hand_map, monitor.best, atol=1e-3)
 folders.assert_on_demo(bool(losses_seen[-1] < losses_seen[0]) and hand_map >= 0.5
                        and hand_recall > hand_map,
-                       "the loss falls, MAP@R is at least 0.5, recall@1 is 1", IMAGE_DIR)
+                       "the loss falls, MAP@R is at least 0.5 and below recall@1", IMAGE_DIR)
+if not config.fast_mode():      # at the ceiling after the full run's steps
+    folders.assert_on_demo(hand_recall == 1.0, "recall@1 is at its ceiling of 1", IMAGE_DIR)
 
 # %% [markdown]
 # ## 6 · From scratch or pretrained?
@@ -470,9 +481,11 @@ print("encoder used from here on:", choice)
 # only shrink as items are added, so the same threshold lets in more strangers as the gallery
 # grows. When it grows (more than a few per cent, say), choose the identify threshold again on
 # a validation gallery of the new size.
-#
+
+# %% [markdown]
 # **Claim:** `gallery.choose_thresholds` finds both hand-made thresholds, and the identify
-# threshold is the lower one.
+# threshold is the lower one. The identify threshold rests on the few unknown validation
+# queries it accepts: at most `TARGET_FAR` times their number, rounded down.
 
 # %%
 from course_lib import evaluate, gallery
@@ -489,7 +502,8 @@ val_same = y_val[val_l] == y_val[val_r]
 # the validation gallery holds as many classes as the test one (half the test classes)
 gallery_classes = round(0.5 * len(np.unique(scan.labels[test])))
 val_gallery, val_known = splits.open_set_split(
-    y_val, enroll=ENROLL, known=gallery_classes / len(np.unique(y_val)), seed=3)
+    y_val, enroll=ENROLL, known=gallery_classes / len(np.unique(y_val)),
+    seed=SEED + 3)   # SEED + 3 and (section 8) SEED + 4: streams apart from the split's SEED
 val_unknown = ~val_gallery & ~val_known
 nearest_unknown = distances.pairwise(emb_val[val_unknown], emb_val[val_gallery]).min(1)
 hand = {"verify": largest_accepting(val_d[~val_same], TARGET_FAR),
@@ -510,10 +524,15 @@ print(f"{int(np.sum(~val_same)):,} different-class pairs (all of them) and "
       "validation classes")
 print(f"by hand:   verify {hand['verify']:.4f}   identify {hand['identify']:.4f}")
 print(f"course_lib: verify {thresholds['verify']:.4f}   identify {thresholds['identify']:.4f}")
+val_accepts = int(np.sum(nearest_unknown <= thresholds["identify"]))
+allowed = int(np.floor(TARGET_FAR * val_unknown.sum() + 1e-9))
+print(f"unknown validation queries accepted at the identify threshold: {val_accepts} "
+      f"(floor({TARGET_FAR} x {int(val_unknown.sum())}) = {allowed})")
 assert np.allclose([thresholds["verify"], thresholds["identify"]],
                    [hand["verify"], hand["identify"]], atol=1e-4)
+assert val_accepts <= allowed
 folders.assert_on_demo(thresholds["identify"] < thresholds["verify"],
-                       "the identify threshold is below the verify threshold", IMAGE_DIR)
+                       "the identify threshold is below the verify threshold", IMAGE_DIR);
 
 # %% [markdown]
 # A FAR chosen on validation classes is a promise about *those* classes. On new classes it can
@@ -522,10 +541,11 @@ folders.assert_on_demo(thresholds["identify"] < thresholds["verify"],
 # threshold, on all test pairs, with a 95% interval from a **bootstrap** over the test
 # **classes**: it draws as many classes as there are, with replacement, 2,000 times, measures
 # the rates on the pairs of each draw, and keeps the middle 95% of them.
-#
-# **Claim:** on the test classes, at the verify threshold chosen for a FAR of 1% on validation
-# classes, the FAR is 1.1% with a 95% interval of 0.1% to 2.6% over 30 classes; the FRR is
-# 4.2% (interval 1.2% to 9.4%).
+
+# %% [markdown]
+# **Claim:** (full run only) on the test classes, at the verify threshold chosen for a FAR of
+# 1% on validation classes, the FAR is 1.1% with a 95% interval of 0.1% to 2.6% over 30
+# classes; the FRR is 4.2% (interval 1.2% to 9.4%).
 
 # %%
 y_test = scan.labels[test]
@@ -541,6 +561,11 @@ print("test FAR {far:.1%} (95% interval {far_low:.1%} to {far_high:.1%}), FRR {f
 assert rates["far_low"] <= rates["far"] <= rates["far_high"]
 assert rates["frr_low"] <= rates["frr"] <= rates["frr_high"]
 assert rates["n_classes"] == len(np.unique(y_test)) and rates["n_boot"] == 2000
+if not config.fast_mode():      # the numbers quoted above, as printed (fast mode trains less)
+    folders.assert_on_demo(
+        [f"{rates[k]:.1%}" for k in ("far", "far_low", "far_high", "frr", "frr_low", "frr_high")]
+        == ["1.1%", "0.1%", "2.6%", "4.2%", "1.2%", "9.4%"] and rates["n_classes"] == 30,
+        "test FAR 1.1% (0.1% to 2.6%) over 30 classes, FRR 4.2% (1.2% to 9.4%)", IMAGE_DIR)
 
 # %% [markdown]
 # The whole trade-off on the test pairs is the **DET curve** (detection error trade-off): each
@@ -559,20 +584,29 @@ plots.plot_det(test_d, test_same, label=f"encoder ({choice}), test pairs",
 #
 # The test classes play the deployment: `splits.open_set_split` enrolls `ENROLL` images of half
 # of them in a gallery, and every other test image is a query whose right answer is its class,
-# or "unknown" for the classes not enrolled. `gallery.build_index` keeps the embeddings, labels,
+# or "unknown" for the classes not enrolled.
+#
+# How often the test classes were looked at: the test rates of this section and of section 7
+# were scored in several stored runs while this notebook was developed, and `SPLIT` was
+# changed from (0.6, 0.2, 0.2) to (0.5, 0.3, 0.2) after such runs, so that the identify
+# threshold is chosen on more unknown validation queries (291 of 30 classes instead of 183 of
+# 15).
+#
+# `gallery.build_index` keeps the embeddings, labels,
 # class names, one **item id** per gallery image (here its file name inside the folder), both
 # thresholds, and the encoder's **preprocessing** (size, colour mode, `ASPECT`); `export`
 # writes the encoder alone and the index; `load` reads them back. A query can then be a file
 # path or an image of any size: the export prepares it as training images were. By hand, the
 # answer to one query is a decode, an embedding and the nearest gallery item.
-#
+
+# %% [markdown]
 # **Claim:** the loaded system answers a full-size photo's path, and the same photo as a `uint8`
 # array of its own size, as the hand computation does: the same item, class and distance.
 
 # %%
 test_paths = scan.paths[test]
 items = np.array([Path(p).relative_to(IMAGE_DIR).as_posix() for p in test_paths])
-test_gallery, test_known = splits.open_set_split(y_test, enroll=ENROLL, seed=4)
+test_gallery, test_known = splits.open_set_split(y_test, enroll=ENROLL, seed=SEED + 4)
 test_rows = np.flatnonzero(test)
 index = gallery.build_index(encoder, folders.cached_batches(pixels, test_rows[test_gallery]),
                             y_test[test_gallery],
@@ -607,16 +641,30 @@ assert np.isclose(by_array.distance, d_q.min(), atol=2e-2)
 # share of unknown queries let in (the **open-set FAR**) under each threshold, with a 95%
 # interval from the bootstrap over the queries' classes (all the images of one unknown class
 # tend to be let in or kept out together, so the queries are not independent), and the share
-# of known queries answered right.
+# of known queries answered right, under each threshold.
 #
-# **Claim:** identify answers every test query as the hand computation does (the same item).
-# Its own threshold is below the verify threshold, so by construction it lets in no unknown
-# query the verify threshold would keep out; it lets in far fewer (2.2% against 14.1%). That
-# 2.2% is 2 of 92 unknown queries of 15 classes, and its 95% interval from the bootstrap over
-# classes, 0.0% to 7.7%, holds the 1% the threshold was chosen for on 291 unknown validation queries of 30
-# classes: the test is consistent with the 1% carrying over to new classes, but far too small
-# to show it, as the interval's width says. Known queries pay little for the
-# strictness: 97.1% of them are answered right (check: at least 60%).
+# These 1:N rates have standard names in NIST's evaluations of identification (Grother, Ngan
+# and Hanaoka 2019, "Face Recognition Vendor Test (FRVT) Part 2: Identification", NISTIR
+# 8271). The open-set FAR is the **FPIR**, false positive identification rate: the share of
+# searches by someone not in the gallery that return a candidate within the threshold. The
+# share of known queries not answered with their own class corresponds to the **FNIR**, false
+# negative identification rate (the share of searches by someone enrolled whose own class is
+# not returned within the threshold; here the candidate list is cut at rank 1). A known query
+# is missed in one of two ways: the wrong name, or "unknown" because its nearest item lies
+# beyond the threshold; the second is the 1:N **reject error**, the share of known queries
+# answered "unknown".
+
+# %% [markdown]
+# **Claim:** (full run only) identify answers every test query as the hand computation does
+# (the same item). Its own threshold is below the verify threshold, so by construction it lets
+# in no unknown query the verify threshold would keep out; it lets in far fewer (2.2% against
+# 14.1%). That 2.2% is 2 of 92 unknown queries of 15 classes, and its 95% interval from the
+# bootstrap over classes, 0.0% to 7.7%, holds the 1% the threshold was chosen for on 291
+# unknown validation queries of 30 classes: the test is consistent with the 1% carrying over to
+# new classes, but far too small to show it, as the interval's width says. Known queries pay
+# little for the strictness: 97.1% of them are answered right with the identify threshold,
+# 98.6% with the verify threshold (check: at most five points apart, and at least 60%); with
+# the identify threshold 2.9% of them are rejected as "unknown" (the reject error).
 
 # %%
 queries = [str(p) for p in test_paths[~test_gallery]]
@@ -627,6 +675,7 @@ emb_all = encoder.predict(folders.path_batches(np.array(queries), IMAGE_SIZE, CO
                                               aspect=ASPECT), verbose=0)  # from the files
 d_all = distances.pairwise(emb_all, index.embeddings)
 hand_items = np.array(index.items)[d_all.argmin(1)]
+y_queries, named = y_test[~test_gallery], np.asarray(index.labels)[d_all.argmin(1)]
 nearest_d, stranger = d_all.min(1), truth == gallery.UNKNOWN
 let_in = {name: float(np.mean(nearest_d[stranger] <= t)) for name, t in
           (("verify", thresholds["verify"]), ("identify", thresholds["identify"]))}
@@ -641,26 +690,63 @@ print(f"unknown queries let in: {let_in['verify']:.1%} with the verify threshold
       f"{open_far['far_high']:.1%} over classes (chosen for {TARGET_FAR:.0%} on "
       f"{int(val_unknown.sum())} unknown validation queries of "
       f"{len(np.unique(y_val[val_unknown]))} classes)")
+known_right = {name: float(np.mean((named == y_queries)[~stranger] & (nearest_d[~stranger] <= t)))
+               for name, t in (("verify", thresholds["verify"]),
+                               ("identify", thresholds["identify"]))}
+known_rejected = float(np.mean(nearest_d[~stranger] > thresholds["identify"]))
 print("open-set accuracy {accuracy:.1%}: known queries right {known_accuracy:.1%} (check: at "
       "least 60%), unknown rejected {unknown_rejection:.1%}".format(**open_set))
+print(f"known queries right, by hand: {known_right['identify']:.1%} with the identify "
+      f"threshold, {known_right['verify']:.1%} with the verify threshold; with the identify "
+      f"threshold FNIR (rank 1) {1 - known_right['identify']:.1%}, of which rejected as "
+      f"'unknown' (the reject error) {known_rejected:.1%}; FPIR (the open-set FAR) "
+      f"{let_in['identify']:.1%}")
 for r, t in list(zip(answers, truth))[:2]:
     print(f"identify -> {r.answer} (truth {t}); matched items:",
           ", ".join(f"{item} {d:.2f}" for item, _, d in r.matches))
 assert [r.item for r in answers] == hand_items.tolist()
 assert np.isclose(open_far["far"], let_in["identify"])
 assert open_far["far_low"] <= let_in["identify"] <= open_far["far_high"]
+assert np.isclose(known_right["identify"], open_set["known_accuracy"])
+assert known_rejected <= 1 - known_right["identify"] + 1e-9
 folders.assert_on_demo(open_far["far_low"] <= TARGET_FAR <= open_far["far_high"],
                        "the open-set FAR's interval on the test classes holds the target",
                        IMAGE_DIR)
-folders.assert_on_demo(let_in["identify"] < let_in["verify"] and open_set["known_accuracy"] >= 0.6,
+folders.assert_on_demo(let_in["identify"] < let_in["verify"] and open_set["known_accuracy"] >= 0.6
+                       and known_right["verify"] - known_right["identify"] <= 0.05,
                        "identify lets in fewer strangers than verify; known queries at least "
-                       "60% right", IMAGE_DIR)
+                       "60% right, at most 5 points below the verify threshold's", IMAGE_DIR)
+n_unknown_let_in = int(np.sum(nearest_d[stranger] <= thresholds["identify"]))
+if not config.fast_mode():      # the numbers quoted above, as printed (fast mode trains less)
+    folders.assert_on_demo(
+        [f"{v:.1%}" for v in (let_in["identify"], let_in["verify"], open_far["far_low"],
+                              open_far["far_high"], open_set["known_accuracy"])]
+        == ["2.2%", "14.1%", "0.0%", "7.7%", "97.1%"]
+        and (n_unknown_let_in, int(stranger.sum()),
+             len(np.unique(y_queries[stranger]))) == (2, 92, 15)
+        and (int(val_unknown.sum()), len(np.unique(y_val[val_unknown]))) == (291, 30),
+        "2 of 92 unknown queries of 15 classes let in (2.2%, interval 0.0% to 7.7%; 14.1% "
+        "with the verify threshold), 291 unknown validation queries of 30 classes, known "
+        "queries 97.1% right", IMAGE_DIR)
+
+# %% [markdown]
+# How far to trust the identify numbers is a matter of interpretation, not of a check. The
+# identify threshold rests on 2 accepted unknown validation queries (section 7): one
+# query more or less near the gallery moves it, so a 1% threshold chosen on so few accepts is
+# rough. The test interval is rough too: a percentile bootstrap over 15 unknown test classes
+# with 2 events (unknown queries let in). Its lower end of 0.0% is an artefact of so few
+# events (a share of the draws holds neither event's class), not evidence that no stranger
+# gets in. Resampling whole classes rather than single queries or pairs, because the errors
+# of one class go together, is the *subsets bootstrap* of Bolle, Ratha and Pankanti (2004,
+# "Error analysis of pattern recognition systems: the subsets bootstrap", Computer Vision and
+# Image Understanding 93(1)), where this interval is introduced.
 
 # %% [markdown]
 # A gallery changes without retraining: `add` embeds only the new images, `remove` takes items
 # out by id. We enroll one image of an unknown test class under its name, ask about its other
 # images, then remove the item again.
-#
+
+# %% [markdown]
 # **Claim:** once added, the new class is the answer for its other images, and once removed,
 # every answer is the one before.
 
@@ -677,14 +763,15 @@ after = [r.answer for r in served.identify(list(test_paths[rows[1:]]))]
 print(f"class {name!r}: before {before}\n  after add {added}\n  after remove {after}")
 assert after == before
 folders.assert_on_demo(all(a == name for a in added),
-                       "once added, the new class is the answer for its other images", IMAGE_DIR)
+                       "once added, the new class is the answer for its other images", IMAGE_DIR);
 
 # %% [markdown]
 # The export must work elsewhere: a web service, a script on another machine. A new Python
 # process (no variable of this notebook) loads the two files and answers the same query paths:
 # `python -m course_lib.gallery EXPORT_DIR PATHS_FILE` reads the paths from a file, one per
 # line (a command line holds a few thousand at most), and prints one JSON line per query.
-#
+
+# %% [markdown]
 # **Claim:** the fresh process gives every query the same answer and the same matched item.
 
 # %%

@@ -65,6 +65,9 @@ FULL_RUN_ONLY: list[tuple[str, str]] = [
     ("06_one_shot", "(full run only) the file's one net is the net you just trained"),
     ("07_triplet_loss", "(full run only) with margin 1.0, batch-hard from a cold start"),
     ("07_triplet_loss", "(full run only) the live run gives the file's MAP@R"),
+    ("08_your_own_images", "the training loss falls, and the encoder ends with the best"),
+    ("08_your_own_images", "(full run only) on the test classes, at the verify threshold"),
+    ("08_your_own_images", "(full run only) identify answers every test query as the hand"),
     ("09_beyond_pairs", "(full run only) the live run gives the file's MAP@R"),
 ]
 
