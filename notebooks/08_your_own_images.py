@@ -524,7 +524,7 @@ print(f"{int(np.sum(~val_same)):,} different-class pairs (all of them) and "
       "validation classes")
 print(f"by hand:   verify {hand['verify']:.4f}   identify {hand['identify']:.4f}")
 print(f"course_lib: verify {thresholds['verify']:.4f}   identify {thresholds['identify']:.4f}")
-val_accepts = int(np.sum(nearest_unknown <= thresholds["identify"]))
+val_accepts = int(np.sum(nearest_unknown <= hand["identify"]))   # the same threshold, by hand
 allowed = int(np.floor(TARGET_FAR * val_unknown.sum() + 1e-9))
 print(f"unknown validation queries accepted at the identify threshold: {val_accepts} "
       f"(floor({TARGET_FAR} x {int(val_unknown.sum())}) = {allowed})")
@@ -712,10 +712,9 @@ assert known_rejected <= 1 - known_right["identify"] + 1e-9
 folders.assert_on_demo(open_far["far_low"] <= TARGET_FAR <= open_far["far_high"],
                        "the open-set FAR's interval on the test classes holds the target",
                        IMAGE_DIR)
-folders.assert_on_demo(let_in["identify"] < let_in["verify"] and open_set["known_accuracy"] >= 0.6
-                       and known_right["verify"] - known_right["identify"] <= 0.05,
+folders.assert_on_demo(let_in["identify"] < let_in["verify"] and open_set["known_accuracy"] >= 0.6,
                        "identify lets in fewer strangers than verify; known queries at least "
-                       "60% right, at most 5 points below the verify threshold's", IMAGE_DIR)
+                       "60% right", IMAGE_DIR)
 n_unknown_let_in = int(np.sum(nearest_d[stranger] <= thresholds["identify"]))
 if not config.fast_mode():      # the numbers quoted above, as printed (fast mode trains less)
     folders.assert_on_demo(
@@ -724,10 +723,11 @@ if not config.fast_mode():      # the numbers quoted above, as printed (fast mod
         == ["2.2%", "14.1%", "0.0%", "7.7%", "97.1%"]
         and (n_unknown_let_in, int(stranger.sum()),
              len(np.unique(y_queries[stranger]))) == (2, 92, 15)
-        and (int(val_unknown.sum()), len(np.unique(y_val[val_unknown]))) == (291, 30),
+        and (int(val_unknown.sum()), len(np.unique(y_val[val_unknown]))) == (291, 30)
+        and known_right["verify"] - known_right["identify"] <= 0.05,
         "2 of 92 unknown queries of 15 classes let in (2.2%, interval 0.0% to 7.7%; 14.1% "
         "with the verify threshold), 291 unknown validation queries of 30 classes, known "
-        "queries 97.1% right", IMAGE_DIR)
+        "queries 97.1% right, at most five points below the verify threshold's", IMAGE_DIR)
 
 # %% [markdown]
 # How far to trust the identify numbers is a matter of interpretation, not of a check. The
