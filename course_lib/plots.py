@@ -1336,7 +1336,11 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
         raise TypeError(f"labels must be a dict or None, got {type(labels).__name__}")
     names = {**{m: m for m in [by, *metrics]}, **(labels or {})}
     groups = list(dict.fromkeys(table[by]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.6),
+    # past 8 groups a panel widens with them (0.3 in each), so one-line names fit side by side,
+    # and grows taller with the longest name, written upwards below it
+    width = max(3.6, 0.3 * len(groups))
+    height = 3.6 if len(groups) <= 8 else 3.6 + 0.08 * max(len(str(g)) for g in groups)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(width * len(metrics), height),
                              squeeze=False, layout="constrained")
     for ax, metric in zip(axes[0], metrics):
         for i, group in enumerate(groups):
@@ -1347,10 +1351,12 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
             sd = values.std(ddof=1) if len(values) > 1 else 0.0
             ax.errorbar(i + 0.12, values.mean(), yerr=sd, fmt="D", color=color, capsize=4,
                         label="mean ± 1 std" if i == 0 else None)
-        # past 3 groups, names are wrapped at spaces and written upwards: they never overlap
+        # past 3 groups, names are written upwards, wrapped at spaces up to 8 groups and on one
+        # line beyond (a wrapped name is wider than the room for one of many): no overlap
         many = len(groups) > 3
+        wrap = 12 if len(groups) <= 8 else 10_000
         ax.set_xticks(range(len(groups)),
-                      [textwrap.fill(str(g), 12) if many else str(g) for g in groups],
+                      [textwrap.fill(str(g), wrap) if many else str(g) for g in groups],
                       fontsize="small" if many else None, rotation=90 if many else 0)
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_xlabel(names[by])
@@ -1470,7 +1476,8 @@ def plot_comparisons(comparisons, ax: Axes | None = None, title: str = "Paired c
         if not isinstance(c, Comparison):
             raise TypeError(f"comparisons[{i}] must be an evaluate.Comparison, got "
                             f"{type(c).__name__}")
-    ax = _new_axes(ax, (7.5, 0.55 * len(found) + 1.6))
+    longest = max(len(c.label) for c in found)     # long row names widen the figure, not
+    ax = _new_axes(ax, (max(7.5, 4.5 + 0.09 * longest), 0.55 * len(found) + 1.6))   # the bars'
     y = np.arange(len(found))[::-1]
     # The bars take the left part of the axes; the right part is the p-value column.
     ends = np.array([0.0] + [v for c in found for v in (c.low, c.high, c.effect)], float)

@@ -104,6 +104,8 @@ def train(setting: Setting, seed: int, steps: int, chunks: int, protocol, on_chu
     from course_lib import losses, unseen
 
     c = protocol.num_train_classes
+    # the head's initializer draws its seed when it is made: seed first (see study_09.train)
+    keras.utils.set_random_seed(seed)
     if setting.loss == "CosFace":
         loss = losses.CosFaceLoss(setting.scale, setting.margin)
         head = losses.CosineClassifier(c, centres_initializer(setting.centres),

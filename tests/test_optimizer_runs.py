@@ -225,14 +225,19 @@ def test_train_on_pairs_tracks_a_probe_and_takes_callbacks(class_coded_images):
         training.train_contrastive(x, y, "sgd", 0.1, seed=0, steps=1, chunks=1, verbose=1)
 
 
-def test_plot_metrics_by_group_long_group_names_do_not_overlap():
+@pytest.mark.parametrize("extra", [[], ["SupCon", "prototypes, 5-shot, same images", "CosFace",
+                                        "normalised softmax", "softmax classifier",
+                                        "softmax classifier, SimpleShot", "prototypes, 1-shot",
+                                        "batch-hard (07)"]])
+def test_plot_metrics_by_group_long_group_names_do_not_overlap(extra):
     import matplotlib.pyplot as plt
     import pandas as pd
 
     names = ["contrastive pairs", "contrastive, all pairs", "random triplets", "batch-all",
-             "batch-hard", "semi-hard", "N-way"]
-    table = pd.DataFrame({"loss": np.repeat(names, 3), "map@r": np.arange(21) / 21,
-                          "recall@1": np.arange(21) / 30, "one-shot": np.arange(21) / 40})
+             "batch-hard", "semi-hard", "N-way"] + extra
+    n = 3 * len(names)
+    table = pd.DataFrame({"loss": np.repeat(names, 3), "map@r": np.arange(n) / n,
+                          "recall@1": np.arange(n) / 30, "one-shot": np.arange(n) / 40})
     fig = plots.plot_metrics_by_group(table, ["recall@1", "map@r", "one-shot"], by="loss",
                                       title="t")
     fig.canvas.draw()

@@ -617,6 +617,22 @@ def test_plot_comparisons_legend_covers_no_bar_and_p_values_stay_inside():
             assert not box.overlaps(line.get_window_extent(renderer)), t.get_text()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "detectable", "not detectable", "no difference"]
+    # Row names as long as notebook 09's widen the figure: the p-values still clear the bars.
+    long = ev.compare_many({"softmax classifier, SimpleShot": runs["big"],
+                            "softmax classifier": runs["base"]},
+                           [("softmax classifier, SimpleShot", "softmax classifier")],
+                           paired=True)
+    wide = plots.plot_comparisons(long)
+    wide.figure.canvas.draw()
+    r = wide.figure.canvas.get_renderer()
+    frame = wide.get_window_extent(r)
+    (label,) = wide.texts
+    box = label.get_window_extent(r)
+    bar_end = max(line.get_window_extent(r).x1 for line in wide.get_lines()
+                  if line.get_linestyle() != "--")
+    assert box.x0 - bar_end > 10 and box.x1 <= frame.x1       # pixels between bar and label
+    ticks = [t.get_window_extent(r) for t in wide.get_xticklabels() if t.get_text()]
+    assert not any(a.overlaps(b) for i, a in enumerate(ticks) for b in ticks[i + 1:])
     # Drawn into a given, narrow Axes the labels still stay inside it.
     _, small = plt.subplots(figsize=(4, 2.5), layout="constrained")
     plots.plot_comparisons(found, ax=small)

@@ -155,9 +155,10 @@ def test_the_study_file_reads_back_and_resumes(tmp_path, monkeypatch):
     assert again.margins["CosFace"] == 0.2 and again.margins["normalised softmax"] == 0.0
     assert again.settings["cosface"] == COSFACE
     assert len(again.losses) == len(study_09.LOSSES) + len(study_09.READOUTS)
-    # the same images for every loss: 100 steps of 48, or 24 steps of 200 (20 x 10)
+    # the same steps for every loss, but the same images (24 steps of 20 x 10) where marked
     steps = {name: st for name, seed, st, *_ in calls[n_sweep:]}
-    assert steps["prototypes, 5-shot"] == 24 and steps["batch-hard"] == 100
+    assert steps["prototypes, 5-shot"] == steps["batch-hard"] == 100
+    assert steps["prototypes, 5-shot, same images"] == 24
     assert again.settings["steps_by_loss"] == steps
     assert {name: setting for name, _, _, _, setting in calls if setting} == {
         "CosFace": COSFACE["CosFace"], "normalised softmax": COSFACE["normalised softmax"]}
