@@ -27,11 +27,12 @@ run loses at most one run. The partial file is removed once the study file is wr
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
 from pathlib import Path
+
+from scripts.study_cli import study_parser
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "07_losses.json"
 
@@ -97,14 +98,8 @@ def train(name: str, margin, seed: int, steps: int, protocol, chunks: int = 1):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600)
+    parser = study_parser(__doc__, OUT)
     parser.add_argument("--sweep-steps", type=int, default=300)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--resume", action="store_true",
-                        help="skip the runs of the partial file left by a run with the same "
-                             "settings")
     args = parser.parse_args(argv)
 
     import numpy as np

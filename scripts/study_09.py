@@ -37,12 +37,13 @@ runs found there.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.study_cli import study_parser
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "09_losses.json"
 
@@ -171,14 +172,8 @@ def readouts(name: str, embed, protocol, setting: dict | None = None) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600)
+    parser = study_parser(__doc__, OUT)
     parser.add_argument("--sweep-steps", type=int, default=300)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--resume", action="store_true",
-                        help="skip the runs of the partial file left by a run with the same "
-                             "settings")
     parser.add_argument("--only", nargs="+", choices=list(LOSSES), default=None,
                         help="train only these losses; every other loss's choice, sweep and "
                              "runs are kept from the existing --out file (same steps and "

@@ -33,12 +33,13 @@ runs kept in ``09_cosface_sweep.partial.json``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.study_cli import study_parser
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "09_cosface_sweep.json"
 
@@ -134,14 +135,8 @@ def readouts(setting: Setting, embed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600)
+    parser = study_parser(__doc__, OUT)
     parser.add_argument("--chunks", type=int, default=6)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--resume", action="store_true",
-                        help="skip the runs of the partial file left by a run with the same "
-                             "settings")
     args = parser.parse_args(argv)
 
     import numpy as np
