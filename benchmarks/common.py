@@ -51,6 +51,16 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+
+def study_machine() -> dict:
+    """The machine as a study file records it: ``{"cpus", "processor", "load_average"}``.
+
+    Returns:
+        The CPU count, ``platform.processor()`` (or ``"unknown"``) and :func:`load_average`.
+    """
+    return {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
+            "load_average": load_average()}
+
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -16,13 +16,12 @@ Writes notebooks/results/06_ablation.json (atomically), which notebooks 06 and 0
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks import common
 from benchmarks import oneshot_variants as ov
 from course_lib import results
 
@@ -62,8 +61,7 @@ def main(argv=None) -> dict:
         "episodes_per_step": ov.EPISODES, "pairs_per_step": ov.PAIR_BATCH,
         "learning_rate": ov.LEARNING_RATE, "seconds_per_run": args.seconds,
         "seeds": args.seeds, "rows": rows,
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                    "load_average": [round(x, 2) for x in os.getloadavg()]},
+        "machine": common.study_machine(),
         "total_minutes": round((time.perf_counter() - start) / 60, 1),
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -19,8 +19,6 @@ Writes notebooks/results/06_mnist.json atomically, which notebook 06 reads throu
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -90,8 +88,7 @@ def main(argv=None) -> results.MnistTransferStudy:
         val_tasks=VAL_TASKS, val_seed=VAL_SEED, validation=validation, rule=RULE,
         chosen=chosen, test_tasks=recipe_06.MNIST_TASKS, test_seed=recipe_06.MNIST_SEED,
         test=test,
-        machine={"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                 "load_average": common.load_average()},
+        machine=common.study_machine(),
         total_minutes=round((time.perf_counter() - started) / 60, 1),
         date=time.strftime("%Y-%m-%d"))
     results.write_study(args.out, study)

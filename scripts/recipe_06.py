@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -107,8 +105,7 @@ def save(out: Path, done: dict, started: float, image_size: int = IMAGE_SIZE
     study = results.RecipeStudy(
         split=SPLIT, image_size=image_size, seed=SEED, settings=dict(SETTINGS),
         mnist_tasks=MNIST_TASKS, mnist_seed=MNIST_SEED, runs=tuple(done.values()),
-        machine={"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                 "load_average": common.load_average()},
+        machine=common.study_machine(),
         total_minutes=round((time.perf_counter() - started) / 60, 1),
         date=time.strftime("%Y-%m-%d"))
     results.write_study(out, study)

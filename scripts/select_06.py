@@ -25,13 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import time
 from pathlib import Path
 
 import keras
 
+from benchmarks import common
 from benchmarks import oneshot_variants as ov
 from course_lib import models, oneshot, results, training
 
@@ -185,8 +184,7 @@ def save(out: Path, runs: list, candidates: list, started: float,
         "val_tasks": int(ov.setup(28).val_answer.size),
         "episodes_per_step": ov.EPISODES, "learning_rate": ov.LEARNING_RATE,
         "candidates": {k: CANDIDATES[k] for k in candidates}, "runs": runs,
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                    "load_average": [round(x, 2) for x in os.getloadavg()]},
+        "machine": common.study_machine(),
         "total_minutes": round((time.perf_counter() - started) / 60, 1),
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import common
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "03_sigmoid_head.json"
 
@@ -171,8 +171,7 @@ def main(argv=None) -> dict:
                 "changed at a time; gap = mean output on different minus same validation "
                 "pairs (signed the way the loss asks), auc = ROC AUC of that output",
         "base": BASE, "validation_pairs": 4000, "seeds": args.seeds, "rows": rows,
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                    "load_average": [round(x, 2) for x in os.getloadavg()]},
+        "machine": common.study_machine(),
         "total_minutes": round((time.perf_counter() - start) / 60, 1),
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -27,11 +27,10 @@ run loses at most one run. The partial file is removed once the study file is wr
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from pathlib import Path
 
+from benchmarks import common
 from scripts.study_cli import study_parser
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "07_losses.json"
@@ -162,8 +161,7 @@ def main(argv=None):
         settings=dict(s), steps=args.steps, sweep_steps=args.sweep_steps,
         seeds=tuple(range(args.seeds)), sweep=tuple(sweep), margins=margins, runs=tuple(runs),
         pixels={k: float(v) for k, v in pixels.items()},
-        machine={"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                 "load_average": [round(x, 2) for x in os.getloadavg()]},
+        machine=common.study_machine(),
         total_minutes=round((time.perf_counter() - start) / 60, 1),
         date=time.strftime("%Y-%m-%d"))
     results.write_study(args.out, study)

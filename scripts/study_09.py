@@ -37,12 +37,11 @@ runs found there.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import common
 from scripts.study_cli import study_parser
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "09_losses.json"
@@ -284,8 +283,7 @@ def main(argv=None):
         steps=args.steps, sweep_steps=args.sweep_steps,
         seeds=tuple(range(args.seeds)), sweep=tuple(sweep), margins=chosen, runs=tuple(runs),
         pixels={k: float(v) for k, v in pixels.items()},
-        machine={"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                 "load_average": [round(x, 2) for x in os.getloadavg()]},
+        machine=common.study_machine(),
         total_minutes=round(minutes, 1),
         date=time.strftime("%Y-%m-%d"),
         parameters={n: v.parameter for n, v in LOSSES.items() if v.parameter})

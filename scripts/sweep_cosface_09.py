@@ -33,12 +33,11 @@ runs kept in ``09_cosface_sweep.partial.json``.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import common
 from scripts.study_cli import study_parser
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "09_cosface_sweep.json"
@@ -203,8 +202,7 @@ def main(argv=None):
                   "configs": configs, "chosen": chosen},
         steps=args.steps, sweep_steps=args.steps, seeds=tuple(range(args.seeds)), sweep=(),
         margins={n: configs[n]["margin"] for n in configs}, runs=tuple(runs), pixels=pixels,
-        machine={"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-                 "load_average": [round(x, 2) for x in os.getloadavg()]},
+        machine=common.study_machine(),
         total_minutes=round((time.perf_counter() - start) / 60, 1),
         date=time.strftime("%Y-%m-%d"),
         parameters={n: "margin" for n in configs if configs[n]["margin"] is not None})
