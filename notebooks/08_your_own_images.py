@@ -133,8 +133,7 @@ print(f"images per class: median {np.median(sizes):.0f}, largest {sizes.max()}; 
 # decoder training uses, so that a damaged file is caught now rather than halfway through
 # training. It reports in one warning each the files and the classes it leaves out, by name,
 # and whether the images come in several sizes. It keeps only **paths** and labels.
-
-# %% [markdown]
+#
 # **Claim:** every image file listed by hand is either kept by the scan or named in its report,
 # and every class it keeps has at least 2 usable images.
 
@@ -157,8 +156,7 @@ assert np.bincount(scan.labels).min() >= 2 and len(scan.class_names) == len(np.u
 # Real folders also hold files that are not images, or are broken. We copy two small classes
 # into a scratch folder and plant three problems: a text file, a file named `.jpg` that does
 # not decode, and a class of a single image.
-
-# %% [markdown]
+#
 # **Claim:** the scan names each planted problem and keeps every good image of the classes that
 # have at least two (the lonely class's one image is set aside, with its reason).
 
@@ -191,8 +189,7 @@ assert "lonely class (1 usable image)" in report and len(small.paths) == 4
 # sideways images. By hand, PIL's `ImageOps.exif_transpose` applies the tag. We store one photo
 # sideways with orientation 6 ("rotate 90 degrees clockwise to view"), as phones do, and read
 # it both ways; `folders.decode_image`, which every loader of the course uses, applies the tag.
-
-# %% [markdown]
+#
 # **Claim:** `folders.decode_image` reads the sideways file upright: its pixels are close to
 # PIL's upright reading and at least 3 times farther from the stored, sideways ones.
 
@@ -263,8 +260,7 @@ assert np.all(train.astype(int) + val + test == 1)
 # epochs, and later runs on the same files, read pixels. The cache's name is a digest of the
 # files' paths, sizes and modification times, so an edited folder gets a new cache. By hand,
 # the same for a few files: decode, scale to 0-255, round.
-
-# %% [markdown]
+#
 # **Claim:** the cache holds the pixels decoded by hand, one byte each, in a read-only memory
 # map of the file on disk.
 
@@ -288,8 +284,7 @@ assert isinstance(pixels, np.memmap) and not pixels.flags.writeable
 # Classes with fewer than `K` images are not an error: their images are drawn with repetition
 # up to `K`, and the sampler says so in one line (`verbose=False` keeps it quiet; the line
 # stays in `small_classes_line`).
-
-# %% [markdown]
+#
 # **Claim:** the pipeline's first batch is the hand-made one, P classes of K images each, and
 # the sampler's line counts the same small training classes as we do by hand.
 
@@ -373,8 +368,7 @@ print(f"best validation MAP@R {monitor.best:.3f} at epoch {monitor.best_epoch + 
 # that ten thousand images never need an array of all their differences), each image's own
 # entry set to infinity; for an image whose class has $R$ other images, the precision at each
 # rank $i \le R$ that holds one of them, summed and divided by $R$.
-
-# %% [markdown]
+#
 # **Claim:** the training loss falls, and the encoder ends with the best epoch's weights: its
 # validation MAP@R, computed again by hand, is the monitor's best, at least 0.5, and below the
 # recall@1 of the same embeddings; that recall@1 is at its ceiling of 1 (full run only).
@@ -481,8 +475,7 @@ print("encoder used from here on:", choice)
 # only shrink as items are added, so the same threshold lets in more strangers as the gallery
 # grows. When it grows (more than a few per cent, say), choose the identify threshold again on
 # a validation gallery of the new size.
-
-# %% [markdown]
+#
 # **Claim:** `gallery.choose_thresholds` finds both hand-made thresholds, and the identify
 # threshold is the lower one. The identify threshold rests on the few unknown validation
 # queries it accepts: at most `TARGET_FAR` times their number, rounded down.
@@ -541,8 +534,7 @@ folders.assert_on_demo(thresholds["identify"] < thresholds["verify"],
 # threshold, on all test pairs, with a 95% interval from a **bootstrap** over the test
 # **classes**: it draws as many classes as there are, with replacement, 2,000 times, measures
 # the rates on the pairs of each draw, and keeps the middle 95% of them.
-
-# %% [markdown]
+#
 # **Claim:** (full run only) on the test classes, at the verify threshold chosen for a FAR of
 # 1% on validation classes, the FAR is 1.1% with a 95% interval of 0.1% to 2.6% over 30
 # classes; the FRR is 4.2% (interval 1.2% to 9.4%).
@@ -598,8 +590,7 @@ plots.plot_det(test_d, test_same, label=f"encoder ({choice}), test pairs",
 # writes the encoder alone and the index; `load` reads them back. A query can then be a file
 # path or an image of any size: the export prepares it as training images were. By hand, the
 # answer to one query is a decode, an embedding and the nearest gallery item.
-
-# %% [markdown]
+#
 # **Claim:** the loaded system answers a full-size photo's path, and the same photo as a `uint8`
 # array of its own size, as the hand computation does: the same item, class and distance.
 
@@ -653,8 +644,7 @@ assert np.isclose(by_array.distance, d_q.min(), atol=2e-2)
 # is missed in one of two ways: the wrong name, or "unknown" because its nearest item lies
 # beyond the threshold; the second is the 1:N **reject error**, the share of known queries
 # answered "unknown".
-
-# %% [markdown]
+#
 # **Claim:** (full run only) identify answers every test query as the hand computation does
 # (the same item). Its own threshold is below the verify threshold, so by construction it lets
 # in no unknown query the verify threshold would keep out; it lets in far fewer (2.2% against
@@ -740,13 +730,11 @@ if not config.fast_mode():      # the numbers quoted above, as printed (fast mod
 # of one class go together, is the *subsets bootstrap* of Bolle, Ratha and Pankanti (2004,
 # "Error analysis of pattern recognition systems: the subsets bootstrap", Computer Vision and
 # Image Understanding 93(1)), where this interval is introduced.
-
-# %% [markdown]
+#
 # A gallery changes without retraining: `add` embeds only the new images, `remove` takes items
 # out by id. We enroll one image of an unknown test class under its name, ask about its other
 # images, then remove the item again.
-
-# %% [markdown]
+#
 # **Claim:** once added, the new class is the answer for its other images, and once removed,
 # every answer is the one before.
 
@@ -770,8 +758,7 @@ folders.assert_on_demo(all(a == name for a in added),
 # process (no variable of this notebook) loads the two files and answers the same query paths:
 # `python -m course_lib.gallery EXPORT_DIR PATHS_FILE` reads the paths from a file, one per
 # line (a command line holds a few thousand at most), and prints one JSON line per query.
-
-# %% [markdown]
+#
 # **Claim:** the fresh process gives every query the same answer and the same matched item.
 
 # %%
@@ -804,7 +791,6 @@ plots.plot_nearest_neighbours(
     answers=[f"{answers[i].answer} ({'right' if answers[i].answer == truth[i] else 'wrong'})"
              for i in picks]);
 
-# %%
 from course_lib import results
 
 results.record("08_your_own_images", val_map_at_r=val_map, encoder=choice,
