@@ -782,6 +782,8 @@ assert same == len(answers)
 # ones, with each neighbour's distance and the answer `identify` gave:
 
 # %%
+from course_lib import results
+
 picks = np.concatenate([np.flatnonzero(~stranger)[:2], np.flatnonzero(stranger)[:2]])
 nearest5 = np.argsort(d_all[picks], axis=1)[:, :5]
 plots.plot_nearest_neighbours(
@@ -789,9 +791,7 @@ plots.plot_nearest_neighbours(
     np.take_along_axis(d_all[picks], nearest5, 1),
     index.labels[nearest5] == y_test[~test_gallery][picks][:, None],
     answers=[f"{answers[i].answer} ({'right' if answers[i].answer == truth[i] else 'wrong'})"
-             for i in picks]);
-
-from course_lib import results
+             for i in picks])
 
 results.record("08_your_own_images", val_map_at_r=val_map, encoder=choice,
                verify_threshold=thresholds["verify"], identify_threshold=thresholds["identify"],
