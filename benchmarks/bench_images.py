@@ -2,12 +2,14 @@
 
 The three ways a P x K training batch can reach the model (notebook 08):
 
-- **uncached**: ``folders.path_pk_dataset`` decodes every drawn file whole with TensorFlow's
-  decoder and resizes it, at every step;
+- **uncached**: ``folders.path_pk_dataset`` decodes every drawn file with TensorFlow's decoder
+  (as ``folders.decode_image`` does) and resizes it, at every step;
 - **cached**: ``folders.cache_images`` decodes each file once (``folders.decode_image``, EXIF
-  applied) into a uint8 array at the training size, mapped from disk; batches
+  applied, a JPEG far larger than the training size at reduced scale) into a uint8 array at
+  the training size, mapped from disk; batches
   come from ``pk_sampling.pk_dataset`` over it, converted to float in the pipeline. The first
-  pass (building the cache) is timed on its own;
+  pass (building the cache) is timed on its own, and so is the scan before it
+  (``folders.scan_image_folder`` checking every file);
 - **in memory**: ``pk_sampling.pk_dataset`` over a float32 array already in memory (the
   reference speed).
 
@@ -114,6 +116,9 @@ def measure(args) -> dict:
         written = time.perf_counter() - t0
         mb = sum(Path(p).stat().st_size for p in paths) / 2**20
         t0 = time.perf_counter()
+        folders.scan_image_folder(root, warn=False)        # the scan's check of every file
+        scan = time.perf_counter() - t0
+        t0 = time.perf_counter()
         cached = folders.cache_images(paths, args.size, "rgb", cache_dir=Path(tmp) / "cache")
         first_pass = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -137,7 +142,8 @@ def measure(args) -> dict:
                                         / ref["training_images_per_s"])
     return {"photos": len(paths), "photo_size": f"{args.width}x{args.height}",
             "megapixels": args.width * args.height / 1e6, "jpeg_mib": mb,
-            "write_seconds": written, "cache_first_pass_s": first_pass,
+            "write_seconds": written, "scan_s": scan, "scan_images_per_s": len(paths) / scan,
+            "cache_first_pass_s": first_pass,
             "cache_first_pass_images_per_s": len(paths) / first_pass,
             "cache_reopen_s": reopen, "image_size": args.size, "batch": batch,
             "steps": args.steps, "feeds": rows}
@@ -154,6 +160,9 @@ def markdown(report: dict) -> str:
         f"{m['photos']} JPEGs of {m['photo_size']} ({m['megapixels']:.1f} MP, "
         f"{m['jpeg_mib']:.0f} MiB), trained at {m['image_size']}x{m['image_size']} RGB, "
         f"batches of {m['batch']}, {m['steps']} timed steps.",
+        "",
+        f"Scanning the folder (every file checked): {m['scan_s']:.1f} s, "
+        f"{m['scan_images_per_s']:.1f} photos/s.",
         "",
         f"Building the cache (first pass): {m['cache_first_pass_s']:.1f} s, "
         f"{m['cache_first_pass_images_per_s']:.1f} photos/s; reopening it: "

@@ -33,6 +33,11 @@ not the decoder's ``jpeg::Uncompress failed`` alone.
 :func:`cache_images` is the fast route for photos: it decodes each file once, with
 :func:`decode_image`, stores the result as one uint8 ``.npy`` file at the training size, and maps
 it from disk afterwards, so later epochs and later runs read pixels instead of decoding photos.
+Every loader decodes a JPEG much larger than the target size at reduced scale (libjpeg's 1/2,
+1/4 or 1/8, leaving at least twice the target size; see :func:`decode_image`), and the scan
+checks JPEGs at 1/8 scale, so a folder of phone photos costs a fraction of full decodes;
+:func:`estimate_first_pass` times a sample of a folder's files and says how long the scan and
+the cache will take before either starts.
 
 Introduced in notebook 08.
 """
@@ -68,7 +73,9 @@ __all__ = [
     "LoadedImages",
     "DEMO_MARKER",
     "assert_on_demo",
+    "FirstPassEstimate",
     "decode_image",
+    "estimate_first_pass",
     "fit_image",
     "is_demo_folder",
     "load_image_folder",
@@ -88,7 +95,7 @@ HEIC_ADVICE = ("a HEIC photo, which TensorFlow cannot decode: convert it to JPEG
                "with the optional pillow-heif package (pip install pillow-heif; then "
                "pillow_heif.register_heif_opener() lets PIL open it and save it as .jpg)")
 _COLOR_MODES = {"grayscale": 1, "rgb": 3}
-_CACHE_VERSION = 1    # bump when cache_images' pixels change, so old caches are not reused
+_CACHE_VERSION = 2    # bump when cache_images' pixels change, so old caches are not reused
 _LISTED = 20          # names listed in a warning before "and N more"
 
 
@@ -219,16 +226,25 @@ def _decode_error(err: tf.errors.OpError) -> str:
 
 
 def _check_decodes(path: Path) -> tuple[tuple[int, int], str | None]:
-    """(height, width) of an image file as training sees it: decoded whole with TensorFlow's
-    decoder (the one training uses, so a truncated file is caught here), then turned by its
-    EXIF orientation (5-8 swap height and width); also what is wrong with its EXIF data (see
-    :func:`_read_orientation`). Raises OSError if it cannot be decoded."""
+    """(height, width) of an image file as training sees it: decoded with TensorFlow's decoder
+    (the one training uses, so a truncated file is caught here), then turned by its EXIF
+    orientation (5-8 swap height and width); also what is wrong with its EXIF data (see
+    :func:`_read_orientation`). Raises OSError if it cannot be decoded.
+
+    A JPEG is decoded at 1/8 scale (libjpeg's scaled decoding): every byte of its compressed
+    data is still read and entropy-decoded, so a truncated or damaged file fails as it would
+    at full size, but the inverse transforms and the pixels to write are 64 times fewer; its
+    size comes from its header. Other formats are decoded whole."""
     try:
         contents = tf.io.read_file(str(path))
-        image = tf.io.decode_image(contents, channels=0, expand_animations=False)
+        if contents.numpy()[:3] == _JPEG_MAGIC:
+            tf.io.decode_jpeg(contents, ratio=_JPEG_RATIOS[0])
+            h, w = (int(s) for s in tf.io.extract_jpeg_shape(contents)[:2])
+        else:
+            image = tf.io.decode_image(contents, channels=0, expand_animations=False)
+            h, w = (int(s) for s in image.shape[:2])
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
         raise OSError(f"unreadable: {_decode_error(err)}") from err
-    h, w = (int(s) for s in image.shape[:2])
     orientation, problem = _read_orientation(contents.numpy())
     return ((w, h) if orientation >= 5 else (h, w)), problem
 
@@ -241,8 +257,10 @@ def scan_image_folder(directory, min_per_class: int = 2, check_files: bool = Tru
     Args:
         directory: the folder (str or Path).
         min_per_class: classes with fewer usable images are skipped (>= 1; 2 for pairs).
-        check_files: decode each file whole with the decoder training uses, so that broken
-            or truncated files are skipped now rather than failing a training run later; also
+        check_files: decode each file with the decoder training uses, so that broken or
+            truncated files are skipped now rather than failing a training run later (a JPEG
+            at 1/8 scale: all of its data is read and entropy-decoded, which catches a
+            truncated file, at a fraction of a full decode's cost); also
             collects the image sizes to report mixed sizes. With False only the names are
             listed (nothing is opened) and a broken file fails where it is decoded.
         warn: emit the warnings (skipped files and classes, mixed sizes).
@@ -343,6 +361,16 @@ def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale",
     An EXIF orientation tag (phone photos stored sideways) is applied before resizing, as
     ``PIL.ImageOps.exif_transpose`` does.
 
+    A JPEG much larger than ``image_size`` is decoded at reduced scale: libjpeg decodes 1/2,
+    1/4 or 1/8 of each side directly, far faster than a full decode followed by a resize of
+    millions of pixels, and the largest such scale-down is used that leaves the shorter side
+    at least twice the larger side of ``image_size`` (so a 4000 x 3000 photo meant for 64 x 64
+    is decoded at 500 x 375, then resized). The scaled decode still reads all the data, so a
+    truncated JPEG fails as it would at full size. Pillow's ``Image.thumbnail`` does the same
+    (its ``draft()`` decode with ``reducing_gap=2.0``). Pixels then differ from a full-size
+    decode by about what two resampling filters differ by; every loader of this module
+    decodes the same way, so training, cache and queries agree.
+
     Args:
         path: the file path (str or scalar string tensor).
         image_size: int or (height, width).
@@ -368,7 +396,8 @@ def decode_image(path, image_size=(64, 64), color_mode: str = "grayscale",
     aspect = _aspect(aspect)
     if isinstance(path, (str, os.PathLike)) and tf.executing_eagerly():
         return _decode_file(path, size, channels, aspect, path)
-    return _to_float(_decode_oriented(tf.io.read_file(path), channels), size, channels, aspect)
+    return _to_float(_decode_oriented(tf.io.read_file(path), channels, size), size, channels,
+                     aspect)
 
 
 def _decode_file(path, size, channels: int, aspect: str, shown) -> tf.Tensor:
@@ -376,8 +405,8 @@ def _decode_file(path, size, channels: int, aspect: str, shown) -> tf.Tensor:
     if Path(path).suffix.lower() in HEIC_EXTENSIONS:
         raise ValueError(f"image file {shown} is {HEIC_ADVICE}")
     try:
-        return _to_float(_decode_oriented(tf.io.read_file(str(path)), channels), size, channels,
-                         aspect)
+        return _to_float(_decode_oriented(tf.io.read_file(str(path)), channels, size), size,
+                         channels, aspect)
     except tf.errors.NotFoundError as err:
         raise FileNotFoundError(f"image file {shown} does not exist") from err
     except tf.errors.InvalidArgumentError as err:
@@ -446,10 +475,46 @@ def _orient(raw: tf.Tensor, orientation) -> tf.Tensor:
     return tf.switch_case(tf.clip_by_value(orientation - 1, 0, 7), branches)
 
 
-def _decode_raw(contents, channels: int) -> tf.Tensor:
+_JPEG_MAGIC = b"\xff\xd8\xff"     # how TensorFlow's decode_image recognises a JPEG
+_JPEG_RATIOS = (8, 4, 2, 1)        # the scale-downs libjpeg decodes directly (1/8 ... 1/1)
+# A JPEG is decoded at reduced scale only while its shorter side stays at least this many
+# times the larger side of the target size, so that the final resize still averages over
+# several decoded pixels per output pixel (Pillow's Image.thumbnail does the same with its
+# default reducing_gap=2.0: a draft() decode of JPEGs, then a resize).
+_REDUCING_GAP = 2
+
+
+def _jpeg_ratio(contents, size: tuple[int, int]) -> tf.Tensor:
+    """The index into ``_JPEG_RATIOS`` of the largest scale-down of a JPEG (its header read,
+    not its data) that keeps its shorter side at least ``_REDUCING_GAP`` x ``max(size)``."""
+    shape = tf.io.extract_jpeg_shape(contents)
+    short = tf.minimum(shape[0], shape[1])
+    ratios = tf.constant(_JPEG_RATIOS, tf.int32)
+    enough = (short + ratios - 1) // ratios >= _REDUCING_GAP * max(size)   # libjpeg rounds up
+    enough = tf.concat([enough[:-1], [True]], 0)                          # 1/1 always works
+    return tf.cast(tf.argmax(tf.cast(enough, tf.int32)), tf.int32)
+
+
+def _decode_jpeg_reduced(contents, channels: int, size: tuple[int, int]) -> tf.Tensor:
+    """A JPEG decoded at the largest libjpeg scale-down that leaves it at least
+    ``_REDUCING_GAP`` times the target size (see :func:`_jpeg_ratio`). A scaled decode still
+    reads and entropy-decodes all the data, so a truncated file fails as at full size."""
+    index = _jpeg_ratio(contents, size)
+    return tf.switch_case(index, [
+        (lambda r=r: tf.io.decode_jpeg(contents, channels=channels, ratio=r))
+        for r in _JPEG_RATIOS])
+
+
+def _decode_raw(contents, channels: int, size: tuple[int, int] | None = None) -> tf.Tensor:
     """The file's bytes decoded to uint8 (h, w, channels), GIF, BMP and WebP included in
     grayscale: TensorFlow decodes those to RGB only, so they are decoded to RGB then
-    converted."""
+    converted. With a target ``size``, a JPEG much larger than it is decoded at reduced scale
+    (:func:`_decode_jpeg_reduced`); otherwise every file is decoded at its full size."""
+    if size is not None:
+        is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), _JPEG_MAGIC)
+        return tf.cond(is_jpeg, lambda: _decode_jpeg_reduced(contents, channels, size),
+                       lambda: _decode_raw(contents, channels))
+
     def direct():
         return tf.io.decode_image(contents, channels=channels, expand_animations=False)
 
@@ -467,9 +532,10 @@ def _decode_raw(contents, channels: int) -> tf.Tensor:
     return tf.cond(rgb_only, via_rgb, direct)
 
 
-def _decode_oriented(contents, channels: int) -> tf.Tensor:
+def _decode_oriented(contents, channels: int, size: tuple[int, int] | None = None
+                     ) -> tf.Tensor:
     """:func:`_decode_raw` with the file's EXIF orientation applied."""
-    raw = _decode_raw(contents, channels)
+    raw = _decode_raw(contents, channels, size)
     raw.set_shape([None, None, channels])
     orientation = tf.numpy_function(_exif_orientation, [contents], tf.int32, stateful=False)
     orientation.set_shape([])
@@ -547,14 +613,18 @@ def load_image_folder(directory, image_size=(64, 64), color_mode: str = "graysca
     for i, path in enumerate(folder.paths):
         try:
             contents = tf.io.read_file(path)
-            raw = _decode_oriented(contents, channels)
+            raw = _decode_oriented(contents, channels, size)
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
             bad_files[str(path)] = f"unreadable: {_decode_error(err)}"
             continue
-        problem = _read_orientation(contents.numpy())[1]
+        orientation, problem = _read_orientation(contents.numpy())
         if problem:
             exif[str(path)] = problem
-        sizes[tuple(raw.shape[:2])] += 1
+        if contents.numpy()[:3] == _JPEG_MAGIC:        # maybe decoded at reduced scale
+            h, w = (int(s) for s in tf.io.extract_jpeg_shape(contents)[:2])
+            sizes[(w, h) if orientation >= 5 else (h, w)] += 1
+        else:
+            sizes[tuple(raw.shape[:2])] += 1
         images.append(_to_float(raw, size, channels, aspect).numpy())
         keep.append(i)
     labels = folder.labels[keep]
@@ -833,6 +903,108 @@ def _cache_problem(target: Path, expected: tuple[int, ...]) -> str | None:
     if cached.shape != expected or cached.dtype != np.uint8:
         return f"holds {cached.dtype} {cached.shape}, not uint8 {expected}"
     return None
+
+
+@dataclass(frozen=True)
+class FirstPassEstimate:
+    """How long the first pass over a folder will take, timed on a sample of its files;
+    ``str()`` gives one line to print.
+
+    Attributes:
+        files: how many files the estimate is for.
+        sampled: how many of them were timed.
+        check_per_s: files per second of the scan's check (:func:`scan_image_folder` with
+            ``check_files=True``), one file at a time, as the scan goes.
+        cache_per_s: files per second of decoding at the target size (what
+            :func:`cache_images` does on its first pass), timed one file at a time.
+        check_s: the estimated seconds to check every file.
+        cache_s: the estimated seconds to build the cache (at most: the cache decodes several
+            files in parallel).
+    """
+
+    files: int
+    sampled: int
+    check_per_s: float
+    cache_per_s: float
+    check_s: float
+    cache_s: float
+
+    def __str__(self) -> str:
+        return (f"{self.files:,} image files: the scan's check will take about "
+                f"{_duration(self.check_s)} and the first cache build about "
+                f"{_duration(self.cache_s)} (timed on {self.sampled} of them, one at a time: "
+                f"{self.check_per_s:.1f} and {self.cache_per_s:.1f} files/s); later runs "
+                f"reuse the cache but check the files again")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def estimate_first_pass(paths, image_size=(64, 64), color_mode: str = "grayscale",
+                        aspect: str = "stretch", sample: int = 20,
+                        seed: int = 0) -> FirstPassEstimate:
+    """Time the scan's check and the cache's decode on a few of a folder's files, and estimate
+    how long the first pass over all of them will take, before it starts.
+
+    A folder of thousands of phone photos is slow to check and to decode even once (see
+    docs/performance.md, *Training from photos*): this says how slow on this machine, from
+    ``sample`` files drawn at random (one more, not counted, warms TensorFlow up). Files that
+    fail to decode are timed too, as the scan spends that time on them. The estimate scales the
+    sample's time to ``len(paths)``; with a sample of unusually large or small files it is off
+    by as much.
+
+    Args:
+        paths: the folder's image files (str), e.g. every file a listing found.
+        image_size, color_mode, aspect: the settings the cache will use (see
+            :func:`decode_image`).
+        sample: how many files to time, an int >= 1 (all of them when there are fewer).
+        seed: the seed of the random sample.
+
+    Returns:
+        A :class:`FirstPassEstimate`.
+
+    Raises:
+        TypeError, ValueError: ``paths`` not a non-empty 1-D array of str; bad
+        ``image_size``, ``color_mode``, ``aspect``, ``sample`` or ``seed``.
+    """
+    import time
+
+    paths = _path_array(paths)
+    if not len(paths):
+        raise ValueError("paths must hold at least one file path, got none")
+    size, channels = _image_size(image_size), _channels(color_mode)
+    aspect = _aspect(aspect)
+    sample = checks.positive_int(sample, "sample")
+    rng = np.random.default_rng(checks.seed(seed))
+    picked = paths[rng.permutation(len(paths))[:sample + 1]].astype(str)
+    warm, timed = picked[:1], (picked[1:] if len(picked) > 1 else picked)
+
+    def check(path):
+        try:
+            _check_decodes(Path(path))
+        except OSError:
+            pass
+
+    def decode(path):
+        try:
+            _decode_file(path, size, channels, aspect, path)
+        except (ValueError, FileNotFoundError):
+            pass
+
+    rates = []
+    for step in (check, decode):
+        step(warm[0])
+        start = time.perf_counter()
+        for path in timed:
+            step(path)
+        rates.append(len(timed) / max(time.perf_counter() - start, 1e-9))
+    return FirstPassEstimate(len(paths), len(timed), rates[0], rates[1],
+                             len(paths) / rates[0], len(paths) / rates[1])
 
 
 def cached_batches(images, rows=None, batch_size: int = 256) -> tf.data.Dataset:
