@@ -52,14 +52,30 @@ def load_average() -> list[float]:
 
 
 
+#: The packages whose versions a study file records: a change of any of them can move a
+#: trained number (other float rounding, another random stream), so a re-run that does not
+#: reproduce its file can be traced to the software as well as to the code.
+STUDY_PACKAGES = ("tensorflow", "keras", "numpy")
+
+
 def study_machine() -> dict:
-    """The machine as a study file records it: ``{"cpus", "processor", "load_average"}``.
+    """The machine as a study file records it: ``{"cpus", "processor", "load_average",
+    "versions"}``.
 
     Returns:
-        The CPU count, ``platform.processor()`` (or ``"unknown"``) and :func:`load_average`.
+        The CPU count, the CPU's model name (``/proc/cpuinfo``, else ``platform``),
+        :func:`load_average`, and the installed version of each of :data:`STUDY_PACKAGES`
+        (``"not installed"`` for a missing one).
     """
-    return {"cpus": os.cpu_count(), "processor": platform.processor() or "unknown",
-            "load_average": load_average()}
+    versions = {}
+    for name in STUDY_PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return {"cpus": os.cpu_count(), "processor": _cpu_name(), "load_average": load_average(),
+            "versions": versions}
+
 
 def _cpu_name() -> str:
     try:

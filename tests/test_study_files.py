@@ -282,3 +282,16 @@ def test_bad_loss_study_content_is_refused_naming_file_and_field(spoil, message)
     with pytest.raises(ValueError, match=message) as err:
         results.LossStudy.from_json(d, "x/07_losses.json")
     assert str(err.value).startswith("x/07_losses.json: ")
+
+
+def test_study_machine_records_the_software_versions():
+    """A study file names the versions a re-run must match to reproduce it."""
+    from importlib.metadata import version
+
+    from benchmarks import common
+
+    machine = common.study_machine()
+    assert machine["cpus"] >= 1 and len(machine["load_average"]) == 3
+    assert set(machine["versions"]) == set(common.STUDY_PACKAGES)
+    assert machine["versions"]["numpy"] == version("numpy")
+    assert machine["processor"] and isinstance(machine["processor"], str)
