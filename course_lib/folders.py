@@ -60,7 +60,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import tensorflow as tf
 
-from course_lib import checks, config, data
+from course_lib import checks, config, data, distances
 from course_lib.pk_sampling import PKSampler
 from course_lib.sampling import seeded_batches
 
@@ -80,6 +80,8 @@ __all__ = [
     "is_demo_folder",
     "load_image_folder",
     "make_demo_photo_folder",
+    "NearDuplicates",
+    "near_duplicates",
     "omniglot_folder",
     "path_batches",
     "path_pk_dataset",
@@ -1057,6 +1059,161 @@ def cached_batches(images, rows=None, batch_size: int = 256) -> tf.data.Dataset:
     ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
     # a known length, so that Keras's predict does not warn that the data "ran out"
     return ds.apply(tf.data.experimental.assert_cardinality(-(-len(rows) // batch_size)))
+
+
+@dataclass(frozen=True, eq=False)
+class NearDuplicates:
+    """Pairs of near-identical images that :func:`near_duplicates` found; ``str()`` gives a
+    short report.
+
+    Attributes:
+        pairs: (M, 2) int64 row indices ``(i, j)``, ``i < j``, sorted by distance.
+        distances: (M,) their distances (see :func:`near_duplicates`), ascending.
+        groups: the images linked by pairs, each a sorted int64 array of rows (a burst of
+            three shots is one group of three), largest first.
+        threshold: the distance at or below which a pair was flagged.
+        names: the name of each image given to :func:`near_duplicates` (or None).
+    """
+
+    pairs: np.ndarray
+    distances: np.ndarray
+    groups: tuple
+    threshold: float
+    names: tuple | None
+
+    def __str__(self) -> str:
+        text = (f"{len(self.pairs)} near-duplicate pair(s) (thumbnail distance <= "
+                f"{self.threshold:g}) in {len(self.groups)} group(s) of "
+                f"{sum(len(g) for g in self.groups)} images")
+        if self.names is not None and len(self.pairs):
+            shown = [f"{self.names[i]} ~ {self.names[j]} ({d:.3f})"
+                     for (i, j), d in zip(self.pairs[:3], self.distances[:3])]
+            more = f"; and {len(self.pairs) - 3} more" if len(self.pairs) > 3 else ""
+            text += ": " + "; ".join(shown) + more
+        return text
+
+
+_THUMBNAIL = 16          # near_duplicates compares 16 x 16 thumbnails
+
+
+def _thumbnails(images, batch_size: int) -> np.ndarray:
+    """Per image: its 16 x 16 area-averaged thumbnail with mean and contrast removed (unit
+    length), then its mean per channel; float32 rows."""
+    scale = 255.0 if images.dtype == np.uint8 else 1.0
+    out = []
+    for lo in range(0, len(images), batch_size):
+        batch = np.asarray(images[lo:lo + batch_size], np.float32) / scale
+        small = tf.image.resize(batch, (_THUMBNAIL, _THUMBNAIL), method="area").numpy()
+        flat = small.reshape(len(small), -1)
+        means = small.mean(axis=(1, 2))
+        pattern = flat - flat.mean(axis=1, keepdims=True)
+        norm = np.linalg.norm(pattern, axis=1, keepdims=True)
+        pattern = np.divide(pattern, norm, out=np.zeros_like(pattern), where=norm > 1e-6)
+        out.append(np.concatenate([pattern, means], axis=1))
+    return np.concatenate(out).astype(np.float32)
+
+
+def near_duplicates(images, labels=None, threshold: float = 0.08, names=None,
+                    batch_size: int = 1024) -> NearDuplicates:
+    """Flag pairs of near-identical images, such as the burst shots phones take.
+
+    Two shots of one burst differ by a little camera shake or subject motion. If one of them
+    is in a gallery and the other is a query, retrieval looks better than it is; if one is in
+    training and the other in validation, so does validation. The cheap test used here: each
+    image is reduced to a 16 x 16 thumbnail (area average of the cached pixels) with its mean
+    and contrast removed (so exposure changes between shots do not count) and scaled to unit
+    length; two images are near-duplicates when the Euclidean distance between their
+    thumbnails, with the difference of their mean colours (per channel, in [0, 1]) added in
+    quadrature, is at most ``threshold``. The default, 0.08, is a thumbnail correlation of at
+    least about 0.997: on synthetic bursts (each photo shifted by 0.5-1% of its width,
+    exposure changed by 1%, noise added, saved again as JPEG) it flags most pairs, while
+    different photos of one class are flagged only when they are nearly blank (a small,
+    low-contrast subject on one textured background). Raise it to catch more (with more
+    false alarms); look at what it flags before acting on it.
+
+    Args:
+        images: (N, height, width, channels) uint8 pixels (e.g. :func:`cache_images`' memory
+            map, read ``batch_size`` rows at a time) or floats in [0, 1].
+        labels: optional (N,) class ids: then only images of the same class are compared
+            (bursts are taken of one subject, so they sit in one class folder), far fewer
+            pairs; None compares every pair.
+        threshold: the largest distance flagged, a number >= 0.
+        names: optional (N,) names of the images (e.g. paths relative to the folder), used in
+            the report.
+        batch_size: images read and compared per block, an int >= 1.
+
+    Returns:
+        A :class:`NearDuplicates`.
+
+    Raises:
+        TypeError: ``images`` not a numeric array; ``labels`` not integers; a bad
+            ``threshold`` or ``batch_size``.
+        ValueError: ``images`` not 4-D or empty; float pixels outside [0, 1] or not finite;
+            ``labels`` or ``names`` of another length.
+    """
+    if not hasattr(images, "dtype") or not hasattr(images, "ndim"):
+        images = np.asarray(images)
+    if images.dtype.kind not in "uif":
+        raise TypeError(f"images must be uint8 or float pixels, got dtype {images.dtype}")
+    if images.ndim != 4 or not len(images):
+        raise ValueError(f"images must be (N, height, width, channels) with N >= 1, got shape "
+                         f"{images.shape}")
+    threshold = checks.number(threshold, "threshold", 0.0)
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    if images.dtype != np.uint8:
+        for lo in range(0, len(images), batch_size):
+            part = np.asarray(images[lo:lo + batch_size], np.float64)
+            if not np.all(np.isfinite(part)) or part.min() < 0 or part.max() > 1:
+                raise ValueError("float images must hold finite pixels in [0, 1] (divide "
+                                 "uint8 pixels by 255, or pass them as uint8)")
+    if labels is not None:
+        labels = checks.class_labels(labels, "labels")
+        checks.same_length(labels, "labels", images, "images")
+    if names is not None:
+        names = tuple(str(n) for n in np.asarray(names).ravel())
+        checks.same_length(np.asarray(names), "names", images, "images")
+    rows = _thumbnails(images, batch_size)
+    groups = ([np.arange(len(rows))] if labels is None
+              else [np.flatnonzero(labels == c) for c in np.unique(labels)])
+    found_i, found_j, found_d = [], [], []
+    for members in groups:
+        if len(members) < 2:
+            continue
+        for lo in range(0, len(members), batch_size):
+            block = members[lo:lo + batch_size]
+            d = distances.pairwise(rows[block], rows[members])
+            i, j = np.nonzero(d <= threshold)
+            keep = members[j] > block[i]                     # each pair once, never itself
+            found_i.append(block[i[keep]])
+            found_j.append(members[j[keep]])
+            found_d.append(d[i[keep], j[keep]])
+    pair_i = np.concatenate(found_i) if found_i else np.empty(0, np.int64)
+    pair_j = np.concatenate(found_j) if found_j else np.empty(0, np.int64)
+    pair_d = np.concatenate(found_d) if found_d else np.empty(0, np.float32)
+    order = np.lexsort((pair_j, pair_i, pair_d))
+    pairs = np.stack([pair_i[order], pair_j[order]], axis=1).astype(np.int64).reshape(-1, 2)
+    return NearDuplicates(pairs, pair_d[order].astype(np.float64), _linked(pairs),
+                          float(threshold), names)
+
+
+def _linked(pairs: np.ndarray) -> tuple:
+    """The connected groups of rows that ``pairs`` link (union-find), largest first."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in pairs.tolist():
+        parent[root(i)] = root(j)
+    members: dict[int, list[int]] = {}
+    for x in list(parent):
+        members.setdefault(root(x), []).append(x)
+    groups = [np.array(sorted(m), np.int64) for m in members.values()]
+    return tuple(sorted(groups, key=lambda g: (-len(g), int(g[0]))))
 
 
 def _path_array(paths) -> np.ndarray:
