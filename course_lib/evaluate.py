@@ -31,6 +31,7 @@ __all__ = [
     "CostChoice",
     "Comparison",
     "VerificationReport",
+    "average_precision_at_r",
     "choose_cheapest",
     "choose_threshold",
     "cluster_anisotropy",
@@ -1196,13 +1197,18 @@ def _relevant_counts(q_y, g_y, exclude_self) -> np.ndarray:
     return r
 
 
-def _map_from_matches(match: np.ndarray, r: np.ndarray) -> float:
-    """MAP@R from the ranked matches (at least ``max(r)`` deep) and each query's R."""
+def _ap_from_matches(match: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Each query's AP@R from the ranked matches (at least ``max(r)`` deep) and its R."""
     match = match[:, :int(r.max())]
     ranks = np.arange(1, match.shape[1] + 1)
     within_r = ranks[None, :] <= r[:, None]
     precision = np.cumsum(match, axis=1) / ranks[None, :]
-    return float(((precision * match * within_r).sum(1) / r).mean())
+    return (precision * match * within_r).sum(1) / r
+
+
+def _map_from_matches(match: np.ndarray, r: np.ndarray) -> float:
+    """MAP@R from the ranked matches (at least ``max(r)`` deep) and each query's R."""
+    return float(_ap_from_matches(match, r).mean())
 
 
 def map_at_r(query_emb, query_y, gallery_emb=None, gallery_y=None, exclude_self: bool = False,
@@ -1240,6 +1246,30 @@ def map_at_r(query_emb, query_y, gallery_emb=None, gallery_y=None, exclude_self:
     r = _relevant_counts(q_y, g_y, exclude_self)
     return _map_from_matches(_ranked_matches(q, q_y, g, g_y, exclude_self, int(r.max()),
                                              metric), r)
+
+
+def average_precision_at_r(query_emb, query_y, gallery_emb=None, gallery_y=None,
+                           exclude_self: bool = False, metric: str = "euclidean") -> np.ndarray:
+    """Each query's AP@R, whose mean is :func:`map_at_r`: one score per query, so that two
+    encoders scored on the same queries can be compared query by query with :func:`compare`
+    (``paired=True``, ``kind="scores"``, ``clusters`` the queries' classes: the queries of one
+    class are not independent).
+
+    Args:
+        query_emb, query_y, gallery_emb, gallery_y, exclude_self, metric: as for
+            :func:`map_at_r`.
+
+    Returns:
+        (Q,) float64 AP@R in [0, 1], in the queries' order.
+
+    Raises:
+        TypeError, ValueError: as for :func:`map_at_r`.
+    """
+    q, q_y, g, g_y, exclude_self = _retrieval_inputs(query_emb, query_y, gallery_emb,
+                                                     gallery_y, exclude_self, metric)
+    r = _relevant_counts(q_y, g_y, exclude_self)
+    return _ap_from_matches(_ranked_matches(q, q_y, g, g_y, exclude_self, int(r.max()),
+                                            metric), r).astype(np.float64)
 
 
 def retrieval_scores(query_emb, query_y, gallery_emb=None, gallery_y=None, ks=(1, 2, 4, 8),

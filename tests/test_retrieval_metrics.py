@@ -42,6 +42,36 @@ def test_map_at_r_matches_the_definition(data):
     assert evaluate.map_at_r(emb, y, emb, y, exclude_self=True) == got
 
 
+def test_average_precision_at_r_is_per_query_and_averages_to_map_at_r(data):
+    emb, y = data
+    ap = evaluate.average_precision_at_r(emb, y)
+    assert ap.shape == (80,) and ap.dtype == np.float64 and 0 <= ap.min() <= ap.max() <= 1
+    np.testing.assert_allclose(ap.mean(), evaluate.map_at_r(emb, y), rtol=1e-12)
+    np.testing.assert_allclose(ap[3], map_at_r_loop(emb[3:4], y[3:4], np.delete(emb, 3, 0),
+                                                    np.delete(y, 3), exclude_self=False))
+    with pytest.raises(ValueError, match="R = 0"):
+        evaluate.average_precision_at_r(emb[:2], [0, 1])
+
+
+def test_per_query_ap_goes_through_the_course_rule_to_choose_an_encoder(data):
+    # notebook 08 keeps a costlier (pretrained) encoder only if it is detectably better on
+    # the validation images' AP@R, paired by image and clustered by class
+    emb, y = data
+    rng = np.random.default_rng(1)
+    cheap = evaluate.average_precision_at_r(emb, y)
+    sharp = evaluate.average_precision_at_r(emb + 2.0 * y[:, None], y)      # far better
+    same = evaluate.average_precision_at_r(emb + rng.normal(0, 0.05, emb.shape), y)
+    costs = {"from scratch": 1, "pretrained": 2}
+    better = evaluate.choose_cheapest({"from scratch": cheap, "pretrained": sharp}, costs,
+                                      paired=True, clusters=y, kind="scores")
+    assert better.chosen == "pretrained"
+    tie = evaluate.choose_cheapest({"from scratch": cheap, "pretrained": same}, costs,
+                                   paired=True, clusters=y, kind="scores")
+    assert tie.chosen == "from scratch"
+    (comparison,) = tie.comparisons.values()
+    assert np.isfinite(comparison.smallest_detectable) and not comparison.detectable
+
+
 def test_chunked_ranking_gives_the_same_scores(data, monkeypatch):
     emb, y = data
     whole = evaluate.retrieval_scores(emb, y)
