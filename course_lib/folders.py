@@ -787,12 +787,8 @@ def path_batches(paths, image_size=(64, 64), color_mode: str = "grayscale",
         ``tf.errors.InvalidArgumentError`` whose message names the file (e.g.
         ``cats/IMG_001.jpg``) that cannot be read or decoded.
     """
-    paths = _path_array(paths)
-    if not len(paths):
-        raise ValueError("paths must hold at least one file path, got none")
-    size, channels = _image_size(image_size), _channels(color_mode)
+    paths, size, channels, aspect = _decode_args(paths, image_size, color_mode, aspect)
     batch_size = checks.positive_int(batch_size, "batch_size")
-    aspect = _aspect(aspect)
     root = _paths_root(paths, directory)
     source = tf.data.Dataset.from_tensor_slices((paths.astype(str),
                                                  np.zeros(len(paths), np.int8)))
@@ -850,11 +846,7 @@ def cache_images(paths, image_size=(64, 64), color_mode: str = "grayscale",
         ValueError names it); a cache file still damaged right after it was rebuilt (named).
         FileNotFoundError: a missing file (named).
     """
-    paths = _path_array(paths)
-    if not len(paths):
-        raise ValueError("paths must hold at least one file path, got none")
-    size, channels = _image_size(image_size), _channels(color_mode)
-    aspect = _aspect(aspect)
+    paths, size, channels, aspect = _decode_args(paths, image_size, color_mode, aspect)
     batch_size = checks.positive_int(batch_size, "batch_size")
     cache_dir = (config.build_dir() / "image_cache" if cache_dir is None
                  else checks.path(cache_dir, "cache_dir"))
@@ -976,11 +968,7 @@ def estimate_first_pass(paths, image_size=(64, 64), color_mode: str = "grayscale
     """
     import time
 
-    paths = _path_array(paths)
-    if not len(paths):
-        raise ValueError("paths must hold at least one file path, got none")
-    size, channels = _image_size(image_size), _channels(color_mode)
-    aspect = _aspect(aspect)
+    paths, size, channels, aspect = _decode_args(paths, image_size, color_mode, aspect)
     sample = checks.positive_int(sample, "sample")
     rng = np.random.default_rng(checks.seed(seed))
     picked = paths[rng.permutation(len(paths))[:sample + 1]].astype(str)
@@ -1214,6 +1202,16 @@ def _linked(pairs: np.ndarray) -> tuple:
         members.setdefault(root(x), []).append(x)
     groups = [np.array(sorted(m), np.int64) for m in members.values()]
     return tuple(sorted(groups, key=lambda g: (-len(g), int(g[0]))))
+
+
+def _decode_args(paths, image_size, color_mode, aspect
+                 ) -> tuple[np.ndarray, tuple[int, int], int, str]:
+    """The checked ``(paths, size, channels, aspect)`` of a function that decodes a non-empty
+    list of files."""
+    paths = _path_array(paths)
+    if not len(paths):
+        raise ValueError("paths must hold at least one file path, got none")
+    return paths, _image_size(image_size), _channels(color_mode), _aspect(aspect)
 
 
 def _path_array(paths) -> np.ndarray:
