@@ -7,6 +7,7 @@ Introduced in notebook 01.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1121,14 +1122,23 @@ class StudyProgress:
         self.path = Path(out).with_suffix(".partial.json")
         key = json.loads(json.dumps(key))                   # tuples as the file holds them
         self.done = {"key": key, "sweep": [], "runs": []}
+        self._started = time.perf_counter()
+        self._earlier_minutes = 0.0
         if resume and self.path.exists():
             found = _read_json(self.path)
             if isinstance(found, dict) and found.get("key") == key:
                 self.done = found
+                self._earlier_minutes = float(found.get("minutes", 0.0))
                 print(f"resuming: {len(found['sweep'])} sweep runs and {len(found['runs'])} "
-                      "runs done")
+                      f"runs done in {self._earlier_minutes:.1f} min")
+
+    def minutes(self) -> float:
+        """Minutes spent on the study: this invocation's, plus those of the invocations it
+        resumed (as their partial file recorded them)."""
+        return self._earlier_minutes + (time.perf_counter() - self._started) / 60
 
     def _save(self) -> None:
+        self.done["minutes"] = round(self.minutes(), 2)
         with atomic_file(self.path) as tmp:
             tmp.write_text(json.dumps(self.done, indent=1) + "\n")
 

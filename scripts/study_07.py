@@ -105,7 +105,6 @@ def main(argv=None):
 
     from course_lib import evaluate, oneshot, results, unseen
 
-    start = time.perf_counter()
     s = SETTINGS
     progress = results.StudyProgress(
         args.out, {"settings": s, "steps": args.steps, "sweep_steps": args.sweep_steps,
@@ -162,7 +161,7 @@ def main(argv=None):
         seeds=tuple(range(args.seeds)), sweep=tuple(sweep), margins=margins, runs=tuple(runs),
         pixels={k: float(v) for k, v in pixels.items()},
         machine=common.study_machine(),
-        total_minutes=round((time.perf_counter() - start) / 60, 1),
+        total_minutes=round(progress.minutes(), 1),
         date=time.strftime("%Y-%m-%d"))
     results.write_study(args.out, study)
     progress.finish()

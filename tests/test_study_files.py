@@ -295,3 +295,15 @@ def test_study_machine_records_the_software_versions():
     assert set(machine["versions"]) == set(common.STUDY_PACKAGES)
     assert machine["versions"]["numpy"] == version("numpy")
     assert machine["processor"] and isinstance(machine["processor"], str)
+
+
+def test_a_resumed_study_counts_the_minutes_of_the_invocations_it_resumes(tmp_path):
+    """A study finished over two invocations reports the time of both, not the last one's."""
+    out = tmp_path / "study.json"
+    first = results.StudyProgress(out, {"k": 1})
+    first._earlier_minutes = 14.0                     # as if the first part had run 14 minutes
+    first.add_sweep("loss", 0.1, 0.5)
+    assert json.loads(out.with_suffix(".partial.json").read_text())["minutes"] >= 14.0
+    resumed = results.StudyProgress(out, {"k": 1}, resume=True)
+    assert 14.0 <= resumed.minutes() < 15.0 and resumed.sweep_score("loss", 0.1) == 0.5
+    assert results.StudyProgress(out, {"k": 2}, resume=True).minutes() < 1.0
