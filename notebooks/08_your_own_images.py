@@ -106,6 +106,12 @@ RUN_DIR.mkdir(parents=True, exist_ok=True)
 # out hidden files and folders (names starting with `.`, such as `.thumbnails/`) at any depth,
 # as the scan does. A class with one image gives no same-class pair; a class with fewer than `K` images cannot fill its
 # place in a P x K batch without repeating images.
+#
+# A folder of thousands of phone photos takes a while to check and to decode, even once: the
+# scan below decodes every file, and the cache of section 4 decodes each once more. So the
+# cell also prints what that first pass will cost on this machine, before it starts:
+# `folders.estimate_first_pass` times the scan's check and the cache's decode on a few files
+# drawn at random and scales them to the whole folder.
 
 # %%
 from pathlib import Path
@@ -127,6 +133,8 @@ sizes = np.array([len(files) for files in listed.values()])
 print(f"{len(listed)} class folders, {sizes.sum():,} image files, e.g. {list(listed)[:3]}")
 print(f"images per class: median {np.median(sizes):.0f}, largest {sizes.max()}; "
       f"{np.sum(sizes < K)} classes with fewer than K={K}, {np.sum(sizes < 2)} with one image")
+print(folders.estimate_first_pass([f for files in listed.values() for f in files], IMAGE_SIZE,
+                                  COLOR_MODE, aspect=ASPECT))
 
 # %% [markdown]
 # `folders.scan_image_folder` lists the same layout and also decodes every file once, with the
@@ -232,8 +240,7 @@ assert gap_stored >= 3 * gap_upright
 # A Siamese network is for classes it has never seen, so it is judged on classes it never
 # trained on: the split is over **classes**. By hand, shuffle the class ids with the seed and
 # deal them out; `splits.class_disjoint_split` does the same with its arguments checked.
-
-# %% [markdown]
+#
 # **Claim:** the course_lib split is the hand-made one, and the three parts share no class.
 
 # %%
@@ -261,6 +268,22 @@ assert np.all(train.astype(int) + val + test == 1)
 # files' paths, sizes and modification times, so an edited folder gets a new cache. By hand,
 # the same for a few files: decode, scale to 0-255, round.
 #
+# A phone photo of several megapixels is far larger than the training size. `decode_image`
+# decodes such a JPEG directly at half, a quarter or an eighth of its sides (libjpeg's scaled
+# decoding, which still reads all the data, so a damaged file is still caught), keeping at
+# least twice the training size for the final resize, as Pillow's `Image.thumbnail` does;
+# docs/performance.md, *Training from photos*, measures what that saves.
+#
+# **Burst shots.** Phones take bursts of almost identical photos. Split by class, a burst
+# stays on one side of the split, but inside a test class one shot can land in the gallery and
+# its twin among the queries (section 8): retrieval then looks better than it is.
+# `folders.near_duplicates` compares small thumbnails of the cached images within each class
+# (mean and contrast removed) and lists the pairs closer than its documented threshold. Look at
+# what it flags: for a real burst, enrol the whole group in the gallery or keep one shot of it,
+# never one shot in the gallery and another as a query. The demo folder draws every image on
+# its own, without bursts, so whatever the cell flags there is a false alarm: different photos
+# that look alike as thumbnails.
+#
 # **Claim:** the cache holds the pixels decoded by hand, one byte each, in a read-only memory
 # map of the file on disk.
 
@@ -272,6 +295,8 @@ print(f"{type(pixels).__name__} {pixels.dtype} {pixels.shape}: "
       f"{pixels.nbytes / 2**20:.1f} MiB on disk (as float32: {4 * pixels.nbytes / 2**20:.1f} MiB)")
 assert np.array_equal(pixels[:32], hand_pixels.astype(np.uint8))
 assert isinstance(pixels, np.memmap) and not pixels.flags.writeable
+print(folders.near_duplicates(pixels, scan.labels, names=[
+    Path(p).relative_to(IMAGE_DIR).as_posix() for p in scan.paths]))
 
 # %% [markdown]
 # ## 5 · Train on P x K batches
@@ -412,12 +437,22 @@ if not config.fast_mode():      # at the ceiling after the full run's steps
 # `models.set_backbone_trainable` and the remaining epochs fine-tuning everything at a tenth
 # of the learning rate. Its input is `PRETRAINED_SIZE` pixels (a second cache): the backbone
 # shrinks an image 32 times, so at 64 pixels it would end on a 2x2 grid, far from the 224
-# pixels its weights learned at. **Choose on validation MAP@R**, as for the epoch. The
-# ImageNet weights are downloaded once (on Colab this works); without a network the cell says
-# so and the notebook goes on with the encoder trained from scratch.
+# pixels its weights learned at.
+#
+# **Choose on validation, with a noise bound.** Two MAP@R values are not enough to choose by:
+# a small gap can be the luck of the validation images. Each validation image's own AP@R
+# (`evaluate.average_precision_at_r`; MAP@R is their mean) is compared image by image between
+# the two encoders with the course's rule, `evaluate.choose_cheapest`: the encoder trained from
+# scratch, smaller and at a smaller input, is kept unless the pretrained one is detectably
+# better, the images of one class counted as one cluster (they move together); the
+# comparison prints the smallest difference these validation classes could detect. The
+# ImageNet weights are downloaded once (on Colab this works). Without a network the cell says
+# so, no comparison is run, and the notebook goes on with the encoder trained from scratch:
+# the machine that stored this notebook's outputs had none, so they say nothing about which
+# start is better on these photos.
 
 # %%
-from course_lib import models
+from course_lib import evaluate, models
 
 pretrained, choice, val_map = None, "from scratch", monitor.best
 if PRETRAINED is not None:
@@ -444,7 +479,13 @@ if pretrained is not None:
                        callbacks=[pre_monitor])
     print(f"validation MAP@R after {EPOCHS * STEPS_PER_EPOCH} steps each: from scratch "
           f"{monitor.best:.3f}, {PRETRAINED} {pre_monitor.best:.3f}")
-    if pre_monitor.best > monitor.best:      # from here on, the pretrained encoder's images
+    per_image = {"from scratch": evaluate.average_precision_at_r(emb_val, y_val),
+                 PRETRAINED: evaluate.average_precision_at_r(
+                     pretrained.predict(folders.cached_batches(big, val), verbose=0), y_val)}
+    rule = evaluate.choose_cheapest(per_image, {"from scratch": 1, PRETRAINED: 2},  # order only
+                                    paired=True, clusters=y_val, kind="scores")
+    print(rule, *rule.comparisons.values(), sep="\n")
+    if rule.chosen == PRETRAINED:            # from here on, the pretrained encoder's images
         encoder, choice, val_map = pretrained, PRETRAINED, pre_monitor.best
         IMAGE_SIZE, pixels = PRETRAINED_SIZE, big
 print("encoder used from here on:", choice)
@@ -481,7 +522,7 @@ print("encoder used from here on:", choice)
 # queries it accepts: at most `TARGET_FAR` times their number, rounded down.
 
 # %%
-from course_lib import evaluate, gallery
+from course_lib import gallery
 
 
 def largest_accepting(distances, share):
@@ -754,6 +795,20 @@ folders.assert_on_demo(all(a == name for a in added),
                        "once added, the new class is the answer for its other images", IMAGE_DIR);
 
 # %% [markdown]
+# **Using it for real.** The split was for choosing (encoder, epoch, thresholds) and for
+# measuring honestly; for use, enrol every class you want recognised, training, validation and
+# test classes alike, in one gallery (`gallery.build_index`, or `add` to this one), with the
+# same encoder and the same preprocessing. The **verify** threshold carries over: it depends on
+# the distance between two images only, not on the gallery, and its FAR on new classes is the
+# test figure above (on the training classes, which the encoder has seen, the error rates are
+# likely lower, so the test figures are the cautious ones). The **identify** threshold does
+# not: a gallery of all classes gives every stranger more items to come close to, so choose it
+# again for the deployed gallery's size, on images of classes that are *not* enrolled (keep a
+# few classes out of the gallery for that, or collect such images), with
+# `gallery.choose_thresholds`; the same when you enrol more or fewer images per class. If you
+# retrain the encoder (on more classes, more steps, another backbone), both thresholds belong
+# to the old one: choose them again on classes the new encoder never trained on.
+#
 # The export must work elsewhere: a web service, a script on another machine. A new Python
 # process (no variable of this notebook) loads the two files and answers the same query paths:
 # `python -m course_lib.gallery EXPORT_DIR PATHS_FILE` reads the paths from a file, one per
@@ -810,12 +865,16 @@ results.record("08_your_own_images", val_map_at_r=val_map, encoder=choice,
 #   P x K batches from it (small classes repeated, said in one line), and
 #   `callbacks.RetrievalValidation` keeps the epoch with the best validation MAP@R (recall@1
 #   saturates too early to choose by). A pretrained backbone is the usual first choice for
-#   real photos, kept only if it does better on validation classes for the same steps.
+#   real photos, kept only if it is detectably better on validation classes for the same steps
+#   (each image's AP@R, compared by `evaluate.choose_cheapest`); the stored run, offline, could
+#   not compare. `folders.estimate_first_pass` says what a large folder will cost first, and
+#   `folders.near_duplicates` flags burst shots to keep out of gallery-query pairs.
 # - Verify (1:1) and identify (1:N) need **two thresholds**, both chosen on validation classes
 #   (`gallery.choose_thresholds`, on all validation pairs); the FAR and FRR on new classes
 #   are reported with an interval from a bootstrap over classes (`evaluate.far_frr_interval`)
 #   and the DET curve. The identify threshold is for a gallery of its size: choose it again
-#   when the gallery grows.
+#   when the gallery grows. For use, enrol all classes, keep the verify threshold, and choose
+#   the identify threshold again for the deployed gallery on classes it does not hold.
 # - `gallery.export` saves the encoder with its preprocessing and the gallery with item ids;
 #   `gallery.load` anywhere answers queries given as paths or images of any size, and `add` /
 #   `remove` change the gallery without retraining. Brute-force search is exact and fast enough
@@ -831,8 +890,8 @@ results.record("08_your_own_images", val_map_at_r=val_map, encoder=choice,
 # exercise cell starts with a placeholder, `raise NotImplementedError("your code here")`:
 # replace it with your code and run the cell. `nb08.qK.check()` finds what you defined by its
 # name and prints *Correct*, or what is wrong and where the notebook explains it;
-# `nb08.qK.hint()` and `nb08.qK.solution()` show a hint and one way to do it, folded. Both
-# exercises are NumPy only (no training).
+# `nb08.qK.hint()` and `nb08.qK.solution()` show a hint and one way to do it, folded. The
+# three exercises are NumPy only (no training).
 
 # %%
 from course_lib.exercises import nb08
@@ -878,6 +937,31 @@ def threshold_at_far(distances, same, far):
 nb08.q2.hint()
 nb08.q2.solution()
 nb08.q2.check()
+
+# %% [markdown]
+# ### Exercise 3: the identify threshold for a target FPIR
+#
+# Section 7 chose the identify (1:N) threshold on validation queries of classes the gallery
+# does not hold. Write `identify_threshold(unknown_to_gallery, fpir)`: `unknown_to_gallery` is
+# a (Q, N) array of the distances from each of Q such unknown queries to each of the N gallery
+# items, and a query is let in (a false positive identification) when the distance to its
+# nearest gallery item is <= the threshold. Return the largest threshold at which at most a
+# share `fpir` of the queries are let in (the FPIR of section 8). The check compares how many
+# queries your threshold lets in with `evaluate.open_set_threshold_at_far` on two tiny
+# galleries (20 queries, 30 items), for three values of `fpir`, from a quarter down to one in
+# twenty.
+
+# %% tags=["exercise"]
+def identify_threshold(unknown_to_gallery, fpir):
+    """The largest threshold letting in at most a share fpir of the unknown queries (a query
+    is let in when its nearest gallery item is within the threshold)."""
+    raise NotImplementedError("your code here")
+
+
+# Stuck? These open folded: a hint, then one way to do it.
+nb08.q3.hint()
+nb08.q3.solution()
+nb08.q3.check()
 
 # %% [markdown]
 # ### More to try

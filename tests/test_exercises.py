@@ -414,6 +414,20 @@ def threshold_at_far(distances, same, far):
     return {result}
 """
 _THRESHOLD_RIGHT = dict(accept="np.mean(different <= t)", stop="", result="float(best)")
+_IDENTIFY = """
+import numpy as np
+
+def identify_threshold(unknown_to_gallery, fpir):
+    nearest = {nearest}
+    best = -np.inf
+    for t in np.sort(nearest):
+        if {accept} <= fpir:
+            best = t
+            {stop}
+    return {result}
+"""
+_IDENTIFY_RIGHT = dict(nearest="np.asarray(unknown_to_gallery, float).min(axis=1)",
+                       accept="np.mean(nearest <= t)", stop="", result="float(best)")
 
 WRONG.update({
     "nb08.q1": [
@@ -440,6 +454,23 @@ WRONG.update({
         (_fill(_THRESHOLD, **{**_THRESHOLD_RIGHT, "accept": "np.mean(d <= t)"}),
          "share of *all* pairs accepted"),
         (_fill(_THRESHOLD, **{**_THRESHOLD_RIGHT, "result": "best, far"}),
+         "expected one number"),
+    ],
+    "nb08.q3": [
+        (_fill(_IDENTIFY, **{**_IDENTIFY_RIGHT,
+                             "nearest": "np.asarray(unknown_to_gallery, float).ravel()"}),
+         "query-item *pairs*"),
+        (_fill(_IDENTIFY, **{**_IDENTIFY_RIGHT,
+                             "nearest": "np.asarray(unknown_to_gallery, float).min(axis=0)"}),
+         "minimum over axis 0"),
+        (_fill(_IDENTIFY, **{**_IDENTIFY_RIGHT,
+                             "nearest": "np.asarray(unknown_to_gallery, float).mean(axis=1)"}),
+         "*mean* distance"),
+        (_fill(_IDENTIFY, **{**_IDENTIFY_RIGHT, "accept": "np.mean(nearest < t)"}),
+         "count with <=, not <"),
+        (_fill(_IDENTIFY, **{**_IDENTIFY_RIGHT, "stop": "break"}),
+         "Take the *largest* threshold"),
+        (_fill(_IDENTIFY, **{**_IDENTIFY_RIGHT, "result": "nearest"}),
          "expected one number"),
     ],
 })

@@ -6,6 +6,9 @@
 - ``q2``: ``threshold_at_far(distances, same, far)``: the distance threshold of smallest FRR
   whose false-accept rate on the different-class pairs is at most ``far``, checked against
   ``course_lib.evaluate.threshold_at_far`` and ``far_frr``.
+- ``q3``: ``identify_threshold(unknown_to_gallery, fpir)``: the 1:N (identify) threshold chosen
+  on validation queries of classes not in the gallery, for a target false positive
+  identification rate (FPIR), checked against ``course_lib.evaluate.open_set_threshold_at_far``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from course_lib import distances
 from course_lib.exercises import Exercise, Incorrect
 from course_lib.exercises._probe import clustered_points, one_number
 
-__all__ = ["q1", "q2"]
+__all__ = ["q1", "q2", "q3"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,3 +214,91 @@ def _check_threshold_at_far(fn) -> str:
 
 
 q2 = Exercise("nb08.q2", "threshold_at_far", _check_threshold_at_far, _Q2_HINT, _Q2_SOLUTION)
+
+
+# ---------------------------------------------------------------------------------------------
+# q3: the identify (1:N) threshold for a target FPIR
+
+_Q3_SOLUTION = '''
+import numpy as np
+
+
+def identify_threshold(unknown_to_gallery, fpir):
+    """The largest threshold at which at most a share fpir of the unknown queries is let in
+    (its nearest gallery item within the threshold)."""
+    # a stranger is let in when its *nearest* gallery item is close enough: one value per query
+    nearest = np.asarray(unknown_to_gallery, float).min(axis=1)
+    best = -np.inf                           # let nobody in
+    for t in np.sort(nearest):               # the queries' nearest distances are the candidates
+        if np.mean(nearest <= t) <= fpir:
+            best = t                         # a larger threshold turns fewer known queries away
+    return float(best)
+'''
+
+_Q3_HINT = """
+identify answers a query with its nearest gallery item when that distance is <= the threshold,
+so an unknown query (its class is not in the gallery) is let in exactly when the *minimum* of
+its row is <= the threshold: first reduce each row to its minimum (axis=1, one value per
+query, not one per gallery item). FPIR(t) is then the share of those minima <= t. As in
+exercise 2, FPIR only grows with t: return the largest of the minima whose FPIR is still <=
+fpir.
+"""
+
+
+def _tiny_open_set(seed: int):
+    """Distances (20, 30) from 20 unknown queries to a gallery of 30 items, all distinct."""
+    rng = np.random.default_rng(seed)
+    return rng.permutation(np.linspace(0.3, 2.0, 600)).reshape(20, 30)
+
+
+def _check_identify_threshold(fn) -> str:
+    from course_lib import evaluate
+
+    if not callable(fn):
+        raise Incorrect(f"identify_threshold must be a function, got {type(fn).__name__}")
+    cases = 0
+    for seed in (0, 1):
+        d = _tiny_open_set(seed)
+        nearest = d.min(axis=1)
+        for fpir in (0.25, 0.1, 0.05):
+            ref = evaluate.open_set_threshold_at_far(nearest, fpir)
+            want = int(np.sum(nearest <= ref))
+            t = one_number(fn(d.copy(), fpir), "identify_threshold")
+            let_in = int(np.sum(nearest <= t))
+            where = (f"for 20 unknown queries against 30 gallery items (seed {seed}) with "
+                     f"fpir={fpir}, it returns threshold {t:.4f}")
+            for other, message in (
+                    (_best_threshold(d.ravel(), d.ravel(), fpir),
+                     "the threshold for a share of all query-item *pairs*. A stranger has 30 "
+                     "chances, one per gallery item, and is let in when the nearest is close "
+                     "enough: take each row's minimum first (section 7)."),
+                    (_best_threshold(d.min(axis=0), d.min(axis=0), fpir),
+                     "a threshold computed from each *gallery item's* nearest query (the "
+                     "minimum over axis 0). identify looks at each query's nearest item: the "
+                     "minimum of each row, axis=1."),
+                    (_best_threshold(d.mean(axis=1), d.mean(axis=1), fpir),
+                     "the threshold for each query's *mean* distance to the gallery. identify "
+                     "answers with the nearest item: use each row's minimum.")):
+                if (np.isclose(t, other) and not np.isclose(other, nearest.min())
+                        and int(np.sum(nearest <= other)) != want):
+                    raise Incorrect(f"{where}, {message}")
+            if let_in > want:
+                if int(np.sum(nearest < t)) <= want:
+                    raise Incorrect(f"{where}: it lets in {let_in} of 20 (FPIR "
+                                    f"{let_in / 20:.2f} > {fpir}), because a query at distance "
+                                    f"exactly {t:.4f} is let in too. Let in means distance <= "
+                                    f"threshold: count with <=, not <.")
+                raise Incorrect(f"{where}: it lets in {let_in} of the 20 unknown queries, an "
+                                f"FPIR of {let_in / 20:.2f}, above fpir={fpir}.")
+            if let_in < want:
+                raise Incorrect(f"{where}: its FPIR {let_in / 20:.2f} meets the target, but "
+                                f"{ref:.4f} also does ({want} let in) and turns fewer known "
+                                f"queries away as 'unknown'. Take the *largest* threshold that "
+                                f"meets the target.")
+            cases += 1
+    return (f"identify_threshold lets in as many unknown queries as "
+            f"evaluate.open_set_threshold_at_far on {cases} cases, never more than fpir.")
+
+
+q3 = Exercise("nb08.q3", "identify_threshold", _check_identify_threshold, _Q3_HINT,
+              _Q3_SOLUTION)
