@@ -607,7 +607,8 @@ def _unpaired_outcomes(a, b, level, power) -> _Test:
 def _clustered(a, b, ids, paired, level, power) -> _Test:
     if paired:
         effect, var, g = _cluster_mean(a - b, ids)
-        df, n, detail = g - 1, a.size, f"{a.size} paired tasks or seeds in {g} clusters"
+        df, n = g - 1, a.size
+        detail = f"{a.size} paired observations (tasks, seeds or images) in {g} clusters"
         method = "paired differences, cluster-robust t test"
     else:
         (ma, va, ga), (mb, vb, gb) = _cluster_mean(a, ids[0]), _cluster_mean(b, ids[1])
