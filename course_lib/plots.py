@@ -1309,7 +1309,8 @@ __all__ += ["plot_metrics_by_group"]
 
 
 def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | None = None,
-                          labels: dict | None = None) -> Figure:
+                          labels: dict | None = None, baselines: dict | None = None,
+                          baseline_label: str = "baseline") -> Figure:
     """One panel per metric: every run as a dot, the group mean with a +-1 std bar beside it.
 
     Args:
@@ -1320,13 +1321,17 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
         title: the figure's title, or None.
         labels: maps a column name to the words shown on its axis and panel title (default:
             the name).
+        baselines: None, or maps some of ``metrics`` to a reference value (e.g. nearest
+            neighbour on pixels), drawn as a dashed line across that panel.
+        baseline_label: the legend's words for the dashed line.
 
     Returns:
         The matplotlib Figure.
 
     Raises:
-        TypeError: ``labels`` not a dict.
-        ValueError: ``table`` lacks one of the columns.
+        TypeError: ``labels`` or ``baselines`` not a dict, ``baseline_label`` not a str.
+        ValueError: ``table`` lacks one of the columns; a baseline for a metric not shown, or
+            not a finite number.
     """
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     missing = [m for m in [by, *metrics] if m not in getattr(table, "columns", [])]
@@ -1334,6 +1339,18 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
         raise ValueError(f"table must be a DataFrame with the columns {missing}")
     if labels is not None and not isinstance(labels, dict):
         raise TypeError(f"labels must be a dict or None, got {type(labels).__name__}")
+    if baselines is not None and not isinstance(baselines, dict):
+        raise TypeError(f"baselines must be a dict or None, got {type(baselines).__name__}")
+    if not isinstance(baseline_label, str):
+        raise TypeError(f"baseline_label must be a str, got {type(baseline_label).__name__}")
+    baselines = dict(baselines or {})
+    unknown = [m for m in baselines if m not in metrics]
+    if unknown:
+        raise ValueError(f"baselines has metrics that are not shown: {unknown}; shown: {metrics}")
+    for m, value in baselines.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+                or not np.isfinite(value):
+            raise ValueError(f"baselines[{m!r}] must be a finite number, got {value!r}")
     names = {**{m: m for m in [by, *metrics]}, **(labels or {})}
     groups = list(dict.fromkeys(table[by]))
     # past 8 groups a panel widens with them (0.3 in each), so one-line names fit side by side,
@@ -1359,10 +1376,17 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
                       [textwrap.fill(str(g), wrap) if many else str(g) for g in groups],
                       fontsize="small" if many else None, rotation=90 if many else 0)
         ax.set_xlim(-0.6, len(groups) - 0.4)
+        if metric in baselines:
+            ax.axhline(float(baselines[metric]), color="0.4", linestyle="--", linewidth=1,
+                       label=baseline_label)
         ax.set_xlabel(names[by])
         ax.set_ylabel(names[metric])
         ax.set_title(names[metric])
-    axes[0][0].legend(fontsize="small")
+    first = axes[0][0]
+    # the legend of the first panel names the dashed line too, when some panel has one
+    if baselines and metrics[0] not in baselines:
+        first.plot([], [], color="0.4", linestyle="--", linewidth=1, label=baseline_label)
+    first.legend(fontsize="small")
     if title:
         fig.suptitle(title)
     return fig

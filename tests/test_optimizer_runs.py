@@ -154,6 +154,26 @@ def test_plot_metrics_by_group_draws_one_panel_per_metric():
     matplotlib.pyplot.close(fig)
 
 
+def test_plot_metrics_by_group_draws_a_baseline_where_asked():
+    table = pd.DataFrame({"loss": ["a", "a", "b", "b"], "map": [0.5, 0.6, 0.4, 0.45],
+                          "r1": [0.8, 0.9, 0.7, 0.7]})
+    fig = plots.plot_metrics_by_group(table, ["map", "r1"], by="loss", baselines={"r1": 0.3},
+                                      baseline_label="pixels")
+    first, second = fig.get_axes()
+    dashed = [line for line in second.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [0.3, 0.3]
+    assert not [line for line in first.get_lines() if line.get_linestyle() == "--"
+                and len(line.get_ydata())]
+    assert "pixels" in [t.get_text() for t in first.get_legend().get_texts()]
+    matplotlib.pyplot.close(fig)
+    with pytest.raises(ValueError, match="not shown"):
+        plots.plot_metrics_by_group(table, ["map"], by="loss", baselines={"r1": 0.3})
+    with pytest.raises(ValueError, match="finite"):
+        plots.plot_metrics_by_group(table, ["map"], by="loss", baselines={"map": float("nan")})
+    with pytest.raises(TypeError, match="baselines"):
+        plots.plot_metrics_by_group(table, ["map"], by="loss", baselines=[0.3])
+
+
 def _fake_run(loss, spread):
     return training.PairRun(encoder=None, model=None, steps=10 * np.arange(1, len(loss) + 1),
                             loss=np.asarray(loss, float), spread=np.asarray(spread, float),
