@@ -61,7 +61,7 @@ def hardest_pairs(dist, labels):
 _Q1_HINT = """
 Two boolean (N, N) masks from the labels: positive[i, j] when j has i's class and j != i,
 negative[i, j] when j has another class. Batch-hard takes, for each anchor (each row), the
-*largest* distance among its positives and the *smallest* among its negatives. np.where(mask,
+largest distance among its positives and the smallest among its negatives. np.where(mask,
 dist, fill) keeps the masked entries; fill the others with a value that can never win:
 -np.inf before a max, +np.inf before a min (0 would win every min).
 """
@@ -107,7 +107,7 @@ def _check_hardest_pairs(fn) -> str:
         if not ok_p and np.allclose(got_p, off):
             raise Incorrect(f"{where} hardest_positive is each anchor's *nearest* positive; "
                             f"batch-hard takes the farthest one, the positive it is worst at "
-                            f"(section *Online mining, by hand*).")
+                            f"(section *Online mining on a P x K batch, by hand*).")
         if not ok_p and np.allclose(got_p, 0.0):
             raise Incorrect(f"{where} hardest_positive is 0 for every anchor: the anchor "
                             f"itself (distance 0) counted as its own positive, or the masked "
