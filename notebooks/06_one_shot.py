@@ -90,6 +90,12 @@ config.seed_everything(SEED)
 # we learn from one of those. Their 20 test runs are 2 runs for each of 10 of the evaluation
 # alphabets; a run is 20 characters of one alphabet, 20 candidates drawn by one person and 20
 # queries by another. That is 400 queries, but only 10 alphabets.
+#
+# The simplest model needs no training: the nearest neighbour on raw pixels (1-NN), which
+# picks the candidate at the smallest Euclidean distance from the query.
+# `oneshot.score_lake_queries` scores a model on every query of the 20 runs (`None` means
+# pixels) and says which it got right, counting a tie as wrong; every model below is scored
+# by that same code. Here is one query with 1-NN's pick:
 
 # %%
 import numpy as np
@@ -105,14 +111,6 @@ print(f"training: {len(omniglot.images)} images of {len(np.unique(omniglot.chara
 print(f"Lake's test: {len(runs)} runs x {len(runs[0].test_images)} queries, "
       f"{len(np.unique(query_alphabet))} alphabets, images {runs[0].train_images.shape[1:]}")
 
-# %% [markdown]
-# The simplest model needs no training: the nearest neighbour on raw pixels (1-NN), which
-# picks the candidate at the smallest Euclidean distance from the query.
-# `oneshot.score_lake_queries` scores a model on every query of the 20 runs (`None` means
-# pixels) and says which it got right, counting a tie as wrong; every model below is scored
-# by that same code. Here is one query with 1-NN's pick:
-
-# %%
 pixel_right, pixel_picks = oneshot.score_lake_queries(None, runs)
 print(f"1-NN on pixels: {pixel_right.mean():.1%} of Lake's 400 queries; chance {1 / N_WAY:.0%}")
 plots.plot_one_shot_task(runs[0].test_images[0], runs[0].train_images, int(pixel_picks[0, 0]),
@@ -624,9 +622,6 @@ rows = [
 table = pd.DataFrame(rows, columns=["method", "source", "training data", "accuracy",
                                     "95% CI over alphabets"])
 table["accuracy"] = table["accuracy"].map("{:.1%}".format)
-table
-
-# %%
 results.record("06_one_shot", lake_one_net=acc, lake_one_net_ci=[low, high],
                lake_full_recipe=recipe_acc, lake_full_recipe_ci=[recipe_low, recipe_high],
                lake_full_recipe_shifts=file_recipe.scores["lake_shifts"].accuracy,
@@ -635,6 +630,7 @@ results.record("06_one_shot", lake_one_net=acc, lake_one_net_ci=[low, high],
                mnist_one_net=float(mnist["one net"].mean()),
                mnist_pixels=float(mnist["1-NN on pixels"].mean()),
                lesson_steps=LESSON_STEPS, train_split=TRAIN_SPLIT)
+table
 
 # %% [markdown]
 # ## Summary
