@@ -341,6 +341,8 @@ for scale, margin in SETTINGS:
           f"at most {ceiling[scale, margin]:.2f}")
 assert ceiling[8.0, 0.0] < 0.9 < ceiling[16.0, 0.0]
 assert half[32.0, 0.0] > half[16.0, 0.0] > half[16.0, 0.35]
+print(f"AdaCos's fixed scale for {num_classes} classes, sqrt(2) ln(C - 1): "
+      f"{np.sqrt(2) * np.log(num_classes - 1):.1f}")
 
 # %% [markdown]
 # Zhang et al. (2019, AdaCos) propose the fixed scale $\sqrt{2}\,\ln(C - 1)$, about 8.3 for 360
