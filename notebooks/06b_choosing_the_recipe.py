@@ -56,7 +56,7 @@ config.describe();
 ABLATION_FILE = "results/06_ablation.json"              # scripts/ablation_06.py, this version
 OLD_ABLATION_FILE = "results/06_ablation_2026-11-30.json"   # the same script before its fixes
 SELECTION_FILE = "results/06_selection.json"            # scripts/select_06.py
-LAKE_SELECTION_FILE = "results/06_selection_lake.json"  # the same, one fold, Lake-style tasks
+LAKE_SELECTION_FILE = "results/06_selection_lake.json"  # the same, three folds, Lake-style tasks
 VAL_TASKS = config.pick(full=400, fast=400)
 HELD_OUT = "Early_Aramaic"                              # the ablation's validation alphabet
 ALPHA = 0.05
@@ -397,32 +397,41 @@ assert choice.chosen == "3 nets", choice
 assert choice.beaten_by["3 nets"] == [] and "3 nets" in choice.beaten_by["1 net, 7,000 steps"]
 
 # %% [markdown]
-# **Section 1's Lake-style tasks, one fold.** With Early_Aramaic held out, the recipe was
-# scored on Lake-style tasks beside a candidate at Koch et al.'s MNIST input size: three
-# 35x35 nets with 1,600 steps each instead of 2,300, so that the training time stays about
-# the same (a 35x35 step costs more; times and ratio printed). This is not notebook 06's
-# 35x35 run (3 nets of 2,300 steps, scored on Lake's runs): that test score had been seen
-# before this candidate was added (section 6). The other four folds have the older tasks
-# only.
+# **Section 1's Lake-style tasks, on three folds.** With Early_Aramaic, Balinese and Greek
+# held out in turn, the recipe was scored on Lake-style tasks beside a candidate at Koch et
+# al.'s MNIST input size: three 35x35 nets with 1,600 steps each instead of 2,300, so that the
+# training time stays about the same (a 35x35 step costs more; the ratio is printed). This is
+# not notebook 06's 35x35 run (3 nets of 2,300 steps, scored on Lake's runs): that test score
+# had been seen before this candidate was added (section 6). The other two folds (Korean,
+# Latin) have the older tasks only.
 #
-# **Claim:** on that fold the 35x35 ensemble is not detectably different from the recipe
-# (clustered by character); one fold can detect only a large difference (printed), so the
-# recipe stays: a candidate replaces it only if it beats it detectably, and
-# `choose_cheapest` would keep it too, since a 35x35 pass costs more.
+# **Claim:** pooled over the three folds and clustered by character, the 35x35 ensemble is
+# not detectably different from the recipe, and the design could detect only a difference of
+# a few points (printed). It is ahead on Balinese, the hardest fold, and within a point of the
+# recipe on the other two. So the recipe stays: a candidate replaces it only if it beats it
+# detectably, and `choose_cheapest` would keep it too, since a 35x35 pass costs more. A
+# difference this large on one fold is a reason to run the other two folds, not to switch.
 
 # %%
-lake_fold = results.read_selection(LAKE_SELECTION_FILE)
-recipe_run, small_run = (lake_fold.run(n, HELD_OUT) for n in ("ensemble3", "ensemble3_35px_short"))
-per_step = [r.curve[-1].seconds / r.total_steps for r in (recipe_run, small_run)]
-at_35 = evaluate.compare(small_run.final["plain"].outcomes, recipe_run.final["plain"].outcomes,
-                         paired=True, clusters=lake_fold.characters([HELD_OUT], "lake"),
+lake_study = results.read_selection(LAKE_SELECTION_FILE)
+PAIR = ("ensemble3", "ensemble3_35px_short")             # the recipe, the 35x35 candidate
+lake_folds = lake_study.folds(PAIR)
+lake_runs = {n: [lake_study.run(n, h) for h in lake_folds] for n in PAIR}
+per_step = [np.mean([r.curve[-1].seconds / r.total_steps for r in lake_runs[n]]) for n in PAIR]
+at_35 = evaluate.compare(lake_study.outcomes(PAIR[1], "plain", lake_folds),
+                         lake_study.outcomes(PAIR[0], "plain", lake_folds), paired=True,
+                         clusters=lake_study.characters(lake_folds, "lake"),
                          label="35x35, 3 x 1,600 - 28x28, 3 x 2,300")
-print(f"{recipe_run.tasks} tasks; recipe {recipe_run.end:.2%} in {recipe_run.curve[-1].seconds:.0f} s, "
-      f"35x35 {small_run.end:.2%} in {small_run.curve[-1].seconds:.0f} s; a 35x35 step costs "
-      f"{per_step[1] / per_step[0]:.2f}x a 28x28 one")
+print(pd.DataFrame({"recipe": [r.end for r in lake_runs[PAIR[0]]],
+                    "35x35": [r.end for r in lake_runs[PAIR[1]]]}, index=lake_folds).round(4))
+print(f"{len(lake_folds)} folds of Lake-style tasks, {lake_study.val_tasks} each; a 35x35 step "
+      f"costs {per_step[1] / per_step[0]:.2f}x a 28x28 one")
 print(at_35)
-assert recipe_run.tasks == small_run.tasks == "lake"
-assert not at_35.detectable and at_35.smallest_detectable > 0.03, at_35
+assert all(r.tasks == "lake" for runs_ in lake_runs.values() for r in runs_)
+assert not at_35.detectable and at_35.smallest_detectable > 0.02, at_35
+gain = {h: b.end - a.end for h, a, b in zip(lake_folds, *lake_runs.values())}
+assert max(gain, key=gain.get) == "Balinese" == fold_table["ensemble3"].idxmin(), gain
+assert all(abs(g) < 0.01 for h, g in gain.items() if h != "Balinese"), gain
 
 # %% [markdown]
 # Notebook 06 follows the cost-aware rule: its recipe is the three nets without shifts. On
