@@ -56,7 +56,7 @@ config.describe();
 ABLATION_FILE = "results/06_ablation.json"              # scripts/ablation_06.py, this version
 OLD_ABLATION_FILE = "results/06_ablation_2026-11-30.json"   # the same script before its fixes
 SELECTION_FILE = "results/06_selection.json"            # scripts/select_06.py
-LAKE_SELECTION_FILE = "results/06_selection_lake.json"  # the same, three folds, Lake-style tasks
+LAKE_SELECTION_FILE = "results/06_selection_lake.json"  # the same, five folds, Lake-style tasks
 VAL_TASKS = config.pick(full=400, fast=400)
 HELD_OUT = "Early_Aramaic"                              # the ablation's validation alphabet
 ALPHA = 0.05
@@ -397,20 +397,20 @@ assert choice.chosen == "3 nets", choice
 assert choice.beaten_by["3 nets"] == [] and "3 nets" in choice.beaten_by["1 net, 7,000 steps"]
 
 # %% [markdown]
-# **Section 1's Lake-style tasks, on three folds.** With Early_Aramaic, Balinese and Greek
-# held out in turn, the recipe was scored on Lake-style tasks beside a candidate at Koch et
-# al.'s MNIST input size: three 35x35 nets with 1,600 steps each instead of 2,300, so that the
-# training time stays about the same (a 35x35 step costs more; the ratio is printed). This is
-# not notebook 06's 35x35 run (3 nets of 2,300 steps, scored on Lake's runs): that test score
-# had been seen before this candidate was added (section 6). The other two folds (Korean,
-# Latin) have the older tasks only.
+# **Section 1's Lake-style tasks, on all five folds.** With each validation alphabet held out
+# in turn, the recipe was trained again and scored on Lake-style tasks beside a candidate at
+# Koch et al.'s MNIST input size: three 35x35 nets with 1,600 steps each instead of 2,300, so
+# that the training time stays about the same (a 35x35 step costs more; the ratio is
+# printed). This is not notebook 06's 35x35 run (3 nets of 2,300 steps, scored on Lake's
+# runs): that test score had been seen before this candidate was added (section 6). The five
+# folds were the plan; they were run in three batches (one fold, then two, then two), and the
+# pooled comparison was looked at after the first two batches too, so the p value below is
+# the last of three looks.
 #
-# **Claim:** pooled over the three folds and clustered by character, the 35x35 ensemble is
-# not detectably different from the recipe, and the design could detect only a difference of
-# a few points (printed). It is ahead on Balinese, the hardest fold, and within a point of the
-# recipe on the other two. So the recipe stays: a candidate replaces it only if it beats it
-# detectably, and `choose_cheapest` would keep it too, since a 35x35 pass costs more. A
-# difference this large on one fold is a reason to run the other two folds, not to switch.
+# **Claim:** pooled over the five folds and clustered by character, the 35x35 ensemble is
+# detectably better than the recipe (by the course's rule, at the 0.05 level of one
+# comparison), by less than two points; it is ahead on four folds of five, by the most on
+# Balinese, the hardest fold.
 
 # %%
 lake_study = results.read_selection(LAKE_SELECTION_FILE)
@@ -428,12 +428,27 @@ print(f"{len(lake_folds)} folds of Lake-style tasks, {lake_study.val_tasks} each
       f"costs {per_step[1] / per_step[0]:.2f}x a 28x28 one")
 print(at_35)
 assert all(r.tasks == "lake" for runs_ in lake_runs.values() for r in runs_)
-assert not at_35.detectable and at_35.smallest_detectable > 0.02, at_35
-gain = {h: b.end - a.end for h, a, b in zip(lake_folds, *lake_runs.values())}
-assert max(gain, key=gain.get) == "Balinese" == fold_table["ensemble3"].idxmin(), gain
-assert all(abs(g) < 0.01 for h, g in gain.items() if h != "Balinese"), gain
+gain = pd.Series({h: b.end - a.end for h, a, b in zip(lake_folds, *lake_runs.values())})
+by_fold_signs = evaluate.compare(*(np.array([r.end for r in lake_runs[n]]) for n in PAIR[::-1]),
+                                 paired=True, label="per fold, one number each")
+print(f"35x35 ahead on {int((gain > 0).sum())} of {len(gain)} folds; {by_fold_signs}")
+assert len(lake_folds) == 5 and at_35.detectable and 0 < at_35.effect < 0.02, at_35
+assert (gain > 0).sum() == 4 and gain.idxmax() == "Balinese" == fold_table["ensemble3"].idxmin()
+assert not by_fold_signs.detectable, by_fold_signs
 
 # %% [markdown]
+# Two cautions temper that result. Each fold is one training run of each candidate, and the
+# character clusters do not carry the run-to-run spread: tested on the five per-fold
+# differences alone (one number per fold, printed), the gain is not detectable. And the three
+# looks above make a 0.05 threshold somewhat lenient. Still, by the rule stated before the
+# run (a candidate replaces the recipe only if it beats it detectably, clustered by
+# character), **the 35x35 ensemble of 1,600 steps is the choice for Lake-style tasks**, and
+# `choose_cheapest` agrees, since it is detectably better despite its costlier pass. Notebook
+# 06 still trains the 28x28 recipe: it has not yet been trained and scored with this choice.
+# Notebook 06 also shows that its 35x35 run is detectably worse on MNIST digits, a test
+# result that cannot decide a choice; a choice for both tasks would need MNIST validation
+# tasks (as in notebook 06's zoom study) for the 35x35 candidate too.
+#
 # Notebook 06 follows the cost-aware rule: its recipe is the three nets without shifts. On
 # these 2,000 tasks the shifts add 0.003 to the ensemble for 5 times the inference. Both rules
 # are defensible; what matters is to choose the rule *before* looking at the numbers. Here it
