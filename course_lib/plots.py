@@ -1359,10 +1359,13 @@ def plot_metrics_by_group(table, metrics, by: str = "optimizer", title: str | No
     height = 3.6 if len(groups) <= 8 else 3.6 + 0.08 * max(len(str(g)) for g in groups)
     fig, axes = plt.subplots(1, len(metrics), figsize=(width * len(metrics), height),
                              squeeze=False, layout="constrained")
+    # past 10 groups the default cycle repeats: take 20 distinct colours instead
+    palette = ([f"C{i}" for i in range(len(groups))] if len(groups) <= 10
+               else [plt.get_cmap("tab20")(i % 20) for i in range(len(groups))])
     for ax, metric in zip(axes[0], metrics):
         for i, group in enumerate(groups):
             values = table.loc[table[by] == group, metric].to_numpy(dtype=float)
-            color = f"C{i}"
+            color = palette[i]
             ax.scatter(np.full(len(values), i - 0.08), values, color=color, alpha=0.6, s=22,
                        label="one run" if i == 0 else None)
             sd = values.std(ddof=1) if len(values) > 1 else 0.0

@@ -154,6 +154,16 @@ def test_plot_metrics_by_group_draws_one_panel_per_metric():
     matplotlib.pyplot.close(fig)
 
 
+def test_plot_metrics_by_group_gives_each_of_many_groups_its_own_colour():
+    groups = [f"loss {i}" for i in range(16)]
+    table = pd.DataFrame({"loss": np.repeat(groups, 2), "map": np.linspace(0.1, 0.9, 32)})
+    fig = plots.plot_metrics_by_group(table, ["map"], by="loss")
+    colours = {tuple(np.round(c.get_facecolor()[0][:3], 4))
+               for c in fig.get_axes()[0].collections if len(c.get_offsets()) == 2}
+    assert len(colours) == 16
+    matplotlib.pyplot.close(fig)
+
+
 def test_plot_metrics_by_group_draws_a_baseline_where_asked():
     table = pd.DataFrame({"loss": ["a", "a", "b", "b"], "map": [0.5, 0.6, 0.4, 0.45],
                           "r1": [0.8, 0.9, 0.7, 0.7]})
