@@ -36,9 +36,8 @@
 #   similarities to the batch's other examples or to class means;
 # - answer a k-shot task by nearest prototype, and read a classifier's embedding through
 #   SimpleShot's centring and normalisation;
-# - read a comparison of eight trained rows (six losses, two of them in two variants) and one
-#   more way of reading an embedding, on unseen classes: what is detectable with 5 paired
-#   seeds, and what is not;
+# - read a comparison of eight trained rows from five losses, and one more way of reading an
+#   embedding, on unseen classes: what is detectable with 5 paired seeds, and what is not;
 # - look for the reason, on validation data, when a result falls short of the literature.
 #
 # **Prerequisites:** notebook 06 (one-shot tasks, the N-way loss) and notebook 07 (P x K
@@ -64,7 +63,6 @@ if "google.colab" in sys.modules:  # on Colab: install course_lib from the repos
     # %pip install -q "git+https://github.com/siamese-course/siamese-networks-course"
 
 from course_lib import config
-from course_lib.exercises import nb09  # the exercises at the end
 
 config.describe()
 
@@ -144,11 +142,16 @@ emb = encoder(images, training=False)
 mine = ops.convert_to_numpy(supcon_by_hand(labels, emb, 0.1))
 print(f"batch {tuple(emb.shape)}: SupCon per row (first 4) {np.round(mine[:4], 4)}; the floor "
       f"log 2 = {np.log(2):.3f}, a softmax of equal similarities log 47 = {np.log(47):.3f}")
+unit_emb = ops.convert_to_numpy(emb) / np.linalg.norm(ops.convert_to_numpy(emb), axis=1,
+                                                       keepdims=True)
+cosines = (unit_emb @ unit_emb.T)[~np.eye(len(unit_emb), dtype=bool)]
+print(f"cosines between the batch's rows: mean {cosines.mean():.3f}, std {cosines.std():.3f}")
 
 # %% [markdown]
-# The untrained encoder's cosines are nearly equal, so each row's loss sits near log 47, the
-# loss of a softmax over 47 equal similarities; a row lies above it when its positives are less
-# similar to it than its average candidate, below it when they are more similar.
+# The untrained encoder's cosines are bunched together (their spread is printed), so each
+# row's loss sits near log 47, the loss of a softmax over 47 equal similarities; roughly, a row
+# lies above it when its positives are less similar to it than its candidates are on average,
+# below it when they are more similar.
 # `course_lib.losses` has the loss as a registered Keras loss, `SupConLoss` (and the function
 # `supcon_loss`), checked against a NumPy loop and for a finite gradient when embeddings
 # coincide.
@@ -198,8 +201,11 @@ np.testing.assert_allclose(as_supcon, as_info_nce, rtol=1e-5, atol=1e-6)
 # effect here is modest; we expect it to grow as training spreads the negatives apart (not
 # measured here).
 #
-# **Claim:** the smaller the temperature, the more of the push goes to the most similar
-# negatives: the share of the top 5 falls from the smallest temperature to the largest.
+# That the top negatives' share falls as the temperature rises holds for any embeddings: it is
+# the softmax's arithmetic. How large the effect is depends on the cosines.
+#
+# **Claim:** at the smallest temperature the 5 most similar negatives take more than twice
+# their equal share of the push; at the largest, less than a tenth more than it.
 
 # %%
 from course_lib import plots
@@ -218,7 +224,8 @@ print(f"{negative_cosines.shape[1]} negatives per anchor; share of the push on t
       f"similar: " + ", ".join(f"{n}: {v:.1%}" for n, v in zip(shares, top5))
       + f" (equal shares: {5 / negative_cosines.shape[1]:.1%})")
 plots.plot_negative_weights(shares, title="SupCon: the push on an anchor's negatives, by rank")
-assert len(top5) == 3 and top5[0] > top5[1] > top5[2]
+equal = 5 / negative_cosines.shape[1]
+assert len(top5) == 3 and top5[0] > 2 * equal and top5[2] < 1.1 * equal, top5
 
 # %% [markdown]
 # Wang and Liu (CVPR 2021, *Understanding the Behaviour of Contrastive Loss*) call this the
@@ -322,37 +329,32 @@ assert pixel_accuracy[5] > pixel_accuracy[1]
 #
 # After training the head is thrown away and the encoder is read by nearest neighbour, as for
 # every other loss. In `course_lib`, `losses.CosineClassifier` is the head, `losses.CosFaceLoss`
-# the loss; with $m = 0$ it is the normalised softmax. The two numbers matter together: $s$
-# sets how sharp the softmax can get ($1/s$ is a temperature), $m$ how far inside its centre's
-# region an embedding must be. The figure draws, for our 360 training classes, the true class's
+# the loss; with $m = 0$ it is the normalised softmax (NormFace: F. Wang et al. 2017). The
+# margin softmax has older relatives with multiplicative margins on the angle (L-Softmax, Liu
+# et al. 2016; SphereFace, Liu et al. 2017). The two numbers matter together: $s$ sets how
+# sharp the softmax can get ($1/s$ is a temperature), $m$ how far inside its centre's region an
+# embedding must be. The figure draws, for our 360 training classes, the true class's
 # probability against the angle $\theta_y$ between an embedding and its centre, with the other
-# centres at cosine 0 (random directions in 64 dimensions are nearly orthogonal):
+# centres at cosine 0. That is an idealisation which flatters large scales: random directions
+# in 64 dimensions have cosines of typical size 1/8, not 0, and at scale 32 the terms
+# $e^{s\cos\theta_c}$ of such cosines add up, so real curves sit lower. Under the
+# idealisation, where each curve crosses one half, $s(\cos\theta - m) = \ln(C - 1)$, and how
+# high it can get (at $\theta = 0$) follow from the formula, printed below the figure: at scale
+# 8 the true class's probability stays at 0.89 or less even on its centre, so the loss never
+# stops pulling; at scale 32 it passes one half far from the centre, so the loss is largely
+# satisfied there; a margin moves that point towards the centre.
 
 # %%
 SETTINGS = [(8.0, 0.0), (16.0, 0.0), (16.0, 0.35), (32.0, 0.0)]
 num_classes = protocol.num_train_classes
 plots.plot_margin_softmax(SETTINGS, num_classes, title=f"CosFace, {num_classes} classes: "
-                          "probability of the true class");
-
-# %% [markdown]
-# Where each curve crosses one half, $s(\cos\theta - m) = \ln(C - 1)$, and how high it can get
-# (at $\theta = 0$), from the formula:
-#
-# **Claim:** with the other centres at cosine 0, at scale 8 the true class's probability
-# cannot reach 0.9 (at most 0.89), even on its centre, so
-# the loss never stops pulling; at scale 32 it passes one half at 79° from the centre, where
-# the embedding is still nearly orthogonal to it, so the loss is largely satisfied far from
-# the centre; a margin of 0.35 at scale 16 moves that point from 68° to 44°.
-
-# %%
+                          "probability of the true class")
 ceiling, half = {}, {}
 for scale, margin in SETTINGS:
     half[scale, margin] = np.degrees(np.arccos(np.log(num_classes - 1) / scale + margin))
     ceiling[scale, margin] = 1 / (1 + (num_classes - 1) * np.exp(-scale * (1 - margin)))
     print(f"scale {scale:g}, margin {margin:g}: one half at {half[scale, margin]:.0f}°, "
           f"at most {ceiling[scale, margin]:.2f}")
-assert ceiling[8.0, 0.0] < 0.9 < ceiling[16.0, 0.0]
-assert half[32.0, 0.0] > half[16.0, 0.0] > half[16.0, 0.35]
 print(f"AdaCos's fixed scale for {num_classes} classes, sqrt(2) ln(C - 1): "
       f"{np.sqrt(2) * np.log(num_classes - 1):.1f}")
 
@@ -398,16 +400,17 @@ print(f"AdaCos's fixed scale for {num_classes} classes, sqrt(2) ln(C - 1): "
 # SupCon's temperature was chosen by MAP@R on the validation alphabet (seed 0, 300 steps per
 # candidate), CosFace's settings by the hunt below (3 seeds each, on validation); then 5 seeds
 # per row, scored on the test alphabet (retrieval; 20-way 1-shot and 5-shot by nearest
-# prototype) and on Lake's 20 runs. Batch-hard is trained again so that it has the k-shot
-# scores too. The file keeps every chosen number in `study.margins`, whatever it is
+# prototype) and on Lake's 20 runs. Batch-hard is trained again to check that the two files
+# reproduce each other (below). The file keeps every chosen number in `study.margins`, whatever it is
 # (`study.parameter(name)` says which), and its sweep in a column `margin`, shown here as
 # `value` with its name as `parameter`. Every score below is **MAP@R**
 # (Musgrave et al. 2020): for a query $q$ with $R_q$ other images of its class among the
 # others, $\mathrm{MAP@R} = \frac{1}{Q}\sum_q \frac{1}{R_q} \sum_{r=1}^{R_q} P_q(r)\,
 # \mathbb{1}[\text{the } r\text{-th neighbour of } q \text{ has its class}]$, where $P_q(r)$
 # is the share of $q$'s first $r$ neighbours that have its class. SupCon's validation scores
-# are lower than the test scores below: another alphabet, and sweep runs of half the steps;
-# they only rank the candidates. The file, and SupCon's sweep on validation:
+# are lower than the test scores below, most likely because its sweep runs have half the steps
+# (the hunt below shows how much runs gain in their second half); they only rank the
+# candidates. The file, and SupCon's sweep on validation:
 
 # %%
 import pandas as pd
@@ -526,8 +529,9 @@ gain_map = [g for g, _ in gains.values()]
 print(f"MAP@R gains from {min(gain_map):.3f} to {max(gain_map):.3f} (means of "
       f"{len(hunt.seeds)} seeds)")
 assert len(gains) == 4 and all(g > 0 and a > 0 for g, a in gains.values())
-assert all((hunt.scores(cosface_name(s, m, faster), "validation map@r")
-            > hunt.scores(cosface_name(s, m, 1), "validation map@r")).all() for s, m in both_ways)
+assert all((hunt.scores(cosface_name(s, m, faster), metric)
+            > hunt.scores(cosface_name(s, m, 1), metric)).all()
+           for s, m in both_ways for metric in ("validation map@r", "training accuracy"))
 
 # %% [markdown]
 # **Claim:** at step 300, half the budget, every CosFace setting was below the plain
@@ -560,13 +564,14 @@ def curve(name):                       # (seeds, steps): the chunk boundaries, t
 ax = None
 for name, label in ((softmax, "plain classifier"),
                     (cosface_name(16, 0, 1), "CosFace s=16 m=0, centres x1"),
-                    (chosen_settings["normalised softmax"], "CosFace s=16 m=0, centres x10")):
+                    (chosen_settings["normalised softmax"], "CosFace s=16 m=0, centres x10"),
+                    (chosen_settings["CosFace"], "CosFace s=16 m=0.2, centres x10")):
     ax = plots.plot_with_spread(chunk_steps + [hunt.steps], curve(name), ax=ax, label=label,
                                 title="The hunt: validation MAP@R during training",
                                 xlabel="training step (48 images each)",
                                 ylabel="MAP@R (validation alphabet)")
 assert len(climb) == 11 and min(climb.values()) > 0           # the 11 settings of the hunt
-ax.legend(loc="lower right", frameon=False, fontsize="small");
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, fontsize="small");
 
 # %% [markdown]
 # **Claim:** at the end, on validation, the plain classifier is ahead of every CosFace
@@ -594,22 +599,39 @@ assert all(mean_of(n, "validation map@r") < mean_of(softmax, "validation map@r")
 assert (hunt.scores(with_margin, "validation map@r")
         < hunt.scores(softmax, "validation map@r")).all()
 assert mean_of(zero, "validation map@r") < mean_of(with_margin, "validation map@r")
+assert with_margin == max(cos_trained, key=lambda n: mean_of(n, "validation map@r"))
 assert len(readout_gap) == 10 and at_least_as_well == 8
 
 # %% [markdown]
+# The hunt's grid has limits: it is not factorial (scale 16 appears only with margins 0 and
+# 0.2), its chosen scale, 16, is the smallest it tried, and AdaCos's 8.3 was not tried with fast
+# centres; a smaller scale might do better.
+#
 # The test scores, mean ± std over the 5 seeds, with nearest neighbour on raw pixels, and
 # notebook 07's other rows below a rule (from its own file: the same protocol and seeds).
 # "Lake 1-shot" is accuracy on Lake's 20 one-shot runs; "test 1-shot" and "test 5-shot" are
 # 20-way k-shot tasks drawn from the test alphabet, the same 200 tasks for every row of both
 # files.
 # The figure shows every run of both files, "(07)" marking notebook 07's rows, on three of the
-# scores (the table has the others).
+# scores (the table has the others); the dashed line is nearest neighbour on pixels.
 #
 # **How often the test alphabet was looked at.** Besides notebook 07's studies (see there),
 # this file's rows were scored on it in three earlier versions of this study (3 seeds each,
-# some with fewer rows; the CosFace hunt was started after one of them showed CosFace behind the
-# classifier), and its seeds were raised from 3 to 5 after notebook 07's 3-seed run had been
-# seen. The p values below are therefore not confirmatory. The `seconds` column is training time on the
+# some with fewer rows), and these were changed after such looks:
+#
+# - the CosFace hunt was started after a look showed CosFace behind the classifier, and the
+#   normalised-softmax row was added then;
+# - the 5-shot prototype row was redesigned (20 x 10 episodes within one alphabet, where it
+#   had drawn small batches of any characters) after a look showed it far behind the 1-shot
+#   row, and the "same images" row was added;
+# - SupCon's temperature grid was extended down to 0.01 after a look (its choice moved to
+#   0.02);
+# - the seeds were raised from 3 to 5 after notebook 07's 3-seed run and this study's own
+#   3-seed run (none of its comparisons detectable then) had been seen: optional stopping,
+#   which makes detection easier than the nominal level says.
+#
+# The hunt was run again with every head seeded after the 5-seed study and chose the same two
+# settings. The p values below are therefore not confirmatory. The `seconds` column is training time on the
 # machine that ran each script, other jobs sharing its 2 cores: it cannot rank the losses by
 # cost, and no claim is made about it (the classifier heads add one matrix product per step;
 # SupCon and the prototypes one similarity matrix of the batch, as batch-hard does).
@@ -648,7 +670,10 @@ plots.plot_metrics_by_group(
     title=f"Unseen characters: {len(study.seeds)} seeds per row; \"(07)\": notebook 07's rows",
     labels={"map@r": "MAP@R (test alphabet)",
             "one-shot 20-way": "20-way 1-shot (Lake's runs)",
-            "5-shot 20-way, test alphabet": "20-way 5-shot (test alphabet)", "loss": "loss"});
+            "5-shot 20-way, test alphabet": "20-way 5-shot (test alphabet)", "loss": "loss"},
+    baselines={m: study.pixels[m] for m in ["map@r", "one-shot 20-way",
+                                            "5-shot 20-way, test alphabet"]},
+    baseline_label="1-NN on pixels");
 
 # %% [markdown]
 # This file and notebook 07's were trained on the same software, whose versions the file
@@ -660,6 +685,14 @@ plots.plot_metrics_by_group(
 #
 # **Claim:** every run beats nearest neighbour on pixels on all five scores, and batch-hard has
 # the highest mean of the nine rows on each of them.
+#
+# **Claim:** the task scores do not always follow MAP@R. Every row's 5-shot accuracy on the
+# test alphabet is above its 1-shot accuracy by more than 0.1. The 5-shot episodes are within
+# 0.01 of the 1-shot row on 5-shot tasks (0.870 against 0.876), ahead in 2 of 5 seeds. CosFace,
+# behind the plain classifier on MAP@R and on test 1-shot tasks, is ahead of it on Lake's runs
+# in every seed (+0.030), and on average on recall@1 and on 5-shot tasks. SimpleShot's reading
+# changes the classifier's three task accuracies by less than 0.005. The "same images" row is
+# the lowest on every score.
 
 # %%
 again = study.scores("batch-hard", "map@r")
@@ -674,6 +707,34 @@ print(f"{len(table)} runs; smallest lead over pixels:", {m: round(v, 3) for m, v
 print("highest mean:", best)
 assert len(table) == len(study.losses) * len(study.seeds) and all(v > 0 for v in lead.values())
 assert len(best) == 5 and set(best.values()) == {"batch-hard"}
+
+TASKS = METRICS[2:]                                   # Lake's runs, test 1-shot, test 5-shot
+means = table.groupby("loss")[METRICS].mean()
+
+
+def per_seed(first, second, metric):
+    return study.scores(first, metric) - study.scores(second, metric)
+
+
+shot_gain = means[TASKS[2]] - means[TASKS[1]]
+episodes = per_seed("prototypes, 5-shot", "prototypes, 1-shot", TASKS[2])
+cos_clf = {m: per_seed("CosFace", "softmax classifier", m) for m in METRICS}
+simpleshot_change = (means.loc["softmax classifier, SimpleShot", TASKS]
+                     - means.loc["softmax classifier", TASKS])
+print(f"5-shot minus 1-shot, test alphabet: at least {shot_gain.min():.3f} (check: above 0.1)")
+print(f"5-shot tasks: 5-shot episodes {means.loc['prototypes, 5-shot', TASKS[2]]:.3f}, 1-shot "
+      f"{means.loc['prototypes, 1-shot', TASKS[2]]:.3f} (check: within 0.01), ahead in "
+      f"{int((episodes > 0).sum())} of {len(episodes)} seeds")
+print("CosFace minus the classifier:", {m: f"{v.mean():+.3f}" for m, v in cos_clf.items()},
+      f"Lake's runs per seed {np.round(cos_clf['one-shot 20-way'], 3)}")
+print(f"SimpleShot minus the plain reading, task accuracies: {np.round(simpleshot_change.to_numpy(), 4)} "
+      f"(check: below 0.005)")
+print("lowest mean:", set(means.idxmin()))
+assert shot_gain.min() > 0.1 and abs(episodes.mean()) < 0.01 and (episodes > 0).sum() == 2
+assert (cos_clf["one-shot 20-way"] > 0).all() and cos_clf["map@r"].mean() < 0
+assert cos_clf[TASKS[1]].mean() < 0 < min(cos_clf["recall@1"].mean(), cos_clf[TASKS[2]].mean())
+assert simpleshot_change.abs().max() < 0.005
+assert set(means.idxmin()) == {"prototypes, 5-shot, same images"}
 
 # %% [markdown]
 # ### Which differences are detectable
@@ -694,15 +755,19 @@ assert len(best) == 5 and set(best.values()) == {"batch-hard"}
 #   train on the sphere;
 # - CosFace's head is a cosine head whose centres learn faster than the encoder (as the hunt
 #   chose), the classifier's a plain `Dense` layer;
-# - SupCon and CosFace had their settings tuned on validation (CosFace's by a hunt of 3 seeds
-#   at the full budget, more than any other row got), the others none;
+# - batch-hard's margin was chosen on validation in notebook 07; SupCon, CosFace and the
+#   normalised softmax had their settings tuned on validation here (CosFace's and the
+#   normalised softmax's by a hunt of 3 seeds at the full budget, more than any other row got);
+#   the prototypes and the classifier none;
 # - every row used the same learning rate.
 #
 # The smallest detectable effect is the difference the design would detect four times in
 # five. It is printed with the intervals at Holm's strictest level: the "99.3% CI" is
 # $1 - 0.05/7$. Holm multiplies the smallest of the seven p values by 7, the next by 6, and so
-# on. With 5 seeds a t test has 4 degrees of freedom, so even a difference of the same sign in
-# every seed can miss the 0.05 line. The printout gives each comparison's own p value too.
+# on, keeping each adjusted p at least as large as the one before it. With 5 seeds a t test has
+# 4 degrees of freedom, so even a difference of the same sign in every seed can miss the 0.05
+# line, and the smallest detectable effects, computed from the spread of only 5 differences,
+# are a rough guide. The printout gives each comparison's own p value too.
 
 # %%
 from course_lib import evaluate
@@ -720,21 +785,21 @@ plots.plot_comparisons(found, title=f"MAP@R, paired over {len(study.seeds)} seed
 
 # %% [markdown]
 # **Claim:** two of the seven comparisons are detectable: the plain classifier and the
-# prototypes trained 1-shot are behind batch-hard (-0.097 and -0.099, Holm-adjusted p = 0.001
-# each, to three decimals).
+# prototypes trained 1-shot are behind batch-hard (-0.097 and -0.099, Holm-adjusted p = 0.0013
+# and 0.00089).
 #
 # **Claim:** three more are behind in every seed but not detectably with 5 seeds: SupCon behind
-# batch-hard (-0.033, p = 0.180, smallest detectable 0.082), the 5-shot episodes behind the
-# 1-shot ones (-0.036, p = 0.133, smallest detectable 0.072) and CosFace behind the plain
-# classifier (-0.021, p = 0.224, smallest detectable 0.067). SimpleShot's reading is ahead of
+# batch-hard (-0.033, p = 0.18, smallest detectable 0.082), the 5-shot episodes behind the
+# 1-shot ones (-0.036, p = 0.13, smallest detectable 0.072) and CosFace behind the plain
+# classifier (-0.021, p = 0.22, smallest detectable 0.067). SimpleShot's reading is ahead of
 # the plain classifier's in every seed, also not detectably (+0.012, p = 0.067, smallest
 # detectable 0.019), and CosFace's margin against margin 0 is not on one side in every seed
-# (+0.010, p = 0.234, smallest detectable 0.046).
+# (+0.010, p = 0.23, smallest detectable 0.046).
 
 # %%
 def described(first, second):
     c = found[(first, second)]
-    return (f"{c.effect:+.3f}, p = {c.p_value:.3f}, smallest detectable "
+    return (f"{c.effect:+.3f}, p = {c.p_value:.2g}, smallest detectable "
             f"{c.smallest_detectable:.3f}")
 
 
@@ -790,8 +855,8 @@ if not config.fast_mode():
 #   not shown worse either: its 99.3% interval runs from -0.098 to +0.0316. It trades the
 #   margin for a temperature; its best temperature here (0.02) was in a near-tie with 0.1, the
 #   temperature Khosla et al. (2020, section 4) train with, on one seed at half the budget,
-#   where (as the hunt's curves show) runs are still climbing. With 45 negatives per anchor
-#   instead of their thousands, choose it on your validation classes.
+#   where runs are likely still climbing (the hunt's CosFace and classifier runs were). With 45
+#   negatives per anchor instead of their thousands, choose it on your validation classes.
 # - **k-shot tasks:** read any embedding by nearest prototype; it needs no special training,
 #   and every row's 5-shot accuracy is well above its 1-shot accuracy. The best 5-shot score
 #   here was batch-hard's embedding read that way (0.912). Prototypes trained on 20-way 5-shot
@@ -799,27 +864,31 @@ if not config.fast_mode():
 #   MAP@R in every seed, though not detectably (-0.036), and about even with it on 5-shot tasks
 #   (0.870 against 0.876). Snell et al. (2017, section 3.1) found matching the training shots to
 #   the test's helpful, after far longer training, and also that more classes per training
-#   episode help: our 5-shot episodes have 20 classes, the 1-shot ones 24. Given only the 1-shot
+#   episode help: our 5-shot episodes have 20 classes, the 1-shot ones 24. Our family of tests
+#   asks about MAP@R only, so it cannot speak to their finding on k-shot accuracy. Given only the 1-shot
 #   row's images, in a quarter of its steps, the 5-shot row stayed far behind every row (MAP@R
 #   0.174); a likely reason, not shown here for these rows, is that at this budget the number
 #   of steps counts more than the images per step, as the hunt's curves still climb at the end.
 # - **A plain classifier** over the training classes is a fair baseline but not a winner here:
 #   detectably below batch-hard on MAP@R (by 0.097); SimpleShot's reading raised it in every
-#   seed by +0.012, just short of the smallest effect 5 seeds could detect (0.019). With 360
-#   training classes and 600 steps this is a small-scale result; Chen et al. (2019, *A Closer
-#   Look*) and the SimpleShot paper (Wang et al. 2019) found the classifier hard to beat on
-#   larger few-shot benchmarks.
-# - **The margin softmax** did not catch the plain classifier here, on validation or on the
-#   test alphabet. The hunt suggests one reason: each class is in a batch only about 27 times
+#   seed by +0.012, just short of the smallest effect 5 seeds could detect (0.019), but left
+#   its k-shot accuracies, the tasks it was designed for, where they were. With 360 training
+#   classes and 600 steps this is a small-scale result; Chen et al. (2019, *A Closer Look*) and
+#   the SimpleShot paper (Wang et al. 2019) report, in their abstracts, a classifier baseline
+#   competitive with few-shot methods on larger benchmarks.
+# - **The margin softmax** did not catch the plain classifier on MAP@R here, on validation or
+#   on the test alphabet, though on the test it was ahead on Lake's runs in every seed and on
+#   average on recall@1 and 5-shot tasks. For MAP@R the hunt suggests one reason: each class is in a batch only about 27 times
 #   in a run, and centres that start ten times shorter raised every setting tried both ways
 #   (by 0.035 to 0.070 on validation), but the best setting (0.569) stayed below the classifier
 #   (0.583). Every curve was still climbing when the budget ended, so longer training might
 #   change the order; this notebook does not test that. On the test alphabet CosFace (margin
 #   0.2) reached 0.514 and the normalised softmax 0.504, against the classifier's 0.535,
-#   CosFace behind in every seed but not detectably (smallest detectable 0.067). So we cannot
-#   confirm here the CosFace paper's finding that the margin softmax is at least as good as the
-#   plain softmax; its setting, many thousands of identities and far longer training, is not
-#   this one.
+#   CosFace behind in every seed but not detectably (smallest detectable 0.067). So, on MAP@R,
+#   we cannot confirm here the CosFace paper's finding that the margin softmax is at least as
+#   good as the plain softmax, while Lake's runs point the other way; its setting, many
+#   thousands of identities, far longer training and face verification and identification
+#   benchmarks, is not this one.
 
 # The headline numbers go to the course's results table (`make course` prints it):
 
@@ -845,9 +914,10 @@ results.record("09_beyond_pairs", **study.headline(["map@r", "5-shot 20-way, tes
 #   others the smallest detectable effects (0.019 to 0.082) say how large a difference would
 #   have had to be. The test alphabet was looked at more than once, so these are not
 #   confirmatory p values.
-# - A result below the literature is a question, asked on validation data: here the margin
-#   softmax's class centres learned too slowly; centres that learn faster raised every setting
-#   on validation, but none caught the plain classifier, on validation or on the test alphabet.
+# - A result below the literature is a question, asked on validation data: here a likely reason
+#   was that the margin softmax's class centres learned too slowly; faster centres raised each
+#   of the four settings tried both ways on validation, but none caught the plain classifier on
+#   MAP@R, on validation or on the test alphabet.
 #
 # **Further reading**
 #
@@ -868,7 +938,11 @@ results.record("09_beyond_pairs", **study.headline(["map@r", "5-shot 20-way, tes
 # replace it with your code and run the cell; the check says *Correct*, or what is wrong and
 # where this notebook explains it. `nb09.qK.hint()` and `nb09.qK.solution()` show folded, to
 # open if you want them. Both are NumPy only.
-#
+
+# %%
+from course_lib.exercises import nb09
+
+# %% [markdown]
 # **Exercise 1.** Write `nearest_prototype_answers(support, queries)`: `support` holds a
 # task's support embeddings, shape (n_way, k, dim), `queries` its query embeddings, shape
 # (Q, dim); return an integer array of shape (Q,): for each query, the index of the class
