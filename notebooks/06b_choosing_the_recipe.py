@@ -400,17 +400,24 @@ assert choice.beaten_by["3 nets"] == [] and "3 nets" in choice.beaten_by["1 net,
 # **Section 1's Lake-style tasks, on all five folds.** With each validation alphabet held out
 # in turn, the recipe was trained again and scored on Lake-style tasks beside a candidate at
 # Koch et al.'s MNIST input size: three 35x35 nets with 1,600 steps each instead of 2,300, so
-# that the training time stays about the same (a 35x35 step costs more; the ratio is
-# printed). This is not notebook 06's 35x35 run (3 nets of 2,300 steps, scored on Lake's
-# runs): that test score had been seen before this candidate was added (section 6). The five
-# folds were the plan; they were run in three batches (one fold, then two, then two), and the
-# pooled comparison was looked at after the first two batches too, so the p value below is
-# the last of three looks.
+# that the training time stays about the same (a 35x35 step costs more; the ratio is printed
+# and checked). Notebook 06's own 35x35 run (3 nets of 2,300 steps) had been scored on Lake's
+# runs before this candidate was added, and scored higher there than the recipe (section 6):
+# that is what made the candidate worth validating.
 #
-# **Claim:** pooled over the five folds and clustered by character, the 35x35 ensemble is
-# detectably better than the recipe (by the course's rule, at the 0.05 level of one
-# comparison), by less than two points; it is ahead on four folds of five, by the most on
-# Balinese, the hardest fold.
+# The folds were run and looked at in three batches: Early_Aramaic first, then Balinese and
+# Greek, then Korean and Latin; the comparison at each look is printed. The rule for
+# switching (a candidate replaces the recipe only if it beats it detectably, clustered by
+# character) was written down after the first look, and the last two folds were run after the
+# second look had shown a large gain on Balinese.
+#
+# **Claim:** pooled over the five folds, the trained 35x35 ensembles scored higher than the
+# trained recipe ensembles by 1.6 points (95% CI 0.1 to 3.1), detectable as one comparison at
+# the 0.05 level, clustered by character (which holds each fold's nets fixed), but not at the
+# Bonferroni level for three looks (0.0167). The gain comes mostly from Balinese, the hardest
+# fold here (+5.0 points; without it +0.8 points, not detectable). On the five per-fold
+# differences alone, the same test as clustering by alphabet, it is not detectable, and that
+# test could only have detected 3.5 points.
 
 # %%
 lake_study = results.read_selection(LAKE_SELECTION_FILE)
@@ -428,26 +435,47 @@ print(f"{len(lake_folds)} folds of Lake-style tasks, {lake_study.val_tasks} each
       f"costs {per_step[1] / per_step[0]:.2f}x a 28x28 one")
 print(at_35)
 assert all(r.tasks == "lake" for runs_ in lake_runs.values() for r in runs_)
+equal_time = (np.mean([r.curve[-1].seconds for r in lake_runs[PAIR[1]]])
+              / np.mean([r.curve[-1].seconds for r in lake_runs[PAIR[0]]]))
+print(f"training time, 35x35 over 28x28: {equal_time:.2f}")
+
+
+def pooled(folds, label):
+    return evaluate.compare(lake_study.outcomes(PAIR[1], "plain", folds),
+                            lake_study.outcomes(PAIR[0], "plain", folds), paired=True,
+                            clusters=lake_study.characters(folds, "lake"), label=label)
+
+
+looks = [["Early_Aramaic"], ["Early_Aramaic", "Balinese", "Greek"], lake_folds]
+for i, folds in enumerate(looks, 1):
+    c = pooled(folds, f"look {i}")
+    print(f"look {i}, {len(folds)} fold(s): {100 * c.effect:+.1f} points, p = {c.p_value:.2g}")
+bonferroni = 0.05 / len(looks)
 gain = pd.Series({h: b.end - a.end for h, a, b in zip(lake_folds, *lake_runs.values())})
-by_fold_signs = evaluate.compare(*(np.array([r.end for r in lake_runs[n]]) for n in PAIR[::-1]),
-                                 paired=True, label="per fold, one number each")
-print(f"35x35 ahead on {int((gain > 0).sum())} of {len(gain)} folds; {by_fold_signs}")
-assert len(lake_folds) == 5 and at_35.detectable and 0 < at_35.effect < 0.02, at_35
-assert (gain > 0).sum() == 4 and gain.idxmax() == "Balinese" == fold_table["ensemble3"].idxmin()
-assert not by_fold_signs.detectable, by_fold_signs
+recipe_scores = pd.Series({h: r.end for h, r in zip(lake_folds, lake_runs[PAIR[0]])})
+without = pooled([h for h in lake_folds if h != "Balinese"], "without Balinese")
+by_fold = evaluate.compare(*(np.array([r.end for r in lake_runs[n]]) for n in PAIR[::-1]),
+                           paired=True, label="per fold, one number each ('seeds': folds)")
+print(f"all five: {100 * at_35.effect:.1f} points (95% CI {100 * at_35.low:.1f} to "
+      f"{100 * at_35.high:.1f}), p = {at_35.p_value:.3f}; Bonferroni level for "
+      f"{len(looks)} looks {bonferroni:.4f}")
+print(f"Balinese {100 * gain['Balinese']:+.1f} points; without it "
+      f"{100 * without.effect:+.1f} points, p = {without.p_value:.2f}")
+print(f"{by_fold}\nsmallest detectable per fold: {100 * by_fold.smallest_detectable:.1f} points")
+assert abs(equal_time - 1) < 0.05 and len(lake_folds) == 5, equal_time
+assert at_35.detectable and at_35.p_value > bonferroni and 0.01 < at_35.effect < 0.02, at_35
+assert gain.idxmax() == "Balinese" == recipe_scores.idxmin() and not without.detectable
+assert not by_fold.detectable and by_fold.smallest_detectable > 2 * by_fold.effect, by_fold
 
 # %% [markdown]
-# Two cautions temper that result. Each fold is one training run of each candidate, and the
-# character clusters do not carry the run-to-run spread: tested on the five per-fold
-# differences alone (one number per fold, printed), the gain is not detectable. And the three
-# looks above make a 0.05 threshold somewhat lenient. Still, by the rule stated before the
-# run (a candidate replaces the recipe only if it beats it detectably, clustered by
-# character), **the 35x35 ensemble of 1,600 steps is the choice for Lake-style tasks**, and
-# `choose_cheapest` agrees, since it is detectably better despite its costlier pass. Notebook
-# 06 still trains the 28x28 recipe: it has not yet been trained and scored with this choice.
-# Notebook 06 also shows that its 35x35 run is detectably worse on MNIST digits, a test
-# result that cannot decide a choice; a choice for both tasks would need MNIST validation
-# tasks (as in notebook 06's zoom study) for the 35x35 candidate too.
+# What to make of it, an interpretation. Read literally (switch if and only if detectably
+# better at 0.05, clustered by character), the rule would choose the 35x35 ensemble; allowing
+# for the three looks it would not, and the evidence rests largely on one pair of training
+# runs on one alphabet. That 35x35 helps most on the most intricate alphabets is a hypothesis,
+# not a result. So notebook 06 keeps the 28x28 recipe. The deciding experiment is a second
+# seed on every fold, compared once, with the rule fixed first; which input size suits MNIST
+# is a separate question (notebook 06's 35x35 run is worse there, a test result that cannot
+# decide a choice), which would need MNIST validation tasks as in notebook 06's zoom study.
 #
 # Notebook 06 follows the cost-aware rule: its recipe is the three nets without shifts. On
 # these 2,000 tasks the shifts add 0.003 to the ensemble for 5 times the inference. Both rules
@@ -476,7 +504,8 @@ print("Lake's 20 runs, in the order they were seen: "
 # were scored for it too: notebook 06 reads that score from `results/06_recipe.json`, and
 # the same caution applies to it. So does the score of the same recipe trained at 35x35
 # (`results/06_recipe_35px.json`, printed in notebook 06), seen before any 35x35 candidate
-# was validated (section 5). Its uncertainty is also larger than a binomial interval
+# was validated (section 5); it was higher than the recipe's, which is why the 35x35 candidate
+# of section 5 was added. Its uncertainty is also larger than a binomial interval
 # over its queries suggests: the runs come two by two from 10 evaluation alphabets, and
 # queries of one alphabet share its difficulty, as the held-out alphabets above do; notebook
 # 06's intervals are clustered by alphabet for that reason. An untouched estimate would need
