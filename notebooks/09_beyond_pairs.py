@@ -946,9 +946,10 @@ from course_lib.exercises import nb09
 # **Exercise 1.** Write `nearest_prototype_answers(support, queries)`: `support` holds a
 # task's support embeddings, shape (n_way, k, dim), `queries` its query embeddings, shape
 # (Q, dim); return an integer array of shape (Q,): for each query, the index of the class
-# whose prototype (the mean of its k support rows) is nearest in Euclidean distance. The check compares with a loop and with
-# `oneshot.k_shot_accuracy`, on tasks where the nearest single support example often answers
-# differently.
+# whose prototype (the mean of its k support rows) is nearest in Euclidean distance (or
+# squared Euclidean distance: the nearest is the same). The check compares with a loop and with
+# `oneshot.k_shot_accuracy`, on tasks where the nearest single support example sometimes
+# answers differently, so that answering by the nearest example instead is caught.
 
 # %% tags=["exercise"]
 def nearest_prototype_answers(support, queries):
