@@ -218,6 +218,9 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", nargs="*", default=list(CANDIDATES))
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="train seeds first-seed .. first-seed + seeds - 1 (the file keeps "
+                             "the runs of other seeds)")
     parser.add_argument("--held-out", nargs="*", default=list(ov.VALIDATION),
                         help="alphabets of the split, each held out in turn (one fold each)")
     parser.add_argument("--check-every", type=int, default=500)
@@ -234,6 +237,9 @@ def main(argv=None) -> dict:
         results.write_study(args.out, results.SelectionStudy.from_json(study, str(args.out)))
         print(f"wrote the task characters of {sorted(study['task_characters'])} to {args.out}")
         return study
+    if args.seeds < 1 or args.first_seed < 0:
+        parser.error(f"--seeds must be >= 1 and --first-seed >= 0, got {args.seeds} and "
+                     f"{args.first_seed}")
     unknown = set(args.candidates) - set(CANDIDATES)
     if unknown:
         parser.error(f"--candidates: unknown {sorted(unknown)}; expected some of {list(CANDIDATES)}")
@@ -241,7 +247,7 @@ def main(argv=None) -> dict:
     earlier = json.loads(args.out.read_text()) if args.out.exists() else None
     runs, report = [], None
     for held_out in args.held_out:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for name in args.candidates:
                 runs.append(train(name, seed, args.check_every, held_out=held_out,
                                   save_dir=args.save_dir))

@@ -51,6 +51,19 @@ def test_runs_are_added_and_a_rerun_replaces_only_its_own(tmp_path, monkeypatch)
     assert all(len(v) == 6 for v in second["task_characters"]["random"].values())
 
 
+def test_first_seed_trains_only_the_later_seeds(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(select_06, "train", _fake_train)
+    monkeypatch.setattr(select_06.ov, "setup", _tiny_setup)
+    out = tmp_path / "selection.json"
+    select_06.main(["--candidates", "bn", "--out", str(out)])
+    select_06.main(["--candidates", "bn", "--first-seed", "1", "--out", str(out)])
+    runs = json.loads(out.read_text())["runs"]
+    assert sorted(r["seed"] for r in runs) == [0, 1]
+    with pytest.raises(SystemExit):
+        select_06.main(["--first-seed", "-1", "--out", str(out)])
+    assert "--first-seed >= 0" in capsys.readouterr().err
+
+
 def test_the_writer_and_the_typed_reader_agree(tmp_path, monkeypatch):
     """What the script writes reads back through course_lib.results with booleans for the
     task outcomes, and writing the typed study again gives the same file."""
