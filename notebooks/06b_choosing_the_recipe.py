@@ -418,6 +418,18 @@ assert choice.beaten_by["3 nets"] == [] and "3 nets" in choice.beaten_by["1 net,
 # fold here (+5.0 points; without it +0.8 points, not detectable). On the five per-fold
 # differences alone, the same test as clustering by alphabet, it is not detectable, and that
 # test could only have detected 3.5 points.
+#
+# **The confirmatory run.** Seed 1 of both candidates was trained on all five folds (its nets
+# are seeded 3 to 5, so none is shared with seed 0), under a rule committed to the repository
+# before the run: the 35x35 candidate replaces the recipe only if seed 1's pooled comparison,
+# clustered by character, is detectable at 0.05 with the 35x35 ahead. The per-fold scores
+# were visible in the training log as runs finished; the rule and the runs did not change.
+#
+# **Claim:** on seed 1 the 35x35 ensembles are ahead by 0.7 points, not detectably (the design
+# could detect 2.0 points), so notebook 06 keeps the 28x28 recipe. Seeds 0 and 1 pooled give
+# +1.1 points, not detectable either (reported, not used to decide). On Balinese the gain
+# shrinks from 5.0 points with seed 0 to 1.0 with seed 1, which suggests most of seed 0's gain
+# there was the luck of one pair of runs (an interpretation).
 
 # %%
 lake_study = results.read_selection(LAKE_SELECTION_FILE)
@@ -467,15 +479,37 @@ assert at_35.detectable and at_35.p_value > bonferroni and 0.01 < at_35.effect <
 assert gain.idxmax() == "Balinese" == recipe_scores.idxmin() and not without.detectable
 assert not by_fold.detectable and by_fold.smallest_detectable > 2 * by_fold.effect, by_fold
 
+chars = lake_study.characters(lake_folds, "lake")
+seed1 = {n: lake_study.outcomes(n, "plain", lake_folds, seed=1) for n in PAIR}
+confirm = evaluate.compare(seed1[PAIR[1]], seed1[PAIR[0]], paired=True, clusters=chars,
+                           label="seed 1, the confirmatory run: 35x35 - 28x28")
+seeds_0_1 = evaluate.compare(
+    np.concatenate([lake_study.outcomes(PAIR[1], "plain", lake_folds), seed1[PAIR[1]]]),
+    np.concatenate([lake_study.outcomes(PAIR[0], "plain", lake_folds), seed1[PAIR[0]]]),
+    paired=True, clusters=np.concatenate([chars, chars]), label="seeds 0 and 1 pooled")
+balinese_1 = (lake_study.run(PAIR[1], "Balinese", 1).end
+              - lake_study.run(PAIR[0], "Balinese", 1).end)
+print(pd.DataFrame({label: [lake_study.run(n, h, 1).end for h in lake_folds]
+                    for n, label in zip(PAIR, ["recipe, seed 1", "35x35, seed 1"])},
+                   index=lake_folds).round(4))
+print(f"{confirm}\n  {100 * confirm.effect:+.1f} points, smallest detectable "
+      f"{100 * confirm.smallest_detectable:.1f} points")
+print(f"{seeds_0_1}\n  {100 * seeds_0_1.effect:+.1f} points")
+print(f"Balinese: seed 0 {100 * gain['Balinese']:+.1f} points, seed 1 {100 * balinese_1:+.1f}")
+assert lake_study.folds(PAIR, seed=1) == lake_folds
+assert not confirm.detectable and 0 < confirm.effect < confirm.smallest_detectable, confirm
+assert not seeds_0_1.detectable and seeds_0_1.effect > 0, seeds_0_1
+assert balinese_1 < gain["Balinese"] / 2
+
 # %% [markdown]
 # What to make of it, an interpretation. Read literally (switch if and only if detectably
-# better at 0.05, clustered by character), the rule would choose the 35x35 ensemble; allowing
-# for the three looks it would not, and the evidence rests largely on one pair of training
-# runs on one alphabet. That 35x35 helps most on the most intricate alphabets is a hypothesis,
-# not a result. So notebook 06 keeps the 28x28 recipe. The deciding experiment is a second
-# seed on every fold, compared once, with the rule fixed first; which input size suits MNIST
-# is a separate question (notebook 06's 35x35 run is worse there, a test result that cannot
-# decide a choice), which would need MNIST validation tasks as in notebook 06's zoom study.
+# better at 0.05, clustered by character), the rule would have chosen the 35x35 ensemble on
+# seed 0; allowing for its three looks it would not, its evidence rested largely on one pair of
+# training runs on one alphabet, and the confirmatory seed, compared once under a rule fixed
+# first, does not detect the gain. A small gain from 35x35 is not ruled out: seed 1 could only
+# have detected about two points. Which input size suits MNIST is a separate question
+# (notebook 06's 35x35 run is worse there, a test result that cannot decide a choice), which
+# would need MNIST validation tasks as in notebook 06's zoom study.
 #
 # Notebook 06 follows the cost-aware rule: its recipe is the three nets without shifts. On
 # these 2,000 tasks the shifts add 0.003 to the ensemble for 5 times the inference. Both rules
