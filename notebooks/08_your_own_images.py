@@ -935,8 +935,8 @@ folders.assert_on_demo(all(a == name for a in added),
 # `gallery.npz`, and answers the same query paths:
 # `python -m course_lib.gallery EXPORT_DIR PATHS_FILE` reads the paths from a file, one per
 # line (a command line holds a few thousand at most), and prints one JSON line per query (the
-# cell prints the first). `TF_CPP_MIN_LOG_LEVEL=3` keeps TensorFlow's start-up messages out of
-# the process's error output.
+# cell prints the first, its query path shortened to the folder). `TF_CPP_MIN_LOG_LEVEL=3`
+# keeps TensorFlow's start-up messages out of the process's error output.
 #
 # **Claim:** the fresh process gives every query the same answer and the same matched item.
 
@@ -953,7 +953,11 @@ run = subprocess.run([sys.executable, "-m", "course_lib.gallery", str(EXPORT_DIR
 fresh = [json.loads(line) for line in run.stdout.splitlines()] if run.returncode == 0 else []
 same = sum([f["answer"], f["item"]] == [r.answer, r.item] for f, r in zip(fresh, answers))
 print("export:", sorted(f.name for f in EXPORT_DIR.iterdir()))
-print("first line:", run.stdout.splitlines()[0] if fresh else run.stderr[-500:])
+if fresh:   # the query's path shown inside the folder, as everywhere in this notebook
+    shown = {**fresh[0], "query": Path(fresh[0]["query"]).relative_to(IMAGE_DIR).as_posix()}
+    print("first line, its query path relative to IMAGE_DIR:", json.dumps(shown, ensure_ascii=False))
+else:
+    print("the process failed:", run.stderr[-500:])
 print(f"fresh process: {len(fresh)} answers, {same} identical to this notebook's")
 assert run.returncode == 0, run.stderr[-2000:]
 assert same == len(answers)

@@ -5,6 +5,7 @@ The ``.py`` is what people edit and review; ``make store NB=NN`` executes it int
 when one was edited without the other.
 """
 
+import re
 from pathlib import Path
 
 import jupytext
@@ -35,6 +36,22 @@ def test_stored_notebook_matches_its_source(source):
     assert len(expected) == len(actual), f"{source.name}: {len(expected)} cells in the source, " \
                                          f"{len(actual)} in the stored notebook"
     assert stored.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
+
+
+MACHINE_PATH = re.compile(r"(?<![\w.])(/work|/tmp|/home|/root|/Users|/content|[A-Z]:\\\\)[/\\]")
+
+
+@pytest.mark.parametrize("stored", STORED, ids=lambda p: p.stem)
+def test_stored_outputs_hold_no_machine_path(stored):
+    """An output that prints where this machine keeps its files says nothing to a learner and
+    differs on every machine: print paths relative to the folder they are in."""
+    nb = nbformat.read(stored, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
+            found = MACHINE_PATH.search(text)
+            assert not found, f"{stored.name} cell {i}: output holds a machine path " \
+                              f"{text[found.start():found.start() + 80]!r}"
 
 
 def test_notebook_08_runs_on_the_demo_photo_folder_in_colour_at_64_pixels():
