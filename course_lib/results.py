@@ -647,6 +647,37 @@ class SelectionStudy:
                            "tasks): run scripts/select_06.py --annotate")
         return np.concatenate([np.array(table[h]) for h in folds])
 
+    def compare(self, first: str, second: str, folds, scoring: str = "plain",
+                seeds=(0,), construction: str = "lake", label: str | None = None):
+        """``first`` minus ``second`` on the tasks of ``folds`` (and of every seed in ``seeds``,
+        pooled), paired task by task and clustered by the query's character: the course's rule,
+        :func:`course_lib.evaluate.compare`.
+
+        Args:
+            first, second: candidate names. folds: held-out alphabets. scoring: e.g. ``"plain"``.
+            seeds: the seeds to pool (a character is one cluster across them).
+            construction: how the folds' tasks were built (``"lake"`` or ``"random"``).
+            label: the comparison's name; default ``"first - second"``.
+
+        Returns:
+            The :class:`course_lib.evaluate.Comparison`.
+
+        Raises:
+            KeyError: a missing run, scoring or fold (the message names it).
+            ValueError: no seeds given.
+        """
+        from course_lib import evaluate
+
+        seeds = list(seeds)
+        if not seeds:
+            raise ValueError(f"{self.source}: seeds must name at least one seed")
+        chars = self.characters(folds, construction)
+        return evaluate.compare(
+            np.concatenate([self.outcomes(first, scoring, folds, s) for s in seeds]),
+            np.concatenate([self.outcomes(second, scoring, folds, s) for s in seeds]),
+            paired=True, clusters=np.concatenate([chars] * len(seeds)),
+            label=label or f"{first} - {second}")
+
 
 @dataclass(frozen=True, eq=False)
 class LossRun:

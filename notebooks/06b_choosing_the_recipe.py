@@ -437,10 +437,8 @@ PAIR = ("ensemble3", "ensemble3_35px_short")             # the recipe, the 35x35
 lake_folds = lake_study.folds(PAIR)
 lake_runs = {n: [lake_study.run(n, h) for h in lake_folds] for n in PAIR}
 per_step = [np.mean([r.curve[-1].seconds / r.total_steps for r in lake_runs[n]]) for n in PAIR]
-at_35 = evaluate.compare(lake_study.outcomes(PAIR[1], "plain", lake_folds),
-                         lake_study.outcomes(PAIR[0], "plain", lake_folds), paired=True,
-                         clusters=lake_study.characters(lake_folds, "lake"),
-                         label="35x35, 3 x 1,600 - 28x28, 3 x 2,300")
+at_35 = lake_study.compare(PAIR[1], PAIR[0], lake_folds,
+                           label="35x35, 3 x 1,600 - 28x28, 3 x 2,300")
 print(pd.DataFrame({"recipe": [r.end for r in lake_runs[PAIR[0]]],
                     "35x35": [r.end for r in lake_runs[PAIR[1]]]}, index=lake_folds).round(4))
 print(f"{len(lake_folds)} folds of Lake-style tasks, {lake_study.val_tasks} each; a 35x35 step "
@@ -452,20 +450,14 @@ equal_time = (np.mean([r.curve[-1].seconds for r in lake_runs[PAIR[1]]])
 print(f"training time, 35x35 over 28x28: {equal_time:.2f}")
 
 
-def pooled(folds, label):
-    return evaluate.compare(lake_study.outcomes(PAIR[1], "plain", folds),
-                            lake_study.outcomes(PAIR[0], "plain", folds), paired=True,
-                            clusters=lake_study.characters(folds, "lake"), label=label)
-
-
 looks = [["Early_Aramaic"], ["Early_Aramaic", "Balinese", "Greek"], lake_folds]
 for i, folds in enumerate(looks, 1):
-    c = pooled(folds, f"look {i}")
+    c = lake_study.compare(PAIR[1], PAIR[0], folds)
     print(f"look {i}, {len(folds)} fold(s): {100 * c.effect:+.1f} points, p = {c.p_value:.2g}")
 bonferroni = 0.05 / len(looks)
 gain = pd.Series({h: b.end - a.end for h, a, b in zip(lake_folds, *lake_runs.values())})
 recipe_scores = pd.Series({h: r.end for h, r in zip(lake_folds, lake_runs[PAIR[0]])})
-without = pooled([h for h in lake_folds if h != "Balinese"], "without Balinese")
+without = lake_study.compare(PAIR[1], PAIR[0], [h for h in lake_folds if h != "Balinese"])
 by_fold = evaluate.compare(*(np.array([r.end for r in lake_runs[n]]) for n in PAIR[::-1]),
                            paired=True, label="per fold, one number each ('seeds': folds)")
 print(f"all five: {100 * at_35.effect:.1f} points (95% CI {100 * at_35.low:.1f} to "
@@ -479,14 +471,10 @@ assert at_35.detectable and at_35.p_value > bonferroni and 0.01 < at_35.effect <
 assert gain.idxmax() == "Balinese" == recipe_scores.idxmin() and not without.detectable
 assert not by_fold.detectable and by_fold.smallest_detectable > 2 * by_fold.effect, by_fold
 
-chars = lake_study.characters(lake_folds, "lake")
-seed1 = {n: lake_study.outcomes(n, "plain", lake_folds, seed=1) for n in PAIR}
-confirm = evaluate.compare(seed1[PAIR[1]], seed1[PAIR[0]], paired=True, clusters=chars,
-                           label="seed 1, the confirmatory run: 35x35 - 28x28")
-seeds_0_1 = evaluate.compare(
-    np.concatenate([lake_study.outcomes(PAIR[1], "plain", lake_folds), seed1[PAIR[1]]]),
-    np.concatenate([lake_study.outcomes(PAIR[0], "plain", lake_folds), seed1[PAIR[0]]]),
-    paired=True, clusters=np.concatenate([chars, chars]), label="seeds 0 and 1 pooled")
+confirm = lake_study.compare(PAIR[1], PAIR[0], lake_folds, seeds=[1],
+                             label="seed 1, the confirmatory run: 35x35 - 28x28")
+seeds_0_1 = lake_study.compare(PAIR[1], PAIR[0], lake_folds, seeds=[0, 1],
+                               label="seeds 0 and 1 pooled")
 balinese_1 = (lake_study.run(PAIR[1], "Balinese", 1).end
               - lake_study.run(PAIR[0], "Balinese", 1).end)
 print(pd.DataFrame({label: [lake_study.run(n, h, 1).end for h in lake_folds]

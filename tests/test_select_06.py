@@ -124,3 +124,22 @@ def test_an_ensemble_run_scores_every_member_and_records_each_task(monkeypatch, 
         assert scored["correct"] == scored["tasks"].count("1")
         assert scored["accuracy"] == pytest.approx(scored["correct"] / 6)
     assert run["final"]["plain"]["accuracy"] == run["curve"][-1][2]
+
+
+def test_study_compare_pools_folds_and_seeds_clustered_by_character():
+    """SelectionStudy.compare is evaluate.compare on the pooled outcomes with the characters
+    as clusters, the same character one cluster across seeds."""
+    from course_lib import evaluate
+
+    study = results.read_selection("results/06_selection_lake.json")
+    pair, folds = ("ensemble3_35px_short", "ensemble3"), ["Balinese", "Greek"]
+    got = study.compare(*pair, folds, seeds=[0, 1])
+    chars = study.characters(folds, "lake")
+    want = evaluate.compare(
+        np.concatenate([study.outcomes(pair[0], "plain", folds, s) for s in (0, 1)]),
+        np.concatenate([study.outcomes(pair[1], "plain", folds, s) for s in (0, 1)]),
+        paired=True, clusters=np.concatenate([chars, chars]))
+    assert (got.effect, got.p_value, got.label) == (want.effect, want.p_value,
+                                                    "ensemble3_35px_short - ensemble3")
+    with pytest.raises(ValueError, match="seeds"):
+        study.compare(*pair, folds, seeds=[])
