@@ -238,8 +238,21 @@ def _predict(fn, arrays, batch_size: int) -> np.ndarray:
     return np.concatenate(out).reshape(n, -1)
 
 
+def _origin(centre, candidates: np.ndarray) -> np.ndarray:
+    """The origin ``centre`` asks for, broadcastable against ``candidates`` (T, N, D)."""
+    if isinstance(centre, str):
+        if centre != "support":
+            raise ValueError(f"centre must be None, 'support' or a vector, got {centre!r}")
+        return candidates.mean(axis=1, keepdims=True)
+    vector = checks.float_array(centre, "centre", ndim=1)
+    if vector.shape[0] != candidates.shape[-1]:
+        raise ValueError(f"centre must be a finite vector of the embedding's size "
+                         f"{candidates.shape[-1]}, got shape {vector.shape}")
+    return vector
+
+
 def task_scores(model, images, query, support, output: str | None = None,
-                metric: str = "euclidean", batch_size: int = 256) -> np.ndarray:
+                metric: str = "euclidean", centre=None, batch_size: int = 256) -> np.ndarray:
     """Similarity of each task's query to each of its N candidates, (T, N): higher = more alike.
 
     ``model`` may be:
@@ -255,6 +268,12 @@ def task_scores(model, images, query, support, output: str | None = None,
       :func:`course_lib.models.siamese` embeds each image once and applies its head to the
       embeddings, which is much cheaper than running every pair through both branches.
 
+    With pixels and encoders, ``centre`` moves the origin before the distance: ``"support"``
+    subtracts the mean of each task's candidate embeddings (from the query and the candidates
+    of that task), a vector subtracts itself from every embedding (e.g. the mean embedding of
+    the training images). Euclidean distances do not change; cosine distances do: centring
+    then normalising is SimpleShot's CL2N (Wang et al. 2019, section 3).
+
     Args:
         model: None, an encoder or a Siamese ``keras.Model`` (see above).
         images: the image array every index points into (N, ...).
@@ -262,6 +281,8 @@ def task_scores(model, images, query, support, output: str | None = None,
         support: the N candidate indices of each task (T, N).
         output: ``None``, ``"similarity"`` or ``"distance"`` (two-input models only).
         metric: one of ``distances.METRICS`` (pixels and encoders).
+        centre: None, ``"support"`` or a finite vector of the embedding's size (pixels and
+            encoders; see above).
         batch_size: images per forward pass, an int >= 1.
 
     Returns:
@@ -270,7 +291,9 @@ def task_scores(model, images, query, support, output: str | None = None,
     Raises:
         TypeError: a model of another kind, non-integer indices or batch size.
         ValueError: indices out of range, mismatched task counts, an unknown metric or output,
-            a head whose kind cannot be told, a model output of more than one number per pair.
+            a head whose kind cannot be told, a model output of more than one number per pair,
+            a ``centre`` that is not ``"support"`` or a finite vector of the embedding's size,
+            or any ``centre`` with a two-input model.
     """
     images, q, s, _ = check_tasks(images, query, support)
     batch_size = checks.positive_int(batch_size, "batch_size")
@@ -286,8 +309,15 @@ def task_scores(model, images, query, support, output: str | None = None,
             emb = x.reshape(len(x), -1)
         else:
             emb = _predict(lambda b: model(b, training=False), [x], batch_size)
-        return -distances.paired(emb[q_pos][:, None, :], emb[s_pos], metric,
+        queries, candidates = emb[q_pos][:, None, :], emb[s_pos]
+        if centre is not None:
+            origin = _origin(centre, candidates)
+            queries, candidates = queries - origin, candidates - origin
+        return -distances.paired(queries, candidates, metric,
                                  names=("query embeddings", "support embeddings"))
+    if centre is not None:
+        raise ValueError("centre applies to embeddings: pass model=None (pixels) or an encoder, "
+                         "not a two-input Siamese model")
 
     if not isinstance(model, keras.Model) or len(model.inputs) != 2:
         raise TypeError("model must be None (pixels), a one-input keras.Model (an encoder) or a "

@@ -15,11 +15,12 @@ import numpy as np
 
 from course_lib.config import atomic_file, build_dir, fast_mode, repository_url
 
-__all__ = ["RECIPE_SCORES", "STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint", "LossRun",
-           "LossStudy", "MnistTransferStudy", "RecipeScore", "RecipeStudy", "ScoredTasks", "SelectionRun",
-           "SelectionStudy", "StudyProgress", "format_table", "main", "outcome_text",
-           "read_ablation", "read_losses", "read_mnist_transfer", "read_recipe", "read_selection", "read_study",
-           "record", "results_path", "write_study"]
+__all__ = ["CENTRES", "RECIPE_SCORES", "STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint",
+           "LossRun", "LossStudy", "MnistTransferStudy", "RecipeScore", "RecipeStudy",
+           "ScoredTasks", "ScoringChoice", "ScoringStudy", "SelectionRun", "SelectionStudy",
+           "StudyProgress", "format_table", "main", "outcome_text", "read_ablation",
+           "read_losses", "read_mnist_transfer", "read_recipe", "read_scoring",
+           "read_selection", "read_study", "record", "results_path", "write_study"]
 
 # Where the committed study files live online, for a notebook run without the repository (Colab).
 STUDY_URL = repository_url("raw") + "notebooks/"
@@ -1103,6 +1104,128 @@ class MnistTransferStudy:
                 "machine": self.machine, "total_minutes": self.total_minutes, "date": self.date}
 
 
+CENTRES = (None, "support", "training mean")
+
+
+@dataclass(frozen=True, eq=False)
+class ScoringChoice:
+    """One task family of ``06_scoring.json``: every scoring on its validation tasks, the one
+    chosen, and the test tasks scored once afterwards.
+
+    Attributes:
+        tasks: what the validation tasks are, in words.
+        validation: ``{scoring: ScoredTasks}``, every scoring on the same tasks.
+        clusters: the cluster (e.g. the query's character) of each validation task, or None
+            (the comparisons are then not clustered).
+        chosen: the scoring the rule chose.
+        test: ``{scoring: ScoredTasks}`` on the test tasks: the study's first scoring (the
+            baseline) and the chosen one only.
+    """
+
+    tasks: str
+    validation: dict
+    clusters: tuple | None
+    chosen: str
+    test: dict
+
+    @classmethod
+    def from_json(cls, r: _Reader, scorings) -> ScoringChoice:
+        validation = {k: ScoredTasks.from_json(r.inner(f"validation.{k}", v))
+                      for k, v in r.get("validation", dict).items()}
+        test = {k: ScoredTasks.from_json(r.inner(f"test.{k}", v))
+                for k, v in r.get("test", dict).items()}
+        if list(validation) != list(scorings):
+            r.fail(f"validation must score every scoring {list(scorings)}, got {list(validation)}")
+        sizes = {v.outcomes.size for v in validation.values()}
+        test_sizes = {v.outcomes.size for v in test.values()}
+        clusters = r.get("clusters", (list, type(None)))
+        if len(sizes) != 1 or len(test_sizes) != 1 or (
+                clusters is not None and len(clusters) != sizes.pop()):
+            r.fail("every scoring must face the same tasks, and clusters name each task's")
+        chosen = r.get("chosen", str)
+        baseline = next(iter(scorings))
+        if chosen not in validation or set(test) != {baseline, chosen}:
+            r.fail(f"test must score the baseline {baseline!r} and the chosen {chosen!r} only, "
+                   f"got {sorted(test)}")
+        return cls(r.get("tasks", str), validation,
+                   None if clusters is None else tuple(str(c) for c in clusters), chosen, test)
+
+    def to_json(self) -> dict:
+        return {"tasks": self.tasks,
+                "validation": {k: v.to_json() for k, v in self.validation.items()},
+                "clusters": None if self.clusters is None else list(self.clusters),
+                "chosen": self.chosen, "test": {k: v.to_json() for k, v in self.test.items()}}
+
+
+@dataclass(frozen=True, eq=False)
+class ScoringStudy:
+    """``notebooks/results/06_scoring.json`` (``scripts/scoring_06.py``), typed: how the
+    recipe's embeddings are compared (the metric, and the origin they are centred on), chosen
+    on validation tasks, for Lake-style tasks and for MNIST.
+
+    Attributes:
+        recipe: the model (label); split, image_size, seed: how it was trained.
+        scorings: ``{name: {"metric": one of distances.METRICS, "centre": one of CENTRES}}``,
+            in the order the rule takes them (the first is the baseline).
+        rule: how a scoring was chosen.
+        lake: the :class:`ScoringChoice` of Lake-style tasks (validation: held-out background
+            alphabets; test: Lake's 20 runs).
+        mnist: the :class:`ScoringChoice` of 10-way one-shot MNIST (validation: MNIST's
+            training split; test: the tasks of ``06_recipe.json``).
+        machine, total_minutes, date: the invocation that wrote the file.
+    """
+
+    recipe: str
+    split: str
+    image_size: int
+    seed: int
+    scorings: dict
+    rule: str
+    lake: ScoringChoice
+    mnist: ScoringChoice
+    machine: dict
+    total_minutes: float
+    date: str
+
+    @classmethod
+    def from_json(cls, obj, source: str = "06_scoring.json") -> ScoringStudy:
+        """The study from the file's parsed JSON; ``source`` names the file in errors.
+
+        Raises:
+            ValueError: a missing or mistyped field, an unknown metric or centre, a family
+                that does not score every scoring on the same tasks, a test that scores more
+                than the baseline and the chosen scoring.
+        """
+        from course_lib import distances
+
+        r = _Reader(obj, source, "")
+        scorings = r.get("scorings", dict)
+        for name, how in scorings.items():
+            how_r = r.inner(f"scorings.{name}", how)
+            if how_r.get("metric", str) not in distances.METRICS or \
+                    how_r.get("centre", (str, type(None))) not in CENTRES:
+                r.fail(f"scorings.{name} needs a metric of {distances.METRICS} and a centre of "
+                       f"{CENTRES}, got {how!r}")
+        if not scorings:
+            r.fail("scorings must name at least one scoring")
+        families = {k: ScoringChoice.from_json(r.inner(k, r.get(k, dict)), scorings)
+                    for k in ("lake", "mnist")}
+        return cls(r.get("recipe", str), r.get("split", str), r.get("image_size", int),
+                   r.get("seed", int), {k: dict(v) for k, v in scorings.items()},
+                   r.get("rule", str), families["lake"], families["mnist"], _machine(r),
+                   float(r.get("total_minutes", (int, float))), r.get("date", str))
+
+    def to_json(self) -> dict:
+        """The study as the file holds it (what :meth:`from_json` read)."""
+        return {"what": "how the recipe's embeddings are compared, chosen on validation tasks "
+                        "and scored once on the test tasks",
+                "recipe": self.recipe, "split": self.split, "image_size": self.image_size,
+                "seed": self.seed, "scorings": {k: dict(v) for k, v in self.scorings.items()},
+                "rule": self.rule,
+                "lake": self.lake.to_json(), "mnist": self.mnist.to_json(),
+                "machine": self.machine, "total_minutes": self.total_minutes, "date": self.date}
+
+
 def _typed_reader(reader: str, cls, default: str, also: str = ""):
     """The reader called ``reader`` of one kind of study file: ``(path=default,
     notebooks_dir=None) -> cls``; one function for every kind, its docstring written here."""
@@ -1137,6 +1260,7 @@ read_losses = _typed_reader("read_losses", LossStudy, "results/07_losses.json",
 read_recipe = _typed_reader("read_recipe", RecipeStudy, "results/06_recipe.json")
 read_mnist_transfer = _typed_reader("read_mnist_transfer", MnistTransferStudy,
                                    "results/06_mnist.json")
+read_scoring = _typed_reader("read_scoring", ScoringStudy, "results/06_scoring.json")
 
 
 class StudyProgress:

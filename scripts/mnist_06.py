@@ -49,6 +49,15 @@ def choose(validation: dict) -> str:
     return best if best != BASE and found[(best, BASE)].detectable else BASE
 
 
+def validation_tasks():
+    """The digits of MNIST's training split that the validation tasks use, and the tasks
+    (query, support, answer) indexing into them."""
+    (x_train, y_train), _ = data.load_mnist()
+    q, s, a = oneshot.one_shot_tasks(y_train, 10, VAL_TASKS, seed=VAL_SEED)
+    used = np.unique(np.concatenate([q, s.ravel()]))       # only the digits the tasks use
+    return x_train[used], (np.searchsorted(used, q), np.searchsorted(used, s), a)
+
+
 def _scored(encoder, images, tasks) -> results.ScoredTasks:
     q, s, a = tasks
     right = np.asarray(oneshot.task_accuracy(oneshot.task_scores(encoder, images, q, s), a), bool)
@@ -61,12 +70,7 @@ def main(argv=None) -> results.MnistTransferStudy:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     omniglot = data.load_omniglot(recipe_06.SPLIT, recipe_06.IMAGE_SIZE)
-    (x_train, y_train), _ = data.load_mnist()
-    val_tasks = oneshot.one_shot_tasks(y_train, 10, VAL_TASKS, seed=VAL_SEED)
-    used = np.unique(np.concatenate([val_tasks[0], val_tasks[1].ravel()]))
-    x_val = x_train[used]                                # only the digits the tasks use
-    val_tasks = (np.searchsorted(used, val_tasks[0]), np.searchsorted(used, val_tasks[1]),
-                 val_tasks[2])
+    x_val, val_tasks = validation_tasks()
     x_test, test_tasks = recipe_06.mnist_tasks(recipe_06.IMAGE_SIZE)
 
     encoder = recipe_06.fit(RUN, omniglot).encoder

@@ -249,3 +249,58 @@ def test_the_metric_matters_and_ties_are_wrong_for_every_model():
     # a query exactly as far from two candidates: the tie counts as wrong
     tie = oneshot.task_scores(None, np.array([[0.0], [1.0], [-1.0]]), [0], [[1, 2]])
     assert tie[0, 0] == tie[0, 1] and not oneshot.task_accuracy(tie, [0]).any()
+
+
+def test_centring_leaves_euclidean_scores_alone_and_is_cl2n_with_cosine(prototypes):
+    protos, copies = prototypes
+    images = np.concatenate([protos, copies])
+    query, support = np.arange(5, 10), np.tile(np.arange(5), (5, 1))
+    plain = oneshot.task_scores(None, images, query, support)
+    for centre in ("support", np.full(36, 0.5)):
+        np.testing.assert_allclose(
+            oneshot.task_scores(None, images, query, support, centre=centre), plain, rtol=1e-6)
+    flat = images.reshape(len(images), -1).astype(np.float64)
+    origin = flat[:5].mean(axis=0)          # every task's candidates are the five prototypes
+    q = flat[5:] - origin
+    c = flat[:5] - origin
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    np.testing.assert_allclose(
+        oneshot.task_scores(None, images, query, support, metric="cosine", centre="support"),
+        q @ c.T - 1, atol=1e-6)
+    np.testing.assert_allclose(
+        oneshot.task_scores(None, images, query, support, metric="cosine", centre=origin),
+        q @ c.T - 1, atol=1e-6)
+    assert not np.allclose(
+        oneshot.task_scores(None, images, query, support, metric="cosine", centre="support"),
+        oneshot.task_scores(None, images, query, support, metric="cosine"), atol=1e-3)
+
+
+def test_support_centring_is_per_task():
+    """Two tasks with different candidates get different origins."""
+    images = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[3.0, 3.0]], [[3.0, 4.0]],
+                       [[0.9, 0.2]], [[3.1, 3.9]]], np.float32)
+    query, support = np.array([4, 5]), np.array([[0, 1], [2, 3]])
+    scores = oneshot.task_scores(None, images, query, support, metric="cosine", centre="support")
+    assert oneshot.task_accuracy(scores, np.array([0, 1])).all()
+    mean = images[2:4].reshape(2, -1).mean(axis=0)
+    u, v = images[5].ravel() - mean, images[3].ravel() - mean
+    assert scores[1, 1] == pytest.approx(u @ v / np.linalg.norm(u) / np.linalg.norm(v) - 1,
+                                         abs=1e-6)
+
+
+def test_bad_centres_are_refused(prototypes):
+    protos, copies = prototypes
+    images = np.concatenate([protos, copies])
+    query, support = np.arange(5, 10), np.tile(np.arange(5), (5, 1))
+    with pytest.raises(ValueError, match="'support' or a vector"):
+        oneshot.task_scores(None, images, query, support, centre="mean")
+    with pytest.raises(ValueError, match="embedding's size 36"):
+        oneshot.task_scores(None, images, query, support, centre=np.zeros(5))
+    with pytest.raises(ValueError, match="non-finite"):
+        oneshot.task_scores(None, images, query, support, centre=np.full(36, np.nan))
+    inputs = keras.Input((6, 6))
+    siamese = models.siamese(keras.Model(inputs, keras.layers.Flatten()(inputs)),
+                             head="euclidean")
+    with pytest.raises(ValueError, match="centre applies to embeddings"):
+        oneshot.task_scores(siamese, images, query, support, centre="support")
