@@ -81,7 +81,10 @@ OMNIGLOT_FILES: dict[str, OmniglotFile] = {
         "images_background_small1.zip",
         "f38eb80f801274ac2b4dff5b24289016bfaba4a7d5bb50deebf27104ad6cb8a4",
     ),
-    "background_small2": OmniglotFile("images_background_small2.zip", None),
+    "background_small2": OmniglotFile(
+        "images_background_small2.zip",
+        "3ccaa407515a8778e5d0861875af38b17e418f301ad5bb3b5a6b65d901a41c7f",
+    ),
     "runs": OmniglotFile(
         "one-shot-classification/all_runs.zip",
         "437c1eeab0af8484112e1b4cc0f3d541ec727f7c47b9b202da738af9dfd6c325",

@@ -16,6 +16,8 @@ Usage (heavy: wrap it in the machine lock):
     .venv/bin/python -m scripts.recipe_06 --runs lesson      # only the one-net run
     .venv/bin/python -m scripts.recipe_06 --runs recipe --image-size 35 \
         --out notebooks/results/06_recipe_35px.json     # Koch et al.'s MNIST input size
+    .venv/bin/python -m scripts.recipe_06 --split background_small2 \
+        --out notebooks/results/06_recipe_small2.json   # Lake's other minimal split
 Writes the file atomically after each run (a re-run of a name replaces it) and prints a table.
 At another ``--image-size`` the Omniglot images and Lake's runs are area-resized from 105x105
 to that size and the MNIST digits bilinearly resized from 28x28 to it.
@@ -35,6 +37,7 @@ from course_lib import data, models, oneshot, results, training
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_recipe.json"
 SPLIT = "background_small1"
+SPLITS = ("background_small1", "background_small2")     # Lake's two minimal background splits
 IMAGE_SIZE = 28
 # The recipe (notebook 06b): 20-way episodes of one alphabet, 4 per step, rotations as new
 # characters, shifts of up to 2 pixels, a 64-filter conv4 net without batch norm, a 256-d
@@ -99,11 +102,11 @@ def train(name: str, omniglot, runs, mnist) -> results.RecipeScore:
                                scores=scores)
 
 
-def save(out: Path, done: dict, started: float, image_size: int = IMAGE_SIZE
-         ) -> results.RecipeStudy:
-    """Write the runs in ``done`` (name -> RecipeScore) to ``out``."""
+def save(out: Path, done: dict, started: float, image_size: int = IMAGE_SIZE,
+         split: str = SPLIT) -> results.RecipeStudy:
+    """Write the runs in ``done`` (name -> RecipeScore), trained on ``split``, to ``out``."""
     study = results.RecipeStudy(
-        split=SPLIT, image_size=image_size, seed=SEED, settings=dict(SETTINGS),
+        split=split, image_size=image_size, seed=SEED, settings=dict(SETTINGS),
         mnist_tasks=MNIST_TASKS, mnist_seed=MNIST_SEED, runs=tuple(done.values()),
         machine=common.study_machine(),
         total_minutes=round((time.perf_counter() - started) / 60, 1),
@@ -118,22 +121,25 @@ def main(argv=None) -> results.RecipeStudy:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--image-size", type=int, default=IMAGE_SIZE,
                         help="side of the training and test images (Koch et al.'s MNIST net: 35)")
+    parser.add_argument("--split", default=SPLIT, choices=list(SPLITS),
+                        help="the background split to train on (Lake's two minimal ones)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     done = {}
     if args.out.exists():                      # keep the runs this invocation does not redo
         old = results.RecipeStudy.from_json(json.loads(args.out.read_text()), str(args.out))
-        if old.image_size != args.image_size:
-            parser.error(f"--out {args.out} holds runs at image size {old.image_size}, not "
-                         f"{args.image_size}: choose another --out")
+        if (old.image_size, old.split) != (args.image_size, args.split):
+            parser.error(f"--out {args.out} holds runs of {old.split} at image size "
+                         f"{old.image_size}, not {args.split} at {args.image_size}: choose "
+                         f"another --out")
         done = {r.name: r for r in old.runs}
-    omniglot = data.load_omniglot(SPLIT, args.image_size)
+    omniglot = data.load_omniglot(args.split, args.image_size)
     runs, mnist = data.load_lake_runs(args.image_size), mnist_tasks(args.image_size)
     study = None
     for name in args.runs:
         done[name] = train(name, omniglot, runs, mnist)
         study = save(args.out, {k: done[k] for k in RUNS if k in done}, started,
-                     args.image_size)
+                     args.image_size, args.split)
     for r in study.runs:
         print(f"{r.name:>8}: {r.members} x {r.steps} steps, {sum(r.seconds) / 60:5.1f} min; "
               + ", ".join(f"{k} {v.accuracy:.2%}" for k, v in r.scores.items()))

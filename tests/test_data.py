@@ -310,7 +310,9 @@ def test_omniglot_real_download_offline_and_corrupt(cache_dir, monkeypatch, tmp_
     assert (cache_dir / "omniglot" / "all_runs.zip.part").read_bytes() == b"stale"
 
 
-def test_omniglot_without_checksum_warns_or_deletes(cache_dir):
+def test_omniglot_without_checksum_warns_or_deletes(cache_dir, monkeypatch):
+    monkeypatch.setitem(data.OMNIGLOT_FILES, "background_small2",
+                        data.OmniglotFile("images_background_small2.zip", None))
     path = cache_dir / "omniglot" / "images_background_small2.zip"
     _write_zip(path, {"images_background_small2/A/character01/0101_01.png": _png()})
     with pytest.warns(UserWarning, match="no checksum is known"):

@@ -45,6 +45,10 @@ def test_a_run_is_written_read_back_and_a_rerun_replaces_only_its_own(tmp_path, 
     assert second.run("recipe").to_json() == first.run("recipe").to_json()
     with pytest.raises(SystemExit):                     # another image size, the same file
         recipe_06.main(["--runs", "lesson", "--image-size", "35", "--out", str(out)])
+    with pytest.raises(SystemExit):                     # another split, the same file
+        recipe_06.main(["--runs", "lesson", "--split", "background_small2", "--out", str(out)])
+    other = recipe_06.main(["--split", "background_small2", "--out", str(tmp_path / "s2.json")])
+    assert other.split == "background_small2" and first.split == "background_small1"
 
 
 def _statement(source: str, name: str) -> ast.expr:
