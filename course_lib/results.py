@@ -1328,7 +1328,8 @@ class StudyProgress:
         self.path.unlink(missing_ok=True)
 
 
-_STUDIES = (AblationStudy, SelectionStudy, LossStudy, RecipeStudy, MnistTransferStudy)
+_STUDIES = (AblationStudy, SelectionStudy, LossStudy, RecipeStudy, MnistTransferStudy,
+            ScoringStudy)
 
 
 def write_study(path, study) -> Path:

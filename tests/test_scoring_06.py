@@ -96,3 +96,12 @@ def test_every_scoring_scores_the_same_tasks_and_centring_is_what_it_says():
             assert np.array_equal(out[name].outcomes, np.array(picks) == answer), name
     only = scoring_06.score_all(encoder, images, (query, support, answer), mean, ["cosine"])
     assert list(only) == ["cosine"]
+
+
+def test_the_study_is_written_and_read_back_through_the_typed_reader(tmp_path):
+    study = _study()
+    path = tmp_path / "results" / "06_scoring.json"
+    path.parent.mkdir()
+    results.write_study(path, study)
+    back = results.read_scoring("results/06_scoring.json", notebooks_dir=tmp_path)
+    assert back.to_json() == study.to_json()
