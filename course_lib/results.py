@@ -20,7 +20,8 @@ __all__ = ["CENTRES", "RECIPE_SCORES", "STUDY_URL", "AblationRow", "AblationStud
            "ScoredTasks", "ScoringChoice", "ScoringStudy", "SelectionRun", "SelectionStudy",
            "StudyProgress", "format_table", "main", "outcome_text", "read_ablation",
            "read_losses", "read_mnist_transfer", "read_recipe", "read_scoring",
-           "read_selection", "read_study", "record", "results_path", "write_study"]
+           "read_selection", "read_study", "record", "results_path", "choose_scoring",
+           "write_study"]
 
 # Where the committed study files live online, for a notebook run without the repository (Colab).
 STUDY_URL = repository_url("raw") + "notebooks/"
@@ -1105,6 +1106,28 @@ class MnistTransferStudy:
 
 
 CENTRES = (None, "support", "training mean")
+SCORING_ALPHA = 0.05
+
+
+def choose_scoring(validation, clusters=None):
+    """The rule of ``scripts/scoring_06.py``: :func:`course_lib.evaluate.choose_cheapest` over
+    the scorings in their order, all at cost 1 (an earlier scoring stays unless a later one
+    beats it detectably), paired, Holm-corrected, at level :data:`SCORING_ALPHA`.
+
+    Args:
+        validation: ``{scoring: outcomes}`` (booleans on the same tasks), baseline first.
+        clusters: the cluster of each task, or None.
+
+    Returns:
+        The :class:`course_lib.evaluate.CostChoice`.
+
+    Raises:
+        TypeError, ValueError: as :func:`course_lib.evaluate.choose_cheapest`.
+    """
+    from course_lib import evaluate
+
+    return evaluate.choose_cheapest(validation, {k: 1 for k in validation}, paired=True,
+                                    clusters=clusters, alpha=SCORING_ALPHA)
 
 
 @dataclass(frozen=True, eq=False)
@@ -1149,6 +1172,11 @@ class ScoringChoice:
                    f"got {sorted(test)}")
         return cls(r.get("tasks", str), validation,
                    None if clusters is None else tuple(str(c) for c in clusters), chosen, test)
+
+    def choice(self):
+        """The rule's choice on :attr:`validation` (:func:`choose_scoring`), recomputed."""
+        return choose_scoring({k: v.outcomes for k, v in self.validation.items()},
+                              None if self.clusters is None else np.array(self.clusters))
 
     def to_json(self) -> dict:
         return {"tasks": self.tasks,

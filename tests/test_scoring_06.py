@@ -105,3 +105,15 @@ def test_the_study_is_written_and_read_back_through_the_typed_reader(tmp_path):
     results.write_study(path, study)
     back = results.read_scoring("results/06_scoring.json", notebooks_dir=tmp_path)
     assert back.to_json() == study.to_json()
+
+
+def test_a_family_recomputes_the_rule_s_choice_from_its_file():
+    rng = np.random.default_rng(5)
+    base = rng.random(600) < 0.6
+    validation = {"euclidean": _scored(base), "cosine": _scored(base | (rng.random(600) < 0.5)),
+                  "centred on the training mean, cosine": _scored(base),
+                  "centred on the task's candidates, cosine": _scored(base)}
+    family = results.ScoringChoice("t", validation, tuple(str(i % 60) for i in range(600)),
+                                   "cosine", {k: _scored(base[:7]) for k in ("euclidean", "cosine")})
+    assert family.choice().chosen == "cosine"
+    assert scoring_06.choose({k: v.outcomes for k, v in validation.items()}).chosen == "cosine"
