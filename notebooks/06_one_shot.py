@@ -77,6 +77,7 @@ KOCH_STEPS = config.pick(full=3000, fast=300)      # the Koch-style baseline (ch
 STEPS_PER_EPOCH = 100           # one progress line per 100 steps
 MNIST_TASKS = 400               # 10-way one-shot tasks on the MNIST test set
 RECIPE_FILE = "results/06_recipe.json"
+OTHER_SPLIT_FILE = "results/06_recipe_small2.json"   # the same recipe, Lake's other split
 SEED = 0
 
 config.seed_everything(SEED)
@@ -346,7 +347,9 @@ if not config.fast_mode():
 # has seed 0, like the one net (it starts from the same weights and episodes), members 1
 # and 2 seeds 1 and 2. 06b chose it without *test-time shifts* (each image embedded as the
 # mean of 5 views: itself and copies moved 1 pixel up, down, left and right), which
-# multiply inference by 5 for no detectable gain on validation. Training it takes 5.75 times
+# multiply inference by 5 for no detectable gain on validation. It ranks candidates by the
+# Euclidean distance its loss trains; 06b (section 5) compares that with ranking by cosine
+# and by centred embeddings on validation, and keeps it. Training it takes 5.75 times
 # the one net's steps, so `scripts/recipe_06.py` trained it with the same call on the same
 # data, together with the one net, and saved which Lake queries each got right.
 #
@@ -605,8 +608,31 @@ assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (f
 # trials against 24.2% on within-alphabet trials. Do not compare those numbers with this
 # table. Our rows were scored on runs that were looked at during development (section 4),
 # and each model was trained once.
+#
+# **The other minimal split.** Lake et al. offer two background splits of 5 alphabets.
+# `scripts/recipe_06.py --split background_small2` trained the same full recipe, with the same
+# call and seed, on the other one (Greek, Japanese katakana, Latin, Sanskrit and Tagalog;
+# Greek and Latin are in both), and scored Lake's runs once for it. Omniglot's Tagalog has 17
+# characters, fewer than the 20 an episode takes from one alphabet, so the recipe never
+# trains on it (the library warns when an alphabet is skipped).
+#
+# **Claim:** trained on `background_small2`, the full recipe scores 1.0 point above ours on
+# the same 400 queries, not detectably (clustered by alphabet; the 10 alphabets could only
+# have detected 3.9 points).
 
 # %%
+other = results.read_recipe(OTHER_SPLIT_FILE)
+other_right = other.run("recipe").scores["lake_plain"].outcomes
+other_split = evaluate.compare(other_right, recipe_right, paired=True, clusters=query_alphabet,
+                               label=f"{other.split} - {TRAIN_SPLIT}")
+print(f"the full recipe trained on {other.split}: {other_right.mean():.2%}; on {TRAIN_SPLIT}: "
+      f"{recipe_acc:.2%}")
+print(other_split)
+print(f"difference {100 * other_split.effect:+.1f} points, smallest detectable "
+      f"{100 * other_split.smallest_detectable:.1f}")
+assert other.split != TRAIN_SPLIT, (other.split, TRAIN_SPLIT)
+assert not other_split.detectable and abs(other_split.effect) <= 0.03, other_split
+
 rows = [
     ("Humans", "Lake et al. 2015", "", 0.955, ""),
     ("Bayesian Program Learning", "Lake et al. 2015", "30 alphabets (strokes)", 0.967, ""),
@@ -617,6 +643,9 @@ rows = [
     ("1-NN on pixels", "Koch et al. 2015, Table 2", "none", 0.217, ""),
     ("the full recipe: 3 nets (ours)", "scripts/recipe_06.py", f"{TRAIN_SPLIT}, 28x28",
      recipe_acc, f"{recipe_low:.1%} to {recipe_high:.1%}"),
+    ("the full recipe, the other split (ours)", "scripts/recipe_06.py",
+     f"{other.split}, 28x28", other_right.mean(),
+     "{:.1%} to {:.1%}".format(*on_lake(other_right)[1:])),
     ("one net, episodes (ours)", "this notebook", f"{TRAIN_SPLIT}, 28x28", acc,
      f"{low:.1%} to {high:.1%}"),
     ("Koch-style net, CPU-scaled (ours)", "this notebook", f"{TRAIN_SPLIT}, 28x28",
@@ -629,6 +658,7 @@ table["accuracy"] = table["accuracy"].map("{:.1%}".format)
 results.record("06_one_shot", lake_one_net=acc, lake_one_net_ci=[low, high],
                lake_full_recipe=recipe_acc, lake_full_recipe_ci=[recipe_low, recipe_high],
                lake_full_recipe_shifts=file_recipe.scores["lake_shifts"].accuracy,
+               lake_full_recipe_other_split=float(other_right.mean()),
                lake_koch_style=float(koch_right.mean()), lake_pixels=float(pixel_right.mean()),
                mnist_full_recipe=float(mnist["the full recipe (file)"].mean()),
                mnist_one_net=float(mnist["one net"].mean()),
@@ -649,7 +679,8 @@ table
 #   to the N-way loss on episodes.
 # - The recipe is one call, `training.train_one_shot_recipe`. Three nets side by side beat
 #   one net on these queries, with 5.75 times the training steps and 3 times the inference,
-#   one seed each: ensembling and training length are confounded.
+#   one seed each: ensembling and training length are confounded. Trained on Lake's other
+#   minimal split, the same recipe scored 1.0 point higher, not detectably.
 # - Test-time shifts cost 5 forward passes per image and made no detectable difference on
 #   top of the three nets (the smallest detectable effect is printed in section 4).
 # - The net learned on Omniglot transfers to MNIST digits well above pixel matching. An
