@@ -528,12 +528,10 @@ assert not below.detectable, below
 # run once, as the source's setting, and scored on the same MNIST tasks and on Lake's runs.
 # It was not chosen on validation, so it is not the recipe: its Lake score below is a look at
 # the test, not a result to pick by. It did steer what was tried next: being higher than the
-# recipe's, it is why 06b (sections 5 and 6) validated a 35x35 candidate. On validation tasks
-# built like Lake's runs, each background alphabet held out in turn (five *folds*), a first
-# training seed put three 35x35 nets of 1,600 steps ahead of the recipe by under two points;
-# a confirmatory second seed, compared once under a rule fixed before it, did not detect a
-# difference (06b prints it beside the smallest difference that seed could detect). So the
-# recipe stays at 28x28.
+# recipe's, it is why 06b (sections 5 and 6) validated three 35x35 nets of 1,600 steps, on
+# validation tasks built like Lake's runs with each background alphabet held out in turn
+# (five *folds*): a first training seed's gain did not hold up in a confirmatory second seed,
+# and the recipe stays at 28x28 (06b, section 5, prints both and their limits).
 #
 # If their input size were what our recipe lacks on digits, the 35x35 run would do better.
 #
@@ -577,8 +575,8 @@ assert abs(ink.loc["as given", "width"] - ink.loc["omniglot", "width"]) < 1, ink
 # its width then falls short). Whether that helps was decided on validation data.
 # `scripts/mnist_06.py` trained the full recipe again (it gives the file's outcome on every
 # MNIST test task, checked below) and scored 1,000 10-way tasks from MNIST's *training*
-# split: the net never trains on MNIST, so those digits are unused data to choose on, apart
-# from the test tasks. The digits went in as given and zoomed out to 90%, 80% and 70%, under
+# split: the net never trains on MNIST, so those digits are unused data to choose on,
+# disjoint from the test tasks (MNIST's test split). The digits went in as given and zoomed out to 90%, 80% and 70%, under
 # a rule fixed before the run: a scale is taken only if it beats the digits as given
 # detectably (paired, Holm-corrected over the three scales: with three comparisons each
 # interval widens to 1 - 0.05/3, printed as a 98.3% CI, and each smallest detectable effect
@@ -634,8 +632,8 @@ assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (f
 # **Claim:** trained on `background_small2`, the full recipe scores 1.0 point above ours on
 # the same 400 queries, not detectably (clustered by alphabet; the 10 alphabets could only
 # have detected 3.9 points). Each split has one training run, so this interval leaves out how
-# much a second run on the same split would differ (in 06b, section 5, one fold's gain
-# shrank fivefold with another seed).
+# much a second run on the same split would differ (06b, section 5, prints the recipe's
+# fold scores for two seeds).
 
 # %%
 other = results.read_recipe(OTHER_SPLIT_FILE)
