@@ -272,7 +272,7 @@ def task_scores(model, images, query, support, output: str | None = None,
     subtracts the mean of each task's candidate embeddings (from the query and the candidates
     of that task), a vector subtracts itself from every embedding (e.g. the mean embedding of
     the training images). Euclidean distances do not change; cosine distances do: centring
-    then normalising is SimpleShot's CL2N (Wang et al. 2019, section 3).
+    then normalising is SimpleShot's CL2N (Wang et al. 2019).
 
     Args:
         model: None, an encoder or a Siamese ``keras.Model`` (see above).

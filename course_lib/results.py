@@ -1138,8 +1138,9 @@ class ScoringChoice:
     Attributes:
         tasks: what the validation tasks are, in words.
         validation: ``{scoring: ScoredTasks}``, every scoring on the same tasks.
-        clusters: the cluster (e.g. the query's character) of each validation task, or None
-            (the comparisons are then not clustered).
+        clusters: the cluster of each validation task, or None (the comparisons are then not
+            clustered); ``"group/cluster"`` names a cluster inside a group (Lake-style tasks:
+            ``"held-out alphabet/query character"``).
         chosen: the scoring the rule chose.
         test: ``{scoring: ScoredTasks}`` on the test tasks: the study's first scoring (the
             baseline) and the chosen one only.
@@ -1172,6 +1173,27 @@ class ScoringChoice:
                    f"got {sorted(test)}")
         return cls(r.get("tasks", str), validation,
                    None if clusters is None else tuple(str(c) for c in clusters), chosen, test)
+
+    def groups(self) -> np.ndarray:
+        """The group of each validation task: its cluster's name up to the first ``"/"``.
+
+        Raises:
+            ValueError: a family without clusters.
+        """
+        if self.clusters is None:
+            raise ValueError(f"{self.tasks!r} has no clusters, so no groups")
+        return np.array([c.split("/", 1)[0] for c in self.clusters])
+
+    def accuracy_by_group(self) -> dict:
+        """``{scoring: {group: validation accuracy}}``, groups in the order they first appear.
+
+        Raises:
+            ValueError: a family without clusters.
+        """
+        groups = self.groups()
+        names = list(dict.fromkeys(groups))
+        return {k: {g: float(v.outcomes[groups == g].mean()) for g in names}
+                for k, v in self.validation.items()}
 
     def choice(self):
         """The rule's choice on :attr:`validation` (:func:`choose_scoring`), recomputed."""

@@ -622,7 +622,8 @@ assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (f
 # `scripts/recipe_06.py --split background_small2` trained the same full recipe, with the same
 # call and seed, on the other one (Greek, Japanese katakana, Latin, Sanskrit and Tagalog;
 # Greek and Latin are in both), after the recipe had been fixed. In the official
-# `images_background_small2.zip` those alphabets hold 24, 47, 26, 42 and 17 characters;
+# `images_background_small2.zip` those alphabets hold 24, 47, 26, 42 and 17 characters
+# (`tests/test_data.py` checks the counts wherever the zip is cached);
 # Tagalog's 17 are fewer than the 20 an episode takes from one alphabet, so the recipe never
 # trains on them (the library warns when an alphabet is skipped) and learns from the other 4
 # alphabets' 139 characters. Like `06_recipe.json`, the file scores both of its models (the one net and

@@ -562,14 +562,13 @@ for name, family in (("Lake-style", scoring.lake), ("MNIST", scoring.mnist)):
               f"{100 * c.smallest_detectable:.1f}" + (" (detectable)" if c.detectable else ""))
     print(f"  chosen: {found[name].chosen} ({len(found[name].comparisons)} comparisons, Holm); "
           f"scored on the test tasks: {sorted(family.test)}")
-fold_of = np.array([c.split("/")[0] for c in scoring.lake.clusters])
-by_fold = pd.DataFrame({k: {f: v.outcomes[fold_of == f].mean() for f in lake_folds}
-                        for k, v in scoring.lake.validation.items()})
+fold_of = scoring.lake.groups()                     # the held-out alphabet of each task
+scoring_by_fold = pd.DataFrame(scoring.lake.accuracy_by_group())
 short = {"cosine": "cosine", "centred on the training mean, cosine": "CL2N, training mean",
          "centred on the task's candidates, cosine": "centred on candidates"}
 print("points above Euclidean ranking, per fold:")
-print((100 * by_fold.sub(by_fold["euclidean"], axis=0)).round(2).drop(columns="euclidean")
-      .rename(columns=short))
+above = 100 * scoring_by_fold.sub(scoring_by_fold["euclidean"], axis=0)
+print(above.drop(columns="euclidean").rename(columns=short).round(2))
 mnist_cos = found["MNIST"].comparisons[("cosine", "euclidean")]
 alone = evaluate.compare(scoring.mnist.validation["cosine"].outcomes,
                          scoring.mnist.validation["euclidean"].outcomes, paired=True,
@@ -577,7 +576,7 @@ alone = evaluate.compare(scoring.mnist.validation["cosine"].outcomes,
 print(f"{alone}\n  p = {alone.p_value:.2g} on its own, {mnist_cos.p_value:.2g} Holm-adjusted")
 centred = [c for (a, b), c in found["Lake-style"].comparisons.items()
            if b == "euclidean" and scoring.scorings[a]["centre"] is not None]
-assert (by_fold.max(axis=1) == by_fold["euclidean"]).all() and len(by_fold) == 5, by_fold
+assert len(above) == 5 and (above.max(axis=1) == 0).all(), above
 assert len(centred) == 2 and all(c.detectable and c.effect < 0 for c in centred), centred
 assert found["Lake-style"].comparisons[("cosine", "euclidean")].effect < 0
 assert not mnist_cos.detectable and round(100 * mnist_cos.effect, 1) == 2.5

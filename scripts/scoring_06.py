@@ -2,7 +2,7 @@
 
 The recipe's nets are trained with squared Euclidean logits, and notebook 06 ranks candidates
 by Euclidean distance. The few-shot literature also ranks by the angle (cosine), and
-SimpleShot (Wang et al. 2019, arXiv:1911.04623, section 3) first centres every embedding on
+SimpleShot (Wang et al. 2019, arXiv:1911.04623) first centres every embedding on
 the mean embedding of the training images, then normalises ("CL2N"). A task's own candidates
 give another origin: their mean, which is known before any query is seen (each query is still
 classified on its own). This script scores every scoring of :data:`SCORINGS` on validation
@@ -37,7 +37,7 @@ import numpy as np
 
 from benchmarks import common
 from benchmarks import oneshot_variants as ov
-from course_lib import data, evaluate, oneshot, results, training
+from course_lib import config, data, oneshot, results, training
 from scripts import mnist_06, recipe_06, select_06
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_scoring.json"
@@ -51,22 +51,12 @@ SCORINGS = {
 BASELINE = next(iter(SCORINGS))
 FOLDS = ("Early_Aramaic", "Balinese", "Greek", "Korean", "Latin")
 FOLD_CANDIDATE, FOLD_SEED = "ensemble3", 0
+# The rule (course_lib.results.choose_scoring, which notebook 06b re-runs on the file).
 RULE = ("evaluate.choose_cheapest over the scorings in their listed order, all at cost 1 (so "
         "an earlier scoring stays unless a later one beats it detectably; the first is notebook "
         "06's Euclidean ranking), alpha 0.05, Holm over the 6 comparisons, paired; Lake-style "
         "tasks pooled over the five folds and clustered by the query's character, MNIST tasks "
         "not clustered")
-
-
-def choose(validation: dict, clusters=None) -> evaluate.CostChoice:
-    """The choice :data:`RULE` makes from ``{scoring: outcomes}`` (booleans, same tasks):
-    :func:`course_lib.results.choose_scoring`, which notebook 06b re-runs on the file."""
-    return results.choose_scoring(validation, clusters)
-
-
-def embed(encoder, images) -> np.ndarray:
-    """Embeddings of ``images`` (float32), in batches."""
-    return training.encode(encoder, np.asarray(images, np.float32), batch_size=1000)
 
 
 def score_all(encoder, images, tasks, training_mean, names=None) -> dict:
@@ -99,7 +89,7 @@ def lake_validation(save_dir: Path) -> tuple[dict, list]:
     for fold in FOLDS:
         d = ov.setup(28, validation=(fold,))
         encoder = _fold_encoder(fold, save_dir)
-        mean = embed(encoder, d.images).mean(axis=0)
+        mean = training.encode(encoder, d.images).mean(axis=0)
         scored = score_all(encoder, d.val_images, (d.val_query, d.val_support, d.val_answer),
                            mean)
         saved = selection.outcomes(FOLD_CANDIDATE, "plain", [fold], seed=FOLD_SEED)
@@ -117,7 +107,8 @@ def _recipe_encoder(omniglot, save_dir: Path) -> keras.Model:
     path = save_dir / f"recipe_{recipe_06.SEED}.keras"
     if not path.exists():
         encoder = recipe_06.fit("recipe", omniglot).encoder
-        encoder.save(path)
+        with config.atomic_file(path) as tmp:
+            encoder.save(tmp)
     return keras.saving.load_model(path)
 
 
@@ -131,14 +122,15 @@ def main(argv=None) -> results.ScoringStudy:
     started = time.perf_counter()
 
     lake_val, lake_clusters = lake_validation(args.save_dir)
-    lake_choice = choose({k: v.outcomes for k, v in lake_val.items()}, np.array(lake_clusters))
+    lake_choice = results.choose_scoring({k: v.outcomes for k, v in lake_val.items()},
+                                         np.array(lake_clusters))
 
     omniglot = data.load_omniglot(recipe_06.SPLIT, recipe_06.IMAGE_SIZE)
     encoder = _recipe_encoder(omniglot, args.save_dir)
-    mean = embed(encoder, omniglot.images).mean(axis=0)
+    mean = training.encode(encoder, omniglot.images).mean(axis=0)
     x_val, val_tasks = mnist_06.validation_tasks()
     mnist_val = score_all(encoder, x_val, val_tasks, mean)
-    mnist_choice = choose({k: v.outcomes for k, v in mnist_val.items()})
+    mnist_choice = results.choose_scoring({k: v.outcomes for k, v in mnist_val.items()})
     print(lake_choice)
     print(mnist_choice)
 

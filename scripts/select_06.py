@@ -32,7 +32,7 @@ import keras
 
 from benchmarks import common
 from benchmarks import oneshot_variants as ov
-from course_lib import models, oneshot, results, training
+from course_lib import config, models, oneshot, results, training
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_selection.json"
 
@@ -131,8 +131,8 @@ def _save(encoder, save_dir: Path | None, name: str, seed: int, held_out: str) -
     path = Path(save_dir) / f"{name}_{seed}_{held_out}.keras"
     if path.exists():
         raise FileExistsError(f"{path} exists: choose another --save-dir or remove it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    encoder.save(path)
+    with config.atomic_file(path) as tmp:      # a stopped run leaves no half-written net
+        encoder.save(tmp)
     return {"saved": str(path)}
 
 

@@ -361,3 +361,15 @@ def test_real_background_small1(cache_dir):
     assert len(ds.alphabet_names) == 5 and ds.images.shape[1:] == (28, 28)
     assert len(ds.character_names) == len(set(ds.character.tolist()))
     assert set(ds.drawer.tolist()) == set(range(1, 21))
+
+
+def test_real_background_small2_holds_the_characters_notebook_06_quotes(cache_dir):
+    """Notebook 06, section 7, quotes these counts of the official zip (not in CI's data cache:
+    a maintainer with the file runs this)."""
+    _copy_real_omniglot("images_background_small2.zip", cache_dir)
+    ds = data.load_omniglot("background_small2", image_size=28)
+    counts = {name: len(set(ds.character[ds.alphabet == a].tolist()))
+              for a, name in enumerate(ds.alphabet_names)}
+    assert counts == {"Greek": 24, "Japanese_(katakana)": 47, "Latin": 26, "Sanskrit": 42,
+                      "Tagalog": 17}
+    assert sum(n for n in counts.values() if n >= 20) == 139

@@ -65,12 +65,12 @@ def test_the_rule_keeps_the_baseline_unless_a_later_scoring_detectably_beats_it(
     much_better = base | (rng.random(1000) < 0.5)                   # about +20 points
     barely = base.copy()
     barely[np.flatnonzero(~base)[:3]] = True                         # +0.3 points
-    assert scoring_06.choose({"euclidean": base, "a": much_better, "b": barely}).chosen == "a"
-    assert scoring_06.choose({"euclidean": base, "b": barely}).chosen == "euclidean"
-    assert scoring_06.choose({"euclidean": base, "worse": base & (rng.random(1000) < 0.5)}
+    assert results.choose_scoring({"euclidean": base, "a": much_better, "b": barely}).chosen == "a"
+    assert results.choose_scoring({"euclidean": base, "b": barely}).chosen == "euclidean"
+    assert results.choose_scoring({"euclidean": base, "worse": base & (rng.random(1000) < 0.5)}
                              ).chosen == "euclidean"
     clusters = np.arange(1000) // 10
-    assert scoring_06.choose({"euclidean": base, "a": much_better}, clusters).chosen == "a"
+    assert results.choose_scoring({"euclidean": base, "a": much_better}, clusters).chosen == "a"
 
 
 def test_every_scoring_scores_the_same_tasks_and_centring_is_what_it_says():
@@ -116,4 +116,17 @@ def test_a_family_recomputes_the_rule_s_choice_from_its_file():
     family = results.ScoringChoice("t", validation, tuple(str(i % 60) for i in range(600)),
                                    "cosine", {k: _scored(base[:7]) for k in ("euclidean", "cosine")})
     assert family.choice().chosen == "cosine"
-    assert scoring_06.choose({k: v.outcomes for k, v in validation.items()}).chosen == "cosine"
+    assert results.choose_scoring({k: v.outcomes for k, v in validation.items()}).chosen == "cosine"
+
+
+def test_groups_split_clusters_and_accuracy_is_given_per_group():
+    right = np.array([True, False, True, True])
+    family = results.ScoringChoice(
+        "t", {"euclidean": _scored(right), "cosine": _scored(~right)},
+        ("Greek/a", "Greek/b", "Latin/a", "Latin/c"), "euclidean",
+        {"euclidean": _scored(right[:2])})
+    assert family.groups().tolist() == ["Greek", "Greek", "Latin", "Latin"]
+    assert family.accuracy_by_group() == {"euclidean": {"Greek": 0.5, "Latin": 1.0},
+                                          "cosine": {"Greek": 0.5, "Latin": 0.0}}
+    with pytest.raises(ValueError, match="no clusters"):
+        _family(12, clusters=False).accuracy_by_group()
