@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.config import atomic_file, build_dir, fast_mode, repository_url
+from course_lib.distances import METRICS
 
 __all__ = ["CENTRES", "RECIPE_SCORES", "STUDY_URL", "AblationRow", "AblationStudy", "CurvePoint",
            "LossRun", "LossStudy", "MnistTransferStudy", "RecipeScore", "RecipeStudy",
@@ -1025,6 +1026,8 @@ class MnistTransferStudy:
     Attributes:
         recipe: the model (label); split, image_size, seed: how it was trained.
         scales: ``{variant: zoom-out scale}`` (:func:`course_lib.data.zoom_out`; 1.0: as given).
+        metrics: ``{variant: metric}`` the embeddings are compared with (one of
+            :data:`course_lib.distances.METRICS`; a file without it means ``"euclidean"``).
         ink: ``{"omniglot" or variant: course_lib.data.ink_statistics(...)}``.
         val_tasks, val_seed: the 10-way one-shot validation tasks (MNIST training split).
         validation: ``{variant: ScoredTasks}`` on them.
@@ -1051,6 +1054,12 @@ class MnistTransferStudy:
     machine: dict
     total_minutes: float
     date: str
+    metrics: dict = field(default_factory=dict)
+
+    def metric(self, variant: str) -> str:
+        """The metric ``variant`` compares embeddings with (``"euclidean"`` unless the file
+        says otherwise)."""
+        return self.metrics.get(variant, "euclidean")
 
     @classmethod
     def from_json(cls, obj, source: str = "06_mnist.json") -> MnistTransferStudy:
@@ -1067,6 +1076,11 @@ class MnistTransferStudy:
             if isinstance(scale, bool) or not isinstance(scale, (int, float)) \
                     or not 0 < scale <= 1:
                 r.fail(f"scales.{name} must be a number in (0, 1], got {scale!r}")
+        metrics = r.get("metrics", dict) if "metrics" in obj else {}
+        for name, metric in metrics.items():
+            if name not in scales or metric not in METRICS:
+                r.fail(f"metrics.{name} must name a variant of scales ({sorted(scales)}) and "
+                       f"one of {list(METRICS)}, got {metric!r}")
         val_tasks, test_tasks = r.get("val_tasks", int), r.get("test_tasks", int)
         scored = {}
         for part, n in (("validation", val_tasks), ("test", test_tasks)):
@@ -1090,14 +1104,16 @@ class MnistTransferStudy:
                    r.get("seed", int), {k: float(v) for k, v in scales.items()}, ink,
                    val_tasks, r.get("val_seed", int), scored["validation"], r.get("rule", str),
                    chosen, test_tasks, r.get("test_seed", int), scored["test"], _machine(r),
-                   float(r.get("total_minutes", (int, float))), r.get("date", str))
+                   float(r.get("total_minutes", (int, float))), r.get("date", str),
+                   dict(metrics))
 
     def to_json(self) -> dict:
         """The study as the file holds it (what :meth:`from_json` read)."""
         return {"what": "how MNIST digits are prepared for the Omniglot net: chosen on 10-way "
                         "one-shot tasks of MNIST's training split, scored once on the test tasks",
                 "recipe": self.recipe, "split": self.split, "image_size": self.image_size,
-                "seed": self.seed, "scales": self.scales, "ink": self.ink,
+                "seed": self.seed, "scales": self.scales,
+                **({"metrics": self.metrics} if self.metrics else {}), "ink": self.ink,
                 "val_tasks": self.val_tasks, "val_seed": self.val_seed,
                 "validation": {k: v.to_json() for k, v in self.validation.items()},
                 "rule": self.rule, "chosen": self.chosen, "test_tasks": self.test_tasks,

@@ -37,7 +37,7 @@ import numpy as np
 
 from benchmarks import common
 from benchmarks import oneshot_variants as ov
-from course_lib import config, data, oneshot, results, training
+from course_lib import data, oneshot, results, training
 from scripts import mnist_06, recipe_06, select_06
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_scoring.json"
@@ -103,15 +103,6 @@ def lake_validation(save_dir: Path) -> tuple[dict, list]:
              for k, v in pooled.items()}, clusters)
 
 
-def _recipe_encoder(omniglot, save_dir: Path) -> keras.Model:
-    path = save_dir / f"recipe_{recipe_06.SEED}.keras"
-    if not path.exists():
-        encoder = recipe_06.fit("recipe", omniglot).encoder
-        with config.atomic_file(path) as tmp:
-            encoder.save(tmp)
-    return keras.saving.load_model(path)
-
-
 def main(argv=None) -> results.ScoringStudy:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
@@ -126,7 +117,7 @@ def main(argv=None) -> results.ScoringStudy:
                                          np.array(lake_clusters))
 
     omniglot = data.load_omniglot(recipe_06.SPLIT, recipe_06.IMAGE_SIZE)
-    encoder = _recipe_encoder(omniglot, args.save_dir)
+    encoder = mnist_06.recipe_encoder(omniglot, args.save_dir)
     mean = training.encode(encoder, omniglot.images).mean(axis=0)
     x_val, val_tasks = mnist_06.validation_tasks()
     mnist_val = score_all(encoder, x_val, val_tasks, mean)

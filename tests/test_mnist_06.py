@@ -111,3 +111,40 @@ def test_the_rule_takes_a_variant_only_when_it_detectably_beats_the_digits_as_gi
     assert mnist_06.choose({"as given": base, "a": much_better, "b": barely}) == "a"
     assert mnist_06.choose({"as given": base, "b": barely}) == "as given"
     assert mnist_06.choose({"as given": base, "worse": ~base & base}) == "as given"
+
+
+def test_a_metric_per_variant_round_trips_and_a_file_without_one_means_euclidean(tmp_path):
+    study = _study()
+    assert study.metrics == {} and study.metric("zoomed out to 80%") == "euclidean"
+    d = study.to_json()
+    assert "metrics" not in d                                  # the older files stay as they are
+    d["metrics"] = {"as given": "euclidean", "zoomed out to 80%": "cosine"}
+    again = results.MnistTransferStudy.from_json(d)
+    assert again.metric("zoomed out to 80%") == "cosine" and again.to_json() == d
+    for bad in ({"zoomed out to 80%": "manhattan"}, {"other": "cosine"}):
+        with pytest.raises(ValueError, match=r"^z: .*metrics\..+ must name a variant"):
+            results.MnistTransferStudy.from_json(d | {"metrics": bad}, "z")
+
+
+def test_each_stage_pairs_its_variants_with_a_metric_and_the_explore_stage_chooses_nothing():
+    for stage, c in mnist_06.STAGES.items():
+        assert c["variants"][mnist_06.BASE] == (1.0, "euclidean"), stage
+        assert all(0 < z <= 1 and m in ("euclidean", "cosine")
+                   for z, m in c["variants"].values()), stage
+    assert len(mnist_06.STAGES["explore"]["variants"]) == 2 * len(mnist_06.SCALES)
+    assert set(mnist_06.STAGES["confirm"]["variants"]) == {mnist_06.BASE, mnist_06.CONFIRMED}
+    base = np.arange(100) < 50
+    assert mnist_06.choose({"as given": base, "all": np.ones(100, bool)}, "explore") == "as given"
+    assert mnist_06.choose({"as given": base, "all": np.ones(100, bool)}, "confirm") == "all"
+
+
+def test_the_confirming_tasks_use_no_digit_of_the_earlier_stages():
+    used = {stage: mnist_06._digits_used(stage) for stage in mnist_06.STAGES}
+    (_, y_train), _ = data.load_mnist()
+    q, s, a = mnist_06._task_indices("confirm")
+    assert q.size == mnist_06.STAGES["confirm"]["tasks"] and s.shape == (q.size, 10)
+    assert np.array_equal(y_train[s[np.arange(q.size), a]], y_train[q])   # answers match
+    assert not np.intersect1d(used["confirm"], np.union1d(used["scale"], used["explore"])).size
+    # The first stage's tasks are those scripts/scoring_06.py and 06_mnist.json used.
+    x_val, (vq, vs, va) = mnist_06.validation_tasks()
+    assert x_val.shape[0] == used["scale"].size and vs.shape == (mnist_06.VAL_TASKS, 10)
