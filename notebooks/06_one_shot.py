@@ -78,6 +78,8 @@ STEPS_PER_EPOCH = 100           # one progress line per 100 steps
 MNIST_TASKS = 400               # 10-way one-shot tasks on the MNIST test set
 RECIPE_FILE = "results/06_recipe.json"
 OTHER_SPLIT_FILE = "results/06_recipe_small2.json"   # the same recipe, Lake's other split
+MNIST_EXPLORE_FILE = "results/06_mnist_explore.json"   # how digits are prepared (section 6)
+MNIST_CONFIRM_FILE = "results/06_mnist_confirm.json"
 SEED = 0
 
 config.seed_everything(SEED)
@@ -476,7 +478,10 @@ pd.DataFrame({**curves, "chance": 1 / ns}, index=pd.Index(ns, name="N")).round(3
 # query. We score the one net and 1-NN on pixels on `MNIST_TASKS` such tasks of the MNIST
 # test set, and read the full recipe's score on the same tasks from its file. The digits go
 # in as they are, 28x28 with white ink on black like our Omniglot images (MNIST's strokes
-# look thicker).
+# look thicker). The tasks are drawn at random from the MNIST test set, not grouped the way
+# Lake's runs are, so comparisons on them are paired but not clustered. Koch et al. report
+# 70.3% on this task (and 26.5% for their 1-NN, on 400 trials); we come back to that number
+# once the digits are prepared for the net, at the end of this section.
 #
 # **Claim:** on 10-way one-shot MNIST the full recipe is at least 15 points above 1-NN on
 # pixels, even at the low end of the paired interval.
@@ -499,31 +504,6 @@ print(over_pixels)
 print(f"gain {100 * over_pixels.effect:.1f} points, interval low end "
       f"{100 * over_pixels.low:.1f} (check: at least 15)")
 assert over_pixels.low >= 0.15, over_pixels
-
-# %% [markdown]
-# These tasks are drawn at random from the MNIST test set, not grouped the way Lake's runs
-# are, so the comparison is paired but not clustered. Koch et al. report 70.3% on this task,
-# and 26.5% for their 1-NN, on 400 trials. Measured against the 1-NN of its own protocol,
-# theirs gains far more than ours (both gains are printed below), though their 1-NN also
-# left far more room to gain. Comparing the two raw
-# accuracies, unpaired, treats their 400 trials as a sample; it covers sampling noise only,
-# not the differences between the protocols, which the gap between the two 1-NN numbers shows
-# are large.
-#
-# **Claim:** the full recipe is not detectably below Koch et al.'s 70.3% on MNIST by this
-# unpaired test; the smallest difference it could detect is printed beside it.
-
-# %%
-koch_mnist_paper, koch_mnist_pixels = 0.703, 0.265     # Koch et al. 2015, MNIST one-shot trial
-koch_mnist = np.arange(400) < round(koch_mnist_paper * 400)   # as 400 trials: 281 right
-below = evaluate.compare(mnist["the full recipe (file)"], koch_mnist, paired=False,
-                         label="full recipe - Koch et al.")
-print(f"Koch et al. {koch_mnist_paper:.1%}, as {koch_mnist.sum()} of {koch_mnist.size} trials")
-print(below)
-print(f"gain over the 1-NN of the same protocol: Koch et al. "
-      f"{100 * (koch_mnist_paper - koch_mnist_pixels):+.1f} points, ours "
-      f"{100 * over_pixels.effect:+.1f} points")
-assert not below.detectable, below
 
 # %% [markdown]
 # **Koch et al.'s input size.** Their MNIST net worked on 35x35 images. The same full recipe
@@ -585,7 +565,7 @@ assert abs(ink.loc["as given", "width"] - ink.loc["omniglot", "width"]) < 1, ink
 # detectably (paired, Holm-corrected over the three scales: with three comparisons each
 # interval's confidence level rises to 1 - 0.05/3, printed as a 98.3% CI, and each smallest
 # detectable effect is computed at level 0.05/3; 06b, section 4, and its Exercise 2 show
-# Holm's method). No zoomed digits were scored on
+# Holm's method). This stage scored no zoomed digits on
 # the test tasks, which had already been looked at above (at 28x28 and 35x35).
 #
 # **Claim:** no scale beats the digits as given detectably on validation, so the digits stay
@@ -603,6 +583,72 @@ print(f"best gain {100 * best.effect:+.1f} points, smallest detectable "
       f"{100 * best.smallest_detectable:.1f}")
 assert shape.chosen == "as given" and not any(c.detectable for c in scales.values()), scales
 assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (file)"])
+
+# %% [markdown]
+# **Smaller digits, compared by angle.** On the same validation tasks, 06b (section 5) found
+# that comparing embeddings by the angle between them (cosine distance) instead of Euclidean
+# distance was 2.5 points ahead, also not detectably once corrected for the six comparisons
+# made there. Two small gains can add up or not, so `scripts/mnist_06.py --stage explore`
+# scored every scale with both distances on 1,000 *other* training-split tasks, an
+# exploratory look on which nothing was chosen. The best of eight variants on one set of tasks
+# looks better than it is, so its candidate, digits zoomed out to 80% (the best cell, 0.1
+# point above 70%, and the scale of Omniglot's ink share in the table above) compared by
+# cosine distance, was then tested once (`--stage confirm`),
+# under a rule committed before that run: on 2,000 new tasks built from training digits that
+# neither earlier set uses, take it only if it beats the digits as given with Euclidean
+# distance detectably (paired, one comparison). Only then were the test tasks scored with it:
+# one more look at a test set already looked at in this section and in 06b. Why the angle
+# helps on digits when it did not on Omniglot's validation alphabets (06b) was not tested.
+# Measured against the 1-NN of its own protocol, Koch et al.'s net gains more than ours
+# (both gains are printed below), though their 1-NN also left more room to gain; the
+# unpaired test below covers sampling noise only, not the differences between the protocols,
+# which the gap between the two 1-NN numbers shows are large.
+#
+# **Claim:** on the 2,000 confirming tasks the smaller digits compared by cosine distance
+# score 8.05 points above the digits as given, detectably, and on the test tasks 71.0%.
+#
+# **Claim:** 71.0% is not detectably different from Koch et al.'s 70.3% by an unpaired test
+# (it treats their 400 trials as a sample; the smallest difference it could detect is
+# printed), and it is more than 15 points above 1-NN on pixels prepared the same way.
+
+# %%
+explore = results.read_mnist_transfer(MNIST_EXPLORE_FILE)
+confirm = results.read_mnist_transfer(MNIST_CONFIRM_FILE)
+grid = pd.DataFrame([(explore.scales[k], explore.metric(k), v.accuracy)
+                     for k, v in explore.validation.items()],
+                    columns=["zoom-out scale", "distance", "accuracy"])
+print(f"explored on {explore.val_tasks} tasks (nothing chosen):")
+print(grid.pivot(index="zoom-out scale", columns="distance", values="accuracy").round(3))
+prepared_name = confirm.chosen
+confirmed = evaluate.compare(confirm.validation[prepared_name].outcomes,
+                             confirm.validation["as given"].outcomes, paired=True,
+                             label=f"confirming tasks: {prepared_name} - as given")
+print(confirmed)
+print(f"gain {100 * confirmed.effect:.2f} points on {confirm.val_tasks} tasks")
+prepared = confirm.test[prepared_name].outcomes
+x_prepared = data.zoom_out(x_mnist, confirm.scales[prepared_name])
+pixels_prepared = oneshot.task_accuracy(oneshot.task_scores(
+    None, x_prepared, query, candidates, metric=confirm.metric(prepared_name)), answer)
+print(f"test tasks: {prepared_name} {prepared.mean():.1%} (as given "
+      f"{confirm.test['as given'].accuracy:.1%}); 1-NN on pixels prepared the same way "
+      f"{pixels_prepared.mean():.1%}")
+koch_mnist_paper, koch_mnist_pixels = 0.703, 0.265     # Koch et al. 2015, MNIST one-shot trial
+koch_mnist = np.arange(400) < round(koch_mnist_paper * 400)   # as 400 trials: 281 right
+against_koch = evaluate.compare(prepared, koch_mnist, paired=False,
+                                label="prepared digits - Koch et al.")
+print(f"Koch et al. {koch_mnist_paper:.1%}, as {koch_mnist.sum()} of {koch_mnist.size} trials")
+print(against_koch)
+over_prepared_pixels = evaluate.compare(prepared, pixels_prepared, paired=True,
+                                        label="prepared digits: full recipe - pixels")
+print(over_prepared_pixels)
+print(f"gain over the 1-NN of the same protocol: Koch et al. "
+      f"{100 * (koch_mnist_paper - koch_mnist_pixels):+.1f} points, ours "
+      f"{100 * over_prepared_pixels.effect:+.1f} points (interval low end "
+      f"{100 * over_prepared_pixels.low:.1f}; check: above 15)")
+assert prepared_name == "zoomed out to 80%, cosine" and confirmed.detectable, confirmed
+assert round(100 * confirmed.effect, 2) == 8.05 and round(prepared.mean(), 3) == 0.710
+assert np.array_equal(confirm.test["as given"].outcomes, mnist["the full recipe (file)"])
+assert not against_koch.detectable and over_prepared_pixels.low > 0.15, over_prepared_pixels
 
 # %% [markdown]
 # ## 7. Our numbers beside the literature
@@ -683,6 +729,7 @@ results.record("06_one_shot", lake_one_net=acc, lake_one_net_ci=[low, high],
                lake_full_recipe_other_split=float(other_right.mean()),
                lake_koch_style=float(koch_right.mean()), lake_pixels=float(pixel_right.mean()),
                mnist_full_recipe=float(mnist["the full recipe (file)"].mean()),
+               mnist_full_recipe_prepared=float(prepared.mean()),
                mnist_one_net=float(mnist["one net"].mean()),
                mnist_pixels=float(mnist["1-NN on pixels"].mean()),
                lesson_steps=LESSON_STEPS, train_split=TRAIN_SPLIT)
@@ -706,13 +753,13 @@ table
 #   detectable 3.9 points, one training run per split; section 7).
 # - Test-time shifts cost 5 forward passes per image and made no detectable difference on
 #   top of the three nets (the smallest detectable effect is printed in section 4).
-# - The net learned on Omniglot transfers to MNIST digits well above pixel matching. An
-#   unpaired test cannot tell it from Koch et al.'s 70.3% (section 6 prints the smallest
-#   difference it could detect), but their protocol differs, and against its own 1-NN their
-#   net gains far more; our one run at their 35x35 input size scored lower on digits, not
-#   higher, and shrinking the digits to Omniglot's ink share and height gained
-#   1.4 points on validation, not detectably (the smallest detectable gain is printed in
-#   section 6).
+# - The net learned on Omniglot transfers to MNIST digits well above pixel matching, and how
+#   the digits are shown to it matters: shrunk to Omniglot's ink share and compared by
+#   cosine distance, chosen on MNIST's training split and confirmed on 2,000 fresh tasks
+#   (+8.05 points), they score 71.0% on the test tasks, not detectably different from Koch
+#   et al.'s 70.3% (their protocol differs, and against its own 1-NN their net gains more).
+#   Either change alone was not detectable on validation, and our one run at their 35x35
+#   input size scored lower on digits, not higher.
 #
 # ## Further reading
 #
