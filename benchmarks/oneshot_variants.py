@@ -9,7 +9,7 @@ installed package.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
@@ -81,12 +81,16 @@ TASKS = "lake"
 
 
 def setup(size: int = 28, val_tasks: int = 400, split: str = SPLIT,
-          validation=tuple(VALIDATION), tasks: str = TASKS) -> Setup:
+          validation=tuple(VALIDATION), tasks: str = TASKS, box: int | None = None) -> Setup:
     """The split at ``size``, its validation alphabets held out whole, and fixed 20-way tasks
-    built as ``tasks`` says (see :data:`TASKS`)."""
-    key = (size, val_tasks, split, tuple(validation), tasks)
+    built as ``tasks`` says (see :data:`TASKS`). With ``box``, every drawing is fitted to a
+    ``box`` x ``box`` square in its ``size`` x ``size`` frame (``data.fit_to_box`` on the
+    105x105 drawings); the tasks are the same."""
+    key = (size, val_tasks, split, tuple(validation), tasks, box)
     if key not in _SETUPS:
-        om = data.load_omniglot(split, size)
+        om = data.load_omniglot(split, size if box is None else 105)
+        if box is not None:
+            om = replace(om, images=data.fit_to_box(om.images, box, size))
         train, val = splits.held_out_split(om.alphabet, om.alphabet_names, list(validation),
                                            what="alphabet")
         drawers = {"lake": om.drawer[val], "random": None}[tasks]

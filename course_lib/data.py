@@ -35,6 +35,7 @@ __all__ = [
     "LakeRun",
     "OmniglotFile",
     "OmniglotSet",
+    "fit_to_box",
     "ink_statistics",
     "load_digits_8x8",
     "load_lake_runs",
@@ -238,6 +239,56 @@ def zoom_out(images, scale: float) -> np.ndarray:
     out = np.zeros(frames.shape, np.float32)
     out[:, top:top + size[0], left:left + size[1]] = small
     return out.reshape(x.shape)
+
+
+def fit_to_box(images, box: int, size: int, threshold: float = 0.5) -> np.ndarray:
+    """Each drawing cropped to its ink, scaled to fit a ``box`` x ``box`` square and centred
+    in a ``size`` x ``size`` frame: every character drawn at one size, whoever drew it.
+
+    People draw the same character larger or smaller and in different places of the frame;
+    MNIST's digits were normalised this way (to a 20x20 box in 28x28) when the set was made.
+    The crop is padded to a square (ink centred in it) before resizing, so a character keeps
+    its proportions: its longer side becomes ``box`` pixels.
+
+    Args:
+        images: square float images (N, H, H), ink > 0 on a background of 0; best at a
+            high resolution (Omniglot's 105x105 drawings), as every crop is resized once.
+        box: the side of the square a character is fitted into, an int in [1, size].
+        size: the side of the returned frame, an int >= 1.
+        threshold: a pixel above it counts as ink when finding the crop, in [0, 1).
+
+    Returns:
+        float32 images (N, size, size); a blank drawing stays blank.
+
+    Raises:
+        TypeError, ValueError: ``images`` not a finite array of square images, ``box`` or
+            ``size`` not ints in range, a threshold outside [0, 1).
+    """
+    x = checks.float_array(images, "images")
+    if x.ndim != 3 or x.shape[1] != x.shape[2] or x.shape[0] == 0:
+        raise ValueError(f"images must be square images (N, H, H) with N >= 1, got {x.shape}")
+    size = checks.positive_int(size, "size")
+    box = checks.integer(box, "box", minimum=1)
+    if box > size:
+        raise ValueError(f"box must be at most size={size}, got {box}")
+    threshold = checks.number(threshold, "threshold", 0, 1, high_open=True)
+    import keras
+
+    out = np.zeros((x.shape[0], size, size), np.float32)
+    lo = (size - box) // 2
+    for i, image in enumerate(x):
+        ink = image > threshold
+        if not ink.any():
+            continue
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        crop = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        h, w = crop.shape
+        side = max(h, w)
+        square = np.zeros((side, side, 1), np.float32)
+        square[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w, 0] = crop
+        out[i, lo:lo + box, lo:lo + box] = keras.ops.convert_to_numpy(keras.ops.image.resize(
+            square, (box, box), interpolation="area"))[..., 0]
+    return out
 
 
 def ink_statistics(images, threshold: float = 0.5) -> dict[str, float]:

@@ -78,7 +78,9 @@ STEPS_PER_EPOCH = 100           # one progress line per 100 steps
 MNIST_TASKS = 400               # 10-way one-shot tasks on the MNIST test set
 RECIPE_FILE = "results/06_recipe.json"
 OTHER_SPLIT_FILE = "results/06_recipe_small2.json"   # the same recipe, Lake's other split
-MNIST_EXPLORE_FILE = "results/06_mnist_explore.json"   # how digits are prepared (section 6)
+RECIPE_35_FILE = "results/06_recipe_35px.json"       # the same recipe at 35x35 (section 6)
+MNIST_SCALE_FILE = "results/06_mnist.json"           # how digits are shown (section 6)
+MNIST_EXPLORE_FILE = "results/06_mnist_explore.json"
 MNIST_CONFIRM_FILE = "results/06_mnist_confirm.json"
 SEED = 0
 
@@ -473,18 +475,21 @@ pd.DataFrame({**curves, "chance": 1 / ns}, index=pd.Index(ns, name="N")).round(3
 # %% [markdown]
 # ## 6. MNIST: the Omniglot net on digits
 #
-# Koch et al. trained a reduced version of their net on 35x35 Omniglot images, then applied
-# it to 10-way one-shot MNIST with no training on digits: one example of each digit, one
-# query. We score the one net and 1-NN on pixels on `MNIST_TASKS` such tasks of the MNIST
-# test set, and read the full recipe's score on the same tasks from its file. The digits go
-# in as they are, 28x28 with white ink on black like our Omniglot images (MNIST's strokes
-# look thicker). The tasks are drawn at random from the MNIST test set, not grouped the way
-# Lake's runs are, so comparisons on them are paired but not clustered. Koch et al. report
-# 70.3% on this task (and 26.5% for their 1-NN, on 400 trials); we come back to that number
-# once the digits are prepared for the net, at the end of this section.
+# Koch et al. (2015, section 4.4, Table 3) trained a reduced version of their net on 35x35
+# Omniglot images, then applied it to 10-way one-shot MNIST with no training on digits: one
+# example of each digit, one query; 70.3% on 400 trials, and 26.5% for their 1-NN on pixels.
+# We score the one net and 1-NN on pixels on `MNIST_TASKS` such tasks of the MNIST test set,
+# and read the full recipe's score on the same tasks from its file. The digits first go in as
+# they are, 28x28 with white ink on black like our Omniglot images. The tasks are drawn at
+# random, not grouped the way Lake's runs are, so comparisons on them are paired but not
+# clustered; their queries come from only 10 digit classes, too few clusters to count, so
+# these intervals may be somewhat too narrow. The section then asks how the digits should be
+# shown to the net: their input size, their scale, and how embeddings are compared.
 #
 # **Claim:** on 10-way one-shot MNIST the full recipe is at least 15 points above 1-NN on
-# pixels, even at the low end of the paired interval.
+# pixels, even at the low end of the paired interval; it is 4.5 points below Koch et al.'s
+# 70.3%, not detectably by an unpaired test that treats their 400 trials as a sample (the
+# smallest difference it could detect is printed).
 
 # %%
 assert MNIST_TASKS == recipe_file.mnist_tasks, (MNIST_TASKS, recipe_file.mnist_tasks)
@@ -503,28 +508,31 @@ over_pixels = evaluate.compare(mnist["the full recipe (file)"], mnist["1-NN on p
 print(over_pixels)
 print(f"gain {100 * over_pixels.effect:.1f} points, interval low end "
       f"{100 * over_pixels.low:.1f} (check: at least 15)")
+koch_mnist_paper, koch_mnist_pixels = 0.703, 0.265     # Koch et al. 2015, section 4.4, Table 3
+koch_mnist = np.arange(400) < round(koch_mnist_paper * 400)   # as 400 trials: 281 right
+as_given_vs_koch = evaluate.compare(mnist["the full recipe (file)"], koch_mnist, paired=False,
+                                    label="digits as given - Koch et al.")
+print(f"Koch et al. {koch_mnist_paper:.1%}, as {koch_mnist.sum()} of {koch_mnist.size} trials")
+print(as_given_vs_koch)
+print(f"difference {100 * as_given_vs_koch.effect:+.1f} points, smallest detectable "
+      f"{100 * as_given_vs_koch.smallest_detectable:.1f}")
 assert over_pixels.low >= 0.15, over_pixels
+assert round(100 * as_given_vs_koch.effect, 1) == -4.5 and not as_given_vs_koch.detectable
 
 # %% [markdown]
 # **Koch et al.'s input size.** Their MNIST net worked on 35x35 images. The same full recipe
-# trained at 35x35 (`scripts/recipe_06.py --image-size 35`, the digits resized to 35x35) was
-# run once, as the source's setting, and scored on the same MNIST tasks and on Lake's runs.
-# It was not chosen on validation, so it is not the recipe: its Lake score below is a look at
-# the test, not a result to pick by. It did steer what was tried next: being higher than the
-# recipe's (asserted below), it is why 06b, section 5, validated three 35x35 nets of 1,600
-# steps, on validation tasks built like Lake's runs with each background alphabet held out in
-# turn (five *folds*): a first training seed's gain was not confirmed by a second seed, and
-# the recipe stays at 28x28 (06b, section 5, prints both and their limits).
-#
-# If their input size were what our recipe lacks on digits, the 35x35 run would do better.
+# trained once at 35x35 (`scripts/recipe_06.py --image-size 35`, the digits resized to
+# 35x35) was scored on the same MNIST tasks and on Lake's runs. It was not chosen on
+# validation, so its Lake score is a look at the test, not a result to pick by; 06b, section
+# 5, validated 35x35 nets on held-out alphabets and kept 28x28.
 #
 # **Claim:** at 35x35 the full recipe is detectably *worse* on MNIST than at 28x28 (paired,
-# the same tasks), so the input size is *not a likely reason* for the gap to Koch et al.
-# There is one training run per size: the test counts the tasks' noise, not how much a second
-# training run at either size would differ.
+# the same tasks), so a smaller input is not what holds our digits back. On Lake's runs it
+# scored 1.25 points higher (not tested). There is one training run per size: the test
+# counts the tasks' noise, not how much a second training run at either size would differ.
 
 # %%
-file_35 = results.read_recipe("results/06_recipe_35px.json")
+file_35 = results.read_recipe(RECIPE_35_FILE)
 at_35 = file_35.run("recipe")
 print(f"the full recipe at {file_35.image_size}x{file_35.image_size}: MNIST "
       f"{at_35.scores['mnist_plain'].accuracy:.2%}, Lake {at_35.scores['lake_plain'].accuracy:.2%} "
@@ -534,121 +542,159 @@ size_on_mnist = evaluate.compare(at_35.scores["mnist_plain"].outcomes,
                                  mnist["the full recipe (file)"], paired=True,
                                  label="MNIST: 35x35 - 28x28")
 print(size_on_mnist)
+lake_35_gain = at_35.scores["lake_plain"].accuracy - recipe_acc
+print(f"Lake's runs: 35x35 {100 * lake_35_gain:+.2f} points")
 assert size_on_mnist.detectable and size_on_mnist.effect < 0, size_on_mnist
-assert at_35.scores["lake_plain"].accuracy > recipe_acc, at_35.scores["lake_plain"]
+assert round(100 * lake_35_gain, 2) == 1.25, lake_35_gain
 
 # %% [markdown]
-# **The digits' shape.** Digits are drawn differently from Omniglot's characters, so the
-# share of pixels inked and the rows and columns that hold ink (`data.ink_statistics`)
-# are worth comparing before blaming the net.
+# **The digits' shape.** Digits are drawn differently from Omniglot's characters, so it is
+# worth measuring both before blaming the net. `data.ink_statistics` counts a pixel above
+# 0.5 as ink and reports the share of pixels inked and the rows and columns that hold ink,
+# averaged over images; below, over the 2,720 Omniglot training images and the MNIST digits
+# of the validation tasks introduced next. Shrinking a digit about its centre
+# (`data.zoom_out`) makes it smaller and its strokes thinner at once; the table also shows
+# the digits zoomed out to 90%, 80% and 70%.
 #
 # **Claim:** at 28x28 MNIST digits ink a larger share of their frame than Omniglot
-# characters and span more rows, with about the same number of columns.
+# characters and span more rows, with about the same number of columns. Zoomed out to 80%,
+# their ink share is within 0.01 of Omniglot's and their height within 1 row, while their
+# width falls more than 2 columns short.
 
 # %%
-shape = results.read_mnist_transfer()
+shape = results.read_mnist_transfer(MNIST_SCALE_FILE)
 ink = pd.DataFrame(shape.ink).T
 print(ink.round(3))
 assert ink.loc["as given", "ink"] > 1.3 * ink.loc["omniglot", "ink"], ink
 assert ink.loc["as given", "height"] > ink.loc["omniglot", "height"] + 2, ink
 assert abs(ink.loc["as given", "width"] - ink.loc["omniglot", "width"]) < 1, ink
+at_80, om = ink.loc["zoomed out to 80%"], ink.loc["omniglot"]
+assert abs(at_80["ink"] - om["ink"]) < 0.01 and abs(at_80["height"] - om["height"]) < 1
+assert at_80["width"] < om["width"] - 2, ink
 
 # %% [markdown]
-# Shrinking a digit about its centre (`data.zoom_out`) makes it smaller and its strokes
-# thinner at once: at 80% its ink share and height are close to Omniglot's (the table above;
-# its width then falls short). Whether that helps was decided on validation data.
-# `scripts/mnist_06.py` trained the full recipe again (it gives the file's outcome on every
-# MNIST test task, checked below) and scored 1,000 10-way tasks from MNIST's *training*
-# split: the net never trains on MNIST, so those digits are unused data to choose on,
-# disjoint from the test tasks (MNIST's test split). The digits went in as given and zoomed out to 90%, 80% and 70%, under
-# a rule fixed before the run: a scale is taken only if it beats the digits as given
-# detectably (paired, Holm-corrected over the three scales: with three comparisons each
-# interval's confidence level rises to 1 - 0.05/3, printed as a 98.3% CI, and each smallest
-# detectable effect is computed at level 0.05/3; 06b, section 4, and its Exercise 2 show
-# Holm's method). This stage scored no zoomed digits on
-# the test tasks, which had already been looked at above (at 28x28 and 35x35).
+# **Choosing how to show the digits, on digits the test never uses.** The net never trains
+# on MNIST, so MNIST's *training* split is unused data to choose on, disjoint from the test
+# tasks (MNIST's test split). Choosing there uses labelled digits, which Koch et al.'s
+# trial did not. `scripts/mnist_06.py` scores the full recipe (it gives the file's outcome on
+# every MNIST test task, checked below) in three stages, each with its own 10-way tasks:
+# scale (this cell), explore and confirm (the next). The search was prompted by the digits
+# as given scoring below Koch et al.'s 70.3%, and the confirm stage was the last one planned.
 #
-# **Claim:** no scale beats the digits as given detectably on validation, so the digits stay
-# as given; the smallest gain the design could detect is printed beside the best scale's.
+# The scale stage scored 1,000 tasks with the digits as given and zoomed out to 90%, 80%
+# and 70%, under a rule fixed before the run: a scale is taken only if it beats the digits
+# as given detectably (paired; p-values Holm-adjusted over the three scales, and intervals
+# at the Bonferroni level 1 - 0.05/3, printed as a 98.3% CI, as is each smallest detectable
+# effect; 06b, section 4, and its Exercise 2 show Holm's method). This stage scored no
+# zoomed digits on the test tasks.
+#
+# **Claim:** no scale alone beats the digits as given detectably on these tasks, so this
+# stage's rule keeps the digits as given (Euclidean distance); the smallest gain the design
+# could detect is printed beside the best scale's.
 
 # %%
 scales = evaluate.compare_many({k: v.outcomes for k, v in shape.validation.items()},
                                [(k, "as given") for k in shape.scales if k != "as given"],
                                paired=True)
 best = max(scales.values(), key=lambda c: c.effect)
-print(f"validation ({shape.val_tasks} tasks): " + ", ".join(
+print(f"scale stage ({shape.val_tasks} tasks): " + ", ".join(
     f"{k} {v.accuracy:.1%}" for k, v in shape.validation.items()) + f"; chosen: {shape.chosen}")
 print(best)
 print(f"best gain {100 * best.effect:+.1f} points, smallest detectable "
       f"{100 * best.smallest_detectable:.1f}")
-assert shape.chosen == "as given" and not any(c.detectable for c in scales.values()), scales
+assert len(scales) == 3 and shape.chosen == "as given", scales
+assert not any(c.detectable for c in scales.values()), scales
 assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (file)"])
 
 # %% [markdown]
-# **Smaller digits, compared by angle.** On the same validation tasks, 06b (section 5) found
-# that comparing embeddings by the angle between them (cosine distance) instead of Euclidean
-# distance was 2.5 points ahead, also not detectably once corrected for the six comparisons
-# made there. Two small gains can add up or not, so `scripts/mnist_06.py --stage explore`
-# scored every scale with both distances on 1,000 *other* training-split tasks, an
-# exploratory look on which nothing was chosen. The best of eight variants on one set of tasks
-# looks better than it is, so its candidate, digits zoomed out to 80% (the best cell, 0.1
-# point above 70%, and the scale of Omniglot's ink share in the table above) compared by
-# cosine distance, was then tested once (`--stage confirm`),
-# under a rule committed before that run: on 2,000 new tasks built from training digits that
-# neither earlier set uses, take it only if it beats the digits as given with Euclidean
-# distance detectably (paired, one comparison). Only then were the test tasks scored with it:
-# one more look at a test set already looked at in this section and in 06b. Why the angle
-# helps on digits when it did not on Omniglot's validation alphabets (06b) was not tested.
-# Measured against the 1-NN of its own protocol, Koch et al.'s net gains more than ours
-# (both gains are printed below), though their 1-NN also left more room to gain; the
-# unpaired test below covers sampling noise only, not the differences between the protocols,
-# which the gap between the two 1-NN numbers shows are large.
+# **Smaller digits, compared by angle.** 06b, section 5, found that comparing embeddings by
+# the angle between them (cosine distance) instead of Euclidean distance was ahead on the
+# scale stage's tasks, though not detectably once corrected for the six comparisons made
+# there. The explore stage scored every scale with both distances on 1,000 other
+# training-split tasks (some digits shared with the first set); it repeats, into a file, an
+# exploratory look taken before the confirm stage's rule was written. Its candidate was
+# picked on these tasks, not adopted on them: the best of eight variants on one set of tasks
+# looks better than it is. It was digits zoomed out to 80% (the best cell, one task in 1,000
+# ahead of 70%, and the scale of Omniglot's ink share above) compared by cosine distance.
+# The confirm stage then tested it once, under a rule committed before that run: on 2,000
+# new tasks built from training digits that neither earlier set uses, take it only if it
+# beats the digits as given with Euclidean distance detectably (paired, one comparison). Only
+# then were the test tasks scored with it, one more look at a test set already looked at in
+# this section and in 06b. Why the angle helps on digits when it did not on Omniglot's
+# validation alphabets (06b) was not tested.
 #
-# **Claim:** on the 2,000 confirming tasks the smaller digits compared by cosine distance
-# score 8.05 points above the digits as given, detectably, and on the test tasks 71.0%.
-#
-# **Claim:** 71.0% is not detectably different from Koch et al.'s 70.3% by an unpaired test
-# (it treats their 400 trials as a sample; the smallest difference it could detect is
-# printed), and it is more than 15 points above 1-NN on pixels prepared the same way.
+# **Claim:** on the exploring tasks, digits zoomed out to 80% and compared by cosine distance
+# score highest of the eight variants; each change alone scores about 3 points above the
+# digits as given there (2.9 and 3.6). On the 2,000 confirming tasks they score 70.70%
+# against 62.65% for the digits as given (Euclidean), 8.05 points higher, detectably; on the
+# test tasks 71.0%, 5.25 points above the digits as given (paired, detectably).
 
 # %%
 explore = results.read_mnist_transfer(MNIST_EXPLORE_FILE)
 confirm = results.read_mnist_transfer(MNIST_CONFIRM_FILE)
 grid = pd.DataFrame([(explore.scales[k], explore.metric(k), v.accuracy)
                      for k, v in explore.validation.items()],
-                    columns=["zoom-out scale", "distance", "accuracy"])
-print(f"explored on {explore.val_tasks} tasks (nothing chosen):")
-print(grid.pivot(index="zoom-out scale", columns="distance", values="accuracy").round(3))
+                    columns=["zoom-out scale (1.0: as given)", "distance", "accuracy"])
+print(f"explore stage ({explore.val_tasks} tasks; the candidate picked, not adopted, here):")
+print(grid.pivot(index=grid.columns[0], columns="distance", values="accuracy").round(3))
+alone = {k: explore.validation[k].accuracy - explore.validation["as given"].accuracy
+         for k in ("zoomed out to 80%, euclidean", "as given, cosine")}
+print("each change alone: " + ", ".join(f"{k} {100 * v:+.1f} points" for k, v in alone.items()))
 prepared_name = confirm.chosen
+print(f"confirm stage ({confirm.val_tasks} tasks): " + ", ".join(
+    f"{k} ({confirm.metric(k)}) {v.accuracy:.2%}" for k, v in confirm.validation.items()))
 confirmed = evaluate.compare(confirm.validation[prepared_name].outcomes,
                              confirm.validation["as given"].outcomes, paired=True,
                              label=f"confirming tasks: {prepared_name} - as given")
 print(confirmed)
-print(f"gain {100 * confirmed.effect:.2f} points on {confirm.val_tasks} tasks")
 prepared = confirm.test[prepared_name].outcomes
+on_test = evaluate.compare(prepared, confirm.test["as given"].outcomes, paired=True,
+                           label=f"test tasks: {prepared_name} - as given")
+print(f"test tasks: {prepared_name} {prepared.mean():.1%}, as given "
+      f"{confirm.test['as given'].accuracy:.1%}")
+print(on_test)
+print(f"gains: {100 * confirmed.effect:.2f} points (confirming), "
+      f"{100 * on_test.effect:.2f} (test)")
+top = max(explore.validation, key=lambda k: explore.validation[k].accuracy)
+assert top == prepared_name == "zoomed out to 80%, cosine" and len(explore.validation) == 8
+assert [round(100 * v, 1) for v in alone.values()] == [2.9, 3.6], alone
+assert confirmed.detectable and round(100 * confirmed.effect, 2) == 8.05, confirmed
+assert on_test.detectable and round(100 * on_test.effect, 2) == 5.25, on_test
+assert round(prepared.mean(), 3) == 0.710
+assert np.array_equal(confirm.test["as given"].outcomes, mnist["the full recipe (file)"])
+
+# %% [markdown]
+# **Beside Koch et al.** The test below again treats their 400 trials as a sample; it covers
+# sampling noise only, not the differences between the protocols, and our settings were
+# chosen on labelled digits, theirs on none. 1-NN on pixels gets the same preparation
+# (zoomed out to 80%, cosine distance) as a same-input control.
+#
+# **Claim:** 71.0% is not detectably different from Koch et al.'s 70.3% by an unpaired test
+# (smallest detectable 9.3 points); it is more than 15 points above 1-NN on pixels prepared
+# the same way, which scores 48.5%. Over the 1-NN of its own protocol Koch et al.'s net
+# gained more (43.8 points over 26.5%) than ours does over this one, even at the top of our
+# interval; their 1-NN also left more room to gain, so we read this as a difference between
+# protocols as much as between nets.
+
+# %%
 x_prepared = data.zoom_out(x_mnist, confirm.scales[prepared_name])
 pixels_prepared = oneshot.task_accuracy(oneshot.task_scores(
     None, x_prepared, query, candidates, metric=confirm.metric(prepared_name)), answer)
-print(f"test tasks: {prepared_name} {prepared.mean():.1%} (as given "
-      f"{confirm.test['as given'].accuracy:.1%}); 1-NN on pixels prepared the same way "
-      f"{pixels_prepared.mean():.1%}")
-koch_mnist_paper, koch_mnist_pixels = 0.703, 0.265     # Koch et al. 2015, MNIST one-shot trial
-koch_mnist = np.arange(400) < round(koch_mnist_paper * 400)   # as 400 trials: 281 right
+print(f"1-NN on pixels zoomed out to 80%, cosine: {pixels_prepared.mean():.1%}")
 against_koch = evaluate.compare(prepared, koch_mnist, paired=False,
                                 label="prepared digits - Koch et al.")
-print(f"Koch et al. {koch_mnist_paper:.1%}, as {koch_mnist.sum()} of {koch_mnist.size} trials")
 print(against_koch)
+print(f"smallest detectable {100 * against_koch.smallest_detectable:.1f} points")
 over_prepared_pixels = evaluate.compare(prepared, pixels_prepared, paired=True,
                                         label="prepared digits: full recipe - pixels")
 print(over_prepared_pixels)
-print(f"gain over the 1-NN of the same protocol: Koch et al. "
-      f"{100 * (koch_mnist_paper - koch_mnist_pixels):+.1f} points, ours "
-      f"{100 * over_prepared_pixels.effect:+.1f} points (interval low end "
-      f"{100 * over_prepared_pixels.low:.1f}; check: above 15)")
-assert prepared_name == "zoomed out to 80%, cosine" and confirmed.detectable, confirmed
-assert round(100 * confirmed.effect, 2) == 8.05 and round(prepared.mean(), 3) == 0.710
-assert np.array_equal(confirm.test["as given"].outcomes, mnist["the full recipe (file)"])
+koch_gain = koch_mnist_paper - koch_mnist_pixels
+print(f"gain over the 1-NN of the same protocol: Koch et al. {100 * koch_gain:+.1f} points "
+      f"(over {koch_mnist_pixels:.1%}), ours {100 * over_prepared_pixels.effect:+.1f} "
+      f"(interval {100 * over_prepared_pixels.low:.1f} to {100 * over_prepared_pixels.high:.1f}"
+      "; check: low end above 15)")
 assert not against_koch.detectable and over_prepared_pixels.low > 0.15, over_prepared_pixels
+assert over_prepared_pixels.high < koch_gain, (over_prepared_pixels, koch_gain)
 
 # %% [markdown]
 # ## 7. Our numbers beside the literature
@@ -753,13 +799,14 @@ table
 #   detectable 3.9 points, one training run per split; section 7).
 # - Test-time shifts cost 5 forward passes per image and made no detectable difference on
 #   top of the three nets (the smallest detectable effect is printed in section 4).
-# - The net learned on Omniglot transfers to MNIST digits well above pixel matching, and how
-#   the digits are shown to it matters: shrunk to Omniglot's ink share and compared by
-#   cosine distance, chosen on MNIST's training split and confirmed on 2,000 fresh tasks
-#   (+8.05 points), they score 71.0% on the test tasks, not detectably different from Koch
-#   et al.'s 70.3% (their protocol differs, and against its own 1-NN their net gains more).
-#   Either change alone was not detectable on validation, and our one run at their 35x35
-#   input size scored lower on digits, not higher.
+# - The full recipe learned on Omniglot transfers to MNIST digits well above pixel
+#   matching, and how digits are shown and compared matters: zoomed out to Omniglot's ink
+#   share and compared by cosine distance together (picked on exploring tasks, where each
+#   change alone gained about 3 points, and confirmed on 2,000 fresh tasks, +8.05 points),
+#   they score 71.0% on the test tasks, a test set looked at several times (section 6).
+#   That is not detectably different from Koch et al.'s 70.3% (smallest detectable 9.3
+#   points); our choice used labelled digits, theirs none. Our one run at their 35x35 input
+#   size scored lower on digits, not higher.
 #
 # ## Further reading
 #

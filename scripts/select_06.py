@@ -57,6 +57,10 @@ CANDIDATES = {
     # (93 vs 65 ms on 2 cores), so each net gets 1600 steps instead of 2300.
     "ensemble3_35px_short": dict(label="3 nets of 1600 steps side by side, 35x35 images",
                                  batch_norm=False, steps=1600, members=3, size=35),
+    # Every drawing fitted to a 20x20 box in its 28x28 frame (data.fit_to_box), for training
+    # and for the validation tasks alike; otherwise ensemble3 (scripts/box_06.py).
+    "ensemble3_box20": dict(label="3 nets of 2300 steps side by side, characters fitted to 20x20",
+                            batch_norm=False, steps=2300, members=3, box=20),
 }
 # How a trained encoder is scored at the end: as it is, and averaged over 5 shifted views of
 # every image (models.shift_averaged, test-time augmentation).
@@ -112,7 +116,7 @@ def train(name: str, seed: int, check_every: int, steps: int | None = None,
     """
     c = CANDIDATES[name]
     steps = steps or c["steps"]
-    d = ov.setup(c.get("size", 28), validation=(held_out,))
+    d = ov.setup(c.get("size", 28), validation=(held_out,), box=c.get("box"))
     if c.get("members", 1) > 1:
         return _train_ensemble(name, seed, steps, held_out, d, save_dir)
     curve = _Curve(d, f"{name} seed {seed} ({held_out} held out)")

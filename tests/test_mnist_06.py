@@ -148,3 +148,30 @@ def test_the_confirming_tasks_use_no_digit_of_the_earlier_stages():
     # The first stage's tasks are those scripts/scoring_06.py and 06_mnist.json used.
     x_val, (vq, vs, va) = mnist_06.validation_tasks()
     assert x_val.shape[0] == used["scale"].size and vs.shape == (mnist_06.VAL_TASKS, 10)
+
+
+def test_fit_to_box_scales_the_longer_side_to_the_box_and_centres_it():
+    x = np.zeros((3, 40, 40), np.float32)
+    x[0, 2:12, 20:40] = 1.0                        # 10 rows x 20 columns, off centre
+    x[1, 30:38, 1:5] = 1.0                         # 8 x 4, in a corner
+    out = data.fit_to_box(x, box=20, size=28)
+    assert out.shape == (3, 28, 28) and out.dtype == np.float32
+    wide, tall = data.ink_statistics(out[:1]), data.ink_statistics(out[1:2])
+    assert (wide["width"], wide["height"]) == (20.0, 10.0)     # proportions kept
+    assert (tall["width"], tall["height"]) == (10.0, 20.0)
+    rows = np.flatnonzero((out[0] > 0.5).any(axis=1))
+    cols = np.flatnonzero((out[0] > 0.5).any(axis=0))
+    assert (rows[0], rows[-1], cols[0], cols[-1]) == (9, 18, 4, 23)   # centred in 28
+    assert not out[2].any()                                            # blank stays blank
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: data.fit_to_box(np.zeros((2, 28, 20)), 20, 28), ValueError, "square images"),
+    (lambda: data.fit_to_box(np.zeros((2, 28, 28)), 30, 28), ValueError, "box must be at most"),
+    (lambda: data.fit_to_box(np.zeros((2, 28, 28)), 0, 28), ValueError, "box must be"),
+    (lambda: data.fit_to_box(np.zeros((2, 28, 28)), 20, 28, threshold=1), ValueError,
+     "threshold must be"),
+])
+def test_fit_to_box_refuses_bad_input_naming_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

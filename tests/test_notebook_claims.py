@@ -43,8 +43,10 @@ PUBLISHED: dict[str, dict[str, str]] = {
     "06_one_shot": {
         "92%": "Koch, Zemel and Salakhutdinov 2015, Table 2: convolutional Siamese net, 92.0% on "
                "Lake's 20 runs",
-        "70.3%": "Koch et al. 2015, MNIST section: their Omniglot net on 10-way one-shot MNIST",
-        "26.5%": "Koch et al. 2015, MNIST section: 1-nearest neighbour on 10-way one-shot MNIST",
+        "70.3%": "Koch et al. 2015, section 4.4, Table 3: their Omniglot net on 10-way one-shot "
+                 "MNIST",
+        "26.5%": "Koch et al. 2015, section 4.4, Table 3: 1-nearest neighbour on 10-way one-shot "
+                 "MNIST",
         "96.0%": "Snell, Swersky and Zemel 2017, Table 1: prototypical networks, 20-way 1-shot "
                  "Omniglot (random-character tasks, Vinyals et al.'s split)",
         "93.8%": "Vinyals et al. 2016, Table 1: matching networks, 20-way 1-shot Omniglot",

@@ -92,7 +92,7 @@ def test_the_writer_and_the_typed_reader_agree(tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".*.tmp*"))                       # written atomically
 
 
-def _tiny_setup(size=28, validation=("Early_Aramaic",), tasks="lake"):
+def _tiny_setup(size=28, validation=("Early_Aramaic",), tasks="lake", box=None):
     """Random images in the shape of the real setup: 2 alphabets of 20 classes, 3 drawings each,
     and 6 validation tasks of 20 candidates (their queries' characters named after the
     held-out alphabet)."""
@@ -143,3 +143,21 @@ def test_study_compare_pools_folds_and_seeds_clustered_by_character():
                                                     "ensemble3_35px_short - ensemble3")
     with pytest.raises(ValueError, match="seeds"):
         study.compare(*pair, folds, seeds=[])
+
+
+def test_the_box20_candidate_sees_fitted_drawings_on_the_same_validation_tasks():
+    from benchmarks import oneshot_variants as ov
+    from course_lib import data
+    from scripts import box_06
+
+    c = select_06.CANDIDATES[box_06.CANDIDATE]
+    assert c["box"] == 20 and {k: v for k, v in c.items() if k not in ("box", "label")} == {
+        k: v for k, v in select_06.CANDIDATES[box_06.BASELINE].items() if k != "label"}
+    plain, fitted = ov.setup(28, validation=("Greek",)), ov.setup(28, validation=("Greek",), box=20)
+    for name in ("val_query", "val_support", "val_answer", "character", "alphabet"):
+        assert np.array_equal(getattr(plain, name), getattr(fitted, name)), name
+    assert fitted.images.shape == plain.images.shape
+    ink = fitted.images > 0.5
+    longer = np.maximum(ink.any(axis=2).sum(axis=1), ink.any(axis=1).sum(axis=1))
+    assert longer.max() <= 20 and np.median(longer) >= 19        # the longer side fills the box
+    assert data.ink_statistics(fitted.images)["height"] > data.ink_statistics(plain.images)["height"]
