@@ -813,7 +813,8 @@ def plot_accuracy_vs_n(
     ax.set_xlabel("N (candidates per task)")
     ax.set_ylabel("accuracy")
     ax.set_title(title)
-    ax.legend()
+    # Beside the axes: inside, the legend would cover a curve or the chance line.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
     return ax
 
 
