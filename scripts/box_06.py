@@ -54,7 +54,9 @@ def main(argv=None) -> evaluate.Comparison:
     if not args.compare_only:
         select_06.main(["--candidates", CANDIDATE, "--first-seed", str(SEED), "--held-out",
                         *FOLDS, "--out", str(args.out)])
-    found = compare(results.read_selection(args.out),
+    out = args.out.resolve()       # read_selection takes a path below a notebooks/ folder
+    found = compare(results.read_selection(f"{out.parent.name}/{out.name}",
+                                           notebooks_dir=out.parent.parent),
                     results.read_selection("results/06_selection_lake.json"))
     print(RULE)
     print(found)

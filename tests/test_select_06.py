@@ -161,3 +161,11 @@ def test_the_box20_candidate_sees_fitted_drawings_on_the_same_validation_tasks()
     longer = np.maximum(ink.any(axis=2).sum(axis=1), ink.any(axis=1).sum(axis=1))
     assert longer.max() <= 20 and np.median(longer) >= 19        # the longer side fills the box
     assert data.ink_statistics(fitted.images)["height"] > data.ink_statistics(plain.images)["height"]
+
+
+def test_the_stored_box20_test_is_read_back_and_compared_by_its_rule(capsys):
+    from scripts import box_06
+
+    found = box_06.main(["--compare-only"])
+    assert found.effect == pytest.approx(0.0145) and not found.detectable
+    assert "does not pass" in capsys.readouterr().out
