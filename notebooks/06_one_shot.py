@@ -480,16 +480,22 @@ pd.DataFrame({**curves, "chance": 1 / ns}, index=pd.Index(ns, name="N")).round(3
 # example of each digit, one query; 70.3% on 400 trials, and 26.5% for their 1-NN on pixels.
 # We score the one net and 1-NN on pixels on `MNIST_TASKS` such tasks of the MNIST test set,
 # and read the full recipe's score on the same tasks from its file. The digits first go in as
-# they are, 28x28 with white ink on black like our Omniglot images. The tasks are drawn at
-# random, not grouped the way Lake's runs are, so comparisons on them are paired but not
-# clustered; their queries come from only 10 digit classes, too few clusters to count, so
-# these intervals may be somewhat too narrow. The section then asks how the digits should be
-# shown to the net: their input size, their scale, and how embeddings are compared.
+# they are, 28x28 with white ink on black like our Omniglot images. We count tasks here,
+# not classes: Lake's 10 alphabets are a sample of the world's alphabets, and the question is
+# how a model does on new ones, so section 3 counts alphabets; MNIST's 10 digits are all the
+# digits there are, and each task is an independent random draw from the same test set, so
+# comparisons are paired over tasks, not clustered. (Tasks do share some images: 400 tasks
+# draw 4,400 images from 10,000.) The one net trained live above is printed for reference;
+# the rest of the section uses the full recipe. It then asks whether preparing the digits
+# helps: their input size, their scale, and how embeddings are compared.
 #
-# **Claim:** on 10-way one-shot MNIST the full recipe is at least 15 points above 1-NN on
-# pixels, even at the low end of the paired interval; it is 4.5 points below Koch et al.'s
-# 70.3%, not detectably by an unpaired test that treats their 400 trials as a sample (the
-# smallest difference it could detect is printed).
+# **Claim:** on 10-way one-shot MNIST the full recipe is at least 15 points (a margin set in
+# advance) above 1-NN on pixels, even at the low end of the paired interval; it is 4.5
+# points below Koch et al.'s 70.3%, not detectably by an unpaired test that treats their 400
+# trials as a sample (smallest detectable 9.5 points). The same unpaired test finds our 1-NN on
+# pixels detectably above their 26.5%: the two protocols differ even for the simplest
+# method, so comparing with 70.3% says little more than that sampling noise cannot tell the
+# numbers apart.
 
 # %%
 assert MNIST_TASKS == recipe_file.mnist_tasks, (MNIST_TASKS, recipe_file.mnist_tasks)
@@ -516,18 +522,27 @@ print(f"Koch et al. {koch_mnist_paper:.1%}, as {koch_mnist.sum()} of {koch_mnist
 print(as_given_vs_koch)
 print(f"difference {100 * as_given_vs_koch.effect:+.1f} points, smallest detectable "
       f"{100 * as_given_vs_koch.smallest_detectable:.1f}")
+koch_pixels = np.arange(400) < round(koch_mnist_pixels * 400)   # 106 of 400 trials
+pixels_vs_koch = evaluate.compare(mnist["1-NN on pixels"], koch_pixels, paired=False,
+                                  label="our 1-NN on pixels - theirs")
+print(f"1-NN on pixels: ours {mnist['1-NN on pixels'].mean():.1%}, Koch et al.'s "
+      f"{koch_mnist_pixels:.1%}")
+print(pixels_vs_koch)
 assert over_pixels.low >= 0.15, over_pixels
 assert round(100 * as_given_vs_koch.effect, 1) == -4.5 and not as_given_vs_koch.detectable
+assert pixels_vs_koch.detectable and pixels_vs_koch.effect > 0, pixels_vs_koch
 
 # %% [markdown]
 # **Koch et al.'s input size.** Their MNIST net worked on 35x35 images. The same full recipe
 # trained once at 35x35 (`scripts/recipe_06.py --image-size 35`, the digits resized to
 # 35x35) was scored on the same MNIST tasks and on Lake's runs. It was not chosen on
-# validation, so its Lake score is a look at the test, not a result to pick by; 06b, section
-# 5, validated 35x35 nets on held-out alphabets and kept 28x28.
+# validation, so its Lake score is a look at the test, not a result to pick by; that score
+# is what prompted 06b, section 5, to validate 35x35 (three nets of 1,600 steps, the same
+# training time) on held-out alphabets, which kept 28x28.
 #
 # **Claim:** at 35x35 the full recipe is detectably *worse* on MNIST than at 28x28 (paired,
-# the same tasks), so a smaller input is not what holds our digits back. On Lake's runs it
+# the same tasks): this single run suggests a larger input does not help on digits. On
+# Lake's runs it
 # scored 1.25 points higher (not tested). There is one training run per size: the test
 # counts the tasks' noise, not how much a second training run at either size would differ.
 
@@ -549,12 +564,13 @@ assert round(100 * lake_35_gain, 2) == 1.25, lake_35_gain
 
 # %% [markdown]
 # **The digits' shape.** Digits are drawn differently from Omniglot's characters, so it is
-# worth measuring both before blaming the net. `data.ink_statistics` counts a pixel above
+# worth measuring both. `data.ink_statistics` counts a pixel above
 # 0.5 as ink and reports the share of pixels inked and the rows and columns that hold ink,
 # averaged over images; below, over the 2,720 Omniglot training images and the MNIST digits
 # of the validation tasks introduced next. Shrinking a digit about its centre
 # (`data.zoom_out`) makes it smaller and its strokes thinner at once; the table also shows
-# the digits zoomed out to 90%, 80% and 70%.
+# the digits zoomed out to 90%, 80% and 70% (rounded to whole pixels: "80%" is a 22x22
+# digit in the 28x28 frame).
 #
 # **Claim:** at 28x28 MNIST digits ink a larger share of their frame than Omniglot
 # characters and span more rows, with about the same number of columns. Zoomed out to 80%,
@@ -569,24 +585,33 @@ assert ink.loc["as given", "ink"] > 1.3 * ink.loc["omniglot", "ink"], ink
 assert ink.loc["as given", "height"] > ink.loc["omniglot", "height"] + 2, ink
 assert abs(ink.loc["as given", "width"] - ink.loc["omniglot", "width"]) < 1, ink
 at_80, om = ink.loc["zoomed out to 80%"], ink.loc["omniglot"]
+print(f"zoomed out to 80% minus Omniglot: ink share {at_80['ink'] - om['ink']:+.4f} (check: "
+      f"within 0.01), height {at_80['height'] - om['height']:+.1f} rows (check: within 1), "
+      f"width {at_80['width'] - om['width']:+.1f} columns (check: more than 2 short)")
 assert abs(at_80["ink"] - om["ink"]) < 0.01 and abs(at_80["height"] - om["height"]) < 1
 assert at_80["width"] < om["width"] - 2, ink
 
 # %% [markdown]
 # **Choosing how to show the digits, on digits the test never uses.** The net never trains
 # on MNIST, so MNIST's *training* split is unused data to choose on, disjoint from the test
-# tasks (MNIST's test split). Choosing there uses labelled digits, which Koch et al.'s
-# trial did not. `scripts/mnist_06.py` scores the full recipe (it gives the file's outcome on
-# every MNIST test task, checked below) in three stages, each with its own 10-way tasks:
-# scale (this cell), explore and confirm (the next). The search was prompted by the digits
-# as given scoring below Koch et al.'s 70.3%, and the confirm stage was the last one planned.
+# tasks (MNIST's test split). Choosing there uses labelled digits; Koch et al. (section 4.4)
+# report no fine-tuning on MNIST's training set. `scripts/mnist_06.py` scores the full recipe in three stages, each on its
+# own 10-way tasks of the training split; its digits as given reproduce the recipe file's
+# test outcomes task for task (asserted below):
 #
-# The scale stage scored 1,000 tasks with the digits as given and zoomed out to 90%, 80%
-# and 70%, under a rule fixed before the run: a scale is taken only if it beats the digits
-# as given detectably (paired; p-values Holm-adjusted over the three scales, and intervals
-# at the Bonferroni level 1 - 0.05/3, printed as a 98.3% CI, as is each smallest detectable
-# effect; 06b, section 4, and its Exercise 2 show Holm's method). This stage scored no
-# zoomed digits on the test tasks.
+# | stage | tasks | seed | digits | what it is for |
+# |---|---|---|---|---|
+# | scale | 1,000 | 1 | any | is a smaller scale alone better? (rule below) |
+# | explore | 1,000 | 2 | any | every scale with both distances: picks a candidate |
+# | confirm | 2,000 | 3 | none used by the other two | tests that one candidate once |
+#
+# The search was prompted by the digits as given scoring below Koch et al.'s 70.3% (not
+# detectably, above), and it ended with the confirm stage whatever that found. The scale
+# stage's rule was fixed before its run: a scale is taken only if it beats the digits as
+# given detectably (paired; p-values Holm-adjusted over the three scales; intervals at the
+# Bonferroni level, each of k comparisons at 0.05/k, so printed as 98.3% CIs, as is each
+# smallest detectable effect; 06b, section 4, and its Exercise 2 show Holm's method). This
+# stage scored no zoomed digits on the test tasks.
 #
 # **Claim:** no scale alone beats the digits as given detectably on these tasks, so this
 # stage's rule keeps the digits as given (Euclidean distance); the smallest gain the design
@@ -609,23 +634,28 @@ assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (f
 # %% [markdown]
 # **Smaller digits, compared by angle.** 06b, section 5, found that comparing embeddings by
 # the angle between them (cosine distance) instead of Euclidean distance was ahead on the
-# scale stage's tasks, though not detectably once corrected for the six comparisons made
-# there. The explore stage scored every scale with both distances on 1,000 other
-# training-split tasks (some digits shared with the first set); it repeats, into a file, an
-# exploratory look taken before the confirm stage's rule was written. Its candidate was
-# picked on these tasks, not adopted on them: the best of eight variants on one set of tasks
-# looks better than it is. It was digits zoomed out to 80% (the best cell, one task in 1,000
-# ahead of 70%, and the scale of Omniglot's ink share above) compared by cosine distance.
-# The confirm stage then tested it once, under a rule committed before that run: on 2,000
-# new tasks built from training digits that neither earlier set uses, take it only if it
-# beats the digits as given with Euclidean distance detectably (paired, one comparison). Only
-# then were the test tasks scored with it, one more look at a test set already looked at in
-# this section and in 06b. Why the angle helps on digits when it did not on Omniglot's
-# validation alphabets (06b) was not tested.
+# scale stage's tasks, though not detectably once corrected for the 6 comparisons made
+# there (06b prints the numbers). The explore stage's scores were first looked at
+# informally (that look scored no test tasks) and the file re-runs it with the same numbers:
+# the candidate was chosen on these tasks, and the confirm stage's rule was written
+# afterwards. The best of eight variants on one set of tasks
+# looks better than it is. The candidate was digits zoomed out to 80% (the best cell, one
+# task in 1,000 ahead of 70%; it is also about Omniglot's ink share, above) compared by
+# cosine distance. The confirm stage tested it once, under a rule committed before that run:
+# take it only if it beats the digits as given with Euclidean distance detectably (paired,
+# one comparison). Its accuracy there is lower than on the exploring tasks, which is what
+# "looks better than it is" means. The 2,000 confirming tasks give the better estimate of
+# the gain; the 400 test tasks' interval is wide, and their baseline is higher. Only then
+# were the test tasks scored with the candidate. They had been looked at before: the three
+# recipe files score their one net and full recipe on them, plain and with shifts (12
+# scores; at 28x28 and 35x35 the full recipe scored 65.75% and 59.75%), this notebook scores
+# its live net and 1-NN, and every stage here (and 06b's scoring study) re-scored the digits
+# as given, always with the same outcomes. Why the angle helps on digits when it did not on
+# Omniglot's validation alphabets (06b) was not tested.
 #
 # **Claim:** on the exploring tasks, digits zoomed out to 80% and compared by cosine distance
-# score highest of the eight variants; each change alone scores about 3 points above the
-# digits as given there (2.9 and 3.6). On the 2,000 confirming tasks they score 70.70%
+# score highest of the eight variants, 8.6 points above the digits as given; each change
+# alone scores 3 to 4 points above them there (2.9 and 3.6). On the 2,000 confirming tasks they score 70.70%
 # against 62.65% for the digits as given (Euclidean), 8.05 points higher, detectably; on the
 # test tasks 71.0%, 5.25 points above the digits as given (paired, detectably).
 
@@ -639,10 +669,12 @@ print(f"explore stage ({explore.val_tasks} tasks; the candidate picked, not adop
 print(grid.pivot(index=grid.columns[0], columns="distance", values="accuracy").round(3))
 alone = {k: explore.validation[k].accuracy - explore.validation["as given"].accuracy
          for k in ("zoomed out to 80%, euclidean", "as given, cosine")}
-print("each change alone: " + ", ".join(f"{k} {100 * v:+.1f} points" for k, v in alone.items()))
+both = explore.validation[confirm.chosen].accuracy - explore.validation["as given"].accuracy
+print("gain over the digits as given: " + ", ".join(
+    f"{k} {100 * v:+.1f} points" for k, v in alone.items()) + f"; both {100 * both:+.1f}")
 prepared_name = confirm.chosen
 print(f"confirm stage ({confirm.val_tasks} tasks): " + ", ".join(
-    f"{k} ({confirm.metric(k)}) {v.accuracy:.2%}" for k, v in confirm.validation.items()))
+    f"{k} {v.accuracy:.2%}" for k, v in confirm.validation.items()) + " (as given: Euclidean)")
 confirmed = evaluate.compare(confirm.validation[prepared_name].outcomes,
                              confirm.validation["as given"].outcomes, paired=True,
                              label=f"confirming tasks: {prepared_name} - as given")
@@ -657,24 +689,27 @@ print(f"gains: {100 * confirmed.effect:.2f} points (confirming), "
       f"{100 * on_test.effect:.2f} (test)")
 top = max(explore.validation, key=lambda k: explore.validation[k].accuracy)
 assert top == prepared_name == "zoomed out to 80%, cosine" and len(explore.validation) == 8
-assert [round(100 * v, 1) for v in alone.values()] == [2.9, 3.6], alone
+assert [round(100 * v, 1) for v in alone.values()] == [2.9, 3.6] and round(100 * both, 1) == 8.6
 assert confirmed.detectable and round(100 * confirmed.effect, 2) == 8.05, confirmed
 assert on_test.detectable and round(100 * on_test.effect, 2) == 5.25, on_test
 assert round(prepared.mean(), 3) == 0.710
 assert np.array_equal(confirm.test["as given"].outcomes, mnist["the full recipe (file)"])
 
 # %% [markdown]
-# **Beside Koch et al.** The test below again treats their 400 trials as a sample; it covers
-# sampling noise only, not the differences between the protocols, and our settings were
-# chosen on labelled digits, theirs on none. 1-NN on pixels gets the same preparation
-# (zoomed out to 80%, cosine distance) as a same-input control.
+# **Beside Koch et al.** Their setting differs from ours in many ways: 30 background
+# alphabets against our 5, a pair-verification net, 35x35 input, trials built their way
+# (their 1-NN scored far below ours, above), and no choice made on labelled digits. The test
+# below again treats their 400 trials as a sample; it covers sampling noise only. The search
+# stopped once a confirmed variant reached their level, so 71.0% is the end point of a
+# search, not an untouched estimate; the confirmed +8.05 points is the result. 1-NN on
+# pixels gets the same preparation (zoomed out to 80%, cosine distance) as a same-input
+# control.
 #
 # **Claim:** 71.0% is not detectably different from Koch et al.'s 70.3% by an unpaired test
 # (smallest detectable 9.3 points); it is more than 15 points above 1-NN on pixels prepared
-# the same way, which scores 48.5%. Over the 1-NN of its own protocol Koch et al.'s net
-# gained more (43.8 points over 26.5%) than ours does over this one, even at the top of our
-# interval; their 1-NN also left more room to gain, so we read this as a difference between
-# protocols as much as between nets.
+# the same way, which scores 48.5%. Ours removes 43.7% of that 1-NN's errors; Koch et al.'s
+# numbers remove 59.6% of their 1-NN's (as published, not tested), which we read as a
+# difference between protocols as much as between nets.
 
 # %%
 x_prepared = data.zoom_out(x_mnist, confirm.scales[prepared_name])
@@ -683,28 +718,29 @@ pixels_prepared = oneshot.task_accuracy(oneshot.task_scores(
 print(f"1-NN on pixels zoomed out to 80%, cosine: {pixels_prepared.mean():.1%}")
 against_koch = evaluate.compare(prepared, koch_mnist, paired=False,
                                 label="prepared digits - Koch et al.")
+print(f"prepared digits {prepared.mean():.1%} against Koch et al.'s {koch_mnist_paper:.1%}")
 print(against_koch)
 print(f"smallest detectable {100 * against_koch.smallest_detectable:.1f} points")
 over_prepared_pixels = evaluate.compare(prepared, pixels_prepared, paired=True,
                                         label="prepared digits: full recipe - pixels")
 print(over_prepared_pixels)
-koch_gain = koch_mnist_paper - koch_mnist_pixels
-print(f"gain over the 1-NN of the same protocol: Koch et al. {100 * koch_gain:+.1f} points "
-      f"(over {koch_mnist_pixels:.1%}), ours {100 * over_prepared_pixels.effect:+.1f} "
-      f"(interval {100 * over_prepared_pixels.low:.1f} to {100 * over_prepared_pixels.high:.1f}"
-      "; check: low end above 15)")
+print(f"gain over 1-NN prepared the same way {100 * over_prepared_pixels.effect:+.1f} points "
+      f"(low end {100 * over_prepared_pixels.low:.1f}; check: above 15)")
+ours_removed = over_prepared_pixels.effect / (1 - pixels_prepared.mean())
+koch_removed = (koch_mnist_paper - koch_mnist_pixels) / (1 - koch_mnist_pixels)
+print(f"share of the 1-NN's errors removed: ours {ours_removed:.1%}, Koch et al. "
+      f"{koch_removed:.1%}")
 assert not against_koch.detectable and over_prepared_pixels.low > 0.15, over_prepared_pixels
-assert over_prepared_pixels.high < koch_gain, (over_prepared_pixels, koch_gain)
+assert round(ours_removed, 3) == 0.437 and round(koch_removed, 3) == 0.596
 
 # %% [markdown]
 # ## 7. Our numbers beside the literature
 #
 # Every Omniglot row below is 20-way within-alphabet one-shot classification on Lake's runs
 # or on trials built the same way. Most published rows trained on the 30 background
-# alphabets; ours used Lake's minimal split of 5. For that split, Lake, Salakhutdinov and
-# Tenenbaum (2019, "The Omniglot challenge: a 3-year progress report", Table 1) list the
-# like-for-like results; we could not check that table's numbers offline, so they are not in
-# the table below (unverified). Famous 20-way numbers (prototypical networks
+# alphabets; ours used Lake's minimal split of 5. Lake, Salakhutdinov and Tenenbaum (2019,
+# "The Omniglot challenge: a 3-year progress report") discuss results on that split; we
+# could not check their numbers offline, so none is in the table below (unverified). Famous 20-way numbers (prototypical networks
 # 96.0%, Snell et al. 2017, Table 1; matching networks 93.8%, Vinyals et al. 2016, Table 1)
 # are on Vinyals et al.'s split: about 4,800 training classes (1,200 characters, each in 4
 # rotations) from background and evaluation alphabets, and test tasks of random characters
@@ -727,8 +763,8 @@ assert over_prepared_pixels.high < koch_gain, (over_prepared_pixels, koch_gain)
 # the full recipe) on Lake's runs and on MNIST, plain and with shifts; we report the plain
 # full recipe, the row that answers the question.
 #
-# **Claim:** trained on `background_small2`, the full recipe scores 1.0 point above ours on
-# the same 400 queries, not detectably (clustered by alphabet; the 10 alphabets could only
+# **Claim:** trained on `background_small2`, the full recipe scores 1.0 point above the
+# `background_small1` run on the same 400 queries, not detectably (clustered by alphabet; the 10 alphabets could only
 # have detected 3.9 points). Each split has one training run, so this interval leaves out how
 # much a second run on the same split would differ (06b, section 5, prints the recipe's
 # fold scores for two seeds).
@@ -800,13 +836,14 @@ table
 # - Test-time shifts cost 5 forward passes per image and made no detectable difference on
 #   top of the three nets (the smallest detectable effect is printed in section 4).
 # - The full recipe learned on Omniglot transfers to MNIST digits well above pixel
-#   matching, and how digits are shown and compared matters: zoomed out to Omniglot's ink
-#   share and compared by cosine distance together (picked on exploring tasks, where each
-#   change alone gained about 3 points, and confirmed on 2,000 fresh tasks, +8.05 points),
-#   they score 71.0% on the test tasks, a test set looked at several times (section 6).
-#   That is not detectably different from Koch et al.'s 70.3% (smallest detectable 9.3
-#   points); our choice used labelled digits, theirs none. Our one run at their 35x35 input
-#   size scored lower on digits, not higher.
+#   matching, and how digits are shown and compared matters: zoomed out to 80% (close to
+#   Omniglot's ink share) and compared by cosine distance together, picked on exploring
+#   tasks and confirmed on 2,000 fresh ones (+8.05 points); neither change alone passed its
+#   own rule. On the test tasks, looked at several times (section 6), they score 71.0%
+#   against 65.8% as given: the end point of a search that stopped at Koch et al.'s level
+#   (70.3%, not detectably different, smallest detectable 9.3 points), in a setting that
+#   differs from theirs even for 1-NN on pixels. Our one run at their 35x35 input size
+#   scored lower on digits, not higher.
 #
 # ## Further reading
 #
@@ -859,7 +896,7 @@ nb06.q1.check()
 # each query's true candidate as a row index in [0, N). Return the share of queries whose
 # nearest candidate (Euclidean distance; squared or not, the nearest is the same) is the
 # answer. A tie (two or more candidates exactly as near as the nearest) counts as wrong, as
-# `oneshot.score_lake_queries` counts it.
+# `oneshot.task_accuracy` (which `oneshot.score_lake_queries` uses) counts it.
 
 # %% tags=["exercise"]
 def one_shot_accuracy(query_emb, candidate_emb, answers):
