@@ -484,13 +484,16 @@ pd.DataFrame({**curves, "chance": 1 / ns}, index=pd.Index(ns, name="N")).round(3
 # not classes: Lake's 10 alphabets are a sample of the world's alphabets, and the question is
 # how a model does on new ones, so section 3 counts alphabets; MNIST's 10 digits are all the
 # digits there are, and each task is an independent random draw from the same test set, so
-# comparisons are paired over tasks, not clustered. (Tasks do share some images: 400 tasks
-# draw 4,400 images from 10,000.) The one net trained live above is printed for reference;
+# comparisons are paired over tasks, not clustered. The intervals cover the choice of tasks
+# from this test set, not new writers (MNIST records no writer, so that cannot be
+# clustered), and tasks share some images: 400 tasks make 4,400 image draws, some repeated,
+# from 10,000. The one net trained live above is printed for reference;
 # the rest of the section uses the full recipe. It then asks whether preparing the digits
 # helps: their input size, their scale, and how embeddings are compared.
 #
-# **Claim:** on 10-way one-shot MNIST the full recipe is at least 15 points (a margin set in
-# advance) above 1-NN on pixels, even at the low end of the paired interval; it is 4.5
+# **Claim:** on 10-way one-shot MNIST the full recipe is at least 15 points above 1-NN on
+# pixels (the course's margin for this comparison), even at the low end of the paired
+# interval; it is 4.5
 # points below Koch et al.'s 70.3%, not detectably by an unpaired test that treats their 400
 # trials as a sample (smallest detectable 9.5 points). The same unpaired test finds our 1-NN on
 # pixels detectably above their 26.5%: the two protocols differ even for the simplest
@@ -537,8 +540,8 @@ assert pixels_vs_koch.detectable and pixels_vs_koch.effect > 0, pixels_vs_koch
 # trained once at 35x35 (`scripts/recipe_06.py --image-size 35`, the digits resized to
 # 35x35) was scored on the same MNIST tasks and on Lake's runs. It was not chosen on
 # validation, so its Lake score is a look at the test, not a result to pick by; that score
-# is what prompted 06b, section 5, to validate 35x35 (three nets of 1,600 steps, the same
-# training time) on held-out alphabets, which kept 28x28.
+# is what prompted 06b, section 5, to validate 35x35 (three nets of 1,600 steps, about the
+# same training time, which 06b checks) on held-out alphabets, which kept 28x28.
 #
 # **Claim:** at 35x35 the full recipe is detectably *worse* on MNIST than at 28x28 (paired,
 # the same tasks): this single run suggests a larger input does not help on digits. On
@@ -607,7 +610,7 @@ assert at_80["width"] < om["width"] - 2, ink
 #
 # The search was prompted by the digits as given scoring below Koch et al.'s 70.3% (not
 # detectably, above), and it ended with the confirm stage whatever that found. The scale
-# stage's rule was fixed before its run: a scale is taken only if it beats the digits as
+# stage's rule was fixed before its run: the best scale is taken only if it beats the digits as
 # given detectably (paired; p-values Holm-adjusted over the three scales; intervals at the
 # Bonferroni level, each of k comparisons at 0.05/k, so printed as 98.3% CIs, as is each
 # smallest detectable effect; 06b, section 4, and its Exercise 2 show Holm's method). This
@@ -643,19 +646,21 @@ assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (f
 # task in 1,000 ahead of 70%; it is also about Omniglot's ink share, above) compared by
 # cosine distance. The confirm stage tested it once, under a rule committed before that run:
 # take it only if it beats the digits as given with Euclidean distance detectably (paired,
-# one comparison). Its accuracy there is lower than on the exploring tasks, which is what
-# "looks better than it is" means. The 2,000 confirming tasks give the better estimate of
-# the gain; the 400 test tasks' interval is wide, and their baseline is higher. Only then
+# one comparison). Its gain there is 8.05 points against 8.6 on the exploring tasks: a
+# best-of-eight pick is expected to shrink on fresh tasks, and this drop is within noise.
+# The 2,000 confirming tasks estimate the gain more precisely than the 400 test tasks, though
+# on the training split's writers, which MNIST keeps disjoint from the test split's (LeCun,
+# Cortes and Burges, the MNIST database page). Only then
 # were the test tasks scored with the candidate. They had been looked at before: the three
-# recipe files score their one net and full recipe on them, plain and with shifts (12
-# scores; at 28x28 and 35x35 the full recipe scored 65.75% and 59.75%), this notebook scores
+# recipe files score their nets on them, plain and with shifts (10 scores, counted below;
+# at 28x28 and 35x35 the full recipe scored 65.75% and 59.75%), this notebook scores
 # its live net and 1-NN, and every stage here (and 06b's scoring study) re-scored the digits
 # as given, always with the same outcomes. Why the angle helps on digits when it did not on
 # Omniglot's validation alphabets (06b) was not tested.
 #
 # **Claim:** on the exploring tasks, digits zoomed out to 80% and compared by cosine distance
 # score highest of the eight variants, 8.6 points above the digits as given; each change
-# alone scores 3 to 4 points above them there (2.9 and 3.6). On the 2,000 confirming tasks they score 70.70%
+# alone scores 2.9 and 3.6 points above them there. On the 2,000 confirming tasks they score 70.70%
 # against 62.65% for the digits as given (Euclidean), 8.05 points higher, detectably; on the
 # test tasks 71.0%, 5.25 points above the digits as given (paired, detectably).
 
@@ -687,12 +692,15 @@ print(f"test tasks: {prepared_name} {prepared.mean():.1%}, as given "
 print(on_test)
 print(f"gains: {100 * confirmed.effect:.2f} points (confirming), "
       f"{100 * on_test.effect:.2f} (test)")
+earlier_looks = sum(k.startswith("mnist") for f in (RECIPE_FILE, RECIPE_35_FILE, OTHER_SPLIT_FILE)
+                    for run in results.read_recipe(f).runs for k in run.scores)
+print(f"MNIST test scores in the three recipe files: {earlier_looks}")
 top = max(explore.validation, key=lambda k: explore.validation[k].accuracy)
 assert top == prepared_name == "zoomed out to 80%, cosine" and len(explore.validation) == 8
 assert [round(100 * v, 1) for v in alone.values()] == [2.9, 3.6] and round(100 * both, 1) == 8.6
 assert confirmed.detectable and round(100 * confirmed.effect, 2) == 8.05, confirmed
 assert on_test.detectable and round(100 * on_test.effect, 2) == 5.25, on_test
-assert round(prepared.mean(), 3) == 0.710
+assert round(prepared.mean(), 3) == 0.710 and earlier_looks == 10, earlier_looks
 assert np.array_equal(confirm.test["as given"].outcomes, mnist["the full recipe (file)"])
 
 # %% [markdown]
@@ -700,8 +708,10 @@ assert np.array_equal(confirm.test["as given"].outcomes, mnist["the full recipe 
 # alphabets against our 5, a pair-verification net, 35x35 input, trials built their way
 # (their 1-NN scored far below ours, above), and no choice made on labelled digits. The test
 # below again treats their 400 trials as a sample; it covers sampling noise only. The search
-# stopped once a confirmed variant reached their level, so 71.0% is the end point of a
-# search, not an untouched estimate; the confirmed +8.05 points is the result. 1-NN on
+# was prompted by our test score falling short of 70.3%, and the candidate was chosen and
+# confirmed without the test tasks, so 71.0% is one test score of that candidate; that it
+# agrees with 70.3% is part of why this section reports it, so the confirmed +8.05 points
+# is the result to remember. 1-NN on
 # pixels gets the same preparation (zoomed out to 80%, cosine distance) as a same-input
 # control.
 #
@@ -840,9 +850,9 @@ table
 #   Omniglot's ink share) and compared by cosine distance together, picked on exploring
 #   tasks and confirmed on 2,000 fresh ones (+8.05 points); neither change alone passed its
 #   own rule. On the test tasks, looked at several times (section 6), they score 71.0%
-#   against 65.8% as given: the end point of a search that stopped at Koch et al.'s level
-#   (70.3%, not detectably different, smallest detectable 9.3 points), in a setting that
-#   differs from theirs even for 1-NN on pixels. Our one run at their 35x35 input size
+#   against 65.8% as given, not detectably different from Koch et al.'s 70.3% (smallest
+#   detectable 9.3 points) in a setting that differs from theirs even for 1-NN on pixels;
+#   the search began because our score fell short of theirs. Our one run at their 35x35 input size
 #   scored lower on digits, not higher.
 #
 # ## Further reading

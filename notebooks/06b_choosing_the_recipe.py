@@ -533,7 +533,8 @@ assert balinese_1 < gain["Balinese"] / 2
 # together, so whichever it picks, no later scoring is detectably better. The MNIST tasks are
 # compared over tasks, not clustered, as in notebook 06, section 6: MNIST's 10 digits are
 # all the digits there are, not a sample of classes to generalise beyond (as Lake's
-# alphabets are), and each task is an independent random draw of digits. A smallest detectable effect is the true effect the design would find 80% of the
+# alphabets are), and each task is an independent random draw of digits. The intervals
+# cover the choice of tasks, not new writers (MNIST records no writer). A smallest detectable effect is the true effect the design would find 80% of the
 # time: z + 0.84 standard errors, where an observed difference of z standard errors is just
 # detectable (z = 1.96 at level 0.05, about 2.64 at 0.05/6). So a difference below the
 # smallest detectable effect can still be detectable. The rule was committed to the repository
