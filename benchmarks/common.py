@@ -60,12 +60,14 @@ STUDY_PACKAGES = ("tensorflow", "keras", "numpy")
 
 def study_machine() -> dict:
     """The machine as a study file records it: ``{"cpus", "processor", "load_average",
-    "versions"}``.
+    "versions", "code", "written"}``.
 
     Returns:
         The CPU count, the CPU's model name (``/proc/cpuinfo``, else ``platform``),
-        :func:`load_average`, and the installed version of each of :data:`STUDY_PACKAGES`
-        (``"not installed"`` for a missing one).
+        :func:`load_average`, the installed version of each of :data:`STUDY_PACKAGES`
+        (``"not installed"`` for a missing one), the code that ran (:func:`code_version`)
+        and the UTC time this record was made (ISO 8601), so that "the rule was committed
+        before the run" can be checked against the repository's history.
     """
     versions = {}
     for name in STUDY_PACKAGES:
@@ -74,7 +76,22 @@ def study_machine() -> dict:
         except PackageNotFoundError:
             versions[name] = "not installed"
     return {"cpus": os.cpu_count(), "processor": _cpu_name(), "load_average": load_average(),
-            "versions": versions}
+            "versions": versions, "code": code_version(),
+            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def code_version() -> dict:
+    """``{"commit": the checkout's HEAD, "uncommitted_changes": bool}``, or ``{"commit":
+    "unknown"}`` outside a git checkout (or without git)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, timeout=10, check=True)
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain"],
+                                capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown"}
+    return {"commit": head.stdout.strip(), "uncommitted_changes": bool(status.stdout.strip())}
 
 
 def _cpu_name() -> str:

@@ -298,6 +298,8 @@ def test_study_machine_records_the_software_versions():
     assert set(machine["versions"]) == set(common.STUDY_PACKAGES)
     assert machine["versions"]["numpy"] == version("numpy")
     assert machine["processor"] and isinstance(machine["processor"], str)
+    assert machine["code"]["commit"] == "unknown" or len(machine["code"]["commit"]) == 40
+    assert machine["written"].endswith("Z") and machine["written"][:2] == "20"
 
 
 def test_a_resumed_study_counts_the_minutes_of_the_invocations_it_resumes(tmp_path):
