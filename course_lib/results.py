@@ -1061,6 +1061,16 @@ class MnistTransferStudy:
         says otherwise)."""
         return self.metrics.get(variant, "euclidean")
 
+    def accuracy_table(self):
+        """Validation accuracy as a pandas DataFrame: one row per zoom-out scale (1.0: as
+        given), one column per metric; a pair no variant scored is NaN."""
+        import pandas as pd
+
+        rows = [(self.scales[k], self.metric(k), v.accuracy) for k, v in self.validation.items()]
+        table = pd.DataFrame(rows, columns=["zoom-out scale (1.0: as given)", "distance",
+                                            "accuracy"])
+        return table.pivot(index=table.columns[0], columns="distance", values="accuracy")
+
     @classmethod
     def from_json(cls, obj, source: str = "06_mnist.json") -> MnistTransferStudy:
         """The study from the file's parsed JSON; ``source`` names the file in errors.

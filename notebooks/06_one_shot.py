@@ -630,7 +630,7 @@ print(f"scale stage ({shape.val_tasks} tasks): " + ", ".join(
 print(best)
 print(f"best gain {100 * best.effect:+.1f} points, smallest detectable "
       f"{100 * best.smallest_detectable:.1f}")
-assert len(scales) == 3 and shape.chosen == "as given", scales
+assert len(scales) == 3 and shape.chosen == "as given" and set(shape.test) == {"as given"}
 assert not any(c.detectable for c in scales.values()), scales
 assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (file)"])
 
@@ -667,11 +667,9 @@ assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (f
 # %%
 explore = results.read_mnist_transfer(MNIST_EXPLORE_FILE)
 confirm = results.read_mnist_transfer(MNIST_CONFIRM_FILE)
-grid = pd.DataFrame([(explore.scales[k], explore.metric(k), v.accuracy)
-                     for k, v in explore.validation.items()],
-                    columns=["zoom-out scale (1.0: as given)", "distance", "accuracy"])
+grid = explore.accuracy_table()
 print(f"explore stage ({explore.val_tasks} tasks; the candidate picked, not adopted, here):")
-print(grid.pivot(index=grid.columns[0], columns="distance", values="accuracy").round(3))
+print(grid.round(3))
 alone = {k: explore.validation[k].accuracy - explore.validation["as given"].accuracy
          for k in ("zoomed out to 80%, euclidean", "as given, cosine")}
 both = explore.validation[confirm.chosen].accuracy - explore.validation["as given"].accuracy
@@ -701,7 +699,12 @@ assert [round(100 * v, 1) for v in alone.values()] == [2.9, 3.6] and round(100 *
 assert confirmed.detectable and round(100 * confirmed.effect, 2) == 8.05, confirmed
 assert on_test.detectable and round(100 * on_test.effect, 2) == 5.25, on_test
 assert round(prepared.mean(), 3) == 0.710 and earlier_looks == 10, earlier_looks
-assert np.array_equal(confirm.test["as given"].outcomes, mnist["the full recipe (file)"])
+assert round(grid.loc[0.8, "cosine"] - grid.loc[0.7, "cosine"], 3) == 0.001, grid  # one task
+assert set(explore.test) == {"as given"}
+for stage in (explore, confirm):     # every stage re-scored the digits as given identically
+    assert np.array_equal(stage.test["as given"].outcomes, mnist["the full recipe (file)"])
+assert (round(file_recipe.scores["mnist_plain"].accuracy, 4),
+        round(at_35.scores["mnist_plain"].accuracy, 4)) == (0.6575, 0.5975)
 
 # %% [markdown]
 # **Beside Koch et al.** Their setting differs from ours in many ways: 30 background

@@ -12,8 +12,8 @@ scale (``course_lib.data.zoom_out``) and the metric the embeddings are compared 
   Euclidean, on 1,000 tasks (seed 1). Rule: the best variant if it beats "as given"
   detectably (paired, Holm over the three), else "as given". It kept the digits as given.
 - ``explore`` (``06_mnist_explore.json``): an exploratory grid, every scale with Euclidean and
-  with cosine distance, on 1,000 other tasks (seed 2). Nothing is chosen on it (its rule
-  always keeps "as given"): it is where the next stage's candidate came from.
+  with cosine distance, on 1,000 other tasks (seed 2). Its rule adopts nothing (it keeps "as
+  given"), but the confirm stage's candidate was picked by looking at it.
 - ``confirm`` (``06_mnist_confirm.json``): one pre-stated comparison on 2,000 tasks (seed 3)
   built only from training digits that neither earlier stage's tasks use: digits zoomed out to
   80% (Omniglot's ink share) compared by cosine distance against the digits as given compared
@@ -163,6 +163,7 @@ def main(argv=None) -> results.MnistTransferStudy:
         print("warning: the digits as given do not score as in 06_recipe.json "
               f"({test[BASE].accuracy:.2%} vs {file_base.scores['mnist_plain'].accuracy:.2%})")
     scales = {k: z for k, (z, _) in variants.items()}
+    # The scale stage's file was written before studies recorded a metric (all Euclidean).
     metrics = {k: m for k, (_, m) in variants.items()} if args.stage != "scale" else {}
     ink = {"omniglot": data.ink_statistics(omniglot.images)}
     ink |= {k: data.ink_statistics(data.zoom_out(x_val, z)) for k, z in scales.items()}

@@ -175,3 +175,11 @@ def test_fit_to_box_scales_the_longer_side_to_the_box_and_centres_it():
 def test_fit_to_box_refuses_bad_input_naming_the_argument(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_the_accuracy_table_has_a_row_per_scale_and_a_column_per_metric():
+    study = _study()
+    d = study.to_json() | {"metrics": {"as given": "euclidean", "zoomed out to 80%": "cosine"}}
+    table = results.MnistTransferStudy.from_json(d).accuracy_table()
+    assert list(table.columns) == ["cosine", "euclidean"] and list(table.index) == [0.8, 1.0]
+    assert table.loc[1.0, "euclidean"] == 0.5 and np.isnan(table.loc[1.0, "cosine"])
