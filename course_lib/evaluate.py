@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import NamedTuple
@@ -423,7 +424,8 @@ class Comparison:
         # strictest step) and, for the t tests, with the observed sd taken as the true one.
         level = (f"level {self.alpha:g}/{self.family}, Holm's strictest step" if self.family > 1
                  else f"level {self.alpha:g}")
-        source = ", from the observed sd" if "t test" in self.method else ""
+        # "t test" as a word: "Fisher's exact test" also contains the letters "t test".
+        source = ", from the observed sd" if re.search(r"\bt test\b", self.method) else ""
         return (f"{self.label}: {self.effect:+.3g} ({100 * self.confidence:.3g}% CI {self.low:+.3g} "
                 f"to {self.high:+.3g}), {p}: {verdict}; {smallest} (at {level}, "
                 f"power {self.power:g}{source}); {self.method}, {self.detail}")

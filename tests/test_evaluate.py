@@ -383,3 +383,11 @@ def test_paired_sign_test_counts_the_discordant_tasks():
         ev.paired_sign_test(a, b[:5])
     with pytest.raises(ValueError, match="correct_a"):
         ev.paired_sign_test([0, 2], [0, 1])
+
+
+def test_only_t_tests_say_their_smallest_effect_comes_from_the_observed_sd():
+    fisher = ev.compare(np.arange(400) < 263, np.arange(400) < 281, paired=False)
+    assert "Fisher's exact test" in str(fisher) and "observed sd" not in str(fisher)
+    welch = ev.compare(np.linspace(0, 1, 10), np.linspace(0.2, 1.2, 10), paired=False,
+                             kind="scores")
+    assert "t test" in str(welch) and "observed sd" in str(welch)

@@ -183,3 +183,4 @@ def test_the_accuracy_table_has_a_row_per_scale_and_a_column_per_metric():
     table = results.MnistTransferStudy.from_json(d).accuracy_table()
     assert list(table.columns) == ["cosine", "euclidean"] and list(table.index) == [0.8, 1.0]
     assert table.loc[1.0, "euclidean"] == 0.5 and np.isnan(table.loc[1.0, "cosine"])
+
