@@ -286,7 +286,7 @@ def _shift_each(images, offsets, views_down, views_right):
 
 def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int = 0,
                     rotations: bool = False, max_shift: int = 0, steps: int | None = None,
-                    repeat: bool = False) -> tf.data.Dataset:
+                    repeat: bool = False, rotated_groups: bool = True) -> tf.data.Dataset:
     """Batches of N-way training episodes for :class:`course_lib.losses.NWayLoss`, seeded ``tf.data``.
 
     Each episode picks a group (e.g. an alphabet) uniformly among those with at least ``n_way``
@@ -295,7 +295,10 @@ def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int 
     ``2 * n_way * episodes`` images, with the labels ``0..n_way-1`` of each row's class inside its
     episode (the loss ignores them). With ``rotations=True`` every class also appears rotated by
     90, 180 and 270 degrees as three new classes (of a new group each: a rotated alphabet is
-    another alphabet), as in Santoro et al. (2016) and Vinyals et al. (2016); ``max_shift``
+    another alphabet), as in Santoro et al. (2016) and Vinyals et al. (2016); with
+    ``rotated_groups=False`` the rotated classes stay in their class's own group instead, so a
+    group offers four times its classes and an episode can hold a class beside its rotations
+    (then ``n_way`` can be up to four times a group's classes); ``max_shift``
     moves every image by its own random whole-pixel offset in ``[-max_shift, max_shift]`` on
     each axis (with :class:`course_lib.layers.ShiftedViews`, ink moved in from outside is 0).
     Batch ``k`` of seed ``s`` is the same on every run. Finite by default: one epoch of about
@@ -310,6 +313,8 @@ def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int 
         episodes: episodes per batch, an int >= 1.
         seed: an int >= 0.
         rotations: add the three rotations of every class as new classes.
+        rotated_groups: with ``rotations``, put each rotation of a group in a new group
+            (True) or keep the rotated classes in their own group (False).
         max_shift: largest shift in pixels, an int >= 0 (0: none), smaller than ``H``.
         steps: the number of batches, or None (see above).
         repeat: True for an endless stream.
@@ -340,16 +345,20 @@ def episode_dataset(x, y, groups, n_way: int = 20, episodes: int = 4, seed: int 
         raise ValueError(f"max_shift must be smaller than the image side {x.shape[1]}, got "
                          f"{max_shift}")
     rotations = checks.boolean(rotations, "rotations")
+    rotated_groups = checks.boolean(rotated_groups, "rotated_groups")
 
     table = ClassTable.build(y, groups=groups)
     table.require_examples(2, "an episode needs two drawings of each class")
-    table.eligible_groups(n_way, f"n_way={n_way}")       # warns of (or refuses) small groups
-    order, starts, counts, class_group = table.order, table.starts, table.counts, table.class_group
     n_rot = 4 if rotations else 1
-    # Virtual classes: (class, rotation); their group: (group, rotation).
+    pooled = rotations and not rotated_groups     # a group's rotations are classes of the group
+    table.eligible_groups(-(-n_way // n_rot) if pooled else n_way,  # warns of (or refuses)
+                          f"n_way={n_way}" + (" (with its rotations, a class counts 4 times)"
+                                              if pooled else ""))   # small groups
+    order, starts, counts, class_group = table.order, table.starts, table.counts, table.class_group
+    # Virtual classes: (class, rotation); their group: (group, rotation), or the class's group.
     v_class = np.repeat(np.arange(table.num_classes), n_rot)
     v_rot = np.tile(np.arange(n_rot), table.num_classes)
-    v_group = class_group[v_class] * n_rot + v_rot
+    v_group = class_group[v_class] if pooled else class_group[v_class] * n_rot + v_rot
     group_order = np.argsort(v_group, kind="stable")
     _, g_start, g_count = np.unique(v_group[group_order], return_index=True, return_counts=True)
     eligible = tf.constant(np.flatnonzero(g_count >= n_way), tf.int64)

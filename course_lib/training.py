@@ -487,7 +487,8 @@ def build_one_shot_recipe(images, character, alphabet, *, seed: int = 0, steps: 
                           n_way: int = 20, episodes: int = 4, embedding_dim: int = 256,
                           filters: int = 64, batch_norm: bool = False,
                           learning_rate: float = 1e-3, rotations: bool = True, max_shift: int = 2,
-                          affine: bool = False, name: str = "conv4_encoder"):
+                          affine: bool = False, rotated_groups: bool = True,
+                          name: str = "conv4_encoder"):
     """One net of notebook 06's recipe, seeded and compiled, and its endless episode stream.
 
     After ``keras.utils.set_random_seed(seed)``: a :func:`course_lib.models.conv4_encoder`
@@ -511,6 +512,9 @@ def build_one_shot_recipe(images, character, alphabet, *, seed: int = 0, steps: 
         max_shift: random shifts of each image, in pixels (0: none).
         affine: also distort every image with :class:`course_lib.augment.RandomAffine`
             (Koch et al.'s distortions), seeded with ``seed``.
+        rotated_groups: with ``rotations``, a rotated alphabet is a new alphabet (True) or its
+            rotated characters join their own alphabet (False: an episode of up to four times
+            an alphabet's characters, a character beside its rotations).
         name: the net's name (an ensemble needs distinct names).
 
     Returns:
@@ -527,7 +531,8 @@ def build_one_shot_recipe(images, character, alphabet, *, seed: int = 0, steps: 
     learning_rate = checks.number(learning_rate, "learning_rate", 0.0, low_open=True)
     affine = checks.boolean(affine, "affine")
     stream = pairs.episode_dataset(images, character, alphabet, n_way, episodes, seed=seed,
-                                   rotations=rotations, max_shift=max_shift, repeat=True)
+                                   rotations=rotations, max_shift=max_shift, repeat=True,
+                                   rotated_groups=rotated_groups)
     if affine:
         distort = RandomAffine(seed=seed)
         stream = stream.map(lambda x, y: (distort(x), y))

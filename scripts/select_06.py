@@ -58,9 +58,15 @@ CANDIDATES = {
     "ensemble3_35px_short": dict(label="3 nets of 1600 steps side by side, 35x35 images",
                                  batch_norm=False, steps=1600, members=3, size=35),
     # Every drawing fitted to a 20x20 box in its 28x28 frame (data.fit_to_box), for training
-    # and for the validation tasks alike; otherwise ensemble3 (scripts/box_06.py).
+    # and for the validation tasks alike; otherwise ensemble3 (scripts/confirm_06.py).
     "ensemble3_box20": dict(label="3 nets of 2300 steps side by side, characters fitted to 20x20",
                             batch_norm=False, steps=2300, members=3, box=20),
+    # 80-way episodes, one per step (the same 160 images a step as 4 episodes of 20): a
+    # character's rotations stay in its alphabet, so every training alphabet offers at least
+    # 4 x 22 = 88 characters; otherwise ensemble3 (scripts/confirm_06.py).
+    "ensemble3_way80": dict(label="3 nets of 2300 steps side by side, 80-way episodes",
+                            batch_norm=False, steps=2300, members=3, n_way=80, episodes=1,
+                            rotated_groups=False),
 }
 # How a trained encoder is scored at the end: as it is, and averaged over 5 shifted views of
 # every image (models.shift_averaged, test-time augmentation).
@@ -93,10 +99,11 @@ def _recipe(c: dict, seed: int, steps: int, d, steps_per_epoch: int, callbacks=N
     ``d`` (:func:`course_lib.training.train_one_shot_recipe`)."""
     return training.train_one_shot_recipe(
         d.images, d.character, d.alphabet, steps=steps, members=c.get("members", 1), seed=seed,
-        steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0, n_way=ov.N_WAY,
-        episodes=ov.EPISODES, embedding_dim=EMBEDDING_DIM, filters=FILTERS,
-        batch_norm=c["batch_norm"], learning_rate=ov.LEARNING_RATE,
-        affine=c.get("affine", False))
+        steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0,
+        n_way=c.get("n_way", ov.N_WAY), episodes=c.get("episodes", ov.EPISODES),
+        embedding_dim=EMBEDDING_DIM, filters=FILTERS, batch_norm=c["batch_norm"],
+        learning_rate=ov.LEARNING_RATE, affine=c.get("affine", False),
+        rotated_groups=c.get("rotated_groups", True))
 
 
 def train(name: str, seed: int, check_every: int, steps: int | None = None,

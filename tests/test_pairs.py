@@ -272,6 +272,27 @@ def test_rotations_are_new_classes_of_a_new_group_and_shifts_move_the_ink():
         assert len({tuple(np.argwhere(img)[0]) for img in ink}) > 1
 
 
+def test_rotations_can_stay_in_their_group_for_episodes_wider_than_a_group():
+    images, y, groups = _episode_data()
+    group_of = dict(zip(y, groups))
+    # 21-way: only group 0 (6 classes x 4 rotations = 24) is wide enough, not group 1 (20)
+    with pytest.warns(UserWarning, match=r"groups \[1, 2\] have fewer than n_way=21"):
+        ds = pairs.episode_dataset(images, y, groups, n_way=21, episodes=2, seed=0,
+                                   rotations=True, rotated_groups=False, steps=10)
+    with_turns = set()
+    for batch, _ in ds:
+        for anchors, candidates in _decode(batch).reshape(2, 2, 21, 3):
+            np.testing.assert_array_equal(anchors[:, [0, 2]], candidates[:, [0, 2]])
+            assert len({(c, k) for c, _, k in anchors}) == 21                 # 21 distinct
+            assert {group_of[c] for c in anchors[:, 0]} == {0}                # one group
+            with_turns |= {len(set(anchors[anchors[:, 0] == c, 2])) for c in anchors[:, 0]}
+    assert max(with_turns) > 1     # a class beside its own rotation in one episode
+    with pytest.raises(ValueError, match="with its rotations, a class counts 4 times"):
+        pairs.episode_dataset(images, y, groups, n_way=25, rotations=True, rotated_groups=False)
+    with pytest.raises(TypeError, match="rotated_groups"):
+        pairs.episode_dataset(images, y, groups, n_way=4, rotations=True, rotated_groups="no")
+
+
 @pytest.mark.parametrize("rotations", [False, True])
 def test_each_image_moves_by_its_own_offset_drawn_from_the_batch_seed(rotations):
     """The shift (layers.ShiftedViews, row then column) moves image i of batch k by

@@ -148,11 +148,11 @@ def test_study_compare_pools_folds_and_seeds_clustered_by_character():
 def test_the_box20_candidate_sees_fitted_drawings_on_the_same_validation_tasks():
     from benchmarks import oneshot_variants as ov
     from course_lib import data
-    from scripts import box_06
+    from scripts import confirm_06
 
-    c = select_06.CANDIDATES[box_06.CANDIDATE]
+    c = select_06.CANDIDATES["ensemble3_box20"]
     assert c["box"] == 20 and {k: v for k, v in c.items() if k not in ("box", "label")} == {
-        k: v for k, v in select_06.CANDIDATES[box_06.BASELINE].items() if k != "label"}
+        k: v for k, v in select_06.CANDIDATES[confirm_06.BASELINE].items() if k != "label"}
     plain, fitted = ov.setup(28, validation=("Greek",)), ov.setup(28, validation=("Greek",), box=20)
     for name in ("val_query", "val_support", "val_answer", "character", "alphabet"):
         assert np.array_equal(getattr(plain, name), getattr(fitted, name)), name
@@ -164,8 +164,21 @@ def test_the_box20_candidate_sees_fitted_drawings_on_the_same_validation_tasks()
 
 
 def test_the_stored_box20_test_is_read_back_and_compared_by_its_rule(capsys):
-    from scripts import box_06
+    from scripts import confirm_06
 
-    found = box_06.main(["--compare-only"])
+    found = confirm_06.main(["--candidate", "ensemble3_box20", "--compare-only"])
     assert found.effect == pytest.approx(0.0145) and not found.detectable
     assert "does not pass" in capsys.readouterr().out
+
+
+def test_the_way80_candidate_changes_only_its_episodes_at_the_same_images_per_step():
+    from scripts import confirm_06
+
+    c = select_06.CANDIDATES["ensemble3_way80"]
+    base = select_06.CANDIDATES[confirm_06.BASELINE]
+    changed = {"n_way", "episodes", "rotated_groups", "label"}
+    assert {k: v for k, v in c.items() if k not in changed} == {
+        k: v for k, v in base.items() if k not in changed}
+    assert c["n_way"] * c["episodes"] == 20 * 4 and c["rotated_groups"] is False
+    assert set(confirm_06.CANDIDATES) == {"ensemble3_box20", "ensemble3_way80"}
+    assert "ensemble3_way80 passes if" in confirm_06.rule("ensemble3_way80")
