@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -650,8 +650,45 @@ class SelectionStudy:
                            "tasks): run scripts/select_06.py --annotate")
         return np.concatenate([np.array(table[h]) for h in folds])
 
+    def joined(self, other: SelectionStudy) -> SelectionStudy:
+        """This study with the runs (and candidates) of ``other`` added: so that a candidate
+        tested in a file of its own compares with :meth:`compare` against a baseline of this
+        one, on the same tasks. The machine, minutes and date stay this study's.
+
+        Args:
+            other: a study of the same split and validation tasks.
+
+        Returns:
+            A new :class:`SelectionStudy` (``source`` names both files).
+
+        Raises:
+            TypeError: ``other`` is not a :class:`SelectionStudy`.
+            ValueError: another split or number of tasks, a run in both, or task characters of
+                one fold that differ (the tasks are then not the same).
+        """
+        if not isinstance(other, SelectionStudy):
+            raise TypeError(f"other must be a SelectionStudy, got {type(other).__name__}")
+        source = f"{self.source} + {other.source}"
+        if (self.split, self.val_tasks) != (other.split, other.val_tasks):
+            raise ValueError(f"{source}: split and val_tasks differ: {self.split!r}, "
+                             f"{self.val_tasks} and {other.split!r}, {other.val_tasks}")
+        keys = {(x.candidate, x.seed, x.held_out) for x in self.runs}
+        both = sorted(keys & {(x.candidate, x.seed, x.held_out) for x in other.runs})
+        if both:
+            raise ValueError(f"{source}: runs {both} are in both files")
+        chars = {k: dict(v) for k, v in self.task_characters.items()}
+        for construction, folds in other.task_characters.items():
+            mine = chars.setdefault(construction, {})
+            for held_out, names in folds.items():
+                if mine.setdefault(held_out, names) != names:
+                    raise ValueError(f"{source}: the {construction!r} tasks of {held_out!r} "
+                                     "have other query characters: not the same tasks")
+        return replace(self, candidates={**self.candidates, **other.candidates},
+                       runs=self.runs + other.runs, task_characters=chars, source=source)
+
     def compare(self, first: str, second: str, folds, scoring: str = "plain",
-                seeds=(0,), construction: str = "lake", label: str | None = None):
+                seeds=(0,), construction: str = "lake", label: str | None = None,
+                alpha: float = 0.05):
         """``first`` minus ``second`` on the tasks of ``folds`` (and of every seed in ``seeds``,
         pooled), paired task by task and clustered by the query's character: the course's rule,
         :func:`course_lib.evaluate.compare`.
@@ -661,6 +698,7 @@ class SelectionStudy:
             seeds: the seeds to pool (a character is one cluster across them).
             construction: how the folds' tasks were built (``"lake"`` or ``"random"``).
             label: the comparison's name; default ``"first - second"``.
+            alpha: the test's level.
 
         Returns:
             The :class:`course_lib.evaluate.Comparison`.
@@ -678,7 +716,7 @@ class SelectionStudy:
         return evaluate.compare(
             np.concatenate([self.outcomes(first, scoring, folds, s) for s in seeds]),
             np.concatenate([self.outcomes(second, scoring, folds, s) for s in seeds]),
-            paired=True, clusters=np.concatenate([chars] * len(seeds)),
+            paired=True, clusters=np.concatenate([chars] * len(seeds)), alpha=alpha,
             label=label or f"{first} - {second}")
 
 

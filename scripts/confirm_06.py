@@ -55,10 +55,8 @@ def rule(candidate: str) -> str:
 def compare(candidate: str, found: results.SelectionStudy,
             lake: results.SelectionStudy) -> evaluate.Comparison:
     """:func:`rule`'s comparison of ``candidate`` (in ``found``) with the baseline (in ``lake``)."""
-    return evaluate.compare(found.outcomes(candidate, SCORING, FOLDS, seed=SEED),
-                            lake.outcomes(BASELINE, SCORING, FOLDS, seed=SEED), paired=True,
-                            clusters=lake.characters(FOLDS, "lake"), alpha=ALPHA,
-                            label=f"{candidate} - {BASELINE}, seed {SEED}")
+    return lake.joined(found).compare(candidate, BASELINE, FOLDS, SCORING, seeds=[SEED],
+                                      label=f"{candidate} - {BASELINE}, seed {SEED}", alpha=ALPHA)
 
 
 def main(argv=None) -> evaluate.Comparison:

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import results
+from course_lib import evaluate, results
 from scripts import select_06
 
 
@@ -143,6 +143,31 @@ def test_study_compare_pools_folds_and_seeds_clustered_by_character():
                                                     "ensemble3_35px_short - ensemble3")
     with pytest.raises(ValueError, match="seeds"):
         study.compare(*pair, folds, seeds=[])
+
+
+def test_a_study_joined_with_another_file_compares_across_them_on_the_same_tasks():
+    from dataclasses import replace
+
+    lake = results.read_selection("results/06_selection_lake.json")
+    box = results.read_selection("results/06_selection_box.json")
+    folds = ["Balinese", "Early_Aramaic", "Greek", "Korean", "Latin"]
+    both = lake.joined(box)
+    assert set(both.candidates) == set(lake.candidates) | set(box.candidates)
+    assert len(both.runs) == len(lake.runs) + len(box.runs) and "+" in both.source
+    got = both.compare("ensemble3_box20", "ensemble3", folds, seeds=[1])
+    want = evaluate.compare(box.outcomes("ensemble3_box20", "plain", folds, 1),
+                            lake.outcomes("ensemble3", "plain", folds, 1), paired=True,
+                            clusters=lake.characters(folds, "lake"))
+    assert (got.effect, got.p_value) == (want.effect, want.p_value)
+    with pytest.raises(ValueError, match="in both files"):
+        lake.joined(lake)
+    other = {k: {h: ("x",) * lake.val_tasks for h in v} for k, v in box.task_characters.items()}
+    with pytest.raises(ValueError, match="not the same tasks"):
+        lake.joined(replace(box, task_characters=other))
+    with pytest.raises(ValueError, match="val_tasks differ"):
+        lake.joined(replace(box, val_tasks=10))
+    with pytest.raises(TypeError, match="SelectionStudy"):
+        lake.joined({"runs": []})
 
 
 def test_the_box20_candidate_sees_fitted_drawings_on_the_same_validation_tasks():
