@@ -207,3 +207,11 @@ def test_the_way80_candidate_changes_only_its_episodes_at_the_same_images_per_st
     assert c["n_way"] * c["episodes"] == 20 * 4 and c["rotated_groups"] is False
     assert set(confirm_06.CANDIDATES) == {"ensemble3_box20", "ensemble3_way80"}
     assert "ensemble3_way80 passes if" in confirm_06.rule("ensemble3_way80")
+
+
+def test_the_stored_way80_test_is_read_back_and_compared_by_its_rule(capsys):
+    from scripts import confirm_06
+
+    found = confirm_06.main(["--candidate", "ensemble3_way80", "--compare-only"])
+    assert found.effect == pytest.approx(0.0095) and not found.detectable
+    assert "does not pass" in capsys.readouterr().out

@@ -26,6 +26,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
                                           ("06_mnist_explore.json", results.read_mnist_transfer),
                                           ("06_mnist_confirm.json", results.read_mnist_transfer),
                                           ("06_selection_box.json", results.read_selection),
+                                          ("06_selection_way.json", results.read_selection),
                                           ("07_losses.json", results.read_losses)])
 def test_the_committed_studies_read_and_write_back_unchanged(name, reader, tmp_path):
     study = reader(f"results/{name}", notebooks_dir=NOTEBOOKS)
