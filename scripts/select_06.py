@@ -67,6 +67,10 @@ CANDIDATES = {
     "ensemble3_way80": dict(label="3 nets of 2300 steps side by side, 80-way episodes",
                             batch_norm=False, steps=2300, members=3, n_way=80, episodes=1,
                             rotated_groups=False),
+    # Both of the above at once (scripts/confirm_06.py, on seed 2).
+    "ensemble3_box20_way80": dict(label="3 nets of 2300 steps side by side, characters fitted "
+                                  "to 20x20, 80-way episodes", batch_norm=False, steps=2300,
+                                  members=3, box=20, n_way=80, episodes=1, rotated_groups=False),
 }
 # How a trained encoder is scored at the end: as it is, and averaged over 5 shifted views of
 # every image (models.shift_averaged, test-time augmentation).

@@ -205,7 +205,7 @@ def test_the_way80_candidate_changes_only_its_episodes_at_the_same_images_per_st
     assert {k: v for k, v in c.items() if k not in changed} == {
         k: v for k, v in base.items() if k not in changed}
     assert c["n_way"] * c["episodes"] == 20 * 4 and c["rotated_groups"] is False
-    assert set(confirm_06.CANDIDATES) == {"ensemble3_box20", "ensemble3_way80"}
+    assert confirm_06.CANDIDATES["ensemble3_way80"][1:] == (1, "06_selection_lake.json")
     assert "ensemble3_way80 passes if" in confirm_06.rule("ensemble3_way80")
 
 
@@ -215,3 +215,31 @@ def test_the_stored_way80_test_is_read_back_and_compared_by_its_rule(capsys):
     found = confirm_06.main(["--candidate", "ensemble3_way80", "--compare-only"])
     assert found.effect == pytest.approx(0.0095) and not found.detectable
     assert "does not pass" in capsys.readouterr().out
+
+
+def test_the_combined_candidate_is_both_changes_tested_on_a_fresh_seed_with_its_own_baseline(
+        tmp_path, monkeypatch):
+    from scripts import confirm_06
+
+    both = select_06.CANDIDATES["ensemble3_box20_way80"]
+    box, way = (select_06.CANDIDATES[n] for n in ("ensemble3_box20", "ensemble3_way80"))
+    assert {k: v for k, v in both.items() if k != "label"} == {
+        **{k: v for k, v in box.items() if k != "label"},
+        **{k: v for k, v in way.items() if k != "label"}}
+    file, seed, baseline_file = confirm_06.CANDIDATES["ensemble3_box20_way80"]
+    assert seed == 2 and baseline_file is None and "seed 2" in confirm_06.rule(
+        "ensemble3_box20_way80")
+    assert seed not in {s for n, (_, s, _) in confirm_06.CANDIDATES.items()
+                        if n != "ensemble3_box20_way80"}
+    calls = []
+
+    def fake_select(argv):                     # records what would be trained, trains nothing
+        calls.append((argv[argv.index("--candidates") + 1], argv[argv.index("--first-seed") + 1]))
+        if len(calls) == 2:
+            raise SystemExit(0)                # stop before the comparison: no file was written
+
+    monkeypatch.setattr(select_06, "main", fake_select)
+    with pytest.raises(SystemExit):
+        confirm_06.main(["--candidate", "ensemble3_box20_way80", "--out",
+                         str(tmp_path / "results" / file)])
+    assert calls == [("ensemble3", "2"), ("ensemble3_box20_way80", "2")]  # baseline first
