@@ -60,14 +60,16 @@ STUDY_PACKAGES = ("tensorflow", "keras", "numpy")
 
 def study_machine() -> dict:
     """The machine as a study file records it: ``{"cpus", "processor", "load_average",
-    "versions", "code", "written"}``.
+    "versions", "code", "started", "written"}``.
 
     Returns:
         The CPU count, the CPU's model name (``/proc/cpuinfo``, else ``platform``),
         :func:`load_average`, the installed version of each of :data:`STUDY_PACKAGES`
-        (``"not installed"`` for a missing one), the code that ran (:func:`code_version`)
-        and the UTC time this record was made (ISO 8601), so that "the rule was committed
-        before the run" can be checked against the repository's history.
+        (``"not installed"`` for a missing one), the code that ran (:func:`code_version`
+        when this process imported this module, before any training: a commit made while
+        a study runs does not change it), when the process started and when this record was
+        made (UTC, ISO 8601), so that "the rule was committed before the run" can be
+        checked against the repository's history.
     """
     versions = {}
     for name in STUDY_PACKAGES:
@@ -76,8 +78,8 @@ def study_machine() -> dict:
         except PackageNotFoundError:
             versions[name] = "not installed"
     return {"cpus": os.cpu_count(), "processor": _cpu_name(), "load_average": load_average(),
-            "versions": versions, "code": code_version(),
-            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "versions": versions, "code": _CODE_AT_START, "started": _STARTED,
+            "written": _utc_now()}
 
 
 def code_version() -> dict:
@@ -92,6 +94,14 @@ def code_version() -> dict:
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown"}
     return {"commit": head.stdout.strip(), "uncommitted_changes": bool(status.stdout.strip())}
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# What a study file records as the code that ran: read once, when a script imports this module.
+_CODE_AT_START, _STARTED = code_version(), _utc_now()
 
 
 def _cpu_name() -> str:

@@ -301,6 +301,17 @@ def test_study_machine_records_the_software_versions():
     assert machine["processor"] and isinstance(machine["processor"], str)
     assert machine["code"]["commit"] == "unknown" or len(machine["code"]["commit"]) == 40
     assert machine["written"].endswith("Z") and machine["written"][:2] == "20"
+    assert machine["started"] <= machine["written"]          # ISO 8601 in UTC sorts as time
+
+
+def test_study_machine_records_the_code_as_it_was_when_the_study_started(monkeypatch):
+    """A commit made while a study runs must not be recorded as the code that ran."""
+    from benchmarks import common
+
+    at_start = common.study_machine()["code"]
+    monkeypatch.setattr(common, "code_version", lambda: {"commit": "f" * 40,
+                                                         "uncommitted_changes": False})
+    assert common.study_machine()["code"] == at_start
 
 
 def test_a_resumed_study_counts_the_minutes_of_the_invocations_it_resumes(tmp_path):
