@@ -248,14 +248,16 @@ assert above_chance < 0.01, (nearest_right, above_chance)
 # `NWayLoss` and Adam (its learning rate lowered along half a cosine wave, from 1e-3 at the
 # first step to 0 at the last), and trains it on the episode stream. Notebook 06b compared
 # some of these settings on held-out background alphabets: batch norm or not, schedule
-# lengths, Koch's distortions, one net or three, and, in a short equal-time ablation,
-# rotations, shifts, filters and input size. The learning rate, the embedding size, the
-# images per step and the shift range were not compared on their own, and N and the
-# episodes per step only together. 06b also tested Koch et al.'s 35x35
-# input size (this notebook's section 6 tells how it went), every character fitted to one
-# size, and one joint change of the episodes (one 80-way episode per step, a character's
-# rotations kept in its alphabet; Snell et al. 2017, section 3.1, trained with more classes
-# per episode than they tested with); none passed its confirmatory test. The lesson trains one net for `LESSON_STEPS` steps on all 5 alphabets:
+# lengths, Koch's distortions, one net or three, and, in a short equal-time ablation that
+# added one change at a time, the encoder, within-alphabet negatives, the N-way loss,
+# rotations and shifts (and, each on its own, filters, input size and batch norm). The
+# learning rate, the embedding size, the images per step and the shift range were not
+# compared on their own; N, the episodes per step and the grouping of rotations only
+# together. 06b also tested Koch et al.'s 35x35 input size (this notebook's section 6 tells
+# how it went), every character fitted to one size, and that joint change of the episodes
+# (one 80-way episode per step within one alphabet, a character's rotations kept in its
+# alphabet; Snell et al. 2017, section 3.1, trained with 60 classes per episode drawn from
+# all training classes); none passed its confirmatory test. The lesson trains one net for `LESSON_STEPS` steps on all 5 alphabets:
 
 # %%
 from course_lib import training
