@@ -257,7 +257,8 @@ assert above_chance < 0.01, (nearest_right, above_chance)
 # how it went), every character fitted to one size, and that joint change of the episodes
 # (one 80-way episode per step within one alphabet, a character's rotations kept in its
 # alphabet; Snell et al. 2017, section 3.1, trained with 60 classes per episode drawn from
-# all training classes); none passed its confirmatory test. The lesson trains one net for `LESSON_STEPS` steps on all 5 alphabets:
+# all training classes); none passed its confirmatory test. The lesson trains one net for
+# `LESSON_STEPS` steps on all 5 alphabets:
 
 # %%
 from course_lib import training
