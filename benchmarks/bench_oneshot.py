@@ -65,7 +65,7 @@ def _cell(times) -> str:
 
 def time_recipe(members: int, steps: int, seed: int = 0) -> dict:
     """Train the recipe on the split minus the validation alphabet; time each net."""
-    d = ov.setup(28)
+    d = ov.setup(recipe_06.IMAGE_SIZE, box=recipe_06.box_for())
     timers = []
 
     def timer(i):

@@ -9,7 +9,7 @@ installed package.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -88,9 +88,7 @@ def setup(size: int = 28, val_tasks: int = 400, split: str = SPLIT,
     105x105 drawings); the tasks are the same."""
     key = (size, val_tasks, split, tuple(validation), tasks, box)
     if key not in _SETUPS:
-        om = data.load_omniglot(split, size if box is None else 105)
-        if box is not None:
-            om = replace(om, images=data.fit_to_box(om.images, box, size))
+        om = data.load_omniglot(split, size, box=box)
         train, val = splits.held_out_split(om.alphabet, om.alphabet_names, list(validation),
                                            what="alphabet")
         drawers = {"lake": om.drawer[val], "random": None}[tasks]

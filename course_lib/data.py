@@ -19,7 +19,7 @@ import time
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -376,6 +376,14 @@ def _check_split(split: object) -> OmniglotFile:
     return OMNIGLOT_FILES[split]
 
 
+def _check_box(box: object, image_size: int) -> int:
+    """``box`` as an int in [1, image_size], or a TypeError/ValueError naming it."""
+    box = checks.integer(box, "box", minimum=1)
+    if box > image_size:
+        raise ValueError(f"box must be at most image_size={image_size}, got {box}")
+    return box
+
+
 def _check_image_size(image_size: object) -> int:
     """``image_size`` as an int in [8, 105]: TypeError for a non-int, ValueError outside."""
     return checks.integer(image_size, "image_size", 8, _OMNIGLOT_SIZE)
@@ -528,7 +536,7 @@ def _read_cache(cache: Path, source_sha256: str) -> dict[str, np.ndarray] | None
         return None
 
 
-def load_omniglot(split: str, image_size: int = 105) -> OmniglotSet:
+def load_omniglot(split: str, image_size: int = 105, box: int | None = None) -> OmniglotSet:
     """One Omniglot image split (e.g. ``"background_small1"``) as an OmniglotSet, ink 1 on 0.
 
     Decoded once, then cached as ``<zip name>_<size>.npz`` beside the zip; the cache stores the
@@ -536,20 +544,29 @@ def load_omniglot(split: str, image_size: int = 105) -> OmniglotSet:
 
     Args:
         split: an image split of ``OMNIGLOT_FILES`` (not ``"runs"``).
-        image_size: side of the area-resized images, an int in [8, 105].
+        image_size: side of the returned images, an int in [8, 105]: the drawings area-resized
+            from 105x105, or, with ``box``, fitted into the frame.
+        box: None, or every drawing fitted to a ``box`` x ``box`` square centred in its
+            ``image_size`` frame (:func:`fit_to_box` on the 105x105 drawings), an int in
+            [1, image_size].
 
     Returns:
         An :class:`OmniglotSet`.
 
     Raises:
-        TypeError: ``split`` or ``image_size`` of the wrong type.
-        ValueError: unknown split, ``"runs"``, a size outside [8, 105], or a malformed zip.
+        TypeError: ``split``, ``image_size`` or ``box`` of the wrong type.
+        ValueError: unknown split, ``"runs"``, a size outside [8, 105], a box outside
+            [1, image_size], or a malformed zip.
         FileNotFoundError: see :func:`omniglot_file`.
     """
     info = _check_split(split)
     if split == "runs":
         raise ValueError("split 'runs' holds the one-shot task: load it with load_lake_runs()")
     image_size = _check_image_size(image_size)
+    if box is not None:
+        box = _check_box(box, image_size)
+        om = load_omniglot(split, 105)
+        return replace(om, images=fit_to_box(om.images, box, image_size))
     zip_path = omniglot_file(split)
     source_sha256 = _hexdigest(zip_path, "sha256")
     cache = zip_path.with_name(f"{PurePosixPath(info.filename).stem}_{image_size}.npz")
@@ -595,20 +612,30 @@ LAKE_RUN_ALPHABETS = tuple(name for name in (
     "Old_Church_Slavonic_(Cyrillic)", "Tengwar", "Tibetan") for _ in range(2))
 
 
-def load_lake_runs(image_size: int = 105) -> list[LakeRun]:
+def load_lake_runs(image_size: int = 105, box: int | None = None) -> list[LakeRun]:
     """The 20 runs of Lake et al.'s 20-way one-shot classification benchmark (``all_runs.zip``).
 
     Args:
-        image_size: side of the area-resized images, an int in [8, 105].
+        image_size: side of the returned images, an int in [8, 105]: area-resized from
+            105x105, or, with ``box``, fitted into the frame.
+        box: None, or every drawing fitted to a ``box`` x ``box`` square centred in its
+            ``image_size`` frame (:func:`fit_to_box`, as :func:`load_omniglot` does), an int
+            in [1, image_size].
 
     Returns:
         A list of :class:`LakeRun` in run order, images ink 1 on 0.
 
     Raises:
-        TypeError: ``image_size`` is not an int. ValueError: outside [8, 105], or a malformed
-            zip. FileNotFoundError: see :func:`omniglot_file`.
+        TypeError: ``image_size`` or ``box`` is not an int. ValueError: a size outside
+            [8, 105], a box outside [1, image_size], or a malformed zip.
+        FileNotFoundError: see :func:`omniglot_file`.
     """
     image_size = _check_image_size(image_size)
+    if box is not None:
+        box = _check_box(box, image_size)
+        return [LakeRun(fit_to_box(r.train_images, box, image_size),
+                        fit_to_box(r.test_images, box, image_size), r.answers)
+                for r in load_lake_runs(105)]
     zip_path = omniglot_file("runs")
     runs = []
     with zipfile.ZipFile(zip_path) as archive:

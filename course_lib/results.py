@@ -993,6 +993,8 @@ class RecipeStudy:
     Attributes:
         split, image_size, seed: the training data and seed of every run.
         settings: the recipe's settings (``training.train_one_shot_recipe``'s keywords).
+        box: the side of the square every drawing (training images and Lake's runs) was
+            fitted to (``data.fit_to_box``), or None: area-resized from 105x105.
         mnist_tasks, mnist_seed: the 10-way one-shot MNIST tasks every run was scored on.
         runs: each trained model (:class:`RecipeScore`).
         machine, total_minutes, date: the invocation that wrote the file.
@@ -1008,6 +1010,7 @@ class RecipeStudy:
     machine: dict
     total_minutes: float
     date: str
+    box: int | None = None
 
     @classmethod
     def from_json(cls, obj, source: str = "06_recipe.json") -> RecipeStudy:
@@ -1031,14 +1034,15 @@ class RecipeStudy:
                     r.fail(f"runs[{i}].scores.{key} has {s.outcomes.size} outcomes, not {want}")
         return cls(r.get("split", str), r.get("image_size", int), r.get("seed", int),
                    r.get("settings", dict), mnist_tasks, r.get("mnist_seed", int), runs,
-                   _machine(r), float(r.get("total_minutes", (int, float))), r.get("date", str))
+                   _machine(r), float(r.get("total_minutes", (int, float))), r.get("date", str),
+                   r.get("box", (int, type(None)), None))
 
     def to_json(self) -> dict:
         """The study as the file holds it (what :meth:`from_json` read)."""
         return {"what": "models trained on every alphabet of the split and scored once on "
                         "Lake's 20 runs (400 queries) and on 10-way one-shot MNIST",
                 "split": self.split, "image_size": self.image_size, "seed": self.seed,
-                "settings": self.settings, "mnist_tasks": self.mnist_tasks,
+                "settings": self.settings, "box": self.box, "mnist_tasks": self.mnist_tasks,
                 "mnist_seed": self.mnist_seed, "runs": [x.to_json() for x in self.runs],
                 "machine": self.machine, "total_minutes": self.total_minutes,
                 "date": self.date}

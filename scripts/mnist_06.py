@@ -38,7 +38,7 @@ import keras
 import numpy as np
 
 from benchmarks import common
-from course_lib import config, data, evaluate, oneshot, results
+from course_lib import data, evaluate, oneshot, results
 from scripts import recipe_06
 
 RESULTS = Path(__file__).resolve().parents[1] / "notebooks" / "results"
@@ -125,11 +125,9 @@ def recipe_encoder(omniglot, save_dir: Path | None = None) -> keras.Model:
     ``save_dir/recipe_<seed>.keras`` (saved there when missing)."""
     if save_dir is None:
         return recipe_06.fit(RUN, omniglot).encoder
-    path = Path(save_dir) / f"recipe_{recipe_06.SEED}.keras"
+    path = recipe_06.saved_encoder_path(save_dir, RUN)
     if not path.exists():
-        encoder = recipe_06.fit(RUN, omniglot).encoder
-        with config.atomic_file(path) as tmp:
-            encoder.save(tmp)
+        recipe_06.save_encoder(recipe_06.fit(RUN, omniglot).encoder, save_dir, RUN)
     return keras.saving.load_model(path)
 
 
@@ -146,7 +144,7 @@ def main(argv=None) -> results.MnistTransferStudy:
     if args.save_dir is not None:
         args.save_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    omniglot = data.load_omniglot(recipe_06.SPLIT, recipe_06.IMAGE_SIZE)
+    omniglot = recipe_06.load_omniglot()
     x_val, val_tasks = validation_tasks(args.stage)
     x_test, test_tasks = recipe_06.mnist_tasks(recipe_06.IMAGE_SIZE)
 

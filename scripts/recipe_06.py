@@ -14,13 +14,14 @@ which Lake queries and MNIST tasks each model got right, for paired comparisons.
 Usage (heavy: wrap it in the machine lock):
     flock /tmp/course_heavy.lock .venv/bin/python -m scripts.recipe_06
     .venv/bin/python -m scripts.recipe_06 --runs lesson      # only the one-net run
+    .venv/bin/python -m scripts.recipe_06 --save-dir DIR   # keep the nets for mnist_06
     .venv/bin/python -m scripts.recipe_06 --runs recipe --image-size 35 \
         --out notebooks/results/06_recipe_35px.json     # Koch et al.'s MNIST input size
     .venv/bin/python -m scripts.recipe_06 --split background_small2 \
         --out notebooks/results/06_recipe_small2.json   # Lake's other minimal split
 Writes the file atomically after each run (a re-run of a name replaces it) and prints a table.
-At another ``--image-size`` the Omniglot images and Lake's runs are area-resized from 105x105
-to that size and the MNIST digits bilinearly resized from 28x28 to it.
+At another ``--image-size`` the Omniglot images and Lake's runs are fitted to a box of the same
+share of the frame (:func:`box_for`) and the MNIST digits bilinearly resized from 28x28 to it.
 """
 
 from __future__ import annotations
@@ -33,17 +34,20 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import common
-from course_lib import data, models, oneshot, results, training
+from course_lib import config, data, models, oneshot, results, training
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_recipe.json"
 SPLIT = "background_small1"
 SPLITS = ("background_small1", "background_small2")     # Lake's two minimal background splits
 IMAGE_SIZE = 28
-# The recipe (notebook 06b): 20-way episodes of one alphabet, 4 per step, rotations as new
-# characters, shifts of up to 2 pixels, a 64-filter conv4 net without batch norm, a 256-d
-# embedding, Adam at 1e-3 cosine-decayed to 0 over each net's steps.
-SETTINGS = dict(n_way=20, episodes=4, embedding_dim=256, filters=64, batch_norm=False,
-                learning_rate=1e-3, rotations=True, max_shift=2)
+# The recipe (notebook 06b, select_06's ``ensemble3_box20_way80``): one 80-way episode of one
+# alphabet per step, rotations as new characters of their own alphabet, shifts of up to 2
+# pixels, a 64-filter conv4 net without batch norm, a 256-d embedding, Adam at 1e-3
+# cosine-decayed to 0 over each net's steps; every drawing (training images and Lake's runs)
+# fitted to a BOX x BOX square in its 28x28 frame (data.fit_to_box).
+SETTINGS = dict(n_way=80, episodes=1, embedding_dim=256, filters=64, batch_norm=False,
+                learning_rate=1e-3, rotations=True, max_shift=2, rotated_groups=False)
+BOX = 20
 # name: (label, nets, steps per net). "lesson" is what notebook 06 trains live.
 RUNS = {
     "lesson": dict(label="one net, 1,200 steps (the lesson's live run)", members=1, steps=1200),
@@ -54,6 +58,22 @@ SEED = 0
 STEPS_PER_EPOCH = 100
 MNIST_TASKS = 400          # 10-way one-shot tasks on the MNIST test set, seed MNIST_SEED
 MNIST_SEED = 0
+
+
+def box_for(image_size: int = IMAGE_SIZE) -> int:
+    """The side of the square drawings are fitted to in an ``image_size`` frame: :data:`BOX`
+    at 28x28, the same share of the frame at other sizes."""
+    return round(BOX * image_size / IMAGE_SIZE)
+
+
+def load_omniglot(split: str = SPLIT, image_size: int = IMAGE_SIZE):
+    """``split``'s images as the recipe trains on them (fitted to :func:`box_for`'s box)."""
+    return data.load_omniglot(split, image_size, box=box_for(image_size))
+
+
+def load_lake_runs(image_size: int = IMAGE_SIZE):
+    """Lake's 20 runs as the recipe is scored on them (fitted to :func:`box_for`'s box)."""
+    return data.load_lake_runs(image_size, box=box_for(image_size))
 
 
 def mnist_tasks(image_size: int = IMAGE_SIZE):
@@ -90,10 +110,27 @@ def fit(name: str, omniglot):
         **SETTINGS)
 
 
-def train(name: str, omniglot, runs, mnist) -> results.RecipeScore:
-    """Train run ``name`` of :data:`RUNS` on every image of ``omniglot`` and score it."""
+def saved_encoder_path(save_dir: Path, name: str) -> Path:
+    """Where ``--save-dir`` keeps run ``name``'s encoder (``scripts/mnist_06.py`` reads it)."""
+    return Path(save_dir) / f"{name}_{SEED}.keras"
+
+
+def save_encoder(encoder, save_dir: Path, name: str) -> Path:
+    """Save run ``name``'s trained ``encoder`` in ``save_dir`` (atomically); its path."""
+    path = saved_encoder_path(save_dir, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with config.atomic_file(path) as tmp:
+        encoder.save(tmp)
+    return path
+
+
+def train(name: str, omniglot, runs, mnist, save_dir: Path | None = None) -> results.RecipeScore:
+    """Train run ``name`` of :data:`RUNS` on every image of ``omniglot`` and score it (and
+    save its encoder in ``save_dir`` unless it is None)."""
     r = RUNS[name]
     run = fit(name, omniglot)
+    if save_dir is not None:
+        save_encoder(run.encoder, save_dir, name)
     scores = score(run.encoder, runs, mnist)
     print(f"{name}: {run.minutes:.1f} min; " + ", ".join(
         f"{k} {v.accuracy:.2%}" for k, v in scores.items()), flush=True)
@@ -107,6 +144,7 @@ def save(out: Path, done: dict, started: float, image_size: int = IMAGE_SIZE,
     """Write the runs in ``done`` (name -> RecipeScore), trained on ``split``, to ``out``."""
     study = results.RecipeStudy(
         split=split, image_size=image_size, seed=SEED, settings=dict(SETTINGS),
+        box=box_for(image_size),
         mnist_tasks=MNIST_TASKS, mnist_seed=MNIST_SEED, runs=tuple(done.values()),
         machine=common.study_machine(),
         total_minutes=round((time.perf_counter() - started) / 60, 1),
@@ -123,6 +161,8 @@ def main(argv=None) -> results.RecipeStudy:
                         help="side of the training and test images (Koch et al.'s MNIST net: 35)")
     parser.add_argument("--split", default=SPLIT, choices=list(SPLITS),
                         help="the background split to train on (Lake's two minimal ones)")
+    parser.add_argument("--save-dir", type=Path, default=None,
+                        help="also save each run's encoder there as <run>_<seed>.keras")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     done = {}
@@ -133,11 +173,11 @@ def main(argv=None) -> results.RecipeStudy:
                          f"{old.image_size}, not {args.split} at {args.image_size}: choose "
                          f"another --out")
         done = {r.name: r for r in old.runs}
-    omniglot = data.load_omniglot(args.split, args.image_size)
-    runs, mnist = data.load_lake_runs(args.image_size), mnist_tasks(args.image_size)
+    omniglot = load_omniglot(args.split, args.image_size)
+    runs, mnist = load_lake_runs(args.image_size), mnist_tasks(args.image_size)
     study = None
     for name in args.runs:
-        done[name] = train(name, omniglot, runs, mnist)
+        done[name] = train(name, omniglot, runs, mnist, args.save_dir)
         study = save(args.out, {k: done[k] for k in RUNS if k in done}, started,
                      args.image_size, args.split)
     for r in study.runs:

@@ -12,7 +12,8 @@ MNIST test tasks of ``06_recipe.json``, with the baseline (which must equal that
 outcomes: the training is deterministic) and the chosen scoring.
 
 - Lake-style tasks: the three-net recipe of seed 0 of each of the five folds
-  (``scripts/select_06``'s ``ensemble3``, loaded from ``--save-dir`` or trained there), on
+  (``scripts/select_06``'s :data:`FOLD_CANDIDATE`, loaded from ``--save-dir`` or trained
+  there), on
   each fold's 400 Lake-style tasks of its held-out alphabet, pooled (2,000 tasks), compared
   clustered by the query's character.
 - MNIST: the full recipe trained on all five alphabets (``scripts/recipe_06``'s ``recipe``),
@@ -37,7 +38,7 @@ import numpy as np
 
 from benchmarks import common
 from benchmarks import oneshot_variants as ov
-from course_lib import data, oneshot, results, training
+from course_lib import oneshot, results, training
 from scripts import mnist_06, recipe_06, select_06
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "results" / "06_scoring.json"
@@ -50,7 +51,7 @@ SCORINGS = {
 }
 BASELINE = next(iter(SCORINGS))
 FOLDS = ("Early_Aramaic", "Balinese", "Greek", "Korean", "Latin")
-FOLD_CANDIDATE, FOLD_SEED = "ensemble3", 0
+FOLD_CANDIDATE, FOLD_SEED = "ensemble3_box20_way80", 0
 # The rule (course_lib.results.choose_scoring, which notebook 06b re-runs on the file).
 RULE = ("evaluate.choose_cheapest over the scorings in their listed order, all at cost 1 (so "
         "an earlier scoring stays unless a later one beats it detectably; the first is notebook "
@@ -116,7 +117,7 @@ def main(argv=None) -> results.ScoringStudy:
     lake_choice = results.choose_scoring({k: v.outcomes for k, v in lake_val.items()},
                                          np.array(lake_clusters))
 
-    omniglot = data.load_omniglot(recipe_06.SPLIT, recipe_06.IMAGE_SIZE)
+    omniglot = recipe_06.load_omniglot()
     encoder = mnist_06.recipe_encoder(omniglot, args.save_dir)
     mean = training.encode(encoder, omniglot.images).mean(axis=0)
     x_val, val_tasks = mnist_06.validation_tasks()
@@ -127,7 +128,7 @@ def main(argv=None) -> results.ScoringStudy:
 
     # Scored once, after both choices: the baseline and the chosen scoring only.
     images, query, support, answer, _ = oneshot.lake_run_tasks(
-        data.load_lake_runs(recipe_06.IMAGE_SIZE))
+        recipe_06.load_lake_runs())
     names = list(dict.fromkeys([BASELINE, lake_choice.chosen]))
     lake_test = score_all(encoder, images, (query, support, answer), mean, names)
     x_test, test_tasks = recipe_06.mnist_tasks(recipe_06.IMAGE_SIZE)

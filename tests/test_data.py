@@ -355,6 +355,40 @@ def test_real_lake_runs(cache_dir):
         assert 0.0 < run.test_images.mean() < 0.3  # mostly background: ink really is 1
 
 
+def test_loaders_fit_drawings_to_a_box_from_the_105_pixel_drawings(cache_dir, monkeypatch):
+    members = {}
+    lines = []
+    for item in (1, 2):
+        members[f"run01/test/item{item:02d}.png"] = _png(10 * item)
+        members[f"run01/training/class{item:02d}.png"] = _png(10 * item)
+        lines.append(f"run01/test/item{item:02d}.png run01/training/class{item:02d}.png")
+    members["run01/class_labels.txt"] = "\n".join(lines).encode()
+    path = cache_dir / "omniglot" / "all_runs.zip"
+    monkeypatch.setitem(
+        data.OMNIGLOT_FILES, "runs", data.OmniglotFile(path.name, _write_zip(path, members)))
+    full = data.load_lake_runs(105)[0]
+    boxed = data.load_lake_runs(28, box=20)[0]
+    np.testing.assert_array_equal(boxed.answers, full.answers)
+    np.testing.assert_array_equal(boxed.test_images, data.fit_to_box(full.test_images, 20, 28))
+    np.testing.assert_array_equal(boxed.train_images, data.fit_to_box(full.train_images, 20, 28))
+    assert not np.array_equal(boxed.test_images, data.load_lake_runs(28)[0].test_images)
+    for box, error in ((0, ValueError), (29, ValueError), (2.5, TypeError)):
+        with pytest.raises(error, match="box"):
+            data.load_lake_runs(28, box=box)
+
+    members = {f"images_background_small1/A/character01/0101_{d:02d}.png": _png(10 * d)
+               for d in (1, 2)}
+    path = cache_dir / "omniglot" / "images_background_small1.zip"
+    monkeypatch.setitem(data.OMNIGLOT_FILES, "background_small1",
+                        data.OmniglotFile(path.name, _write_zip(path, members)))
+    full, boxed = data.load_omniglot("background_small1", 105), data.load_omniglot(
+        "background_small1", 28, box=20)
+    np.testing.assert_array_equal(boxed.images, data.fit_to_box(full.images, 20, 28))
+    np.testing.assert_array_equal(boxed.drawer, full.drawer)
+    with pytest.raises(ValueError, match="box must be at most image_size=28"):
+        data.load_omniglot("background_small1", 28, box=40)
+
+
 def test_real_background_small1(cache_dir):
     _copy_real_omniglot("images_background_small1.zip", cache_dir)
     ds = data.load_omniglot("background_small1", image_size=28)

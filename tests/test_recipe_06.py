@@ -17,7 +17,7 @@ from course_lib import results
 from scripts import recipe_06
 
 
-def _fake_train(name, omniglot, runs, mnist):
+def _fake_train(name, omniglot, runs, mnist, save_dir=None):
     r = recipe_06.RUNS[name]
     right = np.arange(400) % (3 if name == "lesson" else 2) == 0
     digits = np.arange(recipe_06.MNIST_TASKS) % 4 != 0
@@ -30,12 +30,18 @@ def _fake_train(name, omniglot, runs, mnist):
 
 def test_a_run_is_written_read_back_and_a_rerun_replaces_only_its_own(tmp_path, monkeypatch):
     monkeypatch.setattr(recipe_06, "train", _fake_train)
-    monkeypatch.setattr(recipe_06.data, "load_omniglot", lambda split, size: None)
-    monkeypatch.setattr(recipe_06.data, "load_lake_runs", lambda size: None)
+    boxes = []
+    monkeypatch.setattr(recipe_06.data, "load_omniglot",
+                        lambda split, size, box: boxes.append(("omniglot", size, box)))
+    monkeypatch.setattr(recipe_06.data, "load_lake_runs",
+                        lambda size, box: boxes.append(("lake", size, box)))
     monkeypatch.setattr(recipe_06, "mnist_tasks", lambda size: None)
     out = tmp_path / "recipe.json"
     first = recipe_06.main(["--out", str(out)])
     assert [r.name for r in first.runs] == ["lesson", "recipe"]
+    # the training images and Lake's runs both fitted to the recipe's box, recorded in the file
+    assert boxes == [("omniglot", 28, recipe_06.BOX), ("lake", 28, recipe_06.BOX)]
+    assert first.box == recipe_06.BOX == 20 and recipe_06.box_for(35) == 25
     again = results.RecipeStudy.from_json(json.loads(out.read_text()), str(out))
     assert again.to_json() == first.to_json()
     assert again.run("recipe").scores["lake_plain"].correct == 200
@@ -68,3 +74,25 @@ def test_the_notebook_trains_with_the_scripts_settings():
     steps = _statement(source, "LESSON_STEPS")
     full = next(k.value.value for k in steps.keywords if k.arg == "full")
     assert full == recipe_06.RUNS["lesson"]["steps"] and recipe_06.RUNS["lesson"]["members"] == 1
+
+
+def test_save_dir_saves_each_trained_encoder_where_mnist_06_loads_it(tmp_path, monkeypatch):
+    import keras
+
+    from scripts import mnist_06
+
+    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+
+    class FakeRun:
+        encoder, seconds, minutes = net, (1.0,), 0.0
+
+    monkeypatch.setattr(recipe_06, "fit", lambda name, omniglot: FakeRun)
+    monkeypatch.setattr(recipe_06, "score", lambda encoder, runs, mnist: {})
+    recipe_06.train("recipe", None, None, None, tmp_path / "nets")
+    path = recipe_06.saved_encoder_path(tmp_path / "nets", "recipe")
+    assert path.name == f"recipe_{recipe_06.SEED}.keras" and path.exists()
+    assert [p.name for p in (tmp_path / "nets").iterdir()] == [path.name]     # no temporary left
+    monkeypatch.setattr(recipe_06, "fit", lambda name, omniglot: pytest.fail("trained again"))
+    loaded = mnist_06.recipe_encoder(None, tmp_path / "nets")
+    x = np.ones((1, 4), np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), net.predict(x, verbose=0))
