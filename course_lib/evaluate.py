@@ -41,6 +41,7 @@ __all__ = [
     "equal_error_rate",
     "far_frr",
     "fit_linear_probe",
+    "holm_adjust",
     "knn_accuracy",
     "linear_probe_accuracy",
     "map_at_r",
@@ -776,9 +777,24 @@ def compare(a, b, *, paired: bool, clusters=None, kind: str | None = None,
     return _comparison(test, str(label), alpha, power, 1, test.p)
 
 
-def _holm(p_values) -> np.ndarray:
-    """Holm's step-down adjusted p-values (they control the family-wise error rate)."""
-    p = np.asarray(p_values, dtype=float)
+def holm_adjust(p_values) -> np.ndarray:
+    """Holm's (1979) step-down adjusted p-values: rejecting every hypothesis whose adjusted
+    p-value is below alpha keeps the chance of any false rejection in the family at most alpha.
+
+    Args:
+        p_values: the family's p-values, a non-empty 1-D sequence of numbers in [0, 1].
+
+    Returns:
+        float64 (m,): the adjusted p-values, in the order given.
+
+    Raises:
+        TypeError, ValueError: ``p_values`` empty, not 1-D, not finite, or outside [0, 1].
+    """
+    p = checks.float_array(p_values, "p_values")
+    if p.ndim != 1 or p.size == 0 or (p < 0).any() or (p > 1).any():
+        raise ValueError(f"p_values must be a non-empty 1-D sequence of numbers in [0, 1], "
+                         f"got shape {p.shape}")
+    p = p.astype(np.float64)
     order = np.argsort(p, kind="stable")
     steps = (p.size - np.arange(p.size)) * p[order]
     adjusted = np.empty_like(p)
@@ -851,7 +867,7 @@ def compare_many(runs, pairs=None, *, paired: bool, clusters=None, kind: str | N
             pair_clusters = (clusters[first], clusters[second])
         ids = _clusters(pair_clusters, x, y, paired)
         tests.append(_one_test(x, y, k, paired, ids, alpha / family, power))
-    adjusted = _holm([t.p for t in tests])
+    adjusted = holm_adjust([t.p for t in tests])
     return {(first, second): _comparison(t, f"{first} - {second}", alpha, power, family, p)
             for (first, second), t, p in zip(pairs, tests, adjusted)}
 

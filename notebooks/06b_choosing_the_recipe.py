@@ -22,7 +22,9 @@
 # chosen, from study files that `scripts/ablation_06.py`, `scripts/select_06.py`,
 # `scripts/confirm_06.py` and `scripts/scoring_06.py` wrote, and what those studies can and
 # cannot tell. It trains nothing: it reads the files through typed
-# readers and does the statistics.
+# readers and does the statistics. Sections 2 to 5 choose "the recipe" (three nets, four
+# 20-way episodes per step, drawings resized as they are); the end of section 5 tests two
+# changes to it, and the two together became notebook 06's recipe.
 #
 # **What you will be able to do after this notebook**
 #
@@ -60,7 +62,10 @@ SELECTION_FILE = "results/06_selection.json"            # scripts/select_06.py
 LAKE_SELECTION_FILE = "results/06_selection_lake.json"  # the same, five folds, Lake-style tasks
 LATER_FILES = {"ensemble3_box20": "results/06_selection_box.json",    # scripts/confirm_06.py
                "ensemble3_way80": "results/06_selection_way.json"}
+COMBINED_FILE = "results/06_selection_combined.json"    # the same, both at once, seed 2
 SCORING_FILE = "results/06_scoring.json"                # scripts/scoring_06.py
+# scripts/recipe_06.py's file from before the recipe took section 5's last candidate
+ENSEMBLE3_RECIPE_FILE = "results/06_recipe_ensemble3.json"
 VAL_TASKS = config.pick(full=400, fast=400)
 HELD_OUT = "Early_Aramaic"                              # the ablation's validation alphabet
 ALPHA = 0.05
@@ -404,7 +409,8 @@ assert choice.beaten_by["3 nets"] == [] and "3 nets" in choice.beaten_by["1 net,
 # in turn, the recipe was trained again and scored on Lake-style tasks beside a candidate at
 # Koch et al.'s MNIST input size: three 35x35 nets with 1,600 steps each instead of 2,300, so
 # that the training time stays about the same (a 35x35 step costs more: the per-step ratio is
-# printed, and the ratio of training times is checked to be within 5% of 1). Notebook 06's own 35x35 run (3 nets of 2,300 steps) had been scored on Lake's
+# printed, and the ratio of training times is checked to be within 5% of 1). A 35x35 run of
+# the recipe (3 nets of 2,300 steps, `results/06_recipe_35px.json`) had been scored on Lake's
 # runs before this candidate was added, and scored higher there than the recipe (section 6):
 # that is what made the candidate worth validating.
 #
@@ -504,9 +510,9 @@ assert balinese_1 < gain["Balinese"] / 2
 # first, does not detect the gain. The rule as written said switch; the decision not to
 # switch on seed 0's result, and to run a confirmatory seed instead, was taken after that
 # result had been seen. A small gain from 35x35 is not ruled out: seed 1 could only
-# have detected about two points. Which input size suits MNIST is a separate question
-# (notebook 06's 35x35 run is worse there, a test result that cannot decide a choice), which
-# would need MNIST validation tasks as in notebook 06's zoom study.
+# have detected about two points. Which input size suits MNIST is a separate question (that
+# 35x35 run was worse there, a test result that cannot decide a choice), which would need
+# MNIST validation tasks as in notebook 06's zoom study.
 #
 # Notebook 06 follows the cost-aware rule: its recipe is the three nets without shifts. On
 # section 4's 2,000 tasks (drawn from any drawers, not Lake-style; section 1) the shifts
@@ -528,7 +534,9 @@ assert balinese_1 < gain["Balinese"] / 2
 # 2,000 Lake-style tasks of the five folds, with seed 0's recipe ensembles above (trained
 # again by `scripts/select_06.py`; they reproduce the stored outcomes task for task, checked
 # below). The second is notebook 06's MNIST validation tasks (1,000 tasks from MNIST's
-# training split), with the full recipe. It chose by `evaluate.choose_cheapest` with every
+# training split), with the full recipe as it was then, before it took the last candidate
+# of this section (its nets' file is `06_recipe_ensemble3.json`; this study was not re-run
+# for the recipe notebook 06 now trains). It chose by `evaluate.choose_cheapest` with every
 # scoring at cost 1 in the order printed below: with equal costs the order breaks the ties,
 # so Euclidean ranking stays unless another beats it detectably. The rule compares every
 # pair of the four, 6 pairs (3 against Euclidean, 3 among the alternatives), Holm-corrected
@@ -547,8 +555,8 @@ assert balinese_1 < gain["Balinese"] / 2
 # of nets trained as classifiers, a different kind of embedding.
 #
 # Notebook 06, section 6, makes a different comparison under its own rule: cosine distance
-# on digits zoomed out to 80% against Euclidean distance on the digits as given, confirmed
-# on fresh MNIST training-split tasks.
+# on digits zoomed out to 80% against Euclidean distance on the digits as given, tested on
+# fresh MNIST training-split tasks.
 #
 # **Claim:** with seed 0's nets, Euclidean ranking scores highest on the Lake-style
 # validation tasks, in every fold, and both centred scorings are detectably worse than it
@@ -597,7 +605,7 @@ assert all(np.array_equal(scoring.lake.validation["euclidean"].outcomes[fold_of 
                           lake_study.outcomes("ensemble3", "plain", [f])) for f in lake_folds)
 assert found["Lake-style"].chosen == found["MNIST"].chosen == "euclidean"
 assert set(scoring.lake.test) == set(scoring.mnist.test) == {"euclidean"}
-recipe_file = results.read_recipe().run("recipe")
+recipe_file = results.read_recipe(ENSEMBLE3_RECIPE_FILE).run("recipe")
 assert all(np.array_equal(family.test["euclidean"].outcomes,
                           recipe_file.scores[key].outcomes)
            for family, key in ((scoring.lake, "lake_plain"), (scoring.mnist, "mnist_plain")))
@@ -606,7 +614,7 @@ better = [c for (a, b), c in found["MNIST"].comparisons.items()
 assert better == [], better
 
 # %% [markdown]
-# ### Two later candidates, each tested on nets of its own
+# ### Three later candidates, each tested on nets of its own
 #
 # After the recipe was fixed, two more changes were tried, each in the same way. A quick
 # exploratory look trained one net per fold, with the seed of the recipe's member 0, and
@@ -646,7 +654,7 @@ assert better == [], better
 # **Claim:** on seed 1, the box candidate is ahead of the recipe by 1.45 points (95% CI
 # -0.27 to +3.17) and the wider episodes by 0.95 points (95% CI -0.45 to +2.35), neither
 # detectably (with these nets, differences of 2.5 and 2.0 points would be detected with
-# power 0.8 at 0.05), so notebook 06 keeps its recipe. Both intervals hold zero and gains of
+# power 0.8 at 0.05), so neither replaced the recipe on its own. Both intervals hold zero and gains of
 # two points or more. Intervals and detectable sizes count the noise of which tasks were
 # drawn, not of another training run (per fold, with folds as the units, the 35x35 test
 # above could detect only 3.5 points). The box candidate's gain comes
@@ -701,17 +709,73 @@ assert round(min(three.values()), 2) == 0.10 and confirm.effect > 0
 assert round(100 * by_fold.smallest_detectable, 1) == 3.5
 
 # %% [markdown]
+# **Both at once, on a new seed.** Each candidate alone was ahead on seed 1, so the two
+# together (`ensemble3_box20_way80`) became a third candidate: chosen *because* its parts
+# looked good on these tasks, after both results were seen, so it is a post-hoc candidate.
+# Its test had to use nets no earlier look or test had trained: seed 2 (members 6, 7 and 8),
+# for the candidate and for the recipe, both trained into one file under a rule committed
+# first (commit f3435b2, the same rule as before). The recipe's seed-2 runs began a few
+# minutes before that commit; they do not depend on it.
+#
+# **Claim:** on seed 2 the combined candidate beats the recipe by 1.95 points (95% CI +0.06
+# to +3.84, p = 0.043, smallest detectable 2.7), detectably at 0.05, so by its rule it
+# replaces the recipe: notebook 06 trains it. It is ahead on 4 of the 5 folds. The evidence
+# is thin and we say so. This was the fourth confirmatory test on the same 2,000 tasks, each
+# at 0.05; Holm's correction over the four would not pass it (its adjusted p is printed).
+# An interpretation: the two changes probably help a little, by about the size the design
+# can barely see.
+
+# %%
+combined_study = results.read_selection(COMBINED_FILE)
+NEW = "ensemble3_box20_way80"
+combined = combined_study.compare(NEW, PAIR[0], lake_folds, seeds=[2],
+                                  label=f"{NEW} - the recipe, seed 2")
+seed_2 = pd.DataFrame({label: [combined_study.run(n, h, 2).end for h in lake_folds]
+                       for n, label in ((PAIR[0], "recipe, seed 2"), (NEW, "combined, seed 2"))},
+                      index=lake_folds)
+print(seed_2.round(4))
+print(f"{combined}\n  {100 * combined.effect:+.2f} points (95% CI {100 * combined.low:+.2f} to "
+      f"{100 * combined.high:+.2f}), p = {combined.p_value:.3f}, smallest detectable "
+      f"{100 * combined.smallest_detectable:.1f}")
+four = [confirm.p_value, *(c.p_value for c in confirmed.values()), combined.p_value]
+holm = evaluate.holm_adjust(four)
+print("Holm over the four confirmatory tests: " + ", ".join(
+    f"{n} {p:.2f}" for n, p in zip(["35x35", *confirmed, NEW], holm)))
+ahead = int((seed_2.iloc[:, 1] > seed_2.iloc[:, 0]).sum())
+print(f"the combined candidate ahead on {ahead} of {len(lake_folds)} folds")
+assert combined.detectable and round(100 * combined.effect, 2) == 1.95, combined
+assert [round(100 * combined.low, 2), round(100 * combined.high, 2)] == [0.06, 3.84]
+assert round(combined.p_value, 3) == 0.043 and f"{100 * combined.smallest_detectable:.1f}" == "2.7"
+assert ahead == 4 and holm[-1] > ALPHA, holm
+
+# %% [markdown]
 # ## 6. What was looked at
 #
 # Every choice above was made on validation alphabets. But Lake's 20 test runs were not
-# scored only once: during the development of notebook 06 they were scored after each
-# iteration of the recipe, and work stopped when the score passed 90%:
+# scored only once. During the development of notebook 06 they were scored after each
+# iteration of the recipe, and work stopped when the score passed 90%. Then the recipe of
+# sections 2 to 5 was trained again by `scripts/recipe_06.py` and scored (its file is
+# kept); that fell short of a later goal of 92%, and the work went on with section 5's
+# later candidates, on validation alphabets only. The one that passed was adopted, trained
+# by the same script, and Lake's runs were scored for it once:
 
 # %%
 LAKE_SCORES_SEEN = [0.517, 0.850, 0.8725, 0.910]   # Lake's 20 runs, after each iteration
-STOP_AT = 0.90                                       # the target that ended the work
+STOP_AT = 0.90                                       # the target that ended that work
+earlier = results.read_recipe(ENSEMBLE3_RECIPE_FILE).run("recipe")
+adopted = results.read_recipe().run("recipe")
 print("Lake's 20 runs, in the order they were seen: "
       + ", ".join(f"{s:.2%}" for s in LAKE_SCORES_SEEN) + f"; stopped once above {STOP_AT:.0%}")
+print(f"then the recipe of sections 2-5, trained again: "
+      f"{earlier.scores['lake_plain'].accuracy:.2%}; the adopted recipe: "
+      f"{adopted.scores['lake_plain'].accuracy:.2%}")
+query_alphabet = np.repeat(data.LAKE_RUN_ALPHABETS, 20)
+adopted_vs_earlier = evaluate.compare(
+    adopted.scores["lake_plain"].outcomes, earlier.scores["lake_plain"].outcomes,
+    paired=True, clusters=query_alphabet, label="adopted - earlier recipe, Lake's runs")
+print(f"{adopted_vs_earlier}\n  {100 * adopted_vs_earlier.effect:+.2f} points, smallest "
+      f"detectable {100 * adopted_vs_earlier.smallest_detectable:.1f}")
+assert not adopted_vs_earlier.detectable and adopted_vs_earlier.effect > 0, adopted_vs_earlier
 results.record(
     "06b_choosing_the_recipe",
     ensemble_gain_clustered=float(five[FIVE[4]].effect),
@@ -725,31 +789,35 @@ results.record(
 # "Scored once" describes the final run, not the process. Stopping when a test score passes
 # a target selects, among the versions tried, one whose test score is lucky as well as good;
 # so the 91.0% of that highest-mean recipe is likely somewhat optimistic as an estimate of
-# its accuracy on new runs of the same kind. Notebook 06's recipe (three nets, no shifts, the
-# cost-aware choice of section 5) was then trained again, from the same code, and Lake's runs
-# were scored for it too: notebook 06 reads that score from `results/06_recipe.json`, and
-# the same caution applies to it. So does the score of the same recipe trained at 35x35
-# (`results/06_recipe_35px.json`, printed in notebook 06), seen before any 35x35 candidate
-# was validated (section 5); it was higher than the recipe's, which is why the 35x35 candidate
-# of section 5 was added. Its uncertainty is also larger than a binomial interval
+# its accuracy on new runs of the same kind. The same holds for going on *because* a score
+# missed a goal: the adopted recipe was chosen by a validation rule before its Lake score
+# was seen, and that score would have been reported whatever it was, but a search that
+# continues until a goal is met favours a lucky last score. On Lake's runs the adopted recipe
+# and the earlier one cannot be told apart (printed above). The score of the earlier recipe
+# trained at 35x35 (`results/06_recipe_35px.json`) was seen before any 35x35 candidate
+# was validated (section 5); it was higher than the recipe's, which is why the 35x35
+# candidate of section 5 was added. Its uncertainty is also larger than a binomial interval
 # over its queries suggests: the runs come two by two from 10 evaluation alphabets, and
 # queries of one alphabet share its difficulty, as the held-out alphabets above do; notebook
 # 06's intervals are clustered by alphabet for that reason. An untouched estimate would need
 # tasks never looked at: for example new runs built from Lake's other 10 evaluation
 # alphabets, scored once.
 #
-# Later scripts scored the test tasks as well, after the recipe was fixed:
+# Later scripts scored the test tasks as well. For the earlier recipe (its files are in git
+# history, except `06_recipe_ensemble3.json` and `06_recipe_35px.json`):
 # `scripts/mnist_06.py` scored the MNIST test tasks with the digits as given in each of its
-# stages (the scale stage twice, explore, confirm; every time with the outcomes of
-# `06_recipe.json`), each after its stage's choice (notebook 06, section 6);
-# `scripts/scoring_06.py` scored Lake's runs and the MNIST test tasks with the Euclidean
-# baseline only (twice: its first run failed to write its file and its outcomes were not
-# kept; the stored re-run gives the outcomes of `06_recipe.json`, checked in section 5);
-# `scripts/recipe_06.py --split background_small2` scored the recipe trained on Lake's other
-# minimal split (notebook 06, section 7); and `scripts/mnist_06.py --stage confirm` scored
-# the MNIST test tasks with digits zoomed out to 80% and cosine distance once that candidate
-# had been confirmed on fresh training-split tasks (notebook 06, section 6). The
-# confirmatory tests of the two later candidates (section 5; `scripts/confirm_06.py` runs
+# stages (the scale stage twice, explore, confirm), each after its stage's choice, and with
+# digits zoomed out to 80% and cosine distance once that candidate had been confirmed on
+# fresh training-split tasks; `scripts/scoring_06.py` scored Lake's runs and the MNIST test
+# tasks with the Euclidean baseline only (twice: its first run failed to write its file and
+# its outcomes were not kept; the stored re-run gives the outcomes of
+# `06_recipe_ensemble3.json`, checked in section 5); and `scripts/recipe_06.py --split
+# background_small2` scored it trained on Lake's other minimal split. For the adopted
+# recipe: `scripts/recipe_06.py` on each split (both models, plain and with shifts, Lake's
+# runs and MNIST), and `scripts/mnist_06.py`'s three stages again, with their rules and the
+# confirm stage's candidate unchanged, each scoring the MNIST test tasks with the digits as
+# given only (none chose anything else; notebook 06, section 6). The confirmatory tests of
+# the three later candidates (section 5; `scripts/confirm_06.py` runs
 # `scripts/select_06.py`, which scores no test task) scored only validation tasks of the
 # background alphabets. Their exploratory looks are not stored; that they did the same
 # rests on the developers' record.
@@ -772,15 +840,17 @@ results.record(
 #   Lake-style validation tasks, where both centred ways were detectably worse; on MNIST no
 #   way was detectably better than Euclidean ranking at the rule's level (cosine +2.5
 #   points, Holm p = 0.15). Cosine on smaller digits against Euclidean on the digits as
-#   given is a different comparison, confirmed in notebook 06, section 6.
+#   given is a different comparison, tested in notebook 06, section 6.
 # - A gain that passes 0.05 after several looks needs confirming: 35x35 was +1.6 points on
 #   seed 0 after three looks, mostly on one alphabet; a confirmatory seed under a rule fixed
 #   first gave +0.7 (smallest detectable 2.0), and the recipe stays at 28x28.
 # - Two later candidates, one size for every character and a bundle of wider episodes
 #   (80-way, one episode per step, rotations kept in their alphabet), each had one
 #   exploratory look, then one confirmatory test on seed 1 under a rule committed first;
-#   neither passed (+1.45 and +0.95 points, smallest detectable 2.5 and 2.0), and the
-#   recipe stays.
+#   neither passed alone (+1.45 and +0.95 points, smallest detectable 2.5 and 2.0). The two
+#   together, a post-hoc candidate tested on a new seed, passed (+1.95 points, p = 0.043),
+#   though not after Holm's correction over the four confirmatory tests; by its rule it is
+#   notebook 06's recipe now.
 # - A test scored during development is no longer an untouched estimate.
 #
 # ## Further reading

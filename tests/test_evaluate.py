@@ -391,3 +391,12 @@ def test_only_t_tests_say_their_smallest_effect_comes_from_the_observed_sd():
     welch = ev.compare(np.linspace(0, 1, 10), np.linspace(0.2, 1.2, 10), paired=False,
                              kind="scores")
     assert "t test" in str(welch) and "observed sd" in str(welch)
+
+
+def test_holm_adjust_steps_down_and_refuses_what_is_not_a_family_of_p_values():
+    # sorted 0.01, 0.02, 0.04 -> 3 x 0.01, max(0.03, 2 x 0.02), max(0.04, 0.04), in input order
+    np.testing.assert_allclose(ev.holm_adjust([0.04, 0.01, 0.02]), [0.04, 0.03, 0.04])
+    np.testing.assert_allclose(ev.holm_adjust([0.6, 0.5]), [1.0, 1.0])
+    for bad in ([], [[0.1]], [0.1, 1.5], [-0.1], [float("nan")]):
+        with pytest.raises((TypeError, ValueError), match="p_values"):
+            ev.holm_adjust(bad)

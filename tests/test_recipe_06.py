@@ -66,7 +66,7 @@ def _statement(source: str, name: str) -> ast.expr:
 
 def test_the_notebook_trains_with_the_scripts_settings():
     source = (Path(__file__).resolve().parents[1] / "notebooks" / "06_one_shot.py").read_text()
-    n_way = ast.literal_eval(_statement(source, "N_WAY"))
+    n_way = ast.literal_eval(_statement(source, "N_WAY"))      # if RECIPE names it
     recipe = _statement(source, "RECIPE")
     settings = {k.arg: n_way if isinstance(k.value, ast.Name) and k.value.id == "N_WAY"
                 else ast.literal_eval(k.value) for k in recipe.keywords}
