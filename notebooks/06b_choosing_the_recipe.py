@@ -20,11 +20,13 @@
 #
 # Notebook 06 trains one recipe for one-shot Omniglot. This appendix shows how that recipe was
 # chosen, from study files that `scripts/ablation_06.py`, `scripts/select_06.py`,
-# `scripts/confirm_06.py` and `scripts/scoring_06.py` wrote, and what those studies can and
-# cannot tell. It trains nothing: it reads the files through typed
+# `scripts/confirm_06.py`, `scripts/scoring_06.py` and `scripts/recipe_06.py` wrote, and what
+# those studies can and cannot tell. It trains nothing: it reads the files through typed
 # readers and does the statistics. Sections 2 to 5 choose "the recipe" (three nets, four
 # 20-way episodes per step, drawings resized as they are); the end of section 5 tests two
-# changes to it, and the two together became notebook 06's recipe.
+# changes to it (every drawing fitted to a 20x20 box, and a bundle of 80-way episodes with
+# rotations kept in their alphabet); the two together passed a post-hoc test narrowly (p =
+# 0.043, not after Holm's correction) and became notebook 06's recipe.
 #
 # **What you will be able to do after this notebook**
 #
@@ -66,6 +68,7 @@ COMBINED_FILE = "results/06_selection_combined.json"    # the same, both at once
 SCORING_FILE = "results/06_scoring.json"                # scripts/scoring_06.py
 # scripts/recipe_06.py's file from before the recipe took section 5's last candidate
 ENSEMBLE3_RECIPE_FILE = "results/06_recipe_ensemble3.json"
+RECIPE_35_FILE = "results/06_recipe_35px.json"          # the same, trained at 35x35
 VAL_TASKS = config.pick(full=400, fast=400)
 HELD_OUT = "Early_Aramaic"                              # the ablation's validation alphabet
 ALPHA = 0.05
@@ -563,8 +566,9 @@ assert balinese_1 < gain["Balinese"] / 2
 # (Holm over the 6 comparisons). On MNIST, cosine ranking is 2.5 points ahead of Euclidean:
 # p = 0.03 as a comparison on its own, but not detectable at the rule's level (Holm-adjusted
 # p = 0.15; at 0.05/6 the design could detect 3.9 points), while on the Lake-style tasks
-# cosine trails Euclidean. The rule keeps Euclidean ranking for both, so nothing was scored
-# on the test tasks beyond what notebook 06 already reads.
+# cosine trails Euclidean. The rule keeps Euclidean ranking for both, so on the test tasks
+# it scored only the earlier recipe's Euclidean ranking, whose outcomes are those of
+# `06_recipe_ensemble3.json` (asserted).
 
 # %%
 scoring = results.read_scoring(SCORING_FILE)
@@ -614,7 +618,7 @@ better = [c for (a, b), c in found["MNIST"].comparisons.items()
 assert better == [], better
 
 # %% [markdown]
-# ### Three later candidates, each tested on nets of its own
+# ### Later candidates: two changes, then both at once
 #
 # After the recipe was fixed, two more changes were tried, each in the same way. A quick
 # exploratory look trained one net per fold, with the seed of the recipe's member 0, and
@@ -659,14 +663,13 @@ assert better == [], better
 # drawn, not of another training run (per fold, with folds as the units, the 35x35 test
 # above could detect only 3.5 points). The box candidate's gain comes
 # mostly from Balinese (+5.0 points; the other folds +0.25 to +1.0; without Balinese +0.56
-# points, p = 0.51), the same pattern as 35x35 on seed 0 (printed above). The three
+# points, p = 0.51), the same pattern as 35x35 on seed 0 (printed above). The three seed-1
 # confirmatory tests (35x35 and these two) were each a separate decision at level 0.05
 # against the same seed-1 recipe ensembles; none passes even unadjusted (the smallest p is
 # 0.10), so a correction such as Holm's changes nothing. A rule for one candidate does not
 # control a sequence of candidates tried until one passes: if no candidate helped and the
 # tests were independent, the chance of some false pass in three would be about one in
-# seven. These three share their baseline, so they are not independent; all three are
-# ahead of it, which also fits a baseline draw that happened to be low (an interpretation).
+# seven. These three share their baseline, so they are not independent.
 
 # %%
 later = {name: lake_study.joined(results.read_selection(path))
@@ -713,17 +716,23 @@ assert round(100 * by_fold.smallest_detectable, 1) == 3.5
 # together (`ensemble3_box20_way80`) became a third candidate: chosen *because* its parts
 # looked good on these tasks, after both results were seen, so it is a post-hoc candidate.
 # Its test had to use nets no earlier look or test had trained: seed 2 (members 6, 7 and 8),
-# for the candidate and for the recipe, both trained into one file under a rule committed
-# first (commit f3435b2, the same rule as before). The recipe's seed-2 runs began a few
-# minutes before that commit; they do not depend on it.
+# for the candidate and for the recipe, both written to one file, under the same rule as
+# before, committed first (commit f3435b2, 17:37 UTC). The file records that the
+# candidate's runs started at 18:30:38 UTC on commit 5912ead with no uncommitted changes.
+# The recipe's seed-2 runs began at about 17:32 by the developers' record (the file records
+# only the code at the time it was written); a baseline run does not depend on the rule.
 #
 # **Claim:** on seed 2 the combined candidate beats the recipe by 1.95 points (95% CI +0.06
 # to +3.84, p = 0.043, smallest detectable 2.7), detectably at 0.05, so by its rule it
-# replaces the recipe: notebook 06 trains it. It is ahead on 4 of the 5 folds. The evidence
-# is thin and we say so. This was the fourth confirmatory test on the same 2,000 tasks, each
-# at 0.05; Holm's correction over the four would not pass it (its adjusted p is printed).
-# An interpretation: the two changes probably help a little, by about the size the design
-# can barely see.
+# replaces the recipe, and notebook 06's recipe file holds its settings (asserted). It is
+# ahead on 4 of the 5 folds. The evidence is thin. With the five folds as the units the same
+# gain is not detectable, nor without Balinese, where most of it lies (both printed). This
+# was the fourth confirmatory test on the same 2,000 tasks, each at 0.05, and the sequence
+# stopped at its first pass, the case the warning above describes: if nothing helped and
+# the tests were independent, some false pass in four would come about one time in five
+# (printed); Holm's correction over the four would not pass it (its adjusted p is printed).
+# A candidate kept because it passed near 0.05 tends to have its gain overstated. An
+# interpretation: the changes may help a little, probably by less than 1.95 points.
 
 # %%
 combined_study = results.read_selection(COMBINED_FILE)
@@ -737,6 +746,14 @@ print(seed_2.round(4))
 print(f"{combined}\n  {100 * combined.effect:+.2f} points (95% CI {100 * combined.low:+.2f} to "
       f"{100 * combined.high:+.2f}), p = {combined.p_value:.3f}, smallest detectable "
       f"{100 * combined.smallest_detectable:.1f}")
+combined_by_fold = evaluate.compare(seed_2.iloc[:, 1].to_numpy(), seed_2.iloc[:, 0].to_numpy(),
+                                    paired=True, label="per fold ('seeds': folds)")
+combined_rest = combined_study.compare(NEW, PAIR[0], [h for h in lake_folds if h != "Balinese"],
+                                       seeds=[2], label="combined, without Balinese")
+print(f"folds as units: {100 * combined_by_fold.effect:+.2f} points, p = "
+      f"{combined_by_fold.p_value:.3f}; without Balinese: {100 * combined_rest.effect:+.2f} "
+      f"points, p = {combined_rest.p_value:.2f}")
+print(f"chance of some false pass in four independent tests: {1 - (1 - ALPHA) ** 4:.3f}")
 four = [confirm.p_value, *(c.p_value for c in confirmed.values()), combined.p_value]
 holm = evaluate.holm_adjust(four)
 print("Holm over the four confirmatory tests: " + ", ".join(
@@ -747,6 +764,12 @@ assert combined.detectable and round(100 * combined.effect, 2) == 1.95, combined
 assert [round(100 * combined.low, 2), round(100 * combined.high, 2)] == [0.06, 3.84]
 assert round(combined.p_value, 3) == 0.043 and f"{100 * combined.smallest_detectable:.1f}" == "2.7"
 assert ahead == 4 and holm[-1] > ALPHA, holm
+assert not combined_by_fold.detectable and not combined_rest.detectable
+adopted_file = results.read_recipe()
+assert adopted_file.box == combined_study.candidates[NEW]["box"] == 20
+assert all(adopted_file.settings[k] == combined_study.candidates[NEW][k]
+           for k in ("n_way", "episodes", "rotated_groups"))
+assert (adopted_file.run("recipe").members, adopted_file.run("recipe").steps) == (3, 2300)
 
 # %% [markdown]
 # ## 6. What was looked at
@@ -755,9 +778,13 @@ assert ahead == 4 and holm[-1] > ALPHA, holm
 # scored only once. During the development of notebook 06 they were scored after each
 # iteration of the recipe, and work stopped when the score passed 90%. Then the recipe of
 # sections 2 to 5 was trained again by `scripts/recipe_06.py` and scored (its file is
-# kept); that fell short of a later goal of 92%, and the work went on with section 5's
-# later candidates, on validation alphabets only. The one that passed was adopted, trained
-# by the same script, and Lake's runs were scored for it once:
+# kept), and so was a 35x35 run of it (section 5). The course's goal was then raised to at
+# least 92% on these runs (Koch et al.'s figure). The recipe missed it; the 35x35 run's
+# score was not a choice made on validation, and its candidate failed its confirmatory test
+# (section 5). So the work went on with section 5's later candidates, on validation alphabets only. The one
+# that passed was adopted and trained by the same script, once per minimal split; each run
+# scores its two models (one net and the recipe) plain and with shifts. The adopted recipe
+# met the goal, and work on the recipe stopped there:
 
 # %%
 LAKE_SCORES_SEEN = [0.517, 0.850, 0.8725, 0.910]   # Lake's 20 runs, after each iteration
@@ -766,8 +793,10 @@ earlier = results.read_recipe(ENSEMBLE3_RECIPE_FILE).run("recipe")
 adopted = results.read_recipe().run("recipe")
 print("Lake's 20 runs, in the order they were seen: "
       + ", ".join(f"{s:.2%}" for s in LAKE_SCORES_SEEN) + f"; stopped once above {STOP_AT:.0%}")
+at_35_run = results.read_recipe(RECIPE_35_FILE).run("recipe")
 print(f"then the recipe of sections 2-5, trained again: "
-      f"{earlier.scores['lake_plain'].accuracy:.2%}; the adopted recipe: "
+      f"{earlier.scores['lake_plain'].accuracy:.2%}, and at 35x35: "
+      f"{at_35_run.scores['lake_plain'].accuracy:.2%}; the adopted recipe: "
       f"{adopted.scores['lake_plain'].accuracy:.2%}")
 query_alphabet = np.repeat(data.LAKE_RUN_ALPHABETS, 20)
 adopted_vs_earlier = evaluate.compare(
@@ -836,7 +865,8 @@ results.record(
 #   admits that tasks are not independent; Holm corrects a family of comparisons.
 # - A rule that weighs cost can choose differently from "highest mean": here, the ensemble
 #   without test-time shifts. Choose the rule before the numbers.
-# - For this recipe, Euclidean ranking (the distance its loss trains) scored highest on the
+# - For the earlier recipe's nets (the study was not re-run for the adopted recipe),
+#   Euclidean ranking (the distance its loss trains) scored highest on the
 #   Lake-style validation tasks, where both centred ways were detectably worse; on MNIST no
 #   way was detectably better than Euclidean ranking at the rule's level (cosine +2.5
 #   points, Holm p = 0.15). Cosine on smaller digits against Euclidean on the digits as
@@ -850,7 +880,8 @@ results.record(
 #   neither passed alone (+1.45 and +0.95 points, smallest detectable 2.5 and 2.0). The two
 #   together, a post-hoc candidate tested on a new seed, passed (+1.95 points, p = 0.043),
 #   though not after Holm's correction over the four confirmatory tests; by its rule it is
-#   notebook 06's recipe now.
+#   notebook 06's recipe now. It was not confirmed on further seeds or new tasks, and on
+#   Lake's runs it cannot be told from the earlier recipe (section 6).
 # - A test scored during development is no longer an untouched estimate.
 #
 # ## Further reading
