@@ -19,6 +19,8 @@ Usage (heavy: wrap it in the machine lock):
         --out notebooks/results/06_recipe_35px.json     # Koch et al.'s MNIST input size
     .venv/bin/python -m scripts.recipe_06 --split background_small2 \
         --out notebooks/results/06_recipe_small2.json   # Lake's other minimal split
+    .venv/bin/python -m scripts.recipe_06 --runs recipe --seed 1 \
+        --out notebooks/results/06_recipe_seed1.json    # a second training run
 Writes the file atomically after each run (a re-run of a name replaces it) and prints a table.
 At another ``--image-size`` the Omniglot images and Lake's runs are fitted to a box of the same
 share of the frame (:func:`box_for`) and the MNIST digits bilinearly resized from 28x28 to it.
@@ -100,37 +102,40 @@ def score(encoder, runs, mnist) -> dict:
     return out
 
 
-def fit(name: str, omniglot):
-    """Run ``name`` of :data:`RUNS` trained on every image of ``omniglot``
+def fit(name: str, omniglot, seed: int = SEED):
+    """Run ``name`` of :data:`RUNS` trained on every image of ``omniglot`` with ``seed``
     (:func:`course_lib.training.train_one_shot_recipe`'s result)."""
     r = RUNS[name]
     return training.train_one_shot_recipe(
         omniglot.images, omniglot.character, omniglot.alphabet, steps=r["steps"],
-        members=r["members"], seed=SEED, steps_per_epoch=STEPS_PER_EPOCH, verbose=2,
+        members=r["members"], seed=seed, steps_per_epoch=STEPS_PER_EPOCH, verbose=2,
         **SETTINGS)
 
 
-def saved_encoder_path(save_dir: Path, name: str) -> Path:
-    """Where ``--save-dir`` keeps run ``name``'s encoder (``scripts/mnist_06.py`` reads it)."""
-    return Path(save_dir) / f"{name}_{SEED}.keras"
+def saved_encoder_path(save_dir: Path, name: str, seed: int = SEED) -> Path:
+    """Where ``--save-dir`` keeps run ``name``'s encoder of ``seed`` (``scripts/mnist_06.py``
+    reads seed :data:`SEED`'s)."""
+    return Path(save_dir) / f"{name}_{seed}.keras"
 
 
-def save_encoder(encoder, save_dir: Path, name: str) -> Path:
-    """Save run ``name``'s trained ``encoder`` in ``save_dir`` (atomically); its path."""
-    path = saved_encoder_path(save_dir, name)
+def save_encoder(encoder, save_dir: Path, name: str, seed: int = SEED) -> Path:
+    """Save run ``name``'s trained ``encoder`` of ``seed`` in ``save_dir`` (atomically); its
+    path."""
+    path = saved_encoder_path(save_dir, name, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with config.atomic_file(path) as tmp:
         encoder.save(tmp)
     return path
 
 
-def train(name: str, omniglot, runs, mnist, save_dir: Path | None = None) -> results.RecipeScore:
-    """Train run ``name`` of :data:`RUNS` on every image of ``omniglot`` and score it (and
-    save its encoder in ``save_dir`` unless it is None)."""
+def train(name: str, omniglot, runs, mnist, save_dir: Path | None = None,
+          seed: int = SEED) -> results.RecipeScore:
+    """Train run ``name`` of :data:`RUNS` on every image of ``omniglot`` with ``seed`` and
+    score it (and save its encoder in ``save_dir`` unless it is None)."""
     r = RUNS[name]
-    run = fit(name, omniglot)
+    run = fit(name, omniglot, seed)
     if save_dir is not None:
-        save_encoder(run.encoder, save_dir, name)
+        save_encoder(run.encoder, save_dir, name, seed)
     scores = score(run.encoder, runs, mnist)
     print(f"{name}: {run.minutes:.1f} min; " + ", ".join(
         f"{k} {v.accuracy:.2%}" for k, v in scores.items()), flush=True)
@@ -140,10 +145,11 @@ def train(name: str, omniglot, runs, mnist, save_dir: Path | None = None) -> res
 
 
 def save(out: Path, done: dict, started: float, image_size: int = IMAGE_SIZE,
-         split: str = SPLIT) -> results.RecipeStudy:
-    """Write the runs in ``done`` (name -> RecipeScore), trained on ``split``, to ``out``."""
+         split: str = SPLIT, seed: int = SEED) -> results.RecipeStudy:
+    """Write the runs in ``done`` (name -> RecipeScore), trained on ``split`` with ``seed``,
+    to ``out``."""
     study = results.RecipeStudy(
-        split=split, image_size=image_size, seed=SEED, settings=dict(SETTINGS),
+        split=split, image_size=image_size, seed=seed, settings=dict(SETTINGS),
         box=box_for(image_size),
         mnist_tasks=MNIST_TASKS, mnist_seed=MNIST_SEED, runs=tuple(done.values()),
         machine=common.study_machine(),
@@ -161,6 +167,8 @@ def main(argv=None) -> results.RecipeStudy:
                         help="side of the training and test images (Koch et al.'s MNIST net: 35)")
     parser.add_argument("--split", default=SPLIT, choices=list(SPLITS),
                         help="the background split to train on (Lake's two minimal ones)")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help="the training seed (member i of a run of m nets: seed * m + i)")
     parser.add_argument("--save-dir", type=Path, default=None,
                         help="also save each run's encoder there as <run>_<seed>.keras")
     args = parser.parse_args(argv)
@@ -168,18 +176,18 @@ def main(argv=None) -> results.RecipeStudy:
     done = {}
     if args.out.exists():                      # keep the runs this invocation does not redo
         old = results.RecipeStudy.from_json(json.loads(args.out.read_text()), str(args.out))
-        if (old.image_size, old.split) != (args.image_size, args.split):
+        if (old.image_size, old.split, old.seed) != (args.image_size, args.split, args.seed):
             parser.error(f"--out {args.out} holds runs of {old.split} at image size "
-                         f"{old.image_size}, not {args.split} at {args.image_size}: choose "
-                         f"another --out")
+                         f"{old.image_size} with seed {old.seed}, not {args.split} at "
+                         f"{args.image_size} with seed {args.seed}: choose another --out")
         done = {r.name: r for r in old.runs}
     omniglot = load_omniglot(args.split, args.image_size)
     runs, mnist = load_lake_runs(args.image_size), mnist_tasks(args.image_size)
     study = None
     for name in args.runs:
-        done[name] = train(name, omniglot, runs, mnist, args.save_dir)
+        done[name] = train(name, omniglot, runs, mnist, args.save_dir, args.seed)
         study = save(args.out, {k: done[k] for k in RUNS if k in done}, started,
-                     args.image_size, args.split)
+                     args.image_size, args.split, args.seed)
     for r in study.runs:
         print(f"{r.name:>8}: {r.members} x {r.steps} steps, {sum(r.seconds) / 60:5.1f} min; "
               + ", ".join(f"{k} {v.accuracy:.2%}" for k, v in r.scores.items()))

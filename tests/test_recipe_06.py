@@ -17,7 +17,7 @@ from course_lib import results
 from scripts import recipe_06
 
 
-def _fake_train(name, omniglot, runs, mnist, save_dir=None):
+def _fake_train(name, omniglot, runs, mnist, save_dir=None, seed=0):
     r = recipe_06.RUNS[name]
     right = np.arange(400) % (3 if name == "lesson" else 2) == 0
     digits = np.arange(recipe_06.MNIST_TASKS) % 4 != 0
@@ -55,6 +55,10 @@ def test_a_run_is_written_read_back_and_a_rerun_replaces_only_its_own(tmp_path, 
         recipe_06.main(["--runs", "lesson", "--split", "background_small2", "--out", str(out)])
     other = recipe_06.main(["--split", "background_small2", "--out", str(tmp_path / "s2.json")])
     assert other.split == "background_small2" and first.split == "background_small1"
+    with pytest.raises(SystemExit):                     # another seed, the same file
+        recipe_06.main(["--runs", "lesson", "--seed", "1", "--out", str(out)])
+    seeded = recipe_06.main(["--runs", "recipe", "--seed", "1", "--out", str(tmp_path / "s1.json")])
+    assert seeded.seed == 1 and [r.name for r in seeded.runs] == ["recipe"] and first.seed == 0
 
 
 def _statement(source: str, name: str) -> ast.expr:
@@ -86,13 +90,14 @@ def test_save_dir_saves_each_trained_encoder_where_mnist_06_loads_it(tmp_path, m
     class FakeRun:
         encoder, seconds, minutes = net, (1.0,), 0.0
 
-    monkeypatch.setattr(recipe_06, "fit", lambda name, omniglot: FakeRun)
+    monkeypatch.setattr(recipe_06, "fit", lambda name, omniglot, seed=0: FakeRun)
     monkeypatch.setattr(recipe_06, "score", lambda encoder, runs, mnist: {})
     recipe_06.train("recipe", None, None, None, tmp_path / "nets")
     path = recipe_06.saved_encoder_path(tmp_path / "nets", "recipe")
     assert path.name == f"recipe_{recipe_06.SEED}.keras" and path.exists()
     assert [p.name for p in (tmp_path / "nets").iterdir()] == [path.name]     # no temporary left
-    monkeypatch.setattr(recipe_06, "fit", lambda name, omniglot: pytest.fail("trained again"))
+    monkeypatch.setattr(recipe_06, "fit",
+                        lambda name, omniglot, seed=0: pytest.fail("trained again"))
     loaded = mnist_06.recipe_encoder(None, tmp_path / "nets")
     x = np.ones((1, 4), np.float32)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), net.predict(x, verbose=0))
