@@ -107,13 +107,14 @@ config.seed_everything(SEED)
 # picks the candidate at the smallest Euclidean distance from the query.
 # `oneshot.score_lake_queries` scores a model on every query of the 20 runs (`None` means
 # pixels) and says which it got right, counting a tie as wrong; every model below is scored
-# by that same code. Published 1-NN numbers (Koch et al. 2015, Table 2: 21.7%) compare the
-# drawings as they are, only resized.
+# by that same code. Koch et al. (2015, Table 2) report 21.7% for 1-NN on the drawings
+# as they are (at a resolution they do not state); ours on the area-resized drawings is
+# close to it.
 #
 # **Claim:** fitting every drawing to one box more than doubles 1-NN's accuracy on Lake's
 # runs, from 21.00% on the drawings area-resized to 28x28: part of what a trained net must
-# learn (ignore size and position) the fitting already does. Every "1-NN on pixels" below is
-# on the fitted drawings, the stronger baseline. Here is one query with 1-NN's pick:
+# learn (ignore size and position) the fitting already does. Every Omniglot "1-NN on pixels"
+# below is on the fitted drawings, the stronger baseline, unless labelled area-resized. Here is one query with 1-NN's pick:
 
 # %%
 import numpy as np
@@ -156,10 +157,11 @@ plots.plot_one_shot_task(runs[0].test_images[0], runs[0].train_images, int(pixel
 # momentum, and picked their hyper-parameters on one-shot tasks of 10 further alphabets. Ours
 # is a *Koch-style* net scaled to a CPU: the same pattern of four convolutions with the
 # kernels scaled to 28x28 images, half the filters and a 512-d sigmoid embedding instead of
-# 4096-d (`models.koch_encoder(width=0.5)`, with an L2 penalty of 2e-4 on every layer), Adam
+# 4096-d (`models.koch_encoder(width=0.5)`, with an L2 penalty of 2e-4 on every encoder layer), Adam
 # at a constant learning rate, `KOCH_STEPS` steps of 80 pairs: 160 images a step, as many as
 # an episode step below. Its steps are cheaper than the episode net's, so it gets more of
-# them: about the same training time (both are printed).
+# them: about the same training time (both are printed). Do not be surprised if it scores
+# below 1-NN on the fitted pixels: section 3 tests that gap and says what it means.
 
 # %%
 import time
@@ -211,8 +213,10 @@ print(f"Koch-style net: {koch_net.count_params():,} weights (Koch et al.'s layer
 #    (Santoro et al. 2016) of the same alphabet; random shifts of up to 2 pixels vary the
 #    drawings.
 #
-# Here a step holds 4 episodes of N = 20, the test's size (section 3 trains wider ones).
-# The start of one, as the network sees it:
+# This illustration uses the test's size, 4 episodes of N = 20 in a step; the recipe of
+# section 3 trains one 80-way episode per step instead. The start of one episode, as the
+# network sees it (`rotated_groups=False`: a rotated character stays in its own alphabet's
+# episodes; `labels` tells `NWayLoss` which images pair up):
 
 # %%
 batch, labels = next(iter(pairs.episode_dataset(
@@ -234,9 +238,10 @@ plots.show_pairs(batch[:8], batch[N_WAY:N_WAY + 8], np.ones(8), row_labels=("anc
 #
 # **Claim:** a freshly initialised encoder starts at an N-way loss within 0.1 of $\log N$,
 # the loss of a softmax that gives every candidate the same probability, because all its
-# squared distances are small (below 1), which makes the softmax nearly flat. That is not
-# the same as being unable to rank: its nearest candidate is already right more often than
-# chance (printed).
+# squared distances are small (below 1, the check; the largest is printed), which makes the
+# softmax nearly flat. That is not the same as being unable to rank: its nearest candidate
+# is already right more often than chance (printed; the p-value is approximate, as anchors
+# of one episode share their candidates).
 
 # %%
 from keras import ops
@@ -274,17 +279,14 @@ assert above_chance < 0.01, (nearest_right, above_chance)
 # Snell et al. (2017, section 3.1) also trained with more classes per episode (60) than
 # they tested with, drawn from all training classes rather than one alphabet.
 #
-# Notebook 06b compared some of these settings on held-out background alphabets: batch norm
-# or not, schedule lengths, Koch's distortions, one net or three, and, in a short equal-time
-# ablation that added one change at a time, the encoder, within-alphabet negatives, the
-# N-way loss, rotations and shifts (and, each on its own, filters, input size and batch
-# norm). The learning rate, the embedding size, the images per step and the shift range
-# were not compared on their own; N, the episodes per step and the grouping of rotations
-# only together, and together with the fitting of every drawing to one box: that bundle
-# passed a confirmatory test against four 20-way episodes on the drawings as resized, by
-# about 2 points on validation (06b, section 5, with its caveats). 06b also tested Koch et
-# al.'s 35x35 input size, which did not pass. The lesson trains one net for `LESSON_STEPS`
-# steps on all 5 alphabets:
+# Notebook 06b chose these settings on held-out background alphabets and lists which were
+# compared on their own (batch norm, schedule lengths, Koch's distortions, one net or three,
+# the N-way loss, rotations, shifts, input size) and which only together: the 80-way
+# episodes and the box were adopted as one post-hoc bundle that narrowly passed its
+# pre-committed test (+1.95 points on validation, p = 0.043; not after Holm's correction
+# over the four confirmatory tests; 06b, section 5), so its gain is unconfirmed; the learning rate, embedding size and shift range were not compared on their
+# own. The
+# lesson trains one net for `LESSON_STEPS` steps on all 5 alphabets:
 
 # %%
 from course_lib import training
@@ -327,10 +329,10 @@ plots.plot_episode_matrix(ops.convert_to_numpy(d2_trained),
 # independent samples, Fisher's exact test with a Newcombe interval; a Wilson interval is the
 # interval of one share (accuracy) of independent trials.
 #
-# **Claim:** on alphabets it never learned from, the net trained on episodes is 4.2x as
-# accurate as 1-NN on the area-resized pixels, the published baseline's input (check: at
-# least 2.5x), and 1.8x 1-NN on the fitted pixels; it beats the Koch-style net, trained for
-# about as long, by 46 points (p below 0.001).
+# **Claim:** on alphabets it never learned from, the net trained on episodes is 1.8x as
+# accurate as 1-NN on the fitted pixels, its fair baseline (4.2x 1-NN on the area-resized
+# pixels, the published baseline's input; check: at least 2.5x); it beats the Koch-style
+# net, trained for about as long, by 46 points (45.5 unrounded; p below 0.001).
 
 # %%
 def on_lake(right):
@@ -344,8 +346,9 @@ vs_koch = evaluate.compare(one_net_right, koch_right, paired=True, clusters=quer
 vs_pixels = evaluate.compare(koch_right, pixel_right, paired=True, clusters=query_alphabet,
                              label="Koch-style - fitted pixels")
 print(f"one net: {acc:.1%} (95% CI over alphabets {low:.1%} to {high:.1%}), "
+      f"{acc / pixel_right.mean():.1f}x 1-NN on the fitted pixels, "
       f"{acc / resized_pixel_right.mean():.1f}x 1-NN on the area-resized pixels (check: at least "
-      f"2.5x), {acc / pixel_right.mean():.1f}x 1-NN on the fitted pixels")
+      f"2.5x)")
 print(vs_koch)
 print(vs_pixels)
 print(f"gain over Koch-style {100 * vs_koch.effect:.0f} points, p = {vs_koch.p_value:.2g} "
@@ -354,11 +357,12 @@ assert acc >= 2.5 * resized_pixel_right.mean(), (acc, resized_pixel_right.mean()
 assert vs_koch.p_value < 0.001 and vs_koch.effect > 0, vs_koch
 
 # %% [markdown]
-# **Claim:** (full run only) the Koch-style net is detectably above 1-NN on the
+# **Claim:** (full run only: checked only when `fast_mode` is False, as cell 1 prints) the
+# Koch-style net is detectably above 1-NN on the
 # area-resized pixels, but not detectably different from 1-NN on the fitted pixels (the
-# smallest difference the design could detect is printed): on these inputs this
-# pair-trained net, after this budget, learned about as much as fitting every drawing to a
-# box gives for free, and far less than the episode-trained one. (Its training loss, a
+# smallest difference the design could detect is printed): after this budget, this design
+# cannot tell whether the pair-trained net learned anything beyond matching the fitted
+# pixels, and it is far below the episode-trained net. (Its training loss, a
 # binary cross-entropy per pair, and the N-way loss per anchor are on different scales: do
 # not compare the two printed losses.)
 
@@ -389,17 +393,17 @@ if not config.fast_mode():
 #
 # ## 4. The full recipe, from its file
 #
-# Notebook 06b's final choice is **three such nets** of 2,300 steps each, trained one after
-# the other, with their embeddings put side by side (`models.ensemble`): the squared distance
+# The full recipe is **three such nets** of 2,300 steps each, trained one after the other, with their embeddings put side by side (`models.ensemble`): the squared distance
 # between two such embeddings is the sum of the three nets' squared distances, so each net
 # votes through its distances. It is the call above with `members=3, steps=2300`; member 0
 # has seed 0, like the one net (it starts from the same weights and episodes), members 1
-# and 2 seeds 1 and 2. 06b chose it without *test-time shifts* (each image embedded as the
-# mean of 5 views: itself and copies moved 1 pixel up, down, left and right), which
-# multiply inference by 5 for no detectable gain on validation (06b, section 4, prints the
-# gain beside the smallest detectable one). It ranks candidates by the
-# Euclidean distance its loss trains; 06b (section 5) compares that with ranking by cosine
-# and by centred embeddings on validation, and keeps it. Training it takes 5.75 times
+# and 2 seeds 1 and 2. For the earlier recipe (four 20-way episodes per step on the
+# drawings area-resized) 06b chose three nets, no *test-time shifts* (each image embedded
+# as the mean of 5 views: itself and copies moved 1 pixel up, down, left and right), which
+# multiply inference by 5 for no detectable gain on validation (06b, section 4), and
+# ranking by the Euclidean distance its loss trains rather than by cosine or centred
+# embeddings (06b, section 5); the adopted recipe kept these choices without testing them
+# again. Training it takes 5.75 times
 # the one net's steps, so `scripts/recipe_06.py` trained it with the same call on the same
 # data, together with the one net, and saved which Lake queries each got right.
 #
@@ -453,8 +457,8 @@ assert not shifts.detectable and not one_net_shifts.detectable, (shifts, one_net
 assert one_net_shifts.effect > 0, one_net_shifts
 
 # %% [markdown]
-# On validation (notebook 06b, section 4), shifts helped a single long net
-# detectably and the ensemble not; *one likely reason* is that three nets already average
+# On validation, for the earlier recipe (notebook 06b, section 4), shifts helped a single
+# long net detectably and the ensemble not; *one likely reason* is that three nets already average
 # out some of what the shifts average out.
 #
 # **Beside Koch et al.'s 92%.** Their number comes from 30 background alphabets, 105x105
@@ -467,7 +471,9 @@ assert one_net_shifts.effect > 0, one_net_shifts
 # **Claim:** the full recipe is not detectably different from the published 92%; the
 # smallest difference the 10 alphabets could detect is printed beside it. The test ignores
 # the sampling noise of Koch et al.'s own 400 trials, so the real smallest detectable
-# difference is larger.
+# difference is larger. The course's goal was this same 92% on these runs, and work on the
+# recipe stopped when this recipe reached it (06b, section 6), so this test describes our
+# score; it does not replicate Koch et al.'s.
 
 # %%
 koch_paper = 0.92     # Koch et al. 2015, Table 2
@@ -585,109 +591,84 @@ assert round(100 * vs_koch_mnist.smallest_detectable, 1) == 9.0, vs_koch_mnist
 assert pixels_vs_koch.detectable and pixels_vs_koch.effect > 0, pixels_vs_koch
 
 # %% [markdown]
-# **The digits' shape.** Digits are drawn differently from Omniglot's characters, so it is
-# worth measuring both. `data.ink_statistics` counts a pixel above
-# 0.5 as ink and reports the share of pixels inked and the rows and columns that hold ink,
-# averaged over images; below, over the 2,720 fitted Omniglot training images and the digits
-# of the scale stage's 1,000 tasks (the table below). Shrinking a digit about its centre
-# (`data.zoom_out`) makes it smaller and its strokes thinner at once; the table also shows
-# the digits zoomed out to 90%, 80% and 70% (rounded to whole pixels: "80%" is a 22x22
-# digit in the 28x28 frame).
+# **Should the digits be prepared?** Digits are drawn differently from Omniglot's
+# characters. `data.ink_statistics` counts a pixel above 0.5 as ink and reports the share of
+# pixels inked and the rows and columns that hold ink, averaged over images (here the 2,720
+# fitted Omniglot training images and 1,000 tasks' digits); shrinking a digit about its
+# centre (`data.zoom_out`) makes it smaller and its strokes thinner at once ("80%" is a
+# 22x22 digit in the 28x28 frame). The choice is made on MNIST's *training* split, which the
+# net never sees, so the test tasks (MNIST's test split) stay out of it; Koch et al.
+# (section 4.4) report no fine-tuning on MNIST's training set. `scripts/mnist_06.py` scores
+# the full recipe in three stages, each on its own 10-way tasks of the training split, and
+# only then the test tasks, always with the digits as given (which must reproduce the
+# recipe file's outcomes, asserted) and with the stage's choice if it made one:
 #
-# **Claim:** at 28x28 MNIST digits ink a larger share of their frame than the fitted Omniglot
-# characters (thicker strokes), and are taller and narrower. Zoomed out to 90%, their ink
-# share is within 0.01 of Omniglot's and their height within 1 row, while their width falls
-# more than 2 columns short.
+# | stage | tasks | seed | rule, fixed before the stage ran |
+# |---|---|---|---|
+# | scale | 1,000 | 1 | the best of 90%, 80%, 70% if it beats "as given" detectably (Holm over 3) |
+# | explore | 1,000 | 2 | none: every scale with Euclidean and cosine distance, a look |
+# | confirm | 2,000 | 3 | digits zoomed out to 80% and compared by cosine, if detectably better than as given (one test) |
+#
+# The confirm stage's digits are used by no other stage; its candidate was picked on an
+# earlier recipe's explore stage, before this recipe's nets existed. Holm's correction keeps
+# the chance of any false "detectable" among the three scales at 0.05; intervals and
+# smallest detectable effects are at the Bonferroni level, 0.05/3, so printed as 98.3% CIs
+# (06b, section 4, and its Exercise 2 show Holm's method).
+#
+# **Claim:** at 28x28 MNIST digits ink a larger share of their frame than the fitted
+# Omniglot characters (thicker strokes), and are taller and narrower; zoomed out to 90%,
+# their ink share is within 0.01 of Omniglot's and their height within 1 row, while their
+# width falls more than 2 columns short. Even so, no scale beats the digits as given
+# detectably (the smallest gain the design could detect is printed), no variant of the
+# exploring grid is more than 1 point above them, and the confirm stage's candidate is 0.65
+# points ahead, not detectably (smallest detectable 2.3): the digits stay as given, and the
+# test tasks were scored with nothing else for this recipe (like Lake's runs, they were
+# scored for earlier recipes too; 06b, section 6).
 
 # %%
 shape = results.read_mnist_transfer(MNIST_SCALE_FILE)
 ink = pd.DataFrame(shape.ink).T
 print(ink.round(3))
-om = ink.loc["omniglot"]
-assert ink.loc["as given", "ink"] > 1.3 * om["ink"], ink
-assert ink.loc["as given", "height"] > om["height"] + 1.5, ink
-assert ink.loc["as given", "width"] < om["width"] - 1, ink
-at_90 = ink.loc["zoomed out to 90%"]
+om, at_90 = ink.loc["omniglot"], ink.loc["zoomed out to 90%"]
 print(f"zoomed out to 90% minus Omniglot: ink share {at_90['ink'] - om['ink']:+.4f} (check: "
       f"within 0.01), height {at_90['height'] - om['height']:+.1f} rows (check: within 1), "
       f"width {at_90['width'] - om['width']:+.1f} columns (check: more than 2 short)")
+assert ink.loc["as given", "ink"] > 1.3 * om["ink"], ink
+assert ink.loc["as given", "height"] > om["height"] + 1.5, ink
+assert ink.loc["as given", "width"] < om["width"] - 1, ink
 assert abs(at_90["ink"] - om["ink"]) < 0.01 and abs(at_90["height"] - om["height"]) < 1
 assert at_90["width"] < om["width"] - 2, ink
 
-# %% [markdown]
-# **Choosing how to show the digits, on digits the test never uses.** The net never trains
-# on MNIST, so MNIST's *training* split is unused data to choose on, disjoint from the test
-# tasks (MNIST's test split). Choosing there uses labelled digits; Koch et al. (section 4.4)
-# report no fine-tuning on MNIST's training set. `scripts/mnist_06.py` scores the full
-# recipe in three stages, each on its own 10-way tasks of the training split, and only then
-# the test tasks, with the digits as given and with the stage's choice (each stage's score
-# of the digits as given must reproduce the recipe file's outcomes, asserted below):
-#
-# | stage | tasks | seed | digits | what it is for |
-# |---|---|---|---|---|
-# | scale | 1,000 | 1 | any | is a smaller scale alone better? (rule below) |
-# | explore | 1,000 | 2 | any | every scale with Euclidean and cosine distance: a look |
-# | confirm | 2,000 | 3 | none used by the other two | tests one candidate once |
-#
-# The scale stage's rule, fixed before its run: the best scale is taken only if it beats the
-# digits as given detectably (paired; p-values Holm-adjusted over the three scales, a
-# correction that keeps the chance of any false "detectable" among them at 0.05; intervals
-# and smallest detectable effects at the Bonferroni level, each of k comparisons at 0.05/k,
-# so printed as 98.3% CIs; 06b, section 4, and its Exercise 2 show Holm's method).
-#
-# **Claim:** no scale alone beats the digits as given detectably on these tasks, so this
-# stage's rule keeps the digits as given (Euclidean distance); the smallest gain the design
-# could detect is printed beside the best scale's.
-
-# %%
 scales = evaluate.compare_many({k: v.outcomes for k, v in shape.validation.items()},
                                [(k, "as given") for k in shape.scales if k != "as given"],
                                paired=True)
 best = max(scales.values(), key=lambda c: c.effect)
 print(f"scale stage ({shape.val_tasks} tasks): " + ", ".join(
     f"{k} {v.accuracy:.1%}" for k, v in shape.validation.items()) + f"; chosen: {shape.chosen}")
-print(best)
 print(f"best gain {100 * best.effect:+.1f} points, smallest detectable "
       f"{100 * best.smallest_detectable:.1f}")
-assert len(scales) == 3 and shape.chosen == "as given" and set(shape.test) == {"as given"}
-assert not any(c.detectable for c in scales.values()), scales
-assert np.array_equal(shape.test["as given"].outcomes, mnist["the full recipe (file)"])
-
-# %% [markdown]
-# **Smaller digits, compared by angle.** The confirm stage's candidate, digits zoomed out to
-# 80% and compared by cosine distance, was picked on the explore stage's tasks with an
-# earlier recipe's net, and its rule was committed before this recipe's nets existed: take
-# it only if it beats the digits as given with Euclidean distance detectably (paired, one
-# comparison). The explore stage's grid is printed as a look, not a choice.
-#
-# **Claim:** on the exploring tasks no variant is more than 1 point above the digits as
-# given; on the 2,000 confirming tasks the candidate is 0.65 points ahead, not detectably
-# (the design could detect 2.3 points), so the digits stay as given and the test tasks were
-# scored with nothing else.
-
-# %%
 explore = results.read_mnist_transfer(MNIST_EXPLORE_FILE)
 confirm = results.read_mnist_transfer(MNIST_CONFIRM_FILE)
-grid = explore.accuracy_table()
 print(f"explore stage ({explore.val_tasks} tasks, a look):")
-print(grid.round(3))
+print(explore.accuracy_table().round(3))
 top_gain = max(v.accuracy for v in explore.validation.values()) - \
     explore.validation["as given"].accuracy
+print(f"best variant {100 * top_gain:+.1f} points above the digits as given")
 candidate = next(k for k in confirm.validation if k != "as given")
 confirmed = evaluate.compare(confirm.validation[candidate].outcomes,
                              confirm.validation["as given"].outcomes, paired=True,
                              label=f"confirming tasks: {candidate} - as given")
-print(f"best variant {100 * top_gain:+.1f} points above the digits as given")
 print(f"confirm stage ({confirm.val_tasks} tasks): " + ", ".join(
     f"{k} {v.accuracy:.2%}" for k, v in confirm.validation.items()) + f"; chosen: {confirm.chosen}")
-print(confirmed)
 print(f"gain {100 * confirmed.effect:+.2f} points, smallest detectable "
       f"{100 * confirmed.smallest_detectable:.1f}")
+assert len(scales) == 3 and shape.chosen == "as given"
+assert not any(c.detectable for c in scales.values()), scales
 assert len(explore.validation) == 8 and top_gain < 0.01, top_gain
 assert candidate == "zoomed out to 80%, cosine" and confirm.chosen == "as given"
 assert not confirmed.detectable and round(100 * confirmed.effect, 2) == 0.65, confirmed
 assert round(100 * confirmed.smallest_detectable, 1) == 2.3
-for stage in (explore, confirm):     # every stage re-scored the digits as given identically
+for stage in (shape, explore, confirm):    # every stage re-scored the digits as given alone
     assert set(stage.test) == {"as given"}
     assert np.array_equal(stage.test["as given"].outcomes, mnist["the full recipe (file)"])
 
@@ -695,8 +676,8 @@ for stage in (explore, confirm):     # every stage re-scored the digits as given
 # ## 7. Our numbers beside the literature
 #
 # Every Omniglot row below is 20-way within-alphabet one-shot classification on Lake's runs
-# or on trials built the same way. Most published rows trained on the 30 background
-# alphabets; ours used Lake's minimal split of 5. Lake, Salakhutdinov and Tenenbaum (2019,
+# or on trials built the same way. Most published rows trained on 30 alphabets (Koch et al.
+# on 30 of their own 40 background alphabets); ours used Lake's minimal split of 5. Lake, Salakhutdinov and Tenenbaum (2019,
 # "The Omniglot challenge: a 3-year progress report") discuss results on that split; we
 # could not check their numbers offline, so none is in the table below (unverified). Famous 20-way numbers (prototypical networks
 # 96.0%, Snell et al. 2017, Table 1; matching networks 93.8%, Vinyals et al. 2016, Table 1)
@@ -707,7 +688,9 @@ for stage in (explore, confirm):     # every stage re-scored the digits as given
 # (trained 5-way, with batch norm and cosine distance) at 10.7% error on random-character
 # trials against 24.2% on within-alphabet trials. Do not compare those numbers with this
 # table. Our rows were scored on runs that were looked at during development (section 4),
-# and each model was trained once.
+# and each model was trained once: so do not read the other split's 96.75% as beating
+# humans (95.5%) or Bayesian Program Learning (96.7%); 10 alphabets cannot resolve
+# differences that small.
 #
 # **The other minimal split.** Lake et al. offer two background splits of 5 alphabets.
 # `scripts/recipe_06.py --split background_small2` trained the same full recipe, with the same
@@ -715,9 +698,9 @@ for stage in (explore, confirm):     # every stage re-scored the digits as given
 # Greek and Latin are in both), after the recipe had been fixed. In the official
 # `images_background_small2.zip` those alphabets hold 24, 47, 26, 42 and 17 characters
 # (`tests/test_data.py` checks the counts wherever the zip is cached);
-# Tagalog's 17, 68 with their rotations, are fewer than the 80 an episode takes from one
-# alphabet, so the recipe never trains on them (the library warns when an alphabet is
-# skipped) and learns from the other 4 alphabets' 139 characters. Like `06_recipe.json`, the file scores both of its models (the one net and
+# Note: Tagalog has too few characters for 80-way episodes (17, 68 with their rotations), so
+# this run never trains on it (the library warns when an alphabet is skipped) and learns
+# from the other 4 alphabets' 139 characters. Like `06_recipe.json`, the file scores both of its models (the one net and
 # the full recipe) on Lake's runs and on MNIST, plain and with shifts; we report the plain
 # full recipe, the row that answers the question.
 #
@@ -725,7 +708,8 @@ for stage in (explore, confirm):     # every stage re-scored the digits as given
 # the `background_small1` run on the same 400 queries, detectably (clustered by alphabet;
 # the design could detect 4.7 points). Each split has one training run, so this
 # interval leaves out how much a second run on the same split would differ (06b, section 5,
-# prints the recipe's fold scores for two seeds): it says the two *trained models* differ,
+# prints the earlier recipe's fold scores for three seeds): it says the two *trained models*
+# differ,
 # not that the splits would every time. Why `background_small2` suits Lake's runs better was
 # not tested; one guess is its two large alphabets, which give the 80-way episodes more
 # characters to choose from (an interpretation).
@@ -769,6 +753,7 @@ rows = [
 table = pd.DataFrame(rows, columns=["method", "source", "training data", "accuracy",
                                     "95% CI over alphabets"])
 table["accuracy"] = table["accuracy"].map("{:.1%}".format)
+# saves these numbers for the course's summary table (`make course`); you can ignore it
 results.record("06_one_shot", lake_one_net=acc, lake_one_net_ci=[low, high],
                lake_full_recipe=recipe_acc, lake_full_recipe_ci=[recipe_low, recipe_high],
                lake_full_recipe_shifts=file_recipe.scores["lake_shifts"].accuracy,
@@ -790,8 +775,8 @@ table
 #   these 20 characters of one alphabet?". The recipe that trains on that question (wide
 #   episodes of one alphabet compared at once, a softmax over minus squared distances,
 #   rotations, shifts, a cosine schedule) beat our pair-trained net by a wide margin; this
-#   lesson's comparison cannot say which of its parts mattered, and 06b's ablation points
-#   to the N-way loss on episodes.
+#   lesson's comparison cannot say which of its parts mattered, and 06b's short ablation
+#   hints at the N-way loss on episodes (not tested).
 # - Fitting every drawing to one box is preprocessing that does real work: it more than
 #   doubles 1-NN on pixels, so compare a trained net with the baseline on the same input.
 # - The recipe is one call, `training.train_one_shot_recipe`. Three nets side by side beat
@@ -802,7 +787,8 @@ table
 # - Test-time shifts cost 5 forward passes per image and made no detectable difference on
 #   top of the three nets (the smallest detectable effect is printed in section 4).
 # - The full recipe learned on Omniglot transfers to MNIST digits well above pixel
-#   matching, with the digits as given; no smaller scale and no change of distance beat
+#   matching, with the digits as given; neither a smaller scale nor the one candidate tested
+#   on confirming tasks (80%, cosine) beat
 #   that on MNIST's training split (section 6). Its test score is within sampling noise of
 #   Koch et al.'s 70.3%, in a setting that differs from theirs even for 1-NN on pixels.
 #
@@ -892,8 +878,8 @@ nb06.q2.check()
 # ```
 # For (a), score it on validation tasks every few hundred steps and watch the accuracy follow
 # the falling loss; Koch et al. trained theirs for up to 200 epochs of up to 150,000 pairs. For (b), both use the same training steps in all. Notebook 06b made a similar
-# comparison on validation alphabets (three nets of 2,300 steps against one net of 7,000):
-# the three nets won by 5.5 points, p = 0.016 clustered over 5 alphabets (few clusters for a
+# comparison on validation alphabets for the earlier recipe (three nets of 2,300 steps
+# against one net of 7,000): the three nets won by 5.5 points, p = 0.016 clustered over 5 alphabets (few clusters for a
 # trustworthy p-value, 06b warns), one seed per fold, on validation tasks built without Lake's
 # drawer rule (06b, section 1).
 # </details>

@@ -214,8 +214,8 @@ def test_kind_is_inferred_from_booleans_or_given():
 
 
 def test_holm_adjustment_by_hand():
-    assert ev._holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert ev._holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert ev.holm_adjust([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert ev.holm_adjust([0.5, 0.9]) == pytest.approx([1.0, 1.0])
 
 
 def test_compare_many_corrects_a_family():
@@ -226,7 +226,7 @@ def test_compare_many_corrects_a_family():
     family = ev.compare_many(runs, paired=True)
     assert list(family) == list(itertools.combinations(runs, 2))  # 15 pairs, in order
     alone = {pair: ev.compare(runs[pair[0]], runs[pair[1]], paired=True) for pair in family}
-    adjusted = ev._holm([alone[pair].p_value for pair in family])
+    adjusted = ev.holm_adjust([alone[pair].p_value for pair in family])
     for (pair, c), p in zip(family.items(), adjusted):
         assert c.family == 15 and c.label == f"{pair[0]} - {pair[1]}"
         assert c.p_unadjusted == pytest.approx(alone[pair].p_value)
