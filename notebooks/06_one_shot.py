@@ -79,6 +79,8 @@ STEPS_PER_EPOCH = 100           # one progress line per 100 steps
 MNIST_TASKS = 400               # 10-way one-shot tasks on the MNIST test set
 RECIPE_FILE = "results/06_recipe.json"
 OTHER_SPLIT_FILE = "results/06_recipe_small2.json"   # the same recipe, Lake's other split
+SEED_1_FILES = {"background_small1": "results/06_recipe_seed1.json",      # second training
+                "background_small2": "results/06_recipe_small2_seed1.json"}  # runs (seed 1)
 MNIST_SCALE_FILE = "results/06_mnist.json"           # how digits are shown (section 6)
 MNIST_EXPLORE_FILE = "results/06_mnist_explore.json"
 MNIST_CONFIRM_FILE = "results/06_mnist_confirm.json"
@@ -519,9 +521,11 @@ plots.plot_one_shot_task(runs[r].test_images[i], runs[r].train_images,
 import pandas as pd
 
 ns = np.array([2, 5, 10, 20])
-contenders = {"one net (episodes)": one_net, "Koch-style net": koch_net, "1-NN on pixels": None}
+contenders = {"one net (episodes)": one_net, "Koch-style net": koch_net,
+              "1-NN on fitted pixels": None}
 curves, errors = oneshot.lake_accuracy_against_n(contenders, runs, ns, seed=SEED)
-plots.plot_accuracy_vs_n(ns, curves, errors, title="One-shot accuracy on Lake's runs against N")
+plots.plot_accuracy_vs_n(ns, curves, errors, title="One-shot accuracy on Lake's runs against N "
+                                                   "(Wilson 95% intervals, not clustered)")
 pd.DataFrame({**curves, "chance": 1 / ns}, index=pd.Index(ns, name="N")).round(3)
 
 # %% [markdown]
@@ -724,6 +728,18 @@ print(f"the full recipe trained on {other.split}: {other_right.mean():.2%}; on {
 print(other_split)
 print(f"difference {100 * other_split.effect:+.2f} points, smallest detectable "
       f"{100 * other_split.smallest_detectable:.1f}")
+second = {split: results.read_recipe(f) for split, f in SEED_1_FILES.items()}
+seed_scores = pd.DataFrame(
+    {"seed 0": [recipe_acc, other_right.mean()],
+     "seed 1": [second[k].run("recipe").scores["lake_plain"].accuracy for k in SEED_1_FILES]},
+    index=list(SEED_1_FILES))
+seed_scores["mean"] = seed_scores.mean(axis=1)
+print(seed_scores.round(4))
+split_gap = seed_scores.loc["background_small2", "mean"] - seed_scores.loc[TRAIN_SPLIT, "mean"]
+seed_spread = (seed_scores["seed 1"] - seed_scores["seed 0"]).abs()
+print(f"gap between the splits, two seeds each: {100 * split_gap:+.2f} points; between the "
+      f"seeds of one split: " + ", ".join(f"{k} {100 * v:.2f}" for k, v in seed_spread.items()))
+assert all(f.seed == 1 and f.split == k for k, f in second.items())
 assert other.split != TRAIN_SPLIT, (other.split, TRAIN_SPLIT)
 assert round(other_right.mean(), 4) == 0.9675 and round(100 * other_split.effect, 2) == 4.25
 assert other_split.detectable and round(100 * other_split.smallest_detectable, 1) == 4.7

@@ -75,6 +75,8 @@ def test_the_notebook_trains_with_the_scripts_settings():
     settings = {k.arg: n_way if isinstance(k.value, ast.Name) and k.value.id == "N_WAY"
                 else ast.literal_eval(k.value) for k in recipe.keywords}
     assert settings == recipe_06.SETTINGS
+    assert ast.literal_eval(_statement(source, "BOX")) == recipe_06.box_for() == recipe_06.BOX
+    assert ast.literal_eval(_statement(source, "IMAGE_SIZE")) == recipe_06.IMAGE_SIZE
     steps = _statement(source, "LESSON_STEPS")
     full = next(k.value.value for k in steps.keywords if k.arg == "full")
     assert full == recipe_06.RUNS["lesson"]["steps"] and recipe_06.RUNS["lesson"]["members"] == 1
