@@ -264,6 +264,8 @@ def plot_one_shot_task(
 ) -> Figure:
     """Query, then the N candidates: green border on the true match, red on a wrong pick.
 
+    The candidates are captioned 1 to N (``pick`` and ``truth`` are 0-based indices).
+
     Args:
         query: one image (H, W), (H, W, 1) or (H, W, 3).
         candidates: N images shaped like ``query``.
@@ -307,7 +309,7 @@ def plot_one_shot_task(
         ax.set_axis_off()
     for i, ax in enumerate(slots[:n]):
         _draw_image(ax, cands[i], lo, hi)
-        ax.set_title(str(i), fontsize=8)
+        ax.set_title(str(i + 1), fontsize=8)         # numbered from 1, as people count
         if i == truth or i == pick:
             color = _GOOD if i == truth else _BAD
             caption = "pick = truth" if pick == truth else ("truth" if i == truth else "pick")

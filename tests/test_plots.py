@@ -98,7 +98,7 @@ def test_one_shot_task_in_two_rows():
     assert len(fig.axes) == 22
     width, height = fig.get_size_inches()
     assert width < 15 and height > 4
-    assert fig.axes[11 + 1 + 2].get_title() == "12"
+    assert fig.axes[11 + 1 + 2].get_title() == "13"     # index 12, captioned from 1
     with pytest.raises(ValueError, match="rows"):
         plots.plot_one_shot_task(images[0], images[1:5], pick=0, truth=0, rows=5)
 
