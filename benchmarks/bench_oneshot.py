@@ -12,8 +12,8 @@
   50%, 70% and 85% (a threshold not reached within ``--max-seconds`` is "not reached").
 
 Validation: 400 20-way within-alphabet tasks of Early_Aramaic, held out of background_small1
-(never Lake's runs), built like Lake's runs (fitted to the box for the recipe). The notebook trains its final nets on all five alphabets; here they train
-on the four others, so that the accuracy printed beside the time is a validation number. Only
+(never Lake's runs), built like Lake's runs (fitted to the box for the recipe). The notebook
+trains its final nets on all five alphabets; here they train on the four others, so that the accuracy printed beside the time is a validation number. Only
 training time counts (scoring is not charged).
 
 Writes ``build/bench_oneshot.json`` and ``build/bench_oneshot.md`` and prints the table.

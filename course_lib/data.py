@@ -268,9 +268,7 @@ def fit_to_box(images, box: int, size: int, threshold: float = 0.5) -> np.ndarra
     if x.ndim != 3 or x.shape[1] != x.shape[2] or x.shape[0] == 0:
         raise ValueError(f"images must be square images (N, H, H) with N >= 1, got {x.shape}")
     size = checks.positive_int(size, "size")
-    box = checks.integer(box, "box", minimum=1)
-    if box > size:
-        raise ValueError(f"box must be at most size={size}, got {box}")
+    box = _check_box(box, size, "size")
     threshold = checks.number(threshold, "threshold", 0, 1, high_open=True)
     import keras
 
@@ -376,11 +374,12 @@ def _check_split(split: object) -> OmniglotFile:
     return OMNIGLOT_FILES[split]
 
 
-def _check_box(box: object, image_size: int) -> int:
-    """``box`` as an int in [1, image_size], or a TypeError/ValueError naming it."""
+def _check_box(box: object, frame: int, frame_name: str = "image_size") -> int:
+    """``box`` as an int in [1, frame], or a TypeError/ValueError naming it and the frame
+    argument (``frame_name``)."""
     box = checks.integer(box, "box", minimum=1)
-    if box > image_size:
-        raise ValueError(f"box must be at most image_size={image_size}, got {box}")
+    if box > frame:
+        raise ValueError(f"box must be at most {frame_name}={frame}, got {box}")
     return box
 
 

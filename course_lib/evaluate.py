@@ -790,11 +790,9 @@ def holm_adjust(p_values) -> np.ndarray:
     Raises:
         TypeError, ValueError: ``p_values`` empty, not 1-D, not finite, or outside [0, 1].
     """
-    p = checks.float_array(p_values, "p_values")
-    if p.ndim != 1 or p.size == 0 or (p < 0).any() or (p > 1).any():
-        raise ValueError(f"p_values must be a non-empty 1-D sequence of numbers in [0, 1], "
-                         f"got shape {p.shape}")
-    p = p.astype(np.float64)
+    p = checks.float_array(p_values, "p_values", ndim=1)
+    if (p < 0).any() or (p > 1).any():
+        raise ValueError(f"p_values must be numbers in [0, 1], got {p.tolist()!r:.80}")
     order = np.argsort(p, kind="stable")
     steps = (p.size - np.arange(p.size)) * p[order]
     adjusted = np.empty_like(p)

@@ -13,9 +13,10 @@ outcomes: the training is deterministic) and the chosen scoring.
 
 - Lake-style tasks: the three-net recipe of seed 0 of each of the five folds
   (``scripts/select_06``'s :data:`FOLD_CANDIDATE`, loaded from ``--save-dir`` or trained
-  there), on
-  each fold's 400 Lake-style tasks of its held-out alphabet, pooled (2,000 tasks), compared
-  clustered by the query's character.
+  there), on each fold's 400 Lake-style tasks of its held-out alphabet, pooled (2,000
+  tasks), compared clustered by the query's character. The stored ``06_scoring.json`` was
+  written when the candidate was ``ensemble3`` (commit c1a5df8), before the recipe took
+  ``ensemble3_box20_way80``; it has not been re-run since.
 - MNIST: the full recipe trained on all five alphabets (``scripts/recipe_06``'s ``recipe``),
   on the 1,000 10-way one-shot tasks of MNIST's training split that ``scripts/mnist_06``
   chose the digits' scale on (the digits as given), paired but not clustered, as there.

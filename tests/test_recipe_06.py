@@ -16,8 +16,11 @@ import pytest
 from course_lib import results
 from scripts import recipe_06
 
+TRAINED_SEEDS = []
+
 
 def _fake_train(name, omniglot, runs, mnist, save_dir=None, seed=0):
+    TRAINED_SEEDS.append(seed)
     r = recipe_06.RUNS[name]
     right = np.arange(400) % (3 if name == "lesson" else 2) == 0
     digits = np.arange(recipe_06.MNIST_TASKS) % 4 != 0
@@ -57,8 +60,9 @@ def test_a_run_is_written_read_back_and_a_rerun_replaces_only_its_own(tmp_path, 
     assert other.split == "background_small2" and first.split == "background_small1"
     with pytest.raises(SystemExit):                     # another seed, the same file
         recipe_06.main(["--runs", "lesson", "--seed", "1", "--out", str(out)])
+    TRAINED_SEEDS.clear()
     seeded = recipe_06.main(["--runs", "recipe", "--seed", "1", "--out", str(tmp_path / "s1.json")])
-    assert seeded.seed == 1 and [r.name for r in seeded.runs] == ["recipe"] and first.seed == 0
+    assert TRAINED_SEEDS == [1] and seeded.seed == 1 and [r.name for r in seeded.runs] == ["recipe"] and first.seed == 0
 
 
 def _statement(source: str, name: str) -> ast.expr:
