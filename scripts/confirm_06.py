@@ -20,6 +20,14 @@ seed no look trained and compares it with ``ensemble3`` of the same seed, on the
   uses seed 2 (members 6, 7 and 8, which no look and no earlier test trained) and trains the
   baseline's seed 2 into the same file, ``06_selection_combined.json``. The validation tasks
   are the same as before: a pass says the gain holds on new training runs of these tasks.
+- ``ensemble3_box20_way80_seed0``: the same candidate again, on seed 0 (members 0, 1 and 2:
+  no look trained the combined candidate on seed 0; the looks trained ``ensemble3_box20`` and
+  ``ensemble3_way80``), against ``ensemble3`` seed 0 of ``06_selection_lake.json``; a
+  replication of the test that adopted it, run after the adoption. Result file
+  ``06_selection_combined_seed0.json``; with ``--save-dir`` its nets are kept for
+  ``scripts/scoring_06``, whose fold nets they are. Decided before its run: the recipe stays
+  unless seeds 0 and 2 pooled put ``ensemble3`` ahead (an effect below 0), in which case
+  notebook 06 goes back to ``ensemble3``.
 
 Rule (committed with each candidate before its run, :func:`rule`): the candidate passes if it
 is detectably better than ``ensemble3`` of its seed (plain scoring, paired, pooled over the
@@ -29,8 +37,10 @@ recipe and what was chosen for it.
 
 Usage (heavy: wrap it in the machine lock; about 40 minutes on 2 cores, twice that when it
 trains the baseline too):
-    flock /tmp/course_heavy.lock .venv/bin/python -m scripts.confirm_06 --candidate NAME
-Writes the candidate's result file under notebooks/results/ atomically (``select_06``'s
+    flock /tmp/course_heavy.lock .venv/bin/python -m scripts.confirm_06 --test NAME
+    flock /tmp/course_heavy.lock .venv/bin/python -m scripts.confirm_06 \
+        --test ensemble3_box20_way80_seed0 --save-dir DIR      # keep the nets (scoring_06)
+Writes the test's result file under notebooks/results/ atomically (``select_06``'s
 format, read by ``course_lib.results.read_selection``) and prints the comparison.
 """
 
@@ -38,37 +48,55 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import NamedTuple
 
 from course_lib import evaluate, results
 from scripts import select_06
 
 RESULTS = Path(__file__).resolve().parents[1] / "notebooks" / "results"
-# candidate: (its result file, the seed of its test, the file of the baseline's runs of that
-# seed: None when the test trains the baseline into the candidate's own file)
-CANDIDATES = {"ensemble3_box20": ("06_selection_box.json", 1, "06_selection_lake.json"),
-              "ensemble3_way80": ("06_selection_way.json", 1, "06_selection_lake.json"),
-              "ensemble3_box20_way80": ("06_selection_combined.json", 2, None)}
+
+
+class Test(NamedTuple):
+    """One confirmatory test: ``select_06``'s ``candidate`` trained on ``seed`` into ``file``
+    (under notebooks/results), against the baseline's runs of that seed in ``baseline_file``
+    (None: the test trains the baseline into ``file`` too)."""
+
+    candidate: str
+    file: str
+    seed: int
+    baseline_file: str | None
+
+
+TESTS = {"ensemble3_box20": Test("ensemble3_box20", "06_selection_box.json", 1,
+                                 "06_selection_lake.json"),
+         "ensemble3_way80": Test("ensemble3_way80", "06_selection_way.json", 1,
+                                 "06_selection_lake.json"),
+         "ensemble3_box20_way80": Test("ensemble3_box20_way80", "06_selection_combined.json", 2,
+                                       None),
+         "ensemble3_box20_way80_seed0": Test("ensemble3_box20_way80",
+                                             "06_selection_combined_seed0.json", 0,
+                                             "06_selection_lake.json")}
 BASELINE, SCORING = "ensemble3", "plain"
 FOLDS = ("Balinese", "Early_Aramaic", "Greek", "Korean", "Latin")
 ALPHA = 0.05
 
 
-def rule(candidate: str) -> str:
-    """The rule ``candidate`` is tested by."""
-    seed = CANDIDATES[candidate][1]
-    return (f"{candidate} passes if it is detectably better than {BASELINE} (seed {seed}, "
+def rule(test: str) -> str:
+    """The rule ``test`` is judged by."""
+    t = TESTS[test]
+    return (f"{t.candidate} passes if it is detectably better than {BASELINE} (seed {t.seed}, "
             f"{SCORING} scoring, paired over the five folds' pooled tasks, clustered by the "
             f"query's character, alpha {ALPHA}, one comparison)")
 
 
-def compare(candidate: str, found: results.SelectionStudy,
+def compare(test: str, found: results.SelectionStudy,
             baseline: results.SelectionStudy | None = None) -> evaluate.Comparison:
-    """:func:`rule`'s comparison of ``candidate`` (in ``found``) with the baseline (in
+    """:func:`rule`'s comparison of the test's candidate (in ``found``) with the baseline (in
     ``baseline``, or in ``found`` itself when None)."""
-    seed = CANDIDATES[candidate][1]
+    t = TESTS[test]
     both = found if baseline is None else baseline.joined(found)
-    return both.compare(candidate, BASELINE, FOLDS, SCORING, seeds=[seed],
-                        label=f"{candidate} - {BASELINE}, seed {seed}", alpha=ALPHA)
+    return both.compare(t.candidate, BASELINE, FOLDS, SCORING, seeds=[t.seed],
+                        label=f"{t.candidate} - {BASELINE}, seed {t.seed}", alpha=ALPHA)
 
 
 def _read(path: Path) -> results.SelectionStudy:
@@ -79,25 +107,28 @@ def _read(path: Path) -> results.SelectionStudy:
 
 def main(argv=None) -> evaluate.Comparison:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidate", required=True, choices=list(CANDIDATES))
+    parser.add_argument("--test", required=True, choices=list(TESTS))
     parser.add_argument("--out", type=Path, default=None,
-                        help="the result file (default: the candidate's under notebooks/results)")
+                        help="the result file (default: the test's under notebooks/results)")
     parser.add_argument("--compare-only", action="store_true",
                         help="compare the runs already in --out (no training)")
+    parser.add_argument("--save-dir", type=Path, default=None,
+                        help="also save every trained net there (select_06's names)")
     args = parser.parse_args(argv)
-    name, seed, baseline_file = CANDIDATES[args.candidate]
-    out = (args.out or RESULTS / name).resolve()
+    t = TESTS[args.test]
+    out = (args.out or RESULTS / t.file).resolve()
     if not args.compare_only:
-        train = [args.candidate]
-        if baseline_file is None:      # the baseline's runs of this seed, unless already there
-            have = _read(out).folds([BASELINE], seed=seed) if out.exists() else []
+        train = [t.candidate]
+        if t.baseline_file is None:    # the baseline's runs of this seed, unless already there
+            have = _read(out).folds([BASELINE], seed=t.seed) if out.exists() else []
             train = ([] if list(have) == sorted(FOLDS) else [BASELINE]) + train
+        keep = [] if args.save_dir is None else ["--save-dir", str(args.save_dir)]
         for candidate in train:
-            select_06.main(["--candidates", candidate, "--first-seed", str(seed), "--held-out",
-                            *FOLDS, "--out", str(out)])
-    found = compare(args.candidate, _read(out),
-                    None if baseline_file is None else _read(RESULTS / baseline_file))
-    print(rule(args.candidate))
+            select_06.main(["--candidates", candidate, "--first-seed", str(t.seed), "--held-out",
+                            *FOLDS, "--out", str(out), *keep])
+    found = compare(args.test, _read(out),
+                    None if t.baseline_file is None else _read(RESULTS / t.baseline_file))
+    print(rule(args.test))
     print(found)
     print("passes" if found.detectable and found.effect > 0 else "does not pass")
     return found

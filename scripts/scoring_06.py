@@ -12,11 +12,10 @@ MNIST test tasks of ``06_recipe.json``, with the baseline (which must equal that
 outcomes: the training is deterministic) and the chosen scoring.
 
 - Lake-style tasks: the three-net recipe of seed 0 of each of the five folds
-  (``scripts/select_06``'s :data:`FOLD_CANDIDATE`, loaded from ``--save-dir`` or trained
-  there), on each fold's 400 Lake-style tasks of its held-out alphabet, pooled (2,000
-  tasks), compared clustered by the query's character. The stored ``06_scoring.json`` was
-  written when the candidate was ``ensemble3`` (commit c1a5df8), before the recipe took
-  ``ensemble3_box20_way80``; it has not been re-run since.
+  (:data:`FOLD_CANDIDATE`, loaded from ``--save-dir`` or trained there; ``scripts/confirm_06
+  --test ensemble3_box20_way80_seed0 --save-dir DIR`` trains and keeps them, and its result
+  file, :data:`FOLD_FILE`, must agree with them), on each fold's 400 Lake-style tasks of its
+  held-out alphabet, pooled (2,000 tasks), compared clustered by the query's character.
 - MNIST: the full recipe trained on all five alphabets (``scripts/recipe_06``'s ``recipe``),
   on the 1,000 10-way one-shot tasks of MNIST's training split that ``scripts/mnist_06``
   chose the digits' scale on (the digits as given), paired but not clustered, as there.
@@ -53,6 +52,7 @@ SCORINGS = {
 BASELINE = next(iter(SCORINGS))
 FOLDS = ("Early_Aramaic", "Balinese", "Greek", "Korean", "Latin")
 FOLD_CANDIDATE, FOLD_SEED = "ensemble3_box20_way80", 0
+FOLD_FILE = "06_selection_combined_seed0.json"      # the fold nets' validation outcomes
 # The rule (course_lib.results.choose_scoring, which notebook 06b re-runs on the file).
 RULE = ("evaluate.choose_cheapest over the scorings in their listed order, all at cost 1 (so "
         "an earlier scoring stays unless a later one beats it detectably; the first is notebook "
@@ -86,10 +86,10 @@ def _fold_encoder(fold: str, save_dir: Path) -> keras.Model:
 
 def lake_validation(save_dir: Path) -> tuple[dict, list]:
     """Every scoring on the five folds' Lake-style tasks, pooled, and each task's cluster."""
-    selection = results.read_selection("results/06_selection_lake.json")
+    selection = results.read_selection(f"results/{FOLD_FILE}")
     pooled, clusters = {k: [] for k in SCORINGS}, []
     for fold in FOLDS:
-        d = ov.setup(28, validation=(fold,))
+        d = ov.setup(28, validation=(fold,), box=select_06.CANDIDATES[FOLD_CANDIDATE].get("box"))
         encoder = _fold_encoder(fold, save_dir)
         mean = training.encode(encoder, d.images).mean(axis=0)
         scored = score_all(encoder, d.val_images, (d.val_query, d.val_support, d.val_answer),
@@ -97,7 +97,7 @@ def lake_validation(save_dir: Path) -> tuple[dict, list]:
         saved = selection.outcomes(FOLD_CANDIDATE, "plain", [fold], seed=FOLD_SEED)
         same = int((saved == scored[BASELINE].outcomes).sum())
         print(f"{fold}: " + ", ".join(f"{k} {v.accuracy:.3f}" for k, v in scored.items())
-              + f"; the baseline agrees with 06_selection_lake.json on {same} of {saved.size}")
+              + f"; the baseline agrees with {FOLD_FILE} on {same} of {saved.size}")
         for k, v in scored.items():
             pooled[k].append(v.outcomes)
         clusters += [f"{fold}/{c}" for c in d.val_character]

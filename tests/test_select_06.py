@@ -191,7 +191,7 @@ def test_the_box20_candidate_sees_fitted_drawings_on_the_same_validation_tasks()
 def test_the_stored_box20_test_is_read_back_and_compared_by_its_rule(capsys):
     from scripts import confirm_06
 
-    found = confirm_06.main(["--candidate", "ensemble3_box20", "--compare-only"])
+    found = confirm_06.main(["--test", "ensemble3_box20", "--compare-only"])
     assert found.effect == pytest.approx(0.0145) and not found.detectable
     assert "does not pass" in capsys.readouterr().out
 
@@ -205,14 +205,14 @@ def test_the_way80_candidate_changes_only_its_episodes_at_the_same_images_per_st
     assert {k: v for k, v in c.items() if k not in changed} == {
         k: v for k, v in base.items() if k not in changed}
     assert c["n_way"] * c["episodes"] == 20 * 4 and c["rotated_groups"] is False
-    assert confirm_06.CANDIDATES["ensemble3_way80"][1:] == (1, "06_selection_lake.json")
+    assert confirm_06.TESTS["ensemble3_way80"][2:] == (1, "06_selection_lake.json")
     assert "ensemble3_way80 passes if" in confirm_06.rule("ensemble3_way80")
 
 
 def test_the_stored_way80_test_is_read_back_and_compared_by_its_rule(capsys):
     from scripts import confirm_06
 
-    found = confirm_06.main(["--candidate", "ensemble3_way80", "--compare-only"])
+    found = confirm_06.main(["--test", "ensemble3_way80", "--compare-only"])
     assert found.effect == pytest.approx(0.0095) and not found.detectable
     assert "does not pass" in capsys.readouterr().out
 
@@ -226,10 +226,10 @@ def test_the_combined_candidate_is_both_changes_tested_on_a_fresh_seed_with_its_
     assert {k: v for k, v in both.items() if k != "label"} == {
         **{k: v for k, v in box.items() if k != "label"},
         **{k: v for k, v in way.items() if k != "label"}}
-    file, seed, baseline_file = confirm_06.CANDIDATES["ensemble3_box20_way80"]
+    _, file, seed, baseline_file = confirm_06.TESTS["ensemble3_box20_way80"]
     assert seed == 2 and baseline_file is None and "seed 2" in confirm_06.rule(
         "ensemble3_box20_way80")
-    assert seed not in {s for n, (_, s, _) in confirm_06.CANDIDATES.items()
+    assert seed not in {t.seed for n, t in confirm_06.TESTS.items()
                         if n != "ensemble3_box20_way80"}
     calls = []
 
@@ -240,6 +240,31 @@ def test_the_combined_candidate_is_both_changes_tested_on_a_fresh_seed_with_its_
 
     monkeypatch.setattr(select_06, "main", fake_select)
     with pytest.raises(SystemExit):
-        confirm_06.main(["--candidate", "ensemble3_box20_way80", "--out",
+        confirm_06.main(["--test", "ensemble3_box20_way80", "--out",
                          str(tmp_path / "results" / file)])
     assert calls == [("ensemble3", "2"), ("ensemble3_box20_way80", "2")]  # baseline first
+
+
+def test_the_seed0_replication_trains_only_the_combined_candidate_and_keeps_its_nets(
+        tmp_path, monkeypatch):
+    from scripts import confirm_06, scoring_06
+
+    t = confirm_06.TESTS["ensemble3_box20_way80_seed0"]
+    assert (t.candidate, t.seed, t.baseline_file) == (
+        "ensemble3_box20_way80", 0, "06_selection_lake.json")
+    assert (scoring_06.FOLD_CANDIDATE, scoring_06.FOLD_SEED) == (t.candidate, t.seed)
+    assert scoring_06.FOLD_FILE == t.file
+    calls = []
+
+    def fake_select(argv):                     # records what would be trained, trains nothing
+        calls.append(argv)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(select_06, "main", fake_select)
+    with pytest.raises(SystemExit):
+        confirm_06.main(["--test", "ensemble3_box20_way80_seed0", "--save-dir",
+                         str(tmp_path / "nets"), "--out", str(tmp_path / "results" / t.file)])
+    (argv,) = calls                            # the baseline's seed-0 runs are already stored
+    assert argv[argv.index("--candidates") + 1] == "ensemble3_box20_way80"
+    assert argv[argv.index("--first-seed") + 1] == "0"
+    assert argv[argv.index("--save-dir") + 1] == str(tmp_path / "nets")
