@@ -173,8 +173,9 @@ table.round(3)
 # %% [markdown]
 # Columns: mean and sample std of the seeds (refreshed statistics), the mean scored with
 # stale statistics, the steps made in the budget, and the mean of the same row in the old
-# file. Read the steps first. The machine was busier this time (other jobs ran beside it, which a load average taken at
-# the end does not show), so every row made several times fewer steps than in the old file.
+# file. Read the steps first: every row made several times fewer steps than in the old file,
+# because other jobs ran on the machine beside this run (the load average in the file was
+# taken at the end, after they had stopped, so it does not show them).
 # A wall-clock budget on a shared CPU measures the other jobs as well as the setting: the
 # new numbers are a shorter sprint than the old ones, not a re-measurement of the same one.
 # A **budget in steps** does not have this flaw; an ablation at equal step counts is the next
@@ -947,10 +948,10 @@ from course_lib.exercises import nb06b
 # %% [markdown]
 # ### Exercise 1: a paired difference clustered by character
 #
-# Write `clustered_difference(a, b, clusters)` in NumPy (section 4 did it by hand): `a` and `b`
-# are two methods' outcomes (booleans) on the same tasks, `clusters` the character of each
-# task. Return `(mean, standard_error)`: the mean of `a - b` and its cluster-robust standard
-# error (CR1). The check compares it with `evaluate.compare(a, b, paired=True,
+# Write `clustered_difference(a, b, clusters)` in NumPy: `a` and `b` are two methods'
+# outcomes (booleans) on the same tasks, `clusters` the character of each task. Return
+# `(mean, standard_error)`: the mean of `a - b` and its cluster-robust standard error with
+# the small-sample factor G/(G - 1), known as CR1, as section 4 computes it by hand. The check compares it with `evaluate.compare(a, b, paired=True,
 # clusters=clusters)` on 60 tasks in 12 clusters.
 
 # %% tags=["exercise"]
