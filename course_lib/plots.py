@@ -865,7 +865,8 @@ def plot_ablation(
     ax.set_yticks(y, labels)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.legend(loc="lower right")
+    # Outside the frame: inside it, the longest bar (often the last) ran under the legend.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
     return ax
 
 

@@ -235,6 +235,19 @@ def test_plot_ablation_bars_with_seeds():
         plots.plot_ablation(["a"], [[0.5], [0.4]])
 
 
+def test_plot_ablation_legend_covers_no_bar_even_when_the_last_bar_is_the_longest():
+    ax = plots.plot_ablation(["a", "b", "c"], [[0.1, 0.12], [0.3, 0.32], [0.7, 0.72]],
+                             reference=0.05)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    for bar in ax.patches:
+        assert not legend.overlaps(bar.get_window_extent(renderer)), bar.get_width()
+    for line in ax.get_lines():
+        assert not legend.overlaps(line.get_window_extent(renderer)), line.get_xdata()
+
+
 def test_one_run_has_no_mean_of_seeds_in_its_legend():
     ax = plots.plot_with_spread(np.arange(3), np.ones((1, 3)), label="net")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["net"]
