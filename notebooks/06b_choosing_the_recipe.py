@@ -28,7 +28,9 @@
 # changes to it (every drawing fitted to a 20x20 box, and a bundle of 80-way episodes with
 # rotations kept in their alphabet); the two together, a candidate chosen post hoc and
 # tested under a rule committed first, passed narrowly (p = 0.043; not after Holm's
-# correction over the four confirmatory tests) and became notebook 06's recipe.
+# correction over the four confirmatory tests) and became notebook 06's recipe; the same
+# test on new nets then passed clearly (p = 0.0011), and the way embeddings are compared was
+# chosen again for the adopted recipe's nets.
 #
 # **What you will be able to do after this notebook**
 #
@@ -67,6 +69,7 @@ LAKE_SELECTION_FILE = "results/06_selection_lake.json"  # the same, five folds, 
 LATER_FILES = {"ensemble3_box20": "results/06_selection_box.json",    # scripts/confirm_06.py
                "ensemble3_way80": "results/06_selection_way.json"}
 COMBINED_FILE = "results/06_selection_combined.json"    # the same, both at once, seed 2
+REPLICATION_FILE = "results/06_selection_combined_seed0.json"  # both at once again, seed 0
 SCORING_FILE = "results/06_scoring.json"                # scripts/scoring_06.py
 # scripts/recipe_06.py's file from before the recipe took section 5's last candidate
 ENSEMBLE3_RECIPE_FILE = "results/06_recipe_ensemble3.json"
@@ -521,101 +524,6 @@ assert balinese_1 < gain["Balinese"] / 2
 # are defensible; what matters is to choose the rule *before* looking at the numbers. Here it
 # was not: the highest-mean recipe, with shifts, had already been scored on Lake's runs when
 # the cost-aware rule replaced it (section 6).
-#
-# ### How the embeddings are compared
-#
-# Notebook 06 ranks candidates by the Euclidean distance between embeddings, the distance its
-# loss trains. Matching networks rank by the angle (cosine; Vinyals et al. 2016), and
-# SimpleShot (Wang et al. 2019) first centres every embedding on the mean embedding of the
-# training images, then scales it to unit length ("CL2N"); for MNIST that mean is the
-# Omniglot training images' mean. A task's own candidates offer another origin, their mean,
-# known before any query is seen: each query is still classified on its own, using no
-# statistics of the other queries. `oneshot.task_scores(..., metric="cosine", centre=...)`
-# does both. `scripts/scoring_06.py` scored the four ways on two task sets. The first is the
-# 2,000 Lake-style tasks of the five folds, with seed 0's recipe ensembles above (trained
-# again by `scripts/select_06.py`; they reproduce the stored outcomes task for task, checked
-# below). The second is notebook 06's MNIST validation tasks (1,000 tasks from MNIST's
-# training split), with the full recipe as it was then, before it was replaced by the
-# combined candidate at the end of this section (its scores: `06_recipe_ensemble3.json`).
-# `06_scoring.json` was written by `scripts/scoring_06.py` as of commit c1a5df8 (fold
-# candidate `ensemble3`); the script now targets the adopted recipe and has not been re-run.
-# It chose by `evaluate.choose_cheapest` with every
-# scoring at cost 1 in the order printed below: with equal costs the order breaks the ties,
-# so Euclidean ranking stays unless another beats it detectably. The rule compares every
-# pair of the four, 6 pairs (3 against Euclidean, 3 among the alternatives), Holm-corrected
-# together, so whichever it picks, no later scoring is detectably better. The MNIST tasks are
-# compared over tasks, not clustered, as in notebook 06, section 6: MNIST's 10 digits are
-# all the digits there are, not a sample of classes to generalise beyond (as Lake's
-# alphabets are), and each task is an independent random draw of digits. The intervals
-# cover the choice of tasks, not new writers (MNIST records no writer). A smallest detectable effect is the true effect the design would find 80% of the
-# time: z + 0.84 standard errors, where an observed difference of z standard errors is just
-# detectable (z = 1.96 at level 0.05, about 2.64 at 0.05/6). So a difference below the
-# smallest detectable effect can still be detectable. The rule was committed to the repository
-# before the first validation score was computed; the script's first run failed to write its
-# file (its outcomes were not kept), and the stored re-run used the same rule. An interpretation of what follows: these
-# nets were trained on squared Euclidean distances, so the lengths of their embeddings carry
-# information that the angle throws away; SimpleShot's gains were measured on the features
-# of nets trained as classifiers, a different kind of embedding.
-#
-# Notebook 06, section 6, makes a different comparison under its own rule: cosine distance
-# on digits zoomed out to 80% against Euclidean distance on the digits as given, tested on
-# fresh MNIST training-split tasks.
-#
-# **Claim:** with seed 0's nets, Euclidean ranking scores highest on the Lake-style
-# validation tasks, in every fold, and both centred scorings are detectably worse than it
-# (Holm over the 6 comparisons). On MNIST, cosine ranking is 2.5 points ahead of Euclidean:
-# p = 0.03 as a comparison on its own, but not detectable at the rule's level (Holm-adjusted
-# p = 0.15; at 0.05/6 the design could detect 3.9 points), while on the Lake-style tasks
-# cosine trails Euclidean. The rule keeps Euclidean ranking for both, so on the test tasks
-# it scored only the earlier recipe's Euclidean ranking, whose outcomes are those of
-# `06_recipe_ensemble3.json` (asserted).
-
-# %%
-scoring = results.read_scoring(SCORING_FILE)
-found = {}
-for name, family in (("Lake-style", scoring.lake), ("MNIST", scoring.mnist)):
-    found[name] = family.choice()
-    print(f"{name} validation: " + ", ".join(f"{k} {v.accuracy:.2%}"
-                                             for k, v in family.validation.items()))
-    for (first, second), c in found[name].comparisons.items():
-        print(f"  {first} - {second}: {100 * c.effect:+.2f} points, Holm p = "
-              f"{c.p_value:.2g}, smallest detectable at 0.05/6: "
-              f"{100 * c.smallest_detectable:.1f}" + (" (detectable)" if c.detectable else ""))
-    print(f"  chosen: {found[name].chosen} ({len(found[name].comparisons)} comparisons, Holm); "
-          f"scored on the test tasks: {sorted(family.test)}")
-fold_of = scoring.lake.groups()                     # the held-out alphabet of each task
-scoring_by_fold = pd.DataFrame(scoring.lake.accuracy_by_group())
-short = {"cosine": "cosine", "centred on the training mean, cosine": "CL2N, training mean",
-         "centred on the task's candidates, cosine": "centred on candidates"}
-print("points above Euclidean ranking, per fold:")
-above = 100 * scoring_by_fold.sub(scoring_by_fold["euclidean"], axis=0)
-print(above.drop(columns="euclidean").rename(columns=short).round(2))
-print(f"z at level 0.05: {stats.norm.ppf(1 - 0.05 / 2):.2f}, at 0.05/6: "
-      f"{stats.norm.ppf(1 - 0.05 / 12):.2f}; power 0.8 adds {stats.norm.ppf(0.8):.2f}")
-mnist_cos = found["MNIST"].comparisons[("cosine", "euclidean")]
-alone = evaluate.compare(scoring.mnist.validation["cosine"].outcomes,
-                         scoring.mnist.validation["euclidean"].outcomes, paired=True,
-                         label="MNIST, cosine - euclidean, on its own")
-print(f"{alone}\n  p = {alone.p_value:.2g} on its own, {mnist_cos.p_value:.2g} Holm-adjusted")
-centred = [c for (a, b), c in found["Lake-style"].comparisons.items()
-           if b == "euclidean" and scoring.scorings[a]["centre"] is not None]
-assert len(above) == 5 and (above.drop(columns="euclidean") < 0).all().all(), above
-assert len(centred) == 2 and all(c.detectable and c.effect < 0 for c in centred), centred
-assert found["Lake-style"].comparisons[("cosine", "euclidean")].effect < 0
-assert not mnist_cos.detectable and round(100 * mnist_cos.effect, 1) == 2.5
-assert round(100 * mnist_cos.smallest_detectable, 1) == 3.9 and alone.detectable
-assert round(alone.p_value, 2) == 0.03 and round(mnist_cos.p_value, 2) == 0.15
-assert all(np.array_equal(scoring.lake.validation["euclidean"].outcomes[fold_of == f],
-                          lake_study.outcomes("ensemble3", "plain", [f])) for f in lake_folds)
-assert found["Lake-style"].chosen == found["MNIST"].chosen == "euclidean"
-assert set(scoring.lake.test) == set(scoring.mnist.test) == {"euclidean"}
-recipe_file = results.read_recipe(ENSEMBLE3_RECIPE_FILE).run("recipe")
-assert all(np.array_equal(family.test["euclidean"].outcomes,
-                          recipe_file.scores[key].outcomes)
-           for family, key in ((scoring.lake, "lake_plain"), (scoring.mnist, "mnist_plain")))
-better = [c for (a, b), c in found["MNIST"].comparisons.items()
-          if b == "euclidean" and c.detectable and c.effect > 0]
-assert better == [], better
 
 # %% [markdown]
 # ### Later candidates: two changes, then both at once
@@ -735,14 +643,13 @@ assert round(100 * by_fold.smallest_detectable, 1) == 3.5
 # stopped at its first pass, the case the warning above describes: if nothing helped and
 # the tests were independent, some false pass in four would come about one time in five
 # (printed); Holm's correction over the four would not pass it (its adjusted p is printed).
-# A candidate kept because it passed near 0.05 tends to have its gain overstated. An
-# interpretation: the changes may help a little, probably by less than 1.95 points.
+# A candidate kept because it passed near 0.05 tends to have its gain overstated.
 #
 # What a stricter plan would have been: before the first test, fix a family of at most k
 # tests and correct over it (Holm), or divide the 0.05 among the tests as they come (alpha
-# spending). With Holm over these four, the recipe would not have changed. We applied the rule each test was committed with, so notebook 06 trains the
-# combined candidate, and its gain should be read as unconfirmed: a further seed or fresh
-# validation tasks would be needed to confirm it.
+# spending). With Holm over these four, the recipe would not have changed. We applied the
+# rule each test was committed with, so notebook 06 trains the combined candidate; a result
+# that rests on one narrow pass needs confirming, which is what the next test does.
 
 # %%
 combined_study = lake_study.joined(results.read_selection(COMBINED_FILE))  # same tasks
@@ -787,6 +694,129 @@ assert all(adopted_file.settings[k] == combined_study.candidates[NEW][k]
 assert (adopted_file.run("recipe").members, adopted_file.run("recipe").steps) == (3, 2300)
 
 # %% [markdown]
+# **The same test again, on seed 0.** After the adoption, the test was run once more, with
+# its rule and the decision it would take committed first (commit 11eef65,
+# `confirm_06 --test ensemble3_box20_way80_seed0`): the combined candidate trained on seed 0
+# (members 0, 1 and 2, which no look had trained for it) against the recipe's seed-0
+# ensembles of `06_selection_lake.json`, on the same tasks, by the same rule; notebook 06
+# would go back to the earlier recipe if seeds 0 and 2 pooled put it ahead.
+#
+# **Claim:** on seed 0 the combined candidate is ahead by 2.85 points (95% CI +1.16 to +4.54,
+# p = 0.0011, smallest detectable 2.4), on 4 of the 5 folds, so it passes its rule again;
+# with seeds 0 and 2 pooled it is ahead by 2.40 points. Holm's correction over the five
+# confirmatory tests keeps this one (adjusted p 0.0057) and no other. With the folds as the
+# units (per-fold numbers, 4 degrees of freedom) it is not detectable (p = 0.069). A pass on
+# new training runs is what the rule asks for; it is not a pass on new tasks: the 2,000 tasks
+# are those the candidate was chosen on, and a change that happens to suit these characters
+# keeps that luck (an interpretation). The decision fixed first keeps notebook 06's recipe.
+
+# %%
+replication = combined_study.joined(results.read_selection(REPLICATION_FILE))  # same tasks
+again = replication.compare(NEW, PAIR[0], lake_folds, seeds=[0],
+                            label=f"{NEW} - the recipe, seed 0")
+pooled_0_2 = replication.compare(NEW, PAIR[0], lake_folds, seeds=[0, 2],
+                                 label="seeds 0 and 2 pooled")
+seed_0 = pd.DataFrame({label: [replication.run(n, h, 0).end for h in lake_folds]
+                       for n, label in ((PAIR[0], "recipe, seed 0"), (NEW, "combined, seed 0"))},
+                      index=lake_folds)
+print(seed_0.round(4))
+print(f"{again}\n  {100 * again.effect:+.2f} points (95% CI {100 * again.low:+.2f} to "
+      f"{100 * again.high:+.2f}), p = {again.p_value:.4f}, smallest detectable "
+      f"{100 * again.smallest_detectable:.1f}")
+print(f"{pooled_0_2}\n  {100 * pooled_0_2.effect:+.2f} points")
+again_by_fold = evaluate.compare(seed_0.iloc[:, 1].to_numpy(), seed_0.iloc[:, 0].to_numpy(),
+                                 paired=True, label="seed 0, per fold ('seeds': folds)")
+print(f"folds as units: {100 * again_by_fold.effect:+.2f} points, p = "
+      f"{again_by_fold.p_value:.3f}")
+five_tests = [*four, again.p_value]
+holm_five = evaluate.holm_adjust(five_tests)
+print("Holm over the five confirmatory tests: " + ", ".join(
+    f"{n} {p:.4f}" for n, p in zip(["35x35", *confirmed, NEW, f"{NEW}, seed 0"], holm_five)))
+ahead_0 = int((seed_0.iloc[:, 1] > seed_0.iloc[:, 0]).sum())
+print(f"the combined candidate ahead on {ahead_0} of {len(lake_folds)} folds")
+assert again.detectable and round(100 * again.effect, 2) == 2.85, again
+assert [round(100 * again.low, 2), round(100 * again.high, 2)] == [1.16, 4.54]
+assert round(again.p_value, 4) == 0.0011 and f"{100 * again.smallest_detectable:.1f}" == "2.4"
+assert round(100 * pooled_0_2.effect, 2) == 2.4 and pooled_0_2.effect > 0, pooled_0_2
+assert ahead_0 == 4 and not again_by_fold.detectable
+assert round(again_by_fold.p_value, 3) == 0.069, again_by_fold
+assert round(holm_five[-1], 4) == 0.0057 and [p < ALPHA for p in holm_five] == [
+    False] * 4 + [True], holm_five
+
+# %% [markdown]
+# ### How the embeddings are compared
+#
+# Notebook 06 ranks candidates by the Euclidean distance between embeddings, the distance its
+# loss trains. Matching networks rank by the angle (cosine; Vinyals et al. 2016), and
+# SimpleShot (Wang et al. 2019) first centres every embedding on the mean embedding of the
+# training images, then scales it to unit length ("CL2N"); for MNIST that mean is the
+# Omniglot training images' mean. A task's own candidates offer another origin, their mean,
+# known before any query is seen (each query is still classified on its own).
+# `oneshot.task_scores(..., metric="cosine", centre=...)` does each. `scripts/scoring_06.py`
+# scored the four ways with the adopted recipe's nets on two validation sets: the 2,000
+# Lake-style tasks of the five folds, with the seed-0 fold ensembles just compared (they
+# reproduce that file's outcomes task for task, asserted below), and notebook 06's MNIST
+# validation tasks (1,000 tasks from MNIST's training split) with the full recipe.
+#
+# Its rule was committed with the script before its first run: `evaluate.choose_cheapest`
+# with every scoring at cost 1 in the order printed, so Euclidean ranking stays unless
+# another beats it detectably; all 6 pairs are compared, Holm-corrected together. The MNIST
+# tasks are compared over tasks, not clustered, as in notebook 06, section 6: MNIST records
+# no writer, and its 10 digits are all the classes there are. A smallest detectable effect
+# is the true difference the design would find 80% of the time: z + 0.84 standard errors,
+# where an observed difference of z standard errors is just detectable (z = 1.96 at level
+# 0.05, about 2.64 at 0.05/6). So an observed difference below it can still be detectable.
+#
+# **Claim:** Euclidean ranking scores highest on the Lake-style validation tasks (82.05%; the
+# other three 80.40% to 80.90%), but none of the 6 comparisons is detectable at the rule's
+# level: against Euclidean the design could detect 2.3 to 2.5 points. On MNIST no way is
+# detectably better than Euclidean ranking (the best, centred on the task's candidates,
+# +0.20 points; smallest detectable 3.2). The rule keeps Euclidean ranking for both, so the
+# test tasks were scored with it alone, and its outcomes are those of `06_recipe.json`
+# (asserted). An interpretation: these nets were trained on squared Euclidean distances, so
+# the lengths of their embeddings carry information that the angle throws away;
+# SimpleShot's gains were measured on the features of nets trained as classifiers.
+
+# %%
+scoring = results.read_scoring(SCORING_FILE)
+found = {}
+for name, family in (("Lake-style", scoring.lake), ("MNIST", scoring.mnist)):
+    found[name] = family.choice()
+    print(f"{name} validation: " + ", ".join(f"{k} {v.accuracy:.2%}"
+                                             for k, v in family.validation.items()))
+    for (first, second), c in found[name].comparisons.items():
+        print(f"  {first} - {second}: {100 * c.effect:+.2f} points, Holm p = "
+              f"{c.p_value:.2g}, smallest detectable at 0.05/6: "
+              f"{100 * c.smallest_detectable:.1f}" + (" (detectable)" if c.detectable else ""))
+    print(f"  chosen: {found[name].chosen} ({len(found[name].comparisons)} comparisons, Holm); "
+          f"scored on the test tasks: {sorted(family.test)}")
+print(f"z at level 0.05: {stats.norm.ppf(1 - 0.05 / 2):.2f}, at 0.05/6: "
+      f"{stats.norm.ppf(1 - 0.05 / 12):.2f}; power 0.8 adds {stats.norm.ppf(0.8):.2f}")
+against = {name: {a: c for (a, b), c in f.comparisons.items() if b == "euclidean"}
+           for name, f in found.items()}
+lake_detectable = sorted(round(100 * c.smallest_detectable, 1)
+                         for c in against["Lake-style"].values())
+others = [v.accuracy for k, v in scoring.lake.validation.items() if k != "euclidean"]
+best_mnist = max(against["MNIST"].values(), key=lambda c: c.effect)
+assert not any(c.detectable for f in found.values() for c in f.comparisons.values())
+assert round(scoring.lake.validation["euclidean"].accuracy, 4) == 0.8205 > max(others)
+assert (round(min(others), 4), round(max(others), 4)) == (0.804, 0.809), others
+assert (lake_detectable[0], lake_detectable[-1]) == (2.3, 2.5), lake_detectable
+assert max(against["MNIST"], key=lambda k: against["MNIST"][k].effect) == (
+    "centred on the task's candidates, cosine")
+assert round(100 * best_mnist.effect, 2) == 0.2 and round(100 * best_mnist.smallest_detectable,
+                                                           1) == 3.2, best_mnist
+fold_of = scoring.lake.groups()                     # the held-out alphabet of each task
+assert all(np.array_equal(scoring.lake.validation["euclidean"].outcomes[fold_of == f],
+                          replication.outcomes(NEW, "plain", [f], seed=0)) for f in lake_folds)
+assert found["Lake-style"].chosen == found["MNIST"].chosen == "euclidean"
+assert set(scoring.lake.test) == set(scoring.mnist.test) == {"euclidean"}
+recipe_file = results.read_recipe().run("recipe")
+assert all(np.array_equal(family.test["euclidean"].outcomes,
+                          recipe_file.scores[key].outcomes)
+           for family, key in ((scoring.lake, "lake_plain"), (scoring.mnist, "mnist_plain")))
+
+# %% [markdown]
 # ## 6. What was looked at
 #
 # Every choice above was made on validation alphabets. But Lake's 20 test runs were not
@@ -796,11 +826,11 @@ assert (adopted_file.run("recipe").members, adopted_file.run("recipe").steps) ==
 # kept), and so was a 35x35 run of it (section 5). The course's goal was then raised to at
 # least 92% on these runs (Koch et al.'s figure), after both scores had been seen. The
 # recipe missed it; the 35x35 run reached it, but it was not chosen on validation and its
-# candidate failed its confirmatory test (section 5). So the work went on with section 5's later candidates, on validation alphabets only. The one
-# that passed was adopted and trained by the same script, once per minimal split (later a
-# second seed of each, listed below); each run
-# scores its two models (one net and the recipe) plain and with shifts. The adopted recipe
-# met the goal, and work on the recipe stopped there:
+# candidate failed its confirmatory test (section 5). So the work went on with section 5's
+# later candidates, on validation alphabets only. The one that passed was adopted and
+# trained by the same script, once per minimal split (later two more seeds of each); each
+# run scores its two models (one net and the recipe) plain and with shifts. The adopted
+# recipe met the goal, and work on the recipe stopped there:
 
 # %%
 # Lake's 20 runs after each development iteration, from the developers' record (not files)
@@ -869,13 +899,6 @@ results.record(
 #   admits that tasks are not independent; Holm corrects a family of comparisons.
 # - A rule that weighs cost can choose differently from "highest mean": here, the ensemble
 #   without test-time shifts. Choose the rule before the numbers.
-# - For nets of the earlier recipe's settings (seed 0's fold ensembles on the Lake-style
-#   tasks, the full recipe on MNIST; not re-run for the adopted recipe),
-#   Euclidean ranking (the distance its loss trains) scored highest on the
-#   Lake-style validation tasks, where both centred ways were detectably worse; on MNIST no
-#   way was detectably better than Euclidean ranking at the rule's level (cosine +2.5
-#   points, Holm p = 0.15). Cosine on smaller digits against Euclidean on the digits as
-#   given is a different comparison, tested in notebook 06, section 6.
 # - A gain that passes 0.05 after several looks needs confirming: 35x35 was +1.6 points on
 #   seed 0 after three looks, mostly on one alphabet; a confirmatory seed under a rule fixed
 #   first gave +0.7 (smallest detectable 2.0), and the recipe stays at 28x28.
@@ -885,8 +908,14 @@ results.record(
 #   neither passed alone (+1.45 and +0.95 points, smallest detectable 2.5 and 2.0). The two
 #   together, a post-hoc candidate tested on a new seed, passed (+1.95 points, p = 0.043),
 #   though not after Holm's correction over the four confirmatory tests; by its rule it is
-#   notebook 06's recipe now. It was not confirmed on further seeds or new tasks, and on
-#   Lake's runs it cannot be told from the earlier recipe (section 6).
+#   notebook 06's recipe now. The same test on seed 0, with its rule fixed first, passed
+#   again (+2.85 points, p = 0.0011; Holm over the five tests keeps it): the gain holds on
+#   new training runs, though not yet on new tasks, and on Lake's runs the adopted recipe
+#   cannot be told from the earlier one (section 6).
+# - With the adopted recipe's nets, Euclidean ranking (the distance its loss trains) scored
+#   highest on the Lake-style validation tasks and no other way of comparing embeddings was
+#   detectably better on either task set; cosine on smaller digits against Euclidean on the
+#   digits as given is a different comparison, tested in notebook 06, section 6.
 # - A test scored during development is no longer an untouched estimate.
 #
 # ## Further reading
