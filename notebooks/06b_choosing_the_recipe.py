@@ -677,9 +677,16 @@ combined_study = lake_study.joined(results.read_selection(COMBINED_FILE))  # sam
 NEW = "ensemble3_box20_way80"
 combined = combined_study.compare(NEW, PAIR[0], lake_folds, seeds=[2],
                                   label=f"{NEW} - the recipe, seed 2")
-seed_2 = pd.DataFrame({label: [combined_study.run(n, h, 2).end for h in lake_folds]
-                       for n, label in ((PAIR[0], "recipe, seed 2"), (NEW, "combined, seed 2"))},
-                      index=lake_folds)
+
+
+def by_fold(study, seed):
+    """The recipe's and the combined candidate's accuracy on each fold, for one seed."""
+    return pd.DataFrame({f"{label}, seed {seed}": [study.run(n, h, seed).end for h in lake_folds]
+                         for n, label in ((PAIR[0], "recipe"), (NEW, "combined"))},
+                        index=lake_folds)
+
+
+seed_2 = by_fold(combined_study, 2)
 print(seed_2.round(4))
 print(f"{combined}\n  {100 * combined.effect:+.2f} points (95% CI {100 * combined.low:+.2f} to "
       f"{100 * combined.high:+.2f}), p = {combined.p_value:.3f}, smallest detectable "
@@ -745,9 +752,7 @@ again = replication.compare(NEW, PAIR[0], lake_folds, seeds=[0],
                             label=f"{NEW} - the recipe, seed 0")
 pooled_0_2 = replication.compare(NEW, PAIR[0], lake_folds, seeds=[0, 2],
                                  label="seeds 0 and 2 pooled")
-seed_0 = pd.DataFrame({label: [replication.run(n, h, 0).end for h in lake_folds]
-                       for n, label in ((PAIR[0], "recipe, seed 0"), (NEW, "combined, seed 0"))},
-                      index=lake_folds)
+seed_0 = by_fold(replication, 0)
 print(seed_0.round(4))
 print(f"{again}\n  {100 * again.effect:+.2f} points (95% CI {100 * again.low:+.2f} to "
       f"{100 * again.high:+.2f}), p = {again.p_value:.4f}, smallest detectable "
