@@ -199,6 +199,10 @@ table.round(3)
 # slowed each row).
 # A wall-clock budget on a shared CPU measures the other jobs as well as the setting: the
 # new numbers are a shorter sprint than the old ones, not a re-measurement of the same one.
+#
+# Within the table, the largest step between adjacent rows is the N-way comparison loss on
+# episodes (`n_way`, from 0.168 to 0.411 with the row above); each row has its own steps,
+# so read it as "in 30 seconds", not "per step".
 # A **budget in steps** does not have this flaw; an ablation at equal step counts is the next
 # fix (not done here). What the new file can answer is below.
 #
