@@ -306,7 +306,11 @@ assert spread > fold_table.mean().max() - fold_table.mean().min(), fold_table
 # independent pieces of evidence: they ask about 136 characters (a hard character makes
 # every task it is in hard, for both candidates), and each fold is one training run. Try it
 # by hand on one comparison, test-time shifts on the ensemble: first as if the tasks were
-# independent, then with the spread measured between characters.
+# independent, then with the spread measured between characters. With $d_i$ the difference
+# on task $i$ (1, 0 or -1), $n$ tasks, $G$ characters, $S_g$ the sum of the differences of
+# character $g$ and $n_g$ its number of tasks, the cluster-robust standard error of the mean
+# difference $\bar d$ is
+# $$\mathrm{SE} = \sqrt{\frac{G}{G-1}\,\frac{1}{n^2}\sum_{g=1}^{G}\left(S_g - \bar d\, n_g\right)^2}.$$
 
 # %%
 shifts_on = selection.outcomes("ensemble3", "shifts", folds)
@@ -917,6 +921,7 @@ adopted_vs_earlier = evaluate.compare(
 print(f"{adopted_vs_earlier}\n  {100 * adopted_vs_earlier.effect:+.2f} points, smallest "
       f"detectable {100 * adopted_vs_earlier.smallest_detectable:.1f}")
 assert not adopted_vs_earlier.detectable and adopted_vs_earlier.effect > 0, adopted_vs_earlier
+# saves these numbers for the course's summary table (`make course`); you can ignore it
 results.record(
     "06b_choosing_the_recipe",
     ensemble_gain_clustered=float(five[FIVE[4]].effect),
